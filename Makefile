@@ -1,0 +1,93 @@
+# scaffold - plain Makefile.  Flags come from pkg-config; objects go under
+# build/; the binary is ./scaffold.
+#
+#   make                      build ./scaffold
+#   make check                install dependencies, build, run every test
+#   make demo                 install dependencies, build, run the demo
+#   make SANITIZE=address,undefined check
+#   make bench                run the benchmarks (see bench/README.md)
+
+CC ?= cc
+PKGS = yaml-0.1 libcrypto jansson
+TEST_PKGS = cmocka
+
+BUILD = build
+CFLAGS ?= -O2 -g
+WARNINGS = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(CPPFLAGS) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC = $(wildcard common/*.c reconciler/*.c)
+CLI_SRC = $(wildcard cli/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIBA = $(BUILD)/libscaffold.a
+
+all: scaffold
+
+# Rebuild everything when the flags change (a sanitizer build and a normal
+# one never mix objects).
+FLAGS_FILE = $(BUILD)/FLAGS
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LIBS)' > $@.new
+	@if cmp -s $@ $@.new; then rm $@.new; else mv $@.new $@; fi
+
+$(BUILD)/%.o: %.c $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+scaffold: $(CLI_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA) tests/unit/unit.h $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) \
+		-o $@ $< $(LIBA) $(LDFLAGS) $(LIBS) \
+		$(shell pkg-config --libs $(TEST_PKGS))
+
+deps:
+	./scripts/install-deps.sh
+
+# The two commands of the README.  Dependencies first, in a separate make
+# so that pkg-config sees the freshly installed libraries.
+check: deps
+	@$(MAKE) --no-print-directory test
+
+demo: deps
+	@$(MAKE) --no-print-directory scaffold
+	./scripts/demo.sh
+
+test: scaffold $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+		CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+	SCAFFOLD=$(CURDIR)/scaffold prove -j2 --timer tests/e2e/
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+bench: scaffold
+	./bench/run.sh
+
+clean:
+	rm -rf $(BUILD) scaffold
+
+.PHONY: all deps check demo test unit bench clean FORCE
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,163 @@
+/*
+ * common.h - buffers, arenas, string maps, errors, logging, durations and
+ * hashing shared by every module.  No project logic lives here.
+ */
+#ifndef SCAFFOLD_COMMON_H
+#define SCAFFOLD_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCAFFOLD_VERSION "0.1.0"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+#else
+#define PRINTF_LIKE(f, a)
+#define NORETURN
+#endif
+
+/* Error codes returned (negated) by functions that can fail. */
+enum {
+	ERR_GENERIC = -1,
+	ERR_NOTFOUND = -2,
+	ERR_CONFLICT = -3,
+	ERR_AUTH = -4,
+	ERR_TIMEOUT = -5,
+	ERR_INVALID = -6,
+};
+
+/* A broken invariant: print where and abort.  Never for bad input. */
+#define BUG(...) bug_fl(__FILE__, __LINE__, __VA_ARGS__)
+NORETURN void bug_fl(const char *file, int line, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+/*
+ * Allocation.  Running out of memory is not recoverable for this program;
+ * these print a message and abort instead of returning NULL.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grow *p (of *alloc elements of size sz) so that it holds at least n. */
+void *xgrow(void *p, size_t sz, size_t n, size_t *alloc);
+#define GROW(p, n, alloc) ((p) = xgrow((p), sizeof(*(p)), (n), &(alloc)))
+
+/* Per-thread error message, set by the failing function, read by callers. */
+int err_set(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* The last message of this thread; never NULL; owned by the thread. */
+const char *err_msg(void);
+void err_clear(void);
+
+/*
+ * struct buf: a growable byte buffer that is never NULL and always
+ * NUL-terminated.  buf_detach() is the one way to take ownership.
+ */
+struct buf {
+	char *ptr;
+	size_t len;
+	size_t alloc;
+};
+#define BUF_INIT { buf_empty, 0, 0 }
+extern char buf_empty[];
+
+void buf_init(struct buf *b);
+void buf_release(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+/* Returns the heap string (caller frees); the buffer is empty afterwards. */
+char *buf_detach(struct buf *b, size_t *len_out);
+/* Read a whole file; -1 with err_set on failure or when above max bytes. */
+int buf_read_file(struct buf *b, const char *path, size_t max);
+
+/* struct strvec: a NULL-terminated vector of heap strings (argv, env). */
+struct strvec {
+	char **v;
+	size_t n;
+	size_t alloc;
+};
+#define STRVEC_INIT { strvec_empty, 0, 0 }
+extern char *strvec_empty[];
+void strvec_init(struct strvec *sv);
+void strvec_push(struct strvec *sv, const char *s);
+void strvec_pushf(struct strvec *sv, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void strvec_clear(struct strvec *sv);
+
+/*
+ * struct arena: bump allocation for data that lives and dies together (a
+ * parsed document, a cascade).  Nothing is freed alone; arena_release()
+ * frees everything.  Allocations are aligned for any type.
+ */
+struct arena_chunk;
+struct arena {
+	struct arena_chunk *head;
+};
+#define ARENA_INIT { NULL }
+void *arena_alloc(struct arena *a, size_t n);
+void *arena_memdup(struct arena *a, const void *p, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+void arena_release(struct arena *a);
+
+/*
+ * struct strmap: open-addressing hash map from NUL-terminated keys to
+ * pointers.  Keys are not copied: they must outlive the map.
+ */
+struct strmap_entry {
+	const char *key;
+	void *value;
+	uint32_t hash;
+};
+struct strmap {
+	struct strmap_entry *slots;
+	size_t cap;
+	size_t n;
+};
+#define STRMAP_INIT { NULL, 0, 0 }
+/* Insert; returns the previous value for key (or NULL) and replaces it. */
+void *strmap_put(struct strmap *m, const char *key, void *value);
+void *strmap_get(const struct strmap *m, const char *key);
+void strmap_release(struct strmap *m);
+
+/* Durations: "1h30m", "45s", "500ms", "2d"; at least one unit, no sign. */
+int duration_parse(int64_t *out_ms, const char *s);
+/* Format like "1h30m" into buf (at least 32 bytes). */
+void duration_format(char *buf, size_t len, int64_t ms);
+
+/* Levenshtein distance, capped: returns cap + 1 when larger than cap. */
+size_t edit_distance(const char *a, const char *b, size_t cap);
+
+/* SHA-256 */
+#define SHA256_HEX_LEN 64
+struct sha256_ctx;
+struct sha256_ctx *sha256_new(void);
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
+/* Writes 65 bytes (hex + NUL) and frees the context. */
+void sha256_final_hex(struct sha256_ctx *c, char out[SHA256_HEX_LEN + 1]);
+void sha256_hex(char out[SHA256_HEX_LEN + 1], const void *data, size_t len);
+
+/* Logging to stderr: "LEVEL module: message".  log_warn appends errno. */
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+void log_set_level(enum log_level lvl);
+void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* Append s to b with control and non-ASCII bytes escaped (for logs). */
+void escape_log(struct buf *b, const char *s, size_t len);
+
+#include "banned.h"
+
+#endif

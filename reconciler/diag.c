@@ -1,0 +1,84 @@
+/* diag.c - collecting, sorting and printing diagnostics. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconciler.h"
+
+void
+diags_add(struct diags *d, enum diag_severity sev, const char *file,
+	  struct pos pos, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	struct diag *x;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	GROW(d->v, d->n + 1, d->alloc);
+	x = &d->v[d->n];
+	x->file = xstrdup(file ? file : "-");
+	x->pos = pos;
+	x->sev = sev;
+	x->msg = buf_detach(&b, NULL);
+	x->seq = d->n++;
+	if (sev == DIAG_ERROR)
+		d->nerrors++;
+	else
+		d->nwarnings++;
+}
+
+static int
+diag_cmp(const void *a, const void *b)
+{
+	const struct diag *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+
+	if (c)
+		return c;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void
+diags_sort(struct diags *d)
+{
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
+}
+
+void
+diags_print(FILE *f, const struct diags *d)
+{
+	size_t i;
+	const struct diag *x;
+
+	for (i = 0; i < d->n; i++) {
+		x = &d->v[i];
+		if (x->pos.line > 0)
+			fprintf(f, "%s:%d:%d: %s: %s\n", x->file, x->pos.line,
+				x->pos.col,
+				x->sev == DIAG_ERROR ? "error" : "warning",
+				x->msg);
+		else
+			fprintf(f, "%s: %s: %s\n", x->file,
+				x->sev == DIAG_ERROR ? "error" : "warning",
+				x->msg);
+	}
+}
+
+void
+diags_release(struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}

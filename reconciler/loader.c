@@ -1,0 +1,999 @@
+/*
+ * loader.c - turn a YAML tree into a struct cascade, checking every field on
+ * the way.  Problems are collected, never fatal: the loader reports all of
+ * them, each at the node it concerns.  Cross-task rules (dependencies,
+ * cycles, loads) live in validate.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reconciler-int.h"
+
+const char *const dep_kind_names[3] = { "success", "error", "always" };
+
+struct lctx {
+	const char *file;
+	struct diags *diags;
+	struct cascade *c;
+	struct buf what; /* "task 'x': " prefix for messages */
+};
+
+/* A short, printable rendering of untrusted text for messages. */
+static const char *
+qs(struct lctx *x, const char *s)
+{
+	struct buf b = BUF_INIT;
+	size_t len = strlen(s);
+	const char *r;
+
+	if (len > 64) {
+		escape_log(&b, s, 61);
+		buf_puts(&b, "...");
+	} else {
+		escape_log(&b, s, len);
+	}
+	r = arena_strdup(&x->c->arena, b.ptr);
+	buf_release(&b);
+	return r;
+}
+
+static void
+lerr(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+static void
+lerr(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	struct pos none = { 0, 0 };
+	va_list ap;
+
+	buf_puts(&b, x->what.ptr);
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	diags_add(x->diags, DIAG_ERROR, x->file, n ? n->pos : none, "%s",
+		  b.ptr);
+	buf_release(&b);
+}
+
+static void
+lwarn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+static void
+lwarn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	buf_puts(&b, x->what.ptr);
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	diags_add(x->diags, DIAG_WARNING, x->file, n->pos, "%s", b.ptr);
+	buf_release(&b);
+}
+
+static const char *
+kind_name(const struct ynode *n)
+{
+	if (n->kind == Y_MAP)
+		return "a mapping";
+	if (n->kind == Y_SEQ)
+		return "a list";
+	return ynode_is_null(n) ? "empty" : "a scalar";
+}
+
+int
+name_is_valid(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		char c = s[i];
+
+		if (i > 62)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+env_name_is_valid(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      s[0] == '_'))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	return i <= 255;
+}
+
+/*
+ * Match the keys of mapping n against the table keys[]: slots[i] receives
+ * the value node of keys[i].  Unknown and duplicate keys are reported.
+ */
+static void
+match_keys(struct lctx *x, const struct ynode *n, const char *const keys[],
+	   size_t nkeys, const struct ynode **slots)
+{
+	size_t i, k, best, d, bestd;
+	const struct ynode *key;
+
+	memset(slots, 0, nkeys * sizeof(*slots));
+	for (i = 0; i < n->n; i++) {
+		key = n->items[2 * i];
+		if (key->kind != Y_SCALAR) {
+			lerr(x, key, "mapping keys must be plain strings, "
+				     "not %s", kind_name(key));
+			continue;
+		}
+		for (k = 0; k < nkeys; k++)
+			if (!strcmp(key->str, keys[k]))
+				break;
+		if (k < nkeys) {
+			if (slots[k]) {
+				const struct ynode *first = NULL;
+				size_t j;
+
+				for (j = 0; j < i; j++)
+					if (n->items[2 * j]->kind == Y_SCALAR &&
+					    !strcmp(n->items[2 * j]->str,
+						    keys[k]))
+						first = n->items[2 * j];
+				lerr(x, key,
+				     "duplicate key '%s' (first at line %d)",
+				     keys[k], first ? first->pos.line : 0);
+				continue;
+			}
+			slots[k] = n->items[2 * i + 1];
+			continue;
+		}
+		best = nkeys;
+		bestd = (size_t)-1;
+		for (k = 0; k < nkeys; k++) {
+			size_t l = strlen(keys[k]), cap = l / 3 > 2 ? l / 3 : 2;
+
+			d = edit_distance(key->str, keys[k], cap);
+			if (d <= cap && d < bestd) {
+				best = k;
+				bestd = d;
+			}
+			if (bestd == (size_t)-1 && key->len >= 3 &&
+			    !strncmp(key->str, keys[k], key->len))
+				best = k;
+		}
+		if (best < nkeys)
+			lerr(x, key, "unknown key '%s'; did you mean '%s'?",
+			     qs(x, key->str), keys[best]);
+		else
+			lerr(x, key, "unknown key '%s'", qs(x, key->str));
+	}
+}
+
+#define NAME_RULE                                                       \
+	"use 1-63 characters a-z, 0-9, '_', '.', '-', starting with a " \
+	"letter or digit"
+
+/* The value of the first key named key in mapping n, or NULL. */
+static const struct ynode *
+find_key(const struct ynode *n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++)
+		if (n->items[2 * i]->kind == Y_SCALAR &&
+		    !strcmp(n->items[2 * i]->str, key))
+			return n->items[2 * i + 1];
+	return NULL;
+}
+
+/* A scalar as a string; "" for null.  NULL (reported) for other kinds. */
+static const char *
+get_str(struct lctx *x, const struct ynode *n, const char *field)
+{
+	if (n->kind != Y_SCALAR) {
+		lerr(x, n, "'%s' must be a string, not %s", field,
+		     kind_name(n));
+		return NULL;
+	}
+	if (strlen(n->str) != n->len) {
+		lerr(x, n, "'%s' must not contain NUL bytes", field);
+		return NULL;
+	}
+	return ynode_is_null(n) ? "" : n->str;
+}
+
+/* A required, non-empty string. */
+static const char *
+get_nonempty(struct lctx *x, const struct ynode *n, const char *field)
+{
+	const char *s = get_str(x, n, field);
+
+	if (s && !*s) {
+		lerr(x, n, "'%s' must not be empty", field);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+get_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
+{
+	static const char *const t[] = { "true", "yes", "on" };
+	static const char *const f[] = { "false", "no", "off" };
+	size_t i;
+
+	if (n->kind == Y_SCALAR) {
+		for (i = 0; i < ARRAY_SIZE(t); i++) {
+			if (!strcasecmp(n->str, t[i])) {
+				*out = 1;
+				return 0;
+			}
+			if (!strcasecmp(n->str, f[i])) {
+				*out = 0;
+				return 0;
+			}
+		}
+	}
+	lerr(x, n, "'%s' must be true or false, not '%s'", field,
+	     n->kind == Y_SCALAR ? qs(x, n->str) : kind_name(n));
+	return -1;
+}
+
+static int
+get_duration(struct lctx *x, const struct ynode *n, const char *field,
+	     int64_t *out)
+{
+	if (n->kind == Y_SCALAR && duration_parse(out, n->str) == 0 &&
+	    *out > 0)
+		return 0;
+	lerr(x, n,
+	     "invalid duration '%s' for '%s' (use a number and a unit: "
+	     "500ms, 30s, 5m, 1h30m, 2d)",
+	     n->kind == Y_SCALAR ? qs(x, n->str) : kind_name(n), field);
+	return -1;
+}
+
+/*
+ * A list of strings checked by valid(); each entry keeps its position.
+ * kind names the entries in messages ("host", "store file").
+ */
+static void
+get_names(struct lctx *x, const struct ynode *n, const char *field,
+	  const char *kind, int (*valid)(struct lctx *, const struct ynode *,
+					 const char *),
+	  struct name_list *out)
+{
+	size_t i, j;
+	const struct ynode *item;
+
+	out->n = 0;
+	if (n->kind != Y_SEQ) {
+		lerr(x, n, "'%s' must be a list, not %s", field,
+		     kind_name(n));
+		return;
+	}
+	out->v = arena_alloc(&x->c->arena, n->n * sizeof(*out->v));
+	for (i = 0; i < n->n; i++) {
+		item = n->items[i];
+		if (item->kind != Y_SCALAR || ynode_is_null(item) ||
+		    strlen(item->str) != item->len) {
+			lerr(x, item, "%s in '%s' must be a non-empty string",
+			     kind, field);
+			continue;
+		}
+		if (valid && !valid(x, item, kind))
+			continue;
+		for (j = 0; j < out->n; j++)
+			if (!strcmp(out->v[j].name, item->str))
+				break;
+		if (j < out->n) {
+			lerr(x, item, "%s '%s' is listed twice in '%s'", kind,
+			     qs(x, item->str), field);
+			continue;
+		}
+		out->v[out->n].name = item->str;
+		out->v[out->n].pos = item->pos;
+		out->n++;
+	}
+}
+
+static int
+valid_host(struct lctx *x, const struct ynode *n, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < n->len; i++) {
+		char c = n->str[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			break;
+	}
+	if (i == n->len && n->len <= 253)
+		return 1;
+	lerr(x, n, "invalid %s name '%s': use letters, digits, '_', '.', '-'",
+	     kind, qs(x, n->str));
+	return 0;
+}
+
+static int
+valid_env_name(struct lctx *x, const struct ynode *n, const char *kind)
+{
+	if (!env_name_is_valid(n->str)) {
+		lerr(x, n,
+		     "invalid %s name '%s': use letters, digits and '_', "
+		     "not starting with a digit",
+		     kind, qs(x, n->str));
+		return 0;
+	}
+	return 1;
+}
+
+/* Paths in store/load: relative, inside the run dir. */
+static int
+valid_path(struct lctx *x, const struct ynode *n, const char *kind)
+{
+	const char *p = n->str, *seg;
+	size_t l;
+
+	if (p[0] == '/') {
+		lerr(x, n, "%s '%s' must be a relative path inside the run "
+			   "dir, not an absolute path",
+		     kind, qs(x, p));
+		return 0;
+	}
+	for (seg = p; *seg; seg += l + (seg[l] == '/')) {
+		l = strcspn(seg, "/");
+		if (l == 2 && seg[0] == '.' && seg[1] == '.') {
+			lerr(x, n, "%s '%s' must stay inside the run dir "
+				   "('..' is not allowed)",
+			     kind, qs(x, p));
+			return 0;
+		}
+	}
+	for (seg = p; *seg; seg++) {
+		if ((unsigned char)*seg < 0x20) {
+			lerr(x, n, "%s '%s' contains a control character",
+			     kind, qs(x, p));
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A mapping of env names to scalar values. */
+static void
+get_env_map(struct lctx *x, const struct ynode *n, const char *field,
+	    int values_are_inputs, struct kv **out, size_t *nout)
+{
+	size_t i, j;
+	const struct ynode *k, *v;
+	struct kv *kv;
+
+	*nout = 0;
+	if (n->kind != Y_MAP) {
+		if (!ynode_is_null(n))
+			lerr(x, n, "'%s' must be a mapping of names to %s, "
+				   "not %s",
+			     field, values_are_inputs ? "input names" : "values",
+			     kind_name(n));
+		return;
+	}
+	*out = arena_alloc(&x->c->arena, n->n * sizeof(**out));
+	for (i = 0; i < n->n; i++) {
+		k = n->items[2 * i];
+		v = n->items[2 * i + 1];
+		if (k->kind != Y_SCALAR) {
+			lerr(x, k, "keys of '%s' must be names, not %s", field,
+			     kind_name(k));
+			continue;
+		}
+		if (!valid_env_name(x, k, "environment variable"))
+			continue;
+		if (!strncmp(k->str, "SCAFFOLD_", 9)) {
+			lerr(x, k, "environment variable '%s' is reserved "
+				   "(names starting with SCAFFOLD_ are set by "
+				   "scaffold)",
+			     k->str);
+			continue;
+		}
+		for (j = 0; j < *nout; j++)
+			if (!strcmp((*out)[j].key, k->str))
+				break;
+		if (j < *nout) {
+			lerr(x, k, "duplicate key '%s' in '%s'", k->str,
+			     field);
+			continue;
+		}
+		if (v->kind != Y_SCALAR) {
+			lerr(x, v, "value of '%s' in '%s' must be a %s, not %s",
+			     k->str, field,
+			     values_are_inputs ? "input name" : "string",
+			     kind_name(v));
+			continue;
+		}
+		if (values_are_inputs && (ynode_is_null(v) ||
+					  !env_name_is_valid(v->str))) {
+			lerr(x, v, "'%s' in '%s' must name a cascade input", k->str,
+			     field);
+			continue;
+		}
+		kv = &(*out)[(*nout)++];
+		kv->key = k->str;
+		kv->value = ynode_is_null(v) ? "" : v->str;
+		kv->value_len = ynode_is_null(v) ? 0 : v->len;
+		kv->pos = k->pos;
+		kv->value_pos = v->pos;
+	}
+}
+
+/* store: / load: {file: [...], env: [...]} */
+static void
+get_store_load(struct lctx *x, const struct ynode *n, const char *field,
+	       struct name_list *files, struct name_list *envs)
+{
+	static const char *const keys[] = { "file", "env" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	struct buf f = BUF_INIT;
+
+	if (n->kind != Y_MAP) {
+		if (!ynode_is_null(n))
+			lerr(x, n, "'%s' must be a mapping with 'file' and/or "
+				   "'env' lists, not %s",
+			     field, kind_name(n));
+		return;
+	}
+	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	if (s[0]) {
+		buf_addf(&f, "%s.file", field);
+		get_names(x, s[0], f.ptr,
+			  !strcmp(field, "store") ? "store file" : "load file",
+			  valid_path, files);
+		buf_reset(&f);
+	}
+	if (s[1]) {
+		buf_addf(&f, "%s.env", field);
+		get_names(x, s[1], f.ptr,
+			  !strcmp(field, "store") ? "store env" : "load env",
+			  valid_env_name, envs);
+	}
+	buf_release(&f);
+}
+
+static void
+add_dep(struct lctx *x, struct task *t, const struct ynode *item,
+	enum dep_kind kind, size_t *alloc)
+{
+	size_t j;
+
+	if (item->kind != Y_SCALAR || ynode_is_null(item)) {
+		lerr(x, item, "entries of 'depends_on' must be task names, "
+			      "not %s",
+		     kind_name(item));
+		return;
+	}
+	for (j = 0; j < t->ndeps; j++) {
+		if (!strcmp(t->deps[j].name, item->str)) {
+			lerr(x, item, "depends on '%s' more than once",
+			     qs(x, item->str));
+			return;
+		}
+	}
+	if (t->ndeps == *alloc) {
+		struct dep *nd;
+
+		*alloc = *alloc ? *alloc * 2 : 4;
+		nd = arena_alloc(&x->c->arena, *alloc * sizeof(*nd));
+		if (t->ndeps)
+			memcpy(nd, t->deps, t->ndeps * sizeof(*nd));
+		t->deps = nd;
+	}
+	t->deps[t->ndeps].name = item->str;
+	t->deps[t->ndeps].kind = kind;
+	t->deps[t->ndeps].task = SIZE_MAX;
+	t->deps[t->ndeps].pos = item->pos;
+	t->ndeps++;
+}
+
+static void
+get_depends_on(struct lctx *x, const struct ynode *n, struct task *t)
+{
+	static const char *const keys[] = { "success", "error", "always" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	size_t i, k, alloc = 0;
+
+	if (n->kind == Y_SEQ) {
+		for (i = 0; i < n->n; i++)
+			add_dep(x, t, n->items[i], DEP_SUCCESS, &alloc);
+		return;
+	}
+	if (n->kind != Y_MAP) {
+		if (!ynode_is_null(n))
+			lerr(x, n,
+			     "'depends_on' must be a list of task names or a "
+			     "mapping with 'success', 'error' and 'always' "
+			     "lists");
+		return;
+	}
+	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	for (k = 0; k < ARRAY_SIZE(keys); k++) {
+		if (!s[k])
+			continue;
+		if (s[k]->kind != Y_SEQ) {
+			if (!ynode_is_null(s[k]))
+				lerr(x, s[k], "'depends_on.%s' must be a list "
+					      "of task names, not %s",
+				     keys[k], kind_name(s[k]));
+			continue;
+		}
+		for (i = 0; i < s[k]->n; i++)
+			add_dep(x, t, s[k]->items[i], (enum dep_kind)k, &alloc);
+	}
+}
+
+static void
+get_check(struct lctx *x, const struct ynode *n, struct task *t)
+{
+	static const char *const keys[] = { "interval", "run", "image",
+					    "hosts" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	struct check *ck;
+
+	if (n->kind != Y_MAP) {
+		lerr(x, n, "'check' must be a mapping with 'interval' and "
+			   "'run', not %s",
+		     kind_name(n));
+		return;
+	}
+	ck = arena_alloc(&x->c->arena, sizeof(*ck));
+	ck->pos = n->pos;
+	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	if (!s[0])
+		lerr(x, n, "'check' is missing required key 'interval'");
+	else
+		get_duration(x, s[0], "check.interval", &ck->interval_ms);
+	if (!s[1])
+		lerr(x, n, "'check' is missing required key 'run'");
+	else
+		ck->run = get_nonempty(x, s[1], "check.run");
+	if (s[2])
+		ck->image = get_nonempty(x, s[2], "check.image");
+	if (s[3])
+		get_names(x, s[3], "check.hosts", "host", valid_host,
+			  &ck->hosts);
+	t->check = ck;
+}
+
+enum {
+	TK_NAME,
+	TK_DESCRIPTION,
+	TK_IMAGE,
+	TK_RUNNER,
+	TK_HOSTS,
+	TK_RUN,
+	TK_ENV,
+	TK_INPUTS,
+	TK_DEPENDS_ON,
+	TK_STORE,
+	TK_LOAD,
+	TK_AUTO_EXECUTE,
+	TK_TIMEOUT,
+	TK_RETRIES,
+	TK_CHECK,
+	TK_N
+};
+static const char *const task_keys[TK_N] = {
+	"name",	   "description", "image",	  "runner",  "hosts",
+	"run",	   "env",	  "inputs",	  "depends_on", "store",
+	"load",	   "auto_execute", "timeout",	  "retries", "check",
+};
+
+static const char *
+get_runner(struct lctx *x, const struct ynode *n)
+{
+	static const char *const runners[] = { "docker", "ssh", "local" };
+	size_t i;
+
+	if (n->kind == Y_SCALAR)
+		for (i = 0; i < ARRAY_SIZE(runners); i++)
+			if (!strcmp(n->str, runners[i]))
+				return runners[i];
+	lerr(x, n, "unknown runner '%s' (expected 'docker', 'ssh' or 'local')",
+	     n->kind == Y_SCALAR ? qs(x, n->str) : kind_name(n));
+	return NULL;
+}
+
+static void
+load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
+{
+	const struct ynode *s[TK_N];
+	const struct ynode *nm;
+	const char *runner = NULL, *str;
+	long v;
+	char *end;
+
+	buf_reset(&x->what);
+	t->pos = n->pos;
+	t->auto_execute = 1;
+	t->timeout_ms = TASK_DEFAULT_TIMEOUT_MS;
+	if (n->kind != Y_MAP) {
+		buf_addf(&x->what, "task #%zu: ", idx + 1);
+		lerr(x, n, "a task must be a mapping, not %s", kind_name(n));
+		return;
+	}
+	/* The name first, so that every message can say which task. */
+	nm = find_key(n, "name");
+	if (nm && nm->kind == Y_SCALAR && !ynode_is_null(nm) &&
+	    strlen(nm->str) == nm->len) {
+		t->name = nm->str;
+		if (!name_is_valid(t->name)) {
+			buf_addf(&x->what, "task #%zu: ", idx + 1);
+			lerr(x, nm, "invalid task name '%s': %s",
+			     qs(x, t->name), NAME_RULE);
+			buf_reset(&x->what);
+		}
+		buf_addf(&x->what, "task '%s': ", qs(x, t->name));
+	} else {
+		buf_addf(&x->what, "task #%zu: ", idx + 1);
+		if (!nm)
+			lerr(x, n, "missing required key 'name'");
+		else
+			lerr(x, nm, "'name' must be a non-empty string");
+	}
+	match_keys(x, n, task_keys, TK_N, s);
+	if (s[TK_DESCRIPTION])
+		t->description = get_str(x, s[TK_DESCRIPTION], "description");
+	if (s[TK_IMAGE])
+		t->image = get_nonempty(x, s[TK_IMAGE], "image");
+	if (s[TK_RUNNER])
+		runner = get_runner(x, s[TK_RUNNER]);
+	if (s[TK_HOSTS])
+		get_names(x, s[TK_HOSTS], "hosts", "host", valid_host,
+			  &t->hosts);
+	else
+		t->hosts = x->c->hosts;
+	if (!s[TK_RUN]) {
+		lerr(x, n, "missing required key 'run'");
+	} else if ((str = get_nonempty(x, s[TK_RUN], "run"))) {
+		t->run = str;
+		t->run_len = strlen(str);
+	}
+	if (s[TK_ENV])
+		get_env_map(x, s[TK_ENV], "env", 0, &t->env, &t->nenv);
+	if (s[TK_INPUTS])
+		get_env_map(x, s[TK_INPUTS], "inputs", 1, &t->inputs,
+			    &t->ninputs);
+	if (s[TK_DEPENDS_ON])
+		get_depends_on(x, s[TK_DEPENDS_ON], t);
+	if (s[TK_STORE])
+		get_store_load(x, s[TK_STORE], "store", &t->store_file,
+			       &t->store_env);
+	if (s[TK_LOAD])
+		get_store_load(x, s[TK_LOAD], "load", &t->load_file,
+			       &t->load_env);
+	if (s[TK_AUTO_EXECUTE])
+		get_bool(x, s[TK_AUTO_EXECUTE], "auto_execute",
+			 &t->auto_execute);
+	if (s[TK_TIMEOUT])
+		get_duration(x, s[TK_TIMEOUT], "timeout", &t->timeout_ms);
+	if (s[TK_RETRIES]) {
+		const struct ynode *r = s[TK_RETRIES];
+
+		v = -1;
+		end = NULL;
+		if (r->kind == Y_SCALAR && r->len > 0 && r->str[0] != '-' &&
+		    r->str[0] != '+')
+			v = strtol(r->str, &end, 10);
+		if (v < 0 || !end || *end || v > TASK_MAX_RETRIES)
+			lerr(x, r, "'retries' must be a whole number from 0 "
+				   "to %d, not '%s'",
+			     TASK_MAX_RETRIES,
+			     r->kind == Y_SCALAR ? qs(x, r->str)
+						 : kind_name(r));
+		else
+			t->retries = (int)v;
+	}
+	if (s[TK_CHECK])
+		get_check(x, s[TK_CHECK], t);
+
+	/* the effective runner */
+	if (!runner)
+		runner = x->c->runner;
+	if (!runner)
+		runner = t->image ? "docker" : "local";
+	t->runner = runner;
+	if (!strcmp(runner, "docker") && !t->image && !s[TK_IMAGE])
+		lerr(x, n, "runner 'docker' needs an 'image'");
+	if (!strcmp(runner, "ssh") && !t->hosts.n && (!s[TK_HOSTS] ||
+						      s[TK_HOSTS]->kind == Y_SEQ))
+		lerr(x, s[TK_HOSTS] ? s[TK_HOSTS] : n,
+		     "runner 'ssh' needs 'hosts' (on the task or the cascade)");
+	if (strcmp(runner, "docker") && t->image)
+		lwarn(x, s[TK_IMAGE], "'image' is ignored by runner '%s'",
+		      runner);
+}
+
+static void
+load_input(struct lctx *x, const struct ynode *n, size_t idx,
+	   struct input *in)
+{
+	static const char *const keys[] = { "name", "description", "type",
+					    "default" };
+	const struct ynode *s[ARRAY_SIZE(keys)], *nm;
+
+	buf_reset(&x->what);
+	in->pos = n->pos;
+	if (n->kind != Y_MAP) {
+		buf_addf(&x->what, "input #%zu: ", idx + 1);
+		lerr(x, n, "an input must be a mapping, not %s", kind_name(n));
+		return;
+	}
+	nm = find_key(n, "name");
+	if (nm && nm->kind == Y_SCALAR && !ynode_is_null(nm) &&
+	    strlen(nm->str) == nm->len) {
+		in->name = nm->str;
+		if (!env_name_is_valid(in->name)) {
+			buf_addf(&x->what, "input #%zu: ", idx + 1);
+			lerr(x, nm,
+			     "invalid input name '%s': use letters, digits "
+			     "and '_', not starting with a digit",
+			     qs(x, in->name));
+			buf_reset(&x->what);
+		}
+		buf_addf(&x->what, "input '%s': ", qs(x, in->name));
+	} else {
+		buf_addf(&x->what, "input #%zu: ", idx + 1);
+		if (!nm)
+			lerr(x, n, "missing required key 'name'");
+		else
+			lerr(x, nm, "'name' must be a non-empty string");
+	}
+	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	if (s[1])
+		in->description = get_str(x, s[1], "description");
+	in->type = INPUT_TEXT;
+	if (s[2]) {
+		if (s[2]->kind == Y_SCALAR && !strcmp(s[2]->str, "password"))
+			in->type = INPUT_PASSWORD;
+		else if (!(s[2]->kind == Y_SCALAR &&
+			   !strcmp(s[2]->str, "text")))
+			lerr(x, s[2],
+			     "unknown input type '%s' (expected 'text' or "
+			     "'password')",
+			     s[2]->kind == Y_SCALAR ? qs(x, s[2]->str)
+						    : kind_name(s[2]));
+	}
+	if (s[3] && !ynode_is_null(s[3])) {
+		if (s[3]->kind != Y_SCALAR) {
+			lerr(x, s[3], "'default' must be a string, not %s",
+			     kind_name(s[3]));
+		} else {
+			in->default_value = s[3]->str;
+			in->default_len = s[3]->len;
+		}
+	}
+}
+
+enum {
+	CK_VERSION,
+	CK_NAME,
+	CK_DESCRIPTION,
+	CK_RUNNER,
+	CK_HOSTS,
+	CK_INPUTS,
+	CK_TASKS,
+	CK_N
+};
+static const char *const cascade_keys[CK_N] = {
+	"version", "name", "description", "runner", "hosts", "inputs", "tasks",
+};
+
+static void
+load_cascade(struct lctx *x, const struct ynode *root)
+{
+	struct cascade *c = x->c;
+	const struct ynode *s[CK_N], *n;
+	const char *str;
+	size_t i, j;
+
+	if (root->kind != Y_MAP) {
+		lerr(x, root, "the document must be a mapping with 'version', "
+			      "'name' and 'tasks', not %s",
+		     kind_name(root));
+		return;
+	}
+	match_keys(x, root, cascade_keys, CK_N, s);
+	if (!s[CK_VERSION])
+		lerr(x, root, "missing required key 'version'");
+	else if (s[CK_VERSION]->kind != Y_SCALAR ||
+		 strcmp(s[CK_VERSION]->str, "v1"))
+		lerr(x, s[CK_VERSION], "unsupported version '%s' (expected 'v1')",
+		     s[CK_VERSION]->kind == Y_SCALAR
+			     ? qs(x, s[CK_VERSION]->str)
+			     : kind_name(s[CK_VERSION]));
+	if (!s[CK_NAME]) {
+		lerr(x, root, "missing required key 'name'");
+	} else if ((str = get_nonempty(x, s[CK_NAME], "name"))) {
+		c->name = str;
+		c->name_pos = s[CK_NAME]->pos;
+		if (!name_is_valid(str))
+			lerr(x, s[CK_NAME], "invalid cascade name '%s': %s",
+			     qs(x, str), NAME_RULE);
+	}
+	if (s[CK_DESCRIPTION])
+		c->description = get_str(x, s[CK_DESCRIPTION], "description");
+	if (s[CK_RUNNER])
+		c->runner = get_runner(x, s[CK_RUNNER]);
+	if (s[CK_HOSTS])
+		get_names(x, s[CK_HOSTS], "hosts", "host", valid_host,
+			  &c->hosts);
+
+	if ((n = s[CK_INPUTS]) && !ynode_is_null(n)) {
+		if (n->kind != Y_SEQ) {
+			lerr(x, n, "'inputs' must be a list, not %s",
+			     kind_name(n));
+		} else {
+			c->inputs = arena_alloc(&c->arena,
+						n->n * sizeof(*c->inputs));
+			c->ninputs = n->n;
+			for (i = 0; i < n->n; i++)
+				load_input(x, n->items[i], i, &c->inputs[i]);
+			buf_reset(&x->what);
+			for (i = 0; i < c->ninputs; i++) {
+				struct input *in = &c->inputs[i];
+
+				if (!in->name)
+					continue;
+				for (j = 0; j < i; j++)
+					if (c->inputs[j].name &&
+					    !strcmp(c->inputs[j].name, in->name))
+						break;
+				if (j < i)
+					diags_add(x->diags, DIAG_ERROR, x->file,
+						  in->pos,
+						  "duplicate input name '%s' "
+						  "(first at line %d)",
+						  qs(x, in->name),
+						  c->inputs[j].pos.line);
+				else
+					strmap_put(&c->input_index, in->name,
+						   in);
+			}
+		}
+	}
+
+	buf_reset(&x->what);
+	if (!(n = s[CK_TASKS])) {
+		lerr(x, root, "missing required key 'tasks'");
+		return;
+	}
+	if (n->kind != Y_SEQ || n->n == 0) {
+		lerr(x, n, "'tasks' must be a non-empty list of tasks");
+		return;
+	}
+	c->tasks = arena_alloc(&c->arena, n->n * sizeof(*c->tasks));
+	c->ntasks = n->n;
+	for (i = 0; i < n->n; i++)
+		load_task(x, n->items[i], i, &c->tasks[i]);
+	buf_reset(&x->what);
+}
+
+int
+cascade_load(struct cascade **out, const char *file, const char *data,
+	     size_t len, int allow_empty, struct diags *diags)
+{
+	struct ydoc doc;
+	struct lctx x;
+	struct cascade *c;
+	size_t errors = diags->nerrors;
+	int ret;
+
+	*out = NULL;
+	memset(&x, 0, sizeof(x));
+	c = xcalloc(1, sizeof(*c));
+	c->file = arena_strdup(&c->arena, file);
+	if (ydoc_parse(&doc, file, data, len, diags) < 0) {
+		ret = ERR_INVALID;
+		goto out;
+	}
+	if (!doc.root || ynode_is_null(doc.root)) {
+		if (allow_empty) {
+			ret = ERR_NOTFOUND;
+			goto out;
+		}
+		diags_add(diags, DIAG_ERROR, file, doc.root ? doc.root->pos
+			  : (struct pos){ 1, 1 },
+			  "the file is empty; expected a cascade with "
+			  "'version', 'name' and 'tasks'");
+		ret = ERR_INVALID;
+		goto out;
+	}
+	x.file = file;
+	x.diags = diags;
+	x.c = c;
+	buf_init(&x.what);
+	/* Strings stay in the document's arena: move it into the cascade. */
+	load_cascade(&x, doc.root);
+	if (c->ntasks)
+		cascade_build_dag(c, file, diags, diags->nerrors == errors);
+	buf_release(&x.what);
+	ret = diags->nerrors == errors ? 0 : ERR_INVALID;
+out:
+	if (ret == 0) {
+		/* keep the document's strings alive with the cascade */
+		struct arena *keep = arena_alloc(&c->arena, sizeof(*keep));
+
+		*keep = doc.arena;
+		c->doc_arena = keep;
+		*out = c;
+	} else {
+		ydoc_release(&doc);
+		cascade_free(c);
+	}
+	return ret;
+}
+
+int
+cascade_load_file(struct cascade **out, const char *path, int allow_empty,
+		  struct diags *diags)
+{
+	struct buf b = BUF_INIT;
+	int ret;
+
+	*out = NULL;
+	if (buf_read_file(&b, path, CASCADE_MAX_FILE_SIZE) < 0) {
+		diags_add(diags, DIAG_ERROR, path, (struct pos){ 0, 0 }, "%s",
+			  err_msg());
+		buf_release(&b);
+		return ERR_INVALID;
+	}
+	ret = cascade_load(out, path, b.ptr, b.len, allow_empty, diags);
+	buf_release(&b);
+	return ret;
+}
+
+void
+cascade_free(struct cascade *c)
+{
+	if (!c)
+		return;
+	strmap_release(&c->task_index);
+	strmap_release(&c->input_index);
+	if (c->doc_arena)
+		arena_release(c->doc_arena);
+	arena_release(&c->arena);
+	free(c);
+}
+
+struct task *
+cascade_task(const struct cascade *c, const char *name)
+{
+	return strmap_get(&c->task_index, name);
+}
+
+const struct input *
+cascade_input(const struct cascade *c, const char *name)
+{
+	return strmap_get(&c->input_index, name);
+}
+
+size_t
+cascade_task_index(const struct cascade *c, const struct task *t)
+{
+	return (size_t)(t - c->tasks);
+}

@@ -1,0 +1,243 @@
+/*
+ * reconciler.h - the cascade model, its YAML loader and validation, the DAG,
+ * fingerprints and plans.  Later: the state store and the scheduler.
+ *
+ * Ownership: a struct cascade owns every string and array reachable from it
+ * (they live in its arena); cascade_free() releases them all.
+ */
+#ifndef SCAFFOLD_RECONCILER_H
+#define SCAFFOLD_RECONCILER_H
+
+#include <stdio.h>
+
+#include "../common/common.h"
+
+/* Limits that bound the work a hostile file can cause. */
+#define CASCADE_MAX_FILE_SIZE (16u * 1024 * 1024)
+#define YAML_MAX_ALIAS_NODES 10000
+#define YAML_MAX_DEPTH 64
+#define YAML_MAX_NODES 2000000
+#define TASK_MAX_RETRIES 100
+#define TASK_DEFAULT_TIMEOUT_MS ((int64_t)60 * 60 * 1000)
+
+/* 1-based line and column of a YAML node; 0 when unknown. */
+struct pos {
+	int line;
+	int col;
+};
+
+/*
+ * Diagnostics: every problem found in a file, printed as
+ * "FILE:LINE:COL: error: MESSAGE" (or "warning").
+ */
+enum diag_severity { DIAG_ERROR, DIAG_WARNING };
+struct diag {
+	char *file;
+	struct pos pos;
+	enum diag_severity sev;
+	char *msg;
+	size_t seq;
+};
+struct diags {
+	struct diag *v;
+	size_t n;
+	size_t alloc;
+	size_t nerrors;
+	size_t nwarnings;
+};
+#define DIAGS_INIT { NULL, 0, 0, 0, 0 }
+void diags_add(struct diags *d, enum diag_severity sev, const char *file,
+	       struct pos pos, const char *fmt, ...) PRINTF_LIKE(5, 6);
+/* Order by file, line, column (stable); the order users read them in. */
+void diags_sort(struct diags *d);
+void diags_print(FILE *f, const struct diags *d);
+void diags_release(struct diags *d);
+
+struct name_ref {
+	const char *name;
+	struct pos pos;
+};
+struct name_list {
+	struct name_ref *v;
+	size_t n;
+};
+
+struct kv {
+	const char *key;
+	const char *value;
+	size_t value_len;
+	struct pos pos;
+	struct pos value_pos;
+};
+
+enum dep_kind { DEP_SUCCESS, DEP_ERROR, DEP_ALWAYS };
+extern const char *const dep_kind_names[3];
+
+struct dep {
+	const char *name;
+	enum dep_kind kind;
+	size_t task; /* index of the parent once resolved */
+	struct pos pos;
+};
+
+enum input_type { INPUT_TEXT, INPUT_PASSWORD };
+struct input {
+	const char *name;
+	const char *description;
+	enum input_type type;
+	const char *default_value; /* NULL: no default */
+	size_t default_len;
+	struct pos pos;
+};
+
+struct check {
+	int64_t interval_ms;
+	const char *run;
+	const char *image;	  /* NULL: the task's */
+	struct name_list hosts;	  /* empty: the task's */
+	struct pos pos;
+};
+
+struct task {
+	const char *name;
+	struct pos pos;
+	const char *description;
+	const char *image;
+	const char *runner;	/* effective: "docker", "ssh" or "local" */
+	struct name_list hosts; /* effective (the task's, else the cascade's) */
+	const char *run;
+	size_t run_len;
+	struct kv *env;
+	size_t nenv;
+	struct kv *inputs; /* key: env name, value: cascade input name */
+	size_t ninputs;
+	struct dep *deps;
+	size_t ndeps;
+	struct name_list store_file, store_env, load_file, load_env;
+	int auto_execute;
+	int64_t timeout_ms;
+	int retries;
+	struct check *check;
+
+	/* the DAG: indexes of tasks that depend on this one */
+	size_t *children;
+	size_t nchildren;
+};
+
+struct cascade {
+	struct arena arena;
+	struct arena *doc_arena; /* the YAML text the strings point into */
+	const char *file;
+	const char *name;
+	struct pos name_pos;
+	const char *description;
+	const char *runner; /* NULL: per task */
+	struct name_list hosts;
+	struct input *inputs;
+	size_t ninputs;
+	struct task *tasks; /* in file order */
+	size_t ntasks;
+	size_t *topo;	    /* task indexes, parents before children */
+	struct strmap task_index;
+	struct strmap input_index;
+};
+
+/*
+ * Load and validate one cascade from memory.  Every problem is added to
+ * diags.  Returns 0 and sets *out (caller frees with cascade_free) when the
+ * cascade has no errors (warnings allowed); else ERR_INVALID and *out = NULL.
+ * An empty document (as from /dev/null) sets *out = NULL and returns
+ * ERR_NOTFOUND with no diagnostic when allow_empty is set.
+ */
+int cascade_load(struct cascade **out, const char *file, const char *data,
+		 size_t len, int allow_empty, struct diags *diags);
+/* The same from a file; read errors become diagnostics too. */
+int cascade_load_file(struct cascade **out, const char *path,
+		      int allow_empty, struct diags *diags);
+void cascade_free(struct cascade *c);
+
+/* Lookups by name; NULL when absent.  Pointers owned by the cascade. */
+struct task *cascade_task(const struct cascade *c, const char *name);
+const struct input *cascade_input(const struct cascade *c, const char *name);
+size_t cascade_task_index(const struct cascade *c, const struct task *t);
+
+/* Name rules shared with the CLI and the config. */
+int name_is_valid(const char *s);     /* cascades, tasks */
+int env_name_is_valid(const char *s); /* env names, input names */
+
+/*
+ * DAG reachability: for every task reachable from the seeds (the seeds
+ * included) out_origin[i] is the index in seeds[] of the nearest seed
+ * (ties: the earlier seed); SIZE_MAX for tasks not reached.
+ * out_origin has c->ntasks entries.
+ */
+void dag_reach(const struct cascade *c, const size_t *seeds, size_t nseeds,
+	       size_t *out_origin);
+/* Write the DAG in Graphviz DOT. */
+void dag_write_dot(struct buf *out, const struct cascade *c);
+
+/*
+ * Fingerprints.  The fingerprint of a task is a SHA-256 over a canonical
+ * serialization of the fields that determine its effect, field by field.
+ * The value of each mapped input is asked from input_value (NULL: the
+ * declared default); it returns the bytes to hash (the engine passes a
+ * keyed digest for passwords) or NULL when the input has no value.
+ */
+enum fp_field {
+	FP_RUNNER,
+	FP_IMAGE,
+	FP_HOSTS,
+	FP_RUN,
+	FP_ENV,
+	FP_INPUTS,
+	FP_INPUT_VALUES,
+	FP_STORE,
+	FP_LOAD,
+	FP_DEPENDS_ON,
+	FP_NFIELDS
+};
+extern const char *const fp_field_names[FP_NFIELDS];
+typedef const char *(*input_value_fn)(void *ctx, const struct cascade *c,
+				      const struct input *in, size_t *len);
+struct fingerprint {
+	char hex[SHA256_HEX_LEN + 1];
+	char field[FP_NFIELDS][SHA256_HEX_LEN + 1];
+};
+void task_fingerprint(struct fingerprint *out, const struct cascade *c,
+		      const struct task *t, input_value_fn input_value,
+		      void *ctx);
+
+/*
+ * Plans: the difference between two versions of a cascade.  Entries are
+ * sorted by task name; removed tasks are included.
+ */
+enum plan_action {
+	PLAN_UNCHANGED,
+	PLAN_ADDED,
+	PLAN_CHANGED,
+	PLAN_RESET, /* unchanged itself, but downstream of a change */
+	PLAN_REMOVED,
+};
+extern const char *const plan_action_names[5];
+struct plan_entry {
+	const char *task;    /* owned by one of the cascades */
+	enum plan_action action;
+	unsigned changed;    /* bit (1 << fp_field) per changed field */
+	char *reason;	     /* heap; NULL for unchanged */
+};
+struct plan {
+	const char *cascade;
+	struct plan_entry *v;
+	size_t n;
+	size_t count[5]; /* by plan_action */
+};
+/* old may be NULL (everything is added).  The plan borrows names from both
+ * cascades: release it before them. */
+void plan_compute(struct plan *out, const struct cascade *old,
+		  const struct cascade *new, input_value_fn input_value,
+		  void *ctx);
+void plan_release(struct plan *p);
+/* Reset set size: added + changed + reset. */
+size_t plan_reset_count(const struct plan *p);
+
+#endif
