@@ -59,6 +59,7 @@ scaffold: $(CLI_OBJ) $(LIBA)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) tests/unit/unit.h $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) \
+		-DSRCDIR=\"$(CURDIR)\" \
 		-o $@ $< $(LIBA) $(LDFLAGS) $(LIBS) \
 		$(shell pkg-config --libs $(TEST_PKGS))
 

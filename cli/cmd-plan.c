@@ -10,10 +10,9 @@ static void
 print_json(const struct plan *p)
 {
 	static const enum plan_action order[] = {
-		PLAN_ADDED, PLAN_REMOVED, PLAN_CHANGED, PLAN_UNCHANGED,
+		PLAN_ADDED, PLAN_REMOVED, PLAN_CHANGED,
 	};
-	static const char *const keys[] = { "added", "removed", "changed",
-					    "unchanged" };
+	static const char *const keys[] = { "added", "removed", "changed" };
 	json_t *o = json_object(), *arr, *reasons = json_object();
 	size_t i, k;
 	char *s;
@@ -27,17 +26,23 @@ print_json(const struct plan *p)
 					arr, json_string(p->v[i].task));
 		json_object_set_new(o, keys[k], arr);
 	}
+	/* the reset set includes the added and changed tasks */
 	arr = json_array();
-	for (i = 0; i < p->n; i++) {
+	for (i = 0; i < p->n; i++)
 		if (p->v[i].action == PLAN_ADDED ||
 		    p->v[i].action == PLAN_CHANGED ||
 		    p->v[i].action == PLAN_RESET)
+			json_array_append_new(arr, json_string(p->v[i].task));
+	json_object_set_new(o, "reset", arr);
+	arr = json_array();
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].action == PLAN_UNCHANGED)
 			json_array_append_new(arr, json_string(p->v[i].task));
 		if (p->v[i].reason)
 			json_object_set_new(reasons, p->v[i].task,
 					    json_string(p->v[i].reason));
 	}
-	json_object_set_new(o, "reset", arr);
+	json_object_set_new(o, "unchanged", arr);
 	json_object_set_new(o, "reasons", reasons);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	puts(s);

@@ -27,8 +27,10 @@ cmd_validate(const struct cmd_entry *self, int argc, char **argv)
 	for (i = 0; i < paths.n; i++) {
 		if (cascade_load_file(&cs[i], paths.v[i], 0, &diags) < 0)
 			continue;
-		prev = strmap_put(&names, cs[i]->name, cs[i]);
-		if (prev) {
+		prev = strmap_get(&names, cs[i]->name);
+		if (!prev) {
+			strmap_put(&names, cs[i]->name, cs[i]);
+		} else {
 			diags_add(&diags, DIAG_ERROR, paths.v[i],
 				  cs[i]->name_pos,
 				  "cascade name '%s' is also used by '%s'",

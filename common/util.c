@@ -114,14 +114,16 @@ err_clear(void)
 	err_buf[0] = '\0';
 }
 
+/* Optimal string alignment distance: a swap of two letters counts as one. */
 size_t
 edit_distance(const char *a, const char *b, size_t cap)
 {
-	size_t la = strlen(a), lb = strlen(b), i, j, best;
-	size_t *prev, *cur, *tmp, d;
+	size_t la = strlen(a), lb = strlen(b), i, j, best, d;
+	size_t *pp, *prev, *cur, *tmp;
 
 	if ((la > lb ? la - lb : lb - la) > cap)
 		return cap + 1;
+	pp = xmalloc((lb + 1) * sizeof(*pp));
 	prev = xmalloc((lb + 1) * sizeof(*prev));
 	cur = xmalloc((lb + 1) * sizeof(*cur));
 	for (j = 0; j <= lb; j++)
@@ -135,17 +137,22 @@ edit_distance(const char *a, const char *b, size_t cap)
 				d = prev[j] + 1;
 			if (cur[j - 1] + 1 < d)
 				d = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < d)
+				d = pp[j - 2] + 1;
 			cur[j] = d;
 			if (d < best)
 				best = d;
 		}
-		tmp = prev;
+		tmp = pp;
+		pp = prev;
 		prev = cur;
 		cur = tmp;
-		if (best > cap)
+		if (best > cap + 1)
 			break;
 	}
 	d = i <= la ? cap + 1 : prev[lb];
+	free(pp);
 	free(prev);
 	free(cur);
 	return d > cap ? cap + 1 : d;

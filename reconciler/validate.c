@@ -24,15 +24,21 @@ verr(struct diags *d, const char *file, struct pos pos, const char *fmt, ...)
 	buf_release(&b);
 }
 
-/* The closest task name to s, for "did you mean"; NULL if none is close. */
+/*
+ * The closest task name to s other than self, for "did you mean"; NULL if
+ * none is close.  Names of one or two letters are too short to guess at.
+ */
 static const char *
-closest_task(const struct cascade *c, const char *s)
+closest_task(const struct cascade *c, const char *s, const struct task *self)
 {
 	const char *best = NULL;
 	size_t i, d, cap, bestd = SIZE_MAX;
 
+	if (strlen(s) < 3)
+		return NULL;
 	for (i = 0; i < c->ntasks; i++) {
-		if (!c->tasks[i].name)
+		if (!c->tasks[i].name || &c->tasks[i] == self ||
+		    strlen(c->tasks[i].name) < 3)
 			continue;
 		cap = strlen(c->tasks[i].name) / 3;
 		cap = cap < 1 ? 1 : cap > 3 ? 3 : cap;
@@ -337,7 +343,7 @@ cascade_build_dag(struct cascade *c, const char *file, struct diags *d,
 				t->deps[j].task = cascade_task_index(c, p);
 				continue;
 			}
-			near = closest_task(c, t->deps[j].name);
+			near = closest_task(c, t->deps[j].name, t);
 			if (near)
 				verr(d, file, t->deps[j].pos,
 				     "task '%s' depends on unknown task '%s'; "

@@ -1,0 +1,125 @@
+#!/bin/sh
+# run.sh - scaffold's offline benchmarks (make bench).  See bench/README.md.
+#
+# Generates a 10,000-task cascade and a copy with one task's run script
+# changed (bench/out/, not versioned), then measures
+#   validate  scaffold validate big.yaml
+#   plan      scaffold plan -o json big.yaml big-changed.yaml
+# wall time (best of 5 runs) and peak RSS, prints a table, and checks the
+# targets: each under 1 s and under 100 MiB.  The plan's reset set is
+# checked against the changed task's descendants computed independently
+# (bench/check-plan.pl).  Exit 1 if a target is missed or a check fails.
+#
+# Settings (environment): SCAFFOLD (binary, default ./scaffold),
+# BENCH_TASKS (10000), BENCH_SEED (1), BENCH_CHANGED (index of the changed
+# task, default BENCH_TASKS/2), BENCH_RUNS (5), BENCH_MAX_S (1.0),
+# BENCH_MAX_KB (102400).
+set -eu
+
+cd "$(dirname "$0")/.."
+
+SCAFFOLD=${SCAFFOLD:-./scaffold}
+N=${BENCH_TASKS:-10000}
+SEED=${BENCH_SEED:-1}
+CHANGED=${BENCH_CHANGED:-$((N / 2))}
+RUNS=${BENCH_RUNS:-5}
+MAX_S=${BENCH_MAX_S:-1.0}
+MAX_KB=${BENCH_MAX_KB:-102400}
+OUT=bench/out
+BIG=$OUT/big.yaml
+CHG=$OUT/big-changed.yaml
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ -x "$SCAFFOLD" ] || die "no $SCAFFOLD; build it first (make)"
+command -v perl >/dev/null 2>&1 || die "perl is required"
+mkdir -p "$OUT"
+
+if [ -x /usr/bin/time ]; then
+	rss_method="GNU time (/usr/bin/time -v)"
+else
+	rss_method="wait4(2) rusage via perl (package 'time' not installed)"
+fi
+
+# 1. the cascades
+perl bench/gen-cascade.pl "$N" "$SEED" >"$BIG"
+perl bench/gen-cascade.pl "$N" "$SEED" "$CHANGED" >"$CHG"
+changed_task=$(printf 't%05d' "$CHANGED")
+
+# both must be valid, without a single warning
+for f in "$BIG" "$CHG"; do
+	if ! "$SCAFFOLD" validate -q "$f" 2>"$OUT/validate.err"; then
+		head -n 20 "$OUT/validate.err" >&2
+		die "$f is not valid"
+	fi
+	if [ -s "$OUT/validate.err" ]; then
+		head -n 20 "$OUT/validate.err" >&2
+		die "$f: validate printed warnings"
+	fi
+done
+
+r=$(perl bench/check-plan.pl --stats "$BIG") || die "cannot read $BIG"
+# shellcheck disable=SC2086
+set -- $r
+tasks=$2 edges=$4 stores=$6 loads=$8 lines=${10} bytes=${12}
+
+# 2. the measurements
+r=$(perl bench/timeit.pl "$RUNS" "$OUT/validate.out" "$OUT/validate.err" \
+	"$SCAFFOLD" validate "$BIG") || die "validate failed"
+# shellcheck disable=SC2086
+set -- $r
+v_best=$1 v_median=$2 v_rss=$3
+
+r=$(perl bench/timeit.pl "$RUNS" "$OUT/plan.json" "$OUT/plan.err" \
+	"$SCAFFOLD" plan -o json "$BIG" "$CHG") || die "plan failed"
+# shellcheck disable=SC2086
+set -- $r
+p_best=$1 p_median=$2 p_rss=$3
+
+# 3. the plan's reset set against the independent count
+r=$(perl bench/check-plan.pl "$CHG" "$changed_task" "$OUT/plan.json") ||
+	die "the plan's reset set is wrong (see above)"
+# shellcheck disable=SC2086
+set -- $r
+reset=$2
+
+# 4. the report
+status=0
+verdict() { # NAME BEST_S RSS_KB
+	awk -v s="$2" -v kb="$3" -v ms="$MAX_S" -v mkb="$MAX_KB" 'BEGIN {
+		r = "ok"
+		if (s + 0 >= ms + 0) r = sprintf("SLOW %.1fx", s / ms)
+		if (kb + 0 >= mkb + 0)
+			r = (r == "ok" ? "" : r ", ") sprintf("BIG %.1fx", kb / mkb)
+		print r
+	}'
+}
+row() { # NAME BEST_S MEDIAN_S RSS_KB
+	printf '%-10s %10.3f %10.3f %9.1f   %s\n' "$1" "$2" "$3" \
+		"$(awk -v kb="$4" 'BEGIN { print kb / 1024 }')" "$(verdict "$1" "$2" "$4")"
+}
+
+echo "scaffold benchmark, $(date -u +%Y-%m-%d), $(nproc 2>/dev/null || echo '?') cores, $(uname -m)"
+echo "cascade:  $BIG ($bytes bytes, $lines lines): $tasks tasks," \
+	"$edges dependency edges, $stores with store, $loads with load"
+echo "change:   run script of $changed_task; plan resets $reset tasks" \
+	"(= $changed_task + descendants, checked)"
+echo "runs:     best of $RUNS; peak RSS is the largest over the runs, by $rss_method"
+echo
+printf '%-10s %10s %10s %9s   %s\n' BENCHMARK 'BEST s' 'MEDIAN s' 'RSS MiB' \
+	"TARGET (< ${MAX_S} s, < $((MAX_KB / 1024)) MiB)"
+v_row=$(row validate "$v_best" "$v_median" "$v_rss")
+p_row=$(row plan "$p_best" "$p_median" "$p_rss")
+echo "$v_row"
+echo "$p_row"
+case "$v_row$p_row" in
+*SLOW* | *BIG*)
+	echo
+	echo "bench: target missed" >&2
+	status=1
+	;;
+esac
+exit $status

@@ -1,0 +1,109 @@
+#!/usr/bin/perl
+# timeit.pl - run a command several times; best wall time and peak RSS.
+#
+#   bench/timeit.pl RUNS STDOUT_FILE STDERR_FILE CMD [ARG...]
+#
+# Prints one line: "BEST_S MEDIAN_S MAXRSS_KB METHOD", where BEST_S and
+# MEDIAN_S are wall-clock seconds (Time::HiRes, around the whole run) and
+# MAXRSS_KB is the largest peak resident set size of the command over the
+# runs, in KiB.  The last run's stdout and stderr are left in the files.
+# Exit 1 if any run fails (non-zero exit or signal).
+#
+# Peak RSS comes from GNU time (`/usr/bin/time -v`, Debian package `time`)
+# when it is installed; its fork/exec adds well under a millisecond to the
+# wall time.  Without it, the command is run directly and its rusage is
+# read with the wait4(2) system call through perl's syscall(), which needs
+# only core perl (METHOD says which one was used).  BENCH_NO_GNU_TIME=1
+# forces the fallback.
+use strict;
+use warnings;
+use Config;
+use POSIX ();
+use Time::HiRes qw(time);
+
+die "usage: timeit.pl RUNS STDOUT_FILE STDERR_FILE CMD [ARG...]\n"
+    unless @ARGV >= 4 && $ARGV[0] =~ /^[1-9][0-9]*$/;
+my ($runs, $out, $err, @cmd) = @ARGV;
+
+my $gnu_time = '/usr/bin/time';
+my $use_gnu = -x $gnu_time && !$ENV{BENCH_NO_GNU_TIME};
+my $rssfile = "$out.time";
+
+# wait4(2) for the fallback
+my $sys_wait4;
+unless ($use_gnu) {
+	$sys_wait4 = eval { require 'syscall.ph'; &SYS_wait4() };
+	unless (defined $sys_wait4) {
+		my %nr = (x86_64 => 61, aarch64 => 260, i686 => 114,
+			  i386 => 114, arm => 114, riscv64 => 260);
+		my ($arch) = $Config{archname} =~ /^([^-]+)/;
+		$sys_wait4 = $nr{$arch};
+	}
+	die "timeit.pl: neither $gnu_time (package 'time') nor a known "
+	    . "wait4 system call number for $Config{archname}\n"
+	    unless defined $sys_wait4 && $^O eq 'linux';
+}
+
+sub run_once {
+	my $t0  = time;
+	my $pid = fork;
+	die "timeit.pl: fork: $!\n" unless defined $pid;
+	if (!$pid) {
+		open STDIN,  '<', '/dev/null' or POSIX::_exit(127);
+		open STDOUT, '>', $out or POSIX::_exit(127);
+		open STDERR, '>', $err or POSIX::_exit(127);
+		if ($use_gnu) {
+			exec { $gnu_time } $gnu_time, '-v', '-o', $rssfile, @cmd;
+		} else {
+			exec { $cmd[0] } @cmd;
+		}
+		POSIX::_exit(127);
+	}
+	my ($status, $rss);
+	if ($use_gnu) {
+		waitpid($pid, 0) == $pid or die "timeit.pl: waitpid: $!\n";
+		$status = $?;
+	} else {
+		my $st = pack('i', 0);
+		my $ru = "\0" x 512;    # struct rusage is 144 bytes on LP64
+		my $r;
+		do {
+			$r = syscall($sys_wait4, $pid, $st, 0, $ru);
+		} while ($r == -1 && $!{EINTR});
+		die "timeit.pl: wait4: $!\n" unless $r == $pid;
+		$status = unpack('i', $st);
+		# ru_maxrss follows two struct timevals (two longs each)
+		my $ls = $Config{longsize};
+		$rss = unpack($ls == 8 ? 'q' : 'l', substr($ru, 4 * $ls, $ls));
+	}
+	my $wall = time - $t0;
+	if ($use_gnu) {
+		open my $fh, '<', $rssfile or die "timeit.pl: $rssfile: $!\n";
+		while (<$fh>) {
+			$rss = $1 if /Maximum resident set size \(kbytes\):\s*(\d+)/;
+		}
+		close $fh;
+		unlink $rssfile;
+		die "timeit.pl: no peak RSS in $gnu_time output\n"
+		    unless defined $rss;
+	}
+	if ($status != 0) {
+		my $how = ($status & 127) ? "signal " . ($status & 127)
+		    : "exit status " . ($status >> 8);
+		print STDERR "timeit.pl: '@cmd' failed ($how); see $err\n";
+		exit 1;
+	}
+	return ($wall, $rss);
+}
+
+my (@walls, $maxrss);
+for (1 .. $runs) {
+	my ($w, $r) = run_once();
+	push @walls, $w;
+	$maxrss = $r if !defined $maxrss || $r > $maxrss;
+}
+@walls = sort { $a <=> $b } @walls;
+my $median = @walls % 2 ? $walls[$#walls / 2]
+    : ($walls[@walls / 2 - 1] + $walls[@walls / 2]) / 2;
+printf "%.4f %.4f %d %s\n", $walls[0], $median, $maxrss,
+    $use_gnu ? 'gnu-time' : 'wait4';

@@ -1,0 +1,69 @@
+# lib.sh - TAP helpers for the end-to-end tests.  Source it first:
+#   . "$(dirname "$0")/lib.sh"
+# It makes a temp dir ($T, removed on exit), finds the binary ($SCAFFOLD)
+# and the source tree ($SRC), and provides:
+#   ok COND-COMMAND... DESC     run a command, pass when it exits 0
+#   is GOT WANT DESC            exact string comparison, diff on failure
+#   run CMD...                  run, setting $OUT, $ERR and $RC
+#   skip_all REASON             the whole script is skipped, with the reason
+#   done_testing                print the plan; exit 1 if anything failed
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SCAFFOLD=${SCAFFOLD:-$SRC/scaffold}
+T=$(mktemp -d "${TMPDIR:-/tmp}/scaffold-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+_n=0
+_failed=0
+
+_result() {
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+ok() {
+	_desc=$(eval "echo \${$#}")
+	_argc=$#
+	_args=""
+	_i=1
+	while [ $_i -lt $_argc ]; do
+		_args="$_args \"\${$_i}\""
+		_i=$((_i + 1))
+	done
+	eval "$_args" >/dev/null 2>&1
+	_result $? "$_desc"
+}
+
+is() {
+	if [ "$1" = "$2" ]; then
+		_result 0 "$3"
+	else
+		_result 1 "$3"
+		printf '%s\n' "$1" >"$T/.got"
+		printf '%s\n' "$2" >"$T/.want"
+		diff -u "$T/.want" "$T/.got" | sed 's/^/# /'
+	fi
+}
+
+run() {
+	"$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+}
+
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
+
+[ -x "$SCAFFOLD" ] || { echo "Bail out! no binary at $SCAFFOLD"; exit 1; }

@@ -1,0 +1,174 @@
+/* test_common.c - buffers, maps, durations, hashing, edit distance. */
+#include "unit.h"
+
+static void
+test_buf(void **state)
+{
+	struct buf b = BUF_INIT;
+	char *s;
+	size_t len, i;
+
+	(void)state;
+	assert_string_equal(b.ptr, "");
+	buf_addf(&b, "%s-%d", "a", 1);
+	buf_putc(&b, 'x');
+	buf_add(&b, "\0z", 2);
+	assert_int_equal(b.len, 6);
+	assert_memory_equal(b.ptr, "a-1x\0z", 7);
+	for (i = 0; i < 1000; i++)
+		buf_addf(&b, "%04zu", i);
+	assert_int_equal(b.len, 4006);
+	s = buf_detach(&b, &len);
+	assert_int_equal(len, 4006);
+	assert_string_equal(b.ptr, "");
+	free(s);
+	s = buf_detach(&b, &len);
+	assert_string_equal(s, "");
+	free(s);
+	buf_release(&b);
+}
+
+static void
+test_strvec(void **state)
+{
+	struct strvec sv = STRVEC_INIT;
+
+	(void)state;
+	assert_null(sv.v[0]);
+	strvec_push(&sv, "a");
+	strvec_pushf(&sv, "%s=%d", "B", 2);
+	assert_int_equal(sv.n, 2);
+	assert_string_equal(sv.v[1], "B=2");
+	assert_null(sv.v[2]);
+	strvec_clear(&sv);
+	assert_int_equal(sv.n, 0);
+}
+
+static void
+test_strmap(void **state)
+{
+	struct strmap m = STRMAP_INIT;
+	char keys[2000][8];
+	size_t i;
+
+	(void)state;
+	assert_null(strmap_get(&m, "x"));
+	for (i = 0; i < 2000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		assert_null(strmap_put(&m, keys[i], (void *)(i + 1)));
+	}
+	for (i = 0; i < 2000; i++)
+		assert_int_equal((size_t)strmap_get(&m, keys[i]), i + 1);
+	assert_int_equal((size_t)strmap_put(&m, "k7", (void *)99), 8);
+	assert_int_equal((size_t)strmap_get(&m, "k7"), 99);
+	assert_null(strmap_get(&m, "k2000"));
+	strmap_release(&m);
+}
+
+static void
+test_duration(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t ms;
+	} ok[] = {
+		{ "1s", 1000 },	       { "500ms", 500 },     { "5m", 300000 },
+		{ "1h30m", 5400000 }, { "2d", 172800000 }, { "1m1s", 61000 },
+	};
+	static const char *const bad[] = { "",	  "5",	 "5 m", "-1s",
+					   "1y",  "m",	 "1s2", "1.5h",
+					   "99999999999999999999s" };
+	int64_t ms;
+	char out[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(ok); i++) {
+		assert_int_equal(duration_parse(&ms, ok[i].in), 0);
+		assert_int_equal(ms, ok[i].ms);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(duration_parse(&ms, bad[i]), ERR_INVALID);
+	duration_format(out, sizeof(out), 5400000);
+	assert_string_equal(out, "1h30m");
+	duration_format(out, sizeof(out), 0);
+	assert_string_equal(out, "0s");
+	duration_format(out, sizeof(out), 90061001);
+	assert_string_equal(out, "1d1h1m1s1ms");
+}
+
+static void
+test_edit_distance(void **state)
+{
+	(void)state;
+	assert_int_equal(edit_distance("depend_on", "depends_on", 3), 1);
+	assert_int_equal(edit_distance("kitten", "sitting", 5), 3);
+	assert_int_equal(edit_distance("", "abc", 5), 3);
+	assert_int_equal(edit_distance("abcdefgh", "x", 2), 3);
+	assert_int_equal(edit_distance("same", "same", 0), 0);
+	assert_int_equal(edit_distance("biuld", "build", 3), 1);
+	assert_int_equal(edit_distance("ab", "ba", 3), 1);
+}
+
+static void
+test_sha256(void **state)
+{
+	char hex[SHA256_HEX_LEN + 1];
+
+	(void)state;
+	sha256_hex(hex, "abc", 3);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a3"
+				 "96177a9cb410ff61f20015ad");
+	sha256_hex(hex, "", 0);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4"
+				 "649b934ca495991b7852b855");
+}
+
+static void
+test_arena(void **state)
+{
+	struct arena a = ARENA_INIT;
+	char *big, *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 10000; i++) {
+		s = arena_strdup(&a, "hello");
+		assert_string_equal(s, "hello");
+		assert_int_equal((uintptr_t)s % sizeof(void *), 0);
+	}
+	big = arena_alloc(&a, 1 << 20);
+	memset(big, 1, 1 << 20);
+	s = arena_strndup(&a, "abcdef", 3);
+	assert_string_equal(s, "abc");
+	arena_release(&a);
+	arena_release(&a);
+}
+
+static void
+test_escape_log(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	escape_log(&b, "a\nb\x1b[31m\\", 9);
+	assert_string_equal(b.ptr, "a\\nb\\x1b[31m\\\\");
+	buf_release(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_strvec),
+		cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_edit_distance),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_escape_log),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

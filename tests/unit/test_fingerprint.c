@@ -1,0 +1,179 @@
+/*
+ * test_fingerprint.c - only meaningful changes alter a fingerprint: YAML
+ * formatting, comments, key order and quoting do not; any byte of 'run',
+ * the environment, mapped input values and dependencies do.
+ */
+#include "unit.h"
+
+static const char base[] =
+	"version: v1\n"
+	"name: fp\n"
+	"inputs:\n"
+	"  - {name: PW, type: password, default: hunter2}\n"
+	"tasks:\n"
+	"  - name: a\n"
+	"    run: echo a\n"
+	"  - name: t\n"
+	"    image: alpine:3\n"
+	"    run: |\n"
+	"      echo one\n"
+	"      echo two\n"
+	"    env:\n"
+	"      A: 1\n"
+	"      B: two\n"
+	"    inputs: {PGPASSWORD: PW}\n"
+	"    store: {file: [x, y], env: [V]}\n"
+	"    depends_on: [a]\n"
+	"    timeout: 5m\n";
+
+/* The same task, written as differently as YAML allows. */
+static const char reformatted[] =
+	"# a comment changes nothing\n"
+	"{\"tasks\": [\n"
+	"  {run: \"echo a\", name: 'a'},\n"
+	"  {\"depends_on\": {success: [a]},   # the mapping form\n"
+	"   store: {env: [\"V\"], file: [y, x]},\n"
+	"   inputs: {\"PGPASSWORD\": 'PW'},\n"
+	"   env: {B: \"two\", A: '1'},\n"
+	"   run: \"echo one\\necho two\\n\",\n"
+	"   image: \"alpine:3\", name: t,\n"
+	"   description: descriptions are not part of it,\n"
+	"   timeout: 1h, retries: 3, auto_execute: false,\n"
+	"   check: {interval: 1m, run: true}}],\n"
+	" inputs: [{default: \"hunter2\", type: password, name: PW}],\n"
+	" name: fp, version: v1}\n";
+
+static void
+test_formatting_invariance(void **state)
+{
+	struct cascade *a = load_ok(base), *b = load_ok(reformatted);
+	struct fingerprint fa, fb;
+
+	(void)state;
+	assert_string_equal(fp_of(a, "t", &fa), fp_of(b, "t", &fb));
+	assert_string_equal(fp_of(a, "a", &fa), fp_of(b, "a", &fb));
+	cascade_free(a);
+	cascade_free(b);
+}
+
+/* Replace the first occurrence of from by to in base. */
+static char *
+edit(const char *from, const char *to)
+{
+	struct buf b = BUF_INIT;
+	const char *p = strstr(base, from);
+
+	assert_non_null(p);
+	buf_add(&b, base, (size_t)(p - base));
+	buf_puts(&b, to);
+	buf_puts(&b, p + strlen(from));
+	return buf_detach(&b, NULL);
+}
+
+#define B(f) (1u << (f))
+
+static void
+test_meaningful_changes(void **state)
+{
+	static const struct {
+		const char *from, *to;
+		int changes;
+		unsigned fields;
+	} cases[] = {
+		{ "echo one\n", "echo  one\n", 1, B(FP_RUN) },
+		{ "echo two\n", "echo two  \n", 1, B(FP_RUN) },
+		{ "      echo two\n", "        echo two\n", 1, B(FP_RUN) },
+		/* a block scalar clips trailing blank lines: same value */
+		{ "echo two\n", "echo two\n\n", 0, B(FP_RUN) },
+		{ "A: 1\n", "A: 2\n", 1, B(FP_ENV) },
+		{ "A: 1\n", "A: \"1\"\n", 0, B(FP_ENV) },
+		{ "A: 1\n", "A: 1.0\n", 1, B(FP_ENV) },
+		{ "default: hunter2", "default: hunter3", 1,
+		  B(FP_INPUT_VALUES) },
+		{ "{PGPASSWORD: PW}", "{PGPASS: PW}", 1, B(FP_INPUTS) },
+		{ "[x, y]", "[x]", 1, B(FP_STORE) },
+		{ "[x, y]", "[y, x]", 0, B(FP_STORE) },
+		{ "depends_on: [a]", "depends_on: {always: [a]}", 1,
+		  B(FP_DEPENDS_ON) },
+		{ "image: alpine:3", "image: alpine:4", 1, B(FP_IMAGE) },
+		{ "timeout: 5m", "timeout: 10m", 0, B(FP_RUN) },
+		{ "timeout: 5m", "retries: 4", 0, B(FP_RUN) },
+		{ "timeout: 5m", "auto_execute: false", 0, B(FP_RUN) },
+		/* the image is unused without docker: both change */
+		{ "timeout: 5m", "runner: local", 1, B(FP_RUNNER) | B(FP_IMAGE) },
+		{ "    run: echo a\n", "    run: echo b\n", 0, B(FP_RUN) },
+	};
+	struct cascade *a = load_ok(base), *b;
+	struct fingerprint fa, fb;
+	size_t i, f;
+	char *y;
+
+	(void)state;
+	fp_of(a, "t", &fa);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		y = edit(cases[i].from, cases[i].to);
+		b = load_ok(y);
+		fp_of(b, "t", &fb);
+		if (!cases[i].changes) {
+			if (strcmp(fa.hex, fb.hex))
+				fail_msg("'%s' -> '%s' changed the fingerprint",
+					 cases[i].from, cases[i].to);
+		} else {
+			if (!strcmp(fa.hex, fb.hex))
+				fail_msg("'%s' -> '%s' kept the fingerprint",
+					 cases[i].from, cases[i].to);
+			for (f = 0; f < FP_NFIELDS; f++)
+				if ((strcmp(fa.field[f], fb.field[f]) != 0) !=
+				    !!(cases[i].fields & B(f)))
+					fail_msg("'%s' -> '%s': field '%s'",
+						 cases[i].from, cases[i].to,
+						 fp_field_names[f]);
+		}
+		cascade_free(b);
+		free(y);
+	}
+	cascade_free(a);
+}
+
+static const char *
+fixed_value(void *ctx, const struct cascade *c, const struct input *in,
+	    size_t *len)
+{
+	(void)c;
+	(void)in;
+	*len = strlen(ctx);
+	return ctx;
+}
+
+static void
+test_input_values_from_caller(void **state)
+{
+	struct cascade *a = load_ok(base);
+	struct task *t = cascade_task(a, "t");
+	struct fingerprint f1, f2, f3;
+
+	(void)state;
+	task_fingerprint(&f1, a, t, fixed_value, "v1");
+	task_fingerprint(&f2, a, t, fixed_value, "v2");
+	task_fingerprint(&f3, a, t, fixed_value, "v1");
+	assert_string_not_equal(f1.hex, f2.hex);
+	assert_string_equal(f1.hex, f3.hex);
+	assert_string_equal(f1.field[FP_RUN], f2.field[FP_RUN]);
+	/* a task with no mapped input does not depend on input values */
+	task_fingerprint(&f1, a, cascade_task(a, "a"), fixed_value, "v1");
+	task_fingerprint(&f2, a, cascade_task(a, "a"), fixed_value, "v2");
+	assert_string_equal(f1.hex, f2.hex);
+	cascade_free(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_formatting_invariance),
+		cmocka_unit_test(test_meaningful_changes),
+		cmocka_unit_test(test_input_values_from_caller),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
