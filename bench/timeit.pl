@@ -3,10 +3,12 @@
 #
 #   bench/timeit.pl RUNS STDOUT_FILE STDERR_FILE CMD [ARG...]
 #
-# Prints one line: "BEST_S MEDIAN_S MAXRSS_KB METHOD", where BEST_S and
-# MEDIAN_S are wall-clock seconds (Time::HiRes, around the whole run) and
+# Prints one line: "BEST_S MEDIAN_S MAXRSS_KB CPU_S METHOD", where BEST_S
+# and MEDIAN_S are wall-clock seconds (Time::HiRes, around the whole run),
 # MAXRSS_KB is the largest peak resident set size of the command over the
-# runs, in KiB.  The last run's stdout and stderr are left in the files.
+# runs, in KiB, and CPU_S the smallest user+system CPU time of a run (less
+# sensitive than wall time to other load on the machine; GNU time gives it
+# to 10 ms).  The last run's stdout and stderr are left in the files.
 # Exit 1 if any run fails (non-zero exit or signal).
 #
 # Peak RSS comes from GNU time (`/usr/bin/time -v`, Debian package `time`)
@@ -59,7 +61,7 @@ sub run_once {
 		}
 		POSIX::_exit(127);
 	}
-	my ($status, $rss);
+	my ($status, $rss, $cpu);
 	if ($use_gnu) {
 		waitpid($pid, 0) == $pid or die "timeit.pl: waitpid: $!\n";
 		$status = $?;
@@ -75,12 +77,15 @@ sub run_once {
 		# ru_maxrss follows two struct timevals (two longs each)
 		my $ls = $Config{longsize};
 		$rss = unpack($ls == 8 ? 'q' : 'l', substr($ru, 4 * $ls, $ls));
+		my @tv = unpack($ls == 8 ? "q4" : "l4", $ru);
+		$cpu = $tv[0] + $tv[1] / 1e6 + $tv[2] + $tv[3] / 1e6;
 	}
 	my $wall = time - $t0;
 	if ($use_gnu) {
 		open my $fh, '<', $rssfile or die "timeit.pl: $rssfile: $!\n";
 		while (<$fh>) {
 			$rss = $1 if /Maximum resident set size \(kbytes\):\s*(\d+)/;
+			$cpu += $1 if /(?:User|System) time \(seconds\):\s*([0-9.]+)/;
 		}
 		close $fh;
 		unlink $rssfile;
@@ -93,17 +98,18 @@ sub run_once {
 		print STDERR "timeit.pl: '@cmd' failed ($how); see $err\n";
 		exit 1;
 	}
-	return ($wall, $rss);
+	return ($wall, $rss, $cpu);
 }
 
-my (@walls, $maxrss);
+my (@walls, $maxrss, $mincpu);
 for (1 .. $runs) {
-	my ($w, $r) = run_once();
+	my ($w, $r, $c) = run_once();
+	$mincpu = $c if !defined $mincpu || $c < $mincpu;
 	push @walls, $w;
 	$maxrss = $r if !defined $maxrss || $r > $maxrss;
 }
 @walls = sort { $a <=> $b } @walls;
 my $median = @walls % 2 ? $walls[$#walls / 2]
     : ($walls[@walls / 2 - 1] + $walls[@walls / 2]) / 2;
-printf "%.4f %.4f %d %s\n", $walls[0], $median, $maxrss,
+printf "%.4f %.4f %d %.3f %s\n", $walls[0], $median, $maxrss, $mincpu,
     $use_gnu ? 'gnu-time' : 'wait4';

@@ -46,7 +46,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	memset(opts, 0, sizeof(*opts));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+ho:q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
 		if (c != '?' && c != ':' && c != 'h' && !strchr(allowed, c)) {
 			cmd_usage_error(self, "unknown option '%s'",
 					argv[optind - 1]);

@@ -29,6 +29,7 @@ enum {
 	ERR_AUTH = -4,
 	ERR_TIMEOUT = -5,
 	ERR_INVALID = -6,
+	ERR_TOOBIG = -7,
 };
 
 /* A broken invariant: print where and abort.  Never for bad input. */
@@ -130,7 +131,10 @@ void *strmap_put(struct strmap *m, const char *key, void *value);
 void *strmap_get(const struct strmap *m, const char *key);
 void strmap_release(struct strmap *m);
 
-/* Durations: "1h30m", "45s", "500ms", "2d"; at least one unit, no sign. */
+/*
+ * Durations: "1h30m", "45s", "500ms", "2d"; at least one unit, no sign.
+ * ERR_INVALID for bad syntax, ERR_TOOBIG above ten years.
+ */
 int duration_parse(int64_t *out_ms, const char *s);
 /* Format like "1h30m" into buf (at least 32 bytes). */
 void duration_format(char *buf, size_t len, int64_t ms);
@@ -146,6 +150,22 @@ void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
 /* Writes 65 bytes (hex + NUL) and frees the context. */
 void sha256_final_hex(struct sha256_ctx *c, char out[SHA256_HEX_LEN + 1]);
 void sha256_hex(char out[SHA256_HEX_LEN + 1], const void *data, size_t len);
+
+/* Randomness, HMAC and AES-256-GCM (sealed = nonce || ciphertext || tag). */
+#define AEAD_KEY_LEN 32
+int crypto_random(void *out, size_t n);
+void hmac_sha256(unsigned char out[32], const void *key, size_t klen,
+		 const void *data, size_t len);
+void hmac_sha256_hex(char out[SHA256_HEX_LEN + 1], const void *key,
+		     size_t klen, const void *data, size_t len);
+/* Constant-time comparison of n bytes: 1 when equal. */
+int crypto_equal(const void *a, const void *b, size_t n);
+/* Append the sealed form of pt to out. */
+int aead_seal(struct buf *out, const unsigned char key[AEAD_KEY_LEN],
+	      const void *pt, size_t len);
+/* Append the plaintext to out; -1 when the key is wrong or data altered. */
+int aead_open(struct buf *out, const unsigned char key[AEAD_KEY_LEN],
+	      const void *sealed, size_t len);
 
 /* Logging to stderr: "LEVEL module: message".  log_warn appends errno. */
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };

@@ -34,7 +34,7 @@ duration_parse(int64_t *out_ms, const char *s)
 		while (*p >= '0' && *p <= '9') {
 			n = n * 10 + (*p++ - '0');
 			if (n > DURATION_MAX_MS)
-				return ERR_INVALID;
+				return ERR_TOOBIG;
 		}
 		best = ARRAY_SIZE(units);
 		ulen = 0;
@@ -50,10 +50,10 @@ duration_parse(int64_t *out_ms, const char *s)
 			return ERR_INVALID;
 		p += ulen;
 		if (n > DURATION_MAX_MS / units[best].ms)
-			return ERR_INVALID;
+			return ERR_TOOBIG;
 		total += n * units[best].ms;
 		if (total > DURATION_MAX_MS)
-			return ERR_INVALID;
+			return ERR_TOOBIG;
 	}
 	*out_ms = total;
 	return 0;

@@ -84,6 +84,21 @@ kind_name(const struct ynode *n)
 	return ynode_is_null(n) ? "empty" : "a scalar";
 }
 
+/* What the user wrote, for messages: 'text', or "a list", or "empty". */
+static const char *
+desc(struct lctx *x, const struct ynode *n)
+{
+	struct buf b = BUF_INIT;
+	const char *r;
+
+	if (n->kind != Y_SCALAR || ynode_is_null(n))
+		return kind_name(n);
+	buf_addf(&b, "'%s'", qs(x, n->str));
+	r = arena_strdup(&x->c->arena, b.ptr);
+	buf_release(&b);
+	return r;
+}
+
 int
 name_is_valid(const char *s)
 {
@@ -121,18 +136,73 @@ env_name_is_valid(const char *s)
 	return i <= 255;
 }
 
+/* Names people reach for, from other tools, and what they mean here. */
+static const struct {
+	const char *said, *meant;
+} synonyms[] = {
+	{ "environment", "env" },	{ "command", "run" },
+	{ "script", "run" },		{ "needs", "depends_on" },
+	{ "after", "depends_on" },	{ "dependencies", "depends_on" },
+	{ "requires", "depends_on" },	{ "failure", "error" },
+	{ "on_failure", "error" },	{ "on_error", "error" },
+	{ "on_success", "success" },	{ "finally", "always" },
+	{ "container", "image" },	{ "host", "hosts" },
+	{ "files", "file" },		{ "input", "inputs" },
+};
+
+/* The key of keys[] that s is most likely a misspelling of, or nkeys. */
+static size_t
+suggest_key(const char *s, const char *const keys[], size_t nkeys)
+{
+	size_t k, i, d, best = nkeys, bestd = SIZE_MAX, l, cap;
+	struct buf lower = BUF_INIT;
+
+	for (i = 0; s[i]; i++)
+		buf_putc(&lower, (char)((s[i] >= 'A' && s[i] <= 'Z')
+						? s[i] - 'A' + 'a'
+						: s[i]));
+	for (i = 0; i < ARRAY_SIZE(synonyms); i++)
+		if (!strcmp(lower.ptr, synonyms[i].said))
+			for (k = 0; k < nkeys; k++)
+				if (!strcmp(keys[k], synonyms[i].meant))
+					best = k;
+	for (k = 0; k < nkeys && best == nkeys; k++) {
+		l = strlen(keys[k]);
+		cap = l <= 4 ? 1 : l / 3 > 2 ? l / 3 : 2;
+		d = edit_distance(lower.ptr, keys[k], cap);
+		if (d <= cap && d < bestd) {
+			bestd = d;
+			best = k;
+		}
+	}
+	for (k = 0; k < nkeys && best == nkeys; k++)
+		if (lower.len >= 3 && !strncmp(lower.ptr, keys[k], lower.len))
+			best = k;
+	buf_release(&lower);
+	return best;
+}
+
 /*
  * Match the keys of mapping n against the table keys[]: slots[i] receives
- * the value node of keys[i].  Unknown and duplicate keys are reported.
+ * the value node of keys[i].  Unknown and duplicate keys are reported
+ * (where names the mapping, as "in 'check'", for nested ones); a bit is set
+ * in *suggested for each key offered as "did you mean", so that the caller
+ * does not also call it missing.
  */
 static void
-match_keys(struct lctx *x, const struct ynode *n, const char *const keys[],
-	   size_t nkeys, const struct ynode **slots)
+match_keys(struct lctx *x, const struct ynode *n, const char *where,
+	   const char *const keys[], size_t nkeys, const struct ynode **slots,
+	   unsigned *suggested)
 {
-	size_t i, k, best, d, bestd;
+	size_t i, k, best;
 	const struct ynode *key;
+	struct buf in = BUF_INIT;
 
+	if (where)
+		buf_addf(&in, " in '%s'", where);
 	memset(slots, 0, nkeys * sizeof(*slots));
+	if (suggested)
+		*suggested = 0;
 	for (i = 0; i < n->n; i++) {
 		key = n->items[2 * i];
 		if (key->kind != Y_SCALAR) {
@@ -148,39 +218,38 @@ match_keys(struct lctx *x, const struct ynode *n, const char *const keys[],
 				const struct ynode *first = NULL;
 				size_t j;
 
-				for (j = 0; j < i; j++)
+				for (j = 0; j < i && !first; j++)
 					if (n->items[2 * j]->kind == Y_SCALAR &&
 					    !strcmp(n->items[2 * j]->str,
 						    keys[k]))
 						first = n->items[2 * j];
 				lerr(x, key,
-				     "duplicate key '%s' (first at line %d)",
-				     keys[k], first ? first->pos.line : 0);
+				     "duplicate key '%s'%s (first at line %d)",
+				     keys[k], in.ptr,
+				     first ? first->pos.line : 0);
 				continue;
 			}
 			slots[k] = n->items[2 * i + 1];
 			continue;
 		}
-		best = nkeys;
-		bestd = (size_t)-1;
-		for (k = 0; k < nkeys; k++) {
-			size_t l = strlen(keys[k]), cap = l / 3 > 2 ? l / 3 : 2;
-
-			d = edit_distance(key->str, keys[k], cap);
-			if (d <= cap && d < bestd) {
-				best = k;
-				bestd = d;
-			}
-			if (bestd == (size_t)-1 && key->len >= 3 &&
-			    !strncmp(key->str, keys[k], key->len))
-				best = k;
+		if (!strcmp(key->str, "<<")) {
+			lerr(x, key, "YAML merge keys ('<<') are not "
+				     "supported; write the keys out, or use "
+				     "an alias for a whole value");
+			continue;
 		}
-		if (best < nkeys)
-			lerr(x, key, "unknown key '%s'; did you mean '%s'?",
-			     qs(x, key->str), keys[best]);
-		else
-			lerr(x, key, "unknown key '%s'", qs(x, key->str));
+		best = suggest_key(key->str, keys, nkeys);
+		if (best < nkeys) {
+			lerr(x, key, "unknown key '%s'%s; did you mean '%s'?",
+			     qs(x, key->str), in.ptr, keys[best]);
+			if (suggested && best < 32)
+				*suggested |= 1u << best;
+		} else {
+			lerr(x, key, "unknown key '%s'%s", qs(x, key->str),
+			     in.ptr);
+		}
 	}
+	buf_release(&in);
 }
 
 #define NAME_RULE                                                       \
@@ -248,8 +317,7 @@ get_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
 			}
 		}
 	}
-	lerr(x, n, "'%s' must be true or false, not '%s'", field,
-	     n->kind == Y_SCALAR ? qs(x, n->str) : kind_name(n));
+	lerr(x, n, "'%s' must be true or false, not %s", field, desc(x, n));
 	return -1;
 }
 
@@ -257,15 +325,25 @@ static int
 get_duration(struct lctx *x, const struct ynode *n, const char *field,
 	     int64_t *out)
 {
-	if (n->kind == Y_SCALAR && duration_parse(out, n->str) == 0 &&
-	    *out > 0)
+	int r = n->kind == Y_SCALAR ? duration_parse(out, n->str) : -1;
+
+	if (r == 0 && *out > 0)
 		return 0;
-	lerr(x, n,
-	     "invalid duration '%s' for '%s' (use a number and a unit: "
-	     "500ms, 30s, 5m, 1h30m, 2d)",
-	     n->kind == Y_SCALAR ? qs(x, n->str) : kind_name(n), field);
+	if (r == 0)
+		lerr(x, n, "'%s' must be longer than 0", field);
+	else if (r == ERR_TOOBIG)
+		lerr(x, n, "'%s' must be at most 10 years, not %s", field,
+		     desc(x, n));
+	else
+		lerr(x, n,
+		     "invalid duration %s for '%s' (use a number and a unit: "
+		     "500ms, 30s, 5m, 1h30m, 2d)",
+		     desc(x, n), field);
 	return -1;
 }
+
+static int valid_path(struct lctx *x, const struct ynode *n,
+		      const char *kind);
 
 /*
  * A list of strings checked by valid(); each entry keeps its position.
@@ -290,7 +368,8 @@ get_names(struct lctx *x, const struct ynode *n, const char *field,
 	for (i = 0; i < n->n; i++) {
 		item = n->items[i];
 		if (item->kind != Y_SCALAR || ynode_is_null(item) ||
-		    strlen(item->str) != item->len) {
+		    strlen(item->str) != item->len ||
+		    (!item->len && valid != valid_path)) {
 			lerr(x, item, "%s in '%s' must be a non-empty string",
 			     kind, field);
 			continue;
@@ -344,6 +423,21 @@ valid_env_name(struct lctx *x, const struct ynode *n, const char *kind)
 	return 1;
 }
 
+/* Variables a task may set: not the SCAFFOLD_ ones the runner sets. */
+static int
+valid_task_env(struct lctx *x, const struct ynode *n, const char *kind)
+{
+	if (!valid_env_name(x, n, kind))
+		return 0;
+	if (!strncmp(n->str, "SCAFFOLD_", 9)) {
+		lerr(x, n, "%s '%s' is reserved (names starting with "
+			   "SCAFFOLD_ are set by scaffold)",
+		     kind, n->str);
+		return 0;
+	}
+	return 1;
+}
+
 /* Paths in store/load: relative, inside the run dir. */
 static int
 valid_path(struct lctx *x, const struct ynode *n, const char *kind)
@@ -355,6 +449,12 @@ valid_path(struct lctx *x, const struct ynode *n, const char *kind)
 		lerr(x, n, "%s '%s' must be a relative path inside the run "
 			   "dir, not an absolute path",
 		     kind, qs(x, p));
+		return 0;
+	}
+	l = strlen(p);
+	if (!l || !strcmp(p, ".") || !strcmp(p, "./") || p[l - 1] == '/') {
+		lerr(x, n, "%s '%s' must name a file inside the run dir", kind,
+		     qs(x, p));
 		return 0;
 	}
 	for (seg = p; *seg; seg += l + (seg[l] == '/')) {
@@ -403,15 +503,8 @@ get_env_map(struct lctx *x, const struct ynode *n, const char *field,
 			     kind_name(k));
 			continue;
 		}
-		if (!valid_env_name(x, k, "environment variable"))
+		if (!valid_task_env(x, k, "environment variable"))
 			continue;
-		if (!strncmp(k->str, "SCAFFOLD_", 9)) {
-			lerr(x, k, "environment variable '%s' is reserved "
-				   "(names starting with SCAFFOLD_ are set by "
-				   "scaffold)",
-			     k->str);
-			continue;
-		}
 		for (j = 0; j < *nout; j++)
 			if (!strcmp((*out)[j].key, k->str))
 				break;
@@ -421,9 +514,9 @@ get_env_map(struct lctx *x, const struct ynode *n, const char *field,
 			continue;
 		}
 		if (v->kind != Y_SCALAR) {
-			lerr(x, v, "value of '%s' in '%s' must be a %s, not %s",
+			lerr(x, v, "value of '%s' in '%s' must be %s, not %s",
 			     k->str, field,
-			     values_are_inputs ? "input name" : "string",
+			     values_are_inputs ? "an input name" : "a string",
 			     kind_name(v));
 			continue;
 		}
@@ -458,7 +551,7 @@ get_store_load(struct lctx *x, const struct ynode *n, const char *field,
 			     field, kind_name(n));
 		return;
 	}
-	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	match_keys(x, n, field, keys, ARRAY_SIZE(keys), s, NULL);
 	if (s[0]) {
 		buf_addf(&f, "%s.file", field);
 		get_names(x, s[0], f.ptr,
@@ -470,7 +563,7 @@ get_store_load(struct lctx *x, const struct ynode *n, const char *field,
 		buf_addf(&f, "%s.env", field);
 		get_names(x, s[1], f.ptr,
 			  !strcmp(field, "store") ? "store env" : "load env",
-			  valid_env_name, envs);
+			  valid_task_env, envs);
 	}
 	buf_release(&f);
 }
@@ -530,7 +623,7 @@ get_depends_on(struct lctx *x, const struct ynode *n, struct task *t)
 			     "lists");
 		return;
 	}
-	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	match_keys(x, n, "depends_on", keys, ARRAY_SIZE(keys), s, NULL);
 	for (k = 0; k < ARRAY_SIZE(keys); k++) {
 		if (!s[k])
 			continue;
@@ -553,6 +646,7 @@ get_check(struct lctx *x, const struct ynode *n, struct task *t)
 					    "hosts" };
 	const struct ynode *s[ARRAY_SIZE(keys)];
 	struct check *ck;
+	unsigned sugg;
 
 	if (n->kind != Y_MAP) {
 		lerr(x, n, "'check' must be a mapping with 'interval' and "
@@ -562,15 +656,15 @@ get_check(struct lctx *x, const struct ynode *n, struct task *t)
 	}
 	ck = arena_alloc(&x->c->arena, sizeof(*ck));
 	ck->pos = n->pos;
-	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
-	if (!s[0])
-		lerr(x, n, "'check' is missing required key 'interval'");
-	else
+	match_keys(x, n, "check", keys, ARRAY_SIZE(keys), s, &sugg);
+	if (s[0])
 		get_duration(x, s[0], "check.interval", &ck->interval_ms);
-	if (!s[1])
-		lerr(x, n, "'check' is missing required key 'run'");
-	else
+	else if (!(sugg & 1))
+		lerr(x, n, "'check' is missing required key 'interval'");
+	if (s[1])
 		ck->run = get_nonempty(x, s[1], "check.run");
+	else if (!(sugg & 2))
+		lerr(x, n, "'check' is missing required key 'run'");
 	if (s[2])
 		ck->image = get_nonempty(x, s[2], "check.image");
 	if (s[3])
@@ -613,8 +707,15 @@ get_runner(struct lctx *x, const struct ynode *n)
 		for (i = 0; i < ARRAY_SIZE(runners); i++)
 			if (!strcmp(n->str, runners[i]))
 				return runners[i];
-	lerr(x, n, "unknown runner '%s' (expected 'docker', 'ssh' or 'local')",
-	     n->kind == Y_SCALAR ? qs(x, n->str) : kind_name(n));
+	if (n->kind == Y_SCALAR &&
+	    (i = suggest_key(n->str, runners, ARRAY_SIZE(runners))) <
+		    ARRAY_SIZE(runners))
+		lerr(x, n, "unknown runner %s; did you mean '%s'?", desc(x, n),
+		     runners[i]);
+	else
+		lerr(x, n,
+		     "unknown runner %s (expected 'docker', 'ssh' or 'local')",
+		     desc(x, n));
 	return NULL;
 }
 
@@ -623,6 +724,7 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 {
 	const struct ynode *s[TK_N];
 	const struct ynode *nm;
+	unsigned sugg;
 	const char *runner = NULL, *str;
 	long v;
 	char *end;
@@ -655,7 +757,7 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		else
 			lerr(x, nm, "'name' must be a non-empty string");
 	}
-	match_keys(x, n, task_keys, TK_N, s);
+	match_keys(x, n, NULL, task_keys, TK_N, s, &sugg);
 	if (s[TK_DESCRIPTION])
 		t->description = get_str(x, s[TK_DESCRIPTION], "description");
 	if (s[TK_IMAGE])
@@ -668,7 +770,8 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	else
 		t->hosts = x->c->hosts;
 	if (!s[TK_RUN]) {
-		lerr(x, n, "missing required key 'run'");
+		if (!(sugg & (1u << TK_RUN)))
+			lerr(x, n, "missing required key 'run'");
 	} else if ((str = get_nonempty(x, s[TK_RUN], "run"))) {
 		t->run = str;
 		t->run_len = strlen(str);
@@ -701,10 +804,8 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 			v = strtol(r->str, &end, 10);
 		if (v < 0 || !end || *end || v > TASK_MAX_RETRIES)
 			lerr(x, r, "'retries' must be a whole number from 0 "
-				   "to %d, not '%s'",
-			     TASK_MAX_RETRIES,
-			     r->kind == Y_SCALAR ? qs(x, r->str)
-						 : kind_name(r));
+				   "to %d, not %s",
+			     TASK_MAX_RETRIES, desc(x, r));
 		else
 			t->retries = (int)v;
 	}
@@ -763,7 +864,7 @@ load_input(struct lctx *x, const struct ynode *n, size_t idx,
 		else
 			lerr(x, nm, "'name' must be a non-empty string");
 	}
-	match_keys(x, n, keys, ARRAY_SIZE(keys), s);
+	match_keys(x, n, NULL, keys, ARRAY_SIZE(keys), s, NULL);
 	if (s[1])
 		in->description = get_str(x, s[1], "description");
 	in->type = INPUT_TEXT;
@@ -773,10 +874,9 @@ load_input(struct lctx *x, const struct ynode *n, size_t idx,
 		else if (!(s[2]->kind == Y_SCALAR &&
 			   !strcmp(s[2]->str, "text")))
 			lerr(x, s[2],
-			     "unknown input type '%s' (expected 'text' or "
+			     "unknown input type %s (expected 'text' or "
 			     "'password')",
-			     s[2]->kind == Y_SCALAR ? qs(x, s[2]->str)
-						    : kind_name(s[2]));
+			     desc(x, s[2]));
 	}
 	if (s[3] && !ynode_is_null(s[3])) {
 		if (s[3]->kind != Y_SCALAR) {
@@ -809,6 +909,7 @@ load_cascade(struct lctx *x, const struct ynode *root)
 	struct cascade *c = x->c;
 	const struct ynode *s[CK_N], *n;
 	const char *str;
+	unsigned sugg;
 	size_t i, j;
 
 	if (root->kind != Y_MAP) {
@@ -817,17 +918,17 @@ load_cascade(struct lctx *x, const struct ynode *root)
 		     kind_name(root));
 		return;
 	}
-	match_keys(x, root, cascade_keys, CK_N, s);
-	if (!s[CK_VERSION])
-		lerr(x, root, "missing required key 'version'");
-	else if (s[CK_VERSION]->kind != Y_SCALAR ||
+	match_keys(x, root, NULL, cascade_keys, CK_N, s, &sugg);
+	if (!s[CK_VERSION]) {
+		if (!(sugg & (1u << CK_VERSION)))
+			lerr(x, root, "missing required key 'version'");
+	} else if (s[CK_VERSION]->kind != Y_SCALAR ||
 		 strcmp(s[CK_VERSION]->str, "v1"))
-		lerr(x, s[CK_VERSION], "unsupported version '%s' (expected 'v1')",
-		     s[CK_VERSION]->kind == Y_SCALAR
-			     ? qs(x, s[CK_VERSION]->str)
-			     : kind_name(s[CK_VERSION]));
+		lerr(x, s[CK_VERSION], "unsupported version %s (expected 'v1')",
+		     desc(x, s[CK_VERSION]));
 	if (!s[CK_NAME]) {
-		lerr(x, root, "missing required key 'name'");
+		if (!(sugg & (1u << CK_NAME)))
+			lerr(x, root, "missing required key 'name'");
 	} else if ((str = get_nonempty(x, s[CK_NAME], "name"))) {
 		c->name = str;
 		c->name_pos = s[CK_NAME]->pos;
@@ -879,7 +980,8 @@ load_cascade(struct lctx *x, const struct ynode *root)
 
 	buf_reset(&x->what);
 	if (!(n = s[CK_TASKS])) {
-		lerr(x, root, "missing required key 'tasks'");
+		if (!(sugg & (1u << CK_TASKS)))
+			lerr(x, root, "missing required key 'tasks'");
 		return;
 	}
 	if (n->kind != Y_SEQ || n->n == 0) {

@@ -240,4 +240,164 @@ void plan_release(struct plan *p);
 /* Reset set size: added + changed + reset. */
 size_t plan_reset_count(const struct plan *p);
 
+
+/*
+ * The state store (store.c, the only file that includes sqlite3.h).  One
+ * struct store per thread; every state transition is one transaction
+ * (store_begin .. store_commit).  Data dir: scaffold.db, secret.key (0600),
+ * blobs/ (stored files by SHA-256), logs/, runs/.
+ */
+enum task_state {
+	TS_NOT_STARTED,
+	TS_WAITING,
+	TS_RUNNING,
+	TS_SUCCESS,
+	TS_ERROR,
+	TS_KILLED,
+	TS_N
+};
+extern const char *const task_state_names[TS_N];
+int task_state_parse(const char *s); /* -1 when unknown */
+
+/* Run states: "running", then the outcome. */
+enum run_state { RS_RUNNING, RS_SUCCESS, RS_ERROR, RS_KILLED, RS_LOST, RS_N };
+extern const char *const run_state_names[RS_N];
+
+struct store;
+
+struct cascade_row {
+	int64_t id;
+	char *repo;
+	char *name;
+	char *file;
+	char *source;	/* YAML of the active definition */
+	char *revision; /* what it was applied from (commit id) */
+	int active;
+	int64_t updated_at;
+};
+void cascade_row_release(struct cascade_row *r);
+
+struct task_row {
+	int64_t id;
+	int64_t cascade_id;
+	char *name;
+	enum task_state state;
+	int present; /* 0: removed from the definition; history stays */
+	char fingerprint[SHA256_HEX_LEN + 1];
+	char success_fingerprint[SHA256_HEX_LEN + 1];
+	int attempts; /* for the current state's retries */
+	int manual;   /* triggered by hand: runs despite auto_execute */
+	int64_t last_run;
+	int runs;
+	int64_t updated_at;
+};
+void task_rows_free(struct task_row *v, size_t n);
+
+struct run_row {
+	int64_t id;
+	int64_t task_id;
+	char *cascade; /* names, joined in */
+	char *task;
+	int attempt;
+	char fingerprint[SHA256_HEX_LEN + 1];
+	char *revision;
+	char *runner;
+	char *host;
+	char *message;
+	enum run_state state;
+	int superseded;
+	int kill_requested;
+	int exit_code; /* -1: none */
+	int64_t started_at;
+	int64_t ended_at; /* 0 while running */
+};
+void run_row_release(struct run_row *r);
+void run_rows_free(struct run_row *v, size_t n);
+
+struct input_row {
+	char *name;
+	int password;
+	int has_value;
+};
+
+int store_open(struct store **out, const char *data_dir);
+void store_close(struct store *s);
+const char *store_data_dir(const struct store *s);
+const unsigned char *store_secret_key(const struct store *s);
+int64_t store_now_ms(void);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+int store_cascade_find(struct store *s, const char *repo, const char *name,
+		       struct cascade_row *out);
+int store_cascade_get(struct store *s, int64_t id, struct cascade_row *out);
+/* Insert or update by (repo, name); sets row->id. */
+int store_cascade_save(struct store *s, struct cascade_row *row);
+int store_cascade_list(struct store *s, int active_only,
+		       struct cascade_row **out, size_t *n);
+void cascade_rows_free(struct cascade_row *v, size_t n);
+
+int store_tasks(struct store *s, int64_t cascade_id, struct task_row **out,
+		size_t *n);
+int store_task_find(struct store *s, int64_t cascade_id, const char *name,
+		    struct task_row *out);
+/* A new task row (state not_started); sets row->id. */
+int store_task_insert(struct store *s, struct task_row *row);
+/* Write every field but the state. */
+int store_task_update(struct store *s, const struct task_row *row);
+/* Change the state and record it in the task's history. */
+int store_task_set_state(struct store *s, int64_t task_id,
+			 enum task_state from, enum task_state to,
+			 const char *reason);
+struct history_row {
+	char *from;
+	char *to;
+	char *reason;
+	int64_t at;
+};
+int store_task_history(struct store *s, int64_t task_id,
+		       struct history_row **out, size_t *n);
+void history_rows_free(struct history_row *v, size_t n);
+
+int store_run_insert(struct store *s, struct run_row *row);
+int store_run_finish(struct store *s, int64_t run_id, enum run_state state,
+		     int exit_code, const char *message);
+int store_run_mark(struct store *s, int64_t run_id, int superseded,
+		   int kill_requested);
+int store_run_get(struct store *s, int64_t run_id, struct run_row *out);
+int store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
+		       size_t *n);
+int store_runs_running(struct store *s, struct run_row **out, size_t *n);
+/* The latest successful run of a task, or ERR_NOTFOUND. */
+int store_run_last_success(struct store *s, int64_t task_id, int64_t *out);
+
+/* Stored env of a run; sealed when it holds a secret. */
+int store_run_env_put(struct store *s, int64_t run_id, const char *name,
+		      const char *value, size_t len, int seal);
+int store_run_env_get(struct store *s, int64_t run_id, const char *name,
+		      struct buf *out);
+int store_run_env_names(struct store *s, int64_t run_id, struct strvec *out);
+int store_run_file_put(struct store *s, int64_t run_id, const char *path,
+		       const char *blob, int64_t size);
+int store_run_file_get(struct store *s, int64_t run_id, const char *path,
+		       char blob[SHA256_HEX_LEN + 1]);
+int store_run_file_names(struct store *s, int64_t run_id,
+			 struct strvec *out);
+
+/* Copy a file into blobs/ (content-addressed); out is its SHA-256. */
+int store_blob_put(struct store *s, const char *src,
+		   char out[SHA256_HEX_LEN + 1], int64_t *size);
+void store_blob_path(const struct store *s, const char *hash,
+		     struct buf *out);
+void store_log_path(const struct store *s, int64_t run_id, struct buf *out);
+void store_run_dir(const struct store *s, int64_t run_id, struct buf *out);
+
+/* Input values; password values are sealed with secret.key. */
+int store_input_put(struct store *s, int64_t cascade_id, const char *name,
+		    const char *value, size_t len, int password);
+int store_input_get(struct store *s, int64_t cascade_id, const char *name,
+		    struct buf *out); /* ERR_NOTFOUND when unset */
+
 #endif

@@ -223,7 +223,10 @@ find_cycles(const struct cascade *c, const char *file, struct diags *d)
 	return cycles;
 }
 
-/* Does any ancestor of t store name (as a file, or as env)? */
+/*
+ * Does any ancestor of t store name (as a file, or as env)?  A parent that
+ * t needs to fail ('error') never has stores, but its own ancestors may.
+ */
 static int
 ancestor_stores(const struct cascade *c, size_t t, const char *name,
 		int env, size_t *queue, unsigned *seen, unsigned stamp)
@@ -241,6 +244,8 @@ ancestor_stores(const struct cascade *c, size_t t, const char *name,
 				continue;
 			seen[w] = stamp;
 			queue[tail++] = w;
+			if (c->tasks[v].deps[i].kind == DEP_ERROR)
+				continue;
 			l = env ? &c->tasks[w].store_env : &c->tasks[w].store_file;
 			for (j = 0; j < l->n; j++)
 				if (!strcmp(l->v[j].name, name))

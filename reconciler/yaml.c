@@ -3,6 +3,7 @@
  * hostile file can cause: alias expansion and nesting depth are limited, and
  * aliases share the anchored node instead of copying it.
  */
+#include <stdio.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -70,10 +71,22 @@ remember_anchor(struct builder *b, const yaml_char_t *anchor,
 		   arena_strdup(&b->doc->arena, (const char *)anchor), node);
 }
 
+/* A tag as written: "!!binary" rather than its long form. */
+static const char *
+short_tag(const char *tag, char *buf, size_t len)
+{
+	if (!strncmp(tag, "tag:yaml.org,2002:", 18)) {
+		snprintf(buf, len, "!!%s", tag + 18);
+		return buf;
+	}
+	return tag;
+}
+
 static int
 scalar_is_plain(const yaml_event_t *ev, struct builder *b, int *plain)
 {
 	const char *tag = (const char *)ev->data.scalar.tag;
+	char tmp[128];
 
 	if (!tag) {
 		*plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -83,13 +96,37 @@ scalar_is_plain(const yaml_event_t *ev, struct builder *b, int *plain)
 		*plain = 0;
 		return 0;
 	}
-	if (!strncmp(tag, "tag:yaml.org,2002:", 18)) {
-		/* !!int, !!bool, !!null: resolve the text as plain */
+	if (!strcmp(tag, "tag:yaml.org,2002:int") ||
+	    !strcmp(tag, "tag:yaml.org,2002:bool") ||
+	    !strcmp(tag, "tag:yaml.org,2002:float") ||
+	    !strcmp(tag, "tag:yaml.org,2002:null")) {
+		/* resolve the text as a plain scalar would be */
 		*plain = 1;
 		return 0;
 	}
 	diags_add(b->diags, DIAG_ERROR, b->file, mark_pos(ev->start_mark),
-		  "unsupported YAML tag '%s'", tag);
+		  "unsupported YAML tag '%s'", short_tag(tag, tmp, sizeof(tmp)));
+	return -1;
+}
+
+/* Collections take no tag but their own kind's. */
+static int
+collection_tag(struct builder *b, const yaml_event_t *ev)
+{
+	const char *tag, *want;
+	char tmp[128];
+
+	if (ev->type == YAML_SEQUENCE_START_EVENT) {
+		tag = (const char *)ev->data.sequence_start.tag;
+		want = "tag:yaml.org,2002:seq";
+	} else {
+		tag = (const char *)ev->data.mapping_start.tag;
+		want = "tag:yaml.org,2002:map";
+	}
+	if (!tag || !strcmp(tag, want) || !strcmp(tag, "!"))
+		return 0;
+	diags_add(b->diags, DIAG_ERROR, b->file, mark_pos(ev->start_mark),
+		  "unsupported YAML tag '%s'", short_tag(tag, tmp, sizeof(tmp)));
 	return -1;
 }
 
@@ -137,9 +174,16 @@ handle_event(struct builder *b, yaml_event_t *ev)
 		n = strmap_get(&b->anchors,
 			       (const char *)ev->data.alias.anchor);
 		if (!n) {
+			for (i = 0; i < b->depth; i++)
+				if (b->stack[i].anchor &&
+				    !strcmp(b->stack[i].anchor,
+					    (const char *)ev->data.alias.anchor))
+					break;
 			diags_add(b->diags, DIAG_ERROR, b->file,
 				  mark_pos(ev->start_mark),
-				  "unknown YAML alias '*%s'",
+				  i < b->depth ? "YAML alias '*%s' refers to "
+						 "a node that contains it"
+					       : "unknown YAML alias '*%s'",
 				  (const char *)ev->data.alias.anchor);
 			return -1;
 		}
@@ -154,6 +198,8 @@ handle_event(struct builder *b, yaml_event_t *ev)
 		return add_child(b, n, ev->start_mark);
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
+		if (collection_tag(b, ev) < 0)
+			return -1;
 		if (b->depth >= YAML_MAX_DEPTH) {
 			diags_add(b->diags, DIAG_ERROR, b->file,
 				  mark_pos(ev->start_mark),
@@ -199,6 +245,72 @@ handle_event(struct builder *b, yaml_event_t *ev)
 	}
 }
 
+/* Line and column of a byte offset. */
+static struct pos
+offset_pos(const char *data, size_t len, size_t off)
+{
+	struct pos p = { 1, 1 };
+	size_t i;
+
+	for (i = 0; i < off && i < len; i++) {
+		if (data[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else {
+			p.col++;
+		}
+	}
+	return p;
+}
+
+/*
+ * libyaml's problem position is where it gave up: for something left open
+ * (a quote, a flow list) that is the end of the file, so point at where it
+ * was opened instead; encoding errors carry a byte offset, not a mark.
+ */
+static void
+syntax_error(yaml_parser_t *p, const char *file, const char *data,
+	     size_t len, struct diags *diags)
+{
+	const char *problem = p->problem ? p->problem : "unreadable input";
+	struct pos at = mark_pos(p->problem_mark);
+
+	if (p->error == YAML_READER_ERROR) {
+		at = offset_pos(data, len, p->problem_offset);
+		if (p->problem_value >= 0)
+			diags_add(diags, DIAG_ERROR, file, at,
+				  "YAML syntax: %s (byte 0x%02x)", problem,
+				  (unsigned)p->problem_value & 0xff);
+		else
+			diags_add(diags, DIAG_ERROR, file, at,
+				  "YAML syntax: %s", problem);
+		return;
+	}
+	if (p->context &&
+	    (strstr(p->context, "quoted scalar") ||
+	     strstr(p->context, "flow sequence") ||
+	     strstr(p->context, "flow mapping")) &&
+	    (strstr(problem, "end of stream") ||
+	     p->problem_mark.index >= len)) {
+		diags_add(diags, DIAG_ERROR, file, mark_pos(p->context_mark),
+			  "YAML syntax: %s is never closed (the file ends at "
+			  "line %d)",
+			  !strncmp(p->context, "while scanning ", 15)
+				  ? p->context + 15
+			  : !strncmp(p->context, "while parsing ", 14)
+				  ? p->context + 14
+				  : p->context,
+			  at.line);
+		return;
+	}
+	if (p->context)
+		diags_add(diags, DIAG_ERROR, file, at, "YAML syntax: %s %s",
+			  problem, p->context);
+	else
+		diags_add(diags, DIAG_ERROR, file, at, "YAML syntax: %s",
+			  problem);
+}
+
 int
 ydoc_parse(struct ydoc *doc, const char *file, const char *data, size_t len,
 	   struct diags *diags)
@@ -220,17 +332,7 @@ ydoc_parse(struct ydoc *doc, const char *file, const char *data, size_t len,
 				     len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			struct pos p = mark_pos(parser.problem_mark);
-
-			if (parser.context)
-				diags_add(diags, DIAG_ERROR, file, p,
-					  "YAML syntax: %s %s", parser.problem,
-					  parser.context);
-			else
-				diags_add(diags, DIAG_ERROR, file, p,
-					  "YAML syntax: %s",
-					  parser.problem ? parser.problem
-							 : "unreadable input");
+			syntax_error(&parser, file, data, len, diags);
 			goto out;
 		}
 		done = ev.type == YAML_STREAM_END_EVENT;

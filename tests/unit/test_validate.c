@@ -161,8 +161,7 @@ test_all_errors_reported(void **state)
 		"4:50: error: task 'a': 'retries' must be a whole number from "
 		"0 to 100, not 'many'\n"
 		"5:3: error: task 'b': missing required key 'run'\n"
-		"5:22: error: task 'b': invalid duration '0s' for 'timeout' "
-		"(use a number and a unit: 500ms, 30s, 5m, 1h30m, 2d)\n");
+		"5:22: error: task 'b': 'timeout' must be longer than 0\n");
 	free(got);
 }
 

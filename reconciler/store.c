@@ -1,0 +1,1202 @@
+/*
+ * store.c - the state store on SQLite: the only file that includes
+ * sqlite3.h.  WAL mode, one connection per struct store (one per thread),
+ * a versioned schema migrated on open.  SQLite's errors are translated into
+ * err_set() messages here, once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reconciler-int.h"
+
+const char *const task_state_names[TS_N] = {
+	"not_started", "waiting", "running", "success", "error", "killed",
+};
+const char *const run_state_names[RS_N] = {
+	"running", "success", "error", "killed", "lost",
+};
+
+struct store {
+	sqlite3 *db;
+	char *dir;
+	unsigned char key[AEAD_KEY_LEN];
+	struct strmap stmts; /* SQL text -> sqlite3_stmt, prepared once */
+};
+
+/*
+ * The schema, one entry per version.  Never edit a released entry: add a
+ * new one.  PRAGMA user_version holds the number applied.
+ */
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE cascades ("
+	"  id INTEGER PRIMARY KEY,"
+	"  repo TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  file TEXT,"
+	"  source TEXT NOT NULL,"
+	"  revision TEXT,"
+	"  active INTEGER NOT NULL DEFAULT 1,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (repo, name));"
+	"CREATE TABLE tasks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cascade_id INTEGER NOT NULL REFERENCES cascades(id),"
+	"  name TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  present INTEGER NOT NULL DEFAULT 1,"
+	"  fingerprint TEXT NOT NULL,"
+	"  success_fingerprint TEXT NOT NULL DEFAULT '',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  manual INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (cascade_id, name));"
+	"CREATE TABLE task_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  task_id INTEGER NOT NULL REFERENCES tasks(id),"
+	"  from_state TEXT NOT NULL,"
+	"  to_state TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX task_history_task ON task_history(task_id);"
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  task_id INTEGER NOT NULL REFERENCES tasks(id),"
+	"  attempt INTEGER NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  revision TEXT,"
+	"  runner TEXT NOT NULL,"
+	"  host TEXT,"
+	"  state TEXT NOT NULL,"
+	"  superseded INTEGER NOT NULL DEFAULT 0,"
+	"  kill_requested INTEGER NOT NULL DEFAULT 0,"
+	"  exit_code INTEGER,"
+	"  message TEXT,"
+	"  started_at INTEGER NOT NULL,"
+	"  ended_at INTEGER);"
+	"CREATE INDEX runs_task ON runs(task_id);"
+	"CREATE INDEX runs_state ON runs(state);"
+	"CREATE TABLE run_env ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  name TEXT NOT NULL,"
+	"  value BLOB NOT NULL,"
+	"  sealed INTEGER NOT NULL,"
+	"  PRIMARY KEY (run_id, name));"
+	"CREATE TABLE run_files ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  path TEXT NOT NULL,"
+	"  blob TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  PRIMARY KEY (run_id, path));"
+	"CREATE TABLE inputs ("
+	"  cascade_id INTEGER NOT NULL REFERENCES cascades(id),"
+	"  name TEXT NOT NULL,"
+	"  value BLOB NOT NULL,"
+	"  sealed INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (cascade_id, name));",
+};
+
+int64_t
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+db_err(struct store *s, const char *what)
+{
+	return err_set("store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *
+stmt(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = strmap_get(&s->stmts, sql);
+
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_err(s, "prepare");
+		return NULL;
+	}
+	strmap_put(&s->stmts, sql, st);
+	return st;
+}
+
+static int
+exec_sql(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set("store: %s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a statement that returns no rows. */
+static int
+step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, what);
+	return 0;
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void
+col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1])
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(out, SHA256_HEX_LEN + 1, "%s", t ? (const char *)t : "");
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	struct buf b = BUF_INIT;
+	char *p;
+	int ret = 0;
+
+	buf_puts(&b, path);
+	for (p = b.ptr + 1; ; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(b.ptr, mode) < 0 && errno != EEXIST) {
+			ret = err_set("cannot create '%s': %s", b.ptr,
+				      strerror(errno));
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	buf_release(&b);
+	return ret;
+}
+
+/* secret.key: 32 random bytes, 0600, made on first use. */
+static int
+load_key(struct store *s)
+{
+	struct buf path = BUF_INIT, data = BUF_INIT;
+	struct stat st;
+	int fd = -1, ret = -1;
+
+	buf_addf(&path, "%s/secret.key", s->dir);
+	if (stat(path.ptr, &st) == 0) {
+		if (st.st_mode & 077) {
+			err_set("'%s' is readable by others (mode %03o); "
+				"it must be 0600",
+				path.ptr, (unsigned)(st.st_mode & 0777));
+			goto out;
+		}
+		if (buf_read_file(&data, path.ptr, 64) < 0)
+			goto out;
+		if (data.len != AEAD_KEY_LEN) {
+			err_set("'%s' holds %zu bytes, expected %d", path.ptr,
+				data.len, AEAD_KEY_LEN);
+			goto out;
+		}
+		memcpy(s->key, data.ptr, AEAD_KEY_LEN);
+		ret = 0;
+		goto out;
+	}
+	if (crypto_random(s->key, AEAD_KEY_LEN) < 0)
+		goto out;
+	fd = open(path.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, s->key, AEAD_KEY_LEN) != AEAD_KEY_LEN ||
+	    fsync(fd) < 0) {
+		err_set("cannot write '%s': %s", path.ptr, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&path);
+	buf_release(&data);
+	return ret;
+}
+
+static int
+migrate(struct store *s)
+{
+	sqlite3_stmt *st;
+	int version = 0, i, n = (int)ARRAY_SIZE(migrations);
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(s, "read schema version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > n)
+		return err_set("store: the database has schema version %d; "
+			       "this scaffold knows up to %d (a newer "
+			       "scaffold wrote it)",
+			       version, n);
+	for (i = version; i < n; i++) {
+		struct buf sql = BUF_INIT;
+		int r;
+
+		buf_addf(&sql, "BEGIN IMMEDIATE; %s; PRAGMA user_version = %d; "
+			       "COMMIT;",
+			 migrations[i], i + 1);
+		r = exec_sql(s, sql.ptr);
+		buf_release(&sql);
+		if (r < 0) {
+			exec_sql(s, "ROLLBACK");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_open(struct store **out, const char *data_dir)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	struct buf path = BUF_INIT;
+	int ret = -1;
+
+	*out = NULL;
+	s->dir = xstrdup(data_dir);
+	if (mkdir_p(data_dir, 0700) < 0)
+		goto out;
+	buf_addf(&path, "%s/blobs", data_dir);
+	if (mkdir_p(path.ptr, 0700) < 0)
+		goto out;
+	buf_reset(&path);
+	buf_addf(&path, "%s/logs", data_dir);
+	if (mkdir_p(path.ptr, 0700) < 0)
+		goto out;
+	buf_reset(&path);
+	buf_addf(&path, "%s/runs", data_dir);
+	if (mkdir_p(path.ptr, 0700) < 0)
+		goto out;
+	if (load_key(s) < 0)
+		goto out;
+	buf_reset(&path);
+	buf_addf(&path, "%s/scaffold.db", data_dir);
+	if (sqlite3_open_v2(path.ptr, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		err_set("cannot open '%s': %s", path.ptr,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec_sql(s, "PRAGMA journal_mode = WAL; "
+			"PRAGMA synchronous = NORMAL; "
+			"PRAGMA foreign_keys = ON;") < 0 ||
+	    migrate(s) < 0)
+		goto out;
+	*out = s;
+	ret = 0;
+out:
+	buf_release(&path);
+	if (ret < 0)
+		store_close(s);
+	return ret;
+}
+
+void
+store_close(struct store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->stmts.cap; i++)
+		if (s->stmts.slots[i].key)
+			sqlite3_finalize(s->stmts.slots[i].value);
+	strmap_release(&s->stmts);
+	if (s->db)
+		sqlite3_close(s->db);
+	memset(s->key, 0, sizeof(s->key));
+	free(s->dir);
+	free(s);
+}
+
+const char *
+store_data_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+const unsigned char *
+store_secret_key(const struct store *s)
+{
+	return s->key;
+}
+
+int
+store_begin(struct store *s)
+{
+	return exec_sql(s, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(struct store *s)
+{
+	return exec_sql(s, "COMMIT");
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec_sql(s, "ROLLBACK");
+}
+
+int
+task_state_parse(const char *str)
+{
+	int i;
+
+	for (i = 0; i < TS_N; i++)
+		if (!strcmp(str, task_state_names[i]))
+			return i;
+	return -1;
+}
+
+static int
+run_state_parse(const char *str)
+{
+	int i;
+
+	for (i = 0; i < RS_N; i++)
+		if (!strcmp(str, run_state_names[i]))
+			return i;
+	return RS_LOST;
+}
+
+/* ---- cascades ---- */
+
+#define CASCADE_COLS \
+	"id, repo, name, file, source, revision, active, updated_at"
+
+static void
+read_cascade(sqlite3_stmt *st, struct cascade_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->repo = col_str(st, 1);
+	r->name = col_str(st, 2);
+	r->file = col_str(st, 3);
+	r->source = col_str(st, 4);
+	r->revision = col_str(st, 5);
+	r->active = sqlite3_column_int(st, 6);
+	r->updated_at = sqlite3_column_int64(st, 7);
+}
+
+void
+cascade_row_release(struct cascade_row *r)
+{
+	free(r->repo);
+	free(r->name);
+	free(r->file);
+	free(r->source);
+	free(r->revision);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+cascade_rows_free(struct cascade_row *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cascade_row_release(&v[i]);
+	free(v);
+}
+
+static int
+one_cascade(struct store *s, sqlite3_stmt *st, struct cascade_row *out)
+{
+	int rc = sqlite3_step(st);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_ROW) {
+		read_cascade(st, out);
+		sqlite3_reset(st);
+		return 0;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ERR_NOTFOUND;
+	return db_err(s, "read cascade");
+}
+
+int
+store_cascade_find(struct store *s, const char *repo, const char *name,
+		   struct cascade_row *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
+				   "WHERE repo = ?1 AND name = ?2");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	return one_cascade(s, st, out);
+}
+
+int
+store_cascade_get(struct store *s, int64_t id, struct cascade_row *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
+				   "WHERE id = ?1");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return one_cascade(s, st, out);
+}
+
+int
+store_cascade_save(struct store *s, struct cascade_row *row)
+{
+	sqlite3_stmt *st = stmt(
+		s, "INSERT INTO cascades (repo, name, file, source, revision, "
+		   "active, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+		   "ON CONFLICT (repo, name) DO UPDATE SET file = ?3, "
+		   "source = ?4, revision = ?5, active = ?6, updated_at = ?7 "
+		   "RETURNING id");
+	int rc;
+
+	if (!st)
+		return -1;
+	row->updated_at = store_now_ms();
+	sqlite3_bind_text(st, 1, row->repo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->file, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, row->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, row->revision, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, row->active);
+	sqlite3_bind_int64(st, 7, row->updated_at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row->id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : db_err(s, "save cascade");
+}
+
+int
+store_cascade_list(struct store *s, int active_only, struct cascade_row **out,
+		   size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
+				   "WHERE active >= ?1 ORDER BY repo, name");
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 1, active_only ? 1 : 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		GROW(*out, *n + 1, alloc);
+		read_cascade(st, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "list cascades");
+}
+
+/* ---- tasks ---- */
+
+#define TASK_COLS                                                          \
+	"t.id, t.cascade_id, t.name, t.state, t.present, t.fingerprint, "  \
+	"t.success_fingerprint, t.attempts, t.manual, t.updated_at, "      \
+	"(SELECT max(id) FROM runs WHERE task_id = t.id), "                \
+	"(SELECT count(*) FROM runs WHERE task_id = t.id)"
+
+static void
+read_task(sqlite3_stmt *st, struct task_row *r)
+{
+	const char *state;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->cascade_id = sqlite3_column_int64(st, 1);
+	r->name = col_str(st, 2);
+	state = (const char *)sqlite3_column_text(st, 3);
+	r->state = (enum task_state)task_state_parse(state ? state : "");
+	if ((int)r->state < 0)
+		r->state = TS_ERROR;
+	r->present = sqlite3_column_int(st, 4);
+	col_hex(st, 5, r->fingerprint);
+	col_hex(st, 6, r->success_fingerprint);
+	r->attempts = sqlite3_column_int(st, 7);
+	r->manual = sqlite3_column_int(st, 8);
+	r->updated_at = sqlite3_column_int64(st, 9);
+	r->last_run = sqlite3_column_int64(st, 10);
+	r->runs = sqlite3_column_int(st, 11);
+}
+
+void
+task_rows_free(struct task_row *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+int
+store_tasks(struct store *s, int64_t cascade_id, struct task_row **out,
+	    size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t "
+				   "WHERE t.cascade_id = ?1 ORDER BY t.id");
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, cascade_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		GROW(*out, *n + 1, alloc);
+		read_task(st, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "list tasks");
+}
+
+int
+store_task_find(struct store *s, int64_t cascade_id, const char *name,
+		struct task_row *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t "
+				   "WHERE t.cascade_id = ?1 AND t.name = ?2");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, cascade_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_task(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ERR_NOTFOUND : db_err(s, "find task");
+}
+
+int
+store_task_insert(struct store *s, struct task_row *row)
+{
+	sqlite3_stmt *st = stmt(
+		s, "INSERT INTO tasks (cascade_id, name, state, present, "
+		   "fingerprint, updated_at) VALUES (?1, ?2, 'not_started', 1, "
+		   "?3, ?4)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, row->cascade_id);
+	sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, store_now_ms());
+	if (step_done(s, st, "insert task") < 0)
+		return -1;
+	row->id = sqlite3_last_insert_rowid(s->db);
+	row->state = TS_NOT_STARTED;
+	row->present = 1;
+	return 0;
+}
+
+int
+store_task_update(struct store *s, const struct task_row *row)
+{
+	sqlite3_stmt *st = stmt(
+		s, "UPDATE tasks SET present = ?2, fingerprint = ?3, "
+		   "success_fingerprint = ?4, attempts = ?5, manual = ?6, "
+		   "updated_at = ?7 WHERE id = ?1");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int(st, 2, row->present);
+	sqlite3_bind_text(st, 3, row->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, row->success_fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, row->attempts);
+	sqlite3_bind_int(st, 6, row->manual);
+	sqlite3_bind_int64(st, 7, store_now_ms());
+	return step_done(s, st, "update task");
+}
+
+int
+store_task_set_state(struct store *s, int64_t task_id, enum task_state from,
+		     enum task_state to, const char *reason)
+{
+	sqlite3_stmt *st = stmt(s, "UPDATE tasks SET state = ?2, "
+				   "updated_at = ?3 WHERE id = ?1");
+	int64_t now = store_now_ms();
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	sqlite3_bind_text(st, 2, task_state_names[to], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if (step_done(s, st, "set task state") < 0)
+		return -1;
+	st = stmt(s, "INSERT INTO task_history (task_id, from_state, "
+		     "to_state, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	sqlite3_bind_text(st, 2, task_state_names[from], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, task_state_names[to], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason ? reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return step_done(s, st, "record task history");
+}
+
+int
+store_task_history(struct store *s, int64_t task_id, struct history_row **out,
+		   size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT from_state, to_state, reason, at "
+				   "FROM task_history WHERE task_id = ?1 "
+				   "ORDER BY id");
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct history_row *h;
+
+		GROW(*out, *n + 1, alloc);
+		h = &(*out)[(*n)++];
+		h->from = col_str(st, 0);
+		h->to = col_str(st, 1);
+		h->reason = col_str(st, 2);
+		h->at = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "read history");
+}
+
+void
+history_rows_free(struct history_row *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].from);
+		free(v[i].to);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+/* ---- runs ---- */
+
+#define RUN_COLS                                                         \
+	"r.id, r.task_id, c.name, t.name, r.attempt, r.fingerprint, "    \
+	"r.revision, r.runner, r.host, r.message, r.state, r.superseded, " \
+	"r.kill_requested, r.exit_code, r.started_at, r.ended_at"
+#define RUN_FROM                                                         \
+	" FROM runs r JOIN tasks t ON t.id = r.task_id "                 \
+	"JOIN cascades c ON c.id = t.cascade_id "
+
+static void
+read_run(sqlite3_stmt *st, struct run_row *r)
+{
+	const char *state;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->task_id = sqlite3_column_int64(st, 1);
+	r->cascade = col_str(st, 2);
+	r->task = col_str(st, 3);
+	r->attempt = sqlite3_column_int(st, 4);
+	col_hex(st, 5, r->fingerprint);
+	r->revision = col_str(st, 6);
+	r->runner = col_str(st, 7);
+	r->host = col_str(st, 8);
+	r->message = col_str(st, 9);
+	state = (const char *)sqlite3_column_text(st, 10);
+	r->state = (enum run_state)run_state_parse(state ? state : "");
+	r->superseded = sqlite3_column_int(st, 11);
+	r->kill_requested = sqlite3_column_int(st, 12);
+	r->exit_code = sqlite3_column_type(st, 13) == SQLITE_NULL
+			       ? -1
+			       : sqlite3_column_int(st, 13);
+	r->started_at = sqlite3_column_int64(st, 14);
+	r->ended_at = sqlite3_column_int64(st, 15);
+}
+
+void
+run_row_release(struct run_row *r)
+{
+	free(r->cascade);
+	free(r->task);
+	free(r->revision);
+	free(r->runner);
+	free(r->host);
+	free(r->message);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+run_rows_free(struct run_row *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		run_row_release(&v[i]);
+	free(v);
+}
+
+int
+store_run_insert(struct store *s, struct run_row *row)
+{
+	sqlite3_stmt *st = stmt(
+		s, "INSERT INTO runs (task_id, attempt, fingerprint, revision, "
+		   "runner, host, state, started_at) VALUES (?1, ?2, ?3, ?4, "
+		   "?5, ?6, 'running', ?7)");
+
+	if (!st)
+		return -1;
+	row->started_at = store_now_ms();
+	sqlite3_bind_int64(st, 1, row->task_id);
+	sqlite3_bind_int(st, 2, row->attempt);
+	sqlite3_bind_text(st, 3, row->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, row->revision, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, row->runner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, row->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, row->started_at);
+	if (step_done(s, st, "insert run") < 0)
+		return -1;
+	row->id = sqlite3_last_insert_rowid(s->db);
+	row->state = RS_RUNNING;
+	return 0;
+}
+
+int
+store_run_finish(struct store *s, int64_t run_id, enum run_state state,
+		 int exit_code, const char *message)
+{
+	sqlite3_stmt *st = stmt(s, "UPDATE runs SET state = ?2, exit_code = "
+				   "?3, message = ?4, ended_at = ?5 "
+				   "WHERE id = ?1");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, run_state_names[state], -1, SQLITE_STATIC);
+	if (exit_code >= 0)
+		sqlite3_bind_int(st, 3, exit_code);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, store_now_ms());
+	return step_done(s, st, "finish run");
+}
+
+int
+store_run_mark(struct store *s, int64_t run_id, int superseded,
+	       int kill_requested)
+{
+	sqlite3_stmt *st = stmt(s, "UPDATE runs SET superseded = "
+				   "max(superseded, ?2), kill_requested = "
+				   "max(kill_requested, ?3) WHERE id = ?1");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int(st, 2, superseded);
+	sqlite3_bind_int(st, 3, kill_requested);
+	return step_done(s, st, "mark run");
+}
+
+int
+store_run_get(struct store *s, int64_t run_id, struct run_row *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS RUN_FROM
+				   "WHERE r.id = ?1");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_run(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return err_set("run %lld does not exist", (long long)run_id),
+		       ERR_NOTFOUND;
+	return db_err(s, "read run");
+}
+
+static int
+list_runs(struct store *s, sqlite3_stmt *st, struct run_row **out, size_t *n)
+{
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		GROW(*out, *n + 1, alloc);
+		read_run(st, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "list runs");
+}
+
+int
+store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
+		   size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS RUN_FROM
+				   "WHERE r.task_id = ?1 ORDER BY r.id");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	return list_runs(s, st, out, n);
+}
+
+int
+store_runs_running(struct store *s, struct run_row **out, size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS RUN_FROM
+				   "WHERE r.state = 'running' ORDER BY r.id");
+
+	if (!st)
+		return -1;
+	return list_runs(s, st, out, n);
+}
+
+int
+store_run_last_success(struct store *s, int64_t task_id, int64_t *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT max(id) FROM runs WHERE task_id = "
+				   "?1 AND state = 'success' AND "
+				   "superseded = 0");
+	int rc;
+
+	*out = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return db_err(s, "find last successful run");
+	return *out ? 0 : ERR_NOTFOUND;
+}
+
+/* ---- stored env and files ---- */
+
+static int
+put_value(struct store *s, sqlite3_stmt *st, int col, const char *value,
+	  size_t len, int seal)
+{
+	struct buf sealed = BUF_INIT;
+
+	if (!seal) {
+		sqlite3_bind_blob(st, col, value, (int)len, SQLITE_TRANSIENT);
+		return 0;
+	}
+	if (aead_seal(&sealed, s->key, value, len) < 0)
+		return -1;
+	sqlite3_bind_blob(st, col, sealed.ptr, (int)sealed.len,
+			  SQLITE_TRANSIENT);
+	buf_release(&sealed);
+	return 0;
+}
+
+static int
+get_value(struct store *s, sqlite3_stmt *st, int col, int sealed,
+	  struct buf *out)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+
+	if (!sealed) {
+		buf_add(out, p, len);
+		return 0;
+	}
+	return aead_open(out, s->key, p, len);
+}
+
+int
+store_run_env_put(struct store *s, int64_t run_id, const char *name,
+		  const char *value, size_t len, int seal)
+{
+	sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO run_env (run_id, "
+				   "name, value, sealed) VALUES (?1, ?2, ?3, "
+				   "?4)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (put_value(s, st, 3, value, len, seal) < 0)
+		return -1;
+	sqlite3_bind_int(st, 4, seal);
+	return step_done(s, st, "store env");
+}
+
+int
+store_run_env_get(struct store *s, int64_t run_id, const char *name,
+		  struct buf *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT value, sealed FROM run_env WHERE "
+				   "run_id = ?1 AND name = ?2");
+	int rc, ret;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = get_value(s, st, 0, sqlite3_column_int(st, 1), out);
+	else
+		ret = rc == SQLITE_DONE ? ERR_NOTFOUND
+					: db_err(s, "read stored env");
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int
+list_names(struct store *s, sqlite3_stmt *st, int64_t run_id,
+	   struct strvec *out)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		strvec_push(out, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "list names");
+}
+
+int
+store_run_env_names(struct store *s, int64_t run_id, struct strvec *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT name FROM run_env WHERE run_id = "
+				   "?1 ORDER BY name");
+
+	return st ? list_names(s, st, run_id, out) : -1;
+}
+
+int
+store_run_file_put(struct store *s, int64_t run_id, const char *path,
+		   const char *blob, int64_t size)
+{
+	sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO run_files (run_id, "
+				   "path, blob, size) VALUES (?1, ?2, ?3, "
+				   "?4)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, blob, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, size);
+	return step_done(s, st, "store file");
+}
+
+int
+store_run_file_get(struct store *s, int64_t run_id, const char *path,
+		   char blob[SHA256_HEX_LEN + 1])
+{
+	sqlite3_stmt *st = stmt(s, "SELECT blob FROM run_files WHERE run_id = "
+				   "?1 AND path = ?2");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_hex(st, 0, blob);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ERR_NOTFOUND : db_err(s, "read file");
+}
+
+int
+store_run_file_names(struct store *s, int64_t run_id, struct strvec *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT path FROM run_files WHERE run_id "
+				   "= ?1 ORDER BY path");
+
+	return st ? list_names(s, st, run_id, out) : -1;
+}
+
+void
+store_blob_path(const struct store *s, const char *hash, struct buf *out)
+{
+	buf_addf(out, "%s/blobs/%.2s/%s", s->dir, hash, hash + 2);
+}
+
+void
+store_log_path(const struct store *s, int64_t run_id, struct buf *out)
+{
+	buf_addf(out, "%s/logs/%lld.log", s->dir, (long long)run_id);
+}
+
+void
+store_run_dir(const struct store *s, int64_t run_id, struct buf *out)
+{
+	buf_addf(out, "%s/runs/%lld", s->dir, (long long)run_id);
+}
+
+/*
+ * Copy src into blobs/ under its SHA-256: written to a temporary name,
+ * synced, then renamed, so a crash never leaves a partial blob.
+ */
+int
+store_blob_put(struct store *s, const char *src,
+	       char out[SHA256_HEX_LEN + 1], int64_t *size)
+{
+	struct buf data = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	int fd = -1, ret = -1;
+	ssize_t w;
+	size_t off = 0;
+
+	if (buf_read_file(&data, src, (size_t)1 << 31) < 0)
+		goto out;
+	sha256_hex(out, data.ptr, data.len);
+	*size = (int64_t)data.len;
+	store_blob_path(s, out, &path);
+	if (access(path.ptr, F_OK) == 0) {
+		ret = 0;
+		goto out;
+	}
+	buf_addf(&tmp, "%s/blobs/%.2s", s->dir, out);
+	if (mkdir(tmp.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	buf_addf(&tmp, "/.tmp-%s-%d", out + 2, (int)getpid());
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_set("cannot create '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	while (off < data.len) {
+		w = write(fd, data.ptr + off, data.len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err_set("cannot write '%s': %s", tmp.ptr,
+				strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || rename(tmp.ptr, path.ptr) < 0) {
+		err_set("cannot store blob '%s': %s", path.ptr,
+			strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0 && tmp.len)
+		unlink(tmp.ptr);
+	buf_release(&data);
+	buf_release(&path);
+	buf_release(&tmp);
+	return ret;
+}
+
+/* ---- inputs ---- */
+
+int
+store_input_put(struct store *s, int64_t cascade_id, const char *name,
+		const char *value, size_t len, int password)
+{
+	sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO inputs (cascade_id, "
+				   "name, value, sealed, updated_at) VALUES "
+				   "(?1, ?2, ?3, ?4, ?5)");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, cascade_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (put_value(s, st, 3, value, len, password) < 0)
+		return -1;
+	sqlite3_bind_int(st, 4, password);
+	sqlite3_bind_int64(st, 5, store_now_ms());
+	return step_done(s, st, "store input");
+}
+
+int
+store_input_get(struct store *s, int64_t cascade_id, const char *name,
+		struct buf *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT value, sealed FROM inputs WHERE "
+				   "cascade_id = ?1 AND name = ?2");
+	int rc, ret;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, cascade_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = get_value(s, st, 0, sqlite3_column_int(st, 1), out);
+	else
+		ret = rc == SQLITE_DONE ? ERR_NOTFOUND
+					: db_err(s, "read input");
+	sqlite3_reset(st);
+	return ret;
+}

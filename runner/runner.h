@@ -1,0 +1,115 @@
+/*
+ * runner.h - one interface, several backends chosen by name (OpenSMTPD's
+ * queue backends are the model): "local" (a process on this machine), later
+ * "docker" and "ssh".
+ *
+ * A run goes: ops->start() → ops->wait() (blocks; streams output into the
+ * log with secrets masked; on success collects stored files and env) →
+ * ops->free().  ops->kill() may be called from another thread at any time
+ * between start and free.  Every function returns 0 or a negative ERR_* code
+ * with err_set() called; a failed run is not an error of the function: it is
+ * a run_result with outcome RUN_ERROR.
+ */
+#ifndef SCAFFOLD_RUNNER_H
+#define SCAFFOLD_RUNNER_H
+
+#include "../common/common.h"
+
+/* An environment variable; values may hold any byte but NUL. */
+struct runner_env {
+	char *name;
+	char *value;
+	size_t len;
+};
+
+/* A file in the run dir: path relative to it, content from a local file. */
+struct runner_file {
+	char *path;
+	char *src;
+};
+
+struct run_spec {
+	int64_t run_id;
+	const char *cascade;
+	const char *task;
+	const char *revision;
+	const char *host;  /* ssh: the host; else NULL */
+	const char *image; /* docker: the image; else NULL */
+	int attempt;
+
+	const char *script; /* the task's run script, run by /bin/sh -e */
+	size_t script_len;
+	/*
+	 * The environment in order (later entries win): SCAFFOLD_CASCADE,
+	 * SCAFFOLD_TASK, SCAFFOLD_RUN_ID, SCAFFOLD_REVISION, SCAFFOLD_ATTEMPT,
+	 * SCAFFOLD_HOST (ssh), then the task's env, its mapped inputs, its
+	 * loaded env.  The runner adds SCAFFOLD_RUN_DIR itself.
+	 */
+	const struct runner_env *env;
+	size_t nenv;
+	const struct runner_file *files; /* loaded files, placed before start */
+	size_t nfiles;
+	const char *const *store_files; /* collected after success */
+	size_t nstore_files;
+	const char *const *store_env; /* captured after success */
+	size_t nstore_env;
+
+	int64_t timeout_ms; /* 0: none */
+	/*
+	 * A local directory that belongs to this run (created by the caller,
+	 * empty).  The local runner makes the run dir inside it; every runner
+	 * puts collected files there.
+	 */
+	const char *work_dir;
+	int log_fd; /* output goes here (appended), secrets masked */
+	/* Values replaced by "********" in the log, as it is written. */
+	const char *const *secrets;
+	const size_t *secret_lens;
+	size_t nsecrets;
+};
+
+enum run_outcome { RUN_SUCCESS, RUN_ERROR, RUN_KILLED, RUN_LOST };
+extern const char *const run_outcome_names[4];
+
+struct run_result {
+	enum run_outcome outcome;
+	int exit_code;	  /* -1 when the script did not exit by itself */
+	char message[512]; /* for people: "exit code 3", "timed out after 5m" */
+	struct runner_env *env; /* captured store env, in store_env order */
+	size_t nenv;
+	/* collected store files: path as in store_files, src = local copy */
+	struct runner_file *files;
+	size_t nfiles;
+};
+void run_result_release(struct run_result *r);
+
+struct run_handle; /* a backend's own */
+
+struct runner_ops {
+	const char *name;
+	int (*start)(struct run_handle **out, const struct run_spec *spec);
+	int (*wait)(struct run_handle *h, struct run_result *out);
+	int (*kill)(struct run_handle *h);
+	void (*free)(struct run_handle *h);
+};
+
+/* The backend of that name, or NULL. */
+const struct runner_ops *runner_find(const char *name);
+
+extern const struct runner_ops runner_local;
+
+/*
+ * Secret masking for a stream: bytes go in, bytes with every secret
+ * replaced by "********" come out, even when a secret spans two writes.
+ */
+struct masker;
+struct masker *masker_new(const char *const *secrets, const size_t *lens,
+			  size_t n);
+/* Mask data into out; holds back a tail that might start a secret. */
+void masker_feed(struct masker *m, const char *data, size_t len,
+		 struct buf *out);
+/* The held-back tail, at the end of the stream. */
+void masker_flush(struct masker *m, struct buf *out);
+void masker_free(struct masker *m);
+
+#endif
