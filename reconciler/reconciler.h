@@ -343,6 +343,7 @@ int store_tasks(struct store *s, int64_t cascade_id, struct task_row **out,
 		size_t *n);
 int store_task_find(struct store *s, int64_t cascade_id, const char *name,
 		    struct task_row *out);
+int store_task_get(struct store *s, int64_t task_id, struct task_row *out);
 /* A new task row (state not_started); sets row->id. */
 int store_task_insert(struct store *s, struct task_row *row);
 /* Write every field but the state. */
@@ -394,10 +395,123 @@ void store_blob_path(const struct store *s, const char *hash,
 void store_log_path(const struct store *s, int64_t run_id, struct buf *out);
 void store_run_dir(const struct store *s, int64_t run_id, struct buf *out);
 
+/* Present tasks of active cascades in a state, oldest first. */
+int store_tasks_in_state(struct store *s, enum task_state state, size_t limit,
+			 struct task_row **out, size_t *n);
+/* Runs still running whose kill was requested. */
+int store_runs_kill_requested(struct store *s, int64_t **out, size_t *n);
+
 /* Input values; password values are sealed with secret.key. */
 int store_input_put(struct store *s, int64_t cascade_id, const char *name,
 		    const char *value, size_t len, int password);
 int store_input_get(struct store *s, int64_t cascade_id, const char *name,
 		    struct buf *out); /* ERR_NOTFOUND when unset */
+
+
+/*
+ * The scheduler (sched.c): every rule of DESIGN §3 as transactions on the
+ * store.  It decides what runs; the caller runs it (through runner/) and
+ * reports the end with sched_finish().  One struct sched per thread, on
+ * that thread's store.
+ */
+struct sched;
+int sched_new(struct sched **out, struct store *st);
+void sched_free(struct sched *s);
+
+/* A definition to apply: the parsed cascade and the text it came from. */
+struct sched_def {
+	struct cascade *cascade;
+	const char *source;
+	const char *file;
+};
+
+/*
+ * A new revision: for each cascade, reset the changed tasks and their
+ * descendants (running ones finish as superseded).  With deactivate_missing,
+ * cascades of repo not in defs are deactivated.  Appends one line per
+ * cascade to report ("cascade 'x': 2 changed, 5 reset").
+ */
+int sched_apply(struct sched *s, const char *repo, const char *revision,
+		const struct sched_def *defs, size_t n, int deactivate_missing,
+		struct buf *report);
+/* Move every ready not_started task to waiting; *moved counts them. */
+int sched_promote(struct sched *s, size_t *moved);
+
+struct run_env_var {
+	char *name;
+	char *value;
+	size_t len;
+};
+struct run_load_file {
+	char *path; /* in the run dir */
+	char *src;  /* local file (a blob) */
+};
+/* What to run: everything a runner needs, owned by the request. */
+struct run_req {
+	int64_t run_id;
+	int64_t task_id;
+	char *cascade;
+	char *task;
+	char *revision;
+	char *runner;
+	char *image;
+	char *host;
+	int attempt;
+	int64_t timeout_ms;
+	char *script;
+	size_t script_len;
+	struct run_env_var *env; /* SCAFFOLD_*, env, inputs, loaded env */
+	size_t nenv;
+	struct run_load_file *files;
+	size_t nfiles;
+	struct strvec store_files;
+	struct strvec store_env;
+	struct run_env_var *secrets; /* values to mask (name unused) */
+	size_t nsecrets;
+	char *log_path;
+	char *work_dir;
+};
+void run_req_free(struct run_req *r);
+
+/*
+ * Claim up to max waiting tasks: each becomes running with a new run row.
+ * A task that cannot start (an input without a value, a load nothing
+ * satisfies) has its run ended at once as an error and is not returned.
+ */
+int sched_claim(struct sched *s, size_t max, struct run_req ***out,
+		size_t *n);
+
+/* How a run ended, as reported by the runner. */
+struct run_done {
+	int64_t run_id;
+	enum run_state state;
+	int exit_code;
+	const char *message;
+	const struct run_env_var *env;
+	size_t nenv;
+	const struct run_load_file *files; /* collected: path, local src */
+	size_t nfiles;
+};
+/* Record the end of a run, move its task on, and promote its children. */
+int sched_finish(struct sched *s, const struct run_done *d);
+
+/*
+ * Run a task by hand: its descendants reset and it becomes waiting even
+ * with auto_execute: false.  Refused (ERR_CONFLICT, the unmet parents
+ * named in the error) unless its parents are satisfied or force is set.
+ */
+int sched_trigger(struct sched *s, const char *repo, const char *cascade,
+		  const char *task, int force, int64_t *out_task_id);
+/* Set an input; tasks mapping it, and their descendants, reset. */
+int sched_input_set(struct sched *s, const char *repo, const char *cascade,
+		    const char *name, const char *value, size_t len,
+		    struct buf *report);
+/* Ask for a run to be killed (the executor that runs it acts on it). */
+int sched_kill(struct sched *s, int64_t run_id);
+/* Runs left running by a process that is gone end as lost. */
+int sched_recover_lost(struct sched *s, const char *why, size_t *n);
+/* The active definition of a cascade (cached; owned by the scheduler). */
+int sched_definition(struct sched *s, int64_t cascade_id,
+		     const struct cascade **out);
 
 #endif

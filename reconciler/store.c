@@ -621,6 +621,26 @@ store_task_find(struct store *s, int64_t cascade_id, const char *name,
 }
 
 int
+store_task_get(struct store *s, int64_t task_id, struct task_row *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t "
+				   "WHERE t.id = ?1");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_task(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ERR_NOTFOUND : db_err(s, "get task");
+}
+
+int
 store_task_insert(struct store *s, struct task_row *row)
 {
 	sqlite3_stmt *st = stmt(
@@ -1199,4 +1219,50 @@ store_input_get(struct store *s, int64_t cascade_id, const char *name,
 					: db_err(s, "read input");
 	sqlite3_reset(st);
 	return ret;
+}
+
+int
+store_tasks_in_state(struct store *s, enum task_state state, size_t limit,
+		     struct task_row **out, size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t JOIN "
+				   "cascades c ON c.id = t.cascade_id WHERE "
+				   "t.state = ?1 AND t.present = 1 AND "
+				   "c.active = 1 ORDER BY t.updated_at, t.id "
+				   "LIMIT ?2");
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, task_state_names[state], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		GROW(*out, *n + 1, alloc);
+		read_task(st, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "list tasks by state");
+}
+
+int
+store_runs_kill_requested(struct store *s, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT id FROM runs WHERE state = "
+				   "'running' AND kill_requested = 1");
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, "list kill requests");
 }

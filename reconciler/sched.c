@@ -1,0 +1,1275 @@
+/*
+ * sched.c - the state machine and scheduler: every rule of DESIGN §3, each
+ * transition inside one store transaction.  It decides what runs and keeps
+ * the record; it never starts a process itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconciler-int.h"
+
+struct def_entry {
+	int64_t cascade_id;
+	char hash[SHA256_HEX_LEN + 1];
+	struct cascade *c;
+};
+
+struct sched {
+	struct store *st;
+	struct def_entry *defs;
+	size_t ndefs;
+	size_t alloc;
+};
+
+int
+sched_new(struct sched **out, struct store *st)
+{
+	struct sched *s = xcalloc(1, sizeof(*s));
+
+	s->st = st;
+	*out = s;
+	return 0;
+}
+
+void
+sched_free(struct sched *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->ndefs; i++)
+		cascade_free(s->defs[i].c);
+	free(s->defs);
+	free(s);
+}
+
+int
+sched_definition(struct sched *s, int64_t cascade_id,
+		 const struct cascade **out)
+{
+	struct cascade_row row;
+	struct diags d = DIAGS_INIT;
+	struct def_entry *e = NULL;
+	char hash[SHA256_HEX_LEN + 1];
+	struct cascade *c = NULL;
+	size_t i;
+	int ret;
+
+	*out = NULL;
+	if ((ret = store_cascade_get(s->st, cascade_id, &row)) < 0)
+		return ret == ERR_NOTFOUND
+			       ? err_set("cascade %lld does not exist",
+					 (long long)cascade_id)
+			       : ret;
+	sha256_hex(hash, row.source, strlen(row.source));
+	for (i = 0; i < s->ndefs; i++)
+		if (s->defs[i].cascade_id == cascade_id)
+			e = &s->defs[i];
+	if (e && !strcmp(e->hash, hash)) {
+		*out = e->c;
+		cascade_row_release(&row);
+		return 0;
+	}
+	ret = cascade_load(&c, row.file ? row.file : row.name, row.source,
+			   strlen(row.source), 0, &d);
+	if (ret < 0) {
+		ret = err_set("cascade '%s': the stored definition no longer "
+			      "loads: %s",
+			      row.name, d.n ? d.v[0].msg : "unknown error");
+		goto out;
+	}
+	if (!e) {
+		GROW(s->defs, s->ndefs + 1, s->alloc);
+		e = &s->defs[s->ndefs++];
+		e->cascade_id = cascade_id;
+	} else {
+		cascade_free(e->c);
+	}
+	memcpy(e->hash, hash, sizeof(hash));
+	e->c = c;
+	*out = c;
+out:
+	diags_release(&d);
+	cascade_row_release(&row);
+	return ret;
+}
+
+/* ---- input values ---- */
+
+struct input_ctx {
+	struct sched *s;
+	int64_t cascade_id; /* 0: not stored yet, defaults only */
+	struct arena arena;
+};
+
+/* The value of an input: the stored one, else the default; NULL if none. */
+static int
+input_value(struct sched *s, int64_t cascade_id, const struct input *in,
+	    struct buf *out)
+{
+	int r = cascade_id ? store_input_get(s->st, cascade_id, in->name, out)
+			   : ERR_NOTFOUND;
+
+	if (r != ERR_NOTFOUND)
+		return r;
+	if (!in->default_value)
+		return ERR_NOTFOUND;
+	buf_add(out, in->default_value, in->default_len);
+	return 0;
+}
+
+/*
+ * For fingerprints: a keyed digest of the value, never the value, so that
+ * a fingerprint in the database tells nothing about a password.
+ */
+static const char *
+fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
+	       size_t *len)
+{
+	struct input_ctx *x = ctx;
+	struct buf v = BUF_INIT, msg = BUF_INIT;
+	char *hex;
+
+	(void)c;
+	if (input_value(x->s, x->cascade_id, in, &v) < 0) {
+		buf_release(&v);
+		return NULL;
+	}
+	buf_addf(&msg, "input\n%s\n", in->name);
+	buf_add(&msg, v.ptr, v.len);
+	hex = arena_alloc(&x->arena, SHA256_HEX_LEN + 1);
+	hmac_sha256_hex(hex, store_secret_key(x->s->st), AEAD_KEY_LEN,
+			msg.ptr, msg.len);
+	buf_release(&v);
+	buf_release(&msg);
+	*len = SHA256_HEX_LEN;
+	return hex;
+}
+
+/* Every password value of the cascade (set or default): masked in logs. */
+static int
+cascade_secrets(struct sched *s, int64_t cascade_id, const struct cascade *c,
+		struct run_env_var **out, size_t *n)
+{
+	struct buf v = BUF_INIT;
+	size_t i;
+	int r;
+
+	*out = xcalloc(c->ninputs + 1, sizeof(**out));
+	*n = 0;
+	for (i = 0; i < c->ninputs; i++) {
+		if (c->inputs[i].type != INPUT_PASSWORD)
+			continue;
+		buf_reset(&v);
+		r = input_value(s, cascade_id, &c->inputs[i], &v);
+		if (r == ERR_NOTFOUND || (r == 0 && !v.len))
+			continue;
+		if (r < 0) {
+			buf_release(&v);
+			return r;
+		}
+		(*out)[*n].name = xstrdup(c->inputs[i].name);
+		(*out)[*n].len = v.len;
+		(*out)[*n].value = buf_detach(&v, NULL);
+		(*n)++;
+	}
+	buf_release(&v);
+	return 0;
+}
+
+static void
+env_vars_free(struct run_env_var *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		if (v[i].value)
+			memset(v[i].value, 0, v[i].len);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* ---- readiness ---- */
+
+static enum task_state
+state_of(struct task_row *rows, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(rows[i].name, name))
+			return rows[i].state;
+	return TS_NOT_STARTED;
+}
+
+static int
+dep_met(enum dep_kind kind, enum task_state st)
+{
+	switch (kind) {
+	case DEP_SUCCESS:
+		return st == TS_SUCCESS;
+	case DEP_ERROR:
+		return st == TS_ERROR;
+	case DEP_ALWAYS:
+		return st == TS_SUCCESS || st == TS_ERROR || st == TS_KILLED;
+	}
+	return 0;
+}
+
+/* Append "'a' is error (needs success)" for each unmet parent. */
+static int
+unmet_parents(const struct task *t, struct task_row *rows, size_t n,
+	      struct buf *why)
+{
+	static const char *const needs[] = { "success", "error",
+					     "success, error or killed" };
+	size_t i;
+	int unmet = 0;
+	enum task_state st;
+
+	for (i = 0; i < t->ndeps; i++) {
+		st = state_of(rows, n, t->deps[i].name);
+		if (dep_met(t->deps[i].kind, st))
+			continue;
+		if (why)
+			buf_addf(why, "%s'%s' is %s (needs %s)",
+				 unmet ? ", " : "", t->deps[i].name,
+				 task_state_names[st], needs[t->deps[i].kind]);
+		unmet++;
+	}
+	return unmet;
+}
+
+static struct task_row *
+row_named(struct task_row *rows, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(rows[i].name, name))
+			return &rows[i];
+	return NULL;
+}
+
+/*
+ * Promote ready tasks of one cascade; only (if given) the children of
+ * task `only`.  Inside the caller's transaction.
+ */
+static int
+promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
+		size_t *moved)
+{
+	const struct cascade *c;
+	struct task_row *rows = NULL, *r;
+	size_t n = 0, i;
+	const struct task *t, *p;
+	int ret;
+
+	if ((ret = sched_definition(s, cascade_id, &c)) < 0)
+		return ret;
+	if ((ret = store_tasks(s->st, cascade_id, &rows, &n)) < 0)
+		return ret;
+	p = only ? cascade_task(c, only) : NULL;
+	for (i = 0; i < c->ntasks; i++) {
+		t = &c->tasks[i];
+		if (p) {
+			size_t k;
+			int child = 0;
+
+			for (k = 0; k < t->ndeps; k++)
+				if (!strcmp(t->deps[k].name, p->name))
+					child = 1;
+			if (!child)
+				continue;
+		}
+		r = row_named(rows, n, t->name);
+		if (!r || !r->present || r->state != TS_NOT_STARTED)
+			continue;
+		if (!t->auto_execute && !r->manual)
+			continue;
+		if (unmet_parents(t, rows, n, NULL))
+			continue;
+		ret = store_task_set_state(s->st, r->id, TS_NOT_STARTED,
+					   TS_WAITING,
+					   t->ndeps ? "ready: its parents are "
+						      "done"
+						    : "ready: no dependencies");
+		if (ret < 0)
+			break;
+		r->state = TS_WAITING;
+		if (moved)
+			(*moved)++;
+	}
+	task_rows_free(rows, n);
+	return ret < 0 ? ret : 0;
+}
+
+int
+sched_promote(struct sched *s, size_t *moved)
+{
+	struct cascade_row *cs = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	if (moved)
+		*moved = 0;
+	if ((ret = store_cascade_list(s->st, 1, &cs, &n)) < 0)
+		return ret;
+	if ((ret = store_begin(s->st)) < 0)
+		goto out;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = promote_cascade(s, cs[i].id, NULL, moved);
+	if (ret == 0)
+		ret = store_commit(s->st);
+	if (ret < 0)
+		store_rollback(s->st);
+out:
+	cascade_rows_free(cs, n);
+	return ret;
+}
+
+/* ---- new definitions ---- */
+
+/* Put a task back to not_started (a running one finishes superseded). */
+static int
+reset_task(struct sched *s, struct task_row *r, const char *reason)
+{
+	int ret = 0;
+
+	r->attempts = 0;
+	r->manual = 0;
+	if (r->state == TS_RUNNING)
+		return r->last_run ? store_run_mark(s->st, r->last_run, 1, 0)
+				   : 0;
+	if ((ret = store_task_update(s->st, r)) < 0)
+		return ret;
+	if (r->state != TS_NOT_STARTED)
+		ret = store_task_set_state(s->st, r->id, r->state,
+					   TS_NOT_STARTED, reason);
+	r->state = TS_NOT_STARTED;
+	return ret;
+}
+
+/*
+ * Reconcile one cascade against a definition, inside the caller's
+ * transaction: changed (new, or a different fingerprint) tasks and their
+ * descendants reset; removed tasks leave the DAG.
+ */
+static int
+reconcile(struct sched *s, const char *repo, const char *revision,
+	  const struct sched_def *def, int keep_revision, struct buf *report)
+{
+	const struct cascade *c = def->cascade;
+	struct cascade_row row, prev;
+	struct task_row *rows = NULL, *r;
+	size_t nrows = 0, i, nseeds = 0, *seeds = NULL, *origin = NULL;
+	size_t nchanged = 0, nadded = 0, nreset = 0, nremoved = 0;
+	struct input_ctx ictx;
+	struct fingerprint *fps = NULL;
+	struct cascade *old = NULL;
+	struct diags d = DIAGS_INIT;
+	struct plan plan;
+	struct buf reason = BUF_INIT;
+	int ret, have_prev, have_plan = 0;
+
+	memset(&ictx, 0, sizeof(ictx));
+	memset(&row, 0, sizeof(row));
+	have_prev = store_cascade_find(s->st, repo, c->name, &prev) == 0;
+	row.repo = (char *)repo;
+	row.name = (char *)c->name;
+	row.file = (char *)def->file;
+	row.source = (char *)def->source;
+	row.revision = (char *)(keep_revision && have_prev ? prev.revision
+							   : revision);
+	row.active = 1;
+	if ((ret = store_cascade_save(s->st, &row)) < 0)
+		goto out;
+	if ((ret = store_tasks(s->st, row.id, &rows, &nrows)) < 0)
+		goto out;
+
+	/* the previous definition names which fields changed */
+	if (have_prev && cascade_load(&old, c->file, prev.source,
+				      strlen(prev.source), 0, &d) == 0) {
+		ictx.s = s;
+		ictx.cascade_id = row.id;
+		plan_compute(&plan, old, c, fp_input_value, &ictx);
+		have_plan = 1;
+	}
+
+	ictx.s = s;
+	ictx.cascade_id = row.id;
+	fps = xcalloc(c->ntasks + 1, sizeof(*fps));
+	seeds = xcalloc(c->ntasks + 1, sizeof(*seeds));
+	origin = xcalloc(c->ntasks + 1, sizeof(*origin));
+	for (i = 0; i < c->ntasks; i++) {
+		task_fingerprint(&fps[i], c, &c->tasks[i], fp_input_value,
+				 &ictx);
+		r = row_named(rows, nrows, c->tasks[i].name);
+		if (!r || !r->present || strcmp(r->fingerprint, fps[i].hex))
+			seeds[nseeds++] = i;
+	}
+	dag_reach(c, seeds, nseeds, origin);
+
+	for (i = 0; i < c->ntasks; i++) {
+		const struct task *t = &c->tasks[i];
+
+		r = row_named(rows, nrows, t->name);
+		buf_reset(&reason);
+		if (!r) {
+			struct task_row nr;
+
+			memset(&nr, 0, sizeof(nr));
+			nr.cascade_id = row.id;
+			nr.name = (char *)t->name;
+			memcpy(nr.fingerprint, fps[i].hex, sizeof(nr.fingerprint));
+			if ((ret = store_task_insert(s->st, &nr)) < 0)
+				goto out;
+			nadded++;
+			continue;
+		}
+		if (origin[i] == SIZE_MAX)
+			continue;
+		if (seeds[origin[i]] == i) {
+			const struct plan_entry *pe = NULL;
+			size_t k;
+
+			for (k = 0; have_plan && k < plan.n; k++)
+				if (!strcmp(plan.v[k].task, t->name))
+					pe = &plan.v[k];
+			if (!r->present)
+				buf_puts(&reason, "back in the cascade");
+			else if (pe && pe->action == PLAN_CHANGED)
+				buf_puts(&reason, pe->reason);
+			else
+				buf_puts(&reason, "changed: input values");
+			nchanged++;
+		} else {
+			buf_addf(&reason, "downstream of '%s' (changed)",
+				 c->tasks[seeds[origin[i]]].name);
+			nreset++;
+		}
+		r->present = 1;
+		memcpy(r->fingerprint, fps[i].hex, sizeof(r->fingerprint));
+		if ((ret = store_task_update(s->st, r)) < 0)
+			goto out;
+		if ((ret = reset_task(s, r, reason.ptr)) < 0)
+			goto out;
+	}
+	for (i = 0; i < nrows; i++) {
+		r = &rows[i];
+		if (!r->present || cascade_task(c, r->name))
+			continue;
+		r->present = 0;
+		if ((ret = store_task_update(s->st, r)) < 0)
+			goto out;
+		if (r->state == TS_RUNNING && r->last_run &&
+		    (ret = store_run_mark(s->st, r->last_run, 1, 0)) < 0)
+			goto out;
+		nremoved++;
+	}
+	if (report) {
+		buf_addf(report, "cascade '%s': ", c->name);
+		if (!nchanged && !nadded && !nremoved)
+			buf_puts(report, "no change");
+		else
+			buf_addf(report,
+				 "%zu new, %zu changed, %zu removed; %zu "
+				 "downstream reset",
+				 nadded, nchanged, nremoved, nreset);
+		buf_putc(report, '\n');
+	}
+	ret = 0;
+out:
+	if (have_plan)
+		plan_release(&plan);
+	cascade_free(old);
+	diags_release(&d);
+	if (have_prev)
+		cascade_row_release(&prev);
+	task_rows_free(rows, nrows);
+	arena_release(&ictx.arena);
+	buf_release(&reason);
+	free(fps);
+	free(seeds);
+	free(origin);
+	return ret;
+}
+
+int
+sched_apply(struct sched *s, const char *repo, const char *revision,
+	    const struct sched_def *defs, size_t n, int deactivate_missing,
+	    struct buf *report)
+{
+	struct cascade_row *cs = NULL;
+	size_t ncs = 0, i, j;
+	int ret;
+
+	if ((ret = store_begin(s->st)) < 0)
+		return ret;
+	for (i = 0; i < n; i++)
+		if ((ret = reconcile(s, repo, revision, &defs[i], 0, report)) <
+		    0)
+			goto fail;
+	if (deactivate_missing) {
+		if ((ret = store_cascade_list(s->st, 1, &cs, &ncs)) < 0)
+			goto fail;
+		for (i = 0; i < ncs; i++) {
+			if (strcmp(cs[i].repo, repo))
+				continue;
+			for (j = 0; j < n; j++)
+				if (!strcmp(defs[j].cascade->name, cs[i].name))
+					break;
+			if (j < n)
+				continue;
+			cs[i].active = 0;
+			if ((ret = store_cascade_save(s->st, &cs[i])) < 0)
+				goto fail;
+			if (report)
+				buf_addf(report,
+					 "cascade '%s': removed (deactivated)\n",
+					 cs[i].name);
+		}
+	}
+	cascade_rows_free(cs, ncs);
+	cs = NULL;
+	ncs = 0;
+	if ((ret = store_cascade_list(s->st, 1, &cs, &ncs)) < 0)
+		goto fail;
+	for (i = 0; i < ncs; i++)
+		if ((ret = promote_cascade(s, cs[i].id, NULL, NULL)) < 0)
+			goto fail;
+	if ((ret = store_commit(s->st)) < 0)
+		goto fail;
+	cascade_rows_free(cs, ncs);
+	return 0;
+fail:
+	store_rollback(s->st);
+	cascade_rows_free(cs, ncs);
+	return ret;
+}
+
+/* ---- starting runs ---- */
+
+static void
+push_env(struct run_req *r, size_t *alloc, const char *name,
+	 const char *value, size_t len)
+{
+	size_t i;
+
+	/* later entries win: replace an earlier one of the same name */
+	for (i = 0; i < r->nenv; i++) {
+		if (!strcmp(r->env[i].name, name)) {
+			free(r->env[i].value);
+			r->env[i].value = xstrndup(value, len);
+			r->env[i].len = len;
+			return;
+		}
+	}
+	GROW(r->env, r->nenv + 1, *alloc);
+	r->env[r->nenv].name = xstrdup(name);
+	r->env[r->nenv].value = xstrndup(value, len);
+	r->env[r->nenv].len = len;
+	r->nenv++;
+}
+
+void
+run_req_free(struct run_req *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	free(r->cascade);
+	free(r->task);
+	free(r->revision);
+	free(r->runner);
+	free(r->image);
+	free(r->host);
+	free(r->script);
+	env_vars_free(r->env, r->nenv);
+	for (i = 0; i < r->nfiles; i++) {
+		free(r->files[i].path);
+		free(r->files[i].src);
+	}
+	free(r->files);
+	strvec_clear(&r->store_files);
+	strvec_clear(&r->store_env);
+	env_vars_free(r->secrets, r->nsecrets);
+	free(r->log_path);
+	free(r->work_dir);
+	free(r);
+}
+
+/*
+ * The nearest ancestor of t that stores name and has a successful run
+ * (parents t needs to fail have no stores).  *out_run is that run.
+ */
+static int
+find_provider(struct sched *s, const struct cascade *c, int64_t cascade_id,
+	      const struct task *t, const char *name, int env,
+	      int64_t *out_run)
+{
+	size_t n = c->ntasks, head = 0, tail = 0, i, j, v, w;
+	size_t *queue = xmalloc(n * sizeof(*queue));
+	unsigned char *seen = xcalloc(n, 1);
+	struct task_row row;
+	const struct name_list *l;
+	int found = 0, ret = 0;
+
+	*out_run = 0;
+	queue[tail++] = cascade_task_index(c, t);
+	seen[queue[0]] = 1;
+	while (head < tail && !found) {
+		v = queue[head++];
+		for (i = 0; i < c->tasks[v].ndeps && !found; i++) {
+			w = c->tasks[v].deps[i].task;
+			if (seen[w])
+				continue;
+			seen[w] = 1;
+			queue[tail++] = w;
+			if (c->tasks[v].deps[i].kind == DEP_ERROR)
+				continue;
+			l = env ? &c->tasks[w].store_env
+				: &c->tasks[w].store_file;
+			for (j = 0; j < l->n; j++)
+				if (!strcmp(l->v[j].name, name))
+					break;
+			if (j == l->n)
+				continue;
+			ret = store_task_find(s->st, cascade_id,
+					      c->tasks[w].name, &row);
+			if (ret == ERR_NOTFOUND)
+				continue;
+			if (ret < 0)
+				goto out;
+			ret = store_run_last_success(s->st, row.id, out_run);
+			free(row.name);
+			if (ret == 0)
+				found = 1;
+			else if (ret != ERR_NOTFOUND)
+				goto out;
+		}
+	}
+	ret = found ? 0 : ERR_NOTFOUND;
+out:
+	free(queue);
+	free(seen);
+	return ret;
+}
+
+/*
+ * Everything a runner needs for task t.  On a problem that stops the run
+ * (an input without value, a load nothing satisfies) returns ERR_INVALID
+ * with the reason in err_msg().
+ */
+static int
+build_req(struct sched *s, const struct cascade *c, int64_t cascade_id,
+	  const char *revision, const struct task *t, struct run_req *r)
+{
+	struct buf v = BUF_INIT, path = BUF_INIT;
+	const struct input *in;
+	size_t i, alloc = 0, falloc = 0;
+	int64_t prov;
+	char blob[SHA256_HEX_LEN + 1];
+	int ret = 0;
+
+	r->cascade = xstrdup(c->name);
+	r->task = xstrdup(t->name);
+	r->revision = xstrdup(revision ? revision : "");
+	r->runner = xstrdup(t->runner);
+	r->image = t->image ? xstrdup(t->image) : NULL;
+	r->host = t->hosts.n && !strcmp(t->runner, "ssh")
+			  ? xstrdup(t->hosts.v[0].name)
+			  : NULL;
+	r->timeout_ms = t->timeout_ms;
+	r->script = xstrndup(t->run, t->run_len);
+	r->script_len = t->run_len;
+
+	push_env(r, &alloc, "SCAFFOLD_CASCADE", c->name, strlen(c->name));
+	push_env(r, &alloc, "SCAFFOLD_TASK", t->name, strlen(t->name));
+	buf_addf(&v, "%lld", (long long)r->run_id);
+	push_env(r, &alloc, "SCAFFOLD_RUN_ID", v.ptr, v.len);
+	push_env(r, &alloc, "SCAFFOLD_REVISION", r->revision,
+		 strlen(r->revision));
+	buf_reset(&v);
+	buf_addf(&v, "%d", r->attempt);
+	push_env(r, &alloc, "SCAFFOLD_ATTEMPT", v.ptr, v.len);
+	if (r->host)
+		push_env(r, &alloc, "SCAFFOLD_HOST", r->host, strlen(r->host));
+	for (i = 0; i < t->nenv; i++)
+		push_env(r, &alloc, t->env[i].key, t->env[i].value,
+			 t->env[i].value_len);
+	for (i = 0; i < t->ninputs; i++) {
+		in = cascade_input(c, t->inputs[i].value);
+		buf_reset(&v);
+		ret = in ? input_value(s, cascade_id, in, &v) : ERR_NOTFOUND;
+		if (ret == ERR_NOTFOUND) {
+			ret = err_set("input '%s' has no value; set it with "
+				      "'scaffold input set %s %s VALUE'",
+				      t->inputs[i].value, c->name,
+				      t->inputs[i].value);
+			ret = ERR_INVALID;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		push_env(r, &alloc, t->inputs[i].key, v.ptr, v.len);
+	}
+	for (i = 0; i < t->load_env.n; i++) {
+		const char *name = t->load_env.v[i].name;
+
+		ret = find_provider(s, c, cascade_id, t, name, 1, &prov);
+		if (ret == 0) {
+			buf_reset(&v);
+			ret = store_run_env_get(s->st, prov, name, &v);
+		}
+		if (ret == ERR_NOTFOUND) {
+			err_set("load env '%s': no task it depends on has "
+				"stored it",
+				name);
+			ret = ERR_INVALID;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		push_env(r, &alloc, name, v.ptr, v.len);
+	}
+	for (i = 0; i < t->load_file.n; i++) {
+		const char *name = t->load_file.v[i].name;
+
+		ret = find_provider(s, c, cascade_id, t, name, 0, &prov);
+		if (ret == 0)
+			ret = store_run_file_get(s->st, prov, name, blob);
+		if (ret == ERR_NOTFOUND) {
+			err_set("load file '%s': no task it depends on has "
+				"stored it, and the cascade's file store does "
+				"not have it",
+				name);
+			ret = ERR_INVALID;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		buf_reset(&path);
+		store_blob_path(s->st, blob, &path);
+		GROW(r->files, r->nfiles + 1, falloc);
+		r->files[r->nfiles].path = xstrdup(name);
+		r->files[r->nfiles].src = buf_detach(&path, NULL);
+		r->nfiles++;
+	}
+	for (i = 0; i < t->store_file.n; i++)
+		strvec_push(&r->store_files, t->store_file.v[i].name);
+	for (i = 0; i < t->store_env.n; i++)
+		strvec_push(&r->store_env, t->store_env.v[i].name);
+	if ((ret = cascade_secrets(s, cascade_id, c, &r->secrets,
+				   &r->nsecrets)) < 0)
+		goto out;
+	buf_reset(&path);
+	store_log_path(s->st, r->run_id, &path);
+	r->log_path = buf_detach(&path, NULL);
+	store_run_dir(s->st, r->run_id, &path);
+	r->work_dir = buf_detach(&path, NULL);
+	ret = 0;
+out:
+	if (v.len)
+		memset(v.ptr, 0, v.len);
+	buf_release(&v);
+	buf_release(&path);
+	return ret;
+}
+
+/* A collected file once it is in blobs/. */
+struct stored_file {
+	const char *path;
+	char hash[SHA256_HEX_LEN + 1];
+	int64_t size;
+};
+
+static int finish_locked(struct sched *s, const struct run_done *d,
+			 const struct stored_file *files, size_t nfiles);
+
+/* Start one waiting task: a run row, the task running, in one transaction. */
+static int
+claim_one(struct sched *s, struct task_row *row, struct run_req **out)
+{
+	const struct cascade *c;
+	const struct task *t;
+	struct cascade_row crow;
+	struct run_row run;
+	struct run_req *r = NULL;
+	struct run_done d;
+	int ret;
+
+	*out = NULL;
+	memset(&crow, 0, sizeof(crow));
+	if ((ret = store_begin(s->st)) < 0)
+		return ret;
+	if ((ret = sched_definition(s, row->cascade_id, &c)) < 0 ||
+	    (ret = store_cascade_get(s->st, row->cascade_id, &crow)) < 0)
+		goto fail;
+	t = cascade_task(c, row->name);
+	if (!t) {
+		ret = err_set("task '%s' is not in the active definition",
+			      row->name);
+		goto fail;
+	}
+	memset(&run, 0, sizeof(run));
+	run.task_id = row->id;
+	run.attempt = row->attempts + 1;
+	memcpy(run.fingerprint, row->fingerprint, sizeof(run.fingerprint));
+	run.revision = crow.revision;
+	run.runner = (char *)t->runner;
+	run.host = t->hosts.n && !strcmp(t->runner, "ssh")
+			   ? (char *)t->hosts.v[0].name
+			   : NULL;
+	if ((ret = store_run_insert(s->st, &run)) < 0)
+		goto fail;
+	row->attempts++;
+	row->manual = 0;
+	if ((ret = store_task_update(s->st, row)) < 0)
+		goto fail;
+	{
+		struct buf why = BUF_INIT;
+
+		buf_addf(&why, "run %lld started (attempt %d)",
+			 (long long)run.id, run.attempt);
+		ret = store_task_set_state(s->st, row->id, TS_WAITING,
+					   TS_RUNNING, why.ptr);
+		buf_release(&why);
+		if (ret < 0)
+			goto fail;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->run_id = run.id;
+	r->task_id = row->id;
+	r->attempt = run.attempt;
+	ret = build_req(s, c, row->cascade_id, crow.revision, t, r);
+	if (ret == ERR_INVALID) {
+		/* it cannot start: the run ends here, as an error */
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		memset(&d, 0, sizeof(d));
+		d.run_id = run.id;
+		d.state = RS_ERROR;
+		d.exit_code = -1;
+		d.message = msg;
+		run_req_free(r);
+		r = NULL;
+		if ((ret = finish_locked(s, &d, NULL, 0)) < 0)
+			goto fail;
+	} else if (ret < 0) {
+		goto fail;
+	}
+	if ((ret = store_commit(s->st)) < 0)
+		goto fail;
+	cascade_row_release(&crow);
+	*out = r;
+	return 0;
+fail:
+	store_rollback(s->st);
+	cascade_row_release(&crow);
+	run_req_free(r);
+	return ret;
+}
+
+int
+sched_claim(struct sched *s, size_t max, struct run_req ***out, size_t *n)
+{
+	struct task_row *rows = NULL;
+	struct run_req *r;
+	size_t nrows = 0, i;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (!max)
+		return 0;
+	if ((ret = store_tasks_in_state(s->st, TS_WAITING, max, &rows,
+					&nrows)) < 0)
+		return ret;
+	*out = xcalloc(nrows + 1, sizeof(**out));
+	for (i = 0; i < nrows; i++) {
+		if ((ret = claim_one(s, &rows[i], &r)) < 0)
+			break;
+		if (r)
+			(*out)[(*n)++] = r;
+	}
+	task_rows_free(rows, nrows);
+	return ret < 0 && !*n ? ret : 0;
+}
+
+/* ---- ending runs ---- */
+
+static int
+contains_secret(const char *v, size_t len, const struct run_env_var *sec,
+		size_t nsec)
+{
+	size_t i;
+
+	for (i = 0; i < nsec; i++)
+		if (sec[i].len && sec[i].len <= len &&
+		    memmem(v, len, sec[i].value, sec[i].len))
+			return 1;
+	return 0;
+}
+
+/* sched_finish inside an open transaction (blobs already stored). */
+static int
+finish_locked(struct sched *s, const struct run_done *d,
+	      const struct stored_file *files, size_t nfiles)
+{
+	struct run_row run;
+	struct task_row task;
+	struct cascade_row crow;
+	const struct cascade *c = NULL;
+	const struct task *t = NULL;
+	struct run_env_var *sec = NULL;
+	size_t nsec = 0, i;
+	enum run_state state = d->state;
+	enum task_state to;
+	struct buf why = BUF_INIT;
+	const char *message = d->message;
+	int ret, current;
+
+	memset(&crow, 0, sizeof(crow));
+	memset(&task, 0, sizeof(task));
+	if ((ret = store_run_get(s->st, d->run_id, &run)) < 0)
+		return ret;
+	if (run.state != RS_RUNNING) {
+		ret = err_set("run %lld already ended (%s)",
+			      (long long)d->run_id, run_state_names[run.state]);
+		goto out;
+	}
+	if (run.kill_requested && state == RS_ERROR) {
+		state = RS_KILLED;
+		message = "killed";
+	}
+	if ((ret = store_run_finish(s->st, d->run_id, state, d->exit_code,
+				    message)) < 0)
+		goto out;
+	if ((ret = store_task_get(s->st, run.task_id, &task)) < 0 ||
+	    (ret = store_cascade_get(s->st, task.cascade_id, &crow)) < 0)
+		goto out;
+	if (crow.active && (ret = sched_definition(s, task.cascade_id, &c)) < 0)
+		goto out;
+	t = c ? cascade_task(c, task.name) : NULL;
+
+	if (state == RS_SUCCESS) {
+		if (c && (ret = cascade_secrets(s, task.cascade_id, c, &sec,
+						&nsec)) < 0)
+			goto out;
+		for (i = 0; i < d->nenv; i++) {
+			ret = store_run_env_put(
+				s->st, d->run_id, d->env[i].name,
+				d->env[i].value, d->env[i].len,
+				contains_secret(d->env[i].value, d->env[i].len,
+						sec, nsec));
+			if (ret < 0)
+				goto out;
+		}
+		for (i = 0; i < nfiles; i++) {
+			ret = store_run_file_put(s->st, d->run_id,
+						 files[i].path, files[i].hash,
+						 files[i].size);
+			if (ret < 0)
+				goto out;
+		}
+	}
+
+	/* a run of an older definition, or of a removed task, triggers nothing */
+	current = !run.superseded && task.present && crow.active && t &&
+		  !strcmp(task.fingerprint, run.fingerprint);
+	if (!current) {
+		if (task.state == TS_RUNNING) {
+			buf_addf(&why, "run %lld ended %s, superseded: the "
+				       "definition changed while it ran",
+				 (long long)d->run_id, run_state_names[state]);
+			task.attempts = 0;
+			ret = store_task_update(s->st, &task);
+			if (ret == 0)
+				ret = store_task_set_state(s->st, task.id,
+							   TS_RUNNING,
+							   TS_NOT_STARTED,
+							   why.ptr);
+			if (ret == 0 && task.present && crow.active)
+				ret = promote_cascade(s, task.cascade_id, NULL,
+						      NULL);
+		}
+		goto out;
+	}
+	switch (state) {
+	case RS_SUCCESS:
+		to = TS_SUCCESS;
+		memcpy(task.success_fingerprint, run.fingerprint,
+		       sizeof(task.success_fingerprint));
+		task.attempts = 0;
+		buf_addf(&why, "run %lld succeeded", (long long)d->run_id);
+		break;
+	case RS_KILLED:
+		to = TS_KILLED;
+		task.attempts = 0;
+		buf_addf(&why, "run %lld was killed", (long long)d->run_id);
+		break;
+	default:
+		if (task.attempts <= t->retries) {
+			to = TS_WAITING;
+			buf_addf(&why, "run %lld %s: %s; retry %d of %d",
+				 (long long)d->run_id,
+				 state == RS_LOST ? "was lost" : "failed",
+				 message ? message : "", task.attempts,
+				 t->retries);
+		} else {
+			to = TS_ERROR;
+			task.attempts = 0;
+			buf_addf(&why, "run %lld %s: %s", (long long)d->run_id,
+				 state == RS_LOST ? "was lost" : "failed",
+				 message ? message : "");
+		}
+		break;
+	}
+	if ((ret = store_task_update(s->st, &task)) < 0 ||
+	    (ret = store_task_set_state(s->st, task.id, TS_RUNNING, to,
+					why.ptr)) < 0)
+		goto out;
+	if (to != TS_WAITING)
+		ret = promote_cascade(s, task.cascade_id, task.name, NULL);
+out:
+	env_vars_free(sec, nsec);
+	buf_release(&why);
+	free(task.name);
+	cascade_row_release(&crow);
+	run_row_release(&run);
+	return ret;
+}
+
+int
+sched_finish(struct sched *s, const struct run_done *d)
+{
+	struct stored_file *files = NULL;
+	struct run_done dd = *d;
+	size_t i, nfiles = 0;
+	int ret = 0;
+
+	/* blobs first, outside the transaction: a crash leaves only an
+	 * unreferenced blob behind */
+	if (d->state == RS_SUCCESS && d->nfiles) {
+		files = xcalloc(d->nfiles, sizeof(*files));
+		for (i = 0; i < d->nfiles; i++) {
+			files[i].path = d->files[i].path;
+			if ((ret = store_blob_put(s->st, d->files[i].src,
+						  files[i].hash,
+						  &files[i].size)) < 0)
+				break;
+		}
+		nfiles = i;
+		if (ret < 0) {
+			/* the run's results could not be kept: it fails */
+			dd.state = RS_ERROR;
+			dd.message = err_msg();
+			nfiles = 0;
+		}
+	}
+	if ((ret = store_begin(s->st)) == 0) {
+		ret = finish_locked(s, &dd, files, nfiles);
+		if (ret == 0)
+			ret = store_commit(s->st);
+		if (ret < 0)
+			store_rollback(s->st);
+	}
+	free(files);
+	return ret;
+}
+
+/* ---- operators ---- */
+
+static int
+active_cascade(struct sched *s, const char *repo, const char *name,
+	       struct cascade_row *out, const struct cascade **def)
+{
+	int ret = store_cascade_find(s->st, repo, name, out);
+
+	if (ret == ERR_NOTFOUND || (ret == 0 && !out->active)) {
+		if (ret == 0)
+			cascade_row_release(out);
+		return err_set("no active cascade '%s'", name), ERR_NOTFOUND;
+	}
+	if (ret < 0)
+		return ret;
+	return sched_definition(s, out->id, def);
+}
+
+int
+sched_trigger(struct sched *s, const char *repo, const char *cascade,
+	      const char *task, int force, int64_t *out_task_id)
+{
+	struct cascade_row crow;
+	const struct cascade *c;
+	const struct task *t;
+	struct task_row *rows = NULL, *r;
+	size_t n = 0, i, seed, *origin = NULL;
+	struct buf why = BUF_INIT, reason = BUF_INIT;
+	int ret;
+
+	if ((ret = active_cascade(s, repo, cascade, &crow, &c)) < 0)
+		return ret;
+	if ((ret = store_begin(s->st)) < 0)
+		goto out;
+	t = cascade_task(c, task);
+	if (!t) {
+		ret = err_set("cascade '%s' has no task '%s'", cascade, task);
+		ret = ERR_NOTFOUND;
+		goto fail;
+	}
+	if ((ret = store_tasks(s->st, crow.id, &rows, &n)) < 0)
+		goto fail;
+	r = row_named(rows, n, task);
+	if (r->state == TS_RUNNING || r->state == TS_WAITING) {
+		ret = err_set("task '%s' is already %s%s", task,
+			      r->state == TS_RUNNING ? "running"
+						     : "waiting to run",
+			      "");
+		ret = ERR_CONFLICT;
+		goto fail;
+	}
+	if (!force && unmet_parents(t, rows, n, &why)) {
+		err_set("task '%s' is not ready: %s; use --force to run it "
+			"anyway",
+			task, why.ptr);
+		ret = ERR_CONFLICT;
+		goto fail;
+	}
+	seed = cascade_task_index(c, t);
+	origin = xmalloc((c->ntasks + 1) * sizeof(*origin));
+	dag_reach(c, &seed, 1, origin);
+	buf_addf(&reason, "downstream of '%s', run by hand", task);
+	for (i = 0; i < c->ntasks; i++) {
+		if (i == seed || origin[i] == SIZE_MAX)
+			continue;
+		r = row_named(rows, n, c->tasks[i].name);
+		if (r && (ret = reset_task(s, r, reason.ptr)) < 0)
+			goto fail;
+	}
+	r = row_named(rows, n, task);
+	r->attempts = 0;
+	r->manual = 1;
+	if ((ret = store_task_update(s->st, r)) < 0 ||
+	    (ret = store_task_set_state(s->st, r->id, r->state, TS_WAITING,
+					force ? "run by hand (forced)"
+					      : "run by hand")) < 0)
+		goto fail;
+	if (out_task_id)
+		*out_task_id = r->id;
+	if ((ret = store_commit(s->st)) < 0)
+		goto fail;
+	goto out;
+fail:
+	store_rollback(s->st);
+out:
+	free(origin);
+	task_rows_free(rows, n);
+	buf_release(&why);
+	buf_release(&reason);
+	cascade_row_release(&crow);
+	return ret;
+}
+
+int
+sched_input_set(struct sched *s, const char *repo, const char *cascade,
+		const char *name, const char *value, size_t len,
+		struct buf *report)
+{
+	struct cascade_row crow;
+	const struct cascade *c;
+	const struct input *in;
+	struct sched_def def;
+	struct cascade_row *cs = NULL;
+	size_t ncs = 0, i;
+	int ret;
+
+	if ((ret = active_cascade(s, repo, cascade, &crow, &c)) < 0)
+		return ret;
+	in = cascade_input(c, name);
+	if (!in) {
+		ret = err_set("cascade '%s' has no input '%s'", cascade, name);
+		ret = ERR_NOTFOUND;
+		goto out;
+	}
+	if (memchr(value, '\0', len)) {
+		ret = err_set("the value of input '%s' holds a NUL byte", name);
+		ret = ERR_INVALID;
+		goto out;
+	}
+	if ((ret = store_begin(s->st)) < 0)
+		goto out;
+	if ((ret = store_input_put(s->st, crow.id, name, value, len,
+				   in->type == INPUT_PASSWORD)) < 0)
+		goto fail;
+	def.cascade = (struct cascade *)c;
+	def.source = crow.source;
+	def.file = crow.file;
+	if ((ret = reconcile(s, repo, NULL, &def, 1, report)) < 0)
+		goto fail;
+	if ((ret = store_cascade_list(s->st, 1, &cs, &ncs)) < 0)
+		goto fail;
+	for (i = 0; i < ncs; i++)
+		if (cs[i].id == crow.id &&
+		    (ret = promote_cascade(s, crow.id, NULL, NULL)) < 0)
+			goto fail;
+	if ((ret = store_commit(s->st)) < 0)
+		goto fail;
+	goto out;
+fail:
+	store_rollback(s->st);
+out:
+	cascade_rows_free(cs, ncs);
+	cascade_row_release(&crow);
+	return ret;
+}
+
+int
+sched_kill(struct sched *s, int64_t run_id)
+{
+	struct run_row run;
+	int ret;
+
+	if ((ret = store_run_get(s->st, run_id, &run)) < 0)
+		return ret;
+	if (run.state != RS_RUNNING) {
+		ret = err_set("run %lld is not running (it ended %s)",
+			      (long long)run_id, run_state_names[run.state]);
+		ret = ERR_CONFLICT;
+	} else {
+		ret = store_run_mark(s->st, run_id, 0, 1);
+	}
+	run_row_release(&run);
+	return ret;
+}
+
+int
+sched_recover_lost(struct sched *s, const char *why, size_t *n)
+{
+	struct run_row *runs = NULL;
+	struct run_done d;
+	size_t nr = 0, i;
+	int ret;
+
+	*n = 0;
+	if ((ret = store_runs_running(s->st, &runs, &nr)) < 0)
+		return ret;
+	for (i = 0; i < nr; i++) {
+		memset(&d, 0, sizeof(d));
+		d.run_id = runs[i].id;
+		d.state = RS_LOST;
+		d.exit_code = -1;
+		d.message = why;
+		if ((ret = sched_finish(s, &d)) < 0)
+			break;
+		(*n)++;
+	}
+	run_rows_free(runs, nr);
+	return ret;
+}

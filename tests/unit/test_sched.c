@@ -1,0 +1,594 @@
+/*
+ * test_sched.c - every rule of DESIGN §3, table-driven, on a real store and
+ * no processes: runs are claimed and ended by the test.
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+struct h {
+	char dir[64];
+	struct store *st;
+	struct sched *s;
+	struct run_req *running[64];
+	size_t nrunning;
+};
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static struct h *
+h_new(void)
+{
+	struct h *h = xcalloc(1, sizeof(*h));
+
+	snprintf(h->dir, sizeof(h->dir), "/tmp/scaffold-unit.XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	if (store_open(&h->st, h->dir) < 0)
+		fail_msg("store_open: %s", err_msg());
+	sched_new(&h->s, h->st);
+	return h;
+}
+
+static void
+h_free(struct h *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->nrunning; i++)
+		run_req_free(h->running[i]);
+	sched_free(h->s);
+	store_close(h->st);
+	nftw(h->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(h);
+}
+
+static void
+h_apply(struct h *h, const char *yaml)
+{
+	struct sched_def def;
+	struct cascade *c = load_ok(yaml);
+
+	def.cascade = c;
+	def.source = yaml;
+	def.file = "t.yaml";
+	if (sched_apply(h->s, "", "rev", &def, 1, 0, NULL) < 0)
+		fail_msg("sched_apply: %s", err_msg());
+	cascade_free(c);
+}
+
+/* Claim everything waiting. */
+static void
+h_claim(struct h *h)
+{
+	struct run_req **reqs;
+	size_t n, i;
+
+	if (sched_claim(h->s, 64, &reqs, &n) < 0)
+		fail_msg("sched_claim: %s", err_msg());
+	for (i = 0; i < n; i++)
+		h->running[h->nrunning++] = reqs[i];
+	free(reqs);
+}
+
+/* End the run of task (claiming first) with the given state. */
+static void
+h_end(struct h *h, const char *task, enum run_state state)
+{
+	struct run_done d;
+	size_t i;
+
+	h_claim(h);
+	for (i = 0; i < h->nrunning; i++)
+		if (!strcmp(h->running[i]->task, task))
+			break;
+	if (i == h->nrunning)
+		fail_msg("task '%s' is not running", task);
+	memset(&d, 0, sizeof(d));
+	d.run_id = h->running[i]->run_id;
+	d.state = state;
+	d.exit_code = state == RS_SUCCESS ? 0 : 1;
+	d.message = state == RS_SUCCESS ? "" : "exit code 1";
+	if (sched_finish(h->s, &d) < 0)
+		fail_msg("sched_finish: %s", err_msg());
+	run_req_free(h->running[i]);
+	h->running[i] = h->running[--h->nrunning];
+}
+
+/* "a:success b:waiting ..." in definition order of the store. */
+static char *
+h_states(struct h *h, const char *cascade)
+{
+	struct cascade_row row;
+	struct task_row *rows;
+	struct buf b = BUF_INIT;
+	size_t n, i;
+
+	assert_int_equal(store_cascade_find(h->st, "", cascade, &row), 0);
+	assert_int_equal(store_tasks(h->st, row.id, &rows, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (!rows[i].present)
+			continue;
+		buf_addf(&b, "%s%s:%s", b.len ? " " : "", rows[i].name,
+			 task_state_names[rows[i].state]);
+	}
+	task_rows_free(rows, n);
+	cascade_row_release(&row);
+	return buf_detach(&b, NULL);
+}
+
+#define EXPECT(h, want)                                   \
+	do {                                              \
+		char *got_ = h_states((h), "c");          \
+		assert_string_equal(got_, (want));        \
+		free(got_);                               \
+	} while (0)
+
+#define HEAD "version: v1\nname: c\n"
+
+static const char kinds[] =
+	HEAD "tasks:\n"
+	"- {name: a, run: x}\n"
+	"- {name: ok, run: x, depends_on: [a]}\n"
+	"- {name: onerr, run: x, depends_on: {error: [a]}}\n"
+	"- {name: fin, run: x, depends_on: {always: [a]}}\n";
+
+static void
+test_triggering_success(void **state)
+{
+	struct h *h = h_new();
+
+	(void)state;
+	h_apply(h, kinds);
+	EXPECT(h, "a:waiting ok:not_started onerr:not_started "
+		  "fin:not_started");
+	h_claim(h);
+	EXPECT(h, "a:running ok:not_started onerr:not_started "
+		  "fin:not_started");
+	h_end(h, "a", RS_SUCCESS);
+	EXPECT(h, "a:success ok:waiting onerr:not_started fin:waiting");
+	h_free(h);
+}
+
+static void
+test_triggering_error_and_killed(void **state)
+{
+	static const struct {
+		enum run_state end;
+		const char *want;
+	} cases[] = {
+		{ RS_ERROR, "a:error ok:not_started onerr:waiting fin:waiting" },
+		{ RS_LOST, "a:error ok:not_started onerr:waiting fin:waiting" },
+		{ RS_KILLED,
+		  "a:killed ok:not_started onerr:not_started fin:waiting" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct h *h = h_new();
+
+		h_apply(h, kinds);
+		h_end(h, "a", cases[i].end);
+		EXPECT(h, cases[i].want);
+		h_free(h);
+	}
+}
+
+static void
+test_auto_execute_and_manual(void **state)
+{
+	struct h *h = h_new();
+	int64_t id;
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: x}\n"
+			"- {name: gate, run: x, auto_execute: false, "
+			"depends_on: [a]}\n"
+			"- {name: after, run: x, depends_on: [gate]}\n");
+	EXPECT(h, "a:waiting gate:not_started after:not_started");
+	/* refused: its parent has not succeeded */
+	assert_int_equal(sched_trigger(h->s, "", "c", "gate", 0, &id),
+			 ERR_CONFLICT);
+	assert_string_equal(err_msg(), "task 'gate' is not ready: 'a' is "
+				       "waiting (needs success); use --force "
+				       "to run it anyway");
+	h_end(h, "a", RS_SUCCESS);
+	EXPECT(h, "a:success gate:not_started after:not_started");
+	assert_int_equal(sched_trigger(h->s, "", "c", "gate", 0, &id), 0);
+	EXPECT(h, "a:success gate:waiting after:not_started");
+	h_end(h, "gate", RS_SUCCESS);
+	EXPECT(h, "a:success gate:success after:waiting");
+	h_end(h, "after", RS_SUCCESS);
+
+	/* a manual run of a: its descendants reset, gate waits for a hand */
+	assert_int_equal(sched_trigger(h->s, "", "c", "a", 0, &id), 0);
+	EXPECT(h, "a:waiting gate:not_started after:not_started");
+	h_end(h, "a", RS_SUCCESS);
+	EXPECT(h, "a:success gate:not_started after:not_started");
+	/* forced, even with an unmet parent */
+	assert_int_equal(sched_trigger(h->s, "", "c", "after", 1, &id), 0);
+	EXPECT(h, "a:success gate:not_started after:waiting");
+	h_claim(h);
+	assert_int_equal(sched_trigger(h->s, "", "c", "after", 1, &id),
+			 ERR_CONFLICT);
+	assert_string_equal(err_msg(), "task 'after' is already running");
+	assert_int_equal(sched_trigger(h->s, "", "c", "nope", 1, &id),
+			 ERR_NOTFOUND);
+	assert_string_equal(err_msg(), "cascade 'c' has no task 'nope'");
+	h_free(h);
+}
+
+static const char chain_v1[] = HEAD "tasks:\n"
+				    "- {name: a, run: x}\n"
+				    "- {name: b, run: x, depends_on: [a]}\n"
+				    "- {name: c, run: x, depends_on: [b]}\n"
+				    "- {name: side, run: x}\n";
+
+static void
+run_all(struct h *h)
+{
+	struct run_req **reqs;
+	struct run_done d;
+	size_t n, i;
+
+	for (;;) {
+		if (sched_claim(h->s, 64, &reqs, &n) < 0)
+			fail_msg("claim: %s", err_msg());
+		if (!n) {
+			free(reqs);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			memset(&d, 0, sizeof(d));
+			d.run_id = reqs[i]->run_id;
+			d.state = RS_SUCCESS;
+			assert_int_equal(sched_finish(h->s, &d), 0);
+			run_req_free(reqs[i]);
+		}
+		free(reqs);
+	}
+}
+
+static int
+count_runs(struct h *h, const char *task)
+{
+	struct cascade_row row;
+	struct task_row t;
+	int n;
+
+	assert_int_equal(store_cascade_find(h->st, "", "c", &row), 0);
+	assert_int_equal(store_task_find(h->st, row.id, task, &t), 0);
+	n = t.runs;
+	free(t.name);
+	cascade_row_release(&row);
+	return n;
+}
+
+static void
+test_new_definition_resets_descendants(void **state)
+{
+	struct h *h = h_new();
+
+	(void)state;
+	h_apply(h, chain_v1);
+	run_all(h);
+	EXPECT(h, "a:success b:success c:success side:success");
+	/* the same definition again: nothing resets, nothing runs */
+	h_apply(h, chain_v1);
+	EXPECT(h, "a:success b:success c:success side:success");
+	run_all(h);
+	assert_int_equal(count_runs(h, "a"), 1);
+	/* b changes: b and c reset, a and side keep their state */
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: x}\n"
+			"- {name: b, run: y, depends_on: [a]}\n"
+			"- {name: c, run: x, depends_on: [b]}\n"
+			"- {name: side, run: x}\n");
+	EXPECT(h, "a:success b:waiting c:not_started side:success");
+	run_all(h);
+	assert_int_equal(count_runs(h, "a"), 1);
+	assert_int_equal(count_runs(h, "b"), 2);
+	assert_int_equal(count_runs(h, "c"), 2);
+	/* back to v1 (a force push): b differs again */
+	h_apply(h, chain_v1);
+	EXPECT(h, "a:success b:waiting c:not_started side:success");
+	/* a task removed leaves the DAG */
+	run_all(h);
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: x}\n"
+			"- {name: b, run: x, depends_on: [a]}\n"
+			"- {name: c, run: x, depends_on: [b]}\n");
+	EXPECT(h, "a:success b:success c:success");
+	h_free(h);
+}
+
+static void
+test_running_task_superseded(void **state)
+{
+	struct h *h = h_new();
+
+	(void)state;
+	h_apply(h, chain_v1);
+	h_end(h, "a", RS_SUCCESS);
+	h_claim(h);
+	EXPECT(h, "a:success b:running c:not_started side:running");
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: x}\n"
+			"- {name: b, run: changed, depends_on: [a]}\n"
+			"- {name: c, run: x, depends_on: [b]}\n"
+			"- {name: side, run: x}\n");
+	/* b keeps running; when it ends it triggers nothing and is redone */
+	EXPECT(h, "a:success b:running c:not_started side:running");
+	h_end(h, "b", RS_SUCCESS);
+	EXPECT(h, "a:success b:waiting c:not_started side:running");
+	h_end(h, "b", RS_SUCCESS);
+	EXPECT(h, "a:success b:success c:waiting side:running");
+	h_free(h);
+}
+
+static void
+test_retries(void **state)
+{
+	struct h *h = h_new();
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n- {name: flaky, run: x, retries: 2}\n"
+			"- {name: next, run: x, depends_on: [flaky]}\n");
+	h_end(h, "flaky", RS_ERROR);
+	EXPECT(h, "flaky:waiting next:not_started");
+	h_end(h, "flaky", RS_LOST);
+	EXPECT(h, "flaky:waiting next:not_started");
+	h_end(h, "flaky", RS_ERROR);
+	EXPECT(h, "flaky:error next:not_started");
+	assert_int_equal(count_runs(h, "flaky"), 3);
+	/* a retry that succeeds counts */
+	assert_int_equal(sched_trigger(h->s, "", "c", "flaky", 0, NULL), 0);
+	h_end(h, "flaky", RS_ERROR);
+	h_end(h, "flaky", RS_SUCCESS);
+	EXPECT(h, "flaky:success next:waiting");
+	h_free(h);
+}
+
+static void
+test_input_change(void **state)
+{
+	struct h *h = h_new();
+	struct buf report = BUF_INIT;
+	static const char y[] =
+		HEAD "inputs: [{name: PW, type: password, default: d}, "
+		"{name: OTHER}]\n"
+		"tasks:\n"
+		"- {name: a, run: x}\n"
+		"- {name: uses, run: x, inputs: {P: PW}, depends_on: [a]}\n"
+		"- {name: down, run: x, depends_on: [uses]}\n"
+		"- {name: other, run: x}\n";
+
+	(void)state;
+	h_apply(h, y);
+	run_all(h);
+	EXPECT(h, "a:success uses:success down:success other:success");
+	assert_int_equal(sched_input_set(h->s, "", "c", "PW", "new", 3,
+					 &report),
+			 0);
+	EXPECT(h, "a:success uses:waiting down:not_started other:success");
+	assert_string_equal(report.ptr, "cascade 'c': 0 new, 1 changed, 0 "
+					"removed; 1 downstream reset\n");
+	run_all(h);
+	/* the same value again changes nothing */
+	assert_int_equal(sched_input_set(h->s, "", "c", "PW", "new", 3, NULL),
+			 0);
+	EXPECT(h, "a:success uses:success down:success other:success");
+	/* an input no task maps resets nothing */
+	assert_int_equal(sched_input_set(h->s, "", "c", "OTHER", "v", 1, NULL),
+			 0);
+	EXPECT(h, "a:success uses:success down:success other:success");
+	assert_int_equal(sched_input_set(h->s, "", "c", "NOPE", "v", 1, NULL),
+			 ERR_NOTFOUND);
+	assert_string_equal(err_msg(), "cascade 'c' has no input 'NOPE'");
+	buf_release(&report);
+	h_free(h);
+}
+
+static void
+test_input_without_value_fails_run(void **state)
+{
+	struct h *h = h_new();
+	struct run_row run;
+
+	(void)state;
+	h_apply(h, HEAD "inputs: [{name: TOKEN}]\n"
+			"tasks: [{name: a, run: x, inputs: {T: TOKEN}}]\n");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 0);
+	EXPECT(h, "a:error");
+	assert_int_equal(store_run_get(h->st, 1, &run), 0);
+	assert_string_equal(run.message,
+			    "input 'TOKEN' has no value; set it with "
+			    "'scaffold input set c TOKEN VALUE'");
+	run_row_release(&run);
+	/* setting it resets the task, which then runs */
+	assert_int_equal(sched_input_set(h->s, "", "c", "TOKEN", "t", 1, NULL),
+			 0);
+	EXPECT(h, "a:waiting");
+	h_free(h);
+}
+
+static void
+test_kill_request(void **state)
+{
+	struct h *h = h_new();
+	struct run_row run;
+
+	(void)state;
+	h_apply(h, HEAD "tasks: [{name: a, run: x}]\n");
+	h_claim(h);
+	assert_int_equal(sched_kill(h->s, 1), 0);
+	h_end(h, "a", RS_ERROR); /* the runner saw a signal */
+	EXPECT(h, "a:killed");
+	assert_int_equal(store_run_get(h->st, 1, &run), 0);
+	assert_int_equal(run.state, RS_KILLED);
+	run_row_release(&run);
+	assert_int_equal(sched_kill(h->s, 1), ERR_CONFLICT);
+	assert_string_equal(err_msg(), "run 1 is not running (it ended "
+				       "killed)");
+	h_free(h);
+}
+
+static void
+test_recover_lost(void **state)
+{
+	struct h *h = h_new();
+	size_t n;
+
+	(void)state;
+	h_apply(h, kinds);
+	h_claim(h);
+	assert_int_equal(sched_recover_lost(h->s, "scaffold stopped", &n), 0);
+	assert_int_equal(n, 1);
+	EXPECT(h, "a:error ok:not_started onerr:waiting fin:waiting");
+	h_free(h);
+}
+
+static void
+test_loads_from_nearest_ancestor(void **state)
+{
+	struct h *h = h_new();
+	struct run_done d;
+	struct run_env_var env = { "V", "far", 3 };
+	size_t i;
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: far, run: x, store: {env: [V]}}\n"
+			"- {name: near, run: x, store: {env: [V]}, "
+			"depends_on: [far]}\n"
+			"- {name: use, run: x, load: {env: [V]}, "
+			"depends_on: [near]}\n");
+	h_claim(h);
+	memset(&d, 0, sizeof(d));
+	d.run_id = h->running[0]->run_id;
+	d.state = RS_SUCCESS;
+	d.env = &env;
+	d.nenv = 1;
+	assert_int_equal(sched_finish(h->s, &d), 0);
+	run_req_free(h->running[0]);
+	h->nrunning = 0;
+	h_claim(h);
+	env.value = "near";
+	env.len = 4;
+	d.run_id = h->running[0]->run_id;
+	assert_int_equal(sched_finish(h->s, &d), 0);
+	run_req_free(h->running[0]);
+	h->nrunning = 0;
+	h_claim(h);
+	assert_int_equal(h->nrunning, 1);
+	for (i = 0; i < h->running[0]->nenv; i++)
+		if (!strcmp(h->running[0]->env[i].name, "V"))
+			break;
+	assert_true(i < h->running[0]->nenv);
+	assert_string_equal(h->running[0]->env[i].value, "near");
+	h_free(h);
+}
+
+/* A process dies in the middle of a transaction: nothing of it remains. */
+static void
+test_store_crash_mid_transaction(void **state)
+{
+	struct h *h = h_new();
+	struct store *st;
+	struct cascade_row row;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	h_apply(h, chain_v1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *cs;
+		struct task_row t;
+
+		if (store_open(&cs, h->dir) < 0)
+			_exit(3);
+		store_begin(cs);
+		store_cascade_find(cs, "", "c", &row);
+		store_task_find(cs, row.id, "a", &t);
+		store_task_set_state(cs, t.id, t.state, TS_SUCCESS, "half");
+		_exit(0); /* no commit, no close */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(store_open(&st, h->dir), 0);
+	store_close(st);
+	EXPECT(h, "a:waiting b:not_started c:not_started side:waiting");
+	h_free(h);
+}
+
+static void
+test_password_sealed_and_fingerprint_keyed(void **state)
+{
+	struct h *h = h_new();
+	struct buf db = BUF_INIT, path = BUF_INIT, v = BUF_INIT;
+	struct cascade_row row;
+
+	(void)state;
+	h_apply(h, HEAD "inputs: [{name: PW, type: password}]\n"
+			"tasks: [{name: a, run: x, inputs: {P: PW}}]\n");
+	assert_int_equal(sched_input_set(h->s, "", "c", "PW",
+					 "zebra-canary-42", 15, NULL),
+			 0);
+	assert_int_equal(store_cascade_find(h->st, "", "c", &row), 0);
+	assert_int_equal(store_input_get(h->st, row.id, "PW", &v), 0);
+	assert_string_equal(v.ptr, "zebra-canary-42");
+	cascade_row_release(&row);
+	store_close(h->st);
+	h->st = NULL;
+	buf_addf(&path, "%s/scaffold.db", h->dir);
+	assert_int_equal(buf_read_file(&db, path.ptr, 1 << 26), 0);
+	assert_null(memmem(db.ptr, db.len, "zebra-canary-42", 15));
+	buf_reset(&path);
+	buf_addf(&path, "%s/scaffold.db-wal", h->dir);
+	buf_reset(&db);
+	if (buf_read_file(&db, path.ptr, 1 << 26) == 0)
+		assert_null(memmem(db.ptr, db.len, "zebra-canary-42", 15));
+	assert_int_equal(store_open(&h->st, h->dir), 0);
+	sched_free(h->s);
+	sched_new(&h->s, h->st);
+	buf_release(&db);
+	buf_release(&path);
+	buf_release(&v);
+	h_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_triggering_success),
+		cmocka_unit_test(test_triggering_error_and_killed),
+		cmocka_unit_test(test_auto_execute_and_manual),
+		cmocka_unit_test(test_new_definition_resets_descendants),
+		cmocka_unit_test(test_running_task_superseded),
+		cmocka_unit_test(test_retries),
+		cmocka_unit_test(test_input_change),
+		cmocka_unit_test(test_input_without_value_fails_run),
+		cmocka_unit_test(test_kill_request),
+		cmocka_unit_test(test_recover_lost),
+		cmocka_unit_test(test_loads_from_nearest_ancestor),
+		cmocka_unit_test(test_store_crash_mid_transaction),
+		cmocka_unit_test(test_password_sealed_and_fingerprint_keyed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
