@@ -20,6 +20,14 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_graph_entry;
+extern const struct cmd_entry cmd_apply_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_input_entry;
+extern const struct cmd_entry cmd_kill_entry;
+
+#define DEFAULT_DATA_DIR ".scaffold-data"
 
 /* Print "scaffold NAME: MSG" and the usage line to stderr; returns 2. */
 int cmd_usage_error(const struct cmd_entry *self, const char *fmt, ...)
@@ -27,16 +35,47 @@ int cmd_usage_error(const struct cmd_entry *self, const char *fmt, ...)
 /* Print the --help text to stdout; returns 0. */
 int cmd_help(const struct cmd_entry *self);
 /*
- * Parse the options common to every command (--help, -o FORMAT).  Returns
- * the index of the first operand, -1 after --help was printed, or -2 after
- * a usage error was printed.  json_out is set for "-o json".
+ * Parse the options of a command.  allowed lists the short names it takes:
+ * o (--output text|json), q (--quiet), d (--data-dir DIR), i (--input
+ * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N);
+ * --help always.  Options and operands may mix.  Returns the index of the
+ * first operand (operands are moved to the end), -1 after --help was
+ * printed, or -2 after a usage error was printed.  Release with
+ * cmd_opts_release().
  */
 struct cmd_opts {
 	int json;
 	int quiet;
+	int force;
+	const char *data_dir;
+	struct strvec inputs;
+	int64_t run;
+	int max_parallel;
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);
+void cmd_opts_release(struct cmd_opts *opts);
+
+/* Open the store of opts->data_dir; prints the error and returns NULL. */
+struct store *cmd_open_store(const struct cmd_entry *self,
+			     const struct cmd_opts *opts);
+
+/*
+ * Run what is ready until nothing is left: claim, start through runner/,
+ * record the ends.  Prints a line per finished run unless quiet.
+ */
+int exec_until_idle(struct store *st, struct sched *s, int max_parallel,
+		    int quiet);
+
+/*
+ * The states of the active cascades (all, or those named in only) as text
+ * or JSON on stdout; *all_success (if given) tells whether every task
+ * shown is success.
+ */
+int print_status(struct store *st, const struct strvec *only, int json,
+		 int *all_success);
+/* Lock the data dir for a command that changes state; prints errors. */
+int cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd);
 
 /* Expand operands: directories become their *.yaml / *.yml files, sorted. */
 int cascade_paths(struct strvec *out, char **argv, int argc,

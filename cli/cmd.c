@@ -39,14 +39,27 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "help", no_argument, NULL, 'h' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "run", required_argument, NULL, 'r' },
+		{ "max-parallel", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
+	long v;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
+	strvec_init(&opts->inputs);
+	opts->data_dir = getenv("SCAFFOLD_DATA_DIR");
+	if (!opts->data_dir || !*opts->data_dir)
+		opts->data_dir = DEFAULT_DATA_DIR;
+	opts->max_parallel = 4;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:", longopts,
+				NULL)) != -1) {
 		if (c != '?' && c != ':' && c != 'h' && !strchr(allowed, c)) {
 			cmd_usage_error(self, "unknown option '%s'",
 					argv[optind - 1]);
@@ -72,11 +85,44 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		case 'q':
 			opts->quiet = 1;
 			break;
+		case 'd':
+			opts->data_dir = optarg;
+			break;
+		case 'i':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				cmd_usage_error(self, "--input takes NAME=VALUE, "
+						      "not '%s'",
+						optarg);
+				return -2;
+			}
+			strvec_push(&opts->inputs, optarg);
+			break;
+		case 'f':
+			opts->force = 1;
+			break;
+		case 'r':
+		case 'j':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || (c == 'j' && v > 256)) {
+				cmd_usage_error(self, "%s takes a number%s, "
+						      "not '%s'",
+						c == 'r' ? "--run"
+							 : "--max-parallel",
+						c == 'j' ? " from 1 to 256" : "",
+						optarg);
+				return -2;
+			}
+			if (c == 'r')
+				opts->run = v;
+			else
+				opts->max_parallel = (int)v;
+			break;
 		default:
-			if (optopt && strchr("o", optopt))
-				cmd_usage_error(self, "option '-%c' needs a "
+			if (optopt && strchr("odirj", optopt))
+				cmd_usage_error(self, "option '%s' needs a "
 						      "value",
-						optopt);
+						argv[optind - 1]);
 			else
 				cmd_usage_error(self, "unknown option '%s'",
 						argv[optind - 1]);
@@ -84,6 +130,34 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		}
 	}
 	return optind;
+}
+
+void
+cmd_opts_release(struct cmd_opts *opts)
+{
+	strvec_clear(&opts->inputs);
+}
+
+struct store *
+cmd_open_store(const struct cmd_entry *self, const struct cmd_opts *opts)
+{
+	struct store *st = NULL;
+
+	if (store_open(&st, opts->data_dir) < 0) {
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+		return NULL;
+	}
+	return st;
+}
+
+int
+cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd)
+{
+	if (mkdir_p(data_dir, 0700) < 0 || lock_dir(fd, data_dir) < 0) {
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+		return -1;
+	}
+	return 0;
 }
 
 static int

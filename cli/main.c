@@ -8,6 +8,12 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_validate_entry,
 	&cmd_plan_entry,
 	&cmd_graph_entry,
+	&cmd_apply_entry,
+	&cmd_status_entry,
+	&cmd_logs_entry,
+	&cmd_run_entry,
+	&cmd_input_entry,
+	&cmd_kill_entry,
 };
 
 static void

@@ -139,6 +139,13 @@ int duration_parse(int64_t *out_ms, const char *s);
 /* Format like "1h30m" into buf (at least 32 bytes). */
 void duration_format(char *buf, size_t len, int64_t ms);
 
+/* Files: mkdir -p; rm -rf (no error when absent); an exclusive lock on
+ * DIR/lock held while *out_fd is open (ERR_CONFLICT when held). */
+#include <sys/types.h>
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path);
+int lock_dir(int *out_fd, const char *dir);
+
 /* Levenshtein distance, capped: returns cap + 1 when larger than cap. */
 size_t edit_distance(const char *a, const char *b, size_t cap);
 

@@ -178,33 +178,6 @@ col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1])
 	snprintf(out, SHA256_HEX_LEN + 1, "%s", t ? (const char *)t : "");
 }
 
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	struct buf b = BUF_INIT;
-	char *p;
-	int ret = 0;
-
-	buf_puts(&b, path);
-	for (p = b.ptr + 1; ; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(b.ptr, mode) < 0 && errno != EEXIST) {
-			ret = err_set("cannot create '%s': %s", b.ptr,
-				      strerror(errno));
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	buf_release(&b);
-	return ret;
-}
-
 /* secret.key: 32 random bytes, 0600, made on first use. */
 static int
 load_key(struct store *s)

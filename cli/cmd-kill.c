@@ -1,0 +1,57 @@
+/* cmd-kill.c - scaffold kill: stop a running run. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int
+cmd_kill(const struct cmd_entry *self, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct sched *s = NULL;
+	struct cmd_opts o;
+	char *end;
+	long long id;
+	int first, ret = EXIT_FINDING;
+
+	first = cmd_parse(self, argc, argv, "d", &o);
+	if (first < 0)
+		return first == -1 ? EXIT_OK : EXIT_USAGE;
+	if (argc - first != 1) {
+		ret = cmd_usage_error(self, "expected one RUN id");
+		goto out;
+	}
+	id = strtoll(argv[first], &end, 10);
+	if (*end || id < 1) {
+		ret = cmd_usage_error(self, "'%s' is not a run id",
+				      argv[first]);
+		goto out;
+	}
+	if (!(st = cmd_open_store(self, &o)))
+		goto out;
+	sched_new(&s, st);
+	if (sched_kill(s, id) < 0) {
+		fprintf(stderr, "scaffold kill: %s\n", err_msg());
+		goto out;
+	}
+	printf("kill requested for run %lld\n", id);
+	ret = EXIT_OK;
+out:
+	sched_free(s);
+	store_close(st);
+	cmd_opts_release(&o);
+	return ret;
+}
+
+const struct cmd_entry cmd_kill_entry = {
+	"kill",
+	"stop a running run",
+	"usage: scaffold kill [-d DIR] RUN\n"
+	"\n"
+	"Ask the scaffold that runs RUN to stop it: its whole process group\n"
+	"is terminated and the run ends 'killed'.\n"
+	"\n"
+	"  -d, --data-dir DIR   default ./.scaffold-data\n"
+	"  -h, --help           show this help\n",
+	cmd_kill,
+};

@@ -1,0 +1,72 @@
+/* cmd-run.c - scaffold run: run one task by hand, then what it triggers. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int
+cmd_run(const struct cmd_entry *self, int argc, char **argv)
+{
+	struct strvec only = STRVEC_INIT;
+	struct store *st = NULL;
+	struct sched *s = NULL;
+	struct cmd_opts o;
+	size_t lost;
+	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, r;
+
+	first = cmd_parse(self, argc, argv, "oqdfj", &o);
+	if (first < 0)
+		return first == -1 ? EXIT_OK : EXIT_USAGE;
+	if (argc - first != 2) {
+		ret = cmd_usage_error(self, "expected CASCADE and TASK");
+		goto out;
+	}
+	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
+	    !(st = cmd_open_store(self, &o)))
+		goto out;
+	sched_new(&s, st);
+	if (sched_recover_lost(s, "scaffold stopped while the run was in "
+				  "progress",
+			       &lost) < 0)
+		goto fail;
+	r = sched_trigger(s, "", argv[first], argv[first + 1], o.force, NULL);
+	if (r < 0)
+		goto fail;
+	if (exec_until_idle(st, s, o.max_parallel, o.quiet) < 0)
+		goto fail;
+	strvec_push(&only, argv[first]);
+	if (print_status(st, &only, o.json, &all_ok) < 0)
+		goto fail;
+	ret = all_ok ? EXIT_OK : EXIT_FINDING;
+	goto out;
+fail:
+	fprintf(stderr, "scaffold run: %s\n", err_msg());
+out:
+	sched_free(s);
+	store_close(st);
+	if (lockfd >= 0)
+		close(lockfd);
+	strvec_clear(&only);
+	cmd_opts_release(&o);
+	return ret;
+}
+
+const struct cmd_entry cmd_run_entry = {
+	"run",
+	"run a task by hand (its descendants reset and follow)",
+	"usage: scaffold run [-d DIR] [--force] CASCADE TASK\n"
+	"\n"
+	"Run TASK now, even with auto_execute: false.  Everything downstream\n"
+	"of it resets and runs again as it becomes ready.  Refused while a\n"
+	"parent is not in the state its dependency needs, unless --force.\n"
+	"\n"
+	"  -d, --data-dir DIR     default ./.scaffold-data\n"
+	"  -f, --force            run even with unmet parents\n"
+	"  -j, --max-parallel N   run at most N tasks at once (default 4)\n"
+	"  -o, --output FORMAT    'text' (default) or 'json'\n"
+	"  -q, --quiet            print only the final states\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: 0 every task of the cascade succeeded, 1 otherwise.\n",
+	cmd_run,
+};

@@ -1,0 +1,360 @@
+/*
+ * exec.c - run what the scheduler hands out: each run on its own thread
+ * through its runner backend, the store touched only from the calling
+ * thread.  Kill requests recorded in the store (by `scaffold kill`, from
+ * any process) are acted on within a fraction of a second.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../runner/runner.h"
+
+struct slot {
+	struct run_req *req;
+	const struct runner_ops *ops;
+	struct run_handle *h;
+	struct run_spec spec;
+	struct runner_env *env;
+	struct runner_file *files;
+	const char **secrets;
+	size_t *secret_lens;
+	struct run_result result;
+	int log_fd;
+	int started_ok;
+	int done;
+	int kill_sent;
+	int64_t t0;
+	pthread_t thread;
+	struct exec *x;
+};
+
+struct exec {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct slot **slots;
+	size_t n;
+	size_t alloc;
+};
+
+static void *
+slot_main(void *arg)
+{
+	struct slot *sl = arg;
+
+	if (sl->ops->wait(sl->h, &sl->result) < 0) {
+		sl->result.outcome = RUN_LOST;
+		sl->result.exit_code = -1;
+		snprintf(sl->result.message, sizeof(sl->result.message),
+			 "runner: %s", err_msg());
+	}
+	pthread_mutex_lock(&sl->x->lock);
+	sl->done = 1;
+	pthread_cond_signal(&sl->x->cond);
+	pthread_mutex_unlock(&sl->x->lock);
+	return NULL;
+}
+
+static void
+slot_free(struct slot *sl)
+{
+	if (sl->h)
+		sl->ops->free(sl->h);
+	run_result_release(&sl->result);
+	if (sl->log_fd >= 0)
+		close(sl->log_fd);
+	free(sl->env);
+	free(sl->files);
+	free(sl->secrets);
+	free(sl->secret_lens);
+	run_req_free(sl->req);
+	free(sl);
+}
+
+/* Write a line of scaffold's own into the run's log. */
+static void
+log_line(int fd, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void
+log_line(int fd, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	buf_puts(&b, "scaffold: ");
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	buf_putc(&b, '\n');
+	if (write(fd, b.ptr, b.len) < 0)
+		log_warn("exec: cannot write to a run log");
+	buf_release(&b);
+}
+
+static void
+spec_from_req(struct slot *sl)
+{
+	struct run_req *r = sl->req;
+	struct run_spec *sp = &sl->spec;
+	size_t i;
+
+	sl->env = xcalloc(r->nenv + 1, sizeof(*sl->env));
+	for (i = 0; i < r->nenv; i++) {
+		sl->env[i].name = r->env[i].name;
+		sl->env[i].value = r->env[i].value;
+		sl->env[i].len = r->env[i].len;
+	}
+	sl->files = xcalloc(r->nfiles + 1, sizeof(*sl->files));
+	for (i = 0; i < r->nfiles; i++) {
+		sl->files[i].path = r->files[i].path;
+		sl->files[i].src = r->files[i].src;
+	}
+	sl->secrets = xcalloc(r->nsecrets + 1, sizeof(*sl->secrets));
+	sl->secret_lens = xcalloc(r->nsecrets + 1, sizeof(*sl->secret_lens));
+	for (i = 0; i < r->nsecrets; i++) {
+		sl->secrets[i] = r->secrets[i].value;
+		sl->secret_lens[i] = r->secrets[i].len;
+	}
+	memset(sp, 0, sizeof(*sp));
+	sp->run_id = r->run_id;
+	sp->cascade = r->cascade;
+	sp->task = r->task;
+	sp->revision = r->revision;
+	sp->host = r->host;
+	sp->image = r->image;
+	sp->attempt = r->attempt;
+	sp->script = r->script;
+	sp->script_len = r->script_len;
+	sp->env = sl->env;
+	sp->nenv = r->nenv;
+	sp->files = sl->files;
+	sp->nfiles = r->nfiles;
+	sp->store_files = (const char *const *)r->store_files.v;
+	sp->nstore_files = r->store_files.n;
+	sp->store_env = (const char *const *)r->store_env.v;
+	sp->nstore_env = r->store_env.n;
+	sp->timeout_ms = r->timeout_ms;
+	sp->work_dir = r->work_dir;
+	sp->log_fd = sl->log_fd;
+	sp->secrets = sl->secrets;
+	sp->secret_lens = sl->secret_lens;
+	sp->nsecrets = r->nsecrets;
+}
+
+/* Start a claimed run; on failure it is recorded as an error at once. */
+static int
+start_one(struct exec *x, struct sched *s, struct run_req *req)
+{
+	struct slot *sl = xcalloc(1, sizeof(*sl));
+	struct run_done d;
+	char msg[600];
+	int ret;
+
+	sl->req = req;
+	sl->x = x;
+	sl->t0 = store_now_ms();
+	sl->log_fd = open(req->log_path,
+			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	msg[0] = '\0';
+	if (sl->log_fd < 0)
+		snprintf(msg, sizeof(msg), "cannot open the log '%s': %s",
+			 req->log_path, strerror(errno));
+	else if (!(sl->ops = runner_find(req->runner)))
+		snprintf(msg, sizeof(msg),
+			 "runner '%s' is not available in this scaffold",
+			 req->runner);
+	else if (mkdir_p(req->work_dir, 0700) < 0)
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+	if (!msg[0]) {
+		spec_from_req(sl);
+		log_line(sl->log_fd, "run %lld of %s/%s, attempt %d, runner %s",
+			 (long long)req->run_id, req->cascade, req->task,
+			 req->attempt, req->runner);
+		if (sl->ops->start(&sl->h, &sl->spec) < 0)
+			snprintf(msg, sizeof(msg), "cannot start: %s",
+				 err_msg());
+	}
+	if (msg[0]) {
+		if (sl->log_fd >= 0)
+			log_line(sl->log_fd, "%s", msg);
+		memset(&d, 0, sizeof(d));
+		d.run_id = req->run_id;
+		d.state = RS_ERROR;
+		d.exit_code = -1;
+		d.message = msg;
+		ret = sched_finish(s, &d);
+		if (ret < 0)
+			log_warnx("exec: run %lld: %s", (long long)req->run_id,
+				  err_msg());
+		rm_rf(req->work_dir);
+		slot_free(sl);
+		return 0;
+	}
+	if (pthread_create(&sl->thread, NULL, slot_main, sl) != 0) {
+		/* no thread: end it here, synchronously */
+		slot_main(sl);
+		sl->thread = pthread_self();
+	}
+	sl->started_ok = 1;
+	GROW(x->slots, x->n + 1, x->alloc);
+	x->slots[x->n++] = sl;
+	return 0;
+}
+
+static const enum run_state outcome_state[] = {
+	[RUN_SUCCESS] = RS_SUCCESS,
+	[RUN_ERROR] = RS_ERROR,
+	[RUN_KILLED] = RS_KILLED,
+	[RUN_LOST] = RS_LOST,
+};
+
+/* Record a finished run and forget it. */
+static void
+reap(struct exec *x, struct sched *s, size_t i, int quiet)
+{
+	struct slot *sl = x->slots[i];
+	struct run_result *res = &sl->result;
+	struct run_env_var *env = NULL;
+	struct run_load_file *files = NULL;
+	struct run_done d;
+	size_t k;
+	char dur[32];
+
+	if (!pthread_equal(sl->thread, pthread_self()))
+		pthread_join(sl->thread, NULL);
+	memset(&d, 0, sizeof(d));
+	d.run_id = sl->req->run_id;
+	d.state = outcome_state[res->outcome];
+	d.exit_code = res->exit_code;
+	d.message = res->message;
+	env = xcalloc(res->nenv + 1, sizeof(*env));
+	for (k = 0; k < res->nenv; k++) {
+		env[k].name = res->env[k].name;
+		env[k].value = res->env[k].value;
+		env[k].len = res->env[k].len;
+	}
+	files = xcalloc(res->nfiles + 1, sizeof(*files));
+	for (k = 0; k < res->nfiles; k++) {
+		files[k].path = res->files[k].path;
+		files[k].src = res->files[k].src;
+	}
+	d.env = env;
+	d.nenv = res->nenv;
+	d.files = files;
+	d.nfiles = res->nfiles;
+	duration_format(dur, sizeof(dur),
+			(store_now_ms() - sl->t0) / 10 * 10);
+	log_line(sl->log_fd, "run %lld ended %s%s%s after %s",
+		 (long long)d.run_id, run_outcome_names[res->outcome],
+		 res->message[0] ? ": " : "", res->message, dur);
+	if (sched_finish(s, &d) < 0)
+		log_warnx("exec: run %lld: cannot record its end: %s",
+			  (long long)d.run_id, err_msg());
+	if (!quiet)
+		fprintf(stderr, "run %lld %s/%s: %s%s%s (%s)\n",
+			(long long)d.run_id, sl->req->cascade, sl->req->task,
+			run_outcome_names[res->outcome],
+			res->message[0] ? ", " : "", res->message, dur);
+	free(env);
+	free(files);
+	rm_rf(sl->req->work_dir);
+	slot_free(sl);
+	x->slots[i] = x->slots[--x->n];
+}
+
+/* Act on kill requests recorded in the store. */
+static void
+check_kills(struct exec *x, struct store *st)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, i, k;
+
+	if (store_runs_kill_requested(st, &ids, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < x->n; k++)
+			if (x->slots[k]->req->run_id == ids[i] &&
+			    !x->slots[k]->kill_sent) {
+				x->slots[k]->kill_sent = 1;
+				x->slots[k]->ops->kill(x->slots[k]->h);
+			}
+	free(ids);
+}
+
+int
+exec_until_idle(struct store *st, struct sched *s, int max_parallel,
+		int quiet)
+{
+	struct exec x;
+	struct run_req **reqs = NULL;
+	size_t n, i, moved;
+	struct timespec ts;
+	int ret = 0;
+
+	memset(&x, 0, sizeof(x));
+	pthread_mutex_init(&x.lock, NULL);
+	pthread_cond_init(&x.cond, NULL);
+	if ((ret = sched_promote(s, &moved)) < 0)
+		goto out;
+	for (;;) {
+		if ((int)x.n < max_parallel) {
+			ret = sched_claim(s, (size_t)max_parallel - x.n, &reqs,
+					  &n);
+			if (ret < 0)
+				goto out;
+			for (i = 0; i < n; i++)
+				start_one(&x, s, reqs[i]);
+			free(reqs);
+			reqs = NULL;
+			if (n && (int)x.n < max_parallel)
+				continue; /* failed starts may free slots */
+		}
+		if (!x.n)
+			break;
+		pthread_mutex_lock(&x.lock);
+		for (;;) {
+			for (i = 0; i < x.n && !x.slots[i]->done; i++)
+				;
+			if (i < x.n)
+				break;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (pthread_cond_timedwait(&x.cond, &x.lock, &ts) ==
+			    ETIMEDOUT) {
+				pthread_mutex_unlock(&x.lock);
+				check_kills(&x, st);
+				pthread_mutex_lock(&x.lock);
+			}
+		}
+		pthread_mutex_unlock(&x.lock);
+		for (i = x.n; i-- > 0;) {
+			int done;
+
+			pthread_mutex_lock(&x.lock);
+			done = x.slots[i]->done;
+			pthread_mutex_unlock(&x.lock);
+			if (done)
+				reap(&x, s, i, quiet);
+		}
+	}
+out:
+	for (i = 0; i < x.n; i++) {
+		/* only on a store error: stop what runs, record nothing */
+		x.slots[i]->ops->kill(x.slots[i]->h);
+		pthread_join(x.slots[i]->thread, NULL);
+		slot_free(x.slots[i]);
+	}
+	free(x.slots);
+	pthread_mutex_destroy(&x.lock);
+	pthread_cond_destroy(&x.cond);
+	return ret;
+}
