@@ -56,9 +56,12 @@ int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);
 void cmd_opts_release(struct cmd_opts *opts);
 
-/* Open the store of opts->data_dir; prints the error and returns NULL. */
+/*
+ * Open the store of opts->data_dir (creating it only with create: reading
+ * commands never make a data dir); prints the error and returns NULL.
+ */
 struct store *cmd_open_store(const struct cmd_entry *self,
-			     const struct cmd_opts *opts);
+			     const struct cmd_opts *opts, int create);
 
 /*
  * Run what is ready until nothing is left: claim, start through runner/,

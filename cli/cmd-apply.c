@@ -94,7 +94,7 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 		}
 	}
 	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
-	    !(st = cmd_open_store(self, &o)))
+	    !(st = cmd_open_store(self, &o, 1)))
 		goto out;
 	sched_new(&s, st);
 	if (sched_recover_lost(s, "scaffold stopped while the run was in "

@@ -32,7 +32,7 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 			value.ptr[--value.len] = '\0';
 	}
 	if (cmd_lock(self, o->data_dir, &lockfd) < 0 ||
-	    !(st = cmd_open_store(self, o)))
+	    !(st = cmd_open_store(self, o, 0)))
 		goto out;
 	sched_new(&s, st);
 	if (sched_input_set(s, "", argv[0], argv[1], value.ptr, value.len,
@@ -70,7 +70,7 @@ input_ls(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	memset(&row, 0, sizeof(row));
 	if (argc != 1)
 		return cmd_usage_error(self, "expected ls CASCADE");
-	if (!(st = cmd_open_store(self, o)))
+	if (!(st = cmd_open_store(self, o, 0)))
 		goto out;
 	sched_new(&s, st);
 	if (store_cascade_find(st, "", argv[0], &row) < 0 || !row.active ||

@@ -27,7 +27,7 @@ cmd_kill(const struct cmd_entry *self, int argc, char **argv)
 				      argv[first]);
 		goto out;
 	}
-	if (!(st = cmd_open_store(self, &o)))
+	if (!(st = cmd_open_store(self, &o, 0)))
 		goto out;
 	sched_new(&s, st);
 	if (sched_kill(s, id) < 0) {

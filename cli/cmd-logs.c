@@ -27,7 +27,7 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 		ret = cmd_usage_error(self, "expected CASCADE and TASK");
 		goto out;
 	}
-	if (!(st = cmd_open_store(self, &o)))
+	if (!(st = cmd_open_store(self, &o, 0)))
 		goto out;
 	if (store_cascade_find(st, "", argv[first], &row) < 0) {
 		fprintf(stderr, "scaffold logs: no cascade '%s' in '%s'\n",

@@ -19,7 +19,7 @@ cmd_status(const struct cmd_entry *self, int argc, char **argv)
 		ret = cmd_usage_error(self, "expected at most one CASCADE");
 		goto out;
 	}
-	if (!(st = cmd_open_store(self, &o)))
+	if (!(st = cmd_open_store(self, &o, 0)))
 		goto out;
 	if (argc - first == 1) {
 		if (store_cascade_find(st, "", argv[first], &row) < 0 ||

@@ -139,11 +139,13 @@ cmd_opts_release(struct cmd_opts *opts)
 }
 
 struct store *
-cmd_open_store(const struct cmd_entry *self, const struct cmd_opts *opts)
+cmd_open_store(const struct cmd_entry *self, const struct cmd_opts *opts,
+	       int create)
 {
 	struct store *st = NULL;
 
-	if (store_open(&st, opts->data_dir) < 0) {
+	if ((create ? store_open(&st, opts->data_dir)
+		    : store_open_existing(&st, opts->data_dir)) < 0) {
 		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
 		return NULL;
 	}

@@ -231,7 +231,6 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	d.run_id = sl->req->run_id;
 	d.state = outcome_state[res->outcome];
 	d.exit_code = res->exit_code;
-	d.message = res->message;
 	env = xcalloc(res->nenv + 1, sizeof(*env));
 	for (k = 0; k < res->nenv; k++) {
 		env[k].name = res->env[k].name;
@@ -249,9 +248,13 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	d.nfiles = res->nfiles;
 	duration_format(dur, sizeof(dur),
 			(store_now_ms() - sl->t0) / 10 * 10);
+	/* "killed: killed" says nothing twice */
+	if (!strcmp(res->message, run_outcome_names[res->outcome]))
+		res->message[0] = '\0';
 	log_line(sl->log_fd, "run %lld ended %s%s%s after %s",
 		 (long long)d.run_id, run_outcome_names[res->outcome],
 		 res->message[0] ? ": " : "", res->message, dur);
+	d.message = res->message;
 	if (sched_finish(s, &d) < 0)
 		log_warnx("exec: run %lld: cannot record its end: %s",
 			  (long long)d.run_id, err_msg());

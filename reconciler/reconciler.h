@@ -320,7 +320,10 @@ struct input_row {
 	int has_value;
 };
 
+/* Open (creating it when absent) the store of a data dir. */
 int store_open(struct store **out, const char *data_dir);
+/* Open an existing one: ERR_NOTFOUND when nothing was ever stored there. */
+int store_open_existing(struct store **out, const char *data_dir);
 void store_close(struct store *s);
 const char *store_data_dir(const struct store *s);
 const unsigned char *store_secret_key(const struct store *s);

@@ -182,7 +182,7 @@ col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1])
 static int
 load_key(struct store *s)
 {
-	struct buf path = BUF_INIT, data = BUF_INIT;
+	struct buf path = BUF_INIT, data = BUF_INIT, tmp = BUF_INIT;
 	struct stat st;
 	int fd = -1, ret = -1;
 
@@ -207,18 +207,35 @@ load_key(struct store *s)
 	}
 	if (crypto_random(s->key, AEAD_KEY_LEN) < 0)
 		goto out;
-	fd = open(path.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* write a temporary file, then link it: two processes starting at
+	 * once agree on one key */
+	buf_addf(&tmp, "%s/.secret.key.%d", s->dir, (int)getpid());
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, s->key, AEAD_KEY_LEN) != AEAD_KEY_LEN ||
 	    fsync(fd) < 0) {
-		err_set("cannot write '%s': %s", path.ptr, strerror(errno));
+		err_set("cannot write '%s': %s", tmp.ptr, strerror(errno));
+		unlink(tmp.ptr);
 		goto out;
 	}
+	if (link(tmp.ptr, path.ptr) < 0) {
+		int e = errno;
+
+		unlink(tmp.ptr);
+		if (e == EEXIST) {
+			ret = load_key(s);
+			goto out;
+		}
+		err_set("cannot create '%s': %s", path.ptr, strerror(e));
+		goto out;
+	}
+	unlink(tmp.ptr);
 	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	buf_release(&path);
 	buf_release(&data);
+	buf_release(&tmp);
 	return ret;
 }
 
@@ -254,6 +271,24 @@ migrate(struct store *s)
 		}
 	}
 	return 0;
+}
+
+int
+store_open_existing(struct store **out, const char *data_dir)
+{
+	struct buf path = BUF_INIT;
+	int ok;
+
+	*out = NULL;
+	buf_addf(&path, "%s/scaffold.db", data_dir);
+	ok = access(path.ptr, F_OK) == 0;
+	buf_release(&path);
+	if (!ok)
+		return err_set("no scaffold data in '%s' (nothing applied "
+			       "there yet)",
+			       data_dir),
+		       ERR_NOTFOUND;
+	return store_open(out, data_dir);
 }
 
 int

@@ -61,7 +61,7 @@ struct run_spec {
 	 * puts collected files there.
 	 */
 	const char *work_dir;
-	int log_fd; /* output goes here (appended), secrets masked */
+	int log_fd; /* output goes here (appended), secrets masked; -1: none */
 	/* Values replaced by "********" in the log, as it is written. */
 	const char *const *secrets;
 	const size_t *secret_lens;
@@ -96,6 +96,15 @@ struct runner_ops {
 /* The backend of that name, or NULL. */
 const struct runner_ops *runner_find(const char *name);
 
+/*
+ * "local": /bin/sh -e in a process group of its own, cwd work_dir/run (the
+ * run dir), scaffold's own files in work_dir/meta (not in the run dir), a
+ * clean environment (PATH, HOME, LANG=C.UTF-8, spec->env, SCAFFOLD_RUN_DIR),
+ * stdin /dev/null, stdout and stderr into the log.  Collected files stay in
+ * the run dir (src is their absolute path).  free() does not remove
+ * work_dir.  The process must not ignore SIGCHLD nor reap children it did
+ * not start (waitpid(-1, ...)).
+ */
 extern const struct runner_ops runner_local;
 
 /*
@@ -103,6 +112,10 @@ extern const struct runner_ops runner_local;
  * replaced by "********" come out, even when a secret spans two writes.
  */
 struct masker;
+/*
+ * The secrets are copied; empty ones are ignored.  Occurrences that overlap
+ * are merged into one mask.  Free with masker_free().
+ */
 struct masker *masker_new(const char *const *secrets, const size_t *lens,
 			  size_t n);
 /* Mask data into out; holds back a tail that might start a secret. */

@@ -1,0 +1,1135 @@
+/*
+ * test_runner.c - the runner table, the secret masker, and the local runner
+ * with real processes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../runner/runner-int.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whole file (caller frees), or NULL; *len set. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	struct buf b = BUF_INIT;
+
+	if (buf_read_file(&b, path, 1 << 26) < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, len);
+}
+
+static void
+spit(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Alive and not a zombie. */
+static bool
+pid_alive(pid_t pid)
+{
+	char path[64], *s, *p;
+	bool zombie = false;
+
+	if (kill(pid, 0) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	s = slurp(path, NULL);
+	if (s && (p = strrchr(s, ')')) && p[1] == ' ' && p[2] == 'Z')
+		zombie = true;
+	free(s);
+	return !zombie;
+}
+
+static bool
+pid_dies(pid_t pid, int ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (pid_alive(pid)) {
+		if (mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+struct fx {
+	char base[128];
+	char work[PATH_MAX];
+	char run[PATH_MAX]; /* realpath of work + /run */
+	char logp[PATH_MAX];
+	struct run_spec spec;
+	struct run_result res;
+	char *log;
+	size_t loglen;
+	int64_t elapsed_ms;
+	struct run_handle *h;
+	int wait_ret;
+};
+
+static void
+fx_init(struct fx *f)
+{
+	char *real;
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->base, sizeof(f->base), "/tmp/scaffold-test-runner-XXXXXX");
+	assert_non_null(mkdtemp(f->base));
+	/* a quote and a space: the wrapper must quote its paths */
+	snprintf(f->work, sizeof(f->work), "%s/wo'rk dir", f->base);
+	assert_int_equal(mkdir(f->work, 0700), 0);
+	real = realpath(f->work, NULL);
+	assert_non_null(real);
+	snprintf(f->run, sizeof(f->run), "%s/run", real);
+	free(real);
+	snprintf(f->logp, sizeof(f->logp), "%s/log", f->base);
+	fd = open(f->logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	f->spec.run_id = 1;
+	f->spec.cascade = "c";
+	f->spec.task = "t";
+	f->spec.attempt = 1;
+	f->spec.work_dir = f->work;
+	f->spec.log_fd = fd;
+}
+
+static void
+fx_path(struct fx *f, char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", f->run, name);
+}
+
+/* Start; returns start's result. */
+static int
+fx_start(struct fx *f, const char *script)
+{
+	f->spec.script = script;
+	f->spec.script_len = strlen(script);
+	return runner_local.start(&f->h, &f->spec);
+}
+
+/* Wait, free, read the log. */
+static void
+fx_finish(struct fx *f, int64_t t0)
+{
+	f->wait_ret = runner_local.wait(f->h, &f->res);
+	f->elapsed_ms = mono_ms() - t0;
+	runner_local.free(f->h);
+	f->h = NULL;
+	free(f->log);
+	f->log = slurp(f->logp, &f->loglen);
+	assert_non_null(f->log);
+}
+
+static void
+fx_run(struct fx *f, const char *script)
+{
+	int64_t t0 = mono_ms();
+	int r = fx_start(f, script);
+
+	if (r)
+		fail_msg("start: %s", err_msg());
+	fx_finish(f, t0);
+	if (f->wait_ret)
+		fail_msg("wait: %s", err_msg());
+}
+
+static void
+fx_done(struct fx *f)
+{
+	run_result_release(&f->res);
+	close(f->spec.log_fd);
+	free(f->log);
+	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *
+env_of(const struct run_result *r, const char *name, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < r->nenv; i++) {
+		if (!strcmp(r->env[i].name, name)) {
+			if (len)
+				*len = r->env[i].len;
+			return r->env[i].value;
+		}
+	}
+	return NULL;
+}
+
+static pid_t
+read_pid(struct fx *f, const char *name)
+{
+	char path[PATH_MAX + 16], *s;
+	long pid;
+
+	fx_path(f, path, sizeof(path), name);
+	s = slurp(path, NULL);
+	if (!s)
+		fail_msg("no pid file %s", name);
+	pid = strtol(s, NULL, 10);
+	free(s);
+	assert_true(pid > 1);
+	return (pid_t)pid;
+}
+
+/* ---- table ------------------------------------------------------------ */
+
+static void
+test_find(void **state)
+{
+	(void)state;
+	assert_ptr_equal(runner_find("local"), &runner_local);
+	assert_string_equal(runner_local.name, "local");
+	assert_null(runner_find("nope"));
+	assert_null(runner_find(""));
+	assert_null(runner_find(NULL));
+	assert_string_equal(run_outcome_names[RUN_SUCCESS], "success");
+	assert_string_equal(run_outcome_names[RUN_ERROR], "error");
+	assert_string_equal(run_outcome_names[RUN_KILLED], "killed");
+	assert_string_equal(run_outcome_names[RUN_LOST], "lost");
+}
+
+/* ---- masker ----------------------------------------------------------- */
+
+/* Feed in at the given cut points (sorted, ncuts of them), then flush. */
+static char *
+mask_cuts(const char *const *sec, const size_t *lens, size_t n,
+	  const char *in, size_t len, const size_t *cuts, size_t ncuts,
+	  size_t *outlen)
+{
+	struct masker *m = masker_new(sec, lens, n);
+	struct buf out = BUF_INIT;
+	size_t i, from = 0;
+
+	for (i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? cuts[i] : len;
+
+		masker_feed(m, in + from, to - from, &out);
+		from = to;
+	}
+	masker_flush(m, &out);
+	masker_free(m);
+	return buf_detach(&out, outlen);
+}
+
+/*
+ * The reference: every occurrence of every secret is an interval;
+ * overlapping intervals merge; each merged interval becomes one mask.
+ */
+static char *
+mask_ref(const char *const *sec, const size_t *lens, size_t n, const char *in,
+	 size_t len, size_t *outlen)
+{
+	struct buf out = BUF_INIT;
+	size_t *ends = xcalloc(len + 1, sizeof(*ends)); /* longest at i */
+	size_t i, k, end = 0;
+	bool open = false;
+
+	for (i = 0; i < len; i++)
+		for (k = 0; k < n; k++)
+			if (lens[k] && lens[k] <= len - i &&
+			    !memcmp(in + i, sec[k], lens[k]) &&
+			    i + lens[k] > ends[i])
+				ends[i] = i + lens[k];
+	for (i = 0; i < len; i++) {
+		if (open && i >= end)
+			open = false;
+		if (ends[i] > i && (!open || ends[i] > end)) {
+			if (!open)
+				buf_puts(&out, "********");
+			open = true;
+			if (ends[i] > end)
+				end = ends[i];
+		}
+		if (!open)
+			buf_putc(&out, in[i]);
+	}
+	free(ends);
+	return buf_detach(&out, outlen);
+}
+
+static void
+check_mask(const char *const *sec, size_t n, const char *in, const char *want)
+{
+	size_t lens[8], len = strlen(in), i, j, cuts[2], ol, wl = strlen(want);
+	char *got;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++)
+		lens[i] = strlen(sec[i]);
+	got = mask_ref(sec, lens, n, in, len, &ol);
+	assert_string_equal(got, want);
+	free(got);
+	/* every 2-way and 3-way split */
+	for (i = 0; i <= len; i++) {
+		for (j = i; j <= len; j++) {
+			cuts[0] = i;
+			cuts[1] = j;
+			got = mask_cuts(sec, lens, n, in, len, cuts, 2, &ol);
+			if (ol != wl || memcmp(got, want, wl))
+				fail_msg("'%s' cut at %zu,%zu: got '%s' want "
+					 "'%s'",
+					 in, i, j, got, want);
+			free(got);
+		}
+	}
+}
+
+static void
+test_masker_examples(void **state)
+{
+	static const char *const one[] = { "hunter2" };
+	static const char *const two[] = { "abc", "bcdef" };
+	static const char *const nested[] = { "ab", "abcd" };
+	static const char *const aa[] = { "aa" };
+	static const char *const empty[] = { "", "x" };
+	static const char *const none[] = { "" };
+
+	(void)state;
+	check_mask(one, 1, "", "");
+	check_mask(one, 1, "hunter2", "********");
+	check_mask(one, 1, "xhunter2y", "x********y");
+	check_mask(one, 1, "pw hunter2 and hunter2\n",
+		   "pw ******** and ********\n");
+	check_mask(one, 1, "hunter2hunter2", "****************");
+	check_mask(one, 1, "hunte", "hunte");
+	check_mask(one, 1, "hhunter2hunter", "h********hunter");
+	/* overlapping occurrences merge: no byte of either leaks */
+	check_mask(two, 2, "xabcdefx", "x********x");
+	check_mask(two, 2, "abcdabcdef", "********d********");
+	/* longest first at a position */
+	check_mask(nested, 2, "abcd", "********");
+	check_mask(nested, 2, "abce", "********ce");
+	check_mask(nested, 2, "abcab", "********c********");
+	check_mask(aa, 1, "aaa", "********");
+	check_mask(aa, 1, "aaaa", "********");
+	check_mask(aa, 1, "a a", "a a");
+	check_mask(empty, 2, "axb", "a********b");
+	check_mask(none, 1, "plain text", "plain text");
+	check_mask(NULL, 0, "plain text", "plain text");
+}
+
+static void
+test_masker_binary(void **state)
+{
+	static const char sec[] = { 'a', '\0', '\xff', 'b' };
+	const char *secs[] = { sec };
+	size_t lens[] = { sizeof(sec) };
+	static const char in[] = { 'x', 'a',  '\0', '\xff',
+				    'b', '\0', 'a',  '\0' };
+	size_t cuts[1], i, ol;
+	char *got;
+
+	(void)state;
+	for (i = 0; i <= sizeof(in); i++) {
+		cuts[0] = i;
+		got = mask_cuts(secs, lens, 1, in, sizeof(in), cuts, 1, &ol);
+		assert_int_equal(ol, 1 + 8 + 3);
+		assert_memory_equal(got, "x********\0a\0", ol);
+		free(got);
+	}
+}
+
+/* The tail held back is at most longest-secret - 1 bytes. */
+static void
+test_masker_holdback(void **state)
+{
+	static const char *const sec[] = { "hunter2", "xyz" };
+	size_t lens[] = { 7, 3 };
+	struct masker *m = masker_new(sec, lens, 2);
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	masker_feed(m, "abc hun", 7, &out);
+	assert_string_equal(out.ptr, "abc ");
+	masker_feed(m, "ter", 3, &out);
+	assert_string_equal(out.ptr, "abc ");
+	masker_feed(m, "2!", 2, &out);
+	assert_string_equal(out.ptr, "abc ********!");
+	buf_reset(&out);
+	masker_feed(m, "hunter", 6, &out);
+	assert_string_equal(out.ptr, "");
+	masker_feed(m, "x", 1, &out);
+	assert_string_equal(out.ptr, "hunter");
+	masker_flush(m, &out);
+	assert_string_equal(out.ptr, "hunterx");
+	buf_reset(&out);
+	masker_feed(m, "no secret here", 14, &out);
+	assert_string_equal(out.ptr, "no secret here");
+	masker_flush(m, &out);
+	assert_string_equal(out.ptr, "no secret here");
+	masker_free(m);
+	buf_release(&out);
+	masker_free(NULL);
+}
+
+/* Random secrets, text and cuts over a small alphabet against mask_ref. */
+static void
+test_masker_random(void **state)
+{
+	char secbuf[4][8], in[64];
+	const char *secs[4];
+	size_t lens[4], cuts[6], len, n, i, k, ol, wl;
+	unsigned seed = 12345;
+	char *want, *got;
+	int iter;
+
+	(void)state;
+	for (iter = 0; iter < 20000; iter++) {
+		n = (size_t)rand_r(&seed) % 4 + 1;
+		for (k = 0; k < n; k++) {
+			lens[k] = (size_t)rand_r(&seed) % 6;
+			for (i = 0; i < lens[k]; i++)
+				secbuf[k][i] = (char)('a' + rand_r(&seed) % 3);
+			secs[k] = secbuf[k];
+		}
+		len = (size_t)rand_r(&seed) % sizeof(in);
+		for (i = 0; i < len; i++)
+			in[i] = (char)('a' + rand_r(&seed) % 3);
+		for (i = 0; i < ARRAY_SIZE(cuts); i++)
+			cuts[i] = len ? (size_t)rand_r(&seed) % (len + 1) : 0;
+		for (i = 1; i < ARRAY_SIZE(cuts); i++) /* insertion sort */
+			for (k = i; k > 0 && cuts[k - 1] > cuts[k]; k--) {
+				size_t t = cuts[k];
+
+				cuts[k] = cuts[k - 1];
+				cuts[k - 1] = t;
+			}
+		want = mask_ref(secs, lens, n, in, len, &wl);
+		got = mask_cuts(secs, lens, n, in, len, cuts, ARRAY_SIZE(cuts),
+				&ol);
+		if (ol != wl || memcmp(got, want, wl))
+			fail_msg("iteration %d: got '%s' want '%s'", iter, got,
+				 want);
+		free(want);
+		free(got);
+	}
+}
+
+/* Megabytes in 4 KiB writes: every secret masked, nothing else touched. */
+static void
+test_masker_large(void **state)
+{
+	static const char *const sec[] = { "s3cr3t-token", "hunter2" };
+	size_t lens[] = { 12, 7 };
+	struct masker *m = masker_new(sec, lens, 2);
+	struct buf in = BUF_INIT, out = BUF_INIT, want = BUF_INIT;
+	size_t i, off;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		buf_addf(&in, "line %zu %s\n", i, i % 7 ? "ok" : "hunter2");
+		buf_addf(&want, "line %zu %s\n", i, i % 7 ? "ok" : "********");
+		if (i % 1000 == 0) {
+			buf_puts(&in, "s3cr3t-tokens3cr3t-token");
+			buf_puts(&want, "****************");
+		}
+	}
+	for (off = 0; off < in.len; off += 4093)
+		masker_feed(m, in.ptr + off,
+			    in.len - off < 4093 ? in.len - off : 4093, &out);
+	masker_flush(m, &out);
+	assert_int_equal(out.len, want.len);
+	assert_memory_equal(out.ptr, want.ptr, want.len);
+	masker_free(m);
+	buf_release(&in);
+	buf_release(&out);
+	buf_release(&want);
+}
+
+/* ---- the local runner ------------------------------------------------- */
+
+static void
+test_success_files_env(void **state)
+{
+	static const char content[] = "hello\0world\xff\n";
+	static const char *const sf[] = { "out.bin", "sub/res.txt" };
+	static const char *const se[] = { "A", "B", "C", "D", "E" };
+	struct runner_file files[1];
+	struct fx f;
+	char src[PATH_MAX + 16], want[PATH_MAX + 16], *data;
+	const char *v;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	snprintf(src, sizeof(src), "%s/src.bin", f.base);
+	spit(src, content, sizeof(content) - 1);
+	files[0].path = "in/data.bin";
+	files[0].src = src;
+	f.spec.files = files;
+	f.spec.nfiles = 1;
+	f.spec.store_files = sf;
+	f.spec.nstore_files = 2;
+	f.spec.store_env = se;
+	f.spec.nstore_env = 5;
+	fx_run(&f, "set -u\n"
+		   "cat in/data.bin > out.bin\n"
+		   "mkdir -p sub\n"
+		   "printf x > sub/res.txt\n"
+		   "A='line1\nline2'\n"
+		   "B=\"it's \\\"quoted\\\" = yes\"\n"
+		   "C='trail\n'\n"
+		   "D=$(printf '\\377\\376x')\n"
+		   "E=\n"
+		   "echo done\n");
+	assert_string_equal(f.res.message, "");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_int_equal(f.res.exit_code, 0);
+	assert_string_equal(f.log, "done\n");
+
+	assert_int_equal(f.res.nfiles, 2);
+	assert_string_equal(f.res.files[0].path, "out.bin");
+	fx_path(&f, want, sizeof(want), "out.bin");
+	assert_string_equal(f.res.files[0].src, want);
+	data = slurp(f.res.files[0].src, &len);
+	assert_int_equal(len, sizeof(content) - 1);
+	assert_memory_equal(data, content, len);
+	free(data);
+	assert_string_equal(f.res.files[1].path, "sub/res.txt");
+	fx_path(&f, want, sizeof(want), "sub/res.txt");
+	assert_string_equal(f.res.files[1].src, want);
+
+	assert_int_equal(f.res.nenv, 5);
+	assert_string_equal(f.res.env[0].name, "A");
+	v = env_of(&f.res, "A", &len);
+	assert_int_equal(len, 11);
+	assert_memory_equal(v, "line1\nline2", 11);
+	v = env_of(&f.res, "B", &len);
+	assert_int_equal(len, 19);
+	assert_memory_equal(v, "it's \"quoted\" = yes", 19);
+	v = env_of(&f.res, "C", &len);
+	assert_int_equal(len, 6);
+	assert_memory_equal(v, "trail\n", 6);
+	v = env_of(&f.res, "D", &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(v, "\xff\xfex", 3);
+	v = env_of(&f.res, "E", &len);
+	assert_non_null(v);
+	assert_int_equal(len, 0);
+	fx_done(&f);
+}
+
+static void
+test_exit0_mid_script(void **state)
+{
+	static const char *const se[] = { "X" };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_env = se;
+	f.spec.nstore_env = 1;
+	fx_run(&f, "cd /\nX=1\nexit 0\nX=2\necho never\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(env_of(&f.res, "X", NULL), "1");
+	assert_string_equal(f.log, "");
+	fx_done(&f);
+}
+
+/* A script that sets its own EXIT trap and ends normally still stores. */
+static void
+test_user_exit_trap(void **state)
+{
+	static const char *const se[] = { "X" };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_env = se;
+	f.spec.nstore_env = 1;
+	fx_run(&f, "trap 'echo cleanup' EXIT\nX=5\n");
+	assert_string_equal(f.res.message, "");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(env_of(&f.res, "X", NULL), "5");
+	assert_string_equal(f.log, "cleanup\n");
+	fx_done(&f);
+}
+
+static void
+test_exit_codes(void **state)
+{
+	static const char *const se[] = { "X" };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_env = se;
+	f.spec.nstore_env = 1;
+	fx_run(&f, "X=1\necho before\nfalse\necho never\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "exit code 1");
+	assert_int_equal(f.res.exit_code, 1);
+	assert_int_equal(f.res.nenv, 0);
+	assert_string_equal(f.log, "before\n");
+	fx_done(&f);
+
+	fx_init(&f);
+	fx_run(&f, "echo out; echo err >&2; exit 3\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "exit code 3");
+	assert_int_equal(f.res.exit_code, 3);
+	assert_string_equal(f.log, "out\nerr\n");
+	fx_done(&f);
+
+	/* stdin is /dev/null: cat ends at once */
+	fx_init(&f);
+	fx_run(&f, "cat; echo end\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(f.log, "end\n");
+	fx_done(&f);
+
+	fx_init(&f);
+	fx_run(&f, "kill -9 $$\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "killed by signal 9");
+	assert_int_equal(f.res.exit_code, -1);
+	fx_done(&f);
+}
+
+/* sh's messages name the script and its own line numbers. */
+static void
+test_error_lines(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_run(&f, "true\n\nno_such_command_xyz\n");
+	assert_string_equal(f.res.message, "exit code 127");
+	if (!strstr(f.log, ": 3: ../meta/script: no_such_command_xyz: not "
+			   "found\n") &&
+	    !strstr(f.log, "../meta/script: line 3: no_such_command_xyz: "))
+		fail_msg("unexpected log: %s", f.log);
+	fx_done(&f);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct fx f;
+	pid_t bg, sh;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.timeout_ms = 300;
+	fx_run(&f, "echo $$ > sh.pid\n"
+		   "sleep 30 &\n"
+		   "echo $! > bg.pid\n"
+		   "printf 'partial'\n"
+		   "sleep 30\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "timed out after 300ms");
+	assert_int_equal(f.res.exit_code, -1);
+	assert_true(f.elapsed_ms >= 300);
+	assert_true(f.elapsed_ms < 2000);
+	assert_string_equal(f.log,
+			    "partial\nscaffold: timed out after 300ms\n");
+	bg = read_pid(&f, "bg.pid");
+	sh = read_pid(&f, "sh.pid");
+	assert_true(pid_dies(bg, 2000));
+	assert_true(pid_dies(sh, 2000));
+	fx_done(&f);
+}
+
+/* SIGTERM ignored: SIGKILL after the 2 s grace. */
+static void
+test_timeout_grace(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.timeout_ms = 100;
+	fx_run(&f, "trap '' TERM\nsleep 30\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "timed out after 100ms");
+	assert_true(f.elapsed_ms >= 2100);
+	assert_true(f.elapsed_ms < 4000);
+	assert_string_equal(f.log,
+			    "scaffold: timed out after 100ms\n"
+			    "scaffold: still running 2s after SIGTERM, "
+			    "sending SIGKILL\n");
+	fx_done(&f);
+}
+
+static void *
+kill_later(void *arg)
+{
+	struct run_handle *h = arg;
+
+	usleep(200000);
+	if (runner_local.kill(h) < 0)
+		return (void *)1;
+	return NULL;
+}
+
+static void
+test_kill_from_thread(void **state)
+{
+	struct fx f;
+	pthread_t th;
+	void *tr;
+	int64_t t0 = mono_ms();
+	pid_t bg;
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(fx_start(&f, "sleep 30 &\necho $! > bg.pid\n"
+				      "echo started\nsleep 30\n"),
+			 0);
+	assert_int_equal(pthread_create(&th, NULL, kill_later, f.h), 0);
+	fx_finish(&f, t0);
+	assert_int_equal(pthread_join(th, &tr), 0);
+	assert_null(tr);
+	assert_int_equal(f.wait_ret, 0);
+	assert_int_equal(f.res.outcome, RUN_KILLED);
+	assert_string_equal(f.res.message, "killed");
+	assert_int_equal(f.res.exit_code, -1);
+	assert_true(f.elapsed_ms < 2000);
+	assert_string_equal(f.log, "started\nscaffold: killed\n");
+	bg = read_pid(&f, "bg.pid");
+	assert_true(pid_dies(bg, 2000));
+	fx_done(&f);
+}
+
+/* kill() before wait(): wait() stops the run at once. */
+static void
+test_kill_before_wait(void **state)
+{
+	struct fx f;
+	int64_t t0 = mono_ms();
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(fx_start(&f, "sleep 30\n"), 0);
+	assert_int_equal(runner_local.kill(f.h), 0);
+	fx_finish(&f, t0);
+	assert_int_equal(f.res.outcome, RUN_KILLED);
+	assert_true(f.elapsed_ms < 2000);
+	fx_done(&f);
+}
+
+/* free() without wait(): the whole group is killed and reaped. */
+static void
+test_free_without_wait(void **state)
+{
+	struct fx f;
+	char path[PATH_MAX + 16];
+	int64_t end;
+	pid_t bg, sh;
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(fx_start(&f, "echo $$ > sh.pid\nsleep 30 &\n"
+				      "echo $! > bg.pid.tmp\n"
+				      "mv bg.pid.tmp bg.pid\nsleep 30\n"),
+			 0);
+	fx_path(&f, path, sizeof(path), "bg.pid");
+	end = mono_ms() + 5000;
+	while (access(path, F_OK) < 0 && mono_ms() < end)
+		usleep(10000);
+	sh = read_pid(&f, "sh.pid");
+	bg = read_pid(&f, "bg.pid");
+	runner_local.free(f.h);
+	f.h = NULL;
+	assert_false(pid_alive(sh));
+	assert_true(pid_dies(bg, 2000));
+	fx_done(&f);
+}
+
+/* A background process holding stdout open does not hold up wait(). */
+static void
+background_holds_pipe(bool poll_only)
+{
+	struct fx f;
+	pid_t bg, esc;
+
+	local_force_poll = poll_only;
+	fx_init(&f);
+	fx_run(&f, "sleep 30 &\necho $! > bg.pid\n"
+		   "setsid sleep 30 &\necho $! > esc.pid\n"
+		   "echo out\n");
+	local_force_poll = false;
+	assert_string_equal(f.res.message, "");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_true(f.elapsed_ms < 2000);
+	assert_string_equal(f.log, "out\n");
+	bg = read_pid(&f, "bg.pid");
+	esc = read_pid(&f, "esc.pid");
+	/* the group is killed; a process that left it is not ours */
+	assert_true(pid_dies(bg, 2000));
+	kill(esc, SIGKILL);
+	fx_done(&f);
+}
+
+static void
+test_background_pidfd(void **state)
+{
+	(void)state;
+	background_holds_pipe(false);
+}
+
+static void
+test_background_poll(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	background_holds_pipe(true);
+	/* the timeout works on the polling path too */
+	local_force_poll = true;
+	fx_init(&f);
+	f.spec.timeout_ms = 200;
+	fx_run(&f, "sleep 30\n");
+	local_force_poll = false;
+	assert_string_equal(f.res.message, "timed out after 200ms");
+	assert_true(f.elapsed_ms < 2000);
+	fx_done(&f);
+}
+
+static void
+test_masking(void **state)
+{
+	static const char *const sec[] = { "hunter2", "", "s3cr3t" };
+	static const size_t lens[] = { 7, 0, 6 };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.secrets = sec;
+	f.spec.secret_lens = lens;
+	f.spec.nsecrets = 3;
+	fx_run(&f, "echo hunter2\n"
+		   "echo \"before hunter2 after\"\n"
+		   "printf 'hun'; sleep 0.1; printf 'ter2\\n'\n"
+		   "echo \"hunter2 and s3cr3t\" >&2\n"
+		   "echo hunter\n"
+		   "printf hunte\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_null(strstr(f.log, "hunter2"));
+	assert_null(strstr(f.log, "ter2"));
+	assert_string_equal(f.log, "********\n"
+				   "before ******** after\n"
+				   "********\n"
+				   "******** and ********\n"
+				   "hunter\n"
+				   "hunte");
+	fx_done(&f);
+
+	/* scaffold's own lines go through the masker, in order */
+	fx_init(&f);
+	f.spec.secrets = sec;
+	f.spec.secret_lens = lens;
+	f.spec.nsecrets = 3;
+	f.spec.timeout_ms = 300;
+	fx_run(&f, "printf 'hunt'; sleep 30\n");
+	assert_string_equal(f.log, "hunt\nscaffold: timed out after 300ms\n");
+	fx_done(&f);
+}
+
+/* Megabytes through the pipe, masked across every read boundary. */
+static void
+test_large_output(void **state)
+{
+	static const char *const sec[] = { "hunter2" };
+	static const size_t lens[] = { 7 };
+	struct fx f;
+	size_t i;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.secrets = sec;
+	f.spec.secret_lens = lens;
+	f.spec.nsecrets = 1;
+	fx_run(&f, "yes 'hunter2 x' | head -n 300000\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_int_equal(f.loglen, 300000 * 11);
+	for (i = 0; i < 300000; i++)
+		if (memcmp(f.log + i * 11, "******** x\n", 11))
+			fail_msg("line %zu: %.11s", i, f.log + i * 11);
+	fx_done(&f);
+}
+
+static void
+test_clean_env(void **state)
+{
+	static const char *const se[] = { "P", "H", "L", "F", "T", "NAMES" };
+	struct runner_env env[] = {
+		{ "SCAFFOLD_TASK", "t", 1 },
+		{ "FOO", "bar", 3 },
+		{ "MULTI", "a\nb=c", 5 },
+		{ "FOO", "baz", 3 },
+		{ "SCAFFOLD_RUN_DIR", "/nope", 5 },
+	};
+	struct fx f;
+	struct passwd *pw;
+
+	(void)state;
+	setenv("SCAFFOLD_TEST_LEAK", "leaked", 1);
+	fx_init(&f);
+	f.spec.env = env;
+	f.spec.nenv = ARRAY_SIZE(env);
+	f.spec.store_env = se;
+	f.spec.nstore_env = ARRAY_SIZE(se);
+	fx_run(&f, "[ -z \"${SCAFFOLD_TEST_LEAK+x}\" ] || exit 9\n"
+		   "P=$PATH H=$HOME L=$LANG F=$FOO T=$SCAFFOLD_TASK\n"
+		   "NAMES=$(env -0 | tr '\\n\\0' '?\\n' | sed 's/=.*//' | "
+		   "sort | "
+		   "tr '\\n' ' ')\n"
+		   "[ \"$MULTI\" = 'a\nb=c' ]\n");
+	unsetenv("SCAFFOLD_TEST_LEAK");
+	assert_string_equal(f.res.message, "");
+	assert_string_equal(env_of(&f.res, "P", NULL),
+			    "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+			    "/usr/bin:/sbin:/bin");
+	assert_string_equal(env_of(&f.res, "L", NULL), "C.UTF-8");
+	assert_string_equal(env_of(&f.res, "F", NULL), "baz");
+	assert_string_equal(env_of(&f.res, "T", NULL), "t");
+	assert_string_equal(env_of(&f.res, "NAMES", NULL),
+			    "FOO HOME LANG MULTI PATH PWD SCAFFOLD_RUN_DIR "
+			    "SCAFFOLD_TASK ");
+	pw = getpwuid(getuid());
+	assert_non_null(pw);
+	assert_string_equal(env_of(&f.res, "H", NULL), pw->pw_dir);
+	fx_done(&f);
+}
+
+static void
+test_run_dir(void **state)
+{
+	static const char *const se[] = { "R", "LS" };
+	struct fx f;
+	char meta[PATH_MAX + 16];
+	struct stat st;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_env = se;
+	f.spec.nstore_env = 2;
+	fx_run(&f, "[ \"$(pwd -P)\" = \"$SCAFFOLD_RUN_DIR\" ] || exit 5\n"
+		   "[ ! -e meta ] || exit 6\n"
+		   "R=$SCAFFOLD_RUN_DIR\n"
+		   "LS=$(ls -A)\n");
+	assert_string_equal(f.res.message, "");
+	assert_string_equal(env_of(&f.res, "R", NULL), f.run);
+	assert_string_equal(env_of(&f.res, "LS", NULL), "");
+	/* scaffold's files are beside the run dir, not in it */
+	snprintf(meta, sizeof(meta), "%s/../meta/script", f.run);
+	assert_int_equal(stat(meta, &st), 0);
+	fx_done(&f);
+}
+
+static void
+test_store_errors(void **state)
+{
+	static const char *const missing[] = { "nope.txt" };
+	static const char *const unset[] = { "SET", "NOPE" };
+	static const char *const lnk[] = { "link" };
+	static const char *const dirlink[] = { "d/passwd" };
+	static const char *const inner[] = { "inner", "sub" };
+	struct fx f;
+	char want[PATH_MAX + 16];
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_files = missing;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "echo hi\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message,
+			    "store file 'nope.txt' was not created");
+	assert_int_equal(f.res.nfiles, 0);
+	assert_string_equal(f.log, "hi\nscaffold: store file 'nope.txt' was "
+				   "not created\n");
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_env = unset;
+	f.spec.nstore_env = 2;
+	fx_run(&f, "SET=1\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "store env 'NOPE' is not set");
+	assert_int_equal(f.res.nenv, 0);
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_files = lnk;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "ln -s /etc/passwd link\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message,
+			    "store file 'link' points outside the run dir");
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_files = dirlink;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "ln -s /etc d\n");
+	assert_string_equal(f.res.message,
+			    "store file 'd/passwd' points outside the run dir");
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_files = lnk;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "ln -s ../meta/script link\n");
+	assert_string_equal(f.res.message,
+			    "store file 'link' points outside the run dir");
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_files = inner;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "echo x > real\nln -s real inner\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	fx_path(&f, want, sizeof(want), "real");
+	assert_string_equal(f.res.files[0].src, want);
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_files = inner;
+	f.spec.nstore_files = 2;
+	fx_run(&f, "touch inner; mkdir sub\n");
+	assert_string_equal(f.res.message,
+			    "store file 'sub' is not a regular file");
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_files = lnk;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "ln -s nowhere link\n");
+	assert_string_equal(f.res.message,
+			    "store file 'link' is a dangling symlink");
+	fx_done(&f);
+}
+
+static void
+test_bad_spec(void **state)
+{
+	static const char *const bad_env[] = { "A-B" };
+	static const char *const bad_file[] = { "/etc/passwd" };
+	struct runner_file files[] = { { "../x", "/etc/hostname" } };
+	struct runner_file dup[] = { { "a", "/etc/hostname" },
+				     { "a/b", "/etc/hostname" } };
+	struct runner_env env[] = { { "A=B", "x", 1 } };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_env = bad_env;
+	f.spec.nstore_env = 1;
+	assert_int_equal(fx_start(&f, "true\n"), ERR_INVALID);
+	assert_string_equal(err_msg(),
+			    "store env 'A-B' is not a valid variable name");
+	f.spec.nstore_env = 0;
+	f.spec.store_files = bad_file;
+	f.spec.nstore_files = 1;
+	assert_int_equal(fx_start(&f, "true\n"), ERR_INVALID);
+	assert_string_equal(err_msg(), "store file '/etc/passwd' is not a "
+				       "path inside the run dir");
+	f.spec.nstore_files = 0;
+	f.spec.files = files;
+	f.spec.nfiles = 1;
+	assert_int_equal(fx_start(&f, "true\n"), ERR_INVALID);
+	assert_string_equal(err_msg(),
+			    "file '../x' is not a path inside the run dir");
+	f.spec.nfiles = 0;
+	f.spec.env = env;
+	f.spec.nenv = 1;
+	assert_int_equal(fx_start(&f, "true\n"), ERR_INVALID);
+	assert_string_equal(err_msg(), "env 'A=B': not a valid variable name");
+	fx_done(&f);
+
+	/* a file where a directory is wanted */
+	fx_init(&f);
+	f.spec.files = dup;
+	f.spec.nfiles = 2;
+	assert_true(fx_start(&f, "true\n") < 0);
+	assert_non_null(strstr(err_msg(), "file 'a/b': cannot open directory "
+					  "'a': "));
+	fx_done(&f);
+
+	/* the work dir must not hold a run already */
+	fx_init(&f);
+	fx_run(&f, "true\n");
+	run_result_release(&f.res);
+	assert_true(fx_start(&f, "true\n") < 0);
+	assert_non_null(strstr(err_msg(), "cannot create the run dir"));
+	fx_done(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_masker_examples),
+		cmocka_unit_test(test_masker_binary),
+		cmocka_unit_test(test_masker_holdback),
+		cmocka_unit_test(test_masker_random),
+		cmocka_unit_test(test_masker_large),
+		cmocka_unit_test(test_success_files_env),
+		cmocka_unit_test(test_exit0_mid_script),
+		cmocka_unit_test(test_user_exit_trap),
+		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_error_lines),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_timeout_grace),
+		cmocka_unit_test(test_kill_from_thread),
+		cmocka_unit_test(test_kill_before_wait),
+		cmocka_unit_test(test_free_without_wait),
+		cmocka_unit_test(test_background_pidfd),
+		cmocka_unit_test(test_background_poll),
+		cmocka_unit_test(test_masking),
+		cmocka_unit_test(test_large_output),
+		cmocka_unit_test(test_clean_env),
+		cmocka_unit_test(test_run_dir),
+		cmocka_unit_test(test_store_errors),
+		cmocka_unit_test(test_bad_spec),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
