@@ -9,6 +9,7 @@ is "$RC" 0 "every example is valid"
 is "$OUT" "examples/application-deploy.yaml: ok (cascade 'application-deploy', 15 tasks)
 examples/deploy-rollback.yaml: ok (cascade 'deploy-rollback', 6 tasks)
 examples/host-maintenance.yaml: ok (cascade 'host-maintenance', 8 tasks)
+examples/simple-local.yaml: ok (cascade 'foobar-local', 3 tasks)
 examples/simple.yaml: ok (cascade 'foobar', 3 tasks)" "validate lists each valid file"
 is "$ERR" "" "nothing on stderr"
 
