@@ -247,7 +247,7 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	d.files = files;
 	d.nfiles = res->nfiles;
 	duration_format(dur, sizeof(dur),
-			(store_now_ms() - sl->t0) / 10 * 10);
+			store_now_ms() - sl->t0);
 	/* "killed: killed" says nothing twice */
 	if (!strcmp(res->message, run_outcome_names[res->outcome]))
 		res->message[0] = '\0';
