@@ -12,16 +12,10 @@
 
 const char *const dep_kind_names[3] = { "success", "error", "always" };
 
-struct lctx {
-	const char *file;
-	struct diags *diags;
-	struct cascade *c;
-	struct buf what; /* "task 'x': " prefix for messages */
-};
 
 /* A short, printable rendering of untrusted text for messages. */
-static const char *
-qs(struct lctx *x, const char *s)
+const char *
+yn_qs(struct lctx *x, const char *s)
 {
 	struct buf b = BUF_INIT;
 	size_t len = strlen(s);
@@ -33,16 +27,13 @@ qs(struct lctx *x, const char *s)
 	} else {
 		escape_log(&b, s, len);
 	}
-	r = arena_strdup(&x->c->arena, b.ptr);
+	r = arena_strdup(x->arena, b.ptr);
 	buf_release(&b);
 	return r;
 }
 
-static void
-lerr(struct lctx *x, const struct ynode *n, const char *fmt, ...)
-	PRINTF_LIKE(3, 4);
-static void
-lerr(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+void
+yn_err(struct lctx *x, const struct ynode *n, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	struct pos none = { 0, 0 };
@@ -57,11 +48,8 @@ lerr(struct lctx *x, const struct ynode *n, const char *fmt, ...)
 	buf_release(&b);
 }
 
-static void
-lwarn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
-	PRINTF_LIKE(3, 4);
-static void
-lwarn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+void
+yn_warn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
@@ -74,8 +62,8 @@ lwarn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
 	buf_release(&b);
 }
 
-static const char *
-kind_name(const struct ynode *n)
+const char *
+yn_kind(const struct ynode *n)
 {
 	if (n->kind == Y_MAP)
 		return "a mapping";
@@ -85,16 +73,16 @@ kind_name(const struct ynode *n)
 }
 
 /* What the user wrote, for messages: 'text', or "a list", or "empty". */
-static const char *
-desc(struct lctx *x, const struct ynode *n)
+const char *
+yn_desc(struct lctx *x, const struct ynode *n)
 {
 	struct buf b = BUF_INIT;
 	const char *r;
 
 	if (n->kind != Y_SCALAR || ynode_is_null(n))
-		return kind_name(n);
-	buf_addf(&b, "'%s'", qs(x, n->str));
-	r = arena_strdup(&x->c->arena, b.ptr);
+		return yn_kind(n);
+	buf_addf(&b, "'%s'", yn_qs(x, n->str));
+	r = arena_strdup(x->arena, b.ptr);
 	buf_release(&b);
 	return r;
 }
@@ -189,8 +177,8 @@ suggest_key(const char *s, const char *const keys[], size_t nkeys)
  * in *suggested for each key offered as "did you mean", so that the caller
  * does not also call it missing.
  */
-static void
-match_keys(struct lctx *x, const struct ynode *n, const char *where,
+void
+yn_match_keys(struct lctx *x, const struct ynode *n, const char *where,
 	   const char *const keys[], size_t nkeys, const struct ynode **slots,
 	   unsigned *suggested)
 {
@@ -206,8 +194,8 @@ match_keys(struct lctx *x, const struct ynode *n, const char *where,
 	for (i = 0; i < n->n; i++) {
 		key = n->items[2 * i];
 		if (key->kind != Y_SCALAR) {
-			lerr(x, key, "mapping keys must be plain strings, "
-				     "not %s", kind_name(key));
+			yn_err(x, key, "mapping keys must be plain strings, "
+				     "not %s", yn_kind(key));
 			continue;
 		}
 		for (k = 0; k < nkeys; k++)
@@ -223,7 +211,7 @@ match_keys(struct lctx *x, const struct ynode *n, const char *where,
 					    !strcmp(n->items[2 * j]->str,
 						    keys[k]))
 						first = n->items[2 * j];
-				lerr(x, key,
+				yn_err(x, key,
 				     "duplicate key '%s'%s (first at line %d)",
 				     keys[k], in.ptr,
 				     first ? first->pos.line : 0);
@@ -233,19 +221,19 @@ match_keys(struct lctx *x, const struct ynode *n, const char *where,
 			continue;
 		}
 		if (!strcmp(key->str, "<<")) {
-			lerr(x, key, "YAML merge keys ('<<') are not "
+			yn_err(x, key, "YAML merge keys ('<<') are not "
 				     "supported; write the keys out, or use "
 				     "an alias for a whole value");
 			continue;
 		}
 		best = suggest_key(key->str, keys, nkeys);
 		if (best < nkeys) {
-			lerr(x, key, "unknown key '%s'%s; did you mean '%s'?",
-			     qs(x, key->str), in.ptr, keys[best]);
+			yn_err(x, key, "unknown key '%s'%s; did you mean '%s'?",
+			     yn_qs(x, key->str), in.ptr, keys[best]);
 			if (suggested && best < 32)
 				*suggested |= 1u << best;
 		} else {
-			lerr(x, key, "unknown key '%s'%s", qs(x, key->str),
+			yn_err(x, key, "unknown key '%s'%s", yn_qs(x, key->str),
 			     in.ptr);
 		}
 	}
@@ -257,8 +245,8 @@ match_keys(struct lctx *x, const struct ynode *n, const char *where,
 	"letter or digit"
 
 /* The value of the first key named key in mapping n, or NULL. */
-static const struct ynode *
-find_key(const struct ynode *n, const char *key)
+const struct ynode *
+yn_find_key(const struct ynode *n, const char *key)
 {
 	size_t i;
 
@@ -270,36 +258,36 @@ find_key(const struct ynode *n, const char *key)
 }
 
 /* A scalar as a string; "" for null.  NULL (reported) for other kinds. */
-static const char *
-get_str(struct lctx *x, const struct ynode *n, const char *field)
+const char *
+yn_str(struct lctx *x, const struct ynode *n, const char *field)
 {
 	if (n->kind != Y_SCALAR) {
-		lerr(x, n, "'%s' must be a string, not %s", field,
-		     kind_name(n));
+		yn_err(x, n, "'%s' must be a string, not %s", field,
+		     yn_kind(n));
 		return NULL;
 	}
 	if (strlen(n->str) != n->len) {
-		lerr(x, n, "'%s' must not contain NUL bytes", field);
+		yn_err(x, n, "'%s' must not contain NUL bytes", field);
 		return NULL;
 	}
 	return ynode_is_null(n) ? "" : n->str;
 }
 
 /* A required, non-empty string. */
-static const char *
-get_nonempty(struct lctx *x, const struct ynode *n, const char *field)
+const char *
+yn_nonempty(struct lctx *x, const struct ynode *n, const char *field)
 {
-	const char *s = get_str(x, n, field);
+	const char *s = yn_str(x, n, field);
 
 	if (s && !*s) {
-		lerr(x, n, "'%s' must not be empty", field);
+		yn_err(x, n, "'%s' must not be empty", field);
 		return NULL;
 	}
 	return s;
 }
 
-static int
-get_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
+int
+yn_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
 {
 	static const char *const t[] = { "true", "yes", "on" };
 	static const char *const f[] = { "false", "no", "off" };
@@ -317,12 +305,12 @@ get_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
 			}
 		}
 	}
-	lerr(x, n, "'%s' must be true or false, not %s", field, desc(x, n));
+	yn_err(x, n, "'%s' must be true or false, not %s", field, yn_desc(x, n));
 	return -1;
 }
 
-static int
-get_duration(struct lctx *x, const struct ynode *n, const char *field,
+int
+yn_duration(struct lctx *x, const struct ynode *n, const char *field,
 	     int64_t *out)
 {
 	int r = n->kind == Y_SCALAR ? duration_parse(out, n->str) : -1;
@@ -330,15 +318,15 @@ get_duration(struct lctx *x, const struct ynode *n, const char *field,
 	if (r == 0 && *out > 0)
 		return 0;
 	if (r == 0)
-		lerr(x, n, "'%s' must be longer than 0", field);
+		yn_err(x, n, "'%s' must be longer than 0", field);
 	else if (r == ERR_TOOBIG)
-		lerr(x, n, "'%s' must be at most 10 years, not %s", field,
-		     desc(x, n));
+		yn_err(x, n, "'%s' must be at most 10 years, not %s", field,
+		     yn_desc(x, n));
 	else
-		lerr(x, n,
+		yn_err(x, n,
 		     "invalid duration %s for '%s' (use a number and a unit: "
 		     "500ms, 30s, 5m, 1h30m, 2d)",
-		     desc(x, n), field);
+		     yn_desc(x, n), field);
 	return -1;
 }
 
@@ -349,8 +337,8 @@ static int valid_path(struct lctx *x, const struct ynode *n,
  * A list of strings checked by valid(); each entry keeps its position.
  * kind names the entries in messages ("host", "store file").
  */
-static void
-get_names(struct lctx *x, const struct ynode *n, const char *field,
+void
+yn_names(struct lctx *x, const struct ynode *n, const char *field,
 	  const char *kind, int (*valid)(struct lctx *, const struct ynode *,
 					 const char *),
 	  struct name_list *out)
@@ -360,17 +348,17 @@ get_names(struct lctx *x, const struct ynode *n, const char *field,
 
 	out->n = 0;
 	if (n->kind != Y_SEQ) {
-		lerr(x, n, "'%s' must be a list, not %s", field,
-		     kind_name(n));
+		yn_err(x, n, "'%s' must be a list, not %s", field,
+		     yn_kind(n));
 		return;
 	}
-	out->v = arena_alloc(&x->c->arena, n->n * sizeof(*out->v));
+	out->v = arena_alloc(x->arena, n->n * sizeof(*out->v));
 	for (i = 0; i < n->n; i++) {
 		item = n->items[i];
 		if (item->kind != Y_SCALAR || ynode_is_null(item) ||
 		    strlen(item->str) != item->len ||
 		    (!item->len && valid != valid_path)) {
-			lerr(x, item, "%s in '%s' must be a non-empty string",
+			yn_err(x, item, "%s in '%s' must be a non-empty string",
 			     kind, field);
 			continue;
 		}
@@ -380,8 +368,8 @@ get_names(struct lctx *x, const struct ynode *n, const char *field,
 			if (!strcmp(out->v[j].name, item->str))
 				break;
 		if (j < out->n) {
-			lerr(x, item, "%s '%s' is listed twice in '%s'", kind,
-			     qs(x, item->str), field);
+			yn_err(x, item, "%s '%s' is listed twice in '%s'", kind,
+			     yn_qs(x, item->str), field);
 			continue;
 		}
 		out->v[out->n].name = item->str;
@@ -390,8 +378,8 @@ get_names(struct lctx *x, const struct ynode *n, const char *field,
 	}
 }
 
-static int
-valid_host(struct lctx *x, const struct ynode *n, const char *kind)
+int
+yn_valid_host(struct lctx *x, const struct ynode *n, const char *kind)
 {
 	size_t i;
 
@@ -405,8 +393,8 @@ valid_host(struct lctx *x, const struct ynode *n, const char *kind)
 	}
 	if (i == n->len && n->len <= 253)
 		return 1;
-	lerr(x, n, "invalid %s name '%s': use letters, digits, '_', '.', '-'",
-	     kind, qs(x, n->str));
+	yn_err(x, n, "invalid %s name '%s': use letters, digits, '_', '.', '-'",
+	     kind, yn_qs(x, n->str));
 	return 0;
 }
 
@@ -414,10 +402,10 @@ static int
 valid_env_name(struct lctx *x, const struct ynode *n, const char *kind)
 {
 	if (!env_name_is_valid(n->str)) {
-		lerr(x, n,
+		yn_err(x, n,
 		     "invalid %s name '%s': use letters, digits and '_', "
 		     "not starting with a digit",
-		     kind, qs(x, n->str));
+		     kind, yn_qs(x, n->str));
 		return 0;
 	}
 	return 1;
@@ -430,7 +418,7 @@ valid_task_env(struct lctx *x, const struct ynode *n, const char *kind)
 	if (!valid_env_name(x, n, kind))
 		return 0;
 	if (!strncmp(n->str, "SCAFFOLD_", 9)) {
-		lerr(x, n, "%s '%s' is reserved (names starting with "
+		yn_err(x, n, "%s '%s' is reserved (names starting with "
 			   "SCAFFOLD_ are set by scaffold)",
 		     kind, n->str);
 		return 0;
@@ -446,30 +434,30 @@ valid_path(struct lctx *x, const struct ynode *n, const char *kind)
 	size_t l;
 
 	if (p[0] == '/') {
-		lerr(x, n, "%s '%s' must be a relative path inside the run "
+		yn_err(x, n, "%s '%s' must be a relative path inside the run "
 			   "dir, not an absolute path",
-		     kind, qs(x, p));
+		     kind, yn_qs(x, p));
 		return 0;
 	}
 	l = strlen(p);
 	if (!l || !strcmp(p, ".") || !strcmp(p, "./") || p[l - 1] == '/') {
-		lerr(x, n, "%s '%s' must name a file inside the run dir", kind,
-		     qs(x, p));
+		yn_err(x, n, "%s '%s' must name a file inside the run dir", kind,
+		     yn_qs(x, p));
 		return 0;
 	}
 	for (seg = p; *seg; seg += l + (seg[l] == '/')) {
 		l = strcspn(seg, "/");
 		if (l == 2 && seg[0] == '.' && seg[1] == '.') {
-			lerr(x, n, "%s '%s' must stay inside the run dir "
+			yn_err(x, n, "%s '%s' must stay inside the run dir "
 				   "('..' is not allowed)",
-			     kind, qs(x, p));
+			     kind, yn_qs(x, p));
 			return 0;
 		}
 	}
 	for (seg = p; *seg; seg++) {
 		if ((unsigned char)*seg < 0x20) {
-			lerr(x, n, "%s '%s' contains a control character",
-			     kind, qs(x, p));
+			yn_err(x, n, "%s '%s' contains a control character",
+			     kind, yn_qs(x, p));
 			return 0;
 		}
 	}
@@ -488,19 +476,19 @@ get_env_map(struct lctx *x, const struct ynode *n, const char *field,
 	*nout = 0;
 	if (n->kind != Y_MAP) {
 		if (!ynode_is_null(n))
-			lerr(x, n, "'%s' must be a mapping of names to %s, "
+			yn_err(x, n, "'%s' must be a mapping of names to %s, "
 				   "not %s",
 			     field, values_are_inputs ? "input names" : "values",
-			     kind_name(n));
+			     yn_kind(n));
 		return;
 	}
-	*out = arena_alloc(&x->c->arena, n->n * sizeof(**out));
+	*out = arena_alloc(x->arena, n->n * sizeof(**out));
 	for (i = 0; i < n->n; i++) {
 		k = n->items[2 * i];
 		v = n->items[2 * i + 1];
 		if (k->kind != Y_SCALAR) {
-			lerr(x, k, "keys of '%s' must be names, not %s", field,
-			     kind_name(k));
+			yn_err(x, k, "keys of '%s' must be names, not %s", field,
+			     yn_kind(k));
 			continue;
 		}
 		if (!valid_task_env(x, k, "environment variable"))
@@ -509,20 +497,20 @@ get_env_map(struct lctx *x, const struct ynode *n, const char *field,
 			if (!strcmp((*out)[j].key, k->str))
 				break;
 		if (j < *nout) {
-			lerr(x, k, "duplicate key '%s' in '%s'", k->str,
+			yn_err(x, k, "duplicate key '%s' in '%s'", k->str,
 			     field);
 			continue;
 		}
 		if (v->kind != Y_SCALAR) {
-			lerr(x, v, "value of '%s' in '%s' must be %s, not %s",
+			yn_err(x, v, "value of '%s' in '%s' must be %s, not %s",
 			     k->str, field,
 			     values_are_inputs ? "an input name" : "a string",
-			     kind_name(v));
+			     yn_kind(v));
 			continue;
 		}
 		if (values_are_inputs && (ynode_is_null(v) ||
 					  !env_name_is_valid(v->str))) {
-			lerr(x, v, "'%s' in '%s' must name a cascade input", k->str,
+			yn_err(x, v, "'%s' in '%s' must name a cascade input", k->str,
 			     field);
 			continue;
 		}
@@ -546,22 +534,22 @@ get_store_load(struct lctx *x, const struct ynode *n, const char *field,
 
 	if (n->kind != Y_MAP) {
 		if (!ynode_is_null(n))
-			lerr(x, n, "'%s' must be a mapping with 'file' and/or "
+			yn_err(x, n, "'%s' must be a mapping with 'file' and/or "
 				   "'env' lists, not %s",
-			     field, kind_name(n));
+			     field, yn_kind(n));
 		return;
 	}
-	match_keys(x, n, field, keys, ARRAY_SIZE(keys), s, NULL);
+	yn_match_keys(x, n, field, keys, ARRAY_SIZE(keys), s, NULL);
 	if (s[0]) {
 		buf_addf(&f, "%s.file", field);
-		get_names(x, s[0], f.ptr,
+		yn_names(x, s[0], f.ptr,
 			  !strcmp(field, "store") ? "store file" : "load file",
 			  valid_path, files);
 		buf_reset(&f);
 	}
 	if (s[1]) {
 		buf_addf(&f, "%s.env", field);
-		get_names(x, s[1], f.ptr,
+		yn_names(x, s[1], f.ptr,
 			  !strcmp(field, "store") ? "store env" : "load env",
 			  valid_task_env, envs);
 	}
@@ -575,15 +563,15 @@ add_dep(struct lctx *x, struct task *t, const struct ynode *item,
 	size_t j;
 
 	if (item->kind != Y_SCALAR || ynode_is_null(item)) {
-		lerr(x, item, "entries of 'depends_on' must be task names, "
+		yn_err(x, item, "entries of 'depends_on' must be task names, "
 			      "not %s",
-		     kind_name(item));
+		     yn_kind(item));
 		return;
 	}
 	for (j = 0; j < t->ndeps; j++) {
 		if (!strcmp(t->deps[j].name, item->str)) {
-			lerr(x, item, "depends on '%s' more than once",
-			     qs(x, item->str));
+			yn_err(x, item, "depends on '%s' more than once",
+			     yn_qs(x, item->str));
 			return;
 		}
 	}
@@ -591,7 +579,7 @@ add_dep(struct lctx *x, struct task *t, const struct ynode *item,
 		struct dep *nd;
 
 		*alloc = *alloc ? *alloc * 2 : 4;
-		nd = arena_alloc(&x->c->arena, *alloc * sizeof(*nd));
+		nd = arena_alloc(x->arena, *alloc * sizeof(*nd));
 		if (t->ndeps)
 			memcpy(nd, t->deps, t->ndeps * sizeof(*nd));
 		t->deps = nd;
@@ -617,21 +605,21 @@ get_depends_on(struct lctx *x, const struct ynode *n, struct task *t)
 	}
 	if (n->kind != Y_MAP) {
 		if (!ynode_is_null(n))
-			lerr(x, n,
+			yn_err(x, n,
 			     "'depends_on' must be a list of task names or a "
 			     "mapping with 'success', 'error' and 'always' "
 			     "lists");
 		return;
 	}
-	match_keys(x, n, "depends_on", keys, ARRAY_SIZE(keys), s, NULL);
+	yn_match_keys(x, n, "depends_on", keys, ARRAY_SIZE(keys), s, NULL);
 	for (k = 0; k < ARRAY_SIZE(keys); k++) {
 		if (!s[k])
 			continue;
 		if (s[k]->kind != Y_SEQ) {
 			if (!ynode_is_null(s[k]))
-				lerr(x, s[k], "'depends_on.%s' must be a list "
+				yn_err(x, s[k], "'depends_on.%s' must be a list "
 					      "of task names, not %s",
-				     keys[k], kind_name(s[k]));
+				     keys[k], yn_kind(s[k]));
 			continue;
 		}
 		for (i = 0; i < s[k]->n; i++)
@@ -649,26 +637,26 @@ get_check(struct lctx *x, const struct ynode *n, struct task *t)
 	unsigned sugg;
 
 	if (n->kind != Y_MAP) {
-		lerr(x, n, "'check' must be a mapping with 'interval' and "
+		yn_err(x, n, "'check' must be a mapping with 'interval' and "
 			   "'run', not %s",
-		     kind_name(n));
+		     yn_kind(n));
 		return;
 	}
-	ck = arena_alloc(&x->c->arena, sizeof(*ck));
+	ck = arena_alloc(x->arena, sizeof(*ck));
 	ck->pos = n->pos;
-	match_keys(x, n, "check", keys, ARRAY_SIZE(keys), s, &sugg);
+	yn_match_keys(x, n, "check", keys, ARRAY_SIZE(keys), s, &sugg);
 	if (s[0])
-		get_duration(x, s[0], "check.interval", &ck->interval_ms);
+		yn_duration(x, s[0], "check.interval", &ck->interval_ms);
 	else if (!(sugg & 1))
-		lerr(x, n, "'check' is missing required key 'interval'");
+		yn_err(x, n, "'check' is missing required key 'interval'");
 	if (s[1])
-		ck->run = get_nonempty(x, s[1], "check.run");
+		ck->run = yn_nonempty(x, s[1], "check.run");
 	else if (!(sugg & 2))
-		lerr(x, n, "'check' is missing required key 'run'");
+		yn_err(x, n, "'check' is missing required key 'run'");
 	if (s[2])
-		ck->image = get_nonempty(x, s[2], "check.image");
+		ck->image = yn_nonempty(x, s[2], "check.image");
 	if (s[3])
-		get_names(x, s[3], "check.hosts", "host", valid_host,
+		yn_names(x, s[3], "check.hosts", "host", yn_valid_host,
 			  &ck->hosts);
 	t->check = ck;
 }
@@ -710,12 +698,12 @@ get_runner(struct lctx *x, const struct ynode *n)
 	if (n->kind == Y_SCALAR &&
 	    (i = suggest_key(n->str, runners, ARRAY_SIZE(runners))) <
 		    ARRAY_SIZE(runners))
-		lerr(x, n, "unknown runner %s; did you mean '%s'?", desc(x, n),
+		yn_err(x, n, "unknown runner %s; did you mean '%s'?", yn_desc(x, n),
 		     runners[i]);
 	else
-		lerr(x, n,
+		yn_err(x, n,
 		     "unknown runner %s (expected 'docker', 'ssh' or 'local')",
-		     desc(x, n));
+		     yn_desc(x, n));
 	return NULL;
 }
 
@@ -735,44 +723,44 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	t->timeout_ms = TASK_DEFAULT_TIMEOUT_MS;
 	if (n->kind != Y_MAP) {
 		buf_addf(&x->what, "task #%zu: ", idx + 1);
-		lerr(x, n, "a task must be a mapping, not %s", kind_name(n));
+		yn_err(x, n, "a task must be a mapping, not %s", yn_kind(n));
 		return;
 	}
 	/* The name first, so that every message can say which task. */
-	nm = find_key(n, "name");
+	nm = yn_find_key(n, "name");
 	if (nm && nm->kind == Y_SCALAR && !ynode_is_null(nm) &&
 	    strlen(nm->str) == nm->len) {
 		t->name = nm->str;
 		if (!name_is_valid(t->name)) {
 			buf_addf(&x->what, "task #%zu: ", idx + 1);
-			lerr(x, nm, "invalid task name '%s': %s",
-			     qs(x, t->name), NAME_RULE);
+			yn_err(x, nm, "invalid task name '%s': %s",
+			     yn_qs(x, t->name), NAME_RULE);
 			buf_reset(&x->what);
 		}
-		buf_addf(&x->what, "task '%s': ", qs(x, t->name));
+		buf_addf(&x->what, "task '%s': ", yn_qs(x, t->name));
 	} else {
 		buf_addf(&x->what, "task #%zu: ", idx + 1);
 		if (!nm)
-			lerr(x, n, "missing required key 'name'");
+			yn_err(x, n, "missing required key 'name'");
 		else
-			lerr(x, nm, "'name' must be a non-empty string");
+			yn_err(x, nm, "'name' must be a non-empty string");
 	}
-	match_keys(x, n, NULL, task_keys, TK_N, s, &sugg);
+	yn_match_keys(x, n, NULL, task_keys, TK_N, s, &sugg);
 	if (s[TK_DESCRIPTION])
-		t->description = get_str(x, s[TK_DESCRIPTION], "description");
+		t->description = yn_str(x, s[TK_DESCRIPTION], "description");
 	if (s[TK_IMAGE])
-		t->image = get_nonempty(x, s[TK_IMAGE], "image");
+		t->image = yn_nonempty(x, s[TK_IMAGE], "image");
 	if (s[TK_RUNNER])
 		runner = get_runner(x, s[TK_RUNNER]);
 	if (s[TK_HOSTS])
-		get_names(x, s[TK_HOSTS], "hosts", "host", valid_host,
+		yn_names(x, s[TK_HOSTS], "hosts", "host", yn_valid_host,
 			  &t->hosts);
 	else
 		t->hosts = x->c->hosts;
 	if (!s[TK_RUN]) {
 		if (!(sugg & (1u << TK_RUN)))
-			lerr(x, n, "missing required key 'run'");
-	} else if ((str = get_nonempty(x, s[TK_RUN], "run"))) {
+			yn_err(x, n, "missing required key 'run'");
+	} else if ((str = yn_nonempty(x, s[TK_RUN], "run"))) {
 		t->run = str;
 		t->run_len = strlen(str);
 	}
@@ -790,10 +778,10 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		get_store_load(x, s[TK_LOAD], "load", &t->load_file,
 			       &t->load_env);
 	if (s[TK_AUTO_EXECUTE])
-		get_bool(x, s[TK_AUTO_EXECUTE], "auto_execute",
+		yn_bool(x, s[TK_AUTO_EXECUTE], "auto_execute",
 			 &t->auto_execute);
 	if (s[TK_TIMEOUT])
-		get_duration(x, s[TK_TIMEOUT], "timeout", &t->timeout_ms);
+		yn_duration(x, s[TK_TIMEOUT], "timeout", &t->timeout_ms);
 	if (s[TK_RETRIES]) {
 		const struct ynode *r = s[TK_RETRIES];
 
@@ -803,9 +791,9 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		    r->str[0] != '+')
 			v = strtol(r->str, &end, 10);
 		if (v < 0 || !end || *end || v > TASK_MAX_RETRIES)
-			lerr(x, r, "'retries' must be a whole number from 0 "
+			yn_err(x, r, "'retries' must be a whole number from 0 "
 				   "to %d, not %s",
-			     TASK_MAX_RETRIES, desc(x, r));
+			     TASK_MAX_RETRIES, yn_desc(x, r));
 		else
 			t->retries = (int)v;
 	}
@@ -819,13 +807,13 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		runner = t->image ? "docker" : "local";
 	t->runner = runner;
 	if (!strcmp(runner, "docker") && !t->image && !s[TK_IMAGE])
-		lerr(x, n, "runner 'docker' needs an 'image'");
+		yn_err(x, n, "runner 'docker' needs an 'image'");
 	if (!strcmp(runner, "ssh") && !t->hosts.n && (!s[TK_HOSTS] ||
 						      s[TK_HOSTS]->kind == Y_SEQ))
-		lerr(x, s[TK_HOSTS] ? s[TK_HOSTS] : n,
+		yn_err(x, s[TK_HOSTS] ? s[TK_HOSTS] : n,
 		     "runner 'ssh' needs 'hosts' (on the task or the cascade)");
 	if (strcmp(runner, "docker") && t->image)
-		lwarn(x, s[TK_IMAGE], "'image' is ignored by runner '%s'",
+		yn_warn(x, s[TK_IMAGE], "'image' is ignored by runner '%s'",
 		      runner);
 }
 
@@ -841,47 +829,47 @@ load_input(struct lctx *x, const struct ynode *n, size_t idx,
 	in->pos = n->pos;
 	if (n->kind != Y_MAP) {
 		buf_addf(&x->what, "input #%zu: ", idx + 1);
-		lerr(x, n, "an input must be a mapping, not %s", kind_name(n));
+		yn_err(x, n, "an input must be a mapping, not %s", yn_kind(n));
 		return;
 	}
-	nm = find_key(n, "name");
+	nm = yn_find_key(n, "name");
 	if (nm && nm->kind == Y_SCALAR && !ynode_is_null(nm) &&
 	    strlen(nm->str) == nm->len) {
 		in->name = nm->str;
 		if (!env_name_is_valid(in->name)) {
 			buf_addf(&x->what, "input #%zu: ", idx + 1);
-			lerr(x, nm,
+			yn_err(x, nm,
 			     "invalid input name '%s': use letters, digits "
 			     "and '_', not starting with a digit",
-			     qs(x, in->name));
+			     yn_qs(x, in->name));
 			buf_reset(&x->what);
 		}
-		buf_addf(&x->what, "input '%s': ", qs(x, in->name));
+		buf_addf(&x->what, "input '%s': ", yn_qs(x, in->name));
 	} else {
 		buf_addf(&x->what, "input #%zu: ", idx + 1);
 		if (!nm)
-			lerr(x, n, "missing required key 'name'");
+			yn_err(x, n, "missing required key 'name'");
 		else
-			lerr(x, nm, "'name' must be a non-empty string");
+			yn_err(x, nm, "'name' must be a non-empty string");
 	}
-	match_keys(x, n, NULL, keys, ARRAY_SIZE(keys), s, NULL);
+	yn_match_keys(x, n, NULL, keys, ARRAY_SIZE(keys), s, NULL);
 	if (s[1])
-		in->description = get_str(x, s[1], "description");
+		in->description = yn_str(x, s[1], "description");
 	in->type = INPUT_TEXT;
 	if (s[2]) {
 		if (s[2]->kind == Y_SCALAR && !strcmp(s[2]->str, "password"))
 			in->type = INPUT_PASSWORD;
 		else if (!(s[2]->kind == Y_SCALAR &&
 			   !strcmp(s[2]->str, "text")))
-			lerr(x, s[2],
+			yn_err(x, s[2],
 			     "unknown input type %s (expected 'text' or "
 			     "'password')",
-			     desc(x, s[2]));
+			     yn_desc(x, s[2]));
 	}
 	if (s[3] && !ynode_is_null(s[3])) {
 		if (s[3]->kind != Y_SCALAR) {
-			lerr(x, s[3], "'default' must be a string, not %s",
-			     kind_name(s[3]));
+			yn_err(x, s[3], "'default' must be a string, not %s",
+			     yn_kind(s[3]));
 		} else {
 			in->default_value = s[3]->str;
 			in->default_len = s[3]->len;
@@ -913,41 +901,41 @@ load_cascade(struct lctx *x, const struct ynode *root)
 	size_t i, j;
 
 	if (root->kind != Y_MAP) {
-		lerr(x, root, "the document must be a mapping with 'version', "
+		yn_err(x, root, "the document must be a mapping with 'version', "
 			      "'name' and 'tasks', not %s",
-		     kind_name(root));
+		     yn_kind(root));
 		return;
 	}
-	match_keys(x, root, NULL, cascade_keys, CK_N, s, &sugg);
+	yn_match_keys(x, root, NULL, cascade_keys, CK_N, s, &sugg);
 	if (!s[CK_VERSION]) {
 		if (!(sugg & (1u << CK_VERSION)))
-			lerr(x, root, "missing required key 'version'");
+			yn_err(x, root, "missing required key 'version'");
 	} else if (s[CK_VERSION]->kind != Y_SCALAR ||
 		 strcmp(s[CK_VERSION]->str, "v1"))
-		lerr(x, s[CK_VERSION], "unsupported version %s (expected 'v1')",
-		     desc(x, s[CK_VERSION]));
+		yn_err(x, s[CK_VERSION], "unsupported version %s (expected 'v1')",
+		     yn_desc(x, s[CK_VERSION]));
 	if (!s[CK_NAME]) {
 		if (!(sugg & (1u << CK_NAME)))
-			lerr(x, root, "missing required key 'name'");
-	} else if ((str = get_nonempty(x, s[CK_NAME], "name"))) {
+			yn_err(x, root, "missing required key 'name'");
+	} else if ((str = yn_nonempty(x, s[CK_NAME], "name"))) {
 		c->name = str;
 		c->name_pos = s[CK_NAME]->pos;
 		if (!name_is_valid(str))
-			lerr(x, s[CK_NAME], "invalid cascade name '%s': %s",
-			     qs(x, str), NAME_RULE);
+			yn_err(x, s[CK_NAME], "invalid cascade name '%s': %s",
+			     yn_qs(x, str), NAME_RULE);
 	}
 	if (s[CK_DESCRIPTION])
-		c->description = get_str(x, s[CK_DESCRIPTION], "description");
+		c->description = yn_str(x, s[CK_DESCRIPTION], "description");
 	if (s[CK_RUNNER])
 		c->runner = get_runner(x, s[CK_RUNNER]);
 	if (s[CK_HOSTS])
-		get_names(x, s[CK_HOSTS], "hosts", "host", valid_host,
+		yn_names(x, s[CK_HOSTS], "hosts", "host", yn_valid_host,
 			  &c->hosts);
 
 	if ((n = s[CK_INPUTS]) && !ynode_is_null(n)) {
 		if (n->kind != Y_SEQ) {
-			lerr(x, n, "'inputs' must be a list, not %s",
-			     kind_name(n));
+			yn_err(x, n, "'inputs' must be a list, not %s",
+			     yn_kind(n));
 		} else {
 			c->inputs = arena_alloc(&c->arena,
 						n->n * sizeof(*c->inputs));
@@ -969,7 +957,7 @@ load_cascade(struct lctx *x, const struct ynode *root)
 						  in->pos,
 						  "duplicate input name '%s' "
 						  "(first at line %d)",
-						  qs(x, in->name),
+						  yn_qs(x, in->name),
 						  c->inputs[j].pos.line);
 				else
 					strmap_put(&c->input_index, in->name,
@@ -981,11 +969,11 @@ load_cascade(struct lctx *x, const struct ynode *root)
 	buf_reset(&x->what);
 	if (!(n = s[CK_TASKS])) {
 		if (!(sugg & (1u << CK_TASKS)))
-			lerr(x, root, "missing required key 'tasks'");
+			yn_err(x, root, "missing required key 'tasks'");
 		return;
 	}
 	if (n->kind != Y_SEQ || n->n == 0) {
-		lerr(x, n, "'tasks' must be a non-empty list of tasks");
+		yn_err(x, n, "'tasks' must be a non-empty list of tasks");
 		return;
 	}
 	c->tasks = arena_alloc(&c->arena, n->n * sizeof(*c->tasks));
@@ -1028,6 +1016,7 @@ cascade_load(struct cascade **out, const char *file, const char *data,
 	x.file = file;
 	x.diags = diags;
 	x.c = c;
+	x.arena = &c->arena;
 	buf_init(&x.what);
 	/* Strings stay in the document's arena: move it into the cascade. */
 	load_cascade(&x, doc.root);

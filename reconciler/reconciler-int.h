@@ -32,6 +32,42 @@ void ydoc_release(struct ydoc *doc);
 int ynode_is_null(const struct ynode *n);
 
 /*
+ * Reading YAML nodes with precise errors (loader.c), shared by the cascade
+ * and config loaders.  Messages are prefixed with what (e.g. "task 'x': ")
+ * and placed at the node's line and column.
+ */
+struct lctx {
+	const char *file;
+	struct diags *diags;
+	struct arena *arena;  /* where strings for messages and lists go */
+	struct cascade *c;    /* the cascade being loaded, if any */
+	struct buf what;
+};
+const char *yn_qs(struct lctx *x, const char *s);
+void yn_err(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+void yn_warn(struct lctx *x, const struct ynode *n, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+const char *yn_kind(const struct ynode *n);
+const char *yn_desc(struct lctx *x, const struct ynode *n);
+void yn_match_keys(struct lctx *x, const struct ynode *n, const char *where,
+		   const char *const keys[], size_t nkeys,
+		   const struct ynode **slots, unsigned *suggested);
+const struct ynode *yn_find_key(const struct ynode *n, const char *key);
+const char *yn_str(struct lctx *x, const struct ynode *n, const char *field);
+const char *yn_nonempty(struct lctx *x, const struct ynode *n,
+			const char *field);
+int yn_bool(struct lctx *x, const struct ynode *n, const char *field,
+	    int *out);
+int yn_duration(struct lctx *x, const struct ynode *n, const char *field,
+		int64_t *out);
+void yn_names(struct lctx *x, const struct ynode *n, const char *field,
+	      const char *kind,
+	      int (*valid)(struct lctx *, const struct ynode *, const char *),
+	      struct name_list *out);
+int yn_valid_host(struct lctx *x, const struct ynode *n, const char *kind);
+
+/*
  * Cross-task checks (validate.c); with dag_ok and no errors, also the
  * children lists and the topological order.
  */
