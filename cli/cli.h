@@ -64,9 +64,26 @@ struct store *cmd_open_store(const struct cmd_entry *self,
 			     const struct cmd_opts *opts, int create);
 
 /*
- * Run what is ready until nothing is left: claim, start through runner/,
- * record the ends.  Prints a line per finished run unless quiet.
+ * The executor (exec.c): claims what the scheduler has ready, starts it
+ * through runner/ (a thread per run), records the ends.  Its store and
+ * scheduler are used only from the thread that calls exec_step.
  */
+struct exec;
+struct exec *exec_new(struct store *st, struct sched *s, int max_parallel,
+		      int quiet);
+/*
+ * Start what fits, wait up to wait_ms for a run to end (or exec_wake),
+ * record what ended.  Returns the runs in flight (<0 on a store error);
+ * *started counts the runs claimed.
+ */
+int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
+/* From any thread: make a waiting exec_step return now. */
+void exec_wake(struct exec *x);
+size_t exec_running(struct exec *x);
+/* Stop every run in flight; each ends interrupted and will run again. */
+void exec_interrupt_all(struct exec *x, const char *why);
+void exec_free(struct exec *x);
+/* Run what is ready until nothing is left (scaffold apply, run). */
 int exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 		    int quiet);
 

@@ -106,7 +106,7 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 				"an earlier scaffold ended as lost\n",
 			lost, lost == 1 ? "" : "s");
 	buf_addf(&rev, "local-%.12s", hex);
-	if (sched_apply(s, "", rev.ptr, defs, paths.n, isdir, &report) < 0)
+	if (sched_apply(s, "", rev.ptr, defs, paths.n, isdir, NULL, &report) < 0)
 		goto fail;
 	for (i = 0; i < o.inputs.n; i++) {
 		size_t nl = strcspn(o.inputs.v[i], "=");

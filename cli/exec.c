@@ -41,6 +41,12 @@ struct exec {
 	struct slot **slots;
 	size_t n;
 	size_t alloc;
+	int woken;
+	struct store *st;
+	struct sched *s;
+	int max_parallel;
+	int quiet;
+	int64_t last_kill_check;
 };
 
 static void *
@@ -289,75 +295,156 @@ check_kills(struct exec *x, struct store *st)
 	free(ids);
 }
 
+struct exec *
+exec_new(struct store *st, struct sched *s, int max_parallel, int quiet)
+{
+	struct exec *x = xcalloc(1, sizeof(*x));
+
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_cond_init(&x->cond, NULL);
+	x->st = st;
+	x->s = s;
+	x->max_parallel = max_parallel;
+	x->quiet = quiet;
+	return x;
+}
+
+void
+exec_wake(struct exec *x)
+{
+	pthread_mutex_lock(&x->lock);
+	x->woken = 1;
+	pthread_cond_signal(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+}
+
+size_t
+exec_running(struct exec *x)
+{
+	return x->n;
+}
+
+/* Wait until a run ends, exec_wake() is called, or wait_ms pass. */
+static void
+wait_event(struct exec *x, int64_t wait_ms)
+{
+	struct timespec ts;
+	size_t i;
+	int64_t ns;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns = ts.tv_nsec + (wait_ms % 1000) * 1000000;
+	ts.tv_sec += wait_ms / 1000 + ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		for (i = 0; i < x->n && !x->slots[i]->done; i++)
+			;
+		if (i < x->n || x->woken)
+			break;
+		if (pthread_cond_timedwait(&x->cond, &x->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	x->woken = 0;
+	pthread_mutex_unlock(&x->lock);
+}
+
+int
+exec_step(struct exec *x, int64_t wait_ms, size_t *started)
+{
+	struct run_req **reqs = NULL;
+	size_t n = 0, i;
+	int ret, done;
+
+	if (started)
+		*started = 0;
+	if (x->n && wait_ms > 0)
+		wait_event(x, wait_ms);
+	if (store_now_ms() - x->last_kill_check >= 200) {
+		x->last_kill_check = store_now_ms();
+		check_kills(x, x->st);
+	}
+	for (i = x->n; i-- > 0;) {
+		pthread_mutex_lock(&x->lock);
+		done = x->slots[i]->done;
+		pthread_mutex_unlock(&x->lock);
+		if (done)
+			reap(x, x->s, i, x->quiet);
+	}
+	/* start what fits; a run that cannot start frees its slot at once */
+	while ((int)x->n < x->max_parallel) {
+		ret = sched_claim(x->s, (size_t)x->max_parallel - x->n, &reqs,
+				  &n);
+		if (ret < 0)
+			return ret;
+		for (i = 0; i < n; i++)
+			start_one(x, x->s, reqs[i]);
+		free(reqs);
+		reqs = NULL;
+		if (started)
+			*started += n;
+		if (!n)
+			break;
+	}
+	return (int)x->n;
+}
+
+void
+exec_interrupt_all(struct exec *x, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		x->slots[i]->ops->kill(x->slots[i]->h);
+	for (i = 0; i < x->n; i++) {
+		pthread_join(x->slots[i]->thread, NULL);
+		if (sched_interrupt(x->s, x->slots[i]->req->run_id, why) < 0)
+			log_warnx("exec: run %lld: %s",
+				  (long long)x->slots[i]->req->run_id,
+				  err_msg());
+		else if (!x->quiet)
+			log_info("run %lld %s/%s: interrupted; it will run "
+				 "again",
+				 (long long)x->slots[i]->req->run_id,
+				 x->slots[i]->req->cascade,
+				 x->slots[i]->req->task);
+		rm_rf(x->slots[i]->req->work_dir);
+		slot_free(x->slots[i]);
+	}
+	x->n = 0;
+}
+
+void
+exec_free(struct exec *x)
+{
+	if (!x)
+		return;
+	if (x->n)
+		exec_interrupt_all(x, "scaffold stopped while the run was in "
+				      "progress");
+	free(x->slots);
+	pthread_mutex_destroy(&x->lock);
+	pthread_cond_destroy(&x->cond);
+	free(x);
+}
+
 int
 exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 		int quiet)
 {
-	struct exec x;
-	struct run_req **reqs = NULL;
-	size_t n, i, moved;
-	struct timespec ts;
-	int ret = 0;
+	struct exec *x = exec_new(st, s, max_parallel, quiet);
+	size_t moved, started;
+	int ret;
 
-	memset(&x, 0, sizeof(x));
-	pthread_mutex_init(&x.lock, NULL);
-	pthread_cond_init(&x.cond, NULL);
 	if ((ret = sched_promote(s, &moved)) < 0)
 		goto out;
-	for (;;) {
-		if ((int)x.n < max_parallel) {
-			ret = sched_claim(s, (size_t)max_parallel - x.n, &reqs,
-					  &n);
-			if (ret < 0)
-				goto out;
-			for (i = 0; i < n; i++)
-				start_one(&x, s, reqs[i]);
-			free(reqs);
-			reqs = NULL;
-			if (n && (int)x.n < max_parallel)
-				continue; /* failed starts may free slots */
-		}
-		if (!x.n)
-			break;
-		pthread_mutex_lock(&x.lock);
-		for (;;) {
-			for (i = 0; i < x.n && !x.slots[i]->done; i++)
-				;
-			if (i < x.n)
-				break;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			if (pthread_cond_timedwait(&x.cond, &x.lock, &ts) ==
-			    ETIMEDOUT) {
-				pthread_mutex_unlock(&x.lock);
-				check_kills(&x, st);
-				pthread_mutex_lock(&x.lock);
-			}
-		}
-		pthread_mutex_unlock(&x.lock);
-		for (i = x.n; i-- > 0;) {
-			int done;
-
-			pthread_mutex_lock(&x.lock);
-			done = x.slots[i]->done;
-			pthread_mutex_unlock(&x.lock);
-			if (done)
-				reap(&x, s, i, quiet);
-		}
-	}
+	/* runs that end free their dependents, which the next step claims;
+	 * idle when nothing is in flight after claiming */
+	do
+		ret = exec_step(x, 200, &started);
+	while (ret > 0);
 out:
-	for (i = 0; i < x.n; i++) {
-		/* only on a store error: stop what runs, record nothing */
-		x.slots[i]->ops->kill(x.slots[i]->h);
-		pthread_join(x.slots[i]->thread, NULL);
-		slot_free(x.slots[i]);
-	}
-	free(x.slots);
-	pthread_mutex_destroy(&x.lock);
-	pthread_cond_destroy(&x.cond);
-	return ret;
+	exec_free(x);
+	return ret < 0 ? ret : 0;
 }

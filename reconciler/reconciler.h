@@ -242,6 +242,41 @@ size_t plan_reset_count(const struct plan *p);
 
 
 /*
+ * The daemon's configuration (config.c): one YAML file.  Relative paths in
+ * it are relative to the file's directory; files it names must be
+ * readable.  Everything is owned by the struct config.
+ */
+struct repo_config {
+	const char *name;
+	const char *url;
+	const char *branch;
+	const char *path; /* folder of the cascade files, default .scaffold */
+	const char *ssh_key_file;
+	const char *known_hosts_file;
+	const char *token_file;
+	const char *webhook_secret_file;
+	struct pos pos;
+};
+struct config {
+	struct arena arena;
+	struct arena *doc_arena;
+	const char *file;
+	const char *listen;
+	const char *public_url;
+	const char *data_dir;
+	int64_t poll_interval_ms;
+	int64_t fetch_timeout_ms;
+	int max_parallel;
+	struct repo_config *repos;
+	size_t nrepos;
+};
+/* 0 and *out, or ERR_INVALID with every problem in diags. */
+int config_load(struct config **out, const char *path, struct diags *diags);
+void config_free(struct config *cf);
+const struct repo_config *config_repo(const struct config *cf,
+				      const char *name);
+
+/*
  * The state store (store.c, the only file that includes sqlite3.h).  One
  * struct store per thread; every state transition is one transaction
  * (store_begin .. store_commit).  Data dir: scaffold.db, secret.key (0600),
@@ -404,6 +439,41 @@ int store_tasks_in_state(struct store *s, enum task_state state, size_t limit,
 /* Runs still running whose kill was requested. */
 int store_runs_kill_requested(struct store *s, int64_t **out, size_t *n);
 
+/* Repositories the daemon mirrors, and every revision it saw. */
+struct repo_row {
+	char *name;
+	char *url;
+	char *branch;
+	char *head;    /* the branch's commit at the last good fetch */
+	char *applied; /* the commit last reconciled */
+	int64_t last_fetch_at;
+	int64_t last_ok_at;
+	char *last_error; /* NULL when the last fetch worked */
+	int failures;	  /* fetches failed in a row */
+	int branch_missing;
+};
+void repo_row_release(struct repo_row *r);
+void repo_rows_free(struct repo_row *v, size_t n);
+int store_repo_get(struct store *s, const char *name, struct repo_row *out);
+int store_repo_list(struct store *s, struct repo_row **out, size_t *n);
+int store_repo_save(struct store *s, const struct repo_row *r);
+
+struct revision_row {
+	char *repo;
+	char *commit_id;
+	char *author;
+	char *subject;
+	int64_t time;
+	char *result; /* "applied", "invalid", "no cascade change" */
+	char *errors; /* for invalid: the error lines */
+	int64_t seen_at;
+};
+int store_revision_put(struct store *s, const struct revision_row *r);
+/* The latest revisions of a repo, newest first. */
+int store_revisions(struct store *s, const char *repo, size_t limit,
+		    struct revision_row **out, size_t *n);
+void revision_rows_free(struct revision_row *v, size_t n);
+
 /* Input values; password values are sealed with secret.key. */
 int store_input_put(struct store *s, int64_t cascade_id, const char *name,
 		    const char *value, size_t len, int password);
@@ -431,12 +501,14 @@ struct sched_def {
 /*
  * A new revision: for each cascade, reset the changed tasks and their
  * descendants (running ones finish as superseded).  With deactivate_missing,
- * cascades of repo not in defs are deactivated.  Appends one line per
- * cascade to report ("cascade 'x': 2 changed, 5 reset").
+ * cascades of repo not in defs are deactivated, except those whose file is
+ * in keep_files (files that are there but invalid: their last good
+ * definition stays active).  Appends one line per cascade to report
+ * ("cascade 'x': 2 changed, 5 reset").
  */
 int sched_apply(struct sched *s, const char *repo, const char *revision,
 		const struct sched_def *defs, size_t n, int deactivate_missing,
-		struct buf *report);
+		const struct strvec *keep_files, struct buf *report);
 /* Move every ready not_started task to waiting; *moved counts them. */
 int sched_promote(struct sched *s, size_t *moved);
 
@@ -511,6 +583,11 @@ int sched_input_set(struct sched *s, const char *repo, const char *cascade,
 		    struct buf *report);
 /* Ask for a run to be killed (the executor that runs it acts on it). */
 int sched_kill(struct sched *s, int64_t run_id);
+/*
+ * A run stopped because scaffold itself stops: it ends lost, and its task
+ * goes back to waiting without counting an attempt, to run again.
+ */
+int sched_interrupt(struct sched *s, int64_t run_id, const char *why);
 /* Runs left running by a process that is gone end as lost. */
 int sched_recover_lost(struct sched *s, const char *why, size_t *n);
 /* The active definition of a cascade (cached; owned by the scheduler). */

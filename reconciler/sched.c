@@ -498,10 +498,21 @@ out:
 	return ret;
 }
 
+static int
+kept(const struct strvec *keep, const char *file)
+{
+	size_t i;
+
+	for (i = 0; keep && file && i < keep->n; i++)
+		if (!strcmp(keep->v[i], file))
+			return 1;
+	return 0;
+}
+
 int
 sched_apply(struct sched *s, const char *repo, const char *revision,
 	    const struct sched_def *defs, size_t n, int deactivate_missing,
-	    struct buf *report)
+	    const struct strvec *keep_files, struct buf *report)
 {
 	struct cascade_row *cs = NULL;
 	size_t ncs = 0, i, j;
@@ -522,7 +533,7 @@ sched_apply(struct sched *s, const char *repo, const char *revision,
 			for (j = 0; j < n; j++)
 				if (!strcmp(defs[j].cascade->name, cs[i].name))
 					break;
-			if (j < n)
+			if (j < n || kept(keep_files, cs[i].file))
 				continue;
 			cs[i].active = 0;
 			if ((ret = store_cascade_save(s->st, &cs[i])) < 0)
@@ -1271,5 +1282,46 @@ sched_recover_lost(struct sched *s, const char *why, size_t *n)
 		(*n)++;
 	}
 	run_rows_free(runs, nr);
+	return ret;
+}
+
+int
+sched_interrupt(struct sched *s, int64_t run_id, const char *why)
+{
+	struct run_row run;
+	struct task_row task;
+	int ret;
+
+	memset(&task, 0, sizeof(task));
+	if ((ret = store_begin(s->st)) < 0)
+		return ret;
+	if ((ret = store_run_get(s->st, run_id, &run)) < 0)
+		goto fail;
+	if (run.state != RS_RUNNING) {
+		run_row_release(&run);
+		store_rollback(s->st);
+		return 0;
+	}
+	if ((ret = store_run_finish(s->st, run_id, RS_LOST, -1, why)) < 0 ||
+	    (ret = store_task_get(s->st, run.task_id, &task)) < 0)
+		goto fail;
+	if (task.state == TS_RUNNING) {
+		/* the attempt does not count: it never had its chance */
+		if (task.attempts > 0)
+			task.attempts--;
+		if ((ret = store_task_update(s->st, &task)) < 0 ||
+		    (ret = store_task_set_state(s->st, task.id, TS_RUNNING,
+						TS_WAITING, why)) < 0)
+			goto fail;
+	}
+	ret = store_commit(s->st);
+	if (ret < 0)
+		goto fail;
+	goto out;
+fail:
+	store_rollback(s->st);
+out:
+	free(task.name);
+	run_row_release(&run);
 	return ret;
 }

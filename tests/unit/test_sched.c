@@ -61,7 +61,7 @@ h_apply(struct h *h, const char *yaml)
 	def.cascade = c;
 	def.source = yaml;
 	def.file = "t.yaml";
-	if (sched_apply(h->s, "", "rev", &def, 1, 0, NULL) < 0)
+	if (sched_apply(h->s, "", "rev", &def, 1, 0, NULL, NULL) < 0)
 		fail_msg("sched_apply: %s", err_msg());
 	cascade_free(c);
 }

@@ -1,0 +1,285 @@
+/*
+ * config.c - the daemon's configuration file (scaffold serve --config),
+ * read with the same YAML reader and the same precise errors as cascades.
+ * Secrets are never inline: the config names files that hold them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reconciler-int.h"
+
+/* Paths in the config are relative to the config file's directory. */
+static const char *
+resolve(struct lctx *x, const char *base, const char *p)
+{
+	struct buf b = BUF_INIT;
+	const char *r;
+
+	if (p[0] == '/' || !base[0])
+		return p;
+	buf_addf(&b, "%s/%s", base, p);
+	r = arena_strdup(x->arena, b.ptr);
+	buf_release(&b);
+	return r;
+}
+
+static const char *
+get_file(struct lctx *x, const struct ynode *n, const char *field,
+	 const char *base)
+{
+	const char *s = yn_nonempty(x, n, field), *p;
+
+	if (!s)
+		return NULL;
+	p = resolve(x, base, s);
+	if (access(p, R_OK) < 0) {
+		yn_err(x, n, "'%s' names '%s', which cannot be read: %s", field,
+		       yn_qs(x, p), strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+static void
+load_creds(struct lctx *x, const struct ynode *n, struct repo_config *r,
+	   const char *base)
+{
+	static const char *const keys[] = { "ssh_key_file", "known_hosts_file",
+					    "token_file" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'credentials' must be a mapping, not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "credentials", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0])
+		r->ssh_key_file = get_file(x, s[0], "ssh_key_file", base);
+	if (s[1])
+		r->known_hosts_file = get_file(x, s[1], "known_hosts_file",
+					       base);
+	if (s[2])
+		r->token_file = get_file(x, s[2], "token_file", base);
+}
+
+enum { RK_NAME, RK_URL, RK_BRANCH, RK_PATH, RK_CREDS, RK_SECRET, RK_N };
+static const char *const repo_keys[RK_N] = {
+	"name", "url", "branch", "path", "credentials", "webhook_secret_file",
+};
+
+static void
+load_repo(struct lctx *x, const struct ynode *n, size_t idx,
+	  struct repo_config *r, const char *base)
+{
+	const struct ynode *s[RK_N], *nm;
+	unsigned sugg;
+
+	buf_reset(&x->what);
+	r->pos = n->pos;
+	if (n->kind != Y_MAP) {
+		buf_addf(&x->what, "repo #%zu: ", idx + 1);
+		yn_err(x, n, "a repo must be a mapping, not %s", yn_kind(n));
+		return;
+	}
+	nm = yn_find_key(n, "name");
+	if (nm && nm->kind == Y_SCALAR && nm->len && name_is_valid(nm->str)) {
+		r->name = nm->str;
+		buf_addf(&x->what, "repo '%s': ", r->name);
+	} else {
+		buf_addf(&x->what, "repo #%zu: ", idx + 1);
+		if (!nm)
+			yn_err(x, n, "missing required key 'name'");
+		else
+			yn_err(x, nm, "invalid repo name %s: use 1-63 "
+				      "characters a-z, 0-9, '_', '.', '-', "
+				      "starting with a letter or digit",
+			       yn_desc(x, nm));
+	}
+	yn_match_keys(x, n, NULL, repo_keys, RK_N, s, &sugg);
+	if (s[RK_URL])
+		r->url = yn_nonempty(x, s[RK_URL], "url");
+	else if (!(sugg & (1u << RK_URL)))
+		yn_err(x, n, "missing required key 'url'");
+	r->branch = "main";
+	if (s[RK_BRANCH])
+		r->branch = yn_nonempty(x, s[RK_BRANCH], "branch");
+	r->path = ".scaffold";
+	if (s[RK_PATH]) {
+		r->path = yn_nonempty(x, s[RK_PATH], "path");
+		if (r->path && (r->path[0] == '/' || strstr(r->path, "..")))
+			yn_err(x, s[RK_PATH], "'path' must be a folder inside "
+					      "the repository, not '%s'",
+			       yn_qs(x, r->path));
+	}
+	if (s[RK_CREDS])
+		load_creds(x, s[RK_CREDS], r, base);
+	if (s[RK_SECRET])
+		r->webhook_secret_file = get_file(x, s[RK_SECRET],
+						  "webhook_secret_file", base);
+	/* a local path is relative to the config too */
+	if (r->url && !strstr(r->url, "://") && !strchr(r->url, '@'))
+		r->url = resolve(x, base, r->url);
+}
+
+enum {
+	K_LISTEN,
+	K_PUBLIC_URL,
+	K_DATA_DIR,
+	K_POLL,
+	K_FETCH_TIMEOUT,
+	K_MAX_PARALLEL,
+	K_REPOS,
+	K_N
+};
+static const char *const config_keys[K_N] = {
+	"listen",	 "public_url",	 "data_dir", "poll_interval",
+	"fetch_timeout", "max_parallel", "repos",
+};
+
+int
+config_load(struct config **out, const char *path, struct diags *diags)
+{
+	struct config *cf = xcalloc(1, sizeof(*cf));
+	struct buf data = BUF_INIT, base = BUF_INIT;
+	struct ydoc doc;
+	struct lctx x;
+	const struct ynode *s[K_N], *n;
+	size_t errors = diags->nerrors, i, j;
+	const char *slash;
+	char *end;
+	long v;
+	int ret = ERR_INVALID;
+
+	*out = NULL;
+	memset(&doc, 0, sizeof(doc));
+	memset(&x, 0, sizeof(x));
+	x.file = path;
+	x.diags = diags;
+	x.arena = &cf->arena;
+	buf_init(&x.what);
+	cf->file = arena_strdup(&cf->arena, path);
+	slash = strrchr(path, '/');
+	if (slash)
+		buf_add(&base, path, (size_t)(slash - path));
+	else
+		buf_puts(&base, ".");
+	if (buf_read_file(&data, path, 1 << 20) < 0) {
+		diags_add(diags, DIAG_ERROR, path, (struct pos){ 0, 0 }, "%s",
+			  err_msg());
+		goto out;
+	}
+	if (ydoc_parse(&doc, path, data.ptr, data.len, diags) < 0)
+		goto out;
+	if (!doc.root || doc.root->kind != Y_MAP) {
+		diags_add(diags, DIAG_ERROR, path,
+			  doc.root ? doc.root->pos : (struct pos){ 1, 1 },
+			  "the config must be a mapping with 'data_dir' and "
+			  "'repos'");
+		goto out;
+	}
+	yn_match_keys(&x, doc.root, NULL, config_keys, K_N, s, NULL);
+	cf->listen = "127.0.0.1:8080";
+	if (s[K_LISTEN])
+		cf->listen = yn_nonempty(&x, s[K_LISTEN], "listen");
+	if (s[K_PUBLIC_URL])
+		cf->public_url = yn_nonempty(&x, s[K_PUBLIC_URL], "public_url");
+	if (!s[K_DATA_DIR])
+		yn_err(&x, doc.root, "missing required key 'data_dir'");
+	else if ((cf->data_dir = yn_nonempty(&x, s[K_DATA_DIR], "data_dir")))
+		cf->data_dir = resolve(&x, base.ptr, cf->data_dir);
+	cf->poll_interval_ms = 3 * 60 * 1000;
+	if (s[K_POLL])
+		yn_duration(&x, s[K_POLL], "poll_interval",
+			    &cf->poll_interval_ms);
+	cf->fetch_timeout_ms = 60 * 1000;
+	if (s[K_FETCH_TIMEOUT])
+		yn_duration(&x, s[K_FETCH_TIMEOUT], "fetch_timeout",
+			    &cf->fetch_timeout_ms);
+	cf->max_parallel = 4;
+	if ((n = s[K_MAX_PARALLEL])) {
+		v = -1;
+		end = NULL;
+		if (n->kind == Y_SCALAR && n->len)
+			v = strtol(n->str, &end, 10);
+		if (!end || *end || v < 1 || v > 256)
+			yn_err(&x, n, "'max_parallel' must be a number from 1 "
+				      "to 256, not %s",
+			       yn_desc(&x, n));
+		else
+			cf->max_parallel = (int)v;
+	}
+	if ((n = s[K_REPOS]) && !ynode_is_null(n)) {
+		if (n->kind != Y_SEQ) {
+			yn_err(&x, n, "'repos' must be a list, not %s",
+			       yn_kind(n));
+		} else {
+			cf->repos = arena_alloc(&cf->arena,
+						(n->n + 1) * sizeof(*cf->repos));
+			cf->nrepos = n->n;
+			for (i = 0; i < n->n; i++)
+				load_repo(&x, n->items[i], i, &cf->repos[i],
+					  base.ptr);
+			buf_reset(&x.what);
+			for (i = 0; i < cf->nrepos; i++)
+				for (j = 0; j < i; j++)
+					if (cf->repos[i].name &&
+					    cf->repos[j].name &&
+					    !strcmp(cf->repos[i].name,
+						    cf->repos[j].name))
+						diags_add(diags, DIAG_ERROR,
+							  path, cf->repos[i].pos,
+							  "duplicate repo name "
+							  "'%s' (first at line "
+							  "%d)",
+							  cf->repos[i].name,
+							  cf->repos[j].pos.line);
+		}
+	}
+	if (!cf->public_url && cf->listen) {
+		struct buf u = BUF_INIT;
+
+		buf_addf(&u, "http://%s", cf->listen);
+		cf->public_url = arena_strdup(&cf->arena, u.ptr);
+		buf_release(&u);
+	}
+	ret = diags->nerrors == errors ? 0 : ERR_INVALID;
+out:
+	if (ret == 0) {
+		/* the strings live in the document: keep it with the config */
+		cf->doc_arena = arena_alloc(&cf->arena, sizeof(*cf->doc_arena));
+		*cf->doc_arena = doc.arena;
+		*out = cf;
+	} else {
+		ydoc_release(&doc);
+		config_free(cf);
+	}
+	buf_release(&x.what);
+	buf_release(&data);
+	buf_release(&base);
+	return ret;
+}
+
+void
+config_free(struct config *cf)
+{
+	if (!cf)
+		return;
+	if (cf->doc_arena)
+		arena_release(cf->doc_arena);
+	arena_release(&cf->arena);
+	free(cf);
+}
+
+const struct repo_config *
+config_repo(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nrepos; i++)
+		if (!strcmp(cf->repos[i].name, name))
+			return &cf->repos[i];
+	return NULL;
+}
