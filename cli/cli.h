@@ -88,12 +88,15 @@ int exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 		    int quiet);
 
 /*
- * The states of the active cascades (all, or those named in only) as text
- * or JSON on stdout; *all_success (if given) tells whether every task
+ * The states of the active cascades (all, or those whose ids are given) as
+ * text or JSON on stdout; *all_success (if given) tells whether every task
  * shown is success.
  */
-int print_status(struct store *st, const struct strvec *only, int json,
+int print_status(struct store *st, const int64_t *ids, size_t nids, int json,
 		 int *all_success);
+/* Find a cascade by "NAME" or "REPO/NAME"; prints the error. */
+int cmd_cascade(const struct cmd_entry *self, struct store *st,
+		const char *spec, struct cascade_row *out);
 /* Lock the data dir for a command that changes state; prints errors. */
 int cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd);
 

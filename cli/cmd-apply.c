@@ -22,6 +22,7 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	struct sched *s = NULL;
 	struct sha256_ctx *h;
 	char hex[SHA256_HEX_LEN + 1];
+	int64_t *ids = NULL;
 	struct stat sb;
 	size_t i, j, lost;
 	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, isdir;
@@ -130,7 +131,16 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 		fputs(report.ptr, stderr);
 	if (exec_until_idle(st, s, o.max_parallel, o.quiet) < 0)
 		goto fail;
-	if (print_status(st, &names, o.json, &all_ok) < 0)
+	ids = xcalloc(paths.n + 1, sizeof(*ids));
+	for (i = 0; i < paths.n; i++) {
+		struct cascade_row row;
+
+		if (store_cascade_find(st, "", defs[i].cascade->name, &row) < 0)
+			goto fail;
+		ids[i] = row.id;
+		cascade_row_release(&row);
+	}
+	if (print_status(st, ids, paths.n, o.json, &all_ok) < 0)
 		goto fail;
 	ret = all_ok ? EXIT_OK : EXIT_FINDING;
 	goto out;
@@ -144,6 +154,7 @@ out:
 	}
 	free(defs);
 	free(src);
+	free(ids);
 	sched_free(s);
 	store_close(st);
 	if (lockfd >= 0)

@@ -12,7 +12,10 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	struct store *st = NULL;
 	struct sched *s = NULL;
 	struct buf value = BUF_INIT, report = BUF_INIT;
+	struct cascade_row row;
 	int ret = EXIT_FINDING, lockfd = -1;
+
+	memset(&row, 0, sizeof(row));
 
 	if (argc != 2 && argc != 3)
 		return cmd_usage_error(self, "expected set CASCADE NAME "
@@ -35,8 +38,10 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	    !(st = cmd_open_store(self, o, 0)))
 		goto out;
 	sched_new(&s, st);
-	if (sched_input_set(s, "", argv[0], argv[1], value.ptr, value.len,
-			    &report) < 0) {
+	if (cmd_cascade(self, st, argv[0], &row) < 0)
+		goto out;
+	if (sched_input_set(s, row.repo, row.name, argv[1], value.ptr,
+			    value.len, &report) < 0) {
 		fprintf(stderr, "scaffold input: %s\n", err_msg());
 		goto out;
 	}
@@ -48,6 +53,7 @@ out:
 		memset(value.ptr, 0, value.len);
 	buf_release(&value);
 	buf_release(&report);
+	cascade_row_release(&row);
 	sched_free(s);
 	store_close(st);
 	if (lockfd >= 0)
@@ -73,11 +79,10 @@ input_ls(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	if (!(st = cmd_open_store(self, o, 0)))
 		goto out;
 	sched_new(&s, st);
-	if (store_cascade_find(st, "", argv[0], &row) < 0 || !row.active ||
-	    sched_definition(s, row.id, &c) < 0) {
-		fprintf(stderr, "scaffold input: no active cascade '%s' in "
-				"'%s'\n",
-			argv[0], o->data_dir);
+	if (cmd_cascade(self, st, argv[0], &row) < 0)
+		goto out;
+	if (sched_definition(s, row.id, &c) < 0) {
+		fprintf(stderr, "scaffold input: %s\n", err_msg());
 		goto out;
 	}
 	printf("%-24s %-9s %-8s %s\n", "NAME", "TYPE", "SOURCE", "VALUE");

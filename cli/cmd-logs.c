@@ -29,9 +29,8 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 	}
 	if (!(st = cmd_open_store(self, &o, 0)))
 		goto out;
-	if (store_cascade_find(st, "", argv[first], &row) < 0) {
-		fprintf(stderr, "scaffold logs: no cascade '%s' in '%s'\n",
-			argv[first], o.data_dir);
+	if (store_cascade_lookup(st, argv[first], &row) < 0) {
+		fprintf(stderr, "scaffold logs: %s\n", err_msg());
 		goto out;
 	}
 	if (store_task_find(st, row.id, argv[first + 1], &task) < 0) {

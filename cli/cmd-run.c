@@ -1,5 +1,6 @@
 /* cmd-run.c - scaffold run: run one task by hand, then what it triggers. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -7,7 +8,7 @@
 static int
 cmd_run(const struct cmd_entry *self, int argc, char **argv)
 {
-	struct strvec only = STRVEC_INIT;
+	struct cascade_row row;
 	struct store *st = NULL;
 	struct sched *s = NULL;
 	struct cmd_opts o;
@@ -29,13 +30,16 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 				  "progress",
 			       &lost) < 0)
 		goto fail;
-	r = sched_trigger(s, "", argv[first], argv[first + 1], o.force, NULL);
+	memset(&row, 0, sizeof(row));
+	if (cmd_cascade(self, st, argv[first], &row) < 0)
+		goto out;
+	r = sched_trigger(s, row.repo, row.name, argv[first + 1], o.force,
+			  NULL);
 	if (r < 0)
 		goto fail;
 	if (exec_until_idle(st, s, o.max_parallel, o.quiet) < 0)
 		goto fail;
-	strvec_push(&only, argv[first]);
-	if (print_status(st, &only, o.json, &all_ok) < 0)
+	if (print_status(st, &row.id, 1, o.json, &all_ok) < 0)
 		goto fail;
 	ret = all_ok ? EXIT_OK : EXIT_FINDING;
 	goto out;
@@ -46,7 +50,7 @@ out:
 	store_close(st);
 	if (lockfd >= 0)
 		close(lockfd);
-	strvec_clear(&only);
+	cascade_row_release(&row);
 	cmd_opts_release(&o);
 	return ret;
 }
@@ -54,7 +58,7 @@ out:
 const struct cmd_entry cmd_run_entry = {
 	"run",
 	"run a task by hand (its descendants reset and follow)",
-	"usage: scaffold run [-d DIR] [--force] CASCADE TASK\n"
+	"usage: scaffold run [-d DIR] [--force] [REPO/]CASCADE TASK\n"
 	"\n"
 	"Run TASK now, even with auto_execute: false.  Everything downstream\n"
 	"of it resets and runs again as it becomes ready.  Refused while a\n"

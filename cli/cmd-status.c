@@ -6,8 +6,8 @@
 static int
 cmd_status(const struct cmd_entry *self, int argc, char **argv)
 {
-	struct strvec only = STRVEC_INIT;
 	struct store *st = NULL;
+	int64_t id = 0;
 	struct cascade_row row;
 	struct cmd_opts o;
 	int first, ret = EXIT_FINDING;
@@ -22,26 +22,18 @@ cmd_status(const struct cmd_entry *self, int argc, char **argv)
 	if (!(st = cmd_open_store(self, &o, 0)))
 		goto out;
 	if (argc - first == 1) {
-		if (store_cascade_find(st, "", argv[first], &row) < 0 ||
-		    !row.active) {
-			fprintf(stderr, "scaffold status: no active cascade "
-					"'%s' in '%s'\n",
-				argv[first], o.data_dir);
-			if (row.name)
-				cascade_row_release(&row);
+		if (cmd_cascade(self, st, argv[first], &row) < 0)
 			goto out;
-		}
+		id = row.id;
 		cascade_row_release(&row);
-		strvec_push(&only, argv[first]);
 	}
-	if (print_status(st, &only, o.json, NULL) < 0) {
+	if (print_status(st, &id, id ? 1 : 0, o.json, NULL) < 0) {
 		fprintf(stderr, "scaffold status: %s\n", err_msg());
 		goto out;
 	}
 	ret = EXIT_OK;
 out:
 	store_close(st);
-	strvec_clear(&only);
 	cmd_opts_release(&o);
 	return ret;
 }
@@ -49,7 +41,7 @@ out:
 const struct cmd_entry cmd_status_entry = {
 	"status",
 	"show the state of every task",
-	"usage: scaffold status [-d DIR] [-o text|json] [CASCADE]\n"
+	"usage: scaffold status [-d DIR] [-o text|json] [[REPO/]CASCADE]\n"
 	"\n"
 	"Show each task's state, its number of runs and its last run, for\n"
 	"every active cascade or only CASCADE.  Safe while another scaffold\n"

@@ -162,6 +162,24 @@ cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd)
 	return 0;
 }
 
+int
+cmd_cascade(const struct cmd_entry *self, struct store *st, const char *spec,
+	    struct cascade_row *out)
+{
+	int ret = store_cascade_lookup(st, spec, out);
+
+	if (ret == 0 && !out->active) {
+		err_set("cascade '%s' is no longer active (its file was "
+			"removed)",
+			spec);
+		cascade_row_release(out);
+		ret = ERR_NOTFOUND;
+	}
+	if (ret < 0)
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+	return ret;
+}
+
 static int
 cmp_path(const void *a, const void *b)
 {

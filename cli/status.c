@@ -7,20 +7,20 @@
 #include "cli.h"
 
 static int
-wanted(const struct strvec *only, const char *name)
+wanted(const int64_t *ids, size_t nids, int64_t id)
 {
 	size_t i;
 
-	if (!only || !only->n)
+	if (!nids)
 		return 1;
-	for (i = 0; i < only->n; i++)
-		if (!strcmp(only->v[i], name))
+	for (i = 0; i < nids; i++)
+		if (ids[i] == id)
 			return 1;
 	return 0;
 }
 
 int
-print_status(struct store *st, const struct strvec *only, int json,
+print_status(struct store *st, const int64_t *ids, size_t nids, int json,
 	     int *all_success)
 {
 	struct cascade_row *cs = NULL;
@@ -35,20 +35,24 @@ print_status(struct store *st, const struct strvec *only, int json,
 	if ((ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
 		goto out;
 	for (i = 0; i < ncs; i++) {
-		if (!wanted(only, cs[i].name))
+		if (!wanted(ids, nids, cs[i].id))
 			continue;
 		shown++;
 		if ((ret = store_tasks(st, cs[i].id, &ts, &nts)) < 0)
 			goto out;
 		c = json_object();
 		json_object_set_new(c, "name", json_string(cs[i].name));
+		json_object_set_new(c, "repo", cs[i].repo[0]
+						       ? json_string(cs[i].repo)
+						       : json_null());
 		json_object_set_new(c, "revision",
 				    cs[i].revision ? json_string(cs[i].revision)
 						   : json_null());
 		tarr = json_array();
 		if (!json)
-			printf("%scascade '%s' at %s\n", shown > 1 ? "\n" : "",
-			       cs[i].name,
+			printf("%scascade '%s%s%s' at %s\n",
+			       shown > 1 ? "\n" : "", cs[i].repo,
+			       cs[i].repo[0] ? "/" : "", cs[i].name,
 			       cs[i].revision ? cs[i].revision : "-");
 		if (!json)
 			printf("  %-24s %-12s %5s  %s\n", "TASK", "STATE",

@@ -371,6 +371,12 @@ void store_rollback(struct store *s);
 int store_cascade_find(struct store *s, const char *repo, const char *name,
 		       struct cascade_row *out);
 int store_cascade_get(struct store *s, int64_t id, struct cascade_row *out);
+/*
+ * A cascade named by an operator: "NAME" (ERR_CONFLICT, naming the repos,
+ * when two active repos have it) or "REPO/NAME".
+ */
+int store_cascade_lookup(struct store *s, const char *spec,
+			 struct cascade_row *out);
 /* Insert or update by (repo, name); sets row->id. */
 int store_cascade_save(struct store *s, struct cascade_row *row);
 int store_cascade_list(struct store *s, int active_only,

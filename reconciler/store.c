@@ -505,6 +505,58 @@ store_cascade_find(struct store *s, const char *repo, const char *name,
 }
 
 int
+store_cascade_lookup(struct store *s, const char *spec,
+		     struct cascade_row *out)
+{
+	sqlite3_stmt *st;
+	const char *slash = strchr(spec, '/');
+	struct cascade_row other;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (slash) {
+		struct buf repo = BUF_INIT;
+		int ret;
+
+		buf_add(&repo, spec, (size_t)(slash - spec));
+		ret = store_cascade_find(s, repo.ptr, slash + 1, out);
+		buf_release(&repo);
+		if (ret == ERR_NOTFOUND)
+			err_set("no cascade '%s'", spec);
+		return ret;
+	}
+	st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades WHERE name = ?1 "
+		     "ORDER BY active DESC, repo");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_err(s, "find cascade");
+		return err_set("no cascade '%s'", spec), ERR_NOTFOUND;
+	}
+	read_cascade(st, out);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_cascade(st, &other);
+		if (other.active && out->active) {
+			err_set("cascade '%s' is in repos '%s' and '%s': say "
+				"which, as REPO/%s",
+				spec, out->repo, other.repo, spec);
+			cascade_row_release(&other);
+			cascade_row_release(out);
+			sqlite3_reset(st);
+			return ERR_CONFLICT;
+		}
+		cascade_row_release(&other);
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
 store_cascade_get(struct store *s, int64_t id, struct cascade_row *out)
 {
 	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "

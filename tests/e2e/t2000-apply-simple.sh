@@ -31,6 +31,7 @@ is "$OUT" '{
   "cascades": [
     {
       "name": "foobar-local",
+      "repo": null,
       "revision": "local-'"$(sha256sum <examples/simple-local.yaml | cut -c1-12)"'",
       "tasks": [
         {
