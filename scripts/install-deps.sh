@@ -8,7 +8,7 @@ PKGS="
 	make gcc pkg-config perl git
 	libyaml-dev libgit2-dev libsqlite3-dev libcurl4-openssl-dev
 	libjansson-dev libssh2-1-dev libmicrohttpd-dev libarchive-dev
-	libssl-dev libcmocka-dev
+	libssl-dev libcmocka-dev openssh-server openssh-client
 "
 
 missing=""

@@ -1,0 +1,145 @@
+/*
+ * gitsync.h - repositories: bare mirrors kept with libgit2, the cascade
+ * files of a revision, tree diffs.  The only module that includes git2.h;
+ * libgit2's errors are translated into err_set() messages here.
+ *
+ * Every function returns 0 or a negative ERR_* code with err_set() called.
+ * Strings in out-structs are heap-allocated and freed by the *_release or
+ * *_free function named beside them.
+ */
+#ifndef SCAFFOLD_GITSYNC_H
+#define SCAFFOLD_GITSYNC_H
+
+#include "../common/common.h"
+
+#define GIT_OID_HEX 40
+
+struct repo_creds {
+	const char *ssh_key_file;     /* private key (public key beside it,
+				       * KEY.pub, when present) */
+	const char *known_hosts_file; /* required for ssh:// and scp-style */
+	const char *token_file;	      /* https: a token, used as password */
+};
+
+struct repo_spec {
+	const char *name;   /* for messages: "repo 'infra': ..." */
+	const char *url;    /* local path, file://, git://, https://, ssh://,
+			     * or scp-style user@host:path */
+	const char *branch; /* e.g. "main" */
+	struct repo_creds creds;
+};
+
+/* Initialise libgit2 once per process (idempotent, thread-safe). */
+int gitsync_init(void);
+
+/*
+ * Bring the bare mirror at mirror_dir up to date with the remote: clone on
+ * first use, then fetch every branch with a forced refspec onto the same
+ * name (+refs/heads/<all>:refs/heads/<all>) and pruning, so force pushes
+ * and deleted branches are mirrored exactly.
+ * The fetch runs in a child process (the scaffold binary, see
+ * gitsync_set_helper) that is killed after timeout_ms (no limit when
+ * timeout_ms <= 0): a hanging remote can never hang the caller.
+ * ERR_TIMEOUT when it took too long, ERR_AUTH for credential and host-key
+ * failures, ERR_INVALID for a spec that cannot work (ssh without
+ * known_hosts_file, an unsupported URL scheme).  Safe to call from several
+ * threads at once; fetches of one mirror are serialised by a lock on
+ * mirror_dir.  The caller must not reap children it did not start
+ * (waitpid(-1)) nor ignore SIGCHLD.
+ */
+int mirror_fetch(const char *mirror_dir, const struct repo_spec *spec,
+		 int64_t timeout_ms);
+/* The same, in this process, without the time limit (the child runs it). */
+int mirror_fetch_inproc(const char *mirror_dir, const struct repo_spec *spec);
+/*
+ * The program the child runs: argv[0] of it is path (default
+ * /proc/self/exe), followed by "__gitsync-fetch" and its arguments.  The
+ * path is copied; call it before starting threads that fetch.
+ */
+void gitsync_set_helper(const char *path);
+/*
+ * main() of the child, for argv = { exe, "__gitsync-fetch", mirror_dir,
+ * name, url, branch, ssh_key_file, known_hosts_file, token_file } (empty
+ * strings for absent files).  Returns the exit status: 0 on success, else
+ * -ERR_* (1..7) with the error message as the last line on stderr.
+ */
+#define GITSYNC_FETCH_CMD "__gitsync-fetch"
+int gitsync_fetch_child_main(int argc, char **argv);
+
+/* The commit the branch points to in the mirror; ERR_NOTFOUND if none. */
+int mirror_branch_head(const char *mirror_dir, const char *branch,
+		       char out[GIT_OID_HEX + 1]);
+
+struct commit_info {
+	char id[GIT_OID_HEX + 1];
+	char *author;  /* "Name <email>" */
+	char *subject; /* first line of the message */
+	int64_t time;  /* commit (committer) time, seconds since the epoch */
+};
+int mirror_commit_info(const char *mirror_dir, const char *commit,
+		       struct commit_info *out);
+void commit_info_release(struct commit_info *ci);
+
+/* Is ancestor an ancestor of (or equal to) commit? 1 yes, 0 no, <0 error. */
+int mirror_is_ancestor(const char *mirror_dir, const char *ancestor,
+		       const char *commit);
+
+struct cascade_file {
+	char *path; /* repository-relative, e.g. ".scaffold/deploy.yaml" */
+	char blob[GIT_OID_HEX + 1];
+	char *data; /* the content, NUL-terminated (may hold NULs) */
+	size_t len;
+};
+/*
+ * Every *.yaml and *.yml file directly under dir (e.g. ".scaffold") at
+ * commit, sorted by path; none (n = 0, return 0) when dir is absent.
+ * Files larger than max_size (when max_size > 0) are returned with
+ * data = NULL and len set.  Symbolic links and submodules are skipped.
+ * ERR_NOTFOUND when the commit is not in the mirror.
+ */
+int mirror_read_cascades(const char *mirror_dir, const char *commit,
+			 const char *dir, size_t max_size,
+			 struct cascade_file **out, size_t *n);
+void cascade_files_free(struct cascade_file *v, size_t n);
+
+/*
+ * The cascade files (*.yaml, *.yml directly under dir) that differ between
+ * two commits (tree diff), as repository-relative paths, sorted, each once,
+ * appended to out.  old may be NULL (everything under dir is new).  A
+ * rename counts as a deletion and an addition: both paths are listed.
+ */
+int mirror_diff_cascades(const char *mirror_dir, const char *old_commit,
+			 const char *new_commit, const char *dir,
+			 struct strvec *out);
+
+/*
+ * OpenSSH known_hosts, checked by the ssh transport against the raw host
+ * key (the SSH wire-format blob).  Lines may name the host plainly, as
+ * [host]:port (used when port is not 22), with wildcards and negations,
+ * or hashed (|1|salt|hash).  @cert-authority lines are ignored.
+ */
+enum known_hosts_result {
+	KNOWN_HOSTS_OK,	      /* a line for the host carries this key */
+	KNOWN_HOSTS_UNKNOWN,  /* no line names the host */
+	KNOWN_HOSTS_MISMATCH, /* lines name the host, none with this key */
+	KNOWN_HOSTS_REVOKED,  /* an @revoked line for the host has this key */
+};
+/* port <= 0 means 22; *out is set on success; -1 when file is unreadable */
+int known_hosts_check(enum known_hosts_result *out, const char *file,
+		      const char *host, int port, const void *key, size_t len);
+/*
+ * Append the key lines of file that name host:port, as plain
+ * "NAME TYPE KEY" lines of the key types libssh2 knows (no markers, no
+ * patterns, no hashes); -1 when file is unreadable.
+ */
+int known_hosts_extract(struct buf *out, const char *file, const char *host,
+			int port);
+/* The name a known_hosts line uses for host:port ("h" or "[h]:p"); caller
+ * frees. */
+char *known_hosts_name(const char *host, int port);
+/* OpenSSH's fingerprint of a key blob: "SHA256:" + unpadded base64. */
+#define SSH_FINGERPRINT_LEN 51
+void ssh_fingerprint(char out[SSH_FINGERPRINT_LEN], const void *key,
+		     size_t len);
+
+#endif
