@@ -26,6 +26,11 @@ extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_input_entry;
 extern const struct cmd_entry cmd_kill_entry;
+extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_repos_entry;
+
+/* The daemon (serve.c): runs until SIGTERM/SIGINT; 0 on a clean stop. */
+int serve_run(struct config *cf, int quiet);
 
 #define DEFAULT_DATA_DIR ".scaffold-data"
 
@@ -37,7 +42,8 @@ int cmd_help(const struct cmd_entry *self);
 /*
  * Parse the options of a command.  allowed lists the short names it takes:
  * o (--output text|json), q (--quiet), d (--data-dir DIR), i (--input
- * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N);
+ * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N),
+ * c (--config FILE);
  * --help always.  Options and operands may mix.  Returns the index of the
  * first operand (operands are moved to the end), -1 after --help was
  * printed, or -2 after a usage error was printed.  Release with
@@ -51,6 +57,7 @@ struct cmd_opts {
 	struct strvec inputs;
 	int64_t run;
 	int max_parallel;
+	const char *config;
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);

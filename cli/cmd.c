@@ -44,6 +44,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "force", no_argument, NULL, 'f' },
 		{ "run", required_argument, NULL, 'r' },
 		{ "max-parallel", required_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -58,7 +59,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	opts->max_parallel = 4;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:", longopts,
+	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:c:", longopts,
 				NULL)) != -1) {
 		if (c != '?' && c != ':' && c != 'h' && !strchr(allowed, c)) {
 			cmd_usage_error(self, "unknown option '%s'",
@@ -100,6 +101,9 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		case 'f':
 			opts->force = 1;
 			break;
+		case 'c':
+			opts->config = optarg;
+			break;
 		case 'r':
 		case 'j':
 			errno = 0;
@@ -119,7 +123,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 				opts->max_parallel = (int)v;
 			break;
 		default:
-			if (optopt && strchr("odirj", optopt))
+			if (optopt && strchr("odirjc", optopt))
 				cmd_usage_error(self, "option '%s' needs a "
 						      "value",
 						argv[optind - 1]);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../gitsync/gitsync.h"
 
 static const struct cmd_entry *const commands[] = {
 	&cmd_validate_entry,
@@ -14,6 +15,8 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_run_entry,
 	&cmd_input_entry,
 	&cmd_kill_entry,
+	&cmd_serve_entry,
+	&cmd_repos_entry,
 };
 
 static void
@@ -35,6 +38,9 @@ main(int argc, char **argv)
 {
 	size_t i, best = ARRAY_SIZE(commands), d, bestd = 3;
 
+	/* the child process of a fetch (gitsync/mirror.c) */
+	if (argc >= 2 && !strcmp(argv[1], "__gitsync-fetch"))
+		return gitsync_fetch_child_main(argc, argv);
 	if (argc < 2) {
 		print_usage(stderr);
 		return EXIT_USAGE;

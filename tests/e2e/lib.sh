@@ -67,3 +67,25 @@ done_testing() {
 }
 
 [ -x "$SCAFFOLD" ] || { echo "Bail out! no binary at $SCAFFOLD"; exit 1; }
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; 1 if it
+# never did.
+wait_for() {
+	_limit=$(($1 * 10))
+	shift
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# git with a fixed identity and no system or user config
+tgit() {
+	GIT_CONFIG_NOSYSTEM=1 HOME="$T" GIT_AUTHOR_NAME="Test Author" \
+		GIT_AUTHOR_EMAIL=author@example.com \
+		GIT_COMMITTER_NAME="Test Author" \
+		GIT_COMMITTER_EMAIL=author@example.com git "$@"
+}

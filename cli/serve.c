@@ -1,0 +1,455 @@
+/*
+ * serve.c - the daemon: a thread per repository keeps its mirror fetched
+ * and reconciles every new revision through the scheduler; the main
+ * thread runs what becomes ready.  Each thread has its own store
+ * connection (SQLite in WAL mode lets readers such as `scaffold status`
+ * look on at any time).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../gitsync/gitsync.h"
+
+struct parsed {
+	char blob[GIT_OID_HEX + 1];
+	char *path;
+	char *source;
+	struct cascade *c;
+};
+
+struct worker {
+	pthread_t thread;
+	const struct repo_config *rc;
+	struct daemon *d;
+	struct parsed *cache; /* valid cascades of the applied revision */
+	size_t ncache;
+	int sync_now;
+};
+
+struct daemon {
+	struct config *cf;
+	struct exec *x;
+	struct worker *workers;
+	size_t nworkers;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stopping;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void
+cache_free(struct parsed *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].source);
+		cascade_free(v[i].c);
+	}
+	free(v);
+}
+
+static struct parsed *
+cache_find(struct worker *w, const char *blob, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < w->ncache; i++)
+		if (!strcmp(w->cache[i].blob, blob) &&
+		    !strcmp(w->cache[i].path, path))
+			return &w->cache[i];
+	return NULL;
+}
+
+/*
+ * Reconcile the repository at commit head: parse its cascade files (those
+ * unchanged since the last revision come from the cache), apply the valid
+ * ones, keep the last good definition of invalid ones, and record the
+ * revision.
+ */
+static int
+reconcile_revision(struct worker *w, struct store *st, struct sched *s,
+		   struct repo_row *row, const char *mirror, const char *head)
+{
+	const struct repo_config *rc = w->rc;
+	struct commit_info ci;
+	struct strvec changed = STRVEC_INIT, keep = STRVEC_INIT;
+	struct cascade_file *files = NULL;
+	struct parsed *cache = NULL, *p;
+	struct sched_def *defs = NULL;
+	struct diags diags = DIAGS_INIT;
+	struct revision_row rev;
+	struct buf report = BUF_INIT, errors = BUF_INIT;
+	size_t nfiles = 0, ndefs = 0, ncache = 0, i, j;
+	int ret;
+
+	memset(&ci, 0, sizeof(ci));
+	memset(&rev, 0, sizeof(rev));
+	if ((ret = mirror_commit_info(mirror, head, &ci)) < 0)
+		goto out;
+	rev.repo = (char *)rc->name;
+	rev.commit_id = (char *)head;
+	rev.author = ci.author;
+	rev.subject = ci.subject;
+	rev.time = ci.time;
+	if (row->applied &&
+	    mirror_diff_cascades(mirror, row->applied, head, rc->path,
+				 &changed) == 0 &&
+	    !changed.n) {
+		rev.result = "no cascade change";
+		if ((ret = store_revision_put(st, &rev)) < 0)
+			goto out;
+		log_info("gitsync: repo '%s' at %.12s: no cascade change",
+			 rc->name, head);
+		goto done;
+	}
+	if ((ret = mirror_read_cascades(mirror, head, rc->path,
+					CASCADE_MAX_FILE_SIZE, &files,
+					&nfiles)) < 0)
+		goto out;
+	defs = xcalloc(nfiles + 1, sizeof(*defs));
+	cache = xcalloc(nfiles + 1, sizeof(*cache));
+	for (i = 0; i < nfiles; i++) {
+		struct cascade *c = NULL;
+
+		if (!files[i].data) {
+			diags_add(&diags, DIAG_ERROR, files[i].path,
+				  (struct pos){ 0, 0 },
+				  "the file is larger than %u bytes",
+				  CASCADE_MAX_FILE_SIZE);
+			strvec_push(&keep, files[i].path);
+			continue;
+		}
+		p = cache_find(w, files[i].blob, files[i].path);
+		if (p) {
+			/* unchanged since the last revision: not parsed again */
+			cache[ncache] = *p;
+			p->c = NULL;
+			p->path = p->source = NULL;
+		} else {
+			if (cascade_load(&c, files[i].path, files[i].data,
+					 files[i].len, 0, &diags) < 0) {
+				strvec_push(&keep, files[i].path);
+				continue;
+			}
+			memcpy(cache[ncache].blob, files[i].blob,
+			       sizeof(cache[ncache].blob));
+			cache[ncache].path = xstrdup(files[i].path);
+			cache[ncache].source = xstrndup(files[i].data,
+							files[i].len);
+			cache[ncache].c = c;
+		}
+		for (j = 0; j < ndefs; j++)
+			if (!strcmp(defs[j].cascade->name,
+				    cache[ncache].c->name))
+				break;
+		if (j < ndefs) {
+			diags_add(&diags, DIAG_ERROR, cache[ncache].path,
+				  cache[ncache].c->name_pos,
+				  "cascade name '%s' is also used by '%s'",
+				  cache[ncache].c->name, defs[j].file);
+			strvec_push(&keep, cache[ncache].path);
+			free(cache[ncache].path);
+			free(cache[ncache].source);
+			cascade_free(cache[ncache].c);
+			memset(&cache[ncache], 0, sizeof(cache[ncache]));
+			continue;
+		}
+		defs[ndefs].cascade = cache[ncache].c;
+		defs[ndefs].source = cache[ncache].source;
+		defs[ndefs].file = cache[ncache].path;
+		ndefs++;
+		ncache++;
+	}
+	if ((ret = sched_apply(s, rc->name, head, defs, ndefs, 1, &keep,
+			       &report)) < 0)
+		goto out;
+	diags_sort(&diags);
+	for (i = 0; i < diags.n; i++) {
+		if (diags.v[i].pos.line)
+			buf_addf(&errors, "%s:%d:%d: %s: %s\n", diags.v[i].file,
+				 diags.v[i].pos.line, diags.v[i].pos.col,
+				 diags.v[i].sev == DIAG_ERROR ? "error"
+							      : "warning",
+				 diags.v[i].msg);
+		else
+			buf_addf(&errors, "%s: %s: %s\n", diags.v[i].file,
+				 diags.v[i].sev == DIAG_ERROR ? "error"
+							      : "warning",
+				 diags.v[i].msg);
+	}
+	rev.result = diags.nerrors ? "invalid" : "applied";
+	rev.errors = errors.len ? errors.ptr : NULL;
+	if ((ret = store_revision_put(st, &rev)) < 0)
+		goto out;
+	{
+		char *line, *save = NULL;
+
+		for (line = strtok_r(report.ptr, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			log_info("reconcile: repo '%s' at %.12s: %s", rc->name,
+				 head, line);
+		for (line = strtok_r(errors.ptr, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			log_warnx("reconcile: repo '%s' at %.12s: %s",
+				  rc->name, head, line);
+	}
+	cache_free(w->cache, w->ncache);
+	w->cache = cache;
+	w->ncache = ncache;
+	cache = NULL;
+	ncache = 0;
+done:
+	free(row->applied);
+	row->applied = xstrdup(head);
+	ret = 0;
+out:
+	cache_free(cache, ncache);
+	free(defs);
+	cascade_files_free(files, nfiles);
+	commit_info_release(&ci);
+	strvec_clear(&changed);
+	strvec_clear(&keep);
+	diags_release(&diags);
+	buf_release(&report);
+	buf_release(&errors);
+	return ret;
+}
+
+/* One round: fetch, and reconcile a new head.  1 if something changed. */
+static int
+sync_once(struct worker *w, struct store *st, struct sched *s,
+	  const char *mirror)
+{
+	const struct repo_config *rc = w->rc;
+	struct repo_spec spec;
+	struct repo_row row;
+	char head[GIT_OID_HEX + 1];
+	int ret, changed = 0, was_missing;
+	char *prev_error;
+
+	if (store_repo_get(st, rc->name, &row) == ERR_NOTFOUND) {
+		row.name = xstrdup(rc->name);
+	}
+	free(row.url);
+	row.url = xstrdup(rc->url);
+	free(row.branch);
+	row.branch = xstrdup(rc->branch);
+	row.last_fetch_at = store_now_ms();
+	prev_error = row.last_error;
+	row.last_error = NULL;
+	was_missing = row.branch_missing;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = rc->name;
+	spec.url = rc->url;
+	spec.branch = rc->branch;
+	spec.creds.ssh_key_file = rc->ssh_key_file;
+	spec.creds.known_hosts_file = rc->known_hosts_file;
+	spec.creds.token_file = rc->token_file;
+	ret = mirror_fetch(mirror, &spec, w->d->cf->fetch_timeout_ms);
+	if (ret < 0) {
+		row.failures++;
+		row.last_error = xstrdup(err_msg());
+		if (!prev_error || strcmp(prev_error, row.last_error))
+			log_warnx("gitsync: %s (the last good revision stays "
+				  "active; retrying with backoff)",
+				  row.last_error);
+		goto save;
+	}
+	ret = mirror_branch_head(mirror, rc->branch, head);
+	if (ret == ERR_NOTFOUND) {
+		row.branch_missing = 1;
+		row.failures = 0;
+		row.last_ok_at = store_now_ms();
+		err_set("repo '%s': branch '%s' is missing from the remote; "
+			"keeping the last applied revision",
+			rc->name, rc->branch);
+		row.last_error = xstrdup(err_msg());
+		if (!was_missing)
+			log_warnx("gitsync: %s", row.last_error);
+		goto save;
+	}
+	if (ret < 0) {
+		row.failures++;
+		row.last_error = xstrdup(err_msg());
+		log_warnx("gitsync: %s", row.last_error);
+		goto save;
+	}
+	if (prev_error || was_missing)
+		log_info("gitsync: repo '%s': fetching works again", rc->name);
+	row.failures = 0;
+	row.branch_missing = 0;
+	row.last_ok_at = store_now_ms();
+	free(row.head);
+	row.head = xstrdup(head);
+	if (!row.applied || strcmp(row.applied, head)) {
+		if (reconcile_revision(w, st, s, &row, mirror, head) < 0) {
+			row.last_error = xstrdup(err_msg());
+			log_warnx("reconcile: repo '%s' at %.12s: %s",
+				  rc->name, head, row.last_error);
+		} else {
+			changed = 1;
+		}
+	}
+save:
+	if (store_repo_save(st, &row) < 0)
+		log_warnx("gitsync: repo '%s': %s", rc->name, err_msg());
+	free(prev_error);
+	repo_row_release(&row);
+	return changed;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+	struct store *st = NULL;
+	struct sched *s = NULL;
+	struct buf mirror = BUF_INIT;
+	struct timespec ts;
+	struct repo_row row;
+	int64_t delay, until;
+	int failures;
+
+	if (store_open(&st, d->cf->data_dir) < 0) {
+		log_warnx("gitsync: repo '%s': %s", w->rc->name, err_msg());
+		return NULL;
+	}
+	sched_new(&s, st);
+	buf_addf(&mirror, "%s/mirrors/%s.git", d->cf->data_dir, w->rc->name);
+	for (;;) {
+		if (sync_once(w, st, s, mirror.ptr))
+			exec_wake(d->x);
+		failures = 0;
+		if (store_repo_get(st, w->rc->name, &row) == 0) {
+			failures = row.failures;
+			repo_row_release(&row);
+		}
+		/* after failures, back off: twice as long each time, up to
+		 * ten minutes (or the poll interval, if longer) */
+		delay = d->cf->poll_interval_ms;
+		while (failures-- > 1 && delay < 10 * 60 * 1000)
+			delay *= 2;
+		if (delay > 10 * 60 * 1000 &&
+		    delay > d->cf->poll_interval_ms)
+			delay = d->cf->poll_interval_ms > 10 * 60 * 1000
+					? d->cf->poll_interval_ms
+					: 10 * 60 * 1000;
+		until = store_now_ms() + delay;
+		pthread_mutex_lock(&d->lock);
+		while (!d->stopping && !w->sync_now &&
+		       store_now_ms() < until) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		}
+		w->sync_now = 0;
+		if (d->stopping) {
+			pthread_mutex_unlock(&d->lock);
+			break;
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+	cache_free(w->cache, w->ncache);
+	sched_free(s);
+	store_close(st);
+	buf_release(&mirror);
+	return NULL;
+}
+
+int
+serve_run(struct config *cf, int quiet)
+{
+	struct daemon d;
+	struct store *st = NULL;
+	struct sched *s = NULL;
+	struct sigaction sa;
+	size_t i, lost;
+	int ret = -1, lockfd = -1;
+
+	memset(&d, 0, sizeof(d));
+	d.cf = cf;
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_cond_init(&d.cond, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mkdir_p(cf->data_dir, 0700) < 0 || lock_dir(&lockfd, cf->data_dir) < 0 ||
+	    store_open(&st, cf->data_dir) < 0 || gitsync_init() < 0)
+		goto out;
+	sched_new(&s, st);
+	if (sched_recover_lost(s, "scaffold stopped while the run was in "
+				  "progress",
+			       &lost) < 0)
+		goto out;
+	if (lost)
+		log_warnx("serve: %zu run%s left running by an earlier "
+			  "scaffold ended as lost",
+			  lost, lost == 1 ? "" : "s");
+	d.x = exec_new(st, s, cf->max_parallel, quiet);
+	log_info("serve: data dir '%s', %zu repo%s, polling every %llds, at "
+		 "most %d tasks at once",
+		 cf->data_dir, cf->nrepos, cf->nrepos == 1 ? "" : "s",
+		 (long long)(cf->poll_interval_ms / 1000), cf->max_parallel);
+	d.workers = xcalloc(cf->nrepos + 1, sizeof(*d.workers));
+	for (i = 0; i < cf->nrepos; i++) {
+		d.workers[i].rc = &cf->repos[i];
+		d.workers[i].d = &d;
+		if (pthread_create(&d.workers[i].thread, NULL, worker_main,
+				   &d.workers[i]) != 0) {
+			log_warnx("serve: cannot start the thread of repo '%s'",
+				  cf->repos[i].name);
+			break;
+		}
+		d.nworkers++;
+	}
+	while (!got_signal) {
+		if (exec_step(d.x, 500, NULL) < 0) {
+			log_warnx("serve: %s", err_msg());
+			sleep(1);
+		}
+	}
+	log_info("serve: stopping (signal %d)", (int)got_signal);
+	pthread_mutex_lock(&d.lock);
+	d.stopping = 1;
+	pthread_cond_broadcast(&d.cond);
+	pthread_mutex_unlock(&d.lock);
+	for (i = 0; i < d.nworkers; i++)
+		pthread_join(d.workers[i].thread, NULL);
+	exec_interrupt_all(d.x, "scaffold serve stopped while the run was in "
+				"progress; it will run again");
+	log_info("serve: stopped");
+	ret = 0;
+out:
+	if (ret < 0)
+		log_warnx("serve: %s", err_msg());
+	exec_free(d.x);
+	free(d.workers);
+	sched_free(s);
+	store_close(st);
+	if (lockfd >= 0)
+		close(lockfd);
+	pthread_mutex_destroy(&d.lock);
+	pthread_cond_destroy(&d.cond);
+	return ret;
+}
