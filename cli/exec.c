@@ -265,10 +265,10 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 		log_warnx("exec: run %lld: cannot record its end: %s",
 			  (long long)d.run_id, err_msg());
 	if (!quiet)
-		fprintf(stderr, "run %lld %s/%s: %s%s%s (%s)\n",
-			(long long)d.run_id, sl->req->cascade, sl->req->task,
-			run_outcome_names[res->outcome],
-			res->message[0] ? ", " : "", res->message, dur);
+		log_info("run %lld %s/%s: %s%s%s (%s)", (long long)d.run_id,
+			 sl->req->cascade, sl->req->task,
+			 run_outcome_names[res->outcome],
+			 res->message[0] ? ", " : "", res->message, dur);
 	free(env);
 	free(files);
 	rm_rf(sl->req->work_dir);

@@ -1,40 +1,88 @@
 #!/bin/sh
-# make demo: scaffold on the examples.  Validates them, runs the Scaffold
-# "simple" example for real with the local runner, shows that applying it
-# again runs nothing, then edits one task and shows exactly it and its
-# descendants running again.  State goes to a fresh temporary data dir.
+# make demo: the daemon reconciling a push.  Creates a git repository from
+# examples/ (under ./demo, once), starts scaffold serve on it, shows the
+# cascades running with the local runner, pushes an edit to one task and
+# shows exactly that task and its descendants running again.
 set -eu
 cd "$(dirname "$0")/.."
-S=./scaffold
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-D="$tmp/data"
+top=$(pwd)
+S="$top/scaffold"
+demo="$top/demo"
+D="$demo/data"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+g() { git -c user.name="scaffold demo" -c user.email=demo@localhost "$@"; }
 
-say "scaffold validate examples/"
-$S validate examples/
+if [ ! -d "$demo/repo.git" ]; then
+	say "creating a git repository from examples/ in demo/"
+	mkdir -p "$demo"
+	g init -q --bare -b main "$demo/repo.git"
+	g clone -q "$demo/repo.git" "$demo/work" 2>/dev/null
+	mkdir -p "$demo/work/.scaffold"
+	# the cascades that run on this machine (local runner)
+	cp examples/simple-local.yaml examples/deploy-rollback.yaml \
+		"$demo/work/.scaffold/"
+	(cd "$demo/work" && g add -A && g commit -q -m "Add cascades" &&
+		g push -q origin main 2>/dev/null)
+	cat >"$demo/scaffold.yaml" <<C
+# scaffold serve --config demo/scaffold.yaml
+listen: 127.0.0.1:8080
+data_dir: data
+poll_interval: 2s
+max_parallel: 4
+repos:
+  - name: demo
+    url: repo.git
+    branch: main
+    path: .scaffold
+C
+fi
 
-say "scaffold apply examples/simple-local.yaml   (runs the tasks)"
-$S apply -d "$D" examples/simple-local.yaml
+say "scaffold validate (what a pre-commit hook runs)"
+$S validate -q "$demo/work/.scaffold" && echo "all cascades valid"
 
+say "starting: scaffold serve --config demo/scaffold.yaml (log: demo/serve.log)"
+$S serve --config "$demo/scaffold.yaml" 2>"$demo/serve.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
+
+settled() { # no task waiting or running, and the repo at its head
+	$S status -d "$D" >"$demo/.status" 2>/dev/null || return 1
+	! grep -qE ' (waiting|running) ' "$demo/.status" || return 1
+	head=$(g -C "$demo/work" rev-parse HEAD)
+	$S repos -d "$D" -o json | grep -q "\"applied\": \"$head\""
+}
+wait_settled() {
+	i=0
+	while ! settled; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { echo "timed out; see demo/serve.log"; exit 1; }
+		sleep 0.2
+	done
+}
+wait_settled
+say "scaffold status: the daemon fetched the repository and ran the tasks"
+$S status -d "$D"
+
+say "edit store_env_var in demo/work, commit and push"
+(cd "$demo/work" &&
+	sed -i 's/MESSAGE="Hello .*"/MESSAGE="Hello at '"$(date +%T)"'"/' \
+		.scaffold/simple-local.yaml &&
+	g commit -q -am "Change the message" && g push -q origin main 2>/dev/null &&
+	g log --oneline -1)
+wait_settled
+say "scaffold status: only store_env_var and print_file_and_env ran again"
+$S status -d "$D" demo/foobar-local
 say "scaffold logs foobar-local print_file_and_env"
 $S logs -d "$D" foobar-local print_file_and_env
 
-say "scaffold apply again: nothing changed, nothing runs"
-$S apply -d "$D" examples/simple-local.yaml
+say "what the daemon logged"
+cat "$demo/serve.log"
 
-sed 's/MESSAGE="Hello world"/MESSAGE="Hello again"/' \
-	examples/simple-local.yaml >"$tmp/simple-local.yaml"
-say "edit store_env_var, then: scaffold plan OLD NEW"
-$S plan examples/simple-local.yaml "$tmp/simple-local.yaml"
+cat <<T
 
-say "scaffold apply the edit: store_env_var and print_file_and_env re-run"
-$S apply -d "$D" "$tmp/simple-local.yaml"
-$S logs -d "$D" foobar-local print_file_and_env | sed -n '2,4p'
-
-say "scaffold input ls foobar-local   (passwords never shown)"
-$S input ls -d "$D" foobar-local
-
-say "scaffold graph examples/deploy-rollback.yaml"
-$S graph examples/deploy-rollback.yaml
+Try it yourself:
+  ./scaffold serve --config demo/scaffold.yaml &
+  cd demo/work && \$EDITOR .scaffold/simple-local.yaml && git commit -am edit && git push
+  ./scaffold status -d demo/data        # watch only the affected tasks re-run
+T
