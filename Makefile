@@ -78,7 +78,9 @@ demo: deps
 test: scaffold $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 		CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
-	SCAFFOLD=$(CURDIR)/scaffold prove -j2 --timer tests/e2e/t[0-9]*.sh
+	SCAFFOLD=$(CURDIR)/scaffold \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		prove -j2 --timer tests/e2e/t[0-9]*.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
