@@ -91,7 +91,22 @@ struct runner_ops {
 	int (*wait)(struct run_handle *h, struct run_result *out);
 	int (*kill)(struct run_handle *h);
 	void (*free)(struct run_handle *h);
+	/*
+	 * Re-attach to a run started by an earlier scaffold process (after a
+	 * restart), found by spec->run_id; then wait/kill/free as usual.
+	 * ERR_NOTFOUND when the run is gone (the caller ends it lost).  NULL
+	 * for backends that cannot (local: the process died with its parent's
+	 * pipe).  The log is appended to from where it was.
+	 */
+	int (*adopt)(struct run_handle **out, const struct run_spec *spec);
 };
+
+/*
+ * Settings of the docker backend, from the daemon's config (docker:
+ * {socket, keep_failed}); call before the first run.  socket NULL: the
+ * default /var/run/docker.sock.
+ */
+void runner_docker_configure(const char *socket, int keep_failed);
 
 /* The backend of that name, or NULL. */
 const struct runner_ops *runner_find(const char *name);
@@ -106,6 +121,7 @@ const struct runner_ops *runner_find(const char *name);
  * not start (waitpid(-1, ...)).
  */
 extern const struct runner_ops runner_local;
+extern const struct runner_ops runner_docker;
 
 /*
  * Secret masking for a stream: bytes go in, bytes with every secret
