@@ -84,6 +84,11 @@ struct exec *exec_new(struct store *st, struct sched *s, int max_parallel,
  * *started counts the runs claimed.
  */
 int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
+/*
+ * Re-attach to the runs the store shows running (left by an earlier
+ * process): through the runner's adopt, or else ended lost.
+ */
+int exec_adopt_all(struct exec *x);
 /* From any thread: make a waiting exec_step return now. */
 void exec_wake(struct exec *x);
 size_t exec_running(struct exec *x);

@@ -24,7 +24,7 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	char hex[SHA256_HEX_LEN + 1];
 	int64_t *ids = NULL;
 	struct stat sb;
-	size_t i, j, lost;
+	size_t i, j;
 	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, isdir;
 
 	first = cmd_parse(self, argc, argv, "oqdij", &o);
@@ -98,14 +98,6 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	    !(st = cmd_open_store(self, &o, 1)))
 		goto out;
 	sched_new(&s, st);
-	if (sched_recover_lost(s, "scaffold stopped while the run was in "
-				  "progress",
-			       &lost) < 0)
-		goto fail;
-	if (lost)
-		fprintf(stderr, "scaffold apply: %zu run%s left running by "
-				"an earlier scaffold ended as lost\n",
-			lost, lost == 1 ? "" : "s");
 	buf_addf(&rev, "local-%.12s", hex);
 	if (sched_apply(s, "", rev.ptr, defs, paths.n, isdir, NULL, &report) < 0)
 		goto fail;

@@ -12,7 +12,6 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	struct store *st = NULL;
 	struct sched *s = NULL;
 	struct cmd_opts o;
-	size_t lost;
 	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, r;
 
 	first = cmd_parse(self, argc, argv, "oqdfj", &o);
@@ -26,10 +25,6 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	    !(st = cmd_open_store(self, &o, 0)))
 		goto out;
 	sched_new(&s, st);
-	if (sched_recover_lost(s, "scaffold stopped while the run was in "
-				  "progress",
-			       &lost) < 0)
-		goto fail;
 	memset(&row, 0, sizeof(row));
 	if (cmd_cascade(self, st, argv[first], &row) < 0)
 		goto out;

@@ -152,9 +152,11 @@ spec_from_req(struct slot *sl)
 	sp->nsecrets = r->nsecrets;
 }
 
-/* Start a claimed run; on failure it is recorded as an error at once. */
+/* Start a claimed run (or, with adopt, re-attach to one started by an
+ * earlier process); on failure it is recorded at once. */
 static int
-start_one(struct exec *x, struct sched *s, struct run_req *req)
+start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
+	       int adopt)
 {
 	struct slot *sl = xcalloc(1, sizeof(*sl));
 	struct run_done d;
@@ -167,32 +169,58 @@ start_one(struct exec *x, struct sched *s, struct run_req *req)
 	sl->log_fd = open(req->log_path,
 			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	msg[0] = '\0';
-	if (sl->log_fd < 0)
+	if (adopt && !req->script)
+		snprintf(msg, sizeof(msg), "scaffold stopped while the run was "
+					   "in progress, and its definition is "
+					   "gone");
+	else if (sl->log_fd < 0)
 		snprintf(msg, sizeof(msg), "cannot open the log '%s': %s",
 			 req->log_path, strerror(errno));
 	else if (!(sl->ops = runner_find(req->runner)))
 		snprintf(msg, sizeof(msg),
 			 "runner '%s' is not available in this scaffold",
 			 req->runner);
+	else if (adopt && !sl->ops->adopt)
+		snprintf(msg, sizeof(msg), "scaffold stopped while the run was "
+					   "in progress");
 	else if (mkdir_p(req->work_dir, 0700) < 0)
 		snprintf(msg, sizeof(msg), "%s", err_msg());
 	if (!msg[0]) {
 		spec_from_req(sl);
-		log_line(sl->log_fd, "run %lld of %s/%s, attempt %d, runner %s",
-			 (long long)req->run_id, req->cascade, req->task,
-			 req->attempt, req->runner);
-		if (sl->ops->start(&sl->h, &sl->spec) < 0)
-			snprintf(msg, sizeof(msg), "cannot start: %s",
-				 err_msg());
+		if (adopt) {
+			log_line(sl->log_fd, "scaffold restarted: adopting run "
+					     "%lld",
+				 (long long)req->run_id);
+			ret = sl->ops->adopt(&sl->h, &sl->spec);
+			if (ret == ERR_NOTFOUND)
+				snprintf(msg, sizeof(msg),
+					 "scaffold stopped while the run was "
+					 "in progress, and the run is gone");
+			else if (ret < 0)
+				snprintf(msg, sizeof(msg), "cannot adopt: %s",
+					 err_msg());
+		} else {
+			log_line(sl->log_fd,
+				 "run %lld of %s/%s, attempt %d, runner %s",
+				 (long long)req->run_id, req->cascade,
+				 req->task, req->attempt, req->runner);
+			if (sl->ops->start(&sl->h, &sl->spec) < 0)
+				snprintf(msg, sizeof(msg), "cannot start: %s",
+					 err_msg());
+		}
 	}
 	if (msg[0]) {
 		if (sl->log_fd >= 0)
 			log_line(sl->log_fd, "%s", msg);
 		memset(&d, 0, sizeof(d));
 		d.run_id = req->run_id;
-		d.state = RS_ERROR;
+		d.state = adopt ? RS_LOST : RS_ERROR;
 		d.exit_code = -1;
 		d.message = msg;
+		if (adopt && !x->quiet)
+			log_warnx("run %lld %s/%s: lost: %s",
+				  (long long)req->run_id, req->cascade,
+				  req->task, msg);
 		ret = sched_finish(s, &d);
 		if (ret < 0)
 			log_warnx("exec: run %lld: %s", (long long)req->run_id,
@@ -309,6 +337,24 @@ exec_new(struct store *st, struct sched *s, int max_parallel, int quiet)
 	return x;
 }
 
+int
+exec_adopt_all(struct exec *x)
+{
+	struct run_req **reqs = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	if ((ret = sched_running(x->s, &reqs, &n)) < 0)
+		return ret;
+	for (i = 0; i < n; i++)
+		start_or_adopt(x, x->s, reqs[i], 1);
+	free(reqs);
+	if (x->n && !x->quiet)
+		log_info("exec: adopted %zu run%s left by an earlier scaffold",
+			 x->n, x->n == 1 ? "" : "s");
+	return 0;
+}
+
 void
 exec_wake(struct exec *x)
 {
@@ -379,7 +425,7 @@ exec_step(struct exec *x, int64_t wait_ms, size_t *started)
 		if (ret < 0)
 			return ret;
 		for (i = 0; i < n; i++)
-			start_one(x, x->s, reqs[i]);
+			start_or_adopt(x, x->s, reqs[i], 0);
 		free(reqs);
 		reqs = NULL;
 		if (started)
@@ -437,7 +483,8 @@ exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 	size_t moved, started;
 	int ret;
 
-	if ((ret = sched_promote(s, &moved)) < 0)
+	if ((ret = exec_adopt_all(x)) < 0 ||
+	    (ret = sched_promote(s, &moved)) < 0)
 		goto out;
 	/* runs that end free their dependents, which the next step claims;
 	 * idle when nothing is in flight after claiming */

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "../gitsync/gitsync.h"
+#include "../runner/runner.h"
 
 struct parsed {
 	char blob[GIT_OID_HEX + 1];
@@ -380,7 +381,7 @@ serve_run(struct config *cf, int quiet)
 	struct store *st = NULL;
 	struct sched *s = NULL;
 	struct sigaction sa;
-	size_t i, lost;
+	size_t i;
 	int ret = -1, lockfd = -1;
 
 	memset(&d, 0, sizeof(d));
@@ -398,15 +399,10 @@ serve_run(struct config *cf, int quiet)
 	    store_open(&st, cf->data_dir) < 0 || gitsync_init() < 0)
 		goto out;
 	sched_new(&s, st);
-	if (sched_recover_lost(s, "scaffold stopped while the run was in "
-				  "progress",
-			       &lost) < 0)
-		goto out;
-	if (lost)
-		log_warnx("serve: %zu run%s left running by an earlier "
-			  "scaffold ended as lost",
-			  lost, lost == 1 ? "" : "s");
+	/* WIRE-DOCKER runner_docker_configure(cf->docker_socket, cf->docker_keep_failed); */
 	d.x = exec_new(st, s, cf->max_parallel, quiet);
+	if (exec_adopt_all(d.x) < 0)
+		goto out;
 	log_info("serve: data dir '%s', %zu repo%s, polling every %llds, at "
 		 "most %d tasks at once",
 		 cf->data_dir, cf->nrepos, cf->nrepos == 1 ? "" : "s",

@@ -131,13 +131,34 @@ enum {
 	K_POLL,
 	K_FETCH_TIMEOUT,
 	K_MAX_PARALLEL,
+	K_DOCKER,
 	K_REPOS,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
-	"fetch_timeout", "max_parallel", "repos",
+	"fetch_timeout", "max_parallel", "docker",   "repos",
 };
+
+static void
+load_docker(struct lctx *x, const struct ynode *n, struct config *cf,
+	    const char *base)
+{
+	static const char *const keys[] = { "socket", "keep_failed" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'docker' must be a mapping with 'socket' and "
+			     "'keep_failed', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "docker", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0] && (cf->docker_socket = yn_nonempty(x, s[0], "socket")))
+		cf->docker_socket = resolve(x, base, cf->docker_socket);
+	if (s[1])
+		yn_bool(x, s[1], "keep_failed", &cf->docker_keep_failed);
+}
 
 int
 config_load(struct config **out, const char *path, struct diags *diags)
@@ -211,6 +232,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 		else
 			cf->max_parallel = (int)v;
 	}
+	if (s[K_DOCKER])
+		load_docker(&x, s[K_DOCKER], cf, base.ptr);
 	if ((n = s[K_REPOS]) && !ynode_is_null(n)) {
 		if (n->kind != Y_SEQ) {
 			yn_err(&x, n, "'repos' must be a list, not %s",

@@ -267,6 +267,8 @@ struct config {
 	int64_t poll_interval_ms;
 	int64_t fetch_timeout_ms;
 	int max_parallel;
+	const char *docker_socket; /* NULL: /var/run/docker.sock */
+	int docker_keep_failed;
 	struct repo_config *repos;
 	size_t nrepos;
 };
@@ -594,6 +596,12 @@ int sched_kill(struct sched *s, int64_t run_id);
  * goes back to waiting without counting an attempt, to run again.
  */
 int sched_interrupt(struct sched *s, int64_t run_id, const char *why);
+/*
+ * Every run the store shows running, as requests to re-adopt (after a
+ * restart).  A request without a script (its definition is gone) can only
+ * be ended lost.
+ */
+int sched_running(struct sched *s, struct run_req ***out, size_t *n);
 /* Runs left running by a process that is gone end as lost. */
 int sched_recover_lost(struct sched *s, const char *why, size_t *n);
 /* The active definition of a cascade (cached; owned by the scheduler). */

@@ -1325,3 +1325,63 @@ out:
 	run_row_release(&run);
 	return ret;
 }
+
+int
+sched_running(struct sched *s, struct run_req ***out, size_t *n)
+{
+	struct run_row *runs = NULL;
+	struct task_row task;
+	struct cascade_row crow;
+	const struct cascade *c;
+	const struct task *t;
+	struct run_req *r;
+	size_t nr = 0, i;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if ((ret = store_runs_running(s->st, &runs, &nr)) < 0)
+		return ret;
+	*out = xcalloc(nr + 1, sizeof(**out));
+	for (i = 0; i < nr; i++) {
+		memset(&crow, 0, sizeof(crow));
+		memset(&task, 0, sizeof(task));
+		r = xcalloc(1, sizeof(*r));
+		r->run_id = runs[i].id;
+		r->task_id = runs[i].task_id;
+		r->attempt = runs[i].attempt;
+		ret = store_task_get(s->st, runs[i].task_id, &task);
+		if (ret == 0)
+			ret = store_cascade_get(s->st, task.cascade_id, &crow);
+		c = NULL;
+		if (ret == 0 && crow.active)
+			ret = sched_definition(s, task.cascade_id, &c);
+		t = c ? cascade_task(c, task.name) : NULL;
+		if (ret == 0 && t)
+			ret = build_req(s, c, task.cascade_id, runs[i].revision,
+					t, r);
+		if (ret == 0 && t) {
+			/* the runner it started with, whatever the definition
+			 * says now */
+			free(r->runner);
+			r->runner = xstrdup(runs[i].runner);
+			(*out)[(*n)++] = r;
+		} else {
+			/* no definition to rebuild it from: it can only be
+			 * reported as lost, which needs just the ids */
+			run_req_free(r);
+			r = xcalloc(1, sizeof(*r));
+			r->run_id = runs[i].id;
+			r->task_id = runs[i].task_id;
+			r->runner = xstrdup(runs[i].runner);
+			r->cascade = xstrdup(runs[i].cascade);
+			r->task = xstrdup(runs[i].task);
+			(*out)[(*n)++] = r;
+		}
+		free(task.name);
+		cascade_row_release(&crow);
+		ret = 0;
+	}
+	run_rows_free(runs, nr);
+	return 0;
+}
