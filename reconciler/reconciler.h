@@ -311,6 +311,7 @@ struct cascade_row {
 	char *revision; /* what it was applied from (commit id) */
 	int active;
 	int64_t updated_at;
+	int64_t generation; /* grows each time the source changes */
 };
 void cascade_row_release(struct cascade_row *r);
 
@@ -379,7 +380,9 @@ int store_cascade_get(struct store *s, int64_t id, struct cascade_row *out);
  */
 int store_cascade_lookup(struct store *s, const char *spec,
 			 struct cascade_row *out);
-/* Insert or update by (repo, name); sets row->id. */
+/* The generation alone: cheap, for caches of parsed definitions. */
+int store_cascade_generation(struct store *s, int64_t id, int64_t *out);
+/* Insert or update by (repo, name); sets row->id and row->generation. */
 int store_cascade_save(struct store *s, struct cascade_row *row);
 int store_cascade_list(struct store *s, int active_only,
 		       struct cascade_row **out, size_t *n);

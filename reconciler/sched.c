@@ -10,7 +10,7 @@
 
 struct def_entry {
 	int64_t cascade_id;
-	char hash[SHA256_HEX_LEN + 1];
+	int64_t generation;
 	struct cascade *c;
 };
 
@@ -51,26 +51,27 @@ sched_definition(struct sched *s, int64_t cascade_id,
 	struct cascade_row row;
 	struct diags d = DIAGS_INIT;
 	struct def_entry *e = NULL;
-	char hash[SHA256_HEX_LEN + 1];
 	struct cascade *c = NULL;
+	int64_t gen;
 	size_t i;
 	int ret;
 
 	*out = NULL;
-	if ((ret = store_cascade_get(s->st, cascade_id, &row)) < 0)
+	for (i = 0; i < s->ndefs; i++)
+		if (s->defs[i].cascade_id == cascade_id)
+			e = &s->defs[i];
+	/* the generation says whether the cached parse is still current */
+	if ((ret = store_cascade_generation(s->st, cascade_id, &gen)) < 0)
 		return ret == ERR_NOTFOUND
 			       ? err_set("cascade %lld does not exist",
 					 (long long)cascade_id)
 			       : ret;
-	sha256_hex(hash, row.source, strlen(row.source));
-	for (i = 0; i < s->ndefs; i++)
-		if (s->defs[i].cascade_id == cascade_id)
-			e = &s->defs[i];
-	if (e && !strcmp(e->hash, hash)) {
+	if (e && e->generation == gen) {
 		*out = e->c;
-		cascade_row_release(&row);
 		return 0;
 	}
+	if ((ret = store_cascade_get(s->st, cascade_id, &row)) < 0)
+		return ret;
 	ret = cascade_load(&c, row.file ? row.file : row.name, row.source,
 			   strlen(row.source), 0, &d);
 	if (ret < 0) {
@@ -86,7 +87,7 @@ sched_definition(struct sched *s, int64_t cascade_id,
 	} else {
 		cascade_free(e->c);
 	}
-	memcpy(e->hash, hash, sizeof(hash));
+	e->generation = row.generation;
 	e->c = c;
 	*out = c;
 out:
@@ -194,15 +195,22 @@ env_vars_free(struct run_env_var *v, size_t n)
 
 /* ---- readiness ---- */
 
-static enum task_state
-state_of(struct task_row *rows, size_t n, const char *name)
+/* Task rows by name, for lookups in a cascade's rows. */
+static void
+index_rows(struct strmap *m, struct task_row *rows, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!strcmp(rows[i].name, name))
-			return rows[i].state;
-	return TS_NOT_STARTED;
+		strmap_put(m, rows[i].name, &rows[i]);
+}
+
+static enum task_state
+state_of(const struct strmap *m, const char *name)
+{
+	struct task_row *r = strmap_get(m, name);
+
+	return r ? r->state : TS_NOT_STARTED;
 }
 
 static int
@@ -221,8 +229,7 @@ dep_met(enum dep_kind kind, enum task_state st)
 
 /* Append "'a' is error (needs success)" for each unmet parent. */
 static int
-unmet_parents(const struct task *t, struct task_row *rows, size_t n,
-	      struct buf *why)
+unmet_parents(const struct task *t, const struct strmap *m, struct buf *why)
 {
 	static const char *const needs[] = { "success", "error",
 					     "success, error or killed" };
@@ -231,7 +238,7 @@ unmet_parents(const struct task *t, struct task_row *rows, size_t n,
 	enum task_state st;
 
 	for (i = 0; i < t->ndeps; i++) {
-		st = state_of(rows, n, t->deps[i].name);
+		st = state_of(m, t->deps[i].name);
 		if (dep_met(t->deps[i].kind, st))
 			continue;
 		if (why)
@@ -243,66 +250,91 @@ unmet_parents(const struct task *t, struct task_row *rows, size_t n,
 	return unmet;
 }
 
-static struct task_row *
-row_named(struct task_row *rows, size_t n, const char *name)
+/* Move task t (row r) to waiting if it is ready. */
+static int
+promote_one(struct sched *s, const struct task *t, struct task_row *r,
+	    const struct strmap *m, size_t *moved)
 {
-	size_t i;
+	int ret;
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(rows[i].name, name))
-			return &rows[i];
-	return NULL;
+	if (!r || !r->present || r->state != TS_NOT_STARTED)
+		return 0;
+	if (!t->auto_execute && !r->manual)
+		return 0;
+	if (unmet_parents(t, m, NULL))
+		return 0;
+	ret = store_task_set_state(s->st, r->id, TS_NOT_STARTED, TS_WAITING,
+				   t->ndeps ? "ready: its parents are done"
+					    : "ready: no dependencies");
+	if (ret < 0)
+		return ret;
+	r->state = TS_WAITING;
+	if (moved)
+		(*moved)++;
+	return 0;
 }
 
 /*
- * Promote ready tasks of one cascade; only (if given) the children of
- * task `only`.  Inside the caller's transaction.
+ * Promote ready tasks of one cascade, inside the caller's transaction;
+ * with only, just the children of that task (reading the rows of those
+ * children and their parents, not of the whole cascade).
  */
 static int
 promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
 		size_t *moved)
 {
 	const struct cascade *c;
-	struct task_row *rows = NULL, *r;
-	size_t n = 0, i;
+	struct task_row *rows = NULL;
+	struct strmap m = STRMAP_INIT;
+	size_t n = 0, i, k, alloc = 0;
 	const struct task *t, *p;
 	int ret;
 
 	if ((ret = sched_definition(s, cascade_id, &c)) < 0)
 		return ret;
-	if ((ret = store_tasks(s->st, cascade_id, &rows, &n)) < 0)
-		return ret;
 	p = only ? cascade_task(c, only) : NULL;
-	for (i = 0; i < c->ntasks; i++) {
-		t = &c->tasks[i];
-		if (p) {
-			size_t k;
-			int child = 0;
-
-			for (k = 0; k < t->ndeps; k++)
-				if (!strcmp(t->deps[k].name, p->name))
-					child = 1;
-			if (!child)
-				continue;
-		}
-		r = row_named(rows, n, t->name);
-		if (!r || !r->present || r->state != TS_NOT_STARTED)
-			continue;
-		if (!t->auto_execute && !r->manual)
-			continue;
-		if (unmet_parents(t, rows, n, NULL))
-			continue;
-		ret = store_task_set_state(s->st, r->id, TS_NOT_STARTED,
-					   TS_WAITING,
-					   t->ndeps ? "ready: its parents are "
-						      "done"
-						    : "ready: no dependencies");
-		if (ret < 0)
-			break;
-		r->state = TS_WAITING;
-		if (moved)
-			(*moved)++;
+	if (only && !p)
+		return 0;
+	if (!p) {
+		if ((ret = store_tasks(s->st, cascade_id, &rows, &n)) < 0)
+			return ret;
+		index_rows(&m, rows, n);
+		for (i = 0; i < c->ntasks && ret == 0; i++)
+			ret = promote_one(s, &c->tasks[i],
+					  strmap_get(&m, c->tasks[i].name), &m,
+					  moved);
+		goto out;
 	}
+	/* the children of p, and their parents */
+	for (i = 0; i < p->nchildren; i++) {
+		t = &c->tasks[p->children[i]];
+		for (k = 0; k <= t->ndeps; k++) {
+			const char *name = k < t->ndeps ? t->deps[k].name
+							: t->name;
+			size_t j;
+
+			for (j = 0; j < n; j++)
+				if (!strcmp(rows[j].name, name))
+					break;
+			if (j < n)
+				continue;
+			GROW(rows, n + 1, alloc);
+			ret = store_task_find(s->st, cascade_id, name,
+					      &rows[n]);
+			if (ret == ERR_NOTFOUND)
+				continue;
+			if (ret < 0)
+				goto out;
+			n++;
+		}
+	}
+	index_rows(&m, rows, n);
+	for (i = 0; i < p->nchildren && ret == 0; i++) {
+		t = &c->tasks[p->children[i]];
+		ret = promote_one(s, t, strmap_get(&m, t->name), &m, moved);
+	}
+out:
+	strmap_release(&m);
 	task_rows_free(rows, n);
 	return ret < 0 ? ret : 0;
 }
@@ -373,6 +405,7 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	struct diags d = DIAGS_INIT;
 	struct plan plan;
 	struct buf reason = BUF_INIT;
+	struct strmap idx = STRMAP_INIT;
 	int ret, have_prev, have_plan = 0;
 
 	memset(&ictx, 0, sizeof(ictx));
@@ -389,6 +422,7 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 		goto out;
 	if ((ret = store_tasks(s->st, row.id, &rows, &nrows)) < 0)
 		goto out;
+	index_rows(&idx, rows, nrows);
 
 	/* the previous definition names which fields changed */
 	if (have_prev && cascade_load(&old, c->file, prev.source,
@@ -407,7 +441,7 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	for (i = 0; i < c->ntasks; i++) {
 		task_fingerprint(&fps[i], c, &c->tasks[i], fp_input_value,
 				 &ictx);
-		r = row_named(rows, nrows, c->tasks[i].name);
+		r = strmap_get(&idx, c->tasks[i].name);
 		if (!r || !r->present || strcmp(r->fingerprint, fps[i].hex))
 			seeds[nseeds++] = i;
 	}
@@ -416,7 +450,7 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	for (i = 0; i < c->ntasks; i++) {
 		const struct task *t = &c->tasks[i];
 
-		r = row_named(rows, nrows, t->name);
+		r = strmap_get(&idx, t->name);
 		buf_reset(&reason);
 		if (!r) {
 			struct task_row nr;
@@ -489,6 +523,7 @@ out:
 	diags_release(&d);
 	if (have_prev)
 		cascade_row_release(&prev);
+	strmap_release(&idx);
 	task_rows_free(rows, nrows);
 	arena_release(&ictx.arena);
 	buf_release(&reason);
@@ -1123,6 +1158,7 @@ sched_trigger(struct sched *s, const char *repo, const char *cascade,
 	struct task_row *rows = NULL, *r;
 	size_t n = 0, i, seed, *origin = NULL;
 	struct buf why = BUF_INIT, reason = BUF_INIT;
+	struct strmap idx = STRMAP_INIT;
 	int ret;
 
 	if ((ret = active_cascade(s, repo, cascade, &crow, &c)) < 0)
@@ -1137,7 +1173,8 @@ sched_trigger(struct sched *s, const char *repo, const char *cascade,
 	}
 	if ((ret = store_tasks(s->st, crow.id, &rows, &n)) < 0)
 		goto fail;
-	r = row_named(rows, n, task);
+	index_rows(&idx, rows, n);
+	r = strmap_get(&idx, task);
 	if (r->state == TS_RUNNING || r->state == TS_WAITING) {
 		ret = err_set("task '%s' is already %s%s", task,
 			      r->state == TS_RUNNING ? "running"
@@ -1146,7 +1183,7 @@ sched_trigger(struct sched *s, const char *repo, const char *cascade,
 		ret = ERR_CONFLICT;
 		goto fail;
 	}
-	if (!force && unmet_parents(t, rows, n, &why)) {
+	if (!force && unmet_parents(t, &idx, &why)) {
 		err_set("task '%s' is not ready: %s; use --force to run it "
 			"anyway",
 			task, why.ptr);
@@ -1160,11 +1197,11 @@ sched_trigger(struct sched *s, const char *repo, const char *cascade,
 	for (i = 0; i < c->ntasks; i++) {
 		if (i == seed || origin[i] == SIZE_MAX)
 			continue;
-		r = row_named(rows, n, c->tasks[i].name);
+		r = strmap_get(&idx, c->tasks[i].name);
 		if (r && (ret = reset_task(s, r, reason.ptr)) < 0)
 			goto fail;
 	}
-	r = row_named(rows, n, task);
+	r = strmap_get(&idx, task);
 	r->attempts = 0;
 	r->manual = 1;
 	if ((ret = store_task_update(s->st, r)) < 0 ||
@@ -1180,6 +1217,7 @@ sched_trigger(struct sched *s, const char *repo, const char *cascade,
 fail:
 	store_rollback(s->st);
 out:
+	strmap_release(&idx);
 	free(origin);
 	task_rows_free(rows, n);
 	buf_release(&why);

@@ -125,6 +125,9 @@ static const char *const migrations[] = {
 	"  errors TEXT,"
 	"  seen_at INTEGER NOT NULL,"
 	"  UNIQUE (repo, commit_id));",
+	/* 3: a counter of definitions, so readers can cache them */
+	"ALTER TABLE cascades ADD COLUMN generation INTEGER NOT NULL "
+	"DEFAULT 0",
 };
 
 int64_t
@@ -437,7 +440,8 @@ run_state_parse(const char *str)
 /* ---- cascades ---- */
 
 #define CASCADE_COLS \
-	"id, repo, name, file, source, revision, active, updated_at"
+	"id, repo, name, file, source, revision, active, updated_at, " \
+	"generation"
 
 static void
 read_cascade(sqlite3_stmt *st, struct cascade_row *r)
@@ -450,6 +454,7 @@ read_cascade(sqlite3_stmt *st, struct cascade_row *r)
 	r->revision = col_str(st, 5);
 	r->active = sqlite3_column_int(st, 6);
 	r->updated_at = sqlite3_column_int64(st, 7);
+	r->generation = sqlite3_column_int64(st, 8);
 }
 
 void
@@ -575,8 +580,9 @@ store_cascade_save(struct store *s, struct cascade_row *row)
 		s, "INSERT INTO cascades (repo, name, file, source, revision, "
 		   "active, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
 		   "ON CONFLICT (repo, name) DO UPDATE SET file = ?3, "
-		   "source = ?4, revision = ?5, active = ?6, updated_at = ?7 "
-		   "RETURNING id");
+		   "source = ?4, revision = ?5, active = ?6, updated_at = ?7, "
+		   "generation = generation + (source IS NOT ?4) "
+		   "RETURNING id, generation");
 	int rc;
 
 	if (!st)
@@ -590,10 +596,31 @@ store_cascade_save(struct store *s, struct cascade_row *row)
 	sqlite3_bind_int(st, 6, row->active);
 	sqlite3_bind_int64(st, 7, row->updated_at);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		row->id = sqlite3_column_int64(st, 0);
+		row->generation = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : db_err(s, "save cascade");
+}
+
+int
+store_cascade_generation(struct store *s, int64_t id, int64_t *out)
+{
+	sqlite3_stmt *st = stmt(s, "SELECT generation FROM cascades WHERE "
+				   "id = ?1");
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ERR_NOTFOUND : db_err(s, "read cascade");
 }
 
 int
