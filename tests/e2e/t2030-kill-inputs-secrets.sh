@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 D="$T/data"
 
-cat >"$T/long.yaml" <<'Y'
+cat >"$T/long.yaml" <<Y
 version: v1
 name: long
 runner: local
@@ -12,7 +12,9 @@ tasks:
   - name: forever
     run: |
       echo started
+      echo \$\$ > $T/pids
       sleep 60 &
+      echo \$! >> $T/pids
       sleep 60
   - name: after
     run: echo after
@@ -44,7 +46,9 @@ scaffold: killed
 scaffold: run 1 ended killed" "the log says it was killed"
 run "$SCAFFOLD" kill -d "$D" 1
 is "$RC:$ERR" "1:scaffold kill: run 1 is not running (it ended killed)" "a finished run cannot be killed"
-ok test "$(pgrep -f 'sleep 60' | wc -l)" -eq 0 "no process of the run is left"
+alive=0
+for p in $(cat "$T/pids"); do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+is "$(wc -l <"$T/pids"):$alive" "2:0" "no process of the run is left"
 
 # --- inputs ---
 cat >"$T/in.yaml" <<'Y'
