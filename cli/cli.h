@@ -89,6 +89,8 @@ int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
  * process): through the runner's adopt, or else ended lost.
  */
 int exec_adopt_all(struct exec *x);
+/* For a daemon: exec_step also waits (for exec_wake) when idle. */
+void exec_set_idle_wait(struct exec *x, int on);
 /* From any thread: make a waiting exec_step return now. */
 void exec_wake(struct exec *x);
 size_t exec_running(struct exec *x);

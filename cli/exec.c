@@ -46,6 +46,7 @@ struct exec {
 	struct sched *s;
 	int max_parallel;
 	int quiet;
+	int idle_wait; /* a daemon: with nothing running, wait for a wake */
 	int64_t last_kill_check;
 };
 
@@ -433,7 +434,16 @@ exec_step(struct exec *x, int64_t wait_ms, size_t *started)
 		if (!n)
 			break;
 	}
+	/* nothing to run: a daemon sleeps until exec_wake or the timeout */
+	if (!x->n && x->idle_wait && wait_ms > 0)
+		wait_event(x, wait_ms);
 	return (int)x->n;
+}
+
+void
+exec_set_idle_wait(struct exec *x, int on)
+{
+	x->idle_wait = on;
 }
 
 void

@@ -325,7 +325,7 @@ worker_main(void *arg)
 	struct buf mirror = BUF_INIT;
 	struct timespec ts;
 	struct repo_row row;
-	int64_t delay, until;
+	int64_t delay, until, left;
 	int failures;
 
 	if (store_open(&st, d->cf->data_dir) < 0) {
@@ -355,9 +355,14 @@ worker_main(void *arg)
 		until = store_now_ms() + delay;
 		pthread_mutex_lock(&d->lock);
 		while (!d->stopping && !w->sync_now &&
-		       store_now_ms() < until) {
+		       (left = until - store_now_ms()) > 0) {
+			/* wake at least every second to notice a stop */
+			if (left > 1000)
+				left = 1000;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			ts.tv_sec += left / 1000 + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
 			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
 		}
 		w->sync_now = 0;
@@ -401,12 +406,18 @@ serve_run(struct config *cf, int quiet)
 	sched_new(&s, st);
 	/* WIRE-DOCKER runner_docker_configure(cf->docker_socket, cf->docker_keep_failed); */
 	d.x = exec_new(st, s, cf->max_parallel, quiet);
+	exec_set_idle_wait(d.x, 1);
 	if (exec_adopt_all(d.x) < 0)
 		goto out;
-	log_info("serve: data dir '%s', %zu repo%s, polling every %llds, at "
-		 "most %d tasks at once",
-		 cf->data_dir, cf->nrepos, cf->nrepos == 1 ? "" : "s",
-		 (long long)(cf->poll_interval_ms / 1000), cf->max_parallel);
+	{
+		char poll[32];
+
+		duration_format(poll, sizeof(poll), cf->poll_interval_ms);
+		log_info("serve: data dir '%s', %zu repo%s, polling every %s, "
+			 "at most %d tasks at once",
+			 cf->data_dir, cf->nrepos, cf->nrepos == 1 ? "" : "s",
+			 poll, cf->max_parallel);
+	}
 	d.workers = xcalloc(cf->nrepos + 1, sizeof(*d.workers));
 	for (i = 0; i < cf->nrepos; i++) {
 		d.workers[i].rc = &cf->repos[i];
@@ -420,6 +431,8 @@ serve_run(struct config *cf, int quiet)
 		d.nworkers++;
 	}
 	while (!got_signal) {
+		/* signals interrupt nothing here: wake twice a second to
+		 * notice them */
 		if (exec_step(d.x, 500, NULL) < 0) {
 			log_warnx("serve: %s", err_msg());
 			sleep(1);
