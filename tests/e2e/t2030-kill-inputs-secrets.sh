@@ -47,7 +47,11 @@ scaffold: run 1 ended killed" "the log says it was killed"
 run "$SCAFFOLD" kill -d "$D" 1
 is "$RC:$ERR" "1:scaffold kill: run 1 is not running (it ended killed)" "a finished run cannot be killed"
 alive=0
-for p in $(cat "$T/pids"); do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+# (a zombie waiting for init to reap it is not alive)
+for p in $(cat "$T/pids"); do
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/$p/status 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && alive=$((alive + 1))
+done
 is "$(wc -l <"$T/pids"):$alive" "2:0" "no process of the run is left"
 
 # --- inputs ---
