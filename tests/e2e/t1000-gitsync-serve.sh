@@ -97,6 +97,18 @@ ok wait_for 10 sh -c "[ \"\$($(command -v "$SCAFFOLD") status -d '$D' -o json de
 ok wait_for 10 all_success "and succeeds"
 is "$(runs_of build):$(runs_of test):$(runs_of release):$(runs_of docs)" "1:3:3:1" "test (changed back) and release ran again"
 
+# a cascade file added, then removed: the cascade is deactivated
+printf 'version: v1\nname: extra\nrunner: local\ntasks: [{name: once, run: "true"}]\n' >.scaffold/extra.yaml
+tgit add .scaffold/extra.yaml && tgit commit -q -m "add extra" && tgit push -q origin main 2>/dev/null
+extra_ok() { "$SCAFFOLD" status -d "$D" extra 2>/dev/null | grep -q 'once  *success'; }
+ok wait_for 20 extra_ok "a new cascade file is reconciled and runs"
+tgit rm -q .scaffold/extra.yaml && tgit commit -q -m "drop extra" && tgit push -q origin main 2>/dev/null
+dropped=$(tgit rev-parse HEAD)
+ok wait_for 20 applied_is "$dropped" "its removal is seen"
+run "$SCAFFOLD" status -d "$D" extra
+is "$RC:$ERR" "1:scaffold status: cascade 'extra' is no longer active (its file was removed)" "a removed cascade file deactivates the cascade"
+is "$(runs_of build):$(runs_of test):$(runs_of release):$(runs_of docs)" "1:3:3:1" "and touches no other cascade"
+
 # the unreachable repository: a clear error, and infra kept syncing
 run "$SCAFFOLD" repos -d "$D" -o json
 is "$(printf '%s\n' "$OUT" | tr -d '\n' | sed 's/.*"name": "broken"//' | grep -o '"last_error": "[^"]*"' | head -1)" '"last_error": "repo '"'broken'"': cannot fetch '"'git://127.0.0.1:1/nothing.git'"': failed to connect to 127.0.0.1: Connection refused"' "an unreachable remote is an error on that repo only"
