@@ -489,9 +489,13 @@ int
 exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 		int quiet)
 {
-	struct exec *x = exec_new(st, s, max_parallel, quiet);
+	struct exec *x;
 	size_t moved, started;
 	int ret;
+
+	/* without a config, the engine's socket may come from the env */
+	runner_docker_configure(getenv("SCAFFOLD_DOCKER_SOCKET"), 0);
+	x = exec_new(st, s, max_parallel, quiet);
 
 	if ((ret = exec_adopt_all(x)) < 0 ||
 	    (ret = sched_promote(s, &moved)) < 0)

@@ -404,7 +404,7 @@ serve_run(struct config *cf, int quiet)
 	    store_open(&st, cf->data_dir) < 0 || gitsync_init() < 0)
 		goto out;
 	sched_new(&s, st);
-	/* WIRE-DOCKER runner_docker_configure(cf->docker_socket, cf->docker_keep_failed); */
+	runner_docker_configure(cf->docker_socket, cf->docker_keep_failed);
 	d.x = exec_new(st, s, cf->max_parallel, quiet);
 	exec_set_idle_wait(d.x, 1);
 	if (exec_adopt_all(d.x) < 0)

@@ -13,4 +13,10 @@
  */
 extern bool local_force_poll;
 
+/*
+ * docker.c: forget the container of a docker handle, so that free() leaves
+ * it running (what a crash of scaffold does).  For tests of adopt.
+ */
+void docker_detach(struct run_handle *h);
+
 #endif
