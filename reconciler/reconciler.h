@@ -348,6 +348,8 @@ struct run_row {
 	int exit_code; /* -1: none */
 	int64_t started_at;
 	int64_t ended_at; /* 0 while running */
+	int64_t batch;	  /* runs started together share it (fan-out);
+			   * 0 on insert: the run's own id */
 };
 void run_row_release(struct run_row *r);
 void run_rows_free(struct run_row *v, size_t n);
@@ -416,6 +418,8 @@ int store_run_finish(struct store *s, int64_t run_id, enum run_state state,
 		     int exit_code, const char *message);
 int store_run_mark(struct store *s, int64_t run_id, int superseded,
 		   int kill_requested);
+/* Mark every running run of a task superseded (its definition changed). */
+int store_runs_supersede(struct store *s, int64_t task_id);
 int store_run_get(struct store *s, int64_t run_id, struct run_row *out);
 int store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
 		       size_t *n);

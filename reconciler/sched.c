@@ -374,8 +374,7 @@ reset_task(struct sched *s, struct task_row *r, const char *reason)
 	r->attempts = 0;
 	r->manual = 0;
 	if (r->state == TS_RUNNING)
-		return r->last_run ? store_run_mark(s->st, r->last_run, 1, 0)
-				   : 0;
+		return store_runs_supersede(s->st, r->id);
 	if ((ret = store_task_update(s->st, r)) < 0)
 		return ret;
 	if (r->state != TS_NOT_STARTED)
@@ -499,8 +498,8 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 		r->present = 0;
 		if ((ret = store_task_update(s->st, r)) < 0)
 			goto out;
-		if (r->state == TS_RUNNING && r->last_run &&
-		    (ret = store_run_mark(s->st, r->last_run, 1, 0)) < 0)
+		if (r->state == TS_RUNNING &&
+		    (ret = store_runs_supersede(s->st, r->id)) < 0)
 			goto out;
 		nremoved++;
 	}
@@ -713,7 +712,8 @@ out:
  */
 static int
 build_req(struct sched *s, const struct cascade *c, int64_t cascade_id,
-	  const char *revision, const struct task *t, struct run_req *r)
+	  const char *revision, const struct task *t, const char *host,
+	  struct run_req *r)
 {
 	struct buf v = BUF_INIT, path = BUF_INIT;
 	const struct input *in;
@@ -727,9 +727,7 @@ build_req(struct sched *s, const struct cascade *c, int64_t cascade_id,
 	r->revision = xstrdup(revision ? revision : "");
 	r->runner = xstrdup(t->runner);
 	r->image = t->image ? xstrdup(t->image) : NULL;
-	r->host = t->hosts.n && !strcmp(t->runner, "ssh")
-			  ? xstrdup(t->hosts.v[0].name)
-			  : NULL;
+	r->host = host ? xstrdup(host) : NULL;
 	r->timeout_ms = t->timeout_ms;
 	r->script = xstrndup(t->run, t->run_len);
 	r->script_len = t->run_len;
@@ -837,19 +835,27 @@ struct stored_file {
 static int finish_locked(struct sched *s, const struct run_done *d,
 			 const struct stored_file *files, size_t nfiles);
 
-/* Start one waiting task: a run row, the task running, in one transaction. */
+/*
+ * Start one waiting task, in one transaction: a run row per host for an
+ * ssh task with several hosts (fan-out), else one; the task running.
+ * Appends the requests to *out (a task that cannot start appends none:
+ * its runs end at once as errors).
+ */
 static int
-claim_one(struct sched *s, struct task_row *row, struct run_req **out)
+claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
+	  size_t *n)
 {
 	const struct cascade *c;
 	const struct task *t;
 	struct cascade_row crow;
 	struct run_row run;
-	struct run_req *r = NULL;
+	struct run_req **reqs = NULL;
 	struct run_done d;
+	struct buf why = BUF_INIT;
+	size_t nhosts, h, nreqs = 0;
+	int64_t *ids = NULL;
 	int ret;
 
-	*out = NULL;
 	memset(&crow, 0, sizeof(crow));
 	if ((ret = store_begin(s->st)) < 0)
 		return ret;
@@ -862,63 +868,87 @@ claim_one(struct sched *s, struct task_row *row, struct run_req **out)
 			      row->name);
 		goto fail;
 	}
-	memset(&run, 0, sizeof(run));
-	run.task_id = row->id;
-	run.attempt = row->attempts + 1;
-	memcpy(run.fingerprint, row->fingerprint, sizeof(run.fingerprint));
-	run.revision = crow.revision;
-	run.runner = (char *)t->runner;
-	run.host = t->hosts.n && !strcmp(t->runner, "ssh")
-			   ? (char *)t->hosts.v[0].name
-			   : NULL;
-	if ((ret = store_run_insert(s->st, &run)) < 0)
-		goto fail;
+	nhosts = !strcmp(t->runner, "ssh") && t->hosts.n ? t->hosts.n : 1;
+	ids = xcalloc(nhosts, sizeof(*ids));
+	reqs = xcalloc(nhosts, sizeof(*reqs));
+	for (h = 0; h < nhosts; h++) {
+		memset(&run, 0, sizeof(run));
+		run.task_id = row->id;
+		run.attempt = row->attempts + 1;
+		memcpy(run.fingerprint, row->fingerprint,
+		       sizeof(run.fingerprint));
+		run.revision = crow.revision;
+		run.runner = (char *)t->runner;
+		run.host = !strcmp(t->runner, "ssh") && t->hosts.n
+				   ? (char *)t->hosts.v[h].name
+				   : NULL;
+		run.batch = h ? ids[0] : 0;
+		if ((ret = store_run_insert(s->st, &run)) < 0)
+			goto fail;
+		ids[h] = run.id;
+		buf_addf(&why, "%s%lld%s%s", h ? ", " : "run ",
+			 (long long)run.id, run.host ? " on " : "",
+			 run.host ? run.host : "");
+	}
 	row->attempts++;
 	row->manual = 0;
 	if ((ret = store_task_update(s->st, row)) < 0)
 		goto fail;
-	{
-		struct buf why = BUF_INIT;
+	buf_addf(&why, " started (attempt %d)", row->attempts);
+	if ((ret = store_task_set_state(s->st, row->id, TS_WAITING,
+					TS_RUNNING, why.ptr)) < 0)
+		goto fail;
+	for (h = 0; h < nhosts; h++) {
+		struct run_req *r = xcalloc(1, sizeof(*r));
 
-		buf_addf(&why, "run %lld started (attempt %d)",
-			 (long long)run.id, run.attempt);
-		ret = store_task_set_state(s->st, row->id, TS_WAITING,
-					   TS_RUNNING, why.ptr);
-		buf_release(&why);
+		r->run_id = ids[h];
+		r->task_id = row->id;
+		r->attempt = row->attempts;
+		reqs[nreqs++] = r;
+		ret = build_req(s, c, row->cascade_id, crow.revision, t,
+				nhosts > 1 || !strcmp(t->runner, "ssh")
+					? (t->hosts.n ? t->hosts.v[h].name
+						      : NULL)
+					: NULL,
+				r);
 		if (ret < 0)
-			goto fail;
+			break;
 	}
-	r = xcalloc(1, sizeof(*r));
-	r->run_id = run.id;
-	r->task_id = row->id;
-	r->attempt = run.attempt;
-	ret = build_req(s, c, row->cascade_id, crow.revision, t, r);
 	if (ret == ERR_INVALID) {
-		/* it cannot start: the run ends here, as an error */
+		/* it cannot start (on any host): its runs end here, as
+		 * errors */
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", err_msg());
-		memset(&d, 0, sizeof(d));
-		d.run_id = run.id;
-		d.state = RS_ERROR;
-		d.exit_code = -1;
-		d.message = msg;
-		run_req_free(r);
-		r = NULL;
-		if ((ret = finish_locked(s, &d, NULL, 0)) < 0)
-			goto fail;
+		for (h = 0; h < nhosts; h++) {
+			memset(&d, 0, sizeof(d));
+			d.run_id = ids[h];
+			d.state = RS_ERROR;
+			d.exit_code = -1;
+			d.message = msg;
+			if ((ret = finish_locked(s, &d, NULL, 0)) < 0)
+				goto fail;
+		}
+		while (nreqs)
+			run_req_free(reqs[--nreqs]);
 	} else if (ret < 0) {
 		goto fail;
 	}
 	if ((ret = store_commit(s->st)) < 0)
 		goto fail;
-	cascade_row_release(&crow);
-	*out = r;
-	return 0;
+	for (h = 0; h < nreqs; h++)
+		(*out)[(*n)++] = reqs[h];
+	ret = 0;
+	goto out;
 fail:
 	store_rollback(s->st);
+	while (nreqs)
+		run_req_free(reqs[--nreqs]);
+out:
+	free(reqs);
+	free(ids);
+	buf_release(&why);
 	cascade_row_release(&crow);
-	run_req_free(r);
 	return ret;
 }
 
@@ -926,9 +956,10 @@ int
 sched_claim(struct sched *s, size_t max, struct run_req ***out, size_t *n)
 {
 	struct task_row *rows = NULL;
-	struct run_req *r;
-	size_t nrows = 0, i;
-	int ret;
+	const struct cascade *c;
+	const struct task *t;
+	size_t nrows = 0, i, cap = 0, want;
+	int ret = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -937,13 +968,21 @@ sched_claim(struct sched *s, size_t max, struct run_req ***out, size_t *n)
 	if ((ret = store_tasks_in_state(s->st, TS_WAITING, max, &rows,
 					&nrows)) < 0)
 		return ret;
-	*out = xcalloc(nrows + 1, sizeof(**out));
 	for (i = 0; i < nrows; i++) {
-		if ((ret = claim_one(s, &rows[i], &r)) < 0)
+		/* room for every host of a fan-out */
+		want = 1;
+		if (sched_definition(s, rows[i].cascade_id, &c) == 0 &&
+		    (t = cascade_task(c, rows[i].name)) &&
+		    !strcmp(t->runner, "ssh") && t->hosts.n)
+			want = t->hosts.n;
+		if (*n && *n + want > max)
 			break;
-		if (r)
-			(*out)[(*n)++] = r;
+		GROW(*out, *n + want + 1, cap);
+		if ((ret = claim_one(s, &rows[i], out, n)) < 0)
+			break;
 	}
+	if (!*out)
+		*out = xcalloc(1, sizeof(**out));
 	task_rows_free(rows, nrows);
 	return ret < 0 && !*n ? ret : 0;
 }
@@ -963,6 +1002,54 @@ contains_secret(const char *v, size_t len, const struct run_env_var *sec,
 	return 0;
 }
 
+/*
+ * The outcome of the attempt a run belongs to.  1 when runs of the same
+ * attempt (other hosts of a fan-out) are still running; else 0, with
+ * *state the attempt's outcome (all success: success; any killed: killed;
+ * else error) and, for a fan-out with failures, a summary in why.
+ */
+static int
+attempt_outcome(struct sched *s, const struct run_row *run,
+		enum run_state *state, struct buf *why)
+{
+	struct run_row *runs = NULL;
+	size_t n = 0, i, total = 0, failed = 0;
+	int ret, killed = 0, pending = 0;
+
+	if ((ret = store_runs_of_task(s->st, run->task_id, &runs, &n)) < 0)
+		return ret;
+	for (i = 0; i < n; i++) {
+		if (runs[i].batch != run->batch)
+			continue;
+		total++;
+		if (runs[i].state == RS_RUNNING)
+			pending = 1;
+		else if (runs[i].state == RS_KILLED)
+			killed = 1;
+		if (runs[i].state != RS_SUCCESS && runs[i].state != RS_RUNNING)
+			failed++;
+	}
+	if (!pending && total > 1) {
+		*state = killed ? RS_KILLED : failed ? RS_ERROR : RS_SUCCESS;
+		if (failed) {
+			buf_addf(why, "%zu of %zu hosts failed: ", failed,
+				 total);
+			for (i = 0, failed = 0; i < n; i++) {
+				if (runs[i].batch != run->batch ||
+				    runs[i].state == RS_SUCCESS)
+					continue;
+				buf_addf(why, "%s%s: %s", failed++ ? "; " : "",
+					 runs[i].host ? runs[i].host : "?",
+					 runs[i].message && runs[i].message[0]
+						 ? runs[i].message
+						 : run_state_names[runs[i].state]);
+			}
+		}
+	}
+	run_rows_free(runs, n);
+	return pending;
+}
+
 /* sched_finish inside an open transaction (blobs already stored). */
 static int
 finish_locked(struct sched *s, const struct run_done *d,
@@ -979,6 +1066,7 @@ finish_locked(struct sched *s, const struct run_done *d,
 	enum task_state to;
 	struct buf why = BUF_INIT;
 	const char *message = d->message;
+	char *fanout_msg = NULL;
 	int ret, current;
 
 	memset(&crow, 0, sizeof(crow));
@@ -1026,9 +1114,24 @@ finish_locked(struct sched *s, const struct run_done *d,
 		}
 	}
 
+	/* a fan-out: the task moves on when its last host's run ends */
+	if ((ret = attempt_outcome(s, &run, &state, &why)) < 0)
+		goto out;
+	if (ret > 0) {
+		ret = 0;
+		goto out;
+	}
+	if (why.len)
+		message = why.ptr;
+
 	/* a run of an older definition, or of a removed task, triggers nothing */
 	current = !run.superseded && task.present && crow.active && t &&
 		  !strcmp(task.fingerprint, run.fingerprint);
+	if (why.len) {
+		/* keep the fan-out summary: it is the message from here on */
+		fanout_msg = buf_detach(&why, NULL);
+		message = fanout_msg;
+	}
 	if (!current) {
 		if (task.state == TS_RUNNING) {
 			buf_addf(&why, "run %lld ended %s, superseded: the "
@@ -1084,6 +1187,7 @@ finish_locked(struct sched *s, const struct run_done *d,
 	if (to != TS_WAITING)
 		ret = promote_cascade(s, task.cascade_id, task.name, NULL);
 out:
+	free(fanout_msg);
 	env_vars_free(sec, nsec);
 	buf_release(&why);
 	free(task.name);
@@ -1397,7 +1501,7 @@ sched_running(struct sched *s, struct run_req ***out, size_t *n)
 		t = c ? cascade_task(c, task.name) : NULL;
 		if (ret == 0 && t)
 			ret = build_req(s, c, task.cascade_id, runs[i].revision,
-					t, r);
+					t, runs[i].host, r);
 		if (ret == 0 && t) {
 			/* the runner it started with, whatever the definition
 			 * says now */

@@ -128,6 +128,8 @@ static const char *const migrations[] = {
 	/* 3: a counter of definitions, so readers can cache them */
 	"ALTER TABLE cascades ADD COLUMN generation INTEGER NOT NULL "
 	"DEFAULT 0",
+	/* 4: the runs started together (one per host of a fan-out) */
+	"ALTER TABLE runs ADD COLUMN batch INTEGER NOT NULL DEFAULT 0",
 };
 
 int64_t
@@ -866,7 +868,7 @@ history_rows_free(struct history_row *v, size_t n)
 #define RUN_COLS                                                         \
 	"r.id, r.task_id, c.name, t.name, r.attempt, r.fingerprint, "    \
 	"r.revision, r.runner, r.host, r.message, r.state, r.superseded, " \
-	"r.kill_requested, r.exit_code, r.started_at, r.ended_at"
+	"r.kill_requested, r.exit_code, r.started_at, r.ended_at, r.batch"
 #define RUN_FROM                                                         \
 	" FROM runs r JOIN tasks t ON t.id = r.task_id "                 \
 	"JOIN cascades c ON c.id = t.cascade_id "
@@ -896,6 +898,7 @@ read_run(sqlite3_stmt *st, struct run_row *r)
 			       : sqlite3_column_int(st, 13);
 	r->started_at = sqlite3_column_int64(st, 14);
 	r->ended_at = sqlite3_column_int64(st, 15);
+	r->batch = sqlite3_column_int64(st, 16);
 }
 
 void
@@ -925,8 +928,8 @@ store_run_insert(struct store *s, struct run_row *row)
 {
 	sqlite3_stmt *st = stmt(
 		s, "INSERT INTO runs (task_id, attempt, fingerprint, revision, "
-		   "runner, host, state, started_at) VALUES (?1, ?2, ?3, ?4, "
-		   "?5, ?6, 'running', ?7)");
+		   "runner, host, state, started_at, batch) VALUES (?1, ?2, "
+		   "?3, ?4, ?5, ?6, 'running', ?7, ?8)");
 
 	if (!st)
 		return -1;
@@ -938,10 +941,20 @@ store_run_insert(struct store *s, struct run_row *row)
 	sqlite3_bind_text(st, 5, row->runner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, row->host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, row->started_at);
+	sqlite3_bind_int64(st, 8, row->batch);
 	if (step_done(s, st, "insert run") < 0)
 		return -1;
 	row->id = sqlite3_last_insert_rowid(s->db);
 	row->state = RS_RUNNING;
+	if (!row->batch) {
+		/* the first run of a batch names it */
+		row->batch = row->id;
+		st = stmt(s, "UPDATE runs SET batch = id WHERE id = ?1");
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, row->id);
+		return step_done(s, st, "insert run");
+	}
 	return 0;
 }
 
@@ -980,6 +993,18 @@ store_run_mark(struct store *s, int64_t run_id, int superseded,
 	sqlite3_bind_int(st, 2, superseded);
 	sqlite3_bind_int(st, 3, kill_requested);
 	return step_done(s, st, "mark run");
+}
+
+int
+store_runs_supersede(struct store *s, int64_t task_id)
+{
+	sqlite3_stmt *st = stmt(s, "UPDATE runs SET superseded = 1 WHERE "
+				   "task_id = ?1 AND state = 'running'");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	return step_done(s, st, "supersede runs");
 }
 
 int

@@ -571,6 +571,89 @@ test_password_sealed_and_fingerprint_keyed(void **state)
 	h_free(h);
 }
 
+/* End the run of task on host with state (claiming first). */
+static void
+h_end_host(struct h *h, const char *task, const char *host,
+	   enum run_state state)
+{
+	struct run_done d;
+	size_t i;
+
+	h_claim(h);
+	for (i = 0; i < h->nrunning; i++)
+		if (!strcmp(h->running[i]->task, task) && h->running[i]->host &&
+		    !strcmp(h->running[i]->host, host))
+			break;
+	if (i == h->nrunning)
+		fail_msg("task '%s' is not running on '%s'", task, host);
+	memset(&d, 0, sizeof(d));
+	d.run_id = h->running[i]->run_id;
+	d.state = state;
+	d.exit_code = state == RS_SUCCESS ? 0 : 1;
+	d.message = state == RS_SUCCESS ? "" : "exit code 1";
+	if (sched_finish(h->s, &d) < 0)
+		fail_msg("sched_finish: %s", err_msg());
+	run_req_free(h->running[i]);
+	h->running[i] = h->running[--h->nrunning];
+}
+
+static void
+test_fan_out(void **state)
+{
+	struct h *h = h_new();
+	struct run_row run;
+	size_t i, k, hosts = 0;
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: patch, run: x, runner: ssh, "
+			"hosts: [web1, web2, web3]}\n"
+			"- {name: after, run: x, depends_on: [patch]}\n");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 3);
+	for (i = 0; i < 3; i++) {
+		assert_string_equal(h->running[i]->runner, "ssh");
+		for (k = 0; k < h->running[i]->nenv; k++)
+			if (!strcmp(h->running[i]->env[k].name,
+				    "SCAFFOLD_HOST") &&
+			    !strcmp(h->running[i]->env[k].value,
+				    h->running[i]->host))
+				hosts++;
+	}
+	assert_int_equal(hosts, 3);
+	h_end_host(h, "patch", "web1", RS_SUCCESS);
+	EXPECT(h, "patch:running after:not_started");
+	h_end_host(h, "patch", "web2", RS_ERROR);
+	EXPECT(h, "patch:running after:not_started");
+	h_end_host(h, "patch", "web3", RS_SUCCESS);
+	EXPECT(h, "patch:error after:not_started");
+	/* each host's run is its own; the task's history says why it failed */
+	assert_int_equal(store_run_get(h->st, 2, &run), 0);
+	assert_string_equal(run.host, "web2");
+	assert_string_equal(run.message, "exit code 1");
+	{
+		struct history_row *hist;
+		size_t nh;
+
+		assert_int_equal(store_task_history(h->st, run.task_id, &hist,
+						    &nh),
+				 0);
+		assert_string_equal(hist[nh - 1].reason,
+				    "run 3 failed: 1 of 3 hosts failed: web2: "
+				    "exit code 1");
+		history_rows_free(hist, nh);
+	}
+	run_row_release(&run);
+	/* a run by hand fans out again; all succeed */
+	assert_int_equal(sched_trigger(h->s, "", "c", "patch", 0, NULL), 0);
+	h_end_host(h, "patch", "web2", RS_SUCCESS);
+	h_end_host(h, "patch", "web1", RS_SUCCESS);
+	EXPECT(h, "patch:running after:not_started");
+	h_end_host(h, "patch", "web3", RS_SUCCESS);
+	EXPECT(h, "patch:success after:waiting");
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -588,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_loads_from_nearest_ancestor),
 		cmocka_unit_test(test_store_crash_mid_transaction),
 		cmocka_unit_test(test_password_sealed_and_fingerprint_keyed),
+		cmocka_unit_test(test_fan_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
