@@ -111,6 +111,15 @@ int print_status(struct store *st, const int64_t *ids, size_t nids, int json,
 /* Find a cascade by "NAME" or "REPO/NAME"; prints the error. */
 int cmd_cascade(const struct cmd_entry *self, struct store *st,
 		const char *spec, struct cascade_row *out);
+/*
+ * Configure the runners: from the config file (docker, hosts) when one is
+ * given (*out is it, caller frees), else from the environment
+ * (SCAFFOLD_DOCKER_SOCKET).  Prints errors.
+ */
+int cmd_runners_setup(const struct cmd_entry *self, const char *config_path,
+		      struct config **out);
+/* Hand the config's ssh inventory to the ssh runner. */
+void runners_configure_hosts(const struct config *cf);
 /* Lock the data dir for a command that changes state; prints errors. */
 int cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd);
 

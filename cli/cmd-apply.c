@@ -16,6 +16,7 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	struct diags diags = DIAGS_INIT;
 	struct strvec paths = STRVEC_INIT, names = STRVEC_INIT;
 	struct cmd_opts o;
+	struct config *cf = NULL;
 	struct buf *src = NULL, report = BUF_INIT, rev = BUF_INIT;
 	struct sched_def *defs = NULL;
 	struct store *st = NULL;
@@ -27,7 +28,7 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	size_t i, j;
 	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, isdir;
 
-	first = cmd_parse(self, argc, argv, "oqdij", &o);
+	first = cmd_parse(self, argc, argv, "oqdijc", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
 	if (argc - first != 1) {
@@ -94,6 +95,8 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cmd_runners_setup(self, o.config, &cf) < 0)
+		goto out;
 	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
 	    !(st = cmd_open_store(self, &o, 1)))
 		goto out;
@@ -149,6 +152,7 @@ out:
 	free(ids);
 	sched_free(s);
 	store_close(st);
+	config_free(cf);
 	if (lockfd >= 0)
 		close(lockfd);
 	buf_release(&report);
@@ -176,6 +180,8 @@ const struct cmd_entry cmd_apply_entry = {
 	"                          ./.scaffold-data, or $SCAFFOLD_DATA_DIR)\n"
 	"  -i, --input NAME=VALUE  set an input first (repeatable)\n"
 	"  -j, --max-parallel N    run at most N tasks at once (default 4)\n"
+	"  -c, --config FILE       the ssh host inventory and docker settings\n"
+	"                          (the serve config; see docs/config.md)\n"
 	"  -o, --output FORMAT     'text' (default) or 'json'\n"
 	"  -q, --quiet             print only the final states\n"
 	"  -h, --help              show this help\n"

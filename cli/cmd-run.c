@@ -12,15 +12,18 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	struct store *st = NULL;
 	struct sched *s = NULL;
 	struct cmd_opts o;
+	struct config *cf = NULL;
 	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, r;
 
-	first = cmd_parse(self, argc, argv, "oqdfj", &o);
+	first = cmd_parse(self, argc, argv, "oqdfjc", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
 	if (argc - first != 2) {
 		ret = cmd_usage_error(self, "expected CASCADE and TASK");
 		goto out;
 	}
+	if (cmd_runners_setup(self, o.config, &cf) < 0)
+		goto out;
 	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
 	    !(st = cmd_open_store(self, &o, 0)))
 		goto out;
@@ -43,6 +46,7 @@ fail:
 out:
 	sched_free(s);
 	store_close(st);
+	config_free(cf);
 	if (lockfd >= 0)
 		close(lockfd);
 	cascade_row_release(&row);
@@ -62,6 +66,7 @@ const struct cmd_entry cmd_run_entry = {
 	"  -d, --data-dir DIR     default ./.scaffold-data\n"
 	"  -f, --force            run even with unmet parents\n"
 	"  -j, --max-parallel N   run at most N tasks at once (default 4)\n"
+	"  -c, --config FILE      the ssh host inventory and docker settings\n"
 	"  -o, --output FORMAT    'text' (default) or 'json'\n"
 	"  -q, --quiet            print only the final states\n"
 	"  -h, --help             show this help\n"

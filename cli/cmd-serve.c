@@ -27,6 +27,12 @@ cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		goto out;
 	}
 	diags_print(stderr, &diags);
+	if (!cf->data_dir) {
+		fprintf(stderr, "%s: error: missing required key 'data_dir' "
+				"(scaffold serve needs one)\n",
+			o.config);
+		goto out;
+	}
 	if (serve_run(cf, o.quiet) == 0)
 		ret = EXIT_OK;
 out:

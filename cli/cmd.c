@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "../runner/runner.h"
 
 int
 cmd_usage_error(const struct cmd_entry *self, const char *fmt, ...)
@@ -154,6 +155,35 @@ cmd_open_store(const struct cmd_entry *self, const struct cmd_opts *opts,
 		return NULL;
 	}
 	return st;
+}
+
+int
+cmd_runners_setup(const struct cmd_entry *self, const char *config_path,
+		  struct config **out)
+{
+	struct diags diags = DIAGS_INIT;
+	struct config *cf = NULL;
+
+	*out = NULL;
+	if (config_path) {
+		if (config_load(&cf, config_path, &diags) < 0) {
+			diags_sort(&diags);
+			diags_print(stderr, &diags);
+			fprintf(stderr, "scaffold %s: the config is invalid\n",
+				self->name);
+			diags_release(&diags);
+			return -1;
+		}
+		diags_release(&diags);
+		runner_docker_configure(cf->docker_socket,
+					cf->docker_keep_failed);
+		runners_configure_hosts(cf);
+		*out = cf;
+		return 0;
+	}
+	/* without a config, the engine's socket may come from the env */
+	runner_docker_configure(getenv("SCAFFOLD_DOCKER_SOCKET"), 0);
+	return 0;
 }
 
 int

@@ -493,8 +493,6 @@ exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 	size_t moved, started;
 	int ret;
 
-	/* without a config, the engine's socket may come from the env */
-	runner_docker_configure(getenv("SCAFFOLD_DOCKER_SOCKET"), 0);
 	x = exec_new(st, s, max_parallel, quiet);
 
 	if ((ret = exec_adopt_all(x)) < 0 ||

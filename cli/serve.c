@@ -405,6 +405,7 @@ serve_run(struct config *cf, int quiet)
 		goto out;
 	sched_new(&s, st);
 	runner_docker_configure(cf->docker_socket, cf->docker_keep_failed);
+	runners_configure_hosts(cf);
 	d.x = exec_new(st, s, cf->max_parallel, quiet);
 	exec_set_idle_wait(d.x, 1);
 	if (exec_adopt_all(d.x) < 0)

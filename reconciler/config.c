@@ -132,13 +132,101 @@ enum {
 	K_FETCH_TIMEOUT,
 	K_MAX_PARALLEL,
 	K_DOCKER,
+	K_HOSTS,
 	K_REPOS,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
-	"fetch_timeout", "max_parallel", "docker",   "repos",
+	"fetch_timeout", "max_parallel", "docker",   "hosts",
+	"repos",
 };
+
+static int
+get_int(struct lctx *x, const struct ynode *n, const char *field, long lo,
+	long hi, int *out)
+{
+	char *end = NULL;
+	long v = -1;
+
+	if (n->kind == Y_SCALAR && n->len)
+		v = strtol(n->str, &end, 10);
+	if (!end || *end || v < lo || v > hi) {
+		yn_err(x, n, "'%s' must be a number from %ld to %ld, not %s",
+		       field, lo, hi, yn_desc(x, n));
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* hosts: {NAME: {address, port, user, key_file, known_hosts_file,
+ * max_sessions}} */
+static void
+load_hosts(struct lctx *x, const struct ynode *n, struct config *cf,
+	   const char *base)
+{
+	static const char *const keys[] = { "address",	       "port",
+					    "user",	       "key_file",
+					    "known_hosts_file", "max_sessions" };
+	const struct ynode *s[ARRAY_SIZE(keys)], *k, *v;
+	struct host_config *h;
+	unsigned sugg;
+	size_t i;
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'hosts' must be a mapping of host names to "
+			     "their settings, not %s",
+		       yn_kind(n));
+		return;
+	}
+	cf->hosts = arena_alloc(x->arena, (n->n + 1) * sizeof(*cf->hosts));
+	for (i = 0; i < n->n; i++) {
+		k = n->items[2 * i];
+		v = n->items[2 * i + 1];
+		buf_reset(&x->what);
+		if (k->kind != Y_SCALAR || !yn_valid_host(x, k, "host"))
+			continue;
+		buf_addf(&x->what, "host '%s': ", k->str);
+		if (v->kind != Y_MAP) {
+			yn_err(x, v, "must be a mapping with 'address', "
+				     "'user', 'key_file' and "
+				     "'known_hosts_file', not %s",
+			       yn_kind(v));
+			continue;
+		}
+		h = &cf->hosts[cf->nhosts++];
+		h->name = k->str;
+		h->pos = k->pos;
+		h->port = 22;
+		h->max_sessions = 8;
+		yn_match_keys(x, v, NULL, keys, ARRAY_SIZE(keys), s, &sugg);
+		if (s[0])
+			h->address = yn_nonempty(x, s[0], "address");
+		else
+			h->address = h->name;
+		if (s[1])
+			get_int(x, s[1], "port", 1, 65535, &h->port);
+		if (s[2])
+			h->user = yn_nonempty(x, s[2], "user");
+		else if (!(sugg & 4))
+			yn_err(x, v, "missing required key 'user'");
+		if (s[3])
+			h->key_file = get_file(x, s[3], "key_file", base);
+		else if (!(sugg & 8))
+			yn_err(x, v, "missing required key 'key_file'");
+		if (s[4])
+			h->known_hosts_file = get_file(x, s[4],
+						       "known_hosts_file", base);
+		else if (!(sugg & 16))
+			yn_err(x, v, "missing required key 'known_hosts_file' "
+				     "(host keys are always checked)");
+		if (s[5])
+			get_int(x, s[5], "max_sessions", 1, 64,
+				&h->max_sessions);
+	}
+	buf_reset(&x->what);
+}
 
 static void
 load_docker(struct lctx *x, const struct ynode *n, struct config *cf,
@@ -207,9 +295,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 		cf->listen = yn_nonempty(&x, s[K_LISTEN], "listen");
 	if (s[K_PUBLIC_URL])
 		cf->public_url = yn_nonempty(&x, s[K_PUBLIC_URL], "public_url");
-	if (!s[K_DATA_DIR])
-		yn_err(&x, doc.root, "missing required key 'data_dir'");
-	else if ((cf->data_dir = yn_nonempty(&x, s[K_DATA_DIR], "data_dir")))
+	if (s[K_DATA_DIR] &&
+	    (cf->data_dir = yn_nonempty(&x, s[K_DATA_DIR], "data_dir")))
 		cf->data_dir = resolve(&x, base.ptr, cf->data_dir);
 	cf->poll_interval_ms = 3 * 60 * 1000;
 	if (s[K_POLL])
@@ -234,6 +321,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	}
 	if (s[K_DOCKER])
 		load_docker(&x, s[K_DOCKER], cf, base.ptr);
+	if (s[K_HOSTS] && !ynode_is_null(s[K_HOSTS]))
+		load_hosts(&x, s[K_HOSTS], cf, base.ptr);
 	if ((n = s[K_REPOS]) && !ynode_is_null(n)) {
 		if (n->kind != Y_SEQ) {
 			yn_err(&x, n, "'repos' must be a list, not %s",

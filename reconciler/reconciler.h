@@ -257,6 +257,17 @@ struct repo_config {
 	const char *webhook_secret_file;
 	struct pos pos;
 };
+/* A host of the ssh inventory (config 'hosts:'). */
+struct host_config {
+	const char *name;
+	const char *address;
+	int port;
+	const char *user;
+	const char *key_file;
+	const char *known_hosts_file;
+	int max_sessions;
+	struct pos pos;
+};
 struct config {
 	struct arena arena;
 	struct arena *doc_arena;
@@ -271,6 +282,8 @@ struct config {
 	int docker_keep_failed;
 	struct repo_config *repos;
 	size_t nrepos;
+	struct host_config *hosts;
+	size_t nhosts;
 };
 /* 0 and *out, or ERR_INVALID with every problem in diags. */
 int config_load(struct config **out, const char *path, struct diags *diags);
