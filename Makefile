@@ -8,7 +8,7 @@
 #   make bench                run the benchmarks (see bench/README.md)
 
 CC ?= cc
-PKGS = yaml-0.1 libcrypto jansson sqlite3 libgit2 libcurl libarchive
+PKGS = yaml-0.1 libcrypto jansson sqlite3 libgit2 libcurl libarchive libssh2
 TEST_PKGS = cmocka
 
 BUILD = build

@@ -185,6 +185,37 @@ void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Append s to b with control and non-ASCII bytes escaped (for logs). */
 void escape_log(struct buf *b, const char *s, size_t len);
 
+/*
+ * OpenSSH known_hosts (known_hosts.c), checked against the raw host key
+ * (the SSH wire-format blob) by gitsync's ssh transport and the ssh
+ * runner.  Lines may name the host plainly, as [host]:port (used when port
+ * is not 22), with wildcards and negations, or hashed (|1|salt|hash).
+ * @cert-authority lines are ignored.
+ */
+enum known_hosts_result {
+	KNOWN_HOSTS_OK,	      /* a line for the host carries this key */
+	KNOWN_HOSTS_UNKNOWN,  /* no line names the host */
+	KNOWN_HOSTS_MISMATCH, /* lines name the host, none with this key */
+	KNOWN_HOSTS_REVOKED,  /* an @revoked line for the host has this key */
+};
+/* port <= 0 means 22; *out is set on success; -1 when file is unreadable */
+int known_hosts_check(enum known_hosts_result *out, const char *file,
+		      const char *host, int port, const void *key, size_t len);
+/*
+ * Append the key lines of file that name host:port, as plain
+ * "NAME TYPE KEY" lines of the key types libssh2 knows (no markers, no
+ * patterns, no hashes); -1 when file is unreadable.
+ */
+int known_hosts_extract(struct buf *out, const char *file, const char *host,
+			int port);
+/* The name a known_hosts line uses for host:port ("h" or "[h]:p"); caller
+ * frees. */
+char *known_hosts_name(const char *host, int port);
+/* OpenSSH's fingerprint of a key blob: "SHA256:" + unpadded base64. */
+#define SSH_FINGERPRINT_LEN 51
+void ssh_fingerprint(char out[SSH_FINGERPRINT_LEN], const void *key,
+		     size_t len);
+
 #include "banned.h"
 
 #endif

@@ -19,4 +19,11 @@ extern bool local_force_poll;
  */
 void docker_detach(struct run_handle *h);
 
+/*
+ * ssh.c: forget the remote run of an ssh handle, so that free() closes its
+ * channel but neither kills the run nor removes its run dir (what a crash
+ * of scaffold does).  For tests of adopt.
+ */
+void ssh_detach(struct run_handle *h);
+
 #endif

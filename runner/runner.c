@@ -14,6 +14,7 @@ const char *const run_outcome_names[4] = {
 static const struct runner_ops *const backends[] = {
 	&runner_local,
 	&runner_docker,
+	&runner_ssh,
 };
 
 const struct runner_ops *

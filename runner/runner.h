@@ -1,7 +1,8 @@
 /*
  * runner.h - one interface, several backends chosen by name (OpenSMTPD's
- * queue backends are the model): "local" (a process on this machine), later
- * "docker" and "ssh".
+ * queue backends are the model): "local" (a process on this machine),
+ * "docker" (a container on the local engine) and "ssh" (a host of the
+ * inventory).
  *
  * A run goes: ops->start() → ops->wait() (blocks; streams output into the
  * log with secrets masked; on success collects stored files and env) →
@@ -108,6 +109,26 @@ struct runner_ops {
  */
 void runner_docker_configure(const char *socket, int keep_failed);
 
+/*
+ * A host of the ssh backend's inventory (the daemon config's hosts:).
+ * spec->host names one by its name.
+ */
+struct ssh_host {
+	const char *name;
+	const char *address;	      /* name or IP address to connect to */
+	int port;		      /* <= 0: 22 */
+	const char *user;
+	const char *key_file;	      /* private key (ed25519, ecdsa or RSA) */
+	const char *known_hosts_file; /* the host's key must be listed here */
+	int max_sessions;	      /* runs at once on the host; <= 0: 8 */
+};
+/*
+ * Set the ssh inventory (copied) and drop the connections to the hosts of
+ * the previous one (once their runs are freed); call before the runs.
+ * runner_ssh_configure(NULL, 0) closes every connection, e.g. at exit.
+ */
+void runner_ssh_configure(const struct ssh_host *hosts, size_t n);
+
 /* The backend of that name, or NULL. */
 const struct runner_ops *runner_find(const char *name);
 
@@ -122,6 +143,17 @@ const struct runner_ops *runner_find(const char *name);
  */
 extern const struct runner_ops runner_local;
 extern const struct runner_ops runner_docker;
+/*
+ * "ssh": /bin/sh -e on the inventory host spec->host, in a process group
+ * of its own, as the host's user, run dir ~/.scaffold/runs/RUN_ID/run
+ * (scaffold's files in ~/.scaffold/runs/RUN_ID/meta), removed after the
+ * run.  The environment is the login environment of the user plus
+ * spec->env and SCAFFOLD_RUN_DIR; env names must be shell variable names.
+ * One SSH connection per host, shared by its runs; start() blocks while
+ * the host already has max_sessions runs.  A run whose connection breaks
+ * ends RUN_LOST.  Collected files go to work_dir/run/PATH.
+ */
+extern const struct runner_ops runner_ssh;
 
 /*
  * Secret masking for a stream: bytes go in, bytes with every secret

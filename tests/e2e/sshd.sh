@@ -1,5 +1,6 @@
 # sshd.sh - a throwaway OpenSSH server on 127.0.0.1 for the tests, with
 # freshly generated host and user keys.  Source it after lib.sh:
+#   test_user               makes the test user (login shell /bin/sh)
 #   start_sshd NAME USER    starts one; sets SSHD_PORT, SSHD_PID,
 #                           SSHD_HOSTKEY (the .pub), SSHD_USERKEY (private),
 #                           SSHD_KNOWN (a known_hosts line file)
@@ -10,6 +11,13 @@ mkdir -p /run/sshd 2>/dev/null
 _sshd_pids=""
 trap 'for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
 
+TEST_USER=scaffoldtest
+test_user() {
+	id "$TEST_USER" >/dev/null 2>&1 ||
+		useradd -m -s /bin/sh "$TEST_USER" 2>/dev/null ||
+		skip_all "cannot create the test user '$TEST_USER' (not root?)"
+}
+
 start_sshd() {
 	_d="$T/sshd-$1"
 	_user=$2
@@ -17,7 +25,9 @@ start_sshd() {
 	ssh-keygen -q -t ed25519 -N '' -f "$_d/host_ed25519" </dev/null
 	[ -f "$T/user_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$T/user_ed25519" </dev/null
 	cp "$T/user_ed25519.pub" "$_d/authorized_keys"
-	chmod 600 "$_d/authorized_keys"
+	# sshd reads authorized_keys as the user logging in
+	chmod 755 "$T" "$_d"
+	chmod 644 "$_d/authorized_keys"
 	_try=0
 	while [ $_try -lt 20 ]; do
 		SSHD_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
@@ -33,6 +43,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PidFile $_d/sshd.pid
+Subsystem sftp internal-sftp
 LogLevel ERROR
 C
 		"$SSHD" -D -e -f "$_d/sshd_config" 2>"$_d/log" &

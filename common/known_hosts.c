@@ -1,10 +1,11 @@
 /*
- * known_hosts.c - OpenSSH known_hosts lookups for the ssh transport.
+ * known_hosts.c - OpenSSH known_hosts lookups, for gitsync's ssh transport
+ * and the ssh runner.  No libssh2 here: the callers hand in the raw key.
  *
  * We parse the file ourselves instead of asking libssh2, so that the file
- * is the one the repository's credentials name (not ~/.ssh/known_hosts),
- * and so that a refusal can say exactly why: unknown host, a different key,
- * or a revoked one.  The format (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT"):
+ * is the one the configuration names (not ~/.ssh/known_hosts), and so that
+ * a refusal can say exactly why: unknown host, a different key, or a
+ * revoked one.  The format (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT"):
  *
  *	[@marker] hostpatterns keytype base64-key [comment]
  *
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gitsync.h"
+#include "common.h"
 
 #define KNOWN_HOSTS_MAX (16 << 20)
 

@@ -1,0 +1,2980 @@
+/*
+ * ssh.c - the "ssh" runner: the task's script on a host of the inventory,
+ * over SSH with libssh2.  The only file that includes libssh2.h; libssh2's
+ * errors are translated here.
+ *
+ * On the host, in the home directory of the inventory's user:
+ *
+ *	~/.scaffold/runs/ID/run		the run dir: the script's cwd,
+ *					$SCAFFOLD_RUN_DIR, loaded and stored
+ *					files
+ *	~/.scaffold/runs/ID/meta/	scaffold's own files (0700):
+ *	    script			the task's script, byte for byte
+ *	    wrapper.sh			exports the run's environment,
+ *					sources the script, then records the
+ *					store env (env/NAME) and, last, the
+ *					exit status (exit)
+ *	    launch.sh			what the channel runs: wrapper.sh in
+ *					a session of its own (its id in pid),
+ *					output relayed through the fifo out
+ *	    kill.sh			signals that session's process group
+ *
+ * Files go up and come back by SFTP.  The run's channel execs
+ * "exec /bin/sh ~/.scaffold/runs/ID/meta/launch.sh": the environment is
+ * exported by the wrapper, single-quoted, never passed as a command line
+ * nor by the channel's setenv.  The launcher relays the script's output
+ * (stdout and stderr, in the order written) with a cat that falls back to
+ * draining into /dev/null once nobody reads it, so that a script outlives a
+ * restart of scaffold or a dropped connection instead of dying of SIGPIPE,
+ * and adopt() can pick it up again by its exit file.  Timeouts and kills run
+ * kill.sh through a second channel: SIGTERM to the group, SIGKILL 2 s later.
+ *
+ * Sessions.  One libssh2 session per host, opened on first use and shared
+ * by every run on the host: a channel per run (at most max_sessions at
+ * once; start() waits for a free slot), one SFTP channel, and now and then
+ * a short exec channel (kill.sh, rm).  OpenSSH's sshd allows 10 channels per
+ * connection by default (MaxSessions), so max_sessions must stay 2 below
+ * the server's.
+ *
+ * Threads and locking.  A libssh2 session is not thread-safe: every use of
+ * one happens under its host's lock (struct conn).  The session is
+ * non-blocking.  A call that would block returns EAGAIN and is repeated,
+ * lock held, once the socket is ready in the direction libssh2 names
+ * (libssh2_session_block_directions): libssh2 needs a half-sent packet
+ * finished by the same call before any other may send.  Each host has an
+ * I/O thread that reads the output of all its runs into their logs (a
+ * run's read never blocks the others), enforces their timeouts and kill
+ * requests, sends keepalives, notices the end of each channel, and closes
+ * the session after five idle minutes.  wait() sleeps on the host's
+ * condition variable until its run's channel has closed.  start(), the
+ * collection in wait() and adopt() take the lock for one SFTP call at a
+ * time, so a long transfer does not starve the output of the other runs.
+ *
+ * Faults.  When the connection breaks (or stays silent through the TCP and
+ * SSH keepalives), every run on it ends RUN_LOST; the next start()
+ * connects again, and a start() that finds its shared session dead retries
+ * once on a new one.  The host key is always checked against the host's
+ * known_hosts file.
+ *
+ * libssh2 1.10 (Debian 12) signs with RSA keys only as "ssh-rsa" (SHA-1),
+ * which OpenSSH 8.8 and later refuse unless the server has
+ * "PubkeyAcceptedAlgorithms +ssh-rsa": prefer ed25519 or ECDSA keys.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+#include "runner-int.h"
+
+#define DEFAULT_PORT 22
+#define DEFAULT_MAX_SESSIONS 8
+#define CONNECT_TIMEOUT_MS 15000 /* TCP connect; then each login step */
+#define IO_TIMEOUT_MS 60000	 /* an answer to one request */
+#define KEEPALIVE_S 15
+#define TCP_TIMEOUT_MS 60000 /* sent data unacknowledged: the link is dead */
+#define IDLE_CLOSE_MS (5 * 60 * 1000)
+#define GRACE_MS 2000	   /* SIGTERM → SIGKILL */
+#define KILL_WAIT_MS 30000 /* SIGKILL → the run must be over */
+#define KILL_CLOSE_MS 5000 /* free(): SIGKILL → the channel closes */
+#define ADOPT_POLL_MS 1000
+#define ALIVE_EVERY 5 /* adopt polls between two "does it still run?" */
+#define CHUNK 65536
+#define SLICE_MAX (256 << 10) /* output of one run per turn of the I/O */
+#define FILE_MAX (1LL << 30)
+#define ENV_VALUE_MAX (16 << 20)
+#define EXIT_MAX 64
+#define CMD_OUT_MAX 4096
+
+/* Internal: the connection broke (conn_lost() has run); never returned by
+ * the runner_ops. */
+#define SSH_LOST (-1000)
+
+enum why_stop { STOP_NONE, STOP_TIMEOUT, STOP_KILLED };
+
+/* The socket under a session; once dead, it swallows and reads EOF. */
+struct link {
+	int fd;
+	bool dead;
+};
+
+struct run_handle;
+
+/* A host of the inventory and its connection. */
+struct conn {
+	/* the inventory entry, read-only */
+	char *name;
+	char *address;
+	int port;
+	char *user;
+	char *key_file;
+	char *known_hosts;
+	int max_sessions;
+	char *where; /* "127.0.0.1:2222", for messages */
+	int refs;    /* under inv_lock: the inventory's and each handle's */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* a slot freed, a run over, a kill request */
+	/* all below under lock */
+	LIBSSH2_SESSION *s;
+	struct link *link;
+	LIBSSH2_SFTP *sftp;
+	bool ready;   /* logged in: keepalives may go */
+	char *home;   /* the user's home directory on the host */
+	unsigned gen; /* bumped at every login: handles of older ones are gone */
+	char lost_reason[256]; /* why the last session ended */
+	int slots;	       /* runs holding one of max_sessions */
+	struct run_handle *runs; /* started or adopted, not yet freed */
+	int64_t idle_since;
+	bool io_started;
+	bool stopping;
+	pthread_t io;
+	int wake[2]; /* wakes the I/O thread from its poll */
+};
+
+struct run_handle {
+	struct conn *c; /* holds a reference */
+	int64_t run_id;
+	struct strvec store_files;
+	struct strvec store_env;
+	char *base;	 /* on the host: HOME/.scaffold/runs/ID */
+	char *rdir;	 /* base/run */
+	char *mdir;	 /* base/meta */
+	char *local_run; /* work_dir/run: collected files go there */
+	int64_t timeout_ms;
+	int64_t deadline_ms; /* monotonic; 0: none */
+
+	int log_fd;
+	bool log_failed;
+	struct masker *masker;
+	char last; /* last byte fed to the log */
+
+	/* under c->lock */
+	struct run_handle *next; /* in c->runs */
+	bool listed;
+	LIBSSH2_CHANNEL *ch; /* the run's channel, of session c->gen */
+	bool slot;
+	bool polling;  /* adopted while running: wait() polls meta/exit */
+	bool finished; /* adopted after its end */
+	bool kill_req;
+	enum why_stop why;
+	int64_t term_at; /* SIGTERM sent; 0: not */
+	int64_t kill_at; /* SIGKILL sent; 0: not */
+	bool done;	 /* the channel closed, or the connection broke */
+	bool lost;
+	char reason[256]; /* why it was lost */
+	int exit_status;  /* from the channel */
+	char exit_signal[32];
+	bool waited;
+	bool detached; /* free() leaves the remote run alone */
+	bool removed;  /* the remote run dir is gone */
+};
+
+static pthread_mutex_t inv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn **inv;
+static size_t ninv;
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static int lib_rc = -1;
+
+static void ssh_free(struct run_handle *h);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void
+lib_init(void)
+{
+	lib_rc = libssh2_init(0);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* "name" escaped for a message. */
+static const char *
+esc(struct buf *b, const char *s)
+{
+	buf_reset(b);
+	escape_log(b, s, strlen(s));
+	return b->ptr;
+}
+
+static bool
+valid_env_name(const char *s)
+{
+	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/*
+ * A path inside the run dir: relative, no "..", naming a file (not ending
+ * in "/" or "."); empty and "." segments are allowed and skipped.
+ */
+static bool
+valid_rel_path(const char *p)
+{
+	const char *seg;
+	size_t l;
+
+	if (!p || !*p || *p == '/')
+		return false;
+	for (seg = p;; seg += l + 1) {
+		l = strcspn(seg, "/");
+		if (l == 2 && seg[0] == '.' && seg[1] == '.')
+			return false;
+		if (!seg[l])
+			return l && !(l == 1 && seg[0] == '.');
+	}
+}
+
+/* A valid relative path without its empty and "." segments: "a/b". */
+static void
+norm_path(struct buf *out, const char *p)
+{
+	size_t l;
+
+	buf_reset(out);
+	for (;; p += l + 1) {
+		l = strcspn(p, "/");
+		if (l && !(l == 1 && p[0] == '.')) {
+			if (out->len)
+				buf_putc(out, '/');
+			buf_add(out, p, l);
+		}
+		if (!p[l])
+			break;
+	}
+}
+
+/* Append s (len bytes) as one single-quoted shell word. */
+static void
+sh_quote(struct buf *b, const char *s, size_t len)
+{
+	size_t i;
+
+	buf_putc(b, '\'');
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_putc(b, s[i]);
+	}
+	buf_putc(b, '\'');
+}
+
+static void
+sh_quote_str(struct buf *b, const char *s)
+{
+	sh_quote(b, s, strlen(s));
+}
+
+/* The sooner of two waits in ms (-1: none); an overdue one counts as 0. */
+static int64_t
+sooner(int64_t t, int64_t x)
+{
+	if (x < 0)
+		x = 0;
+	return t < 0 || x < t ? x : t;
+}
+
+/* ---- the run log ------------------------------------------------------ */
+
+/* Write masked output to the log; a failing log does not stop the run. */
+static void
+log_emit(struct run_handle *h, const struct buf *b)
+{
+	if (!b->len || h->log_fd < 0 || h->log_failed)
+		return;
+	if (write_all(h->log_fd, b->ptr, b->len) < 0) {
+		log_warn("runner: run %lld: cannot write the log",
+			 (long long)h->run_id);
+		h->log_failed = true;
+	}
+}
+
+/* Output of the run, in order, through the masker. */
+static void
+log_output(struct run_handle *h, const char *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	if (!len)
+		return;
+	masker_feed(h->masker, data, len, &b);
+	log_emit(h, &b);
+	h->last = data[len - 1];
+	buf_release(&b);
+}
+
+/* A line of scaffold's own in the log: "scaffold: ..." on a line of its own. */
+static void PRINTF_LIKE(2, 3)
+log_note(struct run_handle *h, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	if (h->last != '\n')
+		buf_putc(&b, '\n');
+	buf_puts(&b, "scaffold: ");
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	buf_putc(&b, '\n');
+	log_output(h, b.ptr, b.len);
+	buf_release(&b);
+}
+
+/* The masker's held-back tail, at the end of the output. */
+static void
+log_flush(struct run_handle *h)
+{
+	struct buf b = BUF_INIT;
+
+	masker_flush(h->masker, &b);
+	log_emit(h, &b);
+	buf_release(&b);
+}
+
+/* ---- the inventory ---------------------------------------------------- */
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static struct conn *
+conn_new(const struct ssh_host *hc)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+	struct buf b = BUF_INIT;
+
+	c->name = xstrdup(hc->name ? hc->name : "");
+	c->address = xstrdup(hc->address ? hc->address : c->name);
+	c->port = hc->port > 0 ? hc->port : DEFAULT_PORT;
+	c->user = dup_or_null(hc->user);
+	c->key_file = dup_or_null(hc->key_file);
+	c->known_hosts = dup_or_null(hc->known_hosts_file);
+	c->max_sessions =
+		hc->max_sessions > 0 ? hc->max_sessions : DEFAULT_MAX_SESSIONS;
+	if (strchr(c->address, ':'))
+		buf_addf(&b, "[%s]:%d", c->address, c->port);
+	else
+		buf_addf(&b, "%s:%d", c->address, c->port);
+	c->where = buf_detach(&b, NULL);
+	c->refs = 1;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->wake[0] = c->wake[1] = -1;
+	if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		c->wake[0] = c->wake[1] = -1; /* start() will say so */
+	return c;
+}
+
+/* Wake the host's I/O thread from its poll. */
+static void
+conn_wake(struct conn *c)
+{
+	char one = 1;
+
+	if (c->wake[1] >= 0 && write(c->wake[1], &one, 1) < 0 &&
+	    errno != EAGAIN)
+		log_warn("runner: host '%s': cannot wake the I/O thread",
+			 c->name);
+}
+
+static void teardown(struct conn *c, bool graceful);
+
+/* The last reference is gone: stop the I/O thread, log out, free. */
+static void
+conn_destroy(struct conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_mutex_unlock(&c->lock);
+	conn_wake(c);
+	if (c->io_started)
+		pthread_join(c->io, NULL);
+	pthread_mutex_lock(&c->lock);
+	teardown(c, true);
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	if (c->wake[0] >= 0)
+		close(c->wake[0]);
+	if (c->wake[1] >= 0)
+		close(c->wake[1]);
+	free(c->name);
+	free(c->address);
+	free(c->user);
+	free(c->key_file);
+	free(c->known_hosts);
+	free(c->where);
+	free(c);
+}
+
+static void
+conn_put(struct conn *c)
+{
+	bool last;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&inv_lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&inv_lock);
+	if (last)
+		conn_destroy(c);
+}
+
+/* The inventory host called name, with a reference; NULL if none. */
+static struct conn *
+conn_find(const char *name)
+{
+	struct conn *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&inv_lock);
+	for (i = 0; i < ninv; i++) {
+		if (!strcmp(inv[i]->name, name)) {
+			c = inv[i];
+			c->refs++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&inv_lock);
+	return c;
+}
+
+void
+runner_ssh_configure(const struct ssh_host *hosts, size_t n)
+{
+	struct conn **old, **v = NULL;
+	size_t i, nold;
+
+	pthread_once(&lib_once, lib_init);
+	if (n)
+		v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = conn_new(&hosts[i]);
+	pthread_mutex_lock(&inv_lock);
+	old = inv;
+	nold = ninv;
+	inv = v;
+	ninv = n;
+	pthread_mutex_unlock(&inv_lock);
+	for (i = 0; i < nold; i++)
+		conn_put(old[i]);
+	free(old);
+}
+
+/* ---- the connection --------------------------------------------------- */
+
+/* libssh2's socket I/O: errors as -errno; a dead link reads as closed. */
+static ssize_t
+link_send(libssh2_socket_t fd, const void *buffer, size_t length, int flags,
+	  void **abstract)
+{
+	struct link *l = *abstract;
+	ssize_t n;
+
+	(void)fd;
+	if (l->dead)
+		return (ssize_t)length; /* swallowed: see teardown() */
+	do
+		n = send(l->fd, buffer, length, flags | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t
+link_recv(libssh2_socket_t fd, void *buffer, size_t length, int flags,
+	  void **abstract)
+{
+	struct link *l = *abstract;
+	ssize_t n;
+
+	(void)fd;
+	if (l->dead)
+		return 0;
+	do
+		n = recv(l->fd, buffer, length, flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* libssh2's last error message. */
+static const char *
+last_error(LIBSSH2_SESSION *s)
+{
+	char *msg = NULL;
+
+	if (!s)
+		return "no session";
+	libssh2_session_last_error(s, &msg, NULL, 0);
+	return msg && *msg ? msg : "unknown libssh2 error";
+}
+
+/* Errors after which the session cannot be used any more. */
+static bool
+fatal_rc(int rc)
+{
+	switch (rc) {
+	case LIBSSH2_ERROR_BANNER_RECV:
+	case LIBSSH2_ERROR_BANNER_SEND:
+	case LIBSSH2_ERROR_INVALID_MAC:
+	case LIBSSH2_ERROR_KEX_FAILURE:
+	case LIBSSH2_ERROR_SOCKET_SEND:
+	case LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE:
+	case LIBSSH2_ERROR_TIMEOUT:
+	case LIBSSH2_ERROR_DECRYPT:
+	case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+	case LIBSSH2_ERROR_PROTO:
+	case LIBSSH2_ERROR_ZLIB:
+	case LIBSSH2_ERROR_SOCKET_TIMEOUT:
+	case LIBSSH2_ERROR_BAD_USE:
+	case LIBSSH2_ERROR_COMPRESS:
+	case LIBSSH2_ERROR_SOCKET_RECV:
+	case LIBSSH2_ERROR_ENCRYPT:
+	case LIBSSH2_ERROR_BAD_SOCKET:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Drop the session: runs whose channel was on it end lost.  graceful: log
+ * out properly first (the session still works).  c->lock held.  Every
+ * libssh2 pointer of the session is invalid afterwards.
+ */
+static void
+teardown(struct conn *c, bool graceful)
+{
+	int64_t dl = now_ms() + 2000;
+	struct pollfd p;
+	int rc;
+
+	if (!c->s)
+		return;
+	if (graceful && c->sftp) {
+		while ((rc = libssh2_sftp_shutdown(c->sftp)) ==
+			       LIBSSH2_ERROR_EAGAIN &&
+		       now_ms() < dl) {
+			p.fd = c->link->fd;
+			p.events = POLLIN | POLLOUT;
+			poll(&p, 1, 100);
+		}
+		if (rc == 0)
+			c->sftp = NULL;
+	}
+	if (graceful && !c->sftp) {
+		while (libssh2_session_disconnect(c->s, "scaffold: done") ==
+			       LIBSSH2_ERROR_EAGAIN &&
+		       now_ms() < dl) {
+			p.fd = c->link->fd;
+			p.events = POLLOUT;
+			poll(&p, 1, 100);
+		}
+	}
+	/*
+	 * From here the link swallows what libssh2 sends and reads as
+	 * closed: a channel whose close cannot be sent would otherwise stay
+	 * in the session, and libssh2_session_free() would try it forever.
+	 */
+	c->link->dead = true;
+	if (c->sftp)
+		libssh2_sftp_shutdown(c->sftp);
+	libssh2_session_free(c->s);
+	close(c->link->fd);
+	free(c->link);
+	c->s = NULL;
+	c->link = NULL;
+	c->sftp = NULL;
+	c->ready = false;
+	free(c->home);
+	c->home = NULL;
+	conn_wake(c);
+	pthread_cond_broadcast(&c->cond);
+}
+
+/* A run's slot back to the host. */
+static void
+slot_release(struct conn *c, struct run_handle *h)
+{
+	if (!h->slot)
+		return;
+	h->slot = false;
+	c->slots--;
+	if (!c->slots && !c->runs)
+		c->idle_since = now_ms();
+	pthread_cond_broadcast(&c->cond);
+}
+
+/*
+ * The connection broke: every run with a channel on it ends lost, the
+ * session goes.  Returns SSH_LOST.  c->lock held.
+ */
+static int
+conn_lost(struct conn *c, const char *reason)
+{
+	struct run_handle *h;
+
+	if (!c->s)
+		return SSH_LOST;
+	snprintf(c->lost_reason, sizeof(c->lost_reason), "%s", reason);
+	for (h = c->runs; h; h = h->next) {
+		if (!h->ch)
+			continue;
+		h->ch = NULL; /* libssh2_session_free() frees it */
+		if (!h->done) {
+			h->done = true;
+			h->lost = true;
+			snprintf(h->reason, sizeof(h->reason), "%s", reason);
+		}
+		slot_release(c, h);
+	}
+	teardown(c, false);
+	return SSH_LOST;
+}
+
+/* After a failed libssh2 call: SSH_LOST if it broke the session, else rc. */
+static int
+conn_check(struct conn *c, int rc)
+{
+	char reason[256];
+
+	if (rc >= 0 || rc == SSH_LOST || !c->s || !fatal_rc(rc))
+		return rc;
+	if (rc == LIBSSH2_ERROR_SOCKET_DISCONNECT ||
+	    rc == LIBSSH2_ERROR_SOCKET_RECV)
+		snprintf(reason, sizeof(reason), "the connection was closed");
+	else if (rc == LIBSSH2_ERROR_SOCKET_SEND)
+		snprintf(reason, sizeof(reason), "the connection broke");
+	else
+		snprintf(reason, sizeof(reason), "%s", last_error(c->s));
+	return conn_lost(c, reason);
+}
+
+/*
+ * Wait until the socket is ready in the direction libssh2 blocks on, or
+ * the deadline (SSH_LOST with "no answer for ..."; ERR_TIMEOUT instead
+ * when soft).  Keepalives go out meanwhile.  c->lock held.
+ */
+static int
+conn_wait_x(struct conn *c, int64_t deadline, bool soft)
+{
+	struct pollfd p;
+	char reason[64], dur[32];
+	int64_t now, t;
+	int dirs, n, secs;
+
+	for (;;) {
+		dirs = libssh2_session_block_directions(c->s);
+		p.fd = c->link->fd;
+		p.events = 0;
+		p.revents = 0;
+		if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
+			p.events |= POLLIN;
+		if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+			p.events |= POLLOUT;
+		if (!p.events)
+			p.events = POLLIN;
+		now = now_ms();
+		if (now >= deadline) {
+			if (soft)
+				return ERR_TIMEOUT;
+			duration_format(dur, sizeof(dur), IO_TIMEOUT_MS);
+			snprintf(reason, sizeof(reason), "no answer for %s",
+				 dur);
+			return conn_lost(c, reason);
+		}
+		t = deadline - now;
+		if (t > KEEPALIVE_S * 1000)
+			t = KEEPALIVE_S * 1000;
+		n = poll(&p, 1, (int)t);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return conn_lost(c, strerror(errno));
+		if (n > 0)
+			return 0;
+		if (c->ready && !(dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+			n = libssh2_keepalive_send(c->s, &secs);
+			if (n < 0 && conn_check(c, n) == SSH_LOST)
+				return SSH_LOST;
+		}
+	}
+}
+
+static int
+conn_wait(struct conn *c, int64_t deadline)
+{
+	return conn_wait_x(c, deadline, false);
+}
+
+/*
+ * Repeat a libssh2 call returning a number while it would block; c->lock
+ * held.  rc: its result, SSH_LOST when the session broke meanwhile.
+ */
+#define DRIVE_T(c, rc, call, timeout)                                        \
+	do {                                                                 \
+		int64_t dl_ = now_ms() + (timeout);                          \
+		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN &&            \
+		       ((rc) = conn_wait((c), dl_)) == 0)                     \
+			;                                                    \
+		if ((rc) < 0)                                                \
+			(rc) = conn_check((c), (int)(rc));                   \
+	} while (0)
+#define DRIVE(c, rc, call) DRIVE_T(c, rc, call, IO_TIMEOUT_MS)
+
+/* The same for a call returning a pointer; NULL: see ptr_fail(). */
+#define DRIVE_PTR(c, p, call)                                                \
+	do {                                                                 \
+		int64_t dl_ = now_ms() + IO_TIMEOUT_MS;                      \
+		while (!((p) = (call)) &&                                    \
+		       libssh2_session_last_errno((c)->s) ==                 \
+			       LIBSSH2_ERROR_EAGAIN &&                       \
+		       conn_wait((c), dl_) == 0)                              \
+			;                                                    \
+	} while (0)
+
+/* Why a DRIVE_PTR() gave NULL: SSH_LOST or libssh2's error code. */
+static int
+ptr_fail(struct conn *c)
+{
+	if (!c->s)
+		return SSH_LOST;
+	return conn_check(c, libssh2_session_last_errno(c->s));
+}
+
+/*
+ * Close a channel and free it when the server confirms within wait_ms;
+ * else leave it to the session (libssh2_session_free() reclaims it), with
+ * nothing half sent: sshd confirms the close of a command's channel only
+ * once the command has ended.  0 or SSH_LOST.  c->lock held.
+ */
+static int
+chan_close(struct conn *c, LIBSSH2_CHANNEL *ch, int64_t wait_ms)
+{
+	int64_t dl = now_ms() + wait_ms;
+	bool out;
+	int rc;
+
+	for (;;) {
+		rc = libssh2_channel_close(ch);
+		if (rc != LIBSSH2_ERROR_EAGAIN)
+			break;
+		out = libssh2_session_block_directions(c->s) &
+		      LIBSSH2_SESSION_BLOCK_OUTBOUND;
+		if (!out && now_ms() >= dl)
+			return 0; /* abandoned */
+		rc = conn_wait_x(c, out ? now_ms() + IO_TIMEOUT_MS : dl, !out);
+		if (rc == SSH_LOST)
+			return rc;
+	}
+	if (rc < 0 && conn_check(c, rc) == SSH_LOST)
+		return SSH_LOST;
+	DRIVE(c, rc, libssh2_channel_free(ch));
+	return rc == SSH_LOST ? rc : 0;
+}
+
+/* Open a TCP connection to the host; *out_fd non-blocking. */
+static int
+tcp_connect(struct conn *c, int *out_fd)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct pollfd p;
+	socklen_t sl;
+	char port[16];
+	int fd = -1, r, err = ECONNREFUSED, one = 1, ret = -1;
+	unsigned int tmo = TCP_TIMEOUT_MS;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", c->port);
+	r = getaddrinfo(c->address, port, &hints, &res);
+	if (r) {
+		err_set("host '%s' (%s): cannot resolve '%s': %s", c->name,
+			c->where, c->address, gai_strerror(r));
+		goto out;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		if (err == EINPROGRESS) {
+			p.fd = fd;
+			p.events = POLLOUT;
+			do
+				r = poll(&p, 1, CONNECT_TIMEOUT_MS);
+			while (r < 0 && errno == EINTR);
+			sl = sizeof(err);
+			if (r == 0)
+				err = ETIMEDOUT;
+			else if (r < 0)
+				err = errno;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+					    &sl) < 0)
+				err = errno;
+			if (!err)
+				break;
+		}
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		err_set("host '%s' (%s): cannot connect: %s", c->name,
+			c->where, strerror(err));
+		goto out;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+#ifdef TCP_USER_TIMEOUT
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &tmo, sizeof(tmo));
+#else
+	(void)tmo;
+#endif
+	*out_fd = fd;
+	ret = 0;
+out:
+	if (res)
+		freeaddrinfo(res);
+	return ret;
+}
+
+/*
+ * Ask first for the host key types that known_hosts lists for the host, so
+ * that a server with several keys offers one we can check.
+ */
+static void
+hostkey_prefs(struct conn *c, LIBSSH2_SESSION *s)
+{
+	struct buf kh = BUF_INIT, pref = BUF_INIT, type = BUF_INIT;
+	const char **algs = NULL;
+	const char *line, *end, *nl, *t, *te;
+	int n = 0, i;
+
+	if (known_hosts_extract(&kh, c->known_hosts, c->address, c->port) <
+	    0) {
+		err_clear();
+		goto out;
+	}
+	n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
+	if (n <= 0)
+		goto out;
+	for (line = kh.ptr, end = kh.ptr + kh.len; line < end; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			nl = end;
+		t = memchr(line, ' ', (size_t)(nl - line));
+		if (!t)
+			continue;
+		t++;
+		te = memchr(t, ' ', (size_t)(nl - t));
+		if (!te)
+			continue;
+		buf_reset(&type);
+		buf_add(&type, t, (size_t)(te - t));
+		for (i = 0; i < n; i++) {
+			/* an RSA key may sign as rsa-sha2-* too */
+			if (strcmp(algs[i], type.ptr) &&
+			    !(!strcmp(type.ptr, "ssh-rsa") &&
+			      !strncmp(algs[i], "rsa-sha2-", 9)))
+				continue;
+			if (strstr(pref.ptr, algs[i]))
+				continue;
+			if (pref.len)
+				buf_putc(&pref, ',');
+			buf_puts(&pref, algs[i]);
+		}
+	}
+	if (!pref.len)
+		goto out;
+	/* the others after them: a refusal then names the key offered */
+	for (i = 0; i < n; i++) {
+		if (strstr(pref.ptr, algs[i]))
+			continue;
+		buf_putc(&pref, ',');
+		buf_puts(&pref, algs[i]);
+	}
+	if (libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, pref.ptr))
+		log_warnx("runner: host '%s': cannot prefer host keys %s: %s",
+			  c->name, pref.ptr, last_error(s));
+out:
+	if (algs)
+		libssh2_free(s, algs);
+	buf_release(&kh);
+	buf_release(&pref);
+	buf_release(&type);
+}
+
+/* The host key against known_hosts; ERR_AUTH with the reason if refused. */
+static int
+check_hostkey(struct conn *c)
+{
+	enum known_hosts_result res;
+	char fp[SSH_FINGERPRINT_LEN];
+	const char *key;
+	size_t klen = 0;
+	int type = 0;
+
+	key = libssh2_session_hostkey(c->s, &klen, &type);
+	if (!key || !klen)
+		return err_set("host '%s' (%s): the server sent no host key",
+			       c->name, c->where);
+	ssh_fingerprint(fp, key, klen);
+	if (known_hosts_check(&res, c->known_hosts, c->address, c->port, key,
+			      klen) < 0)
+		return err_set("host '%s': cannot read known_hosts '%s': %s",
+			       c->name, c->known_hosts, err_msg());
+	switch (res) {
+	case KNOWN_HOSTS_OK:
+		return 0;
+	case KNOWN_HOSTS_UNKNOWN:
+		err_set("host '%s' (%s) is not in known_hosts '%s' (its key "
+			"is %s)",
+			c->name, c->where, c->known_hosts, fp);
+		break;
+	case KNOWN_HOSTS_MISMATCH:
+		err_set("host key of '%s' (%s) does not match known_hosts '%s' "
+			"(it offered %s)",
+			c->name, c->where, c->known_hosts, fp);
+		break;
+	case KNOWN_HOSTS_REVOKED:
+		err_set("host key of '%s' (%s) is revoked in known_hosts '%s' "
+			"(it offered %s)",
+			c->name, c->where, c->known_hosts, fp);
+		break;
+	}
+	return ERR_AUTH;
+}
+
+static void *io_main(void *arg);
+
+/*
+ * Connect, check the host key, log in, start SFTP.  c->lock held; the
+ * half-made session is invisible to others, who need the lock to look.
+ */
+static int
+conn_connect(struct conn *c)
+{
+	char home[PATH_MAX];
+	int fd = -1, rc, ret = -1;
+
+	pthread_once(&lib_once, lib_init);
+	if (lib_rc != 0)
+		return err_set("host '%s': libssh2 cannot be initialised",
+			       c->name);
+	if (c->wake[0] < 0)
+		return err_set("host '%s': cannot create a pipe", c->name);
+	if (!c->user || !*c->user || !c->key_file || !*c->key_file ||
+	    !c->known_hosts || !*c->known_hosts)
+		return err_set("host '%s': the inventory needs user, key_file "
+			       "and known_hosts_file",
+			       c->name);
+	if (access(c->known_hosts, R_OK) < 0)
+		return err_set("host '%s': cannot read known_hosts '%s': %s",
+			       c->name, c->known_hosts, strerror(errno));
+	if (access(c->key_file, R_OK) < 0)
+		return err_set("host '%s': cannot read key '%s': %s", c->name,
+			       c->key_file, strerror(errno));
+	if (tcp_connect(c, &fd) < 0)
+		return -1;
+
+	c->link = xcalloc(1, sizeof(*c->link));
+	c->link->fd = fd;
+	c->s = libssh2_session_init_ex(NULL, NULL, NULL, c->link);
+	if (!c->s) {
+		close(fd);
+		free(c->link);
+		c->link = NULL;
+		return err_set("host '%s': libssh2 cannot make a session",
+			       c->name);
+	}
+	libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_SEND,
+				     (void *)link_send);
+	libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_RECV,
+				     (void *)link_recv);
+	libssh2_session_set_blocking(c->s, 0);
+	hostkey_prefs(c, c->s);
+
+	DRIVE_T(c, rc, libssh2_session_handshake(c->s, fd),
+		CONNECT_TIMEOUT_MS);
+	if (rc < 0) {
+		err_set("host '%s' (%s): SSH handshake failed: %s", c->name,
+			c->where,
+			rc == SSH_LOST ? c->lost_reason : last_error(c->s));
+		goto out;
+	}
+	if ((ret = check_hostkey(c)) < 0)
+		goto out;
+	ret = -1;
+
+	DRIVE_T(c, rc,
+		libssh2_userauth_publickey_fromfile_ex(
+			c->s, c->user, (unsigned int)strlen(c->user), NULL,
+			c->key_file, NULL),
+		CONNECT_TIMEOUT_MS);
+	if (rc == SSH_LOST) {
+		err_set("host '%s' (%s): lost contact while logging in: %s",
+			c->name, c->where, c->lost_reason);
+		goto out;
+	}
+	if (rc == LIBSSH2_ERROR_FILE) {
+		err_set("host '%s': cannot use key '%s': %s", c->name,
+			c->key_file, last_error(c->s));
+		ret = ERR_AUTH;
+		goto out;
+	}
+	if (rc < 0) {
+		err_set("host '%s': authentication as '%s' with key '%s' "
+			"failed",
+			c->name, c->user, c->key_file);
+		ret = ERR_AUTH;
+		goto out;
+	}
+	libssh2_keepalive_config(c->s, 1, KEEPALIVE_S);
+	c->ready = true;
+
+	DRIVE_PTR(c, c->sftp, libssh2_sftp_init(c->s));
+	if (!c->sftp) {
+		rc = ptr_fail(c);
+		err_set("host '%s' (%s): cannot start SFTP: %s", c->name,
+			c->where,
+			rc == SSH_LOST ? c->lost_reason : last_error(c->s));
+		goto out;
+	}
+	DRIVE(c, rc,
+	      libssh2_sftp_realpath(c->sftp, ".", home, sizeof(home) - 1));
+	if (rc <= 0) {
+		err_set("host '%s' (%s): cannot find the home directory: %s",
+			c->name, c->where,
+			rc == SSH_LOST ? c->lost_reason : last_error(c->s));
+		goto out;
+	}
+	home[rc] = '\0';
+	if (home[0] != '/') {
+		err_set("host '%s' (%s): the home directory '%s' is not an "
+			"absolute path",
+			c->name, c->where, home);
+		goto out;
+	}
+	c->home = xstrdup(home);
+	c->gen++;
+	c->idle_since = now_ms();
+	if (!c->io_started) {
+		if (pthread_create(&c->io, NULL, io_main, c)) {
+			err_set("host '%s': cannot start a thread", c->name);
+			goto out;
+		}
+		c->io_started = true;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		teardown(c, false);
+	return ret;
+}
+
+/* A logged-in session for the host; *fresh when it was just made. */
+static int
+conn_ensure(struct conn *c, bool *fresh)
+{
+	if (fresh)
+		*fresh = false;
+	if (c->s) {
+		c->idle_since = now_ms();
+		return 0;
+	}
+	if (fresh)
+		*fresh = true;
+	return conn_connect(c);
+}
+
+/* err_set() the loss of the connection; -1. */
+static int
+lost_err(struct conn *c)
+{
+	return err_set("lost contact with host '%s': %s", c->name,
+		       c->lost_reason);
+}
+
+/* ---- SFTP ------------------------------------------------------------- */
+
+static const char *
+fx_text(unsigned long fx)
+{
+	switch (fx) {
+	case LIBSSH2_FX_EOF:
+		return "end of file";
+	case LIBSSH2_FX_NO_SUCH_FILE:
+	case LIBSSH2_FX_NO_SUCH_PATH:
+		return "no such file or directory";
+	case LIBSSH2_FX_PERMISSION_DENIED:
+		return "permission denied";
+	case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+		return "file exists";
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+		return "no space left on device";
+	case LIBSSH2_FX_QUOTA_EXCEEDED:
+		return "quota exceeded";
+	case LIBSSH2_FX_NOT_A_DIRECTORY:
+		return "not a directory";
+	case LIBSSH2_FX_OP_UNSUPPORTED:
+		return "operation not supported";
+	}
+	return "failure";
+}
+
+/*
+ * An SFTP call failed with rc: SSH_LOST, ERR_NOTFOUND (no such file), or
+ * -1 with err_set("WHAT: REASON").
+ */
+static int
+sftp_fail(struct conn *c, int rc, const char *what)
+{
+	unsigned long fx;
+
+	if (rc == SSH_LOST)
+		return rc;
+	if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && c->sftp) {
+		fx = libssh2_sftp_last_error(c->sftp);
+		err_set("%s: %s", what, fx_text(fx));
+		if (fx == LIBSSH2_FX_NO_SUCH_FILE ||
+		    fx == LIBSSH2_FX_NO_SUCH_PATH)
+			return ERR_NOTFOUND;
+		return -1;
+	}
+	return err_set("%s: %s", what, last_error(c->s));
+}
+
+/* lstat (follow false) or stat a path on the host. */
+static int
+r_stat(struct conn *c, const char *path, bool follow,
+       LIBSSH2_SFTP_ATTRIBUTES *st)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	DRIVE(c, rc,
+	      libssh2_sftp_stat_ex(c->sftp, path, (unsigned int)strlen(path),
+				   follow ? LIBSSH2_SFTP_STAT :
+					    LIBSSH2_SFTP_LSTAT,
+				   st));
+	if (rc < 0)
+		return sftp_fail(c, rc, path);
+	return 0;
+}
+
+static int
+r_mkdir(struct conn *c, const char *path, long mode)
+{
+	int rc;
+
+	DRIVE(c, rc,
+	      libssh2_sftp_mkdir_ex(c->sftp, path, (unsigned int)strlen(path),
+				    mode));
+	if (rc < 0)
+		return sftp_fail(c, rc, path);
+	return 0;
+}
+
+/* mkdir that accepts an existing directory (not a symlink to one). */
+static int
+r_mkdir_ok(struct conn *c, const char *path, long mode)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	int r;
+
+	r = r_mkdir(c, path, mode);
+	if (r == 0 || r == SSH_LOST)
+		return r;
+	r = r_stat(c, path, false, &st);
+	if (r < 0)
+		return r;
+	if (!(st.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
+	    !LIBSSH2_SFTP_S_ISDIR(st.permissions))
+		return err_set("'%s' is not a directory", path);
+	return 0;
+}
+
+static void
+r_close(struct conn *c, LIBSSH2_SFTP_HANDLE *fh)
+{
+	int rc;
+
+	DRIVE(c, rc, libssh2_sftp_close_handle(fh));
+	(void)rc;
+}
+
+/*
+ * Drop the lock a moment, so that the I/O thread and other runs get their
+ * turn between the chunks of a transfer; false when the session of
+ * generation gen went meanwhile.
+ */
+static bool
+conn_yield(struct conn *c, unsigned gen)
+{
+	pthread_mutex_unlock(&c->lock);
+	conn_wake(c);
+	pthread_mutex_lock(&c->lock);
+	return c->s && c->gen == gen;
+}
+
+/*
+ * Create path on the host (it must not exist) with mode, from the local
+ * fd (until EOF) or from data.  c->lock held, dropped between chunks.
+ */
+static int
+put_file(struct conn *c, const char *path, long mode, int fd,
+	 const char *data, size_t len)
+{
+	LIBSSH2_SFTP_HANDLE *fh = NULL;
+	unsigned gen = c->gen;
+	char *chunk = NULL;
+	const char *p;
+	size_t off = 0, n, w;
+	ssize_t rd, rc;
+	int ret = -1;
+
+	DRIVE_PTR(c, fh,
+		  libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
+				       LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+					       LIBSSH2_FXF_EXCL,
+				       mode, LIBSSH2_SFTP_OPENFILE));
+	if (!fh) {
+		rc = ptr_fail(c);
+		ret = sftp_fail(c, (int)rc, path);
+		goto out;
+	}
+	if (fd >= 0)
+		chunk = xmalloc(CHUNK);
+	for (;;) {
+		if (fd >= 0) {
+			do
+				rd = read(fd, chunk, CHUNK);
+			while (rd < 0 && errno == EINTR);
+			if (rd < 0) {
+				err_set("%s: cannot read: %s", path,
+					strerror(errno));
+				goto out;
+			}
+			p = chunk;
+			n = (size_t)rd;
+		} else {
+			p = data + off;
+			n = len - off < CHUNK ? len - off : CHUNK;
+			off += n;
+		}
+		if (!n)
+			break;
+		for (w = 0; w < n; w += (size_t)rc) {
+			DRIVE(c, rc, libssh2_sftp_write(fh, p + w, n - w));
+			if (rc < 0) {
+				ret = sftp_fail(c, (int)rc, path);
+				if (ret == SSH_LOST)
+					fh = NULL;
+				goto out;
+			}
+		}
+		if (!conn_yield(c, gen)) {
+			fh = NULL;
+			ret = SSH_LOST;
+			goto out;
+		}
+	}
+	DRIVE(c, rc, libssh2_sftp_close_handle(fh));
+	fh = NULL;
+	if (rc < 0) {
+		ret = sftp_fail(c, (int)rc, path);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fh && c->s && c->gen == gen)
+		r_close(c, fh);
+	free(chunk);
+	return ret;
+}
+
+/*
+ * Read path on the host into the local fd, or (fd < 0) into into; more
+ * than max bytes: ERR_TOOBIG.  c->lock held, dropped between chunks.
+ */
+static int
+get_file(struct conn *c, const char *path, int64_t max, int fd,
+	 struct buf *into)
+{
+	LIBSSH2_SFTP_HANDLE *fh = NULL;
+	unsigned gen = c->gen;
+	char *chunk = xmalloc(CHUNK);
+	int64_t total = 0;
+	ssize_t rc;
+	int ret = -1;
+
+	DRIVE_PTR(c, fh,
+		  libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
+				       LIBSSH2_FXF_READ, 0,
+				       LIBSSH2_SFTP_OPENFILE));
+	if (!fh) {
+		rc = ptr_fail(c);
+		ret = sftp_fail(c, (int)rc, path);
+		goto out;
+	}
+	for (;;) {
+		DRIVE(c, rc, libssh2_sftp_read(fh, chunk, CHUNK));
+		if (rc < 0) {
+			ret = sftp_fail(c, (int)rc, path);
+			if (ret == SSH_LOST)
+				fh = NULL;
+			goto out;
+		}
+		if (!rc)
+			break;
+		total += rc;
+		if (total > max) {
+			ret = ERR_TOOBIG;
+			goto out;
+		}
+		if (fd < 0) {
+			buf_add(into, chunk, (size_t)rc);
+		} else if (write_all(fd, chunk, (size_t)rc) < 0) {
+			err_set("cannot write: %s", strerror(errno));
+			goto out;
+		}
+		if (!conn_yield(c, gen)) {
+			fh = NULL;
+			ret = SSH_LOST;
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (fh && c->s && c->gen == gen)
+		r_close(c, fh);
+	free(chunk);
+	return ret;
+}
+
+/* ---- short commands on the host --------------------------------------- */
+
+/*
+ * Run cmd on the host through a channel of its own; its exit status in
+ * *status (-1 when it ended by a signal).  0, SSH_LOST, or -1 with
+ * err_set() (a command that does not end within IO_TIMEOUT_MS is left
+ * running).  c->lock held.
+ */
+static int
+remote_cmd(struct conn *c, const char *cmd, int *status)
+{
+	LIBSSH2_CHANNEL *ch = NULL;
+	int64_t dl = now_ms() + IO_TIMEOUT_MS;
+	char buf[CMD_OUT_MAX], *sig = NULL;
+	ssize_t n;
+	int rc, stream, ret = -1;
+	bool quiet;
+
+	*status = -1;
+	DRIVE_PTR(c, ch, libssh2_channel_open_session(c->s));
+	if (!ch) {
+		ret = ptr_fail(c);
+		if (ret != SSH_LOST)
+			ret = err_set("host '%s': cannot open a channel: %s",
+				      c->name, last_error(c->s));
+		goto out;
+	}
+	DRIVE(c, rc, libssh2_channel_exec(ch, cmd));
+	if (rc < 0)
+		goto fail;
+	for (;;) {
+		quiet = true;
+		for (stream = 0; stream < 2; stream++) {
+			n = libssh2_channel_read_ex(
+				ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
+				sizeof(buf));
+			if (n > 0)
+				quiet = false;
+			else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+				rc = (int)n;
+				goto fail;
+			}
+		}
+		if (!quiet)
+			continue;
+		if (libssh2_channel_eof(ch))
+			break;
+		rc = conn_wait_x(c, dl, true);
+		if (rc == SSH_LOST)
+			goto fail;
+		if (rc < 0) {
+			ret = err_set("host '%s': a command did not end in time",
+				      c->name);
+			goto out;
+		}
+	}
+	DRIVE(c, rc, libssh2_channel_wait_closed(ch));
+	if (rc < 0)
+		goto fail;
+	*status = libssh2_channel_get_exit_status(ch);
+	if (libssh2_channel_get_exit_signal(ch, &sig, NULL, NULL, NULL, NULL,
+					    NULL) == 0 &&
+	    sig)
+		*status = -1;
+	if (sig)
+		libssh2_free(c->s, sig);
+	ret = 0;
+	goto out;
+fail:
+	if (conn_check(c, rc) == SSH_LOST) {
+		ch = NULL; /* went with the session */
+		ret = SSH_LOST;
+		goto out;
+	}
+	ret = err_set("host '%s': a command failed: %s", c->name,
+		      last_error(c->s));
+out:
+	/* a command that did not end is left to itself */
+	if (ch && chan_close(c, ch, ret == 0 ? IO_TIMEOUT_MS : 0) == SSH_LOST)
+		ret = SSH_LOST;
+	return ret;
+}
+
+/* Send sig (TERM, KILL, 0) to the run's process group; kill.sh's status. */
+static int
+remote_signal(struct conn *c, struct run_handle *h, const char *sig,
+	      int *status)
+{
+	struct buf cmd = BUF_INIT, p = BUF_INIT;
+	int r;
+
+	buf_addf(&p, "%s/kill.sh", h->mdir);
+	buf_puts(&cmd, "exec /bin/sh ");
+	sh_quote_str(&cmd, p.ptr);
+	buf_addf(&cmd, " %s", sig);
+	r = remote_cmd(c, cmd.ptr, status);
+	buf_release(&cmd);
+	buf_release(&p);
+	return r;
+}
+
+/* rm -rf the run's base dir on the host. */
+static int
+remote_remove(struct conn *c, const char *base)
+{
+	struct buf cmd = BUF_INIT;
+	int r, status;
+
+	if (!base || !strstr(base, "/.scaffold/runs/"))
+		BUG("removing '%s'", base ? base : "(null)");
+	buf_puts(&cmd, "rm -rf ");
+	sh_quote_str(&cmd, base);
+	r = remote_cmd(c, cmd.ptr, &status);
+	if (!r && status)
+		r = err_set("host '%s': cannot remove '%s' (rm: exit code %d)",
+			    c->name, base, status);
+	buf_release(&cmd);
+	return r;
+}
+
+/* ---- the scripts ------------------------------------------------------ */
+
+/* "export NAME='value'" lines for the run's environment. */
+static int
+build_exports(struct buf *out, const struct run_spec *spec)
+{
+	struct buf e = BUF_INIT;
+	const struct runner_env *v;
+	size_t i;
+	int ret = ERR_INVALID;
+
+	for (i = 0; i < spec->nenv; i++) {
+		v = &spec->env[i];
+		if (!valid_env_name(v->name)) {
+			err_set("env '%s': not a valid variable name",
+				v->name ? esc(&e, v->name) : "");
+			goto out;
+		}
+		if (v->len && (!v->value || memchr(v->value, '\0', v->len))) {
+			err_set("env '%s': the value holds a NUL byte",
+				esc(&e, v->name));
+			goto out;
+		}
+		buf_addf(out, "export %s=", v->name);
+		sh_quote(out, v->len ? v->value : "", v->len);
+		buf_putc(out, '\n');
+	}
+	ret = 0;
+out:
+	buf_release(&e);
+	return ret;
+}
+
+/* path = mdir + "/" + name, single-quoted. */
+static void
+meta_word(struct buf *b, const struct run_handle *h, const char *name)
+{
+	struct buf p = BUF_INIT;
+
+	buf_addf(&p, "%s/%s", h->mdir, name);
+	sh_quote_str(b, p.ptr);
+	buf_release(&p);
+}
+
+/*
+ * The wrapper: exports the environment, sources the script in this shell;
+ * when the shell leaves (exit, set -e, end of the script) records the
+ * store env on success, one file per name written with printf so that
+ * every byte is kept, then the exit status, last (adopt() takes the exit
+ * file as the end of the run).  The end also runs by hand after the
+ * script, for scripts that replace the EXIT trap but end normally.
+ */
+static void
+build_wrapper(struct buf *w, const struct run_handle *h,
+	      const struct buf *exports)
+{
+	struct buf name = BUF_INIT;
+	size_t i;
+	const char *n;
+
+	buf_puts(w, "# Written by scaffold: runs the task's script in this "
+		    "shell, then records\n"
+		    "# the store env and, last, its exit status.\n");
+	buf_add(w, exports->ptr, exports->len);
+	buf_puts(w, "export SCAFFOLD_RUN_DIR=");
+	sh_quote_str(w, h->rdir);
+	buf_puts(w, "\n__scaffold_end() {\n"
+		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
+		    "\t__scaffold_done=1\n"
+		    "\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
+	for (i = 0; i < h->store_env.n; i++) {
+		n = h->store_env.v[i];
+		buf_reset(&name);
+		buf_addf(&name, "env/%s", n);
+		buf_addf(w,
+			 "\t\tif [ \"${%s+set}\" = set ]; then "
+			 "command printf '%%s' \"$%s\" >",
+			 n, n);
+		meta_word(w, h, name.ptr);
+		buf_puts(w, "; fi\n");
+	}
+	buf_puts(w, "\tfi\n\tcommand printf '%s\\n' \"$1\" >");
+	meta_word(w, h, "exit");
+	buf_puts(w, "\n}\n"
+		    "trap '__scaffold_end \"$?\"' EXIT\n"
+		    ". ");
+	meta_word(w, h, "script");
+	buf_puts(w, "\n__scaffold_st=$?\n"
+		    "__scaffold_end \"$__scaffold_st\"\n"
+		    "exit \"$__scaffold_st\"\n");
+	buf_release(&name);
+}
+
+/* The process start time of pid (from /proc), "-" where unknown. */
+static const char start_time_fn[] =
+	"__scaffold_start_time() {\n"
+	"\t__l=\n"
+	"\tread -r __l <\"/proc/$1/stat\" 2>/dev/null || "
+	"{ echo -; return 0; }\n"
+	"\tset -- ${__l##*\") \"}\n"
+	"\tshift 19\n"
+	"\techo \"${1:--}\"\n"
+	"}\n";
+
+/*
+ * The launcher, run by the channel: wrapper.sh in a session of its own
+ * (setsid; its pid and start time in meta/pid), its output through a fifo
+ * to a relay that keeps draining once the channel is gone; when the wrapper
+ * ends, its status goes to meta/exit if the wrapper could not write it
+ * (exec, a replaced EXIT trap, a signal), and what is left of its group is
+ * killed.  Exits with the wrapper's status.
+ */
+static void
+build_launcher(struct buf *w, const struct run_handle *h)
+{
+	buf_puts(w, "# Written by scaffold: starts wrapper.sh in a process "
+		    "group of its own and\n"
+		    "# relays its output; see runner/ssh.c.\n"
+		    "cd ");
+	sh_quote_str(w, h->rdir);
+	buf_puts(w, " || exit 125\n");
+	buf_puts(w, start_time_fn);
+	buf_puts(w, "rm -f ");
+	meta_word(w, h, "out");
+	buf_puts(w, "\nmkfifo -m 600 ");
+	meta_word(w, h, "out");
+	buf_puts(w, " || exit 125\n{ cat || cat >/dev/null; } <");
+	meta_word(w, h, "out");
+	buf_puts(w, " &\n__scaffold_relay=$!\n"
+		    "if command -v setsid >/dev/null 2>&1; then\n"
+		    "\tsetsid /bin/sh -e ");
+	meta_word(w, h, "wrapper.sh");
+	buf_puts(w, " </dev/null >");
+	meta_word(w, h, "out");
+	buf_puts(w, " 2>&1 &\nelse\n\t/bin/sh -e ");
+	meta_word(w, h, "wrapper.sh");
+	buf_puts(w, " </dev/null >");
+	meta_word(w, h, "out");
+	buf_puts(w, " 2>&1 &\nfi\n"
+		    "__scaffold_pid=$!\n"
+		    "echo \"$__scaffold_pid $(__scaffold_start_time "
+		    "\"$__scaffold_pid\")\" >");
+	meta_word(w, h, "pid");
+	buf_puts(w, "\nwait \"$__scaffold_pid\" 2>/dev/null\n"
+		    "__scaffold_st=$?\n"
+		    "if [ ! -s ");
+	meta_word(w, h, "exit");
+	buf_puts(w, " ]; then\n\t: >");
+	meta_word(w, h, "no-trap");
+	buf_puts(w, "\n\techo \"$__scaffold_st\" >");
+	meta_word(w, h, "exit");
+	buf_puts(w, "\nfi\n"
+		    "kill -KILL -\"$__scaffold_pid\" 2>/dev/null\n"
+		    "wait \"$__scaffold_relay\" 2>/dev/null\n"
+		    "exit \"$__scaffold_st\"\n");
+}
+
+/*
+ * kill.sh SIG: SIG (TERM, KILL; 0 asks whether it still runs) to the
+ * run's process group.  Exits 3 while the group is not recorded yet, and 1
+ * when it is gone or its leader's id now names another process (a start
+ * time that differs).  With /proc, a group of zombies (children orphaned
+ * to an init that does not reap) does not run.
+ */
+static void
+build_kill(struct buf *w, const struct run_handle *h)
+{
+	buf_puts(w, "# Written by scaffold: kill.sh SIG signals the run's "
+		    "process group.\n");
+	buf_puts(w, start_time_fn);
+	buf_puts(w, "__s=$1\n"
+		    "read -r __p __t <");
+	meta_word(w, h, "pid");
+	buf_puts(w, " 2>/dev/null || exit 3\n"
+		    "case $__p in ''|*[!0-9]*) exit 3 ;; esac\n"
+		    "if [ \"${__t:--}\" != - ] && [ -e \"/proc/$__p\" ] &&\n"
+		    "    [ \"$(__scaffold_start_time \"$__p\")\" != "
+		    "\"$__t\" ]; then\n"
+		    "\texit 1\n"
+		    "fi\n"
+		    "if [ \"$__s\" = 0 ] && [ -r /proc/self/stat ]; then\n"
+		    "\tfor __f in /proc/[0-9]*/stat; do\n"
+		    "\t\t__l=\n"
+		    "\t\tread -r __l <\"$__f\" 2>/dev/null || continue\n"
+		    "\t\tset -- ${__l##*\") \"}\n"
+		    "\t\t[ \"${3-}\" = \"$__p\" ] && [ \"$1\" != Z ] && "
+		    "exit 0\n"
+		    "\tdone\n"
+		    "\texit 1\n"
+		    "fi\n"
+		    "kill -\"$__s\" -\"$__p\" 2>/dev/null || "
+		    "kill -\"$__s\" \"$__p\" 2>/dev/null\n");
+}
+
+/* ---- the I/O thread --------------------------------------------------- */
+
+/*
+ * Read what the run's channel has now into its log.  1 when it stopped
+ * with more to read (SLICE_MAX), 0, SSH_LOST.  c->lock held.
+ */
+static int
+pump_output(struct conn *c, struct run_handle *h, char *buf)
+{
+	size_t took = 0;
+	ssize_t n;
+	int stream, rc;
+
+	for (stream = 0; stream < 2 && h->ch; stream++) {
+		for (;;) {
+			n = libssh2_channel_read_ex(
+				h->ch, stream ? SSH_EXTENDED_DATA_STDERR : 0,
+				buf, CHUNK);
+			if (n > 0) {
+				log_output(h, buf, (size_t)n);
+				took += (size_t)n;
+				if (took >= SLICE_MAX)
+					return 1;
+				continue;
+			}
+			if (n == LIBSSH2_ERROR_EAGAIN &&
+			    (libssh2_session_block_directions(c->s) &
+			     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+				/* a window adjust half sent: finish it now */
+				rc = conn_wait(c, now_ms() + IO_TIMEOUT_MS);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN &&
+			    conn_check(c, (int)n) == SSH_LOST)
+				return SSH_LOST;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The run's channel has closed: its status, then free it.  SSH_LOST. */
+static int
+finish_channel(struct conn *c, struct run_handle *h)
+{
+	LIBSSH2_CHANNEL *ch = h->ch;
+	char *sig = NULL;
+	size_t slen = 0;
+	int rc;
+
+	h->exit_status = libssh2_channel_get_exit_status(ch);
+	if (libssh2_channel_get_exit_signal(ch, &sig, &slen, NULL, NULL, NULL,
+					    NULL) == 0 &&
+	    sig && slen)
+		snprintf(h->exit_signal, sizeof(h->exit_signal), "%.*s",
+			 (int)slen, sig);
+	if (sig)
+		libssh2_free(c->s, sig);
+	h->ch = NULL;
+	h->done = true;
+	slot_release(c, h);
+	DRIVE(c, rc, libssh2_channel_free(ch));
+	return rc == SSH_LOST ? rc : 0;
+}
+
+/*
+ * Timeout and kill requests of a run: SIGTERM, SIGKILL GRACE_MS later;
+ * a run still there KILL_WAIT_MS after that ends lost.  1 when a command
+ * went to the host, 0, SSH_LOST.  c->lock held.
+ */
+static int
+run_timers(struct conn *c, struct run_handle *h, int64_t now)
+{
+	const char *sig = NULL;
+	char dur[32];
+	int r, status;
+
+	if (h->why == STOP_NONE && h->kill_req) {
+		h->why = STOP_KILLED;
+		log_note(h, "killed");
+		sig = "TERM";
+	} else if (h->why == STOP_NONE && h->deadline_ms &&
+		   now >= h->deadline_ms) {
+		h->why = STOP_TIMEOUT;
+		duration_format(dur, sizeof(dur), h->timeout_ms);
+		log_note(h, "timed out after %s", dur);
+		sig = "TERM";
+	} else if (h->term_at && !h->kill_at && now >= h->term_at + GRACE_MS) {
+		duration_format(dur, sizeof(dur), GRACE_MS);
+		log_note(h, "still running %s after SIGTERM, sending SIGKILL",
+			 dur);
+		sig = "KILL";
+	} else if (h->kill_at && now >= h->kill_at + KILL_WAIT_MS) {
+		duration_format(dur, sizeof(dur), KILL_WAIT_MS);
+		h->done = true;
+		h->lost = true;
+		snprintf(h->reason, sizeof(h->reason),
+			 "the run did not stop %s after SIGKILL", dur);
+		if (h->ch) {
+			LIBSSH2_CHANNEL *ch = h->ch;
+
+			h->ch = NULL;
+			slot_release(c, h);
+			if (chan_close(c, ch, 0) == SSH_LOST)
+				return SSH_LOST;
+		}
+		pthread_cond_broadcast(&c->cond);
+		return 0;
+	}
+	if (!sig)
+		return 0;
+	if (!strcmp(sig, "TERM"))
+		h->term_at = now;
+	else
+		h->kill_at = now;
+	r = remote_signal(c, h, sig, &status);
+	if (r == SSH_LOST)
+		return r;
+	if (r < 0)
+		log_warnx("runner: run %lld: host '%s': cannot send SIG%s: %s",
+			  (long long)h->run_id, c->name, sig, err_msg());
+	return 1;
+}
+
+/* t, or sooner when a timer of h is due before; -1: none. */
+static int64_t
+run_next_timer(const struct run_handle *h, int64_t now, int64_t t)
+{
+	if (h->why == STOP_NONE && h->kill_req)
+		t = 0;
+	if (h->why == STOP_NONE && h->deadline_ms)
+		t = sooner(t, h->deadline_ms - now);
+	if (h->term_at && !h->kill_at)
+		t = sooner(t, h->term_at + GRACE_MS - now);
+	if (h->kill_at)
+		t = sooner(t, h->kill_at + KILL_WAIT_MS - now);
+	return t;
+}
+
+/*
+ * One turn for a run: output, timers, the end of its channel.  *more
+ * when output is still waiting.  c->lock held.
+ */
+static int
+service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
+{
+	bool busy;
+	int r;
+
+	r = pump_output(c, h, buf);
+	if (r == SSH_LOST)
+		return r;
+	busy = r == 1;
+	r = run_timers(c, h, now_ms());
+	if (r == SSH_LOST)
+		return r;
+	if (busy || r == 1)
+		*more = true; /* a command may have read others' output */
+	if (!h->ch || h->done || busy || !libssh2_channel_eof(h->ch))
+		return 0;
+	for (;;) {
+		r = libssh2_channel_wait_closed(h->ch);
+		if (r == LIBSSH2_ERROR_EAGAIN &&
+		    (libssh2_session_block_directions(c->s) &
+		     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+			r = conn_wait(c, now_ms() + IO_TIMEOUT_MS);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		break;
+	}
+	if (r == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	if (r < 0 && conn_check(c, r) == SSH_LOST)
+		return SSH_LOST;
+	r = finish_channel(c, h);
+	pthread_cond_broadcast(&c->cond);
+	return r;
+}
+
+/*
+ * The host's I/O thread: services the channels of its runs, keepalives,
+ * closes an idle session; sleeps in poll() on the socket and the wake
+ * pipe with the lock dropped.
+ */
+static void *
+io_main(void *arg)
+{
+	struct conn *c = arg;
+	struct run_handle *h;
+	struct pollfd p[2];
+	char *buf = xmalloc(CHUNK), drain[64];
+	int64_t now, t, tt;
+	bool more, reading;
+	int nfds, secs, dirs, r;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		more = false;
+		t = -1;
+		for (h = c->runs; h && c->s; h = h->next) {
+			if (!h->ch || h->done)
+				continue;
+			if (service_run(c, h, buf, &more) == SSH_LOST)
+				break;
+		}
+		nfds = 1;
+		p[0].fd = c->wake[0];
+		p[0].events = POLLIN;
+		if (c->s) {
+			now = now_ms();
+			dirs = libssh2_session_block_directions(c->s);
+			if (!(dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+				r = libssh2_keepalive_send(c->s, &secs);
+				if (r < 0 && conn_check(c, r) == SSH_LOST)
+					continue;
+				t = (int64_t)(secs > 0 ? secs : 1) * 1000;
+			} else {
+				t = 100;
+			}
+			reading = false;
+			for (h = c->runs; h; h = h->next) {
+				if (h->ch && !h->done) {
+					t = run_next_timer(h, now, t);
+					reading = true;
+				}
+			}
+			if (!c->runs && !c->slots) {
+				tt = c->idle_since + IDLE_CLOSE_MS - now;
+				if (tt <= 0) {
+					teardown(c, true);
+					continue;
+				}
+				t = sooner(t, tt);
+			}
+			/*
+			 * Without channels to read, what comes in is for
+			 * another thread's SFTP call: not ours to wake for.
+			 */
+			p[1].fd = c->link->fd;
+			p[1].events = reading ? POLLIN : 0;
+			if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+				p[1].events |= POLLOUT;
+			p[1].revents = 0;
+			nfds = p[1].events ? 2 : 1;
+		}
+		if (more)
+			t = 0;
+		if (t > INT_MAX)
+			t = INT_MAX;
+		pthread_mutex_unlock(&c->lock);
+		p[0].revents = 0;
+		if (poll(p, (nfds_t)nfds, (int)t) > 0 && p[0].revents)
+			while (read(c->wake[0], drain, sizeof(drain)) > 0)
+				;
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(buf);
+	return NULL;
+}
+
+/* ---- start ------------------------------------------------------------ */
+
+/* A handle for spec: checked names, the host's connection (a reference). */
+static int
+handle_new(struct run_handle **out, const struct run_spec *spec)
+{
+	struct run_handle *h = xcalloc(1, sizeof(*h));
+	struct buf e = BUF_INIT, p = BUF_INIT;
+	size_t i;
+	int ret = -1;
+
+	*out = NULL;
+	h->run_id = spec->run_id;
+	h->log_fd = spec->log_fd;
+	h->last = '\n';
+	h->exit_status = -1;
+	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
+	h->masker = masker_new(spec->secrets, spec->secret_lens,
+			       spec->secrets ? spec->nsecrets : 0);
+	if (!spec->work_dir) {
+		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
+		goto out;
+	}
+	if (!spec->host || !*spec->host) {
+		ret = err_set("run %lld: no host", (long long)spec->run_id);
+		goto out;
+	}
+	for (i = 0; i < spec->nstore_env; i++) {
+		if (!valid_env_name(spec->store_env[i])) {
+			err_set("store env '%s' is not a valid variable name",
+				spec->store_env[i] ?
+					esc(&e, spec->store_env[i]) : "");
+			ret = ERR_INVALID;
+			goto out;
+		}
+		strvec_push(&h->store_env, spec->store_env[i]);
+	}
+	for (i = 0; i < spec->nstore_files; i++) {
+		if (!valid_rel_path(spec->store_files[i])) {
+			err_set("store file '%s' is not a path inside the run "
+				"dir",
+				spec->store_files[i] ?
+					esc(&e, spec->store_files[i]) : "");
+			ret = ERR_INVALID;
+			goto out;
+		}
+		strvec_push(&h->store_files, spec->store_files[i]);
+	}
+	h->c = conn_find(spec->host);
+	if (!h->c) {
+		err_set("host '%s' is not in the inventory",
+			esc(&e, spec->host));
+		ret = ERR_NOTFOUND;
+		goto out;
+	}
+	buf_addf(&p, "%s/run", spec->work_dir);
+	h->local_run = buf_detach(&p, NULL);
+	*out = h;
+	h = NULL;
+	ret = 0;
+out:
+	ssh_free(h);
+	buf_release(&e);
+	buf_release(&p);
+	return ret;
+}
+
+/* The run's paths on the host, under the home of the current session. */
+static void
+set_paths(struct run_handle *h)
+{
+	struct buf b = BUF_INIT;
+
+	free(h->base);
+	free(h->rdir);
+	free(h->mdir);
+	buf_addf(&b, "%s/.scaffold/runs/%lld",
+		 strcmp(h->c->home, "/") ? h->c->home : "",
+		 (long long)h->run_id);
+	h->base = buf_detach(&b, NULL);
+	buf_addf(&b, "%s/run", h->base);
+	h->rdir = buf_detach(&b, NULL);
+	buf_addf(&b, "%s/meta", h->base);
+	h->mdir = buf_detach(&b, NULL);
+}
+
+static void
+list_add(struct conn *c, struct run_handle *h)
+{
+	if (h->listed)
+		return;
+	h->next = c->runs;
+	c->runs = h;
+	h->listed = true;
+}
+
+static void
+list_del(struct conn *c, struct run_handle *h)
+{
+	struct run_handle **pp;
+
+	if (!h->listed)
+		return;
+	for (pp = &c->runs; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	h->listed = false;
+	if (!c->runs && !c->slots)
+		c->idle_since = now_ms();
+}
+
+/* A loaded file into the run dir on the host, parents created. */
+static int
+upload_loaded(struct conn *c, struct run_handle *h, const char *path,
+	      const char *src)
+{
+	struct buf np = BUF_INIT, rp = BUF_INIT, e = BUF_INIT;
+	struct stat st;
+	const char *p;
+	int fd = -1, r, ret = -1;
+
+	norm_path(&np, path);
+	for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
+		buf_reset(&rp);
+		buf_addf(&rp, "%s/%.*s", h->rdir, (int)(p - np.ptr), np.ptr);
+		r = r_mkdir_ok(c, rp.ptr, 0755);
+		if (r == SSH_LOST) {
+			ret = r;
+			goto out;
+		}
+		if (r < 0) {
+			err_set("file '%s': cannot create directory '%.*s' on "
+				"host '%s'",
+				esc(&e, path), (int)(p - np.ptr), np.ptr,
+				c->name);
+			goto out;
+		}
+	}
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		err_set("file '%s': cannot open '%s': %s", esc(&e, path), src,
+			strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set("file '%s': '%s' is not a regular file", esc(&e, path),
+			src);
+		goto out;
+	}
+	buf_reset(&rp);
+	buf_addf(&rp, "%s/%s", h->rdir, np.ptr);
+	r = put_file(c, rp.ptr, (long)((st.st_mode & 0777) | 0600), fd, NULL,
+		     0);
+	if (r == SSH_LOST) {
+		ret = r;
+		goto out;
+	}
+	if (r < 0) {
+		err_set("file '%s': cannot create it on host '%s': %s",
+			esc(&e, path), c->name, err_msg());
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&np);
+	buf_release(&rp);
+	buf_release(&e);
+	return ret;
+}
+
+/* One of scaffold's files into meta/ on the host. */
+static int
+upload_meta(struct conn *c, struct run_handle *h, const char *name,
+	    const char *data, size_t len)
+{
+	struct buf p = BUF_INIT;
+	int r;
+
+	buf_addf(&p, "%s/%s", h->mdir, name);
+	r = put_file(c, p.ptr, 0600, -1, data, len);
+	if (r < 0 && r != SSH_LOST)
+		r = err_set("host '%s': cannot write %s", c->name, err_msg());
+	buf_release(&p);
+	return r;
+}
+
+/*
+ * On the host: a fresh run dir, the files, the scripts, then the channel
+ * running the launcher.  c->lock held (dropped between chunks).
+ * *exec_sent once the command may have started.
+ */
+static int
+prepare_remote(struct conn *c, struct run_handle *h,
+	       const struct run_spec *spec, const struct buf *exports,
+	       bool *exec_sent)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	LIBSSH2_CHANNEL *ch = NULL;
+	struct buf p = BUF_INIT, w = BUF_INIT;
+	size_t i;
+	int r, rc, ret = -1;
+
+	set_paths(h);
+	buf_addf(&p, "%s/.scaffold", strcmp(c->home, "/") ? c->home : "");
+	if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
+		goto fail;
+	buf_puts(&p, "/runs");
+	if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
+		goto fail;
+	/* left by an earlier start of this run that died half way */
+	r = r_stat(c, h->base, false, &st);
+	if (r == 0)
+		r = remote_remove(c, h->base);
+	else if (r == ERR_NOTFOUND)
+		r = 0;
+	if (r < 0)
+		goto fail;
+	if ((r = r_mkdir(c, h->base, 0700)) < 0 ||
+	    (r = r_mkdir(c, h->rdir, 0755)) < 0 ||
+	    (r = r_mkdir(c, h->mdir, 0700)) < 0)
+		goto fail;
+	buf_reset(&p);
+	buf_addf(&p, "%s/env", h->mdir);
+	if ((r = r_mkdir(c, p.ptr, 0700)) < 0)
+		goto fail;
+	for (i = 0; i < spec->nfiles; i++)
+		if ((r = upload_loaded(c, h, spec->files[i].path,
+				       spec->files[i].src)) < 0)
+			goto out_r;
+	if ((r = upload_meta(c, h, "script", spec->script,
+			     spec->script_len)) < 0)
+		goto out_r;
+	build_wrapper(&w, h, exports);
+	r = upload_meta(c, h, "wrapper.sh", w.ptr, w.len);
+	memset(w.ptr, 0, w.len); /* the env may hold secrets */
+	if (r < 0)
+		goto out_r;
+	buf_reset(&w);
+	build_launcher(&w, h);
+	if ((r = upload_meta(c, h, "launch.sh", w.ptr, w.len)) < 0)
+		goto out_r;
+	buf_reset(&w);
+	build_kill(&w, h);
+	if ((r = upload_meta(c, h, "kill.sh", w.ptr, w.len)) < 0)
+		goto out_r;
+
+	DRIVE_PTR(c, ch, libssh2_channel_open_session(c->s));
+	if (!ch) {
+		r = ptr_fail(c);
+		if (r != SSH_LOST)
+			err_set("host '%s': cannot open a channel: %s (is "
+				"max_sessions above the server's "
+				"MaxSessions?)",
+				c->name, last_error(c->s));
+		goto out_r;
+	}
+	buf_reset(&w);
+	buf_puts(&w, "exec /bin/sh ");
+	buf_reset(&p);
+	buf_addf(&p, "%s/launch.sh", h->mdir);
+	sh_quote_str(&w, p.ptr);
+	*exec_sent = true;
+	DRIVE(c, rc, libssh2_channel_exec(ch, w.ptr));
+	if (rc == SSH_LOST) {
+		r = rc;
+		goto out_r;
+	}
+	if (rc < 0) {
+		err_set("host '%s': cannot start the run: %s", c->name,
+			last_error(c->s));
+		DRIVE(c, rc, libssh2_channel_free(ch));
+		r = -1;
+		goto out_r;
+	}
+	h->ch = ch;
+	if (h->timeout_ms && h->timeout_ms < INT64_MAX - now_ms())
+		h->deadline_ms = now_ms() + h->timeout_ms;
+	list_add(c, h);
+	ret = 0;
+	goto out;
+fail:
+	if (r != SSH_LOST && r < 0)
+		err_set("host '%s': cannot create the run dir '%s': %s",
+			c->name, h->base, err_msg());
+out_r:
+	ret = r < 0 ? r : -1;
+out:
+	buf_release(&p);
+	buf_release(&w);
+	return ret;
+}
+
+static int
+ssh_start(struct run_handle **out, const struct run_spec *spec)
+{
+	struct run_handle *h = NULL;
+	struct buf exports = BUF_INIT, e = BUF_INIT;
+	struct conn *c;
+	bool fresh, exec_sent;
+	size_t i;
+	int tries, r, ret = -1;
+
+	*out = NULL;
+	if ((ret = handle_new(&h, spec)) < 0)
+		goto out;
+	ret = -1;
+	c = h->c;
+	if (!spec->script) {
+		ret = err_set("run %lld: no script", (long long)spec->run_id);
+		goto out;
+	}
+	for (i = 0; i < spec->nfiles; i++) {
+		if (!valid_rel_path(spec->files[i].path) ||
+		    !spec->files[i].src) {
+			err_set("file '%s' is not a path inside the run dir",
+				spec->files[i].path ?
+					esc(&e, spec->files[i].path) : "");
+			ret = ERR_INVALID;
+			goto out;
+		}
+	}
+	if ((ret = build_exports(&exports, spec)) < 0)
+		goto out;
+	ret = -1;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->slots >= c->max_sessions)
+		pthread_cond_wait(&c->cond, &c->lock);
+	c->slots++;
+	h->slot = true;
+	for (tries = 0;; tries++) {
+		exec_sent = false;
+		r = conn_ensure(c, &fresh);
+		if (r < 0) {
+			ret = r;
+			break;
+		}
+		r = prepare_remote(c, h, spec, &exports, &exec_sent);
+		if (!r) {
+			ret = 0;
+			break;
+		}
+		/* a shared session that died while idle: once more */
+		if (r == SSH_LOST && !fresh && !exec_sent && !tries)
+			continue;
+		if (r == SSH_LOST)
+			lost_err(c);
+		ret = r == SSH_LOST ? -1 : r;
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	conn_wake(c);
+	if (ret < 0)
+		goto out;
+	*out = h;
+	h = NULL;
+out:
+	ssh_free(h); /* removes what it made on the host */
+	if (exports.len)
+		memset(exports.ptr, 0, exports.len);
+	buf_release(&exports);
+	buf_release(&e);
+	return ret;
+}
+
+/* ---- adopt ------------------------------------------------------------ */
+
+/*
+ * The exit status in meta/exit: 0 and *status, ERR_NOTFOUND while absent
+ * (or not written completely yet), SSH_LOST, -1.  c->lock held.
+ */
+static int
+read_exit(struct conn *c, struct run_handle *h, int *status)
+{
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	char *end;
+	long n;
+	int r;
+
+	buf_addf(&p, "%s/exit", h->mdir);
+	r = get_file(c, p.ptr, EXIT_MAX, -1, &v);
+	if (r == ERR_TOOBIG)
+		r = err_set("host '%s': '%s' is not an exit status", c->name,
+			    p.ptr);
+	if (r < 0)
+		goto out;
+	errno = 0;
+	n = strtol(v.ptr, &end, 10);
+	if (!v.len || v.ptr[v.len - 1] != '\n') {
+		r = ERR_NOTFOUND; /* being written */
+		goto out;
+	}
+	if (end == v.ptr || *end != '\n' || errno || n < 0 || n > 255) {
+		r = err_set("host '%s': '%s' is not an exit status", c->name,
+			    p.ptr);
+		goto out;
+	}
+	*status = (int)n;
+	r = 0;
+out:
+	buf_release(&p);
+	buf_release(&v);
+	return r;
+}
+
+/*
+ * Does the run's process group still run?  1, 0, 2 when the launcher has
+ * not recorded it yet (it is starting, or died first), SSH_LOST, -1.
+ */
+static int
+still_runs(struct conn *c, struct run_handle *h)
+{
+	int r, status;
+
+	r = remote_signal(c, h, "0", &status);
+	if (r < 0)
+		return r;
+	return status == 0 ? 1 : status == 3 ? 2 : 0;
+}
+
+/* The deadline of an adopted run, from its start (meta/pid's mtime). */
+static void
+adopt_deadline(struct conn *c, struct run_handle *h)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	struct buf p = BUF_INIT;
+	int64_t left = h->timeout_ms, ran;
+
+	if (!h->timeout_ms)
+		return;
+	buf_addf(&p, "%s/pid", h->mdir);
+	if (r_stat(c, p.ptr, false, &st) == 0 &&
+	    (st.flags & LIBSSH2_SFTP_ATTR_ACMODTIME)) {
+		ran = ((int64_t)time(NULL) - (int64_t)st.mtime) * 1000;
+		if (ran > 0)
+			left = ran >= h->timeout_ms ? 0 : h->timeout_ms - ran;
+	}
+	h->deadline_ms = now_ms() + left;
+	buf_release(&p);
+}
+
+static int
+ssh_adopt(struct run_handle **out, const struct run_spec *spec)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	struct run_handle *h = NULL;
+	struct conn *c = NULL;
+	int r, status, ret = -1;
+
+	*out = NULL;
+	if ((ret = handle_new(&h, spec)) < 0)
+		goto out;
+	ret = -1;
+	c = h->c;
+	h->removed = true; /* a failed adopt leaves the host as it is */
+	pthread_mutex_lock(&c->lock);
+	if ((r = conn_ensure(c, NULL)) < 0) {
+		ret = r;
+		goto unlock;
+	}
+	set_paths(h);
+	r = read_exit(c, h, &status);
+	if (r == ERR_NOTFOUND) {
+		r = r_stat(c, h->base, false, &st);
+		if (r == ERR_NOTFOUND) {
+			err_set("run %lld: no run dir '%s' on host '%s'",
+				(long long)h->run_id, h->base, c->name);
+			ret = ERR_NOTFOUND;
+			goto unlock;
+		}
+		if (r == 0)
+			r = still_runs(c, h);
+		if (r == 1 || r == 2) {
+			h->polling = true;
+			r = 0;
+		} else if (r == 0) {
+			/* it may have ended just now */
+			r = read_exit(c, h, &status);
+			if (r == ERR_NOTFOUND) {
+				err_set("run %lld: it does not run on host "
+					"'%s' any more and left no exit status",
+					(long long)h->run_id, c->name);
+				h->removed = false; /* its remains go */
+				ret = ERR_NOTFOUND;
+				goto unlock;
+			}
+		}
+	}
+	if (r == SSH_LOST) {
+		lost_err(c);
+		goto unlock;
+	}
+	if (r < 0)
+		goto unlock;
+	if (!h->polling)
+		h->finished = true;
+	h->removed = false;
+	adopt_deadline(c, h);
+	list_add(c, h);
+	log_note(h, "re-adopted after a restart; output while scaffold was "
+		    "away is lost");
+	*out = h;
+	h = NULL;
+	ret = 0;
+unlock:
+	pthread_mutex_unlock(&c->lock);
+out:
+	ssh_free(h);
+	return ret;
+}
+
+/* ---- wait ------------------------------------------------------------- */
+
+/*
+ * An adopted run that still runs: look for meta/exit every ADOPT_POLL_MS,
+ * with the timers of a run (kill requests, the timeout).  0 and *status,
+ * SSH_LOST, -1 with reason set.  c->lock held.
+ */
+static int
+poll_run(struct conn *c, struct run_handle *h, int *status, char *reason,
+	 size_t rlen)
+{
+	struct timespec ts;
+	int64_t until;
+	int r, polls = 0;
+
+	for (;;) {
+		r = conn_ensure(c, NULL);
+		if (r < 0) {
+			snprintf(reason, rlen, "%s", err_msg());
+			return -1;
+		}
+		r = read_exit(c, h, status);
+		if (r != ERR_NOTFOUND)
+			return r;
+		r = run_timers(c, h, now_ms());
+		if (r == SSH_LOST)
+			return r;
+		if (h->done) {
+			snprintf(reason, rlen, "%s", h->reason);
+			return -1;
+		}
+		if (++polls % ALIVE_EVERY == 0) {
+			r = still_runs(c, h);
+			if (r < 0)
+				return r;
+			/* never recorded: the launcher died first */
+			if (r == 2 && polls >= 6 * ALIVE_EVERY)
+				r = 0;
+			if (r == 0) {
+				r = read_exit(c, h, status);
+				if (r != ERR_NOTFOUND)
+					return r;
+				snprintf(reason, rlen,
+					 "the run ended without an exit "
+					 "status");
+				return -1;
+			}
+		}
+		until = now_ms() + ADOPT_POLL_MS;
+		while (!h->kill_req || h->why != STOP_NONE) {
+			if (now_ms() >= until)
+				break;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += ADOPT_POLL_MS / 1000;
+			ts.tv_nsec += (ADOPT_POLL_MS % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&c->cond, &c->lock, &ts))
+				break;
+		}
+	}
+}
+
+/* After the run: RUN_LOST with the reason, in the result and the log. */
+static void
+result_lost(struct run_handle *h, struct run_result *out, const char *reason)
+{
+	out->outcome = RUN_LOST;
+	out->exit_code = -1;
+	snprintf(out->message, sizeof(out->message),
+		 "lost contact with host '%s': %s", h->c->name, reason);
+	log_note(h, "%s", out->message);
+}
+
+enum { COLLECT_OK = 0, COLLECT_FAILED = 1 };
+
+/*
+ * One store file into local_run/<path>.  Every directory on its way must
+ * be a directory, not a symlink, and the file a regular file.  0,
+ * COLLECT_FAILED (message set), SSH_LOST.  c->lock held.
+ */
+static int
+collect_file(struct run_handle *h, const char *name, char **src,
+	     struct run_result *out)
+{
+	struct conn *c = h->c;
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	struct buf np = BUF_INIT, rp = BUF_INIT, e = BUF_INIT, dst = BUF_INIT;
+	struct buf dir = BUF_INIT;
+	const char *p, *slash;
+	int fd = -1, r, ret = COLLECT_FAILED;
+
+	norm_path(&np, name);
+	for (p = strchr(np.ptr, '/');; p = strchr(p + 1, '/')) {
+		buf_reset(&rp);
+		if (p)
+			buf_addf(&rp, "%s/%.*s", h->rdir, (int)(p - np.ptr),
+				 np.ptr);
+		else
+			buf_addf(&rp, "%s/%s", h->rdir, np.ptr);
+		r = r_stat(c, rp.ptr, false, &st);
+		if (r == SSH_LOST) {
+			ret = r;
+			goto out;
+		}
+		if (r == ERR_NOTFOUND)
+			goto missing;
+		if (r < 0) {
+			snprintf(out->message, sizeof(out->message),
+				 "store file '%s': %s", esc(&e, name),
+				 err_msg());
+			goto out;
+		}
+		if (!(st.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
+			goto not_regular;
+		if (p && LIBSSH2_SFTP_S_ISLNK(st.permissions)) {
+			snprintf(out->message, sizeof(out->message),
+				 "store file '%s' is behind a symlink ('%.*s')",
+				 esc(&e, name), (int)(p - np.ptr), np.ptr);
+			goto out;
+		}
+		if (p && !LIBSSH2_SFTP_S_ISDIR(st.permissions))
+			goto missing;
+		if (!p)
+			break;
+	}
+	if (LIBSSH2_SFTP_S_ISLNK(st.permissions)) {
+		snprintf(out->message, sizeof(out->message),
+			 "store file '%s' is a symlink", esc(&e, name));
+		goto out;
+	}
+	if (!LIBSSH2_SFTP_S_ISREG(st.permissions))
+		goto not_regular;
+	if ((st.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
+	    st.filesize > (libssh2_uint64_t)FILE_MAX)
+		goto too_big;
+
+	buf_addf(&dst, "%s/%s", h->local_run, np.ptr);
+	slash = strrchr(dst.ptr, '/');
+	buf_add(&dir, dst.ptr, (size_t)(slash - dst.ptr));
+	if (mkdir_p(dir.ptr, 0755) < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "store file '%s': %s", esc(&e, name), err_msg());
+		goto out;
+	}
+	unlink(dst.ptr);
+	fd = open(dst.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "store file '%s': cannot create '%s': %s",
+			 esc(&e, name), dst.ptr, strerror(errno));
+		goto out;
+	}
+	r = get_file(c, rp.ptr, FILE_MAX, fd, NULL);
+	if (r == SSH_LOST) {
+		ret = r;
+		goto out;
+	}
+	if (r == ERR_TOOBIG)
+		goto too_big;
+	if (r < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "store file '%s': %s", esc(&e, name), err_msg());
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		snprintf(out->message, sizeof(out->message),
+			 "store file '%s': cannot write '%s': %s",
+			 esc(&e, name), dst.ptr, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	*src = buf_detach(&dst, NULL);
+	ret = COLLECT_OK;
+	goto out;
+
+missing:
+	snprintf(out->message, sizeof(out->message),
+		 "store file '%s' was not created", esc(&e, name));
+	goto out;
+not_regular:
+	snprintf(out->message, sizeof(out->message),
+		 "store file '%s' is not a regular file", esc(&e, name));
+	goto out;
+too_big:
+	snprintf(out->message, sizeof(out->message),
+		 "store file '%s' is larger than 1G", esc(&e, name));
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&np);
+	buf_release(&rp);
+	buf_release(&e);
+	buf_release(&dst);
+	buf_release(&dir);
+	return ret;
+}
+
+/* The store env from meta/env/NAME.  c->lock held. */
+static int
+collect_env(struct run_handle *h, struct runner_env *env,
+	    struct run_result *out)
+{
+	struct conn *c = h->c;
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	const char *name;
+	size_t i;
+	int r, ret = COLLECT_FAILED;
+
+	for (i = 0; i < h->store_env.n; i++) {
+		name = h->store_env.v[i];
+		buf_reset(&p);
+		buf_addf(&p, "%s/env/%s", h->mdir, name);
+		buf_reset(&v);
+		r = get_file(c, p.ptr, ENV_VALUE_MAX, -1, &v);
+		if (r == SSH_LOST) {
+			ret = r;
+			goto out;
+		}
+		if (r == ERR_TOOBIG) {
+			snprintf(out->message, sizeof(out->message),
+				 "store env '%s' is larger than 16M", name);
+			goto out;
+		}
+		if (r == ERR_NOTFOUND) {
+			snprintf(out->message, sizeof(out->message),
+				 "store env '%s' is not set", name);
+			buf_reset(&p);
+			buf_addf(&p, "%s/no-trap", h->mdir);
+			r = r_stat(c, p.ptr, false, &st);
+			if (r == SSH_LOST) {
+				ret = r;
+				goto out;
+			}
+			if (r == 0)
+				log_note(h, "store env was not captured: did "
+					    "the script replace the EXIT trap "
+					    "and exit, or exec?");
+			goto out;
+		}
+		if (r < 0) {
+			snprintf(out->message, sizeof(out->message),
+				 "store env '%s': %s", name, err_msg());
+			goto out;
+		}
+		env[i].name = xstrdup(name);
+		env[i].len = v.len;
+		env[i].value = buf_detach(&v, NULL);
+	}
+	ret = COLLECT_OK;
+out:
+	buf_release(&p);
+	buf_release(&v);
+	return ret;
+}
+
+/* After success: the store files and env into out.  c->lock held. */
+static int
+collect(struct run_handle *h, struct run_result *out)
+{
+	struct runner_file *files;
+	struct runner_env *env;
+	size_t i;
+	int ret = COLLECT_OK;
+
+	files = xcalloc(h->store_files.n + 1, sizeof(*files));
+	env = xcalloc(h->store_env.n + 1, sizeof(*env));
+	for (i = 0; i < h->store_files.n && ret == COLLECT_OK; i++) {
+		ret = collect_file(h, h->store_files.v[i], &files[i].src, out);
+		if (ret == COLLECT_OK)
+			files[i].path = xstrdup(h->store_files.v[i]);
+	}
+	if (ret == COLLECT_OK)
+		ret = collect_env(h, env, out);
+	if (ret == COLLECT_OK) {
+		out->files = files;
+		out->nfiles = h->store_files.n;
+		out->env = env;
+		out->nenv = h->store_env.n;
+		return ret;
+	}
+	for (i = 0; i < h->store_files.n; i++) {
+		free(files[i].path);
+		free(files[i].src);
+	}
+	for (i = 0; i < h->store_env.n; i++) {
+		free(env[i].name);
+		free(env[i].value);
+	}
+	free(files);
+	free(env);
+	return ret;
+}
+
+static int
+ssh_wait(struct run_handle *h, struct run_result *out)
+{
+	struct conn *c = h->c;
+	char reason[512], dur[32];
+	int status = -1, r;
+	bool lost = false;
+
+	memset(out, 0, sizeof(*out));
+	out->exit_code = -1;
+	if (h->waited)
+		return err_set("run %lld: already waited for",
+			       (long long)h->run_id);
+	h->waited = true;
+	reason[0] = '\0';
+
+	pthread_mutex_lock(&c->lock);
+	if (h->polling || h->finished) {
+		if (h->finished)
+			r = conn_ensure(c, NULL) < 0 ? -2 :
+							read_exit(c, h, &status);
+		else
+			r = poll_run(c, h, &status, reason, sizeof(reason));
+		if (r == -2) {
+			snprintf(reason, sizeof(reason), "%s", err_msg());
+			r = -1;
+		} else if (r == SSH_LOST) {
+			snprintf(reason, sizeof(reason), "%s", c->lost_reason);
+		} else if (r < 0 && !reason[0]) {
+			snprintf(reason, sizeof(reason), "%s", err_msg());
+		}
+		lost = r < 0;
+		h->exit_status = status;
+	} else {
+		while (!h->done)
+			pthread_cond_wait(&c->cond, &c->lock);
+		lost = h->lost;
+		snprintf(reason, sizeof(reason), "%s", h->reason);
+		status = h->exit_status;
+	}
+	log_flush(h);
+
+	if (lost) {
+		result_lost(h, out, reason);
+	} else if (h->why == STOP_KILLED) {
+		out->outcome = RUN_KILLED;
+		snprintf(out->message, sizeof(out->message), "killed");
+	} else if (h->why == STOP_TIMEOUT) {
+		out->outcome = RUN_ERROR;
+		duration_format(dur, sizeof(dur), h->timeout_ms);
+		snprintf(out->message, sizeof(out->message),
+			 "timed out after %s", dur);
+	} else if (h->exit_signal[0]) {
+		out->outcome = RUN_ERROR;
+		snprintf(out->message, sizeof(out->message),
+			 "killed by signal %s", h->exit_signal);
+	} else if (status == 0) {
+		out->outcome = RUN_SUCCESS;
+		out->exit_code = 0;
+		r = conn_ensure(c, NULL) < 0 ? -2 : collect(h, out);
+		if (r == -2) {
+			result_lost(h, out, err_msg());
+			lost = true;
+		} else if (r == SSH_LOST) {
+			result_lost(h, out, c->lost_reason);
+			lost = true;
+		} else if (r == COLLECT_FAILED) {
+			out->outcome = RUN_ERROR;
+			log_note(h, "%s", out->message);
+		}
+	} else {
+		out->outcome = RUN_ERROR;
+		out->exit_code = status;
+		snprintf(out->message, sizeof(out->message), "exit code %d",
+			 status);
+	}
+
+	/* the run dir goes; a lost run's is out of reach */
+	if (!lost && !h->removed && c->s && h->base) {
+		r = remote_remove(c, h->base);
+		if (r < 0 && r != SSH_LOST)
+			log_warnx("runner: run %lld: %s", (long long)h->run_id,
+				  err_msg());
+		h->removed = true;
+	}
+	slot_release(c, h);
+	list_del(c, h);
+	pthread_mutex_unlock(&c->lock);
+	conn_wake(c);
+	return 0;
+}
+
+/* Safe from any thread: the I/O thread (or an adopted run's wait) acts. */
+static int
+ssh_kill(struct run_handle *h)
+{
+	pthread_mutex_lock(&h->c->lock);
+	h->kill_req = true;
+	pthread_cond_broadcast(&h->c->cond);
+	pthread_mutex_unlock(&h->c->lock);
+	conn_wake(h->c);
+	return 0;
+}
+
+void
+ssh_detach(struct run_handle *h)
+{
+	h->detached = true;
+}
+
+/*
+ * Without wait(): kill the run's group and remove its run dir (unless
+ * detached), close its channel.  The thread's error stays as it was.
+ */
+static void
+ssh_free(struct run_handle *h)
+{
+	struct conn *c;
+	LIBSSH2_CHANNEL *ch;
+	char *saved;
+	int r, status;
+
+	if (!h)
+		return;
+	c = h->c;
+	if (c) {
+		saved = xstrdup(err_msg());
+		pthread_mutex_lock(&c->lock);
+		if (h->ch && c->s && !h->detached) {
+			r = remote_signal(c, h, "KILL", &status);
+			if (r < 0 && r != SSH_LOST)
+				log_warnx("runner: run %lld: host '%s': %s",
+					  (long long)h->run_id, c->name,
+					  err_msg());
+		}
+		if (h->ch && c->s) {
+			ch = h->ch;
+			h->ch = NULL;
+			chan_close(c, ch, h->detached ? 0 : KILL_CLOSE_MS);
+		}
+		h->ch = NULL;
+		if (!h->detached && !h->removed && h->base && c->s) {
+			r = remote_remove(c, h->base);
+			if (r < 0 && r != SSH_LOST)
+				log_warnx("runner: run %lld: %s",
+					  (long long)h->run_id, err_msg());
+		}
+		slot_release(c, h);
+		list_del(c, h);
+		pthread_mutex_unlock(&c->lock);
+		conn_wake(c);
+		conn_put(c);
+		err_set("%s", saved);
+		free(saved);
+	}
+	masker_free(h->masker);
+	strvec_clear(&h->store_files);
+	strvec_clear(&h->store_env);
+	free(h->base);
+	free(h->rdir);
+	free(h->mdir);
+	free(h->local_run);
+	free(h);
+}
+
+const struct runner_ops runner_ssh = {
+	.name = "ssh",
+	.start = ssh_start,
+	.wait = ssh_wait,
+	.kill = ssh_kill,
+	.free = ssh_free,
+	.adopt = ssh_adopt,
+};
