@@ -8,12 +8,19 @@
 # wall time (best of 5 runs) and peak RSS, prints a table, and checks the
 # targets: each under 1 s and under 100 MiB.  The plan's reset set is
 # checked against the changed task's descendants computed independently
-# (bench/check-plan.pl).  Exit 1 if a target is missed or a check fails.
+# (bench/check-plan.pl).  Then the engine benchmark, bench/engine.sh:
+# scaffold apply on 1,000 no-op tasks beside a shell loop running as many
+# `sh -c true` (no target; its own checks).  Then bench/gitsync.sh: the
+# clone and fetch of a 20,000-file repository beside git, and the time
+# from a push to its first task in `scaffold serve` (no target; about two
+# minutes; needs git).  Exit 1 if a target is missed or a check fails.
 #
 # Settings (environment): SCAFFOLD (binary, default ./scaffold),
 # BENCH_TASKS (10000), BENCH_SEED (1), BENCH_CHANGED (index of the changed
 # task, default BENCH_TASKS/2), BENCH_RUNS (5), BENCH_MAX_S (1.0),
-# BENCH_MAX_KB (102400).
+# BENCH_MAX_KB (102400); for engine.sh BENCH_ENGINE_TASKS (1000),
+# BENCH_ENGINE_RUNS (3), and BENCH_ENGINE=0 to skip it; BENCH_GITSYNC=0
+# skips gitsync.sh (its settings: bench/README.md).
 set -eu
 
 # a relative SCAFFOLD is relative to where run.sh was started
@@ -134,9 +141,23 @@ v_row=$(row validate "$v_best" "$v_median" "$v_cpu" "$v_rss")
 p_row=$(row plan "$p_best" "$p_median" "$p_cpu" "$p_rss")
 echo "$v_row"
 echo "$p_row"
+missed=no
 case "$v_row$p_row" in
-*SLOW* | *BIG*)
+*SLOW* | *BIG*) missed=yes ;;
+esac
+
+# 5. the engine: scaffold's own cost per task (bench/engine.sh)
+if [ "${BENCH_ENGINE:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/engine.sh || die "engine benchmark failed"
+fi
+
+# 6. the daemon's git side on a big repository (bench/gitsync.sh)
+if [ "${BENCH_GITSYNC:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/gitsync.sh || die "gitsync benchmark failed"
+fi
+if [ "$missed" = yes ]; then
 	echo "bench: target missed" >&2
 	exit 1
-	;;
-esac
+fi

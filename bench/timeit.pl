@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # timeit.pl - run a command several times; best wall time and peak RSS.
 #
-#   bench/timeit.pl RUNS STDOUT_FILE STDERR_FILE CMD [ARG...]
+#   bench/timeit.pl [--fresh DIR] RUNS STDOUT_FILE STDERR_FILE CMD [ARG...]
 #
 # Prints one line: "BEST_S MEDIAN_S MAXRSS_KB CPU_S METHOD", where BEST_S
 # and MEDIAN_S are wall-clock seconds (Time::HiRes, around the whole run),
@@ -10,6 +10,13 @@
 # sensitive than wall time to other load on the machine; GNU time gives it
 # to 10 ms).  The last run's stdout and stderr are left in the files.
 # Exit 1 if any run fails (non-zero exit or signal).
+#
+# --fresh DIR moves DIR (a scaffold data dir, say) out of the way before
+# each run, outside the timed part, so that every run starts from nothing:
+# DIR becomes DIR.old-N, for the caller to remove when the timing is over.
+# Removing it there and then would free thousands of inodes just before the
+# run, and on ext4 without a journal that makes the run's own file
+# creations slower (ext4 skips recently freed inodes; bench/README.md).
 #
 # Peak RSS comes from GNU time (`/usr/bin/time -v`, Debian package `time`)
 # when it is installed; its fork/exec adds well under a millisecond to the
@@ -23,7 +30,12 @@ use Config;
 use POSIX ();
 use Time::HiRes qw(time);
 
-die "usage: timeit.pl RUNS STDOUT_FILE STDERR_FILE CMD [ARG...]\n"
+my $fresh;
+if (@ARGV >= 2 && $ARGV[0] eq '--fresh') {
+	(undef, $fresh) = splice @ARGV, 0, 2;
+}
+die "usage: timeit.pl [--fresh DIR] RUNS STDOUT_FILE STDERR_FILE "
+    . "CMD [ARG...]\n"
     unless @ARGV >= 4 && $ARGV[0] =~ /^[1-9][0-9]*$/;
 my ($runs, $out, $err, @cmd) = @ARGV;
 
@@ -47,6 +59,12 @@ unless ($use_gnu) {
 }
 
 sub run_once {
+	if (defined $fresh && -e $fresh) {
+		my $n = 1;
+		$n++ while -e "$fresh.old-$n";
+		rename $fresh, "$fresh.old-$n"
+		    or die "timeit.pl: cannot move $fresh aside: $!\n";
+	}
 	my $t0  = time;
 	my $pid = fork;
 	die "timeit.pl: fork: $!\n" unless defined $pid;
