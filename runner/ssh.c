@@ -27,7 +27,12 @@
  * draining into /dev/null once nobody reads it, so that a script outlives a
  * restart of scaffold or a dropped connection instead of dying of SIGPIPE,
  * and adopt() can pick it up again by its exit file.  Timeouts and kills run
- * kill.sh through a second channel: SIGTERM to the group, SIGKILL 2 s later.
+ * kill.sh through a second channel: SIGTERM to the group, SIGKILL 2 s later
+ * (a signal that comes before the launcher has recorded the group is sent
+ * again; kill.sh checks the leader's start time, so that a recycled pid is
+ * never signalled).  stdout and stderr of the channel go through the secret
+ * masker into the log as they come; the exit status is the channel's, and
+ * meta/exit's for an adopted run.
  *
  * Sessions.  One libssh2 session per host, opened on first use and shared
  * by every run on the host: a channel per run (at most max_sessions at
@@ -89,9 +94,10 @@
 #define KEEPALIVE_S 15
 #define TCP_TIMEOUT_MS 60000 /* sent data unacknowledged: the link is dead */
 #define IDLE_CLOSE_MS (5 * 60 * 1000)
-#define GRACE_MS 2000	   /* SIGTERM → SIGKILL */
-#define KILL_WAIT_MS 30000 /* SIGKILL → the run must be over */
-#define KILL_CLOSE_MS 5000 /* free(): SIGKILL → the channel closes */
+#define GRACE_MS 2000	    /* SIGTERM → SIGKILL */
+#define KILL_WAIT_MS 30000  /* SIGKILL → the run must be over */
+#define KILL_CLOSE_MS 5000  /* free(): SIGKILL → the channel closes */
+#define SIGNAL_RETRY_MS 200 /* a signal before the group is recorded */
 #define ADOPT_POLL_MS 1000
 #define ALIVE_EVERY 5 /* adopt polls between two "does it still run?" */
 #define CHUNK 65536
@@ -101,8 +107,7 @@
 #define EXIT_MAX 64
 #define CMD_OUT_MAX 4096
 
-/* Internal: the connection broke (conn_lost() has run); never returned by
- * the runner_ops. */
+/* Internal: the connection broke (conn_lost() ran); runner_ops never say it. */
 #define SSH_LOST (-1000)
 
 enum why_stop { STOP_NONE, STOP_TIMEOUT, STOP_KILLED };
@@ -136,9 +141,9 @@ struct conn {
 	LIBSSH2_SFTP *sftp;
 	bool ready;   /* logged in: keepalives may go */
 	char *home;   /* the user's home directory on the host */
-	unsigned gen; /* bumped at every login: handles of older ones are gone */
-	char lost_reason[256]; /* why the last session ended */
-	int slots;	       /* runs holding one of max_sessions */
+	unsigned gen; /* bumped at every login; older handles are gone */
+	char lost_reason[256];	 /* why the last session ended */
+	int slots;		 /* runs holding one of max_sessions */
 	struct run_handle *runs; /* started or adopted, not yet freed */
 	int64_t idle_since;
 	bool io_started;
@@ -173,9 +178,11 @@ struct run_handle {
 	bool finished; /* adopted after its end */
 	bool kill_req;
 	enum why_stop why;
-	int64_t term_at; /* SIGTERM sent; 0: not */
-	int64_t kill_at; /* SIGKILL sent; 0: not */
-	bool done;	 /* the channel closed, or the connection broke */
+	int64_t term_at;     /* SIGTERM due since; 0: not */
+	int64_t kill_at;     /* SIGKILL due since; 0: not */
+	const char *pending; /* a signal not delivered yet: "TERM", "KILL" */
+	int64_t retry_at;
+	bool done; /* the channel closed, or the connection broke */
 	bool lost;
 	char reason[256]; /* why it was lost */
 	int exit_status;  /* from the channel */
@@ -228,6 +235,25 @@ write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * err_set("PREFIX: MESSAGE"), MESSAGE being the thread's current one
+ * (err_set() cannot take err_msg() as an argument: same buffer).  -1.
+ */
+static int PRINTF_LIKE(1, 2) err_wrap(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	char *inner = xstrdup(err_msg());
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	err_set("%s: %s", b.ptr, inner);
+	free(inner);
+	buf_release(&b);
+	return -1;
 }
 
 /* "name" escaped for a message. */
@@ -402,7 +428,7 @@ conn_new(const struct ssh_host *hc)
 	c->key_file = dup_or_null(hc->key_file);
 	c->known_hosts = dup_or_null(hc->known_hosts_file);
 	c->max_sessions =
-		hc->max_sessions > 0 ? hc->max_sessions : DEFAULT_MAX_SESSIONS;
+	    hc->max_sessions > 0 ? hc->max_sessions : DEFAULT_MAX_SESSIONS;
 	if (strchr(c->address, ':'))
 		buf_addf(&b, "[%s]:%d", c->address, c->port);
 	else
@@ -604,7 +630,7 @@ teardown(struct conn *c, bool graceful)
 		return;
 	if (graceful && c->sftp) {
 		while ((rc = libssh2_sftp_shutdown(c->sftp)) ==
-			       LIBSSH2_ERROR_EAGAIN &&
+			   LIBSSH2_ERROR_EAGAIN &&
 		       now_ms() < dl) {
 			p.fd = c->link->fd;
 			p.events = POLLIN | POLLOUT;
@@ -615,7 +641,7 @@ teardown(struct conn *c, bool graceful)
 	}
 	if (graceful && !c->sftp) {
 		while (libssh2_session_disconnect(c->s, "scaffold: done") ==
-			       LIBSSH2_ERROR_EAGAIN &&
+			   LIBSSH2_ERROR_EAGAIN &&
 		       now_ms() < dl) {
 			p.fd = c->link->fd;
 			p.events = POLLOUT;
@@ -762,26 +788,26 @@ conn_wait(struct conn *c, int64_t deadline)
  * Repeat a libssh2 call returning a number while it would block; c->lock
  * held.  rc: its result, SSH_LOST when the session broke meanwhile.
  */
-#define DRIVE_T(c, rc, call, timeout)                                        \
-	do {                                                                 \
-		int64_t dl_ = now_ms() + (timeout);                          \
-		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN &&            \
-		       ((rc) = conn_wait((c), dl_)) == 0)                     \
-			;                                                    \
-		if ((rc) < 0)                                                \
-			(rc) = conn_check((c), (int)(rc));                   \
+#define DRIVE_T(c, rc, call, timeout)                                          \
+	do {                                                                   \
+		int64_t dl_ = now_ms() + (timeout);                            \
+		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN &&              \
+		       ((rc) = conn_wait((c), dl_)) == 0)                      \
+			;                                                      \
+		if ((rc) < 0)                                                  \
+			(rc) = conn_check((c), (int)(rc));                     \
 	} while (0)
 #define DRIVE(c, rc, call) DRIVE_T(c, rc, call, IO_TIMEOUT_MS)
 
 /* The same for a call returning a pointer; NULL: see ptr_fail(). */
-#define DRIVE_PTR(c, p, call)                                                \
-	do {                                                                 \
-		int64_t dl_ = now_ms() + IO_TIMEOUT_MS;                      \
-		while (!((p) = (call)) &&                                    \
-		       libssh2_session_last_errno((c)->s) ==                 \
-			       LIBSSH2_ERROR_EAGAIN &&                       \
-		       conn_wait((c), dl_) == 0)                              \
-			;                                                    \
+#define DRIVE_PTR(c, p, call)                                                  \
+	do {                                                                   \
+		int64_t dl_ = now_ms() + IO_TIMEOUT_MS;                        \
+		while (!((p) = (call)) &&                                      \
+		       libssh2_session_last_errno((c)->s) ==                   \
+			   LIBSSH2_ERROR_EAGAIN &&                             \
+		       conn_wait((c), dl_) == 0)                               \
+			;                                                      \
 	} while (0)
 
 /* Why a DRIVE_PTR() gave NULL: SSH_LOST or libssh2's error code. */
@@ -878,8 +904,8 @@ tcp_connect(struct conn *c, int *out_fd)
 		fd = -1;
 	}
 	if (fd < 0) {
-		err_set("host '%s' (%s): cannot connect: %s", c->name,
-			c->where, strerror(err));
+		err_set("host '%s' (%s): cannot connect: %s", c->name, c->where,
+			strerror(err));
 		goto out;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -909,8 +935,7 @@ hostkey_prefs(struct conn *c, LIBSSH2_SESSION *s)
 	const char *line, *end, *nl, *t, *te;
 	int n = 0, i;
 
-	if (known_hosts_extract(&kh, c->known_hosts, c->address, c->port) <
-	    0) {
+	if (known_hosts_extract(&kh, c->known_hosts, c->address, c->port) < 0) {
 		err_clear();
 		goto out;
 	}
@@ -980,8 +1005,8 @@ check_hostkey(struct conn *c)
 	ssh_fingerprint(fp, key, klen);
 	if (known_hosts_check(&res, c->known_hosts, c->address, c->port, key,
 			      klen) < 0)
-		return err_set("host '%s': cannot read known_hosts '%s': %s",
-			       c->name, c->known_hosts, err_msg());
+		return err_wrap("host '%s': cannot read known_hosts '%s'",
+				c->name, c->known_hosts);
 	switch (res) {
 	case KNOWN_HOSTS_OK:
 		return 0;
@@ -1053,8 +1078,7 @@ conn_connect(struct conn *c)
 	libssh2_session_set_blocking(c->s, 0);
 	hostkey_prefs(c, c->s);
 
-	DRIVE_T(c, rc, libssh2_session_handshake(c->s, fd),
-		CONNECT_TIMEOUT_MS);
+	DRIVE_T(c, rc, libssh2_session_handshake(c->s, fd), CONNECT_TIMEOUT_MS);
 	if (rc < 0) {
 		err_set("host '%s' (%s): SSH handshake failed: %s", c->name,
 			c->where,
@@ -1067,8 +1091,8 @@ conn_connect(struct conn *c)
 
 	DRIVE_T(c, rc,
 		libssh2_userauth_publickey_fromfile_ex(
-			c->s, c->user, (unsigned int)strlen(c->user), NULL,
-			c->key_file, NULL),
+		    c->s, c->user, (unsigned int)strlen(c->user), NULL,
+		    c->key_file, NULL),
 		CONNECT_TIMEOUT_MS);
 	if (rc == SSH_LOST) {
 		err_set("host '%s' (%s): lost contact while logging in: %s",
@@ -1212,10 +1236,9 @@ r_stat(struct conn *c, const char *path, bool follow,
 
 	memset(st, 0, sizeof(*st));
 	DRIVE(c, rc,
-	      libssh2_sftp_stat_ex(c->sftp, path, (unsigned int)strlen(path),
-				   follow ? LIBSSH2_SFTP_STAT :
-					    LIBSSH2_SFTP_LSTAT,
-				   st));
+	      libssh2_sftp_stat_ex(
+		  c->sftp, path, (unsigned int)strlen(path),
+		  follow ? LIBSSH2_SFTP_STAT : LIBSSH2_SFTP_LSTAT, st));
 	if (rc < 0)
 		return sftp_fail(c, rc, path);
 	return 0;
@@ -1281,8 +1304,8 @@ conn_yield(struct conn *c, unsigned gen)
  * fd (until EOF) or from data.  c->lock held, dropped between chunks.
  */
 static int
-put_file(struct conn *c, const char *path, long mode, int fd,
-	 const char *data, size_t len)
+put_file(struct conn *c, const char *path, long mode, int fd, const char *data,
+	 size_t len)
 {
 	LIBSSH2_SFTP_HANDLE *fh = NULL;
 	unsigned gen = c->gen;
@@ -1293,10 +1316,10 @@ put_file(struct conn *c, const char *path, long mode, int fd,
 	int ret = -1;
 
 	DRIVE_PTR(c, fh,
-		  libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
-				       LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
-					       LIBSSH2_FXF_EXCL,
-				       mode, LIBSSH2_SFTP_OPENFILE));
+		  libssh2_sftp_open_ex(
+		      c->sftp, path, (unsigned int)strlen(path),
+		      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
+		      mode, LIBSSH2_SFTP_OPENFILE));
 	if (!fh) {
 		rc = ptr_fail(c);
 		ret = sftp_fail(c, (int)rc, path);
@@ -1367,10 +1390,10 @@ get_file(struct conn *c, const char *path, int64_t max, int fd,
 	ssize_t rc;
 	int ret = -1;
 
-	DRIVE_PTR(c, fh,
-		  libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
-				       LIBSSH2_FXF_READ, 0,
-				       LIBSSH2_SFTP_OPENFILE));
+	DRIVE_PTR(
+	    c, fh,
+	    libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
+				 LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE));
 	if (!fh) {
 		rc = ptr_fail(c);
 		ret = sftp_fail(c, (int)rc, path);
@@ -1445,8 +1468,8 @@ remote_cmd(struct conn *c, const char *cmd, int *status)
 		quiet = true;
 		for (stream = 0; stream < 2; stream++) {
 			n = libssh2_channel_read_ex(
-				ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
-				sizeof(buf));
+			    ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
+			    sizeof(buf));
 			if (n > 0)
 				quiet = false;
 			else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
@@ -1462,8 +1485,9 @@ remote_cmd(struct conn *c, const char *cmd, int *status)
 		if (rc == SSH_LOST)
 			goto fail;
 		if (rc < 0) {
-			ret = err_set("host '%s': a command did not end in time",
-				      c->name);
+			ret =
+			    err_set("host '%s': a command did not end in time",
+				    c->name);
 			goto out;
 		}
 	}
@@ -1626,14 +1650,14 @@ build_wrapper(struct buf *w, const struct run_handle *h,
 
 /* The process start time of pid (from /proc), "-" where unknown. */
 static const char start_time_fn[] =
-	"__scaffold_start_time() {\n"
-	"\t__l=\n"
-	"\tread -r __l <\"/proc/$1/stat\" 2>/dev/null || "
-	"{ echo -; return 0; }\n"
-	"\tset -- ${__l##*\") \"}\n"
-	"\tshift 19\n"
-	"\techo \"${1:--}\"\n"
-	"}\n";
+    "__scaffold_start_time() {\n"
+    "\t__l=\n"
+    "\tread -r __l <\"/proc/$1/stat\" 2>/dev/null || "
+    "{ echo -; return 0; }\n"
+    "\tset -- ${__l##*\") \"}\n"
+    "\tshift 19\n"
+    "\techo \"${1:--}\"\n"
+    "}\n";
 
 /*
  * The launcher, run by the channel: wrapper.sh in a session of its own
@@ -1741,8 +1765,8 @@ pump_output(struct conn *c, struct run_handle *h, char *buf)
 	for (stream = 0; stream < 2 && h->ch; stream++) {
 		for (;;) {
 			n = libssh2_channel_read_ex(
-				h->ch, stream ? SSH_EXTENDED_DATA_STDERR : 0,
-				buf, CHUNK);
+			    h->ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
+			    CHUNK);
 			if (n > 0) {
 				log_output(h, buf, (size_t)n);
 				took += (size_t)n;
@@ -1794,35 +1818,40 @@ finish_channel(struct conn *c, struct run_handle *h)
 
 /*
  * Timeout and kill requests of a run: SIGTERM, SIGKILL GRACE_MS later;
- * a run still there KILL_WAIT_MS after that ends lost.  1 when a command
- * went to the host, 0, SSH_LOST.  c->lock held.
+ * a run still there KILL_WAIT_MS after that ends lost.  A signal that
+ * comes before the launcher has recorded the group is sent again.  1 when
+ * a command went to the host, 0, SSH_LOST.  c->lock held.
  */
 static int
 run_timers(struct conn *c, struct run_handle *h, int64_t now)
 {
-	const char *sig = NULL;
 	char dur[32];
 	int r, status;
 
 	if (h->why == STOP_NONE && h->kill_req) {
 		h->why = STOP_KILLED;
 		log_note(h, "killed");
-		sig = "TERM";
+		h->term_at = now;
+		h->pending = "TERM";
 	} else if (h->why == STOP_NONE && h->deadline_ms &&
 		   now >= h->deadline_ms) {
 		h->why = STOP_TIMEOUT;
 		duration_format(dur, sizeof(dur), h->timeout_ms);
 		log_note(h, "timed out after %s", dur);
-		sig = "TERM";
+		h->term_at = now;
+		h->pending = "TERM";
 	} else if (h->term_at && !h->kill_at && now >= h->term_at + GRACE_MS) {
 		duration_format(dur, sizeof(dur), GRACE_MS);
 		log_note(h, "still running %s after SIGTERM, sending SIGKILL",
 			 dur);
-		sig = "KILL";
+		h->kill_at = now;
+		h->pending = "KILL";
+		h->retry_at = 0;
 	} else if (h->kill_at && now >= h->kill_at + KILL_WAIT_MS) {
 		duration_format(dur, sizeof(dur), KILL_WAIT_MS);
 		h->done = true;
 		h->lost = true;
+		h->pending = NULL;
 		snprintf(h->reason, sizeof(h->reason),
 			 "the run did not stop %s after SIGKILL", dur);
 		if (h->ch) {
@@ -1836,18 +1865,18 @@ run_timers(struct conn *c, struct run_handle *h, int64_t now)
 		pthread_cond_broadcast(&c->cond);
 		return 0;
 	}
-	if (!sig)
+	if (!h->pending || now < h->retry_at)
 		return 0;
-	if (!strcmp(sig, "TERM"))
-		h->term_at = now;
-	else
-		h->kill_at = now;
-	r = remote_signal(c, h, sig, &status);
+	r = remote_signal(c, h, h->pending, &status);
 	if (r == SSH_LOST)
 		return r;
 	if (r < 0)
 		log_warnx("runner: run %lld: host '%s': cannot send SIG%s: %s",
-			  (long long)h->run_id, c->name, sig, err_msg());
+			  (long long)h->run_id, c->name, h->pending, err_msg());
+	if (r == 0 && status == 3) /* not recorded yet */
+		h->retry_at = now + SIGNAL_RETRY_MS;
+	else
+		h->pending = NULL;
 	return 1;
 }
 
@@ -1857,6 +1886,8 @@ run_next_timer(const struct run_handle *h, int64_t now, int64_t t)
 {
 	if (h->why == STOP_NONE && h->kill_req)
 		t = 0;
+	if (h->pending)
+		t = sooner(t, h->retry_at - now);
 	if (h->why == STOP_NONE && h->deadline_ms)
 		t = sooner(t, h->deadline_ms - now);
 	if (h->term_at && !h->kill_at)
@@ -2020,8 +2051,8 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	for (i = 0; i < spec->nstore_env; i++) {
 		if (!valid_env_name(spec->store_env[i])) {
 			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					esc(&e, spec->store_env[i]) : "");
+				spec->store_env[i] ? esc(&e, spec->store_env[i])
+						   : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
@@ -2031,8 +2062,9 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		if (!valid_rel_path(spec->store_files[i])) {
 			err_set("store file '%s' is not a path inside the run "
 				"dir",
-				spec->store_files[i] ?
-					esc(&e, spec->store_files[i]) : "");
+				spec->store_files[i]
+				    ? esc(&e, spec->store_files[i])
+				    : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
@@ -2151,8 +2183,8 @@ upload_loaded(struct conn *c, struct run_handle *h, const char *path,
 		goto out;
 	}
 	if (r < 0) {
-		err_set("file '%s': cannot create it on host '%s': %s",
-			esc(&e, path), c->name, err_msg());
+		err_wrap("file '%s': cannot create it on host '%s'",
+			 esc(&e, path), c->name);
 		goto out;
 	}
 	ret = 0;
@@ -2176,7 +2208,7 @@ upload_meta(struct conn *c, struct run_handle *h, const char *name,
 	buf_addf(&p, "%s/%s", h->mdir, name);
 	r = put_file(c, p.ptr, 0600, -1, data, len);
 	if (r < 0 && r != SSH_LOST)
-		r = err_set("host '%s': cannot write %s", c->name, err_msg());
+		r = err_wrap("host '%s': cannot write", c->name);
 	buf_release(&p);
 	return r;
 }
@@ -2224,8 +2256,8 @@ prepare_remote(struct conn *c, struct run_handle *h,
 		if ((r = upload_loaded(c, h, spec->files[i].path,
 				       spec->files[i].src)) < 0)
 			goto out_r;
-	if ((r = upload_meta(c, h, "script", spec->script,
-			     spec->script_len)) < 0)
+	if ((r = upload_meta(c, h, "script", spec->script, spec->script_len)) <
+	    0)
 		goto out_r;
 	build_wrapper(&w, h, exports);
 	r = upload_meta(c, h, "wrapper.sh", w.ptr, w.len);
@@ -2277,8 +2309,8 @@ prepare_remote(struct conn *c, struct run_handle *h,
 	goto out;
 fail:
 	if (r != SSH_LOST && r < 0)
-		err_set("host '%s': cannot create the run dir '%s': %s",
-			c->name, h->base, err_msg());
+		err_wrap("host '%s': cannot create the run dir '%s'", c->name,
+			 h->base);
 out_r:
 	ret = r < 0 ? r : -1;
 out:
@@ -2310,8 +2342,9 @@ ssh_start(struct run_handle **out, const struct run_spec *spec)
 		if (!valid_rel_path(spec->files[i].path) ||
 		    !spec->files[i].src) {
 			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					esc(&e, spec->files[i].path) : "");
+				spec->files[i].path
+				    ? esc(&e, spec->files[i].path)
+				    : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
@@ -2824,8 +2857,8 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 	pthread_mutex_lock(&c->lock);
 	if (h->polling || h->finished) {
 		if (h->finished)
-			r = conn_ensure(c, NULL) < 0 ? -2 :
-							read_exit(c, h, &status);
+			r = conn_ensure(c, NULL) < 0 ? -2
+						     : read_exit(c, h, &status);
 		else
 			r = poll_run(c, h, &status, reason, sizeof(reason));
 		if (r == -2) {
@@ -2971,10 +3004,10 @@ ssh_free(struct run_handle *h)
 }
 
 const struct runner_ops runner_ssh = {
-	.name = "ssh",
-	.start = ssh_start,
-	.wait = ssh_wait,
-	.kill = ssh_kill,
-	.free = ssh_free,
-	.adopt = ssh_adopt,
+    .name = "ssh",
+    .start = ssh_start,
+    .wait = ssh_wait,
+    .kill = ssh_kill,
+    .free = ssh_free,
+    .adopt = ssh_adopt,
 };
