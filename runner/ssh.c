@@ -2227,25 +2227,32 @@ prepare_remote(struct conn *c, struct run_handle *h,
 	LIBSSH2_CHANNEL *ch = NULL;
 	struct buf p = BUF_INIT, w = BUF_INIT;
 	size_t i;
-	int r, rc, ret = -1;
+	int r, rc, tries, ret = -1;
 
 	set_paths(h);
-	buf_addf(&p, "%s/.scaffold", strcmp(c->home, "/") ? c->home : "");
-	if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
-		goto fail;
-	buf_puts(&p, "/runs");
-	if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
-		goto fail;
-	/* left by an earlier start of this run that died half way */
-	r = r_stat(c, h->base, false, &st);
-	if (r == 0)
-		r = remote_remove(c, h->base);
-	else if (r == ERR_NOTFOUND)
-		r = 0;
-	if (r < 0)
-		goto fail;
-	if ((r = r_mkdir(c, h->base, 0700)) < 0 ||
-	    (r = r_mkdir(c, h->rdir, 0755)) < 0 ||
+	for (tries = 0;; tries++) {
+		buf_reset(&p);
+		buf_addf(&p, "%s/.scaffold",
+			 strcmp(c->home, "/") ? c->home : "");
+		if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
+			goto fail;
+		buf_puts(&p, "/runs");
+		if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
+			goto fail;
+		/* left by an earlier start of this run that died half way */
+		r = r_stat(c, h->base, false, &st);
+		if (r == 0)
+			r = remote_remove(c, h->base);
+		else if (r == ERR_NOTFOUND)
+			r = 0;
+		if (r < 0)
+			goto fail;
+		r = r_mkdir(c, h->base, 0700);
+		/* someone cleaned ~/.scaffold up meanwhile: once more */
+		if (r != ERR_NOTFOUND || tries)
+			break;
+	}
+	if (r < 0 || (r = r_mkdir(c, h->rdir, 0755)) < 0 ||
 	    (r = r_mkdir(c, h->mdir, 0700)) < 0)
 		goto fail;
 	buf_reset(&p);

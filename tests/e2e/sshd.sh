@@ -14,7 +14,7 @@ trap 'for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
 TEST_USER=scaffoldtest
 test_user() {
 	id "$TEST_USER" >/dev/null 2>&1 ||
-		useradd -m -s /bin/sh "$TEST_USER" 2>/dev/null ||
+		useradd -m -s /bin/sh "$TEST_USER" 2>/dev/null && usermod -p '*' "$TEST_USER" ||
 		skip_all "cannot create the test user '$TEST_USER' (not root?)"
 }
 
