@@ -188,6 +188,7 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 		snprintf(msg, sizeof(msg), "%s", err_msg());
 	if (!msg[0]) {
 		spec_from_req(sl);
+		sl->spec.instance = store_instance_id(x->st);
 		if (adopt) {
 			log_line(sl->log_fd, "scaffold restarted: adopting run "
 					     "%lld",

@@ -380,6 +380,11 @@ int store_open_existing(struct store **out, const char *data_dir);
 void store_close(struct store *s);
 const char *store_data_dir(const struct store *s);
 const unsigned char *store_secret_key(const struct store *s);
+/*
+ * A short stable id of this data dir (hex, from the secret key), naming
+ * its runs on shared hosts and engines.  Owned by the store.
+ */
+const char *store_instance_id(const struct store *s);
 int64_t store_now_ms(void);
 
 int store_begin(struct store *s);

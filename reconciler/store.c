@@ -27,6 +27,7 @@ struct store {
 	sqlite3 *db;
 	char *dir;
 	unsigned char key[AEAD_KEY_LEN];
+	char instance[13];
 	struct strmap stmts; /* SQL text -> sqlite3_stmt, prepared once */
 };
 
@@ -343,6 +344,12 @@ store_open(struct store **out, const char *data_dir)
 		goto out;
 	if (load_key(s) < 0)
 		goto out;
+	{
+		char hex[SHA256_HEX_LEN + 1];
+
+		hmac_sha256_hex(hex, s->key, sizeof(s->key), "instance", 8);
+		memcpy(s->instance, hex, sizeof(s->instance) - 1);
+	}
 	buf_reset(&path);
 	buf_addf(&path, "%s/scaffold.db", data_dir);
 	if (sqlite3_open_v2(path.ptr, &s->db,
@@ -396,6 +403,12 @@ const unsigned char *
 store_secret_key(const struct store *s)
 {
 	return s->key;
+}
+
+const char *
+store_instance_id(const struct store *s)
+{
+	return s->instance;
 }
 
 int

@@ -99,6 +99,7 @@ struct demux {
 
 struct run_handle {
 	int64_t run_id;
+	char instance[40]; /* spec->instance, or "" */
 	struct engine eng;
 	char *id;      /* the container */
 	char id12[13]; /* its short form, for people */
@@ -1187,6 +1188,9 @@ create_body(const struct run_spec *spec, json_t *env)
 	json_object_set(root, "Env", env);
 	labels = json_object();
 	json_object_set_new(labels, "scaffold.run", json_string(id));
+	if (spec->instance)
+		json_object_set_new(labels, "scaffold.instance",
+				    json_string(spec->instance));
 	if (spec->cascade)
 		json_object_set_new(labels, "scaffold.cascade",
 				    json_string(spec->cascade));
@@ -1225,6 +1229,9 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 
 	*out = NULL;
 	h->run_id = spec->run_id;
+	if (spec->instance)
+		snprintf(h->instance, sizeof(h->instance), "%s",
+			 spec->instance);
 	h->log_fd = spec->log_fd;
 	h->last = '\n';
 	h->kill_fd = -1;
@@ -1480,8 +1487,10 @@ find_container(struct run_handle *h, char **out_id)
 	int ret = -1;
 
 	*out_id = NULL;
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"]}",
-		 (long long)h->run_id);
+	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
+	if (h->instance[0])
+		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
+	buf_puts(&f, "]}");
 	buf_puts(&path, "/containers/json?all=1&filters=");
 	url_escape(&path, f.ptr, NULL);
 	call_init(&c, "GET", path.ptr);

@@ -31,6 +31,12 @@ struct runner_file {
 
 struct run_spec {
 	int64_t run_id;
+	/*
+	 * Which scaffold the run belongs to (store_instance_id of its data
+	 * dir): runs of two scaffolds sharing a host or a Docker engine never
+	 * mix.  NULL: none.
+	 */
+	const char *instance;
 	const char *cascade;
 	const char *task;
 	const char *revision;

@@ -155,6 +155,7 @@ struct conn {
 struct run_handle {
 	struct conn *c; /* holds a reference */
 	int64_t run_id;
+	char instance[40]; /* spec->instance, or "" */
 	struct strvec store_files;
 	struct strvec store_env;
 	char *base;	 /* on the host: HOME/.scaffold/runs/ID */
@@ -2034,6 +2035,9 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 
 	*out = NULL;
 	h->run_id = spec->run_id;
+	if (spec->instance)
+		snprintf(h->instance, sizeof(h->instance), "%s-",
+			 spec->instance);
 	h->log_fd = spec->log_fd;
 	h->last = '\n';
 	h->exit_status = -1;
@@ -2098,8 +2102,8 @@ set_paths(struct run_handle *h)
 	free(h->base);
 	free(h->rdir);
 	free(h->mdir);
-	buf_addf(&b, "%s/.scaffold/runs/%lld",
-		 strcmp(h->c->home, "/") ? h->c->home : "",
+	buf_addf(&b, "%s/.scaffold/runs/%s%lld",
+		 strcmp(h->c->home, "/") ? h->c->home : "", h->instance,
 		 (long long)h->run_id);
 	h->base = buf_detach(&b, NULL);
 	buf_addf(&b, "%s/run", h->base);
