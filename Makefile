@@ -8,7 +8,8 @@
 #   make bench                run the benchmarks (see bench/README.md)
 
 CC ?= cc
-PKGS = yaml-0.1 libcrypto jansson sqlite3 libgit2 libcurl libarchive libssh2
+PKGS = yaml-0.1 libcrypto jansson sqlite3 libgit2 libcurl libarchive libssh2 \
+	libmicrohttpd
 TEST_PKGS = cmocka
 
 BUILD = build
@@ -26,7 +27,8 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC = $(wildcard common/*.c reconciler/*.c runner/*.c gitsync/*.c)
+LIB_SRC = $(wildcard common/*.c reconciler/*.c runner/*.c gitsync/*.c \
+	webhook/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 

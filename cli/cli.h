@@ -28,6 +28,7 @@ extern const struct cmd_entry cmd_input_entry;
 extern const struct cmd_entry cmd_kill_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_repos_entry;
+extern const struct cmd_entry cmd_token_entry;
 
 /* The daemon (serve.c): runs until SIGTERM/SIGINT; 0 on a clean stop. */
 int serve_run(struct config *cf, int quiet);

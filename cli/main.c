@@ -17,6 +17,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_kill_entry,
 	&cmd_serve_entry,
 	&cmd_repos_entry,
+	&cmd_token_entry,
 };
 
 static void

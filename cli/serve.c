@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "../gitsync/gitsync.h"
 #include "../runner/runner.h"
+#include "../webhook/webhook.h"
 
 struct parsed {
 	char blob[GIT_OID_HEX + 1];
@@ -38,12 +39,37 @@ struct daemon {
 	struct exec *x;
 	struct worker *workers;
 	size_t nworkers;
+	struct http_server *http;
+	struct http_hooks hooks;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stopping;
 };
 
 static volatile sig_atomic_t got_signal;
+
+/* From HTTP threads: a webhook or `repo sync` asks for a sync now. */
+static void
+hook_sync(void *arg, const char *repo)
+{
+	struct daemon *d = arg;
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < d->nworkers; i++)
+		if (!strcmp(d->workers[i].rc->name, repo))
+			d->workers[i].sync_now = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void
+hook_wake(void *arg)
+{
+	struct daemon *d = arg;
+
+	exec_wake(d->x);
+}
 
 static void
 on_signal(int sig)
@@ -335,13 +361,24 @@ worker_main(void *arg)
 	sched_new(&s, st);
 	buf_addf(&mirror, "%s/mirrors/%s.git", d->cf->data_dir, w->rc->name);
 	for (;;) {
+		int64_t started = store_now_ms(), upto = 0;
+
+		/* deliveries received before this sync starts are served by
+		 * it; a crash before the end leaves them for the next start */
+		if (store_deliveries_pending(st, w->rc->name, &upto) < 0)
+			log_warnx("webhook: %s", err_msg());
 		if (sync_once(w, st, s, mirror.ptr))
 			exec_wake(d->x);
+		if (upto > 0 &&
+		    store_deliveries_done(st, w->rc->name, upto) < 0)
+			log_warnx("webhook: %s", err_msg());
 		failures = 0;
 		if (store_repo_get(st, w->rc->name, &row) == 0) {
 			failures = row.failures;
 			repo_row_release(&row);
 		}
+		http_note_sync(d->http, w->rc->name,
+			       store_now_ms() - started, !failures);
 		/* after failures, back off: twice as long each time, up to
 		 * ten minutes (or the poll interval, if longer) */
 		delay = d->cf->poll_interval_ms;
@@ -410,6 +447,13 @@ serve_run(struct config *cf, int quiet)
 	exec_set_idle_wait(d.x, 1);
 	if (exec_adopt_all(d.x) < 0)
 		goto out;
+	d.hooks.arg = &d;
+	d.hooks.sync = hook_sync;
+	d.hooks.wake = hook_wake;
+	if (http_start(&d.http, cf, &d.hooks) < 0)
+		goto out;
+	log_info("serve: listening on %s (port %d), status pages at %s",
+		 cf->listen, http_port(d.http), cf->public_url);
 	{
 		char poll[32];
 
@@ -446,6 +490,8 @@ serve_run(struct config *cf, int quiet)
 	pthread_mutex_unlock(&d.lock);
 	for (i = 0; i < d.nworkers; i++)
 		pthread_join(d.workers[i].thread, NULL);
+	http_stop(d.http);
+	d.http = NULL;
 	exec_interrupt_all(d.x, "scaffold serve stopped while the run was in "
 				"progress; it will run again");
 	log_info("serve: stopped");
@@ -453,6 +499,7 @@ serve_run(struct config *cf, int quiet)
 out:
 	if (ret < 0)
 		log_warnx("serve: %s", err_msg());
+	http_stop(d.http);
 	exec_free(d.x);
 	free(d.workers);
 	sched_free(s);

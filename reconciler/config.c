@@ -65,9 +65,103 @@ load_creds(struct lctx *x, const struct ynode *n, struct repo_config *r,
 		r->token_file = get_file(x, s[2], "token_file", base);
 }
 
-enum { RK_NAME, RK_URL, RK_BRANCH, RK_PATH, RK_CREDS, RK_SECRET, RK_N };
+/* forge: {kind, api_url, token_file, project} */
+static void
+load_forge(struct lctx *x, const struct ynode *n, struct repo_config *r,
+	   const char *base)
+{
+	static const char *const keys[] = { "kind", "api_url", "token_file",
+					    "project" };
+	static const char *const kinds[] = { "github", "gitlab", "gitea" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	const char *k;
+	size_t i;
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'forge' must be a mapping with 'kind', 'api_url' "
+			     "and 'token_file', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "forge", keys, ARRAY_SIZE(keys), s, NULL);
+	if (!s[0]) {
+		yn_err(x, n, "missing required key 'kind' (github, gitlab or "
+			     "gitea)");
+	} else if ((k = yn_nonempty(x, s[0], "kind"))) {
+		for (i = 0; i < ARRAY_SIZE(kinds); i++)
+			if (!strcmp(k, kinds[i]))
+				r->forge_kind = kinds[i];
+		if (!r->forge_kind)
+			yn_err(x, s[0], "unknown forge kind '%s': use github, "
+					"gitlab or gitea (Forgejo is gitea)",
+			       yn_qs(x, k));
+	}
+	if (s[1]) {
+		r->forge_api_url = yn_nonempty(x, s[1], "api_url");
+		if (r->forge_api_url &&
+		    strncmp(r->forge_api_url, "https://", 8) &&
+		    strncmp(r->forge_api_url, "http://", 7))
+			yn_err(x, s[1], "'api_url' must be an http:// or "
+					"https:// URL, not '%s'",
+			       yn_qs(x, r->forge_api_url));
+	} else if (r->forge_kind && !strcmp(r->forge_kind, "github")) {
+		r->forge_api_url = "https://api.github.com";
+	} else if (r->forge_kind && !strcmp(r->forge_kind, "gitlab")) {
+		r->forge_api_url = "https://gitlab.com/api/v4";
+	} else if (r->forge_kind) {
+		yn_err(x, n, "missing required key 'api_url' (a gitea forge "
+			     "has no default, e.g. https://gitea.example.com"
+			     "/api/v1)");
+	}
+	if (!s[2])
+		yn_err(x, n, "missing required key 'token_file'");
+	else
+		r->forge_token_file = get_file(x, s[2], "token_file", base);
+	if (s[3])
+		r->project = yn_nonempty(x, s[3], "project");
+}
+
+/*
+ * "owner/name" from a clone URL: https://host/owner/name.git,
+ * ssh://git@host:22/owner/name, git@host:owner/name.git.
+ */
+static const char *
+project_of(struct lctx *x, const char *url)
+{
+	const char *p = strstr(url, "://"), *end;
+	struct buf b = BUF_INIT;
+	const char *r = NULL;
+
+	if (p) {
+		p = strchr(p + 3, '/');
+	} else if ((p = strchr(url, ':')) && strchr(url, '@') &&
+		   strchr(url, '@') < p) {
+		/* scp-like: user@host:path */
+	} else {
+		return NULL;
+	}
+	if (!p)
+		return NULL;
+	while (*p == '/' || *p == ':')
+		p++;
+	end = p + strlen(p);
+	while (end > p && end[-1] == '/')
+		end--;
+	if (end - p > 4 && !strncmp(end - 4, ".git", 4))
+		end -= 4;
+	if (end > p && memchr(p, '/', (size_t)(end - p))) {
+		buf_add(&b, p, (size_t)(end - p));
+		r = arena_strdup(x->arena, b.ptr);
+	}
+	buf_release(&b);
+	return r;
+}
+
+enum { RK_NAME, RK_URL, RK_BRANCH, RK_PATH, RK_CREDS, RK_SECRET, RK_FORGE,
+       RK_N };
 static const char *const repo_keys[RK_N] = {
 	"name", "url", "branch", "path", "credentials", "webhook_secret_file",
+	"forge",
 };
 
 static void
@@ -119,6 +213,10 @@ load_repo(struct lctx *x, const struct ynode *n, size_t idx,
 	if (s[RK_SECRET])
 		r->webhook_secret_file = get_file(x, s[RK_SECRET],
 						  "webhook_secret_file", base);
+	if (s[RK_FORGE])
+		load_forge(x, s[RK_FORGE], r, base);
+	if (!r->project && r->url)
+		r->project = project_of(x, r->url);
 	/* a local path is relative to the config too */
 	if (r->url && !strstr(r->url, "://") && !strchr(r->url, '@'))
 		r->url = resolve(x, base, r->url);
@@ -134,12 +232,13 @@ enum {
 	K_DOCKER,
 	K_HOSTS,
 	K_REPOS,
+	K_PUBLIC_STATUS,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
-	"repos",
+	"repos",	 "public_status",
 };
 
 static int
@@ -298,6 +397,10 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	if (s[K_DATA_DIR] &&
 	    (cf->data_dir = yn_nonempty(&x, s[K_DATA_DIR], "data_dir")))
 		cf->data_dir = resolve(&x, base.ptr, cf->data_dir);
+	cf->public_status = 1;
+	if (s[K_PUBLIC_STATUS])
+		yn_bool(&x, s[K_PUBLIC_STATUS], "public_status",
+			&cf->public_status);
 	cf->poll_interval_ms = 3 * 60 * 1000;
 	if (s[K_POLL])
 		yn_duration(&x, s[K_POLL], "poll_interval",

@@ -255,6 +255,16 @@ struct repo_config {
 	const char *known_hosts_file;
 	const char *token_file;
 	const char *webhook_secret_file;
+	/*
+	 * The forge that hosts it, for commit statuses (forge: {kind,
+	 * api_url, token_file, project}); forge_kind NULL: none.  project is
+	 * "owner/name" (GitLab: the full path), by default from the url; the
+	 * webhooks match pushes on it too.
+	 */
+	const char *forge_kind; /* "github", "gitlab", "gitea" */
+	const char *forge_api_url;
+	const char *forge_token_file;
+	const char *project; /* NULL when the url has no path */
 	struct pos pos;
 };
 /* A host of the ssh inventory (config 'hosts:'). */
@@ -274,6 +284,7 @@ struct config {
 	const char *file;
 	const char *listen;
 	const char *public_url;
+	int public_status; /* status pages and /healthz without a token */
 	const char *data_dir;
 	int64_t poll_interval_ms;
 	int64_t fetch_timeout_ms;
@@ -513,6 +524,44 @@ int store_input_put(struct store *s, int64_t cascade_id, const char *name,
 int store_input_get(struct store *s, int64_t cascade_id, const char *name,
 		    struct buf *out); /* ERR_NOTFOUND when unset */
 
+/*
+ * Webhook deliveries (store-hooks.c): recorded before the forge gets its
+ * answer; processed_at is set once a sync after it has finished.
+ */
+struct delivery_row {
+	const char *forge;    /* "github", "gitlab", "gitea" */
+	const char *delivery; /* the forge's delivery id; NULL: none */
+	const char *event;
+	const char *repo; /* the matched repo, NULL when ignored */
+	const char *ref;
+	const char *after;
+};
+/* ERR_CONFLICT (nothing recorded) when that delivery id came before. */
+int store_delivery_record(struct store *s, const struct delivery_row *d,
+			  int64_t *out_id);
+/* The newest unprocessed delivery of a repo (0: none). */
+int store_deliveries_pending(struct store *s, const char *repo,
+			     int64_t *out_max);
+int store_deliveries_done(struct store *s, const char *repo, int64_t up_to);
+int store_delivery_counts(struct store *s, int64_t *out_total,
+			  int64_t *out_pending);
+
+/* API tokens: a random salt and SHA-256(salt || token); never the token. */
+struct token_row {
+	int64_t id;
+	char *name;
+	char *role; /* "admin", "operator", "viewer" */
+	unsigned char salt[16];
+	unsigned char hash[32];
+	int64_t created_at;
+	int64_t last_used_at; /* 0: never */
+};
+void token_rows_free(struct token_row *v, size_t n);
+/* ERR_CONFLICT when the name is taken. */
+int store_token_insert(struct store *s, const struct token_row *t);
+int store_token_list(struct store *s, struct token_row **out, size_t *n);
+int store_token_delete(struct store *s, const char *name);
+int store_token_used(struct store *s, int64_t id);
 
 /*
  * The scheduler (sched.c): every rule of DESIGN §3 as transactions on the

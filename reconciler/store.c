@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reconciler-int.h"
+#include "store-int.h"
 
 const char *const task_state_names[TS_N] = {
 	"not_started", "waiting", "running", "success", "error", "killed",
@@ -23,13 +23,6 @@ const char *const run_state_names[RS_N] = {
 	"running", "success", "error", "killed", "lost",
 };
 
-struct store {
-	sqlite3 *db;
-	char *dir;
-	unsigned char key[AEAD_KEY_LEN];
-	char instance[13];
-	struct strmap stmts; /* SQL text -> sqlite3_stmt, prepared once */
-};
 
 /*
  * The schema, one entry per version.  Never edit a released entry: add a
@@ -131,6 +124,49 @@ static const char *const migrations[] = {
 	"DEFAULT 0",
 	/* 4: the runs started together (one per host of a fan-out) */
 	"ALTER TABLE runs ADD COLUMN batch INTEGER NOT NULL DEFAULT 0",
+	/* 5: the HTTP side: webhook deliveries, API tokens, the commit
+	 * status outbox, the cascades' file stores */
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  forge TEXT NOT NULL,"
+	"  delivery TEXT,"
+	"  event TEXT NOT NULL,"
+	"  repo TEXT,"
+	"  ref TEXT,"
+	"  after TEXT,"
+	"  received_at INTEGER NOT NULL,"
+	"  processed_at INTEGER,"
+	"  UNIQUE (forge, delivery, repo));"
+	"CREATE INDEX deliveries_pending ON deliveries (processed_at, repo);"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL,"
+	"  salt BLOB NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_used_at INTEGER);"
+	"CREATE TABLE statuses ("
+	"  id INTEGER PRIMARY KEY,"
+	"  repo TEXT NOT NULL,"
+	"  commit_id TEXT NOT NULL,"
+	"  context TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  target_url TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	"  last_error TEXT);"
+	"CREATE INDEX statuses_pending ON statuses (sent_at, next_at);"
+	"CREATE TABLE cascade_files ("
+	"  cascade_id INTEGER NOT NULL REFERENCES cascades(id),"
+	"  name TEXT NOT NULL,"
+	"  blob TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (cascade_id, name));",
 };
 
 int64_t
@@ -142,14 +178,14 @@ store_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int
+int
 db_err(struct store *s, const char *what)
 {
 	return err_set("store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static sqlite3_stmt *
-stmt(struct store *s, const char *sql)
+sqlite3_stmt *
+db_stmt(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st = strmap_get(&s->stmts, sql);
 
@@ -166,8 +202,8 @@ stmt(struct store *s, const char *sql)
 	return st;
 }
 
-static int
-exec_sql(struct store *s, const char *sql)
+int
+db_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
 
@@ -180,8 +216,8 @@ exec_sql(struct store *s, const char *sql)
 }
 
 /* Run a statement that returns no rows. */
-static int
-step_done(struct store *s, sqlite3_stmt *st, const char *what)
+int
+db_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -191,16 +227,16 @@ step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-static char *
-col_str(sqlite3_stmt *st, int i)
+char *
+db_col_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-static void
-col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1])
+void
+db_col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1])
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -292,10 +328,10 @@ migrate(struct store *s)
 		buf_addf(&sql, "BEGIN IMMEDIATE; %s; PRAGMA user_version = %d; "
 			       "COMMIT;",
 			 migrations[i], i + 1);
-		r = exec_sql(s, sql.ptr);
+		r = db_exec(s, sql.ptr);
 		buf_release(&sql);
 		if (r < 0) {
-			exec_sql(s, "ROLLBACK");
+			db_exec(s, "ROLLBACK");
 			return -1;
 		}
 	}
@@ -361,7 +397,7 @@ store_open(struct store **out, const char *data_dir)
 		goto out;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if (exec_sql(s, "PRAGMA journal_mode = WAL; "
+	if (db_exec(s, "PRAGMA journal_mode = WAL; "
 			"PRAGMA synchronous = NORMAL; "
 			"PRAGMA foreign_keys = ON;") < 0 ||
 	    migrate(s) < 0)
@@ -414,20 +450,20 @@ store_instance_id(const struct store *s)
 int
 store_begin(struct store *s)
 {
-	return exec_sql(s, "BEGIN IMMEDIATE");
+	return db_exec(s, "BEGIN IMMEDIATE");
 }
 
 int
 store_commit(struct store *s)
 {
-	return exec_sql(s, "COMMIT");
+	return db_exec(s, "COMMIT");
 }
 
 void
 store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		exec_sql(s, "ROLLBACK");
+		db_exec(s, "ROLLBACK");
 }
 
 int
@@ -462,11 +498,11 @@ static void
 read_cascade(sqlite3_stmt *st, struct cascade_row *r)
 {
 	r->id = sqlite3_column_int64(st, 0);
-	r->repo = col_str(st, 1);
-	r->name = col_str(st, 2);
-	r->file = col_str(st, 3);
-	r->source = col_str(st, 4);
-	r->revision = col_str(st, 5);
+	r->repo = db_col_str(st, 1);
+	r->name = db_col_str(st, 2);
+	r->file = db_col_str(st, 3);
+	r->source = db_col_str(st, 4);
+	r->revision = db_col_str(st, 5);
 	r->active = sqlite3_column_int(st, 6);
 	r->updated_at = sqlite3_column_int64(st, 7);
 	r->generation = sqlite3_column_int64(st, 8);
@@ -514,7 +550,7 @@ int
 store_cascade_find(struct store *s, const char *repo, const char *name,
 		   struct cascade_row *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
 				   "WHERE repo = ?1 AND name = ?2");
 
 	if (!st)
@@ -545,7 +581,7 @@ store_cascade_lookup(struct store *s, const char *spec,
 			err_set("no cascade '%s'", spec);
 		return ret;
 	}
-	st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades WHERE name = ?1 "
+	st = db_stmt(s, "SELECT " CASCADE_COLS " FROM cascades WHERE name = ?1 "
 		     "ORDER BY active DESC, repo");
 	if (!st)
 		return -1;
@@ -579,7 +615,7 @@ store_cascade_lookup(struct store *s, const char *spec,
 int
 store_cascade_get(struct store *s, int64_t id, struct cascade_row *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
 				   "WHERE id = ?1");
 
 	if (!st)
@@ -591,7 +627,7 @@ store_cascade_get(struct store *s, int64_t id, struct cascade_row *out)
 int
 store_cascade_save(struct store *s, struct cascade_row *row)
 {
-	sqlite3_stmt *st = stmt(
+	sqlite3_stmt *st = db_stmt(
 		s, "INSERT INTO cascades (repo, name, file, source, revision, "
 		   "active, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
 		   "ON CONFLICT (repo, name) DO UPDATE SET file = ?3, "
@@ -622,7 +658,7 @@ store_cascade_save(struct store *s, struct cascade_row *row)
 int
 store_cascade_generation(struct store *s, int64_t id, int64_t *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT generation FROM cascades WHERE "
+	sqlite3_stmt *st = db_stmt(s, "SELECT generation FROM cascades WHERE "
 				   "id = ?1");
 	int rc;
 
@@ -642,7 +678,7 @@ int
 store_cascade_list(struct store *s, int active_only, struct cascade_row **out,
 		   size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " CASCADE_COLS " FROM cascades "
 				   "WHERE active >= ?1 ORDER BY repo, name");
 	size_t alloc = 0;
 	int rc;
@@ -676,14 +712,14 @@ read_task(sqlite3_stmt *st, struct task_row *r)
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->cascade_id = sqlite3_column_int64(st, 1);
-	r->name = col_str(st, 2);
+	r->name = db_col_str(st, 2);
 	state = (const char *)sqlite3_column_text(st, 3);
 	r->state = (enum task_state)task_state_parse(state ? state : "");
 	if ((int)r->state < 0)
 		r->state = TS_ERROR;
 	r->present = sqlite3_column_int(st, 4);
-	col_hex(st, 5, r->fingerprint);
-	col_hex(st, 6, r->success_fingerprint);
+	db_col_hex(st, 5, r->fingerprint);
+	db_col_hex(st, 6, r->success_fingerprint);
 	r->attempts = sqlite3_column_int(st, 7);
 	r->manual = sqlite3_column_int(st, 8);
 	r->updated_at = sqlite3_column_int64(st, 9);
@@ -705,7 +741,7 @@ int
 store_tasks(struct store *s, int64_t cascade_id, struct task_row **out,
 	    size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " TASK_COLS " FROM tasks t "
 				   "WHERE t.cascade_id = ?1 ORDER BY t.id");
 	size_t alloc = 0;
 	int rc;
@@ -727,7 +763,7 @@ int
 store_task_find(struct store *s, int64_t cascade_id, const char *name,
 		struct task_row *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " TASK_COLS " FROM tasks t "
 				   "WHERE t.cascade_id = ?1 AND t.name = ?2");
 	int rc;
 
@@ -748,7 +784,7 @@ store_task_find(struct store *s, int64_t cascade_id, const char *name,
 int
 store_task_get(struct store *s, int64_t task_id, struct task_row *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " TASK_COLS " FROM tasks t "
 				   "WHERE t.id = ?1");
 	int rc;
 
@@ -768,7 +804,7 @@ store_task_get(struct store *s, int64_t task_id, struct task_row *out)
 int
 store_task_insert(struct store *s, struct task_row *row)
 {
-	sqlite3_stmt *st = stmt(
+	sqlite3_stmt *st = db_stmt(
 		s, "INSERT INTO tasks (cascade_id, name, state, present, "
 		   "fingerprint, updated_at) VALUES (?1, ?2, 'not_started', 1, "
 		   "?3, ?4)");
@@ -779,7 +815,7 @@ store_task_insert(struct store *s, struct task_row *row)
 	sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, row->fingerprint, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, store_now_ms());
-	if (step_done(s, st, "insert task") < 0)
+	if (db_step_done(s, st, "insert task") < 0)
 		return -1;
 	row->id = sqlite3_last_insert_rowid(s->db);
 	row->state = TS_NOT_STARTED;
@@ -790,7 +826,7 @@ store_task_insert(struct store *s, struct task_row *row)
 int
 store_task_update(struct store *s, const struct task_row *row)
 {
-	sqlite3_stmt *st = stmt(
+	sqlite3_stmt *st = db_stmt(
 		s, "UPDATE tasks SET present = ?2, fingerprint = ?3, "
 		   "success_fingerprint = ?4, attempts = ?5, manual = ?6, "
 		   "updated_at = ?7 WHERE id = ?1");
@@ -804,14 +840,14 @@ store_task_update(struct store *s, const struct task_row *row)
 	sqlite3_bind_int(st, 5, row->attempts);
 	sqlite3_bind_int(st, 6, row->manual);
 	sqlite3_bind_int64(st, 7, store_now_ms());
-	return step_done(s, st, "update task");
+	return db_step_done(s, st, "update task");
 }
 
 int
 store_task_set_state(struct store *s, int64_t task_id, enum task_state from,
 		     enum task_state to, const char *reason)
 {
-	sqlite3_stmt *st = stmt(s, "UPDATE tasks SET state = ?2, "
+	sqlite3_stmt *st = db_stmt(s, "UPDATE tasks SET state = ?2, "
 				   "updated_at = ?3 WHERE id = ?1");
 	int64_t now = store_now_ms();
 
@@ -820,9 +856,9 @@ store_task_set_state(struct store *s, int64_t task_id, enum task_state from,
 	sqlite3_bind_int64(st, 1, task_id);
 	sqlite3_bind_text(st, 2, task_state_names[to], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	if (step_done(s, st, "set task state") < 0)
+	if (db_step_done(s, st, "set task state") < 0)
 		return -1;
-	st = stmt(s, "INSERT INTO task_history (task_id, from_state, "
+	st = db_stmt(s, "INSERT INTO task_history (task_id, from_state, "
 		     "to_state, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (!st)
 		return -1;
@@ -831,14 +867,14 @@ store_task_set_state(struct store *s, int64_t task_id, enum task_state from,
 	sqlite3_bind_text(st, 3, task_state_names[to], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, reason ? reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now);
-	return step_done(s, st, "record task history");
+	return db_step_done(s, st, "record task history");
 }
 
 int
 store_task_history(struct store *s, int64_t task_id, struct history_row **out,
 		   size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT from_state, to_state, reason, at "
+	sqlite3_stmt *st = db_stmt(s, "SELECT from_state, to_state, reason, at "
 				   "FROM task_history WHERE task_id = ?1 "
 				   "ORDER BY id");
 	size_t alloc = 0;
@@ -854,9 +890,9 @@ store_task_history(struct store *s, int64_t task_id, struct history_row **out,
 
 		GROW(*out, *n + 1, alloc);
 		h = &(*out)[(*n)++];
-		h->from = col_str(st, 0);
-		h->to = col_str(st, 1);
-		h->reason = col_str(st, 2);
+		h->from = db_col_str(st, 0);
+		h->to = db_col_str(st, 1);
+		h->reason = db_col_str(st, 2);
 		h->at = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
@@ -894,14 +930,14 @@ read_run(sqlite3_stmt *st, struct run_row *r)
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->task_id = sqlite3_column_int64(st, 1);
-	r->cascade = col_str(st, 2);
-	r->task = col_str(st, 3);
+	r->cascade = db_col_str(st, 2);
+	r->task = db_col_str(st, 3);
 	r->attempt = sqlite3_column_int(st, 4);
-	col_hex(st, 5, r->fingerprint);
-	r->revision = col_str(st, 6);
-	r->runner = col_str(st, 7);
-	r->host = col_str(st, 8);
-	r->message = col_str(st, 9);
+	db_col_hex(st, 5, r->fingerprint);
+	r->revision = db_col_str(st, 6);
+	r->runner = db_col_str(st, 7);
+	r->host = db_col_str(st, 8);
+	r->message = db_col_str(st, 9);
 	state = (const char *)sqlite3_column_text(st, 10);
 	r->state = (enum run_state)run_state_parse(state ? state : "");
 	r->superseded = sqlite3_column_int(st, 11);
@@ -939,7 +975,7 @@ run_rows_free(struct run_row *v, size_t n)
 int
 store_run_insert(struct store *s, struct run_row *row)
 {
-	sqlite3_stmt *st = stmt(
+	sqlite3_stmt *st = db_stmt(
 		s, "INSERT INTO runs (task_id, attempt, fingerprint, revision, "
 		   "runner, host, state, started_at, batch) VALUES (?1, ?2, "
 		   "?3, ?4, ?5, ?6, 'running', ?7, ?8)");
@@ -955,18 +991,18 @@ store_run_insert(struct store *s, struct run_row *row)
 	sqlite3_bind_text(st, 6, row->host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, row->started_at);
 	sqlite3_bind_int64(st, 8, row->batch);
-	if (step_done(s, st, "insert run") < 0)
+	if (db_step_done(s, st, "insert run") < 0)
 		return -1;
 	row->id = sqlite3_last_insert_rowid(s->db);
 	row->state = RS_RUNNING;
 	if (!row->batch) {
 		/* the first run of a batch names it */
 		row->batch = row->id;
-		st = stmt(s, "UPDATE runs SET batch = id WHERE id = ?1");
+		st = db_stmt(s, "UPDATE runs SET batch = id WHERE id = ?1");
 		if (!st)
 			return -1;
 		sqlite3_bind_int64(st, 1, row->id);
-		return step_done(s, st, "insert run");
+		return db_step_done(s, st, "insert run");
 	}
 	return 0;
 }
@@ -975,7 +1011,7 @@ int
 store_run_finish(struct store *s, int64_t run_id, enum run_state state,
 		 int exit_code, const char *message)
 {
-	sqlite3_stmt *st = stmt(s, "UPDATE runs SET state = ?2, exit_code = "
+	sqlite3_stmt *st = db_stmt(s, "UPDATE runs SET state = ?2, exit_code = "
 				   "?3, message = ?4, ended_at = ?5 "
 				   "WHERE id = ?1");
 
@@ -989,14 +1025,14 @@ store_run_finish(struct store *s, int64_t run_id, enum run_state state,
 		sqlite3_bind_null(st, 3);
 	sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, store_now_ms());
-	return step_done(s, st, "finish run");
+	return db_step_done(s, st, "finish run");
 }
 
 int
 store_run_mark(struct store *s, int64_t run_id, int superseded,
 	       int kill_requested)
 {
-	sqlite3_stmt *st = stmt(s, "UPDATE runs SET superseded = "
+	sqlite3_stmt *st = db_stmt(s, "UPDATE runs SET superseded = "
 				   "max(superseded, ?2), kill_requested = "
 				   "max(kill_requested, ?3) WHERE id = ?1");
 
@@ -1005,25 +1041,25 @@ store_run_mark(struct store *s, int64_t run_id, int superseded,
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int(st, 2, superseded);
 	sqlite3_bind_int(st, 3, kill_requested);
-	return step_done(s, st, "mark run");
+	return db_step_done(s, st, "mark run");
 }
 
 int
 store_runs_supersede(struct store *s, int64_t task_id)
 {
-	sqlite3_stmt *st = stmt(s, "UPDATE runs SET superseded = 1 WHERE "
+	sqlite3_stmt *st = db_stmt(s, "UPDATE runs SET superseded = 1 WHERE "
 				   "task_id = ?1 AND state = 'running'");
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, task_id);
-	return step_done(s, st, "supersede runs");
+	return db_step_done(s, st, "supersede runs");
 }
 
 int
 store_run_get(struct store *s, int64_t run_id, struct run_row *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS RUN_FROM
+	sqlite3_stmt *st = db_stmt(s, "SELECT " RUN_COLS RUN_FROM
 				   "WHERE r.id = ?1");
 	int rc;
 
@@ -1063,7 +1099,7 @@ int
 store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
 		   size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS RUN_FROM
+	sqlite3_stmt *st = db_stmt(s, "SELECT " RUN_COLS RUN_FROM
 				   "WHERE r.task_id = ?1 ORDER BY r.id");
 
 	if (!st)
@@ -1075,7 +1111,7 @@ store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
 int
 store_runs_running(struct store *s, struct run_row **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS RUN_FROM
+	sqlite3_stmt *st = db_stmt(s, "SELECT " RUN_COLS RUN_FROM
 				   "WHERE r.state = 'running' ORDER BY r.id");
 
 	if (!st)
@@ -1086,7 +1122,7 @@ store_runs_running(struct store *s, struct run_row **out, size_t *n)
 int
 store_run_last_success(struct store *s, int64_t task_id, int64_t *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT max(id) FROM runs WHERE task_id = "
+	sqlite3_stmt *st = db_stmt(s, "SELECT max(id) FROM runs WHERE task_id = "
 				   "?1 AND state = 'success' AND "
 				   "superseded = 0");
 	int rc;
@@ -1142,7 +1178,7 @@ int
 store_run_env_put(struct store *s, int64_t run_id, const char *name,
 		  const char *value, size_t len, int seal)
 {
-	sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO run_env (run_id, "
+	sqlite3_stmt *st = db_stmt(s, "INSERT OR REPLACE INTO run_env (run_id, "
 				   "name, value, sealed) VALUES (?1, ?2, ?3, "
 				   "?4)");
 
@@ -1153,14 +1189,14 @@ store_run_env_put(struct store *s, int64_t run_id, const char *name,
 	if (put_value(s, st, 3, value, len, seal) < 0)
 		return -1;
 	sqlite3_bind_int(st, 4, seal);
-	return step_done(s, st, "store env");
+	return db_step_done(s, st, "store env");
 }
 
 int
 store_run_env_get(struct store *s, int64_t run_id, const char *name,
 		  struct buf *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT value, sealed FROM run_env WHERE "
+	sqlite3_stmt *st = db_stmt(s, "SELECT value, sealed FROM run_env WHERE "
 				   "run_id = ?1 AND name = ?2");
 	int rc, ret;
 
@@ -1194,7 +1230,7 @@ list_names(struct store *s, sqlite3_stmt *st, int64_t run_id,
 int
 store_run_env_names(struct store *s, int64_t run_id, struct strvec *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT name FROM run_env WHERE run_id = "
+	sqlite3_stmt *st = db_stmt(s, "SELECT name FROM run_env WHERE run_id = "
 				   "?1 ORDER BY name");
 
 	return st ? list_names(s, st, run_id, out) : -1;
@@ -1204,7 +1240,7 @@ int
 store_run_file_put(struct store *s, int64_t run_id, const char *path,
 		   const char *blob, int64_t size)
 {
-	sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO run_files (run_id, "
+	sqlite3_stmt *st = db_stmt(s, "INSERT OR REPLACE INTO run_files (run_id, "
 				   "path, blob, size) VALUES (?1, ?2, ?3, "
 				   "?4)");
 
@@ -1214,14 +1250,14 @@ store_run_file_put(struct store *s, int64_t run_id, const char *path,
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, blob, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, size);
-	return step_done(s, st, "store file");
+	return db_step_done(s, st, "store file");
 }
 
 int
 store_run_file_get(struct store *s, int64_t run_id, const char *path,
 		   char blob[SHA256_HEX_LEN + 1])
 {
-	sqlite3_stmt *st = stmt(s, "SELECT blob FROM run_files WHERE run_id = "
+	sqlite3_stmt *st = db_stmt(s, "SELECT blob FROM run_files WHERE run_id = "
 				   "?1 AND path = ?2");
 	int rc;
 
@@ -1231,7 +1267,7 @@ store_run_file_get(struct store *s, int64_t run_id, const char *path,
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		col_hex(st, 0, blob);
+		db_col_hex(st, 0, blob);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -1241,7 +1277,7 @@ store_run_file_get(struct store *s, int64_t run_id, const char *path,
 int
 store_run_file_names(struct store *s, int64_t run_id, struct strvec *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT path FROM run_files WHERE run_id "
+	sqlite3_stmt *st = db_stmt(s, "SELECT path FROM run_files WHERE run_id "
 				   "= ?1 ORDER BY path");
 
 	return st ? list_names(s, st, run_id, out) : -1;
@@ -1332,7 +1368,7 @@ int
 store_input_put(struct store *s, int64_t cascade_id, const char *name,
 		const char *value, size_t len, int password)
 {
-	sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO inputs (cascade_id, "
+	sqlite3_stmt *st = db_stmt(s, "INSERT OR REPLACE INTO inputs (cascade_id, "
 				   "name, value, sealed, updated_at) VALUES "
 				   "(?1, ?2, ?3, ?4, ?5)");
 
@@ -1344,14 +1380,14 @@ store_input_put(struct store *s, int64_t cascade_id, const char *name,
 		return -1;
 	sqlite3_bind_int(st, 4, password);
 	sqlite3_bind_int64(st, 5, store_now_ms());
-	return step_done(s, st, "store input");
+	return db_step_done(s, st, "store input");
 }
 
 int
 store_input_get(struct store *s, int64_t cascade_id, const char *name,
 		struct buf *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT value, sealed FROM inputs WHERE "
+	sqlite3_stmt *st = db_stmt(s, "SELECT value, sealed FROM inputs WHERE "
 				   "cascade_id = ?1 AND name = ?2");
 	int rc, ret;
 
@@ -1373,7 +1409,7 @@ int
 store_tasks_in_state(struct store *s, enum task_state state, size_t limit,
 		     struct task_row **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " TASK_COLS " FROM tasks t JOIN "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " TASK_COLS " FROM tasks t JOIN "
 				   "cascades c ON c.id = t.cascade_id WHERE "
 				   "t.state = ?1 AND t.present = 1 AND "
 				   "c.active = 1 ORDER BY t.updated_at, t.id "
@@ -1398,7 +1434,7 @@ store_tasks_in_state(struct store *s, enum task_state state, size_t limit,
 int
 store_runs_kill_requested(struct store *s, int64_t **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT id FROM runs WHERE state = "
+	sqlite3_stmt *st = db_stmt(s, "SELECT id FROM runs WHERE state = "
 				   "'running' AND kill_requested = 1");
 	size_t alloc = 0;
 	int rc;
@@ -1425,14 +1461,14 @@ static void
 read_repo(sqlite3_stmt *st, struct repo_row *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->name = col_str(st, 0);
-	r->url = col_str(st, 1);
-	r->branch = col_str(st, 2);
-	r->head = col_str(st, 3);
-	r->applied = col_str(st, 4);
+	r->name = db_col_str(st, 0);
+	r->url = db_col_str(st, 1);
+	r->branch = db_col_str(st, 2);
+	r->head = db_col_str(st, 3);
+	r->applied = db_col_str(st, 4);
 	r->last_fetch_at = sqlite3_column_int64(st, 5);
 	r->last_ok_at = sqlite3_column_int64(st, 6);
-	r->last_error = col_str(st, 7);
+	r->last_error = db_col_str(st, 7);
 	r->failures = sqlite3_column_int(st, 8);
 	r->branch_missing = sqlite3_column_int(st, 9);
 }
@@ -1462,7 +1498,7 @@ repo_rows_free(struct repo_row *v, size_t n)
 int
 store_repo_get(struct store *s, const char *name, struct repo_row *out)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " REPO_COLS " FROM repos WHERE "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " REPO_COLS " FROM repos WHERE "
 				   "name = ?1");
 	int rc;
 
@@ -1482,7 +1518,7 @@ store_repo_get(struct store *s, const char *name, struct repo_row *out)
 int
 store_repo_list(struct store *s, struct repo_row **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT " REPO_COLS " FROM repos ORDER BY "
+	sqlite3_stmt *st = db_stmt(s, "SELECT " REPO_COLS " FROM repos ORDER BY "
 				   "name");
 	size_t alloc = 0;
 	int rc;
@@ -1502,7 +1538,7 @@ store_repo_list(struct store *s, struct repo_row **out, size_t *n)
 int
 store_repo_save(struct store *s, const struct repo_row *r)
 {
-	sqlite3_stmt *st = stmt(
+	sqlite3_stmt *st = db_stmt(
 		s, "INSERT OR REPLACE INTO repos (" REPO_COLS ") VALUES (?1, "
 		   "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 
@@ -1518,13 +1554,13 @@ store_repo_save(struct store *s, const struct repo_row *r)
 	sqlite3_bind_text(st, 8, r->last_error, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 9, r->failures);
 	sqlite3_bind_int(st, 10, r->branch_missing);
-	return step_done(s, st, "save repo");
+	return db_step_done(s, st, "save repo");
 }
 
 int
 store_revision_put(struct store *s, const struct revision_row *r)
 {
-	sqlite3_stmt *st = stmt(
+	sqlite3_stmt *st = db_stmt(
 		s, "INSERT INTO revisions (repo, commit_id, author, subject, "
 		   "time, result, errors, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, "
 		   "?6, ?7, ?8) ON CONFLICT (repo, commit_id) DO UPDATE SET "
@@ -1540,14 +1576,14 @@ store_revision_put(struct store *s, const struct revision_row *r)
 	sqlite3_bind_text(st, 6, r->result, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->errors, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, store_now_ms());
-	return step_done(s, st, "record revision");
+	return db_step_done(s, st, "record revision");
 }
 
 int
 store_revisions(struct store *s, const char *repo, size_t limit,
 		struct revision_row **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(s, "SELECT repo, commit_id, author, subject, "
+	sqlite3_stmt *st = db_stmt(s, "SELECT repo, commit_id, author, subject, "
 				   "time, result, errors, seen_at FROM "
 				   "revisions WHERE repo = ?1 ORDER BY "
 				   "seen_at DESC, id DESC LIMIT ?2");
@@ -1565,13 +1601,13 @@ store_revisions(struct store *s, const char *repo, size_t limit,
 
 		GROW(*out, *n + 1, alloc);
 		r = &(*out)[(*n)++];
-		r->repo = col_str(st, 0);
-		r->commit_id = col_str(st, 1);
-		r->author = col_str(st, 2);
-		r->subject = col_str(st, 3);
+		r->repo = db_col_str(st, 0);
+		r->commit_id = db_col_str(st, 1);
+		r->author = db_col_str(st, 2);
+		r->subject = db_col_str(st, 3);
 		r->time = sqlite3_column_int64(st, 4);
-		r->result = col_str(st, 5);
-		r->errors = col_str(st, 6);
+		r->result = db_col_str(st, 5);
+		r->errors = db_col_str(st, 6);
 		r->seen_at = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_reset(st);

@@ -1,0 +1,469 @@
+/*
+ * hooks.c - forge webhooks: POST /hooks/github, /hooks/gitlab and
+ * /hooks/gitea (Forgejo sends the same).  The signature is checked before
+ * anything in the payload is believed; an accepted push is recorded in the
+ * store before the answer, then its repos sync at once.  Events that are
+ * not pushes get 202 and are ignored: forges disable hooks that keep
+ * failing.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "webhook-int.h"
+
+/* The repos (by index) whose secret the request proves it knows. */
+struct proof {
+	unsigned char *ok; /* [cf->nrepos] */
+	size_t n;
+};
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Hex HMAC-SHA256 of the body against each repo's secret. */
+static void
+prove_hmac(struct req *r, const char *sig_hex, struct proof *p)
+{
+	const struct config *cf = r->srv->cf;
+	char want[SHA256_HEX_LEN + 1], got[SHA256_HEX_LEN + 1];
+	size_t i;
+
+	if (strlen(sig_hex) != SHA256_HEX_LEN)
+		return;
+	memcpy(got, sig_hex, sizeof(got));
+	lower(got);
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct buf *sec = &r->srv->secrets[i];
+
+		if (!sec->len)
+			continue;
+		hmac_sha256_hex(want, sec->ptr, sec->len, r->body.ptr,
+				r->body.len);
+		if (crypto_equal(want, got, SHA256_HEX_LEN)) {
+			p->ok[i] = 1;
+			p->n++;
+		}
+	}
+}
+
+/* A shared token (GitLab's X-Gitlab-Token), compared as digests so the
+ * comparison takes the same time whatever the lengths. */
+static void
+prove_token(struct req *r, const char *token, struct proof *p)
+{
+	const struct config *cf = r->srv->cf;
+	static const char k[] = "scaffold-token-compare";
+	unsigned char want[32], got[32];
+	size_t i;
+
+	hmac_sha256(got, k, sizeof(k) - 1, token, strlen(token));
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct buf *sec = &r->srv->secrets[i];
+
+		if (!sec->len)
+			continue;
+		hmac_sha256(want, k, sizeof(k) - 1, sec->ptr, sec->len);
+		if (crypto_equal(want, got, sizeof(got))) {
+			p->ok[i] = 1;
+			p->n++;
+		}
+	}
+}
+
+static int
+any_secret(struct req *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->srv->cf->nrepos; i++)
+		if (r->srv->secrets[i].len)
+			return 1;
+	return 0;
+}
+
+/* The body as JSON: application/json, or GitHub's form-encoded
+ * payload=...; NULL with the reply set. */
+static json_t *
+payload(struct req *r)
+{
+	const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	struct buf form = BUF_INIT;
+	json_error_t jerr;
+	json_t *j = NULL;
+	const char *p, *end;
+	char *s;
+
+	if (!ct)
+		ct = "";
+	if (!strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+		/* find payload= among the form's fields */
+		p = r->body.ptr;
+		while (p && strncmp(p, "payload=", 8)) {
+			p = strchr(p, '&');
+			if (p)
+				p++;
+		}
+		if (!p) {
+			reply_error(r, 400, "the form has no 'payload' field");
+			return NULL;
+		}
+		p += 8;
+		end = strchr(p, '&');
+		buf_add(&form, p, end ? (size_t)(end - p) : strlen(p));
+		for (s = form.ptr; *s; s++)
+			if (*s == '+')
+				*s = ' ';
+		form.len = MHD_http_unescape(form.ptr);
+		j = json_loadb(form.ptr, form.len, JSON_REJECT_DUPLICATES,
+			       &jerr);
+	} else if (!strncasecmp(ct, "application/json", 16)) {
+		j = json_loadb(r->body.ptr, r->body.len,
+			       JSON_REJECT_DUPLICATES, &jerr);
+	} else {
+		reply_error(r, 415, "unsupported Content-Type '%s': send "
+				    "application/json",
+			    ct);
+		return NULL;
+	}
+	if (!j)
+		reply_error(r, 400, "the payload is not valid JSON: line %d "
+				    "column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
+	else if (!json_is_object(j)) {
+		reply_error(r, 400, "the payload must be a JSON object");
+		json_decref(j);
+		j = NULL;
+	}
+	buf_release(&form);
+	return j;
+}
+
+/* A URL without a trailing "/" or ".git", for comparing. */
+static void
+norm_url(struct buf *out, const char *u)
+{
+	size_t n = strlen(u);
+
+	while (n && u[n - 1] == '/')
+		n--;
+	if (n > 4 && !strncmp(u + n - 4, ".git", 4))
+		n -= 4;
+	buf_reset(out);
+	buf_add(out, u, n);
+}
+
+/* Does the payload's repository (project, URLs) name this repo? */
+static int
+names_repo(const struct repo_config *rc, const char *project,
+	   const char *const *urls, size_t nurls)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	int hit = 0;
+	size_t i;
+
+	if (project && rc->project && !strcasecmp(project, rc->project))
+		hit = 1;
+	norm_url(&a, rc->url);
+	for (i = 0; i < nurls && !hit; i++) {
+		if (!urls[i])
+			continue;
+		norm_url(&b, urls[i]);
+		if (!strcasecmp(a.ptr, b.ptr))
+			hit = 1;
+	}
+	buf_release(&a);
+	buf_release(&b);
+	return hit;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void
+log_untrusted(struct buf *b, const char *s)
+{
+	escape_log(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+/*
+ * A verified push: match repos and branch, record, answer, sync.
+ * project and urls identify the pushed repository.
+ */
+static void
+accept_push(struct req *r, int forge, const struct proof *p,
+	    const char *delivery, const char *event, json_t *j,
+	    const char *project, const char *const *urls, size_t nurls)
+{
+	const struct config *cf = r->srv->cf;
+	const char *ref = jstr(j, "ref"), *after = jstr(j, "after");
+	struct delivery_row d;
+	struct store *st;
+	struct strvec fresh = STRVEC_INIT, other = STRVEC_INIT;
+	struct buf lg = BUF_INIT;
+	json_t *repos;
+	size_t i, named = 0;
+	int rc, ret = -1;
+
+	if (!ref) {
+		reply_error(r, 400, "the push payload has no 'ref'");
+		http_count_delivery(r->srv, forge, DLV_REJECTED);
+		return;
+	}
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct repo_config *c = &cf->repos[i];
+
+		if (!p->ok[i] || !names_repo(c, project, urls, nurls))
+			continue;
+		named++;
+		if (strncmp(ref, "refs/heads/", 11) ||
+		    strcmp(ref + 11, c->branch))
+			strvec_push(&other, c->name);
+		else
+			strvec_push(&fresh, c->name);
+	}
+	if (!named) {
+		reply_error(r, 404, "no repository in the config with this "
+				    "webhook secret is '%s'",
+			    project ? project : urls[0] ? urls[0] : "?");
+		http_count_delivery(r->srv, forge, DLV_REJECTED);
+		goto out;
+	}
+	if (!fresh.n) {
+		struct buf m = BUF_INIT;
+
+		buf_addf(&m, "a push to '%s', which no repo follows (repo "
+			     "'%s' follows '%s')",
+			 ref, other.v[0], config_repo(cf, other.v[0])->branch);
+		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
+		buf_release(&m);
+		http_count_delivery(r->srv, forge, DLV_IGNORED);
+		goto out;
+	}
+	if (!(st = req_store(r)))
+		goto out;
+	if (store_begin(st) < 0)
+		goto fail;
+	repos = json_array();
+	for (i = 0; i < fresh.n; i++) {
+		memset(&d, 0, sizeof(d));
+		d.forge = forge_names[forge];
+		d.delivery = delivery;
+		d.event = event;
+		d.repo = fresh.v[i];
+		d.ref = ref;
+		d.after = after;
+		rc = store_delivery_record(st, &d, NULL);
+		if (rc == ERR_CONFLICT)
+			continue;
+		if (rc < 0) {
+			json_decref(repos);
+			store_rollback(st);
+			goto fail;
+		}
+		json_array_append_new(repos, json_string(fresh.v[i]));
+	}
+	if (store_commit(st) < 0) {
+		json_decref(repos);
+		store_rollback(st);
+		goto fail;
+	}
+	buf_addf(&lg, "webhook: %s delivery ", forge_names[forge]);
+	log_untrusted(&lg, delivery ? delivery : "(no id)");
+	buf_puts(&lg, ": push to ");
+	log_untrusted(&lg, ref);
+	buf_puts(&lg, " at ");
+	log_untrusted(&lg, after ? after : "?");
+	if (!json_array_size(repos)) {
+		log_info("%s: a duplicate, ignored", lg.ptr);
+		json_decref(repos);
+		reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1,
+					     "delivery", delivery));
+		http_count_delivery(r->srv, forge, DLV_DUPLICATE);
+		ret = 0;
+		goto out;
+	}
+	for (i = 0; i < json_array_size(repos); i++) {
+		const char *name = json_string_value(json_array_get(repos, i));
+
+		log_info("%s: repo '%s' syncs now", lg.ptr, name);
+		r->srv->hooks->sync(r->srv->hooks->arg, name);
+	}
+	reply_json(r, 202, json_pack("{s:b,s:s?,s:o}", "accepted", 1,
+				     "delivery", delivery, "repos", repos));
+	http_count_delivery(r->srv, forge, DLV_ACCEPTED);
+	ret = 0;
+	goto out;
+fail:
+	log_warnx("webhook: %s", err_msg());
+	reply_error(r, 503, "the delivery could not be recorded: %s",
+		    err_msg());
+out:
+	(void)ret;
+	strvec_clear(&fresh);
+	strvec_clear(&other);
+	buf_release(&lg);
+}
+
+/* Check the proof; 0 when some repo's secret verified it. */
+static int
+require_proof(struct req *r, int forge, const char *header, const char *sig,
+	      struct proof *p)
+{
+	if (!any_secret(r)) {
+		reply_error(r, 401, "no repository in the config has a "
+				    "webhook_secret_file");
+	} else if (!sig) {
+		reply_error(r, 401, "missing %s header", header);
+	} else if (!p->n) {
+		reply_error(r, 401, "the %s header does not match the webhook "
+				    "secret of any repository",
+			    header);
+	} else {
+		return 0;
+	}
+	http_count_delivery(r->srv, forge, DLV_UNAUTHORIZED);
+	return -1;
+}
+
+static void
+ignore_event(struct req *r, int forge, const char *event)
+{
+	struct buf m = BUF_INIT;
+
+	buf_addf(&m, "event '%s' is not a push", event ? event : "");
+	reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
+	http_count_delivery(r->srv, forge, DLV_IGNORED);
+	buf_release(&m);
+}
+
+static void
+hook_github(struct req *r)
+{
+	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	const char *sig = req_header(r, "X-Hub-Signature-256");
+	const char *event = req_header(r, "X-GitHub-Event");
+	const char *delivery = req_header(r, "X-GitHub-Delivery");
+	json_t *j = NULL, *repo;
+	const char *urls[4];
+
+	if (sig && !strncasecmp(sig, "sha256=", 7))
+		prove_hmac(r, sig + 7, &p);
+	if (require_proof(r, FORGE_GITHUB, "X-Hub-Signature-256", sig, &p) < 0)
+		goto out;
+	if (event && !strcmp(event, "ping")) {
+		reply_json(r, 200, json_pack("{s:s}", "ok", "pong"));
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
+		goto out;
+	}
+	if (!event || strcmp(event, "push")) {
+		ignore_event(r, FORGE_GITHUB, event);
+		goto out;
+	}
+	if (!(j = payload(r))) {
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
+		goto out;
+	}
+	repo = json_object_get(j, "repository");
+	urls[0] = jstr(repo, "clone_url");
+	urls[1] = jstr(repo, "ssh_url");
+	urls[2] = jstr(repo, "git_url");
+	urls[3] = jstr(repo, "html_url");
+	accept_push(r, FORGE_GITHUB, &p, delivery, event, j,
+		    jstr(repo, "full_name"), urls, 4);
+out:
+	json_decref(j);
+	free(p.ok);
+}
+
+static void
+hook_gitlab(struct req *r)
+{
+	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	const char *token = req_header(r, "X-Gitlab-Token");
+	const char *event = req_header(r, "X-Gitlab-Event");
+	const char *delivery = req_header(r, "Idempotency-Key");
+	json_t *j = NULL, *proj;
+	const char *urls[4];
+
+	if (!delivery)
+		delivery = req_header(r, "X-Gitlab-Event-UUID");
+	if (token)
+		prove_token(r, token, &p);
+	if (require_proof(r, FORGE_GITLAB, "X-Gitlab-Token", token, &p) < 0)
+		goto out;
+	if (!event || strcmp(event, "Push Hook")) {
+		ignore_event(r, FORGE_GITLAB, event);
+		goto out;
+	}
+	if (!(j = payload(r))) {
+		http_count_delivery(r->srv, FORGE_GITLAB, DLV_REJECTED);
+		goto out;
+	}
+	proj = json_object_get(j, "project");
+	urls[0] = jstr(proj, "git_http_url");
+	urls[1] = jstr(proj, "git_ssh_url");
+	urls[2] = jstr(proj, "web_url");
+	urls[3] = jstr(json_object_get(j, "repository"), "git_http_url");
+	accept_push(r, FORGE_GITLAB, &p, delivery, event, j,
+		    jstr(proj, "path_with_namespace"), urls, 4);
+out:
+	json_decref(j);
+	free(p.ok);
+}
+
+static void
+hook_gitea(struct req *r)
+{
+	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	const char *sig = req_header(r, "X-Gitea-Signature");
+	const char *event = req_header(r, "X-Gitea-Event");
+	const char *delivery = req_header(r, "X-Gitea-Delivery");
+	const char *header = "X-Gitea-Signature";
+	json_t *j = NULL, *repo;
+	const char *urls[3];
+
+	/* Forgejo sends its own names beside (or instead of) Gitea's */
+	if (!sig && (sig = req_header(r, "X-Forgejo-Signature")))
+		header = "X-Forgejo-Signature";
+	if (!event)
+		event = req_header(r, "X-Forgejo-Event");
+	if (!delivery)
+		delivery = req_header(r, "X-Forgejo-Delivery");
+	if (sig)
+		prove_hmac(r, sig, &p);
+	if (require_proof(r, FORGE_GITEA, header, sig, &p) < 0)
+		goto out;
+	if (!event || strcmp(event, "push")) {
+		ignore_event(r, FORGE_GITEA, event);
+		goto out;
+	}
+	if (!(j = payload(r))) {
+		http_count_delivery(r->srv, FORGE_GITEA, DLV_REJECTED);
+		goto out;
+	}
+	repo = json_object_get(j, "repository");
+	urls[0] = jstr(repo, "clone_url");
+	urls[1] = jstr(repo, "ssh_url");
+	urls[2] = jstr(repo, "html_url");
+	accept_push(r, FORGE_GITEA, &p, delivery, event, j,
+		    jstr(repo, "full_name"), urls, 3);
+out:
+	json_decref(j);
+	free(p.ok);
+}
+
+const struct route hook_routes[] = {
+	{ "POST", "/hooks/github", ROLE_NONE, 0, hook_github },
+	{ "POST", "/hooks/gitlab", ROLE_NONE, 0, hook_gitlab },
+	{ "POST", "/hooks/gitea", ROLE_NONE, 0, hook_gitea },
+	{ "POST", "/hooks/forgejo", ROLE_NONE, 0, hook_gitea },
+	{ NULL, NULL, ROLE_NONE, 0, NULL },
+};

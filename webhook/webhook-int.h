@@ -1,0 +1,91 @@
+/*
+ * webhook-int.h - shared by the files of webhook/: the request, the route
+ * tables, the reply helpers.
+ */
+#ifndef SCAFFOLD_WEBHOOK_INT_H
+#define SCAFFOLD_WEBHOOK_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "webhook.h"
+
+/* Request bodies beyond this get 413. */
+#define HTTP_MAX_BODY (25u << 20)
+#define HTTP_MAX_PARAMS 4
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	const struct config *cf;
+	const struct http_hooks *hooks;
+	int port;
+	/* the repos' webhook secrets, read once at start; NULL: none */
+	struct buf *secrets; /* [cf->nrepos] */
+	/* counters for /metrics */
+	atomic_llong deliveries[3][5]; /* [forge][result], see http.c */
+	pthread_mutex_t mlock;	       /* guards syncs */
+	struct sync_stat *syncs;       /* [cf->nrepos] */
+};
+
+struct sync_stat {
+	int64_t count, failures;
+	int64_t sum_ms, last_ms;
+};
+
+/* One request, from its first callback to its completion. */
+struct req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	/* the {name} segments of the route, decoded, in order */
+	char *params[HTTP_MAX_PARAMS];
+	size_t nparams;
+	struct buf body;
+	int too_big;
+	enum role role;
+	/* the reply */
+	int code;
+	struct buf out;
+	const char *ctype;
+	struct MHD_Response *resp; /* a prepared one (streams), or NULL */
+	int done;
+};
+
+typedef void (*route_fn)(struct req *r);
+struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/runs/{id}/log": {x} is a segment */
+	enum role need;	     /* ROLE_NONE: public (see public_status) */
+	int page;	     /* a status page: public unless public_status: false */
+	route_fn fn;
+};
+extern const struct route hook_routes[];
+extern const struct route api_routes[];
+
+/* The calling thread's store and scheduler (opened on first use), or NULL
+ * with the reply already set to 500. */
+struct store *req_store(struct req *r);
+struct sched *req_sched(struct req *r);
+
+const char *req_header(struct req *r, const char *name);
+const char *req_query(struct req *r, const char *name);
+
+/* Replies; each replaces any earlier one. */
+void reply_json(struct req *r, int code, json_t *body); /* steals body */
+void reply_error(struct req *r, int code, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+void reply_data(struct req *r, int code, const char *ctype, const void *data,
+		size_t len);
+
+/* Count a webhook delivery for /metrics. */
+enum { FORGE_GITHUB, FORGE_GITLAB, FORGE_GITEA };
+enum { DLV_ACCEPTED, DLV_DUPLICATE, DLV_IGNORED, DLV_UNAUTHORIZED,
+       DLV_REJECTED };
+extern const char *const forge_names[3];
+extern const char *const delivery_results[5];
+void http_count_delivery(struct http_server *h, int forge, int result);
+
+#endif
