@@ -156,8 +156,9 @@ http_note_sync(struct http_server *h, const char *repo, int64_t duration_ms,
 }
 
 /*
- * Match path against a pattern; {x} takes one non-empty segment.  1 on a
- * match, with the segments in r->params.
+ * Match path against a pattern; {x} takes one non-empty segment, {x*}
+ * (last in a pattern) the non-empty rest of the path, slashes included.
+ * 1 on a match, with the segments in r->params.
  */
 static int
 route_match(struct req *r, const char *pattern, const char *path)
@@ -167,8 +168,10 @@ route_match(struct req *r, const char *pattern, const char *path)
 
 	while (*p && *u) {
 		if (*p == '{') {
-			end = strchr(u, '/');
-			if (!end)
+			end = strchr(p, '}');
+			if (end > p && end[-1] == '*')
+				end = u + strlen(u);
+			else if (!(end = strchr(u, '/')))
 				end = u + strlen(u);
 			if (end == u || n == HTTP_MAX_PARAMS)
 				goto no;
