@@ -682,4 +682,44 @@ int sched_recover_lost(struct sched *s, const char *why, size_t *n);
 int sched_definition(struct sched *s, int64_t cascade_id,
 		     const struct cascade **out);
 
+/*
+ * A cascade's file store (store-files.c): files an operator uploads for
+ * tasks to `load` when no ancestor stores them.  Names follow the rules of
+ * store/load file names: relative paths inside the run dir, no '..', no
+ * absolute paths.  The bytes live in blobs/.
+ */
+struct file_row {
+	char *name;
+	char blob[SHA256_HEX_LEN + 1]; /* SHA-256 of the content */
+	int64_t size;
+	int64_t updated_at;
+};
+void file_rows_free(struct file_row *v, size_t n);
+/* 0, or ERR_INVALID with a message naming the file and the rule. */
+int store_file_name_check(const char *name);
+/* Write data into blobs/; out is its SHA-256. */
+int store_blob_put_data(struct store *s, const void *data, size_t len,
+			char out[SHA256_HEX_LEN + 1]);
+/*
+ * Store data as name (replacing it); out (if given, caller frees its name)
+ * gets the row, *out_created whether the name is new.  ERR_INVALID for a
+ * bad name.
+ */
+int store_file_put(struct store *s, int64_t cascade_id, const char *name,
+		   const void *data, size_t len, struct file_row *out,
+		   int *out_created);
+/* ERR_NOTFOUND when absent; caller frees out->name. */
+int store_file_get(struct store *s, int64_t cascade_id, const char *name,
+		   struct file_row *out);
+/* Sorted by name; free with file_rows_free. */
+int store_file_list(struct store *s, int64_t cascade_id, struct file_row **out,
+		    size_t *n);
+/* ERR_NOTFOUND when absent. */
+int store_file_delete(struct store *s, int64_t cascade_id, const char *name);
+
+/* Counts for /metrics (store-stats.c): every run by state; present tasks
+ * of active cascades by state. */
+int store_run_counts(struct store *s, int64_t out[RS_N]);
+int store_task_counts(struct store *s, int64_t out[TS_N]);
+
 #endif

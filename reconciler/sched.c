@@ -788,6 +788,16 @@ build_req(struct sched *s, const struct cascade *c, int64_t cascade_id,
 		if (ret == 0)
 			ret = store_run_file_get(s->st, prov, name, blob);
 		if (ret == ERR_NOTFOUND) {
+			/* no ancestor stores it: the cascade's file store */
+			struct file_row fr;
+
+			ret = store_file_get(s->st, cascade_id, name, &fr);
+			if (ret == 0) {
+				memcpy(blob, fr.blob, sizeof(blob));
+				free(fr.name);
+			}
+		}
+		if (ret == ERR_NOTFOUND) {
 			err_set("load file '%s': no task it depends on has "
 				"stored it, and the cascade's file store does "
 				"not have it",
