@@ -1,10 +1,84 @@
 /*
- * api.c - the JSON API v1 under /api/v1, /healthz and /metrics.  Every
- * answer is JSON (errors {"error": "..."}); password values never leave.
+ * api.c - the JSON API v1 under /api/v1, /healthz and /metrics: the route
+ * table, repositories and tokens, and the helpers of api-*.c.  Every answer
+ * is JSON (errors {"error": "..."}) but logs and files; password values
+ * never leave.  See docs/api.md.
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include "webhook-int.h"
+#include "api-int.h"
+
+void
+api_reply_err(struct req *r, int code)
+{
+	int status;
+
+	switch (code) {
+	case ERR_NOTFOUND:
+		status = 404;
+		break;
+	case ERR_CONFLICT:
+		status = 409;
+		break;
+	case ERR_INVALID:
+		status = 400;
+		break;
+	case ERR_TOOBIG:
+		status = 413;
+		break;
+	case ERR_TIMEOUT:
+		status = 504;
+		break;
+	default:
+		status = 500;
+	}
+	reply_error(r, status, "%s", err_msg());
+}
+
+void
+api_wake(struct req *r)
+{
+	if (r->srv->hooks && r->srv->hooks->wake)
+		r->srv->hooks->wake(r->srv->hooks->arg);
+}
+
+int
+api_body_object(struct req *r, const char *const *keys, json_t **out)
+{
+	json_error_t jerr;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	*out = json_loadb(r->body.ptr, r->body.len,
+			  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (!*out) {
+		reply_error(r, 400, "the body is not valid JSON: %s (line %d, "
+				    "column %d)",
+			    jerr.text, jerr.line, jerr.column);
+		return -1;
+	}
+	if (!json_is_object(*out)) {
+		reply_error(r, 400, "the body must be a JSON object");
+		goto bad;
+	}
+	json_object_foreach(*out, k, v) {
+		for (i = 0; keys[i]; i++)
+			if (!strcmp(k, keys[i]))
+				break;
+		if (!keys[i]) {
+			reply_error(r, 400, "unknown key '%s' in the body",
+				    k);
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	json_decref(*out);
+	*out = NULL;
+	return -1;
+}
 
 static void
 api_healthz(struct req *r)
@@ -21,65 +95,18 @@ api_healthz(struct req *r)
 	reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static json_t *
-repo_json(const struct repo_row *row, const struct repo_config *rc)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "name", json_string(row->name));
-	json_object_set_new(o, "url", json_string(rc ? rc->url : row->url));
-	json_object_set_new(o, "branch", json_string(row->branch));
-	json_object_set_new(o, "head", row->head ? json_string(row->head)
-						 : json_null());
-	json_object_set_new(o, "applied", row->applied
-						  ? json_string(row->applied)
-						  : json_null());
-	json_object_set_new(o, "last_fetch_at",
-			    json_integer(row->last_fetch_at));
-	json_object_set_new(o, "last_ok_at", json_integer(row->last_ok_at));
-	json_object_set_new(o, "last_error",
-			    row->last_error ? json_string(row->last_error)
-					    : json_null());
-	json_object_set_new(o, "failures", json_integer(row->failures));
-	json_object_set_new(o, "branch_missing",
-			    json_boolean(row->branch_missing));
-	return o;
-}
-
 static void
 api_repos(struct req *r)
 {
-	const struct config *cf = r->srv->cf;
 	struct store *st = req_store(r);
-	struct repo_row *v = NULL, row;
-	size_t n = 0, i, j;
-	json_t *a;
+	json_t *v;
 
 	if (!st)
 		return;
-	if (store_repo_list(st, &v, &n) < 0) {
-		reply_error(r, 500, "%s", err_msg());
-		return;
-	}
-	a = json_array();
-	/* the config's repos, in its order; ones never synced too */
-	for (i = 0; i < cf->nrepos; i++) {
-		for (j = 0; j < n; j++)
-			if (!strcmp(v[j].name, cf->repos[i].name))
-				break;
-		if (j < n) {
-			json_array_append_new(a, repo_json(&v[j],
-							   &cf->repos[i]));
-			continue;
-		}
-		memset(&row, 0, sizeof(row));
-		row.name = (char *)cf->repos[i].name;
-		row.url = (char *)cf->repos[i].url;
-		row.branch = (char *)cf->repos[i].branch;
-		json_array_append_new(a, repo_json(&row, &cf->repos[i]));
-	}
-	repo_rows_free(v, n);
-	reply_json(r, 200, json_pack("{s:o}", "repos", a));
+	if (view_repos(&v, st, r->srv->cf) < 0)
+		api_reply_err(r, -1);
+	else
+		reply_json(r, 200, v);
 }
 
 static void
@@ -95,6 +122,41 @@ api_repo_sync(struct req *r)
 	r->srv->hooks->sync(r->srv->hooks->arg, rc->name);
 	reply_json(r, 202, json_pack("{s:b,s:s}", "accepted", 1, "repo",
 				     rc->name));
+}
+
+/* Runs by outcome, tasks by state, the queue; -1 with a reply set. */
+static int
+metrics_state(struct req *r, struct buf *b)
+{
+	struct store *st = req_store(r);
+	int64_t runs[RS_N], tasks[TS_N];
+	size_t i;
+
+	if (!st)
+		return -1;
+	if (store_run_counts(st, runs) < 0 ||
+	    store_task_counts(st, tasks) < 0) {
+		reply_error(r, 503, "%s", err_msg());
+		return -1;
+	}
+	buf_puts(b, "# HELP scaffold_runs_total Runs (attempts) by outcome; "
+		    "running ones have not ended yet.\n"
+		    "# TYPE scaffold_runs_total counter\n");
+	for (i = 0; i < RS_N; i++)
+		buf_addf(b, "scaffold_runs_total{outcome=\"%s\"} %lld\n",
+			 run_state_names[i], (long long)runs[i]);
+	buf_puts(b, "# HELP scaffold_tasks Tasks of the active cascades by "
+		    "state.\n"
+		    "# TYPE scaffold_tasks gauge\n");
+	for (i = 0; i < TS_N; i++)
+		buf_addf(b, "scaffold_tasks{state=\"%s\"} %lld\n",
+			 task_state_names[i], (long long)tasks[i]);
+	buf_addf(b, "# HELP scaffold_queue_depth Tasks waiting for a runner "
+		    "slot.\n"
+		    "# TYPE scaffold_queue_depth gauge\n"
+		    "scaffold_queue_depth %lld\n",
+		 (long long)tasks[TS_WAITING]);
+	return 0;
 }
 
 static void
@@ -135,9 +197,91 @@ api_metrics(struct req *r)
 		buf_addf(&b, "scaffold_sync_failures_total{repo=\"%s\"} %lld\n",
 			 h->cf->repos[i].name, (long long)h->syncs[i].failures);
 	pthread_mutex_unlock(&h->mlock);
+	if (metrics_state(r, &b) < 0)
+		goto out;
 	reply_data(r, 200, "text/plain; version=0.0.4", b.ptr, b.len);
+out:
 	buf_release(&b);
 }
+
+/* ---- tokens (admin) ---- */
+
+static void
+api_tokens(struct req *r)
+{
+	struct store *st = req_store(r);
+	json_t *v;
+
+	if (!st)
+		return;
+	if (view_tokens(&v, st) < 0)
+		api_reply_err(r, -1);
+	else
+		reply_json(r, 200, v);
+}
+
+/* POST /api/v1/tokens {"name": N, "role": R}: the token, shown once. */
+static void
+api_token_create(struct req *r)
+{
+	static const char *const keys[] = { "name", "role", NULL };
+	struct store *st = req_store(r);
+	struct buf tok = BUF_INIT;
+	json_t *body = NULL, *name, *role;
+	enum role ro;
+	int ret;
+
+	if (!st || api_body_object(r, keys, &body) < 0)
+		goto out;
+	name = json_object_get(body, "name");
+	role = json_object_get(body, "role");
+	if (!json_is_string(name) || !json_is_string(role)) {
+		reply_error(r, 400, "the body must be {\"name\": \"...\", "
+				    "\"role\": \"admin|operator|viewer\"}");
+		goto out;
+	}
+	if (role_parse(json_string_value(role), &ro) < 0) {
+		reply_error(r, 400, "unknown role '%s': use admin, operator or "
+				    "viewer",
+			    json_string_value(role));
+		goto out;
+	}
+	ret = token_create(st, json_string_value(name), ro, &tok);
+	if (ret < 0) {
+		api_reply_err(r, ret);
+		goto out;
+	}
+	log_info("http: token '%s' (%s) created through the API",
+		 json_string_value(name), role_name(ro));
+	reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "name",
+				     json_string_value(name), "role",
+				     role_name(ro), "token", tok.ptr));
+out:
+	if (tok.len)
+		memset(tok.ptr, 0, tok.len);
+	buf_release(&tok);
+	json_decref(body);
+}
+
+static void
+api_token_revoke(struct req *r)
+{
+	struct store *st = req_store(r);
+	int ret;
+
+	if (!st)
+		return;
+	ret = store_token_delete(st, r->params[0]);
+	if (ret < 0) {
+		api_reply_err(r, ret);
+		return;
+	}
+	log_info("http: token '%s' revoked through the API", r->params[0]);
+	reply_json(r, 200, json_pack("{s:s,s:b}", "name", r->params[0],
+				     "revoked", 1));
+}
+
+#define CASCADE "/api/v1/cascades/{repo}/{cascade}"
 
 const struct route api_routes[] = {
 	{ "GET", "/healthz", ROLE_NONE, 1, api_healthz },
@@ -145,5 +289,27 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/repos", ROLE_VIEWER, 0, api_repos },
 	{ "POST", "/api/v1/repos/{repo}/sync", ROLE_OPERATOR, 0,
 	  api_repo_sync },
+	{ "GET", "/api/v1/cascades", ROLE_VIEWER, 0, api_cascades },
+	{ "GET", "/api/v1/cascades/{cascade}", ROLE_VIEWER, 0,
+	  api_cascade_by_name },
+	{ "GET", CASCADE, ROLE_VIEWER, 0, api_cascade_get },
+	{ "GET", CASCADE "/plan", ROLE_VIEWER, 0, api_cascade_plan },
+	{ "POST", CASCADE "/tasks/{task}/run", ROLE_OPERATOR, 0,
+	  api_task_run },
+	{ "GET", CASCADE "/inputs", ROLE_VIEWER, 0, api_inputs },
+	{ "GET", CASCADE "/inputs/{name}", ROLE_VIEWER, 0, api_input_get },
+	{ "PUT", CASCADE "/inputs/{name}", ROLE_OPERATOR, 0, api_input_put },
+	{ "GET", CASCADE "/files", ROLE_VIEWER, 0, api_files },
+	{ "GET", CASCADE "/files/{name*}", ROLE_VIEWER, 0, api_file_get },
+	{ "PUT", CASCADE "/files/{name*}", ROLE_OPERATOR, 0, api_file_put },
+	{ "DELETE", CASCADE "/files/{name*}", ROLE_OPERATOR, 0,
+	  api_file_delete },
+	{ "GET", "/api/v1/runs/{id}", ROLE_VIEWER, 0, api_run_get },
+	{ "GET", "/api/v1/runs/{id}/log", ROLE_VIEWER, 0, api_run_log },
+	{ "POST", "/api/v1/runs/{id}/kill", ROLE_OPERATOR, 0, api_run_kill },
+	{ "GET", "/api/v1/tokens", ROLE_ADMIN, 0, api_tokens },
+	{ "POST", "/api/v1/tokens", ROLE_ADMIN, 0, api_token_create },
+	{ "DELETE", "/api/v1/tokens/{name}", ROLE_ADMIN, 0,
+	  api_token_revoke },
 	{ NULL, NULL, ROLE_NONE, 0, NULL },
 };

@@ -52,4 +52,81 @@ int token_create(struct store *st, const char *name, enum role role,
 /* The role of a presented token; ERR_AUTH when it is not one of ours. */
 int token_check(struct store *st, const char *token, enum role *out);
 
+/*
+ * JSON views of the state (view.c): what the API answers, and what the CLI
+ * prints from a data dir, so that both show the same.  Each sets *out to a
+ * new jansson reference (json_decref it), or returns <0 with err_set.
+ * Password input values are never part of a view.
+ */
+struct json_t;
+/* {"cascades": [CASCADE, ...]}: the active ones, or those in ids. */
+int view_cascades(struct json_t **out, struct store *st, const int64_t *ids,
+		  size_t nids);
+/* CASCADE: {"name", "repo", "revision", "file", "active", "updated_at",
+ * "tasks": [{"name", "state", "runs", "last_run", "attempts", "manual",
+ * "updated_at"}]}, present tasks only. */
+int view_cascade(struct json_t **out, struct store *st,
+		 const struct cascade_row *c);
+/* {"id", "repo", "cascade", "task", "attempt", "state", "exit_code", ...} */
+int view_run(struct json_t **out, struct store *st, const struct run_row *run);
+/* {"inputs": [{"name", "type", "description", "source", "has_value",
+ * "value"}]}; only: that input alone (ERR_NOTFOUND when not declared).
+ * "value" is null for passwords and unset inputs. */
+int view_inputs(struct json_t **out, struct store *st, struct sched *s,
+		const struct cascade_row *c, const char *only);
+/* {"files": [{"name", "size", "sha256", "updated_at"}]} */
+int view_files(struct json_t **out, struct store *st,
+	       const struct cascade_row *c);
+struct json_t *view_file(const struct file_row *f);
+/* {"repos": [{"name", "url", ..., "revisions": [...]}]}: with cf the
+ * config's repos in its order (never synced ones too), else the store's. */
+int view_repos(struct json_t **out, struct store *st,
+	       const struct config *cf);
+/* {"tokens": [{"name", "role", "created_at", "last_used_at"}]} */
+int view_tokens(struct json_t **out, struct store *st);
+
+/*
+ * Commit statuses (status.c decides, forge.c posts, outbox.c sends; DESIGN
+ * §3): per cascade and revision, context "scaffold/<cascade>", for repos
+ * with a forge.  Decisions become rows of the store's outbox first; the
+ * outbox thread posts them, retrying with backoff.
+ */
+struct outbox;
+/* Start the sender thread (its own store connection); cf must outlive it. */
+int outbox_start(struct outbox **out, const struct config *cf);
+/* Stop it; an attempt in flight is abandoned (its row stays, to be sent
+ * after a restart).  NULL is a no-op. */
+void outbox_stop(struct outbox *ob);
+/* A run of cascade_id ended, so its status may have settled: decided on
+ * the outbox thread.  Any thread; never waits for I/O.  NULL ob: no-op. */
+void outbox_note_cascade(struct outbox *ob, int64_t cascade_id);
+
+/* An invalid cascade file at a revision, with its first error. */
+struct status_invalid {
+	const char *file;
+	int line, col; /* 0: no position */
+	const char *msg;
+};
+/*
+ * Bracket the sched_apply() of a revision of rc: status decisions wait
+ * from status_revision_begin() to status_revision_end(), so that the new
+ * revision's runs are never counted for the old one.  begin returns the
+ * time to pass as applied_at.  No-ops (but the time) without a forge.
+ */
+int64_t status_revision_begin(const struct repo_config *rc);
+void status_revision_end(const struct repo_config *rc);
+/*
+ * Between the two: the revision was applied.  Open its cascades' statuses
+ * (pending, or success/failure at once when nothing is to run), supersede
+ * the unsettled statuses of older revisions, and mark invalid files
+ * error.  report is sched_apply's, one "cascade 'NAME': ..." line per
+ * cascade.  Does nothing for a repo without a forge.  ob (may be NULL) is
+ * woken.
+ */
+int status_note_revision(struct outbox *ob, struct store *st,
+			 const struct config *cf, const struct repo_config *rc,
+			 const char *revision, int64_t applied_at,
+			 const char *report, const struct status_invalid *inv,
+			 size_t ninv);
+
 #endif

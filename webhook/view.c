@@ -1,0 +1,381 @@
+/*
+ * view.c - JSON views of the state: what the API answers, and what the CLI
+ * prints (with -o json, or formatted as text) whether it reads a data dir
+ * or asks a daemon.  One builder per view keeps the two identical.
+ * Password values are never part of a view.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "webhook-int.h"
+
+/* A string that is valid in JSON: as is when UTF-8, else escaped. */
+static json_t *
+view_str(const char *s)
+{
+	struct buf b = BUF_INIT;
+	json_t *j;
+
+	if (!s)
+		return json_null();
+	if ((j = json_string(s)))
+		return j;
+	escape_log(&b, s, strlen(s));
+	/* escape_log leaves bytes >= 0x80 alone: replace what is invalid */
+	j = json_string(b.ptr);
+	if (!j) {
+		size_t i;
+
+		for (i = 0; i < b.len; i++)
+			if ((unsigned char)b.ptr[i] >= 0x80)
+				b.ptr[i] = '?';
+		j = json_string(b.ptr);
+	}
+	buf_release(&b);
+	return j;
+}
+
+static json_t *
+view_bytes(const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	json_t *j;
+
+	if ((j = json_stringn(s, len)))
+		return j;
+	buf_add(&b, s, len);
+	j = view_str(b.ptr);
+	buf_release(&b);
+	return j;
+}
+
+static json_t *
+view_int_or_null(int64_t v)
+{
+	return v ? json_integer(v) : json_null();
+}
+
+int
+view_cascade(struct json_t **out, struct store *st,
+	     const struct cascade_row *c)
+{
+	struct task_row *ts = NULL;
+	size_t nts = 0, k;
+	json_t *o, *tarr, *t;
+
+	*out = NULL;
+	if (store_tasks(st, c->id, &ts, &nts) < 0)
+		return -1;
+	o = json_object();
+	json_object_set_new(o, "name", view_str(c->name));
+	json_object_set_new(o, "repo", c->repo && c->repo[0]
+					       ? view_str(c->repo)
+					       : json_null());
+	json_object_set_new(o, "revision", view_str(c->revision));
+	json_object_set_new(o, "file", view_str(c->file));
+	json_object_set_new(o, "active", json_boolean(c->active));
+	json_object_set_new(o, "updated_at", json_integer(c->updated_at));
+	tarr = json_array();
+	for (k = 0; k < nts; k++) {
+		if (!ts[k].present)
+			continue;
+		t = json_object();
+		json_object_set_new(t, "name", view_str(ts[k].name));
+		json_object_set_new(t, "state",
+				    json_string(task_state_names[ts[k].state]));
+		json_object_set_new(t, "runs", json_integer(ts[k].runs));
+		json_object_set_new(t, "last_run",
+				    view_int_or_null(ts[k].last_run));
+		json_object_set_new(t, "attempts", json_integer(ts[k].attempts));
+		json_object_set_new(t, "manual", json_boolean(ts[k].manual));
+		json_object_set_new(t, "updated_at",
+				    json_integer(ts[k].updated_at));
+		json_array_append_new(tarr, t);
+	}
+	json_object_set_new(o, "tasks", tarr);
+	task_rows_free(ts, nts);
+	*out = o;
+	return 0;
+}
+
+int
+view_cascades(struct json_t **out, struct store *st, const int64_t *ids,
+	      size_t nids)
+{
+	struct cascade_row *cs = NULL;
+	size_t ncs = 0, i, k;
+	json_t *arr, *c;
+	int ret = -1;
+
+	*out = NULL;
+	if (store_cascade_list(st, 1, &cs, &ncs) < 0)
+		return -1;
+	arr = json_array();
+	for (i = 0; i < ncs; i++) {
+		for (k = 0; k < nids; k++)
+			if (cs[i].id == ids[k])
+				break;
+		if (nids && k == nids)
+			continue;
+		if (view_cascade(&c, st, &cs[i]) < 0)
+			goto out;
+		json_array_append_new(arr, c);
+	}
+	*out = json_pack("{s:o}", "cascades", arr);
+	arr = NULL;
+	ret = 0;
+out:
+	json_decref(arr);
+	cascade_rows_free(cs, ncs);
+	return ret;
+}
+
+int
+view_run(struct json_t **out, struct store *st, const struct run_row *run)
+{
+	struct task_row task;
+	struct cascade_row c;
+	json_t *o;
+
+	*out = NULL;
+	memset(&c, 0, sizeof(c));
+	if (store_task_get(st, run->task_id, &task) < 0)
+		return -1;
+	if (store_cascade_get(st, task.cascade_id, &c) < 0) {
+		free(task.name);
+		return -1;
+	}
+	free(task.name);
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(run->id));
+	json_object_set_new(o, "repo", c.repo && c.repo[0] ? view_str(c.repo)
+							   : json_null());
+	json_object_set_new(o, "cascade", view_str(run->cascade));
+	json_object_set_new(o, "task", view_str(run->task));
+	json_object_set_new(o, "attempt", json_integer(run->attempt));
+	json_object_set_new(o, "state",
+			    json_string(run_state_names[run->state]));
+	json_object_set_new(o, "exit_code", run->exit_code >= 0
+						    ? json_integer(run->exit_code)
+						    : json_null());
+	json_object_set_new(o, "message", view_str(run->message));
+	json_object_set_new(o, "superseded", json_boolean(run->superseded));
+	json_object_set_new(o, "kill_requested",
+			    json_boolean(run->kill_requested));
+	json_object_set_new(o, "runner", view_str(run->runner));
+	json_object_set_new(o, "host", view_str(run->host));
+	json_object_set_new(o, "revision", view_str(run->revision));
+	json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
+	json_object_set_new(o, "started_at", json_integer(run->started_at));
+	json_object_set_new(o, "ended_at", view_int_or_null(run->ended_at));
+	json_object_set_new(o, "batch", json_integer(run->batch));
+	cascade_row_release(&c);
+	*out = o;
+	return 0;
+}
+
+/* One input of a cascade; a password's value is never shown. */
+static int
+view_one_input(json_t **out, struct store *st, const struct cascade_row *c,
+	       const struct input *in)
+{
+	struct buf v = BUF_INIT;
+	const char *source = "unset";
+	json_t *o;
+	int r;
+
+	*out = NULL;
+	r = store_input_get(st, c->id, in->name, &v);
+	if (r == 0) {
+		source = "set";
+	} else if (r != ERR_NOTFOUND) {
+		return -1;
+	} else if (in->default_value) {
+		source = "default";
+		buf_add(&v, in->default_value, in->default_len);
+	}
+	o = json_object();
+	json_object_set_new(o, "name", view_str(in->name));
+	json_object_set_new(o, "type", json_string(in->type == INPUT_PASSWORD
+							   ? "password"
+							   : "text"));
+	json_object_set_new(o, "description", view_str(in->description));
+	json_object_set_new(o, "source", json_string(source));
+	json_object_set_new(o, "has_value", json_boolean(strcmp(source,
+								"unset")));
+	json_object_set_new(o, "value",
+			    in->type == INPUT_PASSWORD || !strcmp(source, "unset")
+				    ? json_null()
+				    : view_bytes(v.ptr, v.len));
+	if (v.len)
+		memset(v.ptr, 0, v.len);
+	buf_release(&v);
+	*out = o;
+	return 0;
+}
+
+int
+view_inputs(struct json_t **out, struct store *st, struct sched *s,
+	    const struct cascade_row *c, const char *only)
+{
+	const struct cascade *def;
+	const struct input *in;
+	json_t *arr, *o;
+	size_t i;
+
+	*out = NULL;
+	if (sched_definition(s, c->id, &def) < 0)
+		return -1;
+	if (only) {
+		if (!(in = cascade_input(def, only)))
+			return err_set("cascade '%s' has no input '%s'",
+				       c->name, only),
+			       ERR_NOTFOUND;
+		return view_one_input(out, st, c, in);
+	}
+	arr = json_array();
+	for (i = 0; i < def->ninputs; i++) {
+		if (view_one_input(&o, st, c, &def->inputs[i]) < 0) {
+			json_decref(arr);
+			return -1;
+		}
+		json_array_append_new(arr, o);
+	}
+	*out = json_pack("{s:o}", "inputs", arr);
+	return 0;
+}
+
+json_t *
+view_file(const struct file_row *f)
+{
+	return json_pack("{s:o,s:I,s:s,s:I}", "name", view_str(f->name),
+			 "size", (json_int_t)f->size, "sha256", f->blob,
+			 "updated_at", (json_int_t)f->updated_at);
+}
+
+int
+view_files(struct json_t **out, struct store *st, const struct cascade_row *c)
+{
+	struct file_row *v = NULL;
+	size_t n = 0, i;
+	json_t *arr;
+
+	*out = NULL;
+	if (store_file_list(st, c->id, &v, &n) < 0)
+		return -1;
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, view_file(&v[i]));
+	file_rows_free(v, n);
+	*out = json_pack("{s:o}", "files", arr);
+	return 0;
+}
+
+static json_t *
+view_repo(struct store *st, const struct repo_row *row, const char *url)
+{
+	struct revision_row *revs = NULL;
+	size_t nrevs = 0, k;
+	json_t *o = json_object(), *ra, *v;
+
+	json_object_set_new(o, "name", view_str(row->name));
+	json_object_set_new(o, "url", view_str(url));
+	json_object_set_new(o, "branch", view_str(row->branch));
+	json_object_set_new(o, "head", view_str(row->head));
+	json_object_set_new(o, "applied", view_str(row->applied));
+	json_object_set_new(o, "last_fetch_at",
+			    json_integer(row->last_fetch_at));
+	json_object_set_new(o, "last_ok_at", json_integer(row->last_ok_at));
+	json_object_set_new(o, "last_error", view_str(row->last_error));
+	json_object_set_new(o, "failures", json_integer(row->failures));
+	json_object_set_new(o, "branch_missing",
+			    json_boolean(row->branch_missing));
+	ra = json_array();
+	if (store_revisions(st, row->name, 20, &revs, &nrevs) < 0) {
+		json_decref(ra);
+		json_decref(o);
+		return NULL;
+	}
+	for (k = 0; k < nrevs; k++) {
+		v = json_object();
+		json_object_set_new(v, "commit", view_str(revs[k].commit_id));
+		json_object_set_new(v, "author", view_str(revs[k].author));
+		json_object_set_new(v, "subject", view_str(revs[k].subject));
+		json_object_set_new(v, "time", json_integer(revs[k].time));
+		json_object_set_new(v, "result", view_str(revs[k].result));
+		json_object_set_new(v, "errors", view_str(revs[k].errors));
+		json_array_append_new(ra, v);
+	}
+	revision_rows_free(revs, nrevs);
+	json_object_set_new(o, "revisions", ra);
+	return o;
+}
+
+int
+view_repos(struct json_t **out, struct store *st, const struct config *cf)
+{
+	struct repo_row *v = NULL, row;
+	size_t n = 0, i, j;
+	json_t *a, *o;
+	int ret = -1;
+
+	*out = NULL;
+	if (store_repo_list(st, &v, &n) < 0)
+		return -1;
+	a = json_array();
+	if (!cf) {
+		for (j = 0; j < n; j++) {
+			if (!(o = view_repo(st, &v[j], v[j].url)))
+				goto out;
+			json_array_append_new(a, o);
+		}
+		goto done;
+	}
+	/* the config's repos, in its order; ones never synced too */
+	for (i = 0; i < cf->nrepos; i++) {
+		for (j = 0; j < n; j++)
+			if (!strcmp(v[j].name, cf->repos[i].name))
+				break;
+		if (j == n) {
+			memset(&row, 0, sizeof(row));
+			row.name = (char *)cf->repos[i].name;
+			row.branch = (char *)cf->repos[i].branch;
+		}
+		if (!(o = view_repo(st, j < n ? &v[j] : &row,
+				    cf->repos[i].url)))
+			goto out;
+		json_array_append_new(a, o);
+	}
+done:
+	*out = json_pack("{s:o}", "repos", a);
+	a = NULL;
+	ret = 0;
+out:
+	json_decref(a);
+	repo_rows_free(v, n);
+	return ret;
+}
+
+int
+view_tokens(struct json_t **out, struct store *st)
+{
+	struct token_row *v = NULL;
+	size_t n = 0, i;
+	json_t *a;
+
+	*out = NULL;
+	if (store_token_list(st, &v, &n) < 0)
+		return -1;
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(
+			a, json_pack("{s:o,s:s,s:I,s:o}", "name",
+				     view_str(v[i].name), "role", v[i].role,
+				     "created_at", (json_int_t)v[i].created_at,
+				     "last_used_at",
+				     view_int_or_null(v[i].last_used_at)));
+	token_rows_free(v, n);
+	*out = json_pack("{s:o}", "tokens", a);
+	return 0;
+}
