@@ -190,8 +190,7 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 		spec_from_req(sl);
 		sl->spec.instance = store_instance_id(x->st);
 		if (adopt) {
-			log_line(sl->log_fd, "scaffold restarted: adopting run "
-					     "%lld",
+			log_line(sl->log_fd, "restarted: adopting run %lld",
 				 (long long)req->run_id);
 			ret = sl->ops->adopt(&sl->h, &sl->spec);
 			if (ret == ERR_NOTFOUND)
