@@ -37,7 +37,10 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBA = $(BUILD)/libscaffold.a
 
-all: scaffold
+# BIN: where the binary goes (a private build: make BUILD=b2 BIN=b2/scaffold)
+BIN = scaffold
+
+all: $(BIN)
 
 # Rebuild everything when the flags change (a sanitizer build and a normal
 # one never mix objects).
@@ -55,7 +58,7 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-scaffold: $(CLI_OBJ) $(LIBA)
+$(BIN): $(CLI_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) tests/unit/unit.h $(FLAGS_FILE)
@@ -74,20 +77,20 @@ check: deps
 	@$(MAKE) --no-print-directory test
 
 demo: deps
-	@$(MAKE) --no-print-directory scaffold
+	@$(MAKE) --no-print-directory $(BIN)
 	./scripts/demo.sh
 
-test: scaffold $(UNIT_BIN)
+test: $(BIN) $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 		CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
-	SCAFFOLD=$(CURDIR)/scaffold \
+	SCAFFOLD=$(abspath $(BIN)) \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 		prove -j2 --timer tests/e2e/t[0-9]*.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
 
-bench: scaffold
+bench: $(BIN)
 	./bench/run.sh
 
 clean:
@@ -96,3 +99,12 @@ clean:
 .PHONY: all deps check demo test unit bench clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# The recording forge API of the commit status tests (t5010): it stands in
+# for GitHub, GitLab and Gitea.  The tests find it through FORGE_STUB.
+FORGE_STUB = $(BUILD)/tests/forge-stub
+$(FORGE_STUB): tests/stub/forge-stub.c $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBS)
+test: $(FORGE_STUB)
+test: export FORGE_STUB := $(abspath $(FORGE_STUB))

@@ -9,7 +9,7 @@ PKGS="
 	libyaml-dev libgit2-dev libsqlite3-dev libcurl4-openssl-dev
 	libjansson-dev libssh2-1-dev libmicrohttpd-dev libarchive-dev
 	libssl-dev libcmocka-dev openssh-server openssh-client
-	docker.io busybox-static
+	docker.io busybox-static curl openssl
 "
 
 missing=""

@@ -307,9 +307,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY)
-			r->too_big = 1;
-		return MHD_YES;
+		if (!cl || strtoull(cl, NULL, 10) <= HTTP_MAX_BODY)
+			return MHD_YES;
+		/* answer before reading a body that is too big */
+		r->too_big = 1;
+		reply_error(r, 413, "the request body is larger than %u bytes",
+			    HTTP_MAX_BODY);
+		goto respond;
 	}
 	if (*upload_size) {
 		if (r->too_big || r->body.len + *upload_size > HTTP_MAX_BODY) {
@@ -329,6 +333,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			    HTTP_MAX_BODY);
 	else
 		dispatch(r);
+respond:
 	if (r->resp) {
 		resp = r->resp;
 		r->resp = NULL;
