@@ -44,7 +44,7 @@ int cmd_help(const struct cmd_entry *self);
  * Parse the options of a command.  allowed lists the short names it takes:
  * o (--output text|json), q (--quiet), d (--data-dir DIR), i (--input
  * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N),
- * c (--config FILE);
+ * c (--config FILE), S (--server URL), F (--follow);
  * --help always.  Options and operands may mix.  Returns the index of the
  * first operand (operands are moved to the end), -1 after --help was
  * printed, or -2 after a usage error was printed.  Release with
@@ -59,6 +59,10 @@ struct cmd_opts {
 	int64_t run;
 	int max_parallel;
 	const char *config;
+	/* S (--server URL): talk to a daemon; SCAFFOLD_SERVER when neither
+	 * --server nor --data-dir is given.  NULL: work on data_dir. */
+	const char *server;
+	int follow; /* F (--follow, and -f when f is not allowed) */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);
@@ -127,5 +131,55 @@ int cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd);
 /* Expand operands: directories become their *.yaml / *.yml files, sorted. */
 int cascade_paths(struct strvec *out, char **argv, int argc,
 		  struct diags *diags);
+
+/*
+ * The CLI as a client of scaffold serve (client.c, libcurl).  The token
+ * comes from SCAFFOLD_TOKEN, else from ~/.scaffold/creds: lines
+ * "URL TOKEN" ('#' starts a comment), refused when group or others may
+ * read the file.  Every function prints its errors as "scaffold CMD:
+ * MESSAGE" (an HTTP error: the server's {"error"} text as it is) and
+ * returns -1; ERR_NOTFOUND for a 404.
+ */
+struct json_t;
+struct client;
+struct client *client_new(const struct cmd_entry *self, const char *server);
+void client_free(struct client *c);
+/* A request whose answer is JSON; *out is it (json_decref). */
+int client_json(struct client *c, const char *method, const char *path,
+		const void *body, size_t len, const char *ctype,
+		struct json_t **out);
+/* A request whose answer is bytes (logs, files), appended to out. */
+int client_raw(struct client *c, const char *method, const char *path,
+	       const void *body, size_t len, const char *ctype,
+	       struct buf *out);
+/*
+ * Follow a server-sent event stream, writing each "data:" line to f as
+ * it arrives (with its newline; an "event: partial" line without one);
+ * *out_end gets the data of the "end" event (json_decref).
+ */
+int client_follow(struct client *c, const char *path, FILE *f,
+		  struct json_t **out_end);
+/* Append s to b percent-encoded for a URL path (keep_slash: '/' stays). */
+void client_path_add(struct buf *b, const char *s, int keep_slash);
+/*
+ * The cascade "NAME" or "REPO/NAME" (GET /api/v1/cascades/...): *out its
+ * view, *path its API path ("/api/v1/cascades/REPO/NAME").
+ */
+int client_cascade(struct client *c, const char *spec, struct json_t **out,
+		   struct buf *path);
+
+/*
+ * Printers (status.c, print.c) of the JSON views (webhook/view.c) that the
+ * API answers and the data-dir commands build alike: the same view prints
+ * the same bytes.
+ */
+void print_status_view(struct json_t *view, int json, int *all_success);
+void print_repos_view(struct json_t *view, int json);
+void print_inputs_view(struct json_t *view, int json);
+void print_files_view(struct json_t *view, int json);
+/* `scaffold repos` and `scaffold repo ls` alike (cmd-repo.c). */
+int repo_ls(const struct cmd_entry *self, const struct cmd_opts *o);
+extern const struct cmd_entry cmd_repo_entry;
+extern const struct cmd_entry cmd_file_entry;
 
 #endif

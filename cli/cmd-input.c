@@ -1,9 +1,80 @@
 /* cmd-input.c - scaffold input set|ls: a cascade's input values. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "../webhook/webhook.h"
+
+/* The value from the operand, or from stdin for '-' or none. */
+static void
+read_value(struct buf *value, int argc, char **argv)
+{
+	char chunk[4096];
+	size_t n;
+
+	if (argc == 3 && strcmp(argv[2], "-")) {
+		buf_puts(value, argv[2]);
+		return;
+	}
+	/* from stdin, so a password never shows in ps or history */
+	if (isatty(0))
+		fprintf(stderr, "value for '%s': ", argv[1]);
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		buf_add(value, chunk, n);
+	if (value->len && value->ptr[value->len - 1] == '\n')
+		value->ptr[--value->len] = '\0';
+}
+
+/* PUT .../inputs/NAME {"value": ...}; the report as a local set prints. */
+static int
+input_set_remote(const struct cmd_entry *self, const struct cmd_opts *o,
+		 char **argv, const struct buf *value)
+{
+	struct client *c = client_new(self, o->server);
+	struct buf path = BUF_INIT;
+	json_t *v = NULL, *body = NULL, *ans = NULL, *jv;
+	const char *report;
+	char *s = NULL;
+	int ret = EXIT_FINDING;
+
+	if (!c)
+		return EXIT_FINDING;
+	if (client_cascade(c, argv[0], &v, &path) < 0)
+		goto out;
+	buf_puts(&path, "/inputs/");
+	client_path_add(&path, argv[1], 0);
+	if (!(jv = json_stringn(value->ptr, value->len))) {
+		fprintf(stderr, "scaffold input: the value of input '%s' is "
+				"not UTF-8 text: the API carries only text\n",
+			argv[1]);
+		goto out;
+	}
+	body = json_pack("{s:o}", "value", jv);
+	s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (client_json(c, "PUT", path.ptr, s, strlen(s), "application/json",
+			&ans) < 0)
+		goto out;
+	report = json_string_value(json_object_get(ans, "report"));
+	if (!o->quiet && report)
+		fputs(report, stderr);
+	ret = EXIT_OK;
+out:
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+	if (body && (jv = json_object_get(body, "value")))
+		memset((char *)json_string_value(jv), 0,
+		       json_string_length(jv));
+	json_decref(body);
+	json_decref(ans);
+	json_decref(v);
+	buf_release(&path);
+	client_free(c);
+	return ret;
+}
 
 static int
 input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
@@ -20,19 +91,10 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	if (argc != 2 && argc != 3)
 		return cmd_usage_error(self, "expected set CASCADE NAME "
 					     "[VALUE]");
-	if (argc == 3 && strcmp(argv[2], "-")) {
-		buf_puts(&value, argv[2]);
-	} else {
-		/* from stdin, so a password never shows in ps or history */
-		char chunk[4096];
-		size_t n;
-
-		if (isatty(0))
-			fprintf(stderr, "value for '%s': ", argv[1]);
-		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-			buf_add(&value, chunk, n);
-		if (value.len && value.ptr[value.len - 1] == '\n')
-			value.ptr[--value.len] = '\0';
+	read_value(&value, argc, argv);
+	if (o->server) {
+		ret = input_set_remote(self, o, argv, &value);
+		goto out;
 	}
 	if (cmd_lock(self, o->data_dir, &lockfd) < 0 ||
 	    !(st = cmd_open_store(self, o, 0)))
@@ -67,60 +129,40 @@ input_ls(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 {
 	struct store *st = NULL;
 	struct sched *s = NULL;
+	struct client *c = NULL;
 	struct cascade_row row;
-	const struct cascade *c;
-	struct buf v = BUF_INIT;
-	size_t i;
-	int ret = EXIT_FINDING, r;
+	struct buf path = BUF_INIT;
+	json_t *v = NULL, *cv = NULL;
+	int ret = EXIT_FINDING;
 
 	memset(&row, 0, sizeof(row));
 	if (argc != 1)
 		return cmd_usage_error(self, "expected ls CASCADE");
-	if (!(st = cmd_open_store(self, o, 0)))
-		goto out;
-	sched_new(&s, st);
-	if (cmd_cascade(self, st, argv[0], &row) < 0)
-		goto out;
-	if (sched_definition(s, row.id, &c) < 0) {
-		fprintf(stderr, "scaffold input: %s\n", err_msg());
-		goto out;
-	}
-	printf("%-24s %-9s %-8s %s\n", "NAME", "TYPE", "SOURCE", "VALUE");
-	for (i = 0; i < c->ninputs; i++) {
-		const struct input *in = &c->inputs[i];
-		const char *source = "unset";
-
-		buf_reset(&v);
-		r = store_input_get(st, row.id, in->name, &v);
-		if (r == 0) {
-			source = "set";
-		} else if (in->default_value) {
-			source = "default";
-			buf_add(&v, in->default_value, in->default_len);
-		} else if (r != ERR_NOTFOUND) {
+	if (o->server) {
+		if (!(c = client_new(self, o->server)) ||
+		    client_cascade(c, argv[0], &cv, &path) < 0)
+			goto out;
+		buf_puts(&path, "/inputs");
+		if (client_json(c, "GET", path.ptr, NULL, 0, NULL, &v) < 0)
+			goto out;
+	} else {
+		if (!(st = cmd_open_store(self, o, 0)))
+			goto out;
+		sched_new(&s, st);
+		if (cmd_cascade(self, st, argv[0], &row) < 0)
+			goto out;
+		if (view_inputs(&v, st, s, &row, NULL) < 0) {
 			fprintf(stderr, "scaffold input: %s\n", err_msg());
 			goto out;
 		}
-		printf("%-24s %-9s %-8s ", in->name,
-		       in->type == INPUT_PASSWORD ? "password" : "text",
-		       source);
-		if (!strcmp(source, "unset")) {
-			printf("-\n");
-		} else if (in->type == INPUT_PASSWORD) {
-			printf("********\n");
-		} else {
-			struct buf esc = BUF_INIT;
-
-			escape_log(&esc, v.ptr, v.len);
-			printf("%s\n", esc.ptr);
-			buf_release(&esc);
-		}
 	}
+	print_inputs_view(v, o->json);
 	ret = EXIT_OK;
 out:
-	if (v.len)
-		memset(v.ptr, 0, v.len);
-	buf_release(&v);
+	json_decref(v);
+	json_decref(cv);
+	buf_release(&path);
+	client_free(c);
 	cascade_row_release(&row);
 	sched_free(s);
 	store_close(st);
@@ -133,7 +175,7 @@ cmd_input(const struct cmd_entry *self, int argc, char **argv)
 	struct cmd_opts o;
 	int first, ret;
 
-	first = cmd_parse(self, argc, argv, "dq", &o);
+	first = cmd_parse(self, argc, argv, "dqoS", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc && !strcmp(argv[first], "set"))
@@ -149,17 +191,24 @@ cmd_input(const struct cmd_entry *self, int argc, char **argv)
 const struct cmd_entry cmd_input_entry = {
 	"input",
 	"set or list a cascade's input values",
-	"usage: scaffold input set [-d DIR] CASCADE NAME [VALUE|-]\n"
-	"       scaffold input ls [-d DIR] CASCADE\n"
+	"usage: scaffold input set [-d DIR | --server URL] CASCADE NAME "
+	"[VALUE|-]\n"
+	"       scaffold input ls [-d DIR | --server URL] [-o text|json] "
+	"CASCADE\n"
 	"\n"
 	"'set' stores a value (read from stdin when VALUE is '-' or absent,\n"
 	"so a password stays out of ps and shell history); the tasks that\n"
 	"map the input, and everything downstream of them, reset and run on\n"
-	"the next 'scaffold apply'.  Password values are stored encrypted.\n"
-	"'ls' lists the inputs; password values show as ********.\n"
+	"the next 'scaffold apply' (at once under scaffold serve).  Password\n"
+	"values are stored encrypted.\n"
+	"'ls' lists the inputs; password values show as ******** (and as\n"
+	"null with -o json).\n"
 	"\n"
-	"  -d, --data-dir DIR   default ./.scaffold-data\n"
-	"  -q, --quiet          print nothing on success\n"
-	"  -h, --help           show this help\n",
+	"  -d, --data-dir DIR    default ./.scaffold-data\n"
+	"      --server URL      ask scaffold serve at URL (default\n"
+	"                        $SCAFFOLD_SERVER)\n"
+	"  -o, --output FORMAT   'text' (default) or 'json' (ls)\n"
+	"  -q, --quiet           print nothing on success\n"
+	"  -h, --help            show this help\n",
 	cmd_input,
 };

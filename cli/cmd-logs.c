@@ -1,9 +1,148 @@
 /* cmd-logs.c - scaffold logs: the output of a task's run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+#define FOLLOW_POLL_US (100 * 1000)
+
+/* Copy what fd has from its position to stdout; -1 on a read error. */
+static int
+copy_new(int fd)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		fwrite(chunk, 1, (size_t)n, stdout);
+	}
+	fflush(stdout);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Print the log as it grows until the run ends (then what it wrote last).
+ * 0 when the run succeeded, 1 when it ended otherwise, -1 on an error.
+ */
+static int
+follow_local(struct store *st, int64_t id, const char *path)
+{
+	struct run_row run;
+	int fd = -1, ended = 0, ret = -1;
+	enum run_state state = RS_RUNNING;
+
+	for (;;) {
+		if (fd < 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 &&
+		    errno != ENOENT) {
+			err_set("cannot read '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (fd >= 0 && copy_new(fd) < 0) {
+			err_set("cannot read '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (ended)
+			break;
+		if (store_run_get(st, id, &run) < 0)
+			goto out;
+		state = run.state;
+		run_row_release(&run);
+		if (state != RS_RUNNING) {
+			/* read once more: what it wrote before it ended */
+			ended = 1;
+			continue;
+		}
+		usleep(FOLLOW_POLL_US);
+	}
+	ret = state == RS_SUCCESS ? 0 : 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static const char *
+str_of(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* The same through a daemon's API. */
+static int
+logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
+	    const char *spec, const char *task)
+{
+	struct client *c = client_new(self, o->server);
+	struct buf path = BUF_INIT, log = BUF_INIT;
+	json_t *v = NULL, *t, *found = NULL, *run = NULL, *end = NULL;
+	json_int_t id;
+	size_t i;
+	int ret = EXIT_FINDING;
+
+	if (!c)
+		return EXIT_FINDING;
+	if (client_cascade(c, spec, &v, NULL) < 0)
+		goto out;
+	json_array_foreach(json_object_get(v, "tasks"), i, t)
+		if (!strcmp(str_of(t, "name"), task))
+			found = t;
+	if (!found) {
+		fprintf(stderr, "scaffold logs: cascade '%s' has no task '%s'\n",
+			spec, task);
+		goto out;
+	}
+	id = o->run ? o->run
+		    : json_integer_value(json_object_get(found, "last_run"));
+	if (!id) {
+		fprintf(stderr, "scaffold logs: task '%s' has not run yet\n",
+			task);
+		goto out;
+	}
+	buf_addf(&path, "/api/v1/runs/%lld", (long long)id);
+	if (client_json(c, "GET", path.ptr, NULL, 0, NULL, &run) < 0)
+		goto out;
+	if (strcmp(str_of(run, "task"), task) ||
+	    strcmp(str_of(run, "cascade"), str_of(v, "name")) ||
+	    strcmp(str_of(run, "repo"), str_of(v, "repo"))) {
+		fprintf(stderr, "scaffold logs: run %lld is not a run of "
+				"'%s/%s'\n",
+			(long long)id, str_of(v, "name"), task);
+		goto out;
+	}
+	if (o->follow) {
+		buf_puts(&path, "/log?follow=1");
+		if (client_follow(c, path.ptr, stdout, &end) < 0)
+			goto out;
+		ret = strcmp(str_of(end, "state"), "success") ? EXIT_FINDING
+							       : EXIT_OK;
+		goto out;
+	}
+	buf_puts(&path, "/log");
+	if (client_raw(c, "GET", path.ptr, NULL, 0, NULL, &log) < 0)
+		goto out;
+	fwrite(log.ptr, 1, log.len, stdout);
+	ret = EXIT_OK;
+out:
+	json_decref(v);
+	json_decref(run);
+	json_decref(end);
+	buf_release(&path);
+	buf_release(&log);
+	client_free(c);
+	return ret;
+}
 
 static int
 cmd_logs(const struct cmd_entry *self, int argc, char **argv)
@@ -15,16 +154,20 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 	struct buf path = BUF_INIT, log = BUF_INIT;
 	struct cmd_opts o;
 	int64_t id;
-	int first, ret = EXIT_FINDING;
+	int first, ret = EXIT_FINDING, r;
 
 	memset(&row, 0, sizeof(row));
 	memset(&task, 0, sizeof(task));
 	memset(&run, 0, sizeof(run));
-	first = cmd_parse(self, argc, argv, "dr", &o);
+	first = cmd_parse(self, argc, argv, "drSF", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
 	if (argc - first != 2) {
 		ret = cmd_usage_error(self, "expected CASCADE and TASK");
+		goto out;
+	}
+	if (o.server) {
+		ret = logs_remote(self, &o, argv[first], argv[first + 1]);
 		goto out;
 	}
 	if (!(st = cmd_open_store(self, &o, 0)))
@@ -44,13 +187,25 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 			task.name);
 		goto out;
 	}
-	if (store_run_get(st, id, &run) < 0 || run.task_id != task.id) {
+	if (store_run_get(st, id, &run) < 0) {
+		fprintf(stderr, "scaffold logs: %s\n", err_msg());
+		goto out;
+	}
+	if (run.task_id != task.id) {
 		fprintf(stderr, "scaffold logs: run %lld is not a run of "
 				"'%s/%s'\n",
 			(long long)id, row.name, task.name);
 		goto out;
 	}
 	store_log_path(st, id, &path);
+	if (o.follow) {
+		if ((r = follow_local(st, id, path.ptr)) < 0) {
+			fprintf(stderr, "scaffold logs: %s\n", err_msg());
+			goto out;
+		}
+		ret = r ? EXIT_FINDING : EXIT_OK;
+		goto out;
+	}
 	if (buf_read_file(&log, path.ptr, (size_t)1 << 30) < 0) {
 		fprintf(stderr, "scaffold logs: %s\n", err_msg());
 		goto out;
@@ -71,13 +226,19 @@ out:
 const struct cmd_entry cmd_logs_entry = {
 	"logs",
 	"print the log of a task's latest run (or of run N)",
-	"usage: scaffold logs [-d DIR] [--run N] CASCADE TASK\n"
+	"usage: scaffold logs [-d DIR | --server URL] [--run N] [-f] CASCADE "
+	"TASK\n"
 	"\n"
 	"Print the output of the task's latest run, or of run N.  Password\n"
 	"input values never appear: they were masked as they were written.\n"
 	"\n"
 	"  -d, --data-dir DIR   default ./.scaffold-data\n"
+	"      --server URL     ask scaffold serve at URL (default\n"
+	"                       $SCAFFOLD_SERVER)\n"
 	"  -r, --run N          that run instead of the latest\n"
-	"  -h, --help           show this help\n",
+	"  -f, --follow         print the log as it grows, until the run ends\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"Exit status with --follow: 0 the run succeeded, 1 it did not.\n",
 	cmd_logs,
 };

@@ -1,9 +1,68 @@
 /* cmd-run.c - scaffold run: run one task by hand, then what it triggers. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+/* Is any task of a cascade view waiting or running? */
+static int
+busy(json_t *v)
+{
+	const char *st;
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(v, "tasks"), i, t) {
+		st = json_string_value(json_object_get(t, "state"));
+		if (st && (!strcmp(st, "waiting") || !strcmp(st, "running")))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The daemon runs it: trigger, then wait until nothing of the cascade is
+ * waiting or running, and print its states as a local run would.
+ */
+static int
+run_remote(const struct cmd_entry *self, const struct cmd_opts *o,
+	   const char *spec, const char *task)
+{
+	struct client *c = client_new(self, o->server);
+	struct buf path = BUF_INIT, run = BUF_INIT;
+	json_t *v = NULL, *ans = NULL;
+	int ret = EXIT_FINDING, all_ok = 0;
+
+	if (!c)
+		return EXIT_FINDING;
+	if (client_cascade(c, spec, &v, &path) < 0)
+		goto out;
+	buf_addf(&run, "%s/tasks/", path.ptr);
+	client_path_add(&run, task, 0);
+	buf_addf(&run, "/run%s", o->force ? "?force=1" : "");
+	if (client_json(c, "POST", run.ptr, NULL, 0, NULL, &ans) < 0)
+		goto out;
+	for (;;) {
+		json_decref(v);
+		if (client_json(c, "GET", path.ptr, NULL, 0, NULL, &v) < 0)
+			goto out;
+		if (!busy(v))
+			break;
+		usleep(200 * 1000);
+	}
+	v = json_pack("{s:[o]}", "cascades", v);
+	print_status_view(v, o->json, &all_ok);
+	ret = all_ok ? EXIT_OK : EXIT_FINDING;
+out:
+	json_decref(v);
+	json_decref(ans);
+	buf_release(&path);
+	buf_release(&run);
+	client_free(c);
+	return ret;
+}
 
 static int
 cmd_run(const struct cmd_entry *self, int argc, char **argv)
@@ -15,11 +74,16 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	struct config *cf = NULL;
 	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, r;
 
-	first = cmd_parse(self, argc, argv, "oqdfjc", &o);
+	memset(&row, 0, sizeof(row));
+	first = cmd_parse(self, argc, argv, "oqdfjcS", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
 	if (argc - first != 2) {
 		ret = cmd_usage_error(self, "expected CASCADE and TASK");
+		goto out;
+	}
+	if (o.server) {
+		ret = run_remote(self, &o, argv[first], argv[first + 1]);
 		goto out;
 	}
 	if (cmd_runners_setup(self, o.config, &cf) < 0)
@@ -28,7 +92,6 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	    !(st = cmd_open_store(self, &o, 0)))
 		goto out;
 	sched_new(&s, st);
-	memset(&row, 0, sizeof(row));
 	if (cmd_cascade(self, st, argv[first], &row) < 0)
 		goto out;
 	r = sched_trigger(s, row.repo, row.name, argv[first + 1], o.force,
@@ -57,13 +120,18 @@ out:
 const struct cmd_entry cmd_run_entry = {
 	"run",
 	"run a task by hand (its descendants reset and follow)",
-	"usage: scaffold run [-d DIR] [--force] [REPO/]CASCADE TASK\n"
+	"usage: scaffold run [-d DIR | --server URL] [--force] [REPO/]CASCADE "
+	"TASK\n"
 	"\n"
 	"Run TASK now, even with auto_execute: false.  Everything downstream\n"
 	"of it resets and runs again as it becomes ready.  Refused while a\n"
 	"parent is not in the state its dependency needs, unless --force.\n"
 	"\n"
 	"  -d, --data-dir DIR     default ./.scaffold-data\n"
+	"      --server URL       let scaffold serve at URL run it, and wait\n"
+	"                         until the cascade is idle (default\n"
+	"                         $SCAFFOLD_SERVER; -j and -c are then the\n"
+	"                         daemon's)\n"
 	"  -f, --force            run even with unmet parents\n"
 	"  -j, --max-parallel N   run at most N tasks at once (default 4)\n"
 	"  -c, --config FILE      the ssh host inventory and docker settings\n"

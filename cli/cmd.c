@@ -46,8 +46,12 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "run", required_argument, NULL, 'r' },
 		{ "max-parallel", required_argument, NULL, 'j' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "follow", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *env_server = getenv("SCAFFOLD_SERVER");
+	int explicit_dir = 0;
 	char *end;
 	long v;
 	int c;
@@ -62,6 +66,9 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:c:", longopts,
 				NULL)) != -1) {
+		/* -f is --follow for a command that has no --force */
+		if (c == 'f' && !strchr(allowed, 'f') && strchr(allowed, 'F'))
+			c = 'F';
 		if (c != '?' && c != ':' && c != 'h' && !strchr(allowed, c)) {
 			cmd_usage_error(self, "unknown option '%s'",
 					argv[optind - 1]);
@@ -89,6 +96,17 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 			break;
 		case 'd':
 			opts->data_dir = optarg;
+			explicit_dir = 1;
+			break;
+		case 'S':
+			if (!*optarg) {
+				cmd_usage_error(self, "--server needs a URL");
+				return -2;
+			}
+			opts->server = optarg;
+			break;
+		case 'F':
+			opts->follow = 1;
 			break;
 		case 'i':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
@@ -124,7 +142,8 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 				opts->max_parallel = (int)v;
 			break;
 		default:
-			if (optopt && strchr("odirjc", optopt))
+			if ((optopt && strchr("odirjc", optopt)) ||
+			    optopt == 'S')
 				cmd_usage_error(self, "option '%s' needs a "
 						      "value",
 						argv[optind - 1]);
@@ -134,6 +153,15 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 			return -2;
 		}
 	}
+	if (opts->server && explicit_dir) {
+		cmd_usage_error(self, "--server and --data-dir exclude each "
+				      "other");
+		return -2;
+	}
+	/* SCAFFOLD_SERVER unless the data dir is named */
+	if (!opts->server && !explicit_dir && strchr(allowed, 'S') &&
+	    env_server && *env_server)
+		opts->server = env_server;
 	return optind;
 }
 

@@ -18,6 +18,8 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_serve_entry,
 	&cmd_repos_entry,
 	&cmd_token_entry,
+	&cmd_repo_entry,
+	&cmd_file_entry,
 };
 
 static void

@@ -1,107 +1,115 @@
-/* status.c - the states of cascades, as text or JSON (apply, run, status). */
+/*
+ * status.c - the states of cascades, as text or JSON (apply, run, status),
+ * printed from the view the API answers (webhook/view.c), so a data dir
+ * and a daemon print the same.
+ */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "../webhook/webhook.h"
 
-static int
-wanted(const int64_t *ids, size_t nids, int64_t id)
+static const char *
+str_or(json_t *o, const char *key, const char *dflt)
 {
-	size_t i;
+	const char *s = json_string_value(json_object_get(o, key));
 
-	if (!nids)
-		return 1;
-	for (i = 0; i < nids; i++)
-		if (ids[i] == id)
-			return 1;
-	return 0;
+	return s ? s : dflt;
+}
+
+/* A member as it was: absent or null stays null. */
+static json_t *
+copy_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return v ? json_incref(v) : json_null();
+}
+
+void
+print_status_view(json_t *view, int json, int *all_success)
+{
+	json_t *cascades = json_object_get(view, "cascades");
+	json_t *root, *arr = json_array(), *c, *t, *oc, *tarr;
+	const char *repo;
+	size_t i, k, shown = 0;
+	json_int_t last;
+	char *s;
+
+	if (all_success)
+		*all_success = 1;
+	json_array_foreach(cascades, i, c) {
+		shown++;
+		repo = str_or(c, "repo", "");
+		oc = json_object();
+		json_object_set_new(oc, "name", copy_of(c, "name"));
+		json_object_set_new(oc, "repo", copy_of(c, "repo"));
+		json_object_set_new(oc, "revision", copy_of(c, "revision"));
+		tarr = json_array();
+		if (!json) {
+			printf("%scascade '%s%s%s' at %s\n",
+			       shown > 1 ? "\n" : "", repo, repo[0] ? "/" : "",
+			       str_or(c, "name", ""), str_or(c, "revision", "-"));
+			printf("  %-24s %-12s %5s  %s\n", "TASK", "STATE",
+			       "RUNS", "LAST RUN");
+		}
+		json_array_foreach(json_object_get(c, "tasks"), k, t) {
+			if (strcmp(str_or(t, "state", ""), "success") &&
+			    all_success)
+				*all_success = 0;
+			json_array_append_new(
+				tarr, json_pack("{s:o,s:o,s:o,s:o}", "name",
+						copy_of(t, "name"), "state",
+						copy_of(t, "state"), "runs",
+						copy_of(t, "runs"), "last_run",
+						copy_of(t, "last_run")));
+			if (json)
+				continue;
+			last = json_integer_value(json_object_get(t,
+								  "last_run"));
+			if (last)
+				printf("  %-24s %-12s %5d  %lld\n",
+				       str_or(t, "name", ""),
+				       str_or(t, "state", ""),
+				       (int)json_integer_value(
+					       json_object_get(t, "runs")),
+				       (long long)last);
+			else
+				printf("  %-24s %-12s %5d  -\n",
+				       str_or(t, "name", ""),
+				       str_or(t, "state", ""),
+				       (int)json_integer_value(
+					       json_object_get(t, "runs")));
+		}
+		json_object_set_new(oc, "tasks", tarr);
+		json_array_append_new(arr, oc);
+	}
+	if (json) {
+		root = json_pack("{s:o}", "cascades", arr);
+		s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(root);
+		return;
+	}
+	if (!shown)
+		printf("no cascades\n");
+	json_decref(arr);
 }
 
 int
 print_status(struct store *st, const int64_t *ids, size_t nids, int json,
 	     int *all_success)
 {
-	struct cascade_row *cs = NULL;
-	struct task_row *ts = NULL;
-	size_t ncs = 0, nts = 0, i, k, shown = 0;
-	json_t *root = json_object(), *arr = json_array(), *c, *tarr, *t;
-	char *s;
-	int ret;
+	json_t *v;
 
 	if (all_success)
 		*all_success = 1;
-	if ((ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
-		goto out;
-	for (i = 0; i < ncs; i++) {
-		if (!wanted(ids, nids, cs[i].id))
-			continue;
-		shown++;
-		if ((ret = store_tasks(st, cs[i].id, &ts, &nts)) < 0)
-			goto out;
-		c = json_object();
-		json_object_set_new(c, "name", json_string(cs[i].name));
-		json_object_set_new(c, "repo", cs[i].repo[0]
-						       ? json_string(cs[i].repo)
-						       : json_null());
-		json_object_set_new(c, "revision",
-				    cs[i].revision ? json_string(cs[i].revision)
-						   : json_null());
-		tarr = json_array();
-		if (!json)
-			printf("%scascade '%s%s%s' at %s\n",
-			       shown > 1 ? "\n" : "", cs[i].repo,
-			       cs[i].repo[0] ? "/" : "", cs[i].name,
-			       cs[i].revision ? cs[i].revision : "-");
-		if (!json)
-			printf("  %-24s %-12s %5s  %s\n", "TASK", "STATE",
-			       "RUNS", "LAST RUN");
-		for (k = 0; k < nts; k++) {
-			if (!ts[k].present)
-				continue;
-			if (ts[k].state != TS_SUCCESS && all_success)
-				*all_success = 0;
-			t = json_object();
-			json_object_set_new(t, "name", json_string(ts[k].name));
-			json_object_set_new(
-				t, "state",
-				json_string(task_state_names[ts[k].state]));
-			json_object_set_new(t, "runs", json_integer(ts[k].runs));
-			json_object_set_new(t, "last_run",
-					    ts[k].last_run
-						    ? json_integer(ts[k].last_run)
-						    : json_null());
-			json_array_append_new(tarr, t);
-			if (json)
-				continue;
-			if (ts[k].last_run)
-				printf("  %-24s %-12s %5d  %lld\n", ts[k].name,
-				       task_state_names[ts[k].state],
-				       ts[k].runs, (long long)ts[k].last_run);
-			else
-				printf("  %-24s %-12s %5d  -\n", ts[k].name,
-				       task_state_names[ts[k].state],
-				       ts[k].runs);
-		}
-		json_object_set_new(c, "tasks", tarr);
-		json_array_append_new(arr, c);
-		task_rows_free(ts, nts);
-		ts = NULL;
-	}
-	if (json) {
-		json_object_set_new(root, "cascades", arr);
-		arr = NULL;
-		s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		puts(s);
-		free(s);
-	} else if (!shown) {
-		printf("no cascades\n");
-	}
-	ret = 0;
-out:
-	json_decref(arr);
-	json_decref(root);
-	cascade_rows_free(cs, ncs);
-	return ret;
+	if (view_cascades(&v, st, ids, nids) < 0)
+		return -1;
+	print_status_view(v, json, all_success);
+	json_decref(v);
+	return 0;
 }

@@ -1,0 +1,152 @@
+/*
+ * print.c - text and JSON printers of the API's views (repos, inputs, the
+ * file store), shared by the data-dir and the --server forms of each
+ * command so that both print the same bytes.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char *
+str_or(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+static json_t *
+copy_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return v ? json_incref(v) : json_null();
+}
+
+static void
+print_json(json_t *root)
+{
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	puts(s ? s : "{}");
+	free(s);
+}
+
+/* Keep only keys[] of o, in that order (absent ones null). */
+static json_t *
+project(json_t *o, const char *const *keys)
+{
+	json_t *p = json_object();
+
+	for (; *keys; keys++)
+		json_object_set_new(p, *keys, copy_of(o, *keys));
+	return p;
+}
+
+void
+print_repos_view(json_t *view, int json)
+{
+	static const char *const repo_keys[] = {
+		"name",	      "url",	  "branch",	    "head", "applied",
+		"last_error", "failures", "branch_missing", NULL,
+	};
+	static const char *const rev_keys[] = {
+		"commit", "author", "subject", "time", "result", "errors", NULL,
+	};
+	json_t *arr = json_array(), *r, *o, *ra, *v;
+	size_t i, k;
+
+	if (!json)
+		printf("%-16s %-12s %-12s %s\n", "REPO", "BRANCH", "APPLIED",
+		       "STATE");
+	json_array_foreach(json_object_get(view, "repos"), i, r) {
+		o = project(r, repo_keys);
+		ra = json_array();
+		json_array_foreach(json_object_get(r, "revisions"), k, v)
+			json_array_append_new(ra, project(v, rev_keys));
+		json_object_set_new(o, "revisions", ra);
+		json_array_append_new(arr, o);
+		if (json)
+			continue;
+		printf("%-16s %-12s %-12.12s %s\n", str_or(r, "name", ""),
+		       str_or(r, "branch", ""), str_or(r, "applied", "-"),
+		       str_or(r, "last_error", "ok"));
+		json_array_foreach(json_object_get(r, "revisions"), k, v) {
+			if (k >= 5)
+				break;
+			printf("  %.12s  %-18s %s\n", str_or(v, "commit", ""),
+			       str_or(v, "result", ""),
+			       str_or(v, "subject", ""));
+		}
+	}
+	if (json) {
+		o = json_pack("{s:o}", "repos", arr);
+		print_json(o);
+		json_decref(o);
+	} else {
+		json_decref(arr);
+	}
+}
+
+void
+print_inputs_view(json_t *view, int json)
+{
+	struct buf esc = BUF_INIT;
+	const char *source, *value;
+	json_t *in;
+	size_t i;
+
+	if (json) {
+		print_json(view);
+		return;
+	}
+	printf("%-24s %-9s %-8s %s\n", "NAME", "TYPE", "SOURCE", "VALUE");
+	json_array_foreach(json_object_get(view, "inputs"), i, in) {
+		source = str_or(in, "source", "unset");
+		printf("%-24s %-9s %-8s ", str_or(in, "name", ""),
+		       str_or(in, "type", ""), source);
+		value = str_or(in, "value", NULL);
+		if (!strcmp(source, "unset")) {
+			printf("-\n");
+		} else if (!strcmp(str_or(in, "type", ""), "password")) {
+			printf("********\n");
+		} else {
+			buf_reset(&esc);
+			if (value)
+				escape_log(&esc, value,
+					   json_string_length(
+						   json_object_get(in, "value")));
+			printf("%s\n", esc.ptr);
+		}
+	}
+	buf_release(&esc);
+}
+
+void
+print_files_view(json_t *view, int json)
+{
+	char when[32];
+	time_t t;
+	struct tm tm;
+	json_t *f;
+	size_t i;
+
+	if (json) {
+		print_json(view);
+		return;
+	}
+	printf("%-40s %10s  %-20s  %s\n", "NAME", "SIZE", "UPDATED", "SHA256");
+	json_array_foreach(json_object_get(view, "files"), i, f) {
+		t = (time_t)(json_integer_value(json_object_get(f, "updated_at")) /
+			     1000);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%-40s %10lld  %-20s  %.12s\n", str_or(f, "name", ""),
+		       (long long)json_integer_value(json_object_get(f, "size")),
+		       when, str_or(f, "sha256", ""));
+	}
+}
