@@ -722,4 +722,66 @@ int store_file_delete(struct store *s, int64_t cascade_id, const char *name);
 int store_run_counts(struct store *s, int64_t out[RS_N]);
 int store_task_counts(struct store *s, int64_t out[TS_N]);
 
+/*
+ * The commit status outbox (store-outbox.c): durable intent, one row per
+ * status to post, sent by the daemon's outbox thread oldest first.  States
+ * are scaffold's own ("pending", "success", "failure", "error",
+ * "canceled"); each forge's client maps them to its words.
+ */
+struct status_row {
+	int64_t id;
+	char *repo;
+	char *commit_id;
+	char *context;	   /* "scaffold/<cascade>" */
+	char *state;
+	char *description; /* at most STATUS_DESCRIPTION_MAX bytes */
+	char *target_url;
+	int changed;	   /* tasks the revision changed; -1: unknown */
+	int64_t opened_at; /* when the revision was applied */
+	int64_t created_at;
+	int attempts;	   /* failed attempts so far */
+	int64_t next_at;   /* not to be tried before */
+	int64_t sent_at;   /* 0: still to send */
+	char *outcome;	   /* "sent", "skipped", "unchanged", "failed" */
+	char *last_error;
+	int superseded;	   /* (unsent lists) a newer row has the same repo,
+			    * commit and context */
+};
+#define STATUS_DESCRIPTION_MAX 140
+/* The retry delay after attempts failed attempts: 1 s, 2 s, 4 s, ...,
+ * at most 5 minutes. */
+#define STATUS_BACKOFF_MAX_MS ((int64_t)5 * 60 * 1000)
+int64_t status_backoff_ms(int attempts);
+void status_row_release(struct status_row *r);
+void status_rows_free(struct status_row *v, size_t n);
+/* Add a row to send now; sets row->id, created_at and next_at. */
+int store_status_enqueue(struct store *s, struct status_row *row);
+/* The newest row of (repo, commit, context); ERR_NOTFOUND when none. */
+int store_status_last(struct store *s, const char *repo, const char *commit,
+		      const char *context, struct status_row *out);
+/*
+ * The newest row of (repo, context) on any commit that follows a revision's
+ * runs (every state but "error", which marks an invalid file);
+ * ERR_NOTFOUND when none.
+ */
+int store_status_tracked(struct store *s, const char *repo,
+			 const char *context, struct status_row *out);
+/* The tracked rows (as above) that are "pending": revisions not settled. */
+int store_status_open(struct store *s, struct status_row **out, size_t *n);
+/* Rows still to send, oldest first, at most limit, superseded set. */
+int store_status_unsent(struct store *s, size_t limit,
+			struct status_row **out, size_t *n);
+/* The row is done: outcome "sent", "skipped", "unchanged" or "failed". */
+int store_status_done(struct store *s, int64_t id, const char *outcome,
+		      const char *error);
+/* An attempt failed: count it, and retry after status_backoff_ms(). */
+int store_status_retry(struct store *s, int64_t id, const char *error);
+/*
+ * The runs of a cascade's present tasks started at or after since (not
+ * superseded), oldest first.  Filled: id, task_id, task, state,
+ * exit_code, message, started_at, ended_at.
+ */
+int store_status_runs(struct store *s, int64_t cascade_id, int64_t since,
+		      struct run_row **out, size_t *n);
+
 #endif

@@ -167,6 +167,14 @@ static const char *const migrations[] = {
 	"  size INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (cascade_id, name));",
+	/* 6: commit statuses remember what their revision changed and when
+	 * it was applied (later statuses of the same revision describe the
+	 * runs since), and how each row ended (sent, skipped for a newer
+	 * one, refused) */
+	"ALTER TABLE statuses ADD COLUMN changed INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE statuses ADD COLUMN opened_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE statuses ADD COLUMN outcome TEXT;"
+	"CREATE INDEX statuses_subject ON statuses (repo, context, commit_id);",
 };
 
 int64_t
