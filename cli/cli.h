@@ -96,6 +96,10 @@ int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
 int exec_adopt_all(struct exec *x);
 /* For a daemon: exec_step also waits (for exec_wake) when idle. */
 void exec_set_idle_wait(struct exec *x, int on);
+/* For a daemon: fn(arg, cascade_id) after each run's end is recorded
+ * (commit statuses: the cascade may have settled).  On exec_step's thread. */
+typedef void (*exec_finish_fn)(void *arg, int64_t cascade_id);
+void exec_set_on_finish(struct exec *x, exec_finish_fn fn, void *arg);
 /* From any thread: make a waiting exec_step return now. */
 void exec_wake(struct exec *x);
 size_t exec_running(struct exec *x);

@@ -48,6 +48,8 @@ struct exec {
 	int quiet;
 	int idle_wait; /* a daemon: with nothing running, wait for a wake */
 	int64_t last_kill_check;
+	exec_finish_fn on_finish; /* after each recorded end (commit statuses) */
+	void *on_finish_arg;
 };
 
 static void *
@@ -153,6 +155,18 @@ spec_from_req(struct slot *sl)
 	sp->nsecrets = r->nsecrets;
 }
 
+/* Tell the daemon a run of the task's cascade ended (it may be settled). */
+static void
+notify_finish(struct exec *x, int64_t task_id)
+{
+	struct task_row t;
+
+	if (!x->on_finish || store_task_get(x->st, task_id, &t) < 0)
+		return;
+	x->on_finish(x->on_finish_arg, t.cascade_id);
+	free(t.name);
+}
+
 /* Start a claimed run (or, with adopt, re-attach to one started by an
  * earlier process); on failure it is recorded at once. */
 static int
@@ -226,6 +240,8 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 		if (ret < 0)
 			log_warnx("exec: run %lld: %s", (long long)req->run_id,
 				  err_msg());
+		else
+			notify_finish(x, req->task_id);
 		rm_rf(req->work_dir);
 		slot_free(sl);
 		return 0;
@@ -293,6 +309,8 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	if (sched_finish(s, &d) < 0)
 		log_warnx("exec: run %lld: cannot record its end: %s",
 			  (long long)d.run_id, err_msg());
+	else
+		notify_finish(x, sl->req->task_id);
 	if (!quiet)
 		log_info("run %lld %s/%s: %s%s%s (%s)", (long long)d.run_id,
 			 sl->req->cascade, sl->req->task,
@@ -444,6 +462,13 @@ void
 exec_set_idle_wait(struct exec *x, int on)
 {
 	x->idle_wait = on;
+}
+
+void
+exec_set_on_finish(struct exec *x, exec_finish_fn fn, void *arg)
+{
+	x->on_finish = fn;
+	x->on_finish_arg = arg;
 }
 
 void

@@ -41,6 +41,7 @@ struct daemon {
 	size_t nworkers;
 	struct http_server *http;
 	struct http_hooks hooks;
+	struct outbox *outbox; /* commit statuses */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stopping;
@@ -69,6 +70,15 @@ hook_wake(void *arg)
 	struct daemon *d = arg;
 
 	exec_wake(d->x);
+}
+
+/* From the executor: a run of the cascade ended; its status may settle. */
+static void
+on_run_end(void *arg, int64_t cascade_id)
+{
+	struct daemon *d = arg;
+
+	outbox_note_cascade(d->outbox, cascade_id);
 }
 
 static void
@@ -103,6 +113,43 @@ cache_find(struct worker *w, const char *blob, const char *path)
 }
 
 /*
+ * The commit statuses of a reconciled revision: its cascades' (from the
+ * report), and error for each invalid file, with its first error.
+ */
+static void
+note_statuses(struct worker *w, struct store *st, const char *head,
+	      int64_t applied_at, const struct buf *report,
+	      const struct diags *diags, const struct strvec *keep)
+{
+	struct status_invalid *inv = xcalloc(keep->n + 1, sizeof(*inv));
+	const struct diag *dg;
+	size_t i, j;
+
+	for (i = 0; i < keep->n; i++) {
+		inv[i].file = keep->v[i];
+		for (j = 0; j < diags->n; j++) {
+			dg = &diags->v[j];
+			if (dg->sev != DIAG_ERROR || strcmp(dg->file, keep->v[i]))
+				continue;
+			/* the first in the file */
+			if (inv[i].msg &&
+			    (dg->pos.line > inv[i].line ||
+			     (dg->pos.line == inv[i].line &&
+			      dg->pos.col >= inv[i].col)))
+				continue;
+			inv[i].line = dg->pos.line;
+			inv[i].col = dg->pos.col;
+			inv[i].msg = dg->msg;
+		}
+	}
+	if (status_note_revision(w->d->outbox, st, w->d->cf, w->rc, head,
+				 applied_at, report->ptr, inv, keep->n) < 0)
+		log_warnx("status: repo '%s' at %.12s: %s", w->rc->name, head,
+			  err_msg());
+	free(inv);
+}
+
+/*
  * Reconcile the repository at commit head: parse its cascade files (those
  * unchanged since the last revision come from the cache), apply the valid
  * ones, keep the last good definition of invalid ones, and record the
@@ -122,6 +169,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	struct revision_row rev;
 	struct buf report = BUF_INIT, errors = BUF_INIT;
 	size_t nfiles = 0, ndefs = 0, ncache = 0, i, j;
+	int64_t applied_at;
 	int ret;
 
 	memset(&ci, 0, sizeof(ci));
@@ -202,8 +250,13 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		ndefs++;
 		ncache++;
 	}
-	if ((ret = sched_apply(s, rc->name, head, defs, ndefs, 1, &keep,
-			       &report)) < 0)
+	/* statuses are decided from the apply to their opening at once */
+	applied_at = status_revision_begin(rc);
+	ret = sched_apply(s, rc->name, head, defs, ndefs, 1, &keep, &report);
+	if (ret == 0)
+		note_statuses(w, st, head, applied_at, &report, &diags, &keep);
+	status_revision_end(rc);
+	if (ret < 0)
 		goto out;
 	diags_sort(&diags);
 	for (i = 0; i < diags.n; i++) {
@@ -452,6 +505,10 @@ serve_run(struct config *cf, int quiet)
 	d.hooks.wake = hook_wake;
 	if (http_start(&d.http, cf, &d.hooks) < 0)
 		goto out;
+	/* statuses left by an earlier run are sent, unsettled ones decided */
+	if (outbox_start(&d.outbox, cf) < 0)
+		goto out;
+	exec_set_on_finish(d.x, on_run_end, &d);
 	log_info("serve: listening on %s (port %d), status pages at %s",
 		 cf->listen, http_port(d.http), cf->public_url);
 	{
@@ -494,12 +551,15 @@ serve_run(struct config *cf, int quiet)
 	d.http = NULL;
 	exec_interrupt_all(d.x, "scaffold serve stopped while the run was in "
 				"progress; it will run again");
+	outbox_stop(d.outbox);
+	d.outbox = NULL;
 	log_info("serve: stopped");
 	ret = 0;
 out:
 	if (ret < 0)
 		log_warnx("serve: %s", err_msg());
 	http_stop(d.http);
+	outbox_stop(d.outbox);
 	exec_free(d.x);
 	free(d.workers);
 	sched_free(s);
