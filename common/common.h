@@ -216,6 +216,23 @@ char *known_hosts_name(const char *host, int port);
 void ssh_fingerprint(char out[SSH_FINGERPRINT_LEN], const void *key,
 		     size_t len);
 
+/*
+ * HTML escaping (html.c), cgit's way: the helper is named for where its
+ * output goes, so every call site shows how it escapes.  Each appends to
+ * b (NULL s: nothing).  Bytes that are not valid UTF-8, and control
+ * characters HTML forbids, become U+FFFD.
+ */
+/* Element text: & < > as entities. */
+void html_txt(struct buf *b, const char *s);
+void html_ntxt(struct buf *b, const char *s, size_t len);
+/* A double- or single-quoted attribute value: & < > " ' as entities. */
+void html_attr(struct buf *b, const char *s);
+/* A URL path segment or query value: %XX for every byte but A-Z a-z 0-9
+ * - . _ ~ (and a "." or ".." segment whole). */
+void html_url_arg(struct buf *b, const char *s);
+/* The same for a relative path: '/' is kept, each segment encoded. */
+void html_url_path(struct buf *b, const char *s);
+
 #include "banned.h"
 
 #endif
