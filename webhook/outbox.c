@@ -140,7 +140,7 @@ send_due(struct outbox *ob, struct store *st, int all)
 	struct status_row *rows = NULL;
 	struct strvec waiting = STRVEC_INIT;
 	int64_t next = INT64_MAX, now = store_now_ms();
-	size_t n = 0, i;
+	size_t n = 0, i, handled = 0;
 	int r;
 
 	if (store_status_unsent(st, UNSENT_LIMIT, &rows, &n) < 0) {
@@ -156,6 +156,7 @@ send_due(struct outbox *ob, struct store *st, int all)
 			/* a newer state of the same status follows */
 			if (store_status_done(st, row->id, "skipped", NULL) < 0)
 				log_warnx("status: %s", err_msg());
+			handled++;
 			continue;
 		}
 		if (row->next_at > now && !all) {
@@ -169,9 +170,12 @@ send_due(struct outbox *ob, struct store *st, int all)
 			log_warnx("status: %s", err_msg());
 		if (r != 0)
 			strvec_push(&waiting, row->repo);
+		else
+			handled++;
 		now = store_now_ms();
 	}
-	if (n == UNSENT_LIMIT && n > waiting.n)
+	/* more rows than one look takes: go on while it gets somewhere */
+	if (n == UNSENT_LIMIT && handled)
 		next = 0;
 	status_rows_free(rows, n);
 	strvec_clear(&waiting);
