@@ -320,12 +320,18 @@ request(struct client *c, const char *method, const char *path,
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK && code) {
+		client_err(c, "the scaffold server at '%s' broke off its "
+			      "answer: %s",
+			   c->base, curl_easy_strerror(rc));
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		client_err(c, "cannot reach the scaffold server at '%s': %s",
 			   c->base, curl_easy_strerror(rc));
 		goto out;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 400) {
 		print_http_error(c, code, &a->body);
 		ret = code == 404 ? ERR_NOTFOUND : -1;

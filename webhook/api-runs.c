@@ -263,8 +263,9 @@ follow_reader(void *cls, uint64_t pos, char *dst, size_t max)
 			buf_puts(&f->out, ": keep-alive\n\n");
 			continue;
 		}
+		/* the client left, or the daemon stops: end quietly */
 		if (peer_gone(f->sock, FOLLOW_POLL_MS))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+			return MHD_CONTENT_READER_END_OF_STREAM;
 	}
 }
 
