@@ -305,20 +305,26 @@ curl -sN -H "Authorization: Bearer $VIEW" -D "$T/sse.hdr" "$U/api/v1/runs/$SLOW/
 CPID=$!
 SCAFFOLD_TOKEN="$VIEW" "$SCAFFOLD" logs -f --server "$U" app slow >"$T/follow.out" 2>"$T/follow.err" &
 FPID=$!
+"$SCAFFOLD" logs -f -d "$D" app slow >"$T/follow-d.out" 2>&1 &
+LPID=$!
 ok wait_for 10 grep -q '^data: first line$' "$T/sse" "the first line arrives while the run goes on"
 ok wait_for 10 grep -q '^first line$' "$T/follow.out" "logs -f --server prints it too"
-is "$(grep -c 'second line' "$T/sse" "$T/follow.out" | cut -d: -f2 | tr '\n' ' ')" "0 0 " "the rest is not there yet"
+ok wait_for 10 grep -q '^first line$' "$T/follow-d.out" "and logs -f -d"
+is "$(grep -c 'second line' "$T/sse" "$T/follow.out" "$T/follow-d.out" | cut -d: -f2 | tr '\n' ' ')" "0 0 0 " "the rest is not there yet"
 ok kill -0 $CPID "the stream stays open while the run goes on"
 touch "$T/go"
 ok wait_for 10 sh -c "! kill -0 $CPID 2>/dev/null" "the stream ends when the run ends"
 wait $FPID
 is "$?" 0 "logs -f exits 0 for a run that succeeded"
+wait $LPID
+is "$?" 0 "logs -f -d too"
 is "$(grep -i '^content-type' "$T/sse.hdr" | tr -d '\r')" "Content-Type: text/event-stream" "as text/event-stream"
 is "$(grep -c '^data: second line$' "$T/sse")" 1 "the later lines follow"
 is "$(tail -3 "$T/sse")" "event: end
 data: {\"id\":$SLOW,\"state\":\"success\",\"exit_code\":0,\"message\":\"\"}" "then an end event with the outcome"
 "$SCAFFOLD" logs -d "$D" app slow >"$T/slow.log"
 ok cmp "$T/slow.log" "$T/follow.out" "logs -f --server printed exactly the log"
+ok cmp "$T/slow.log" "$T/follow-d.out" "logs -f -d too"
 
 # ---- the CLI with --server prints what it prints with -d ----
 export SCAFFOLD_TOKEN="$VIEW"

@@ -1,0 +1,281 @@
+/*
+ * test_files.c - a cascade's file store (store-files.c) and the loads it
+ * satisfies (sched.c): names, put/get/list/delete, and the nearest
+ * ancestor winning over the file store.
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static char dir[64];
+static struct store *st;
+static struct sched *sc;
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/scaffold-unit.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	if (store_open(&st, dir) < 0)
+		fail_msg("store_open: %s", err_msg());
+	sched_new(&sc, st);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	sched_free(sc);
+	store_close(st);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static void
+test_names(void **state)
+{
+	static const char *const good[] = { "a", "conf/app.conf", ".env",
+					    "a/.b/c", "x..y" };
+	static const struct {
+		const char *name, *msg;
+	} bad[] = {
+		{ "", "a file name must not be empty" },
+		{ "/etc/passwd", "file name '/etc/passwd' must be a relative "
+				 "path inside the run dir, not an absolute "
+				 "path" },
+		{ "a/../../b", "file name 'a/../../b' must stay inside the run "
+			       "dir ('..' is not allowed)" },
+		{ "..", "file name '..' must stay inside the run dir ('..' is "
+			"not allowed)" },
+		{ "dir/", "file name 'dir/' must name a file inside the run "
+			  "dir" },
+		{ "a\nb", "file name 'a\nb' contains a control character" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		assert_int_equal(store_file_name_check(good[i]), 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(store_file_name_check(bad[i].name),
+				 ERR_INVALID);
+		assert_string_equal(err_msg(), bad[i].msg);
+	}
+}
+
+static int64_t
+apply(const char *yaml)
+{
+	struct sched_def def;
+	struct cascade_row row;
+	struct cascade *c = load_ok(yaml);
+	int64_t id;
+
+	def.cascade = c;
+	def.source = yaml;
+	def.file = "t.yaml";
+	if (sched_apply(sc, "", "rev", &def, 1, 0, NULL, NULL) < 0)
+		fail_msg("sched_apply: %s", err_msg());
+	assert_int_equal(store_cascade_find(st, "", c->name, &row), 0);
+	id = row.id;
+	cascade_row_release(&row);
+	cascade_free(c);
+	return id;
+}
+
+static void
+test_put_get_list_delete(void **state)
+{
+	struct file_row f, *v;
+	struct buf path = BUF_INIT, data = BUF_INIT;
+	size_t n;
+	int created;
+	int64_t id;
+
+	(void)state;
+	id = apply("version: v1\nname: store\ntasks:\n- {name: a, run: x}\n");
+	assert_int_equal(store_file_get(st, id, "x", &f), ERR_NOTFOUND);
+	assert_int_equal(store_file_put(st, id, "b/two", "2\0two", 5, &f,
+					&created),
+			 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(f.size, 5);
+	free(f.name);
+	assert_int_equal(store_file_put(st, id, "a", "one", 3, NULL, &created),
+			 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(store_file_put(st, id, "a", "uno", 3, &f, &created),
+			 0);
+	assert_int_equal(created, 0);
+	store_blob_path(st, f.blob, &path);
+	assert_int_equal(buf_read_file(&data, path.ptr, 100), 0);
+	assert_int_equal(data.len, 3);
+	assert_memory_equal(data.ptr, "uno", 3);
+	free(f.name);
+	assert_int_equal(store_file_put(st, id, "../x", "x", 1, NULL, NULL),
+			 ERR_INVALID);
+	assert_int_equal(store_file_list(st, id, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "a");
+	assert_string_equal(v[1].name, "b/two");
+	assert_int_equal(v[1].size, 5);
+	file_rows_free(v, n);
+	assert_int_equal(store_file_delete(st, id, "a"), 0);
+	assert_int_equal(store_file_delete(st, id, "a"), ERR_NOTFOUND);
+	assert_string_equal(err_msg(), "the file store has no file 'a'");
+	assert_int_equal(store_file_list(st, id, &v, &n), 0);
+	assert_int_equal(n, 1);
+	file_rows_free(v, n);
+	buf_release(&path);
+	buf_release(&data);
+}
+
+/* Claim what is waiting; the request of task (NULL when none). */
+static struct run_req *
+claim(const char *task, struct run_req ***all, size_t *n)
+{
+	size_t i;
+
+	if (sched_claim(sc, 64, all, n) < 0)
+		fail_msg("sched_claim: %s", err_msg());
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*all)[i]->task, task))
+			return (*all)[i];
+	return NULL;
+}
+
+static void
+release(struct run_req **all, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		run_req_free(all[i]);
+	free(all);
+}
+
+static void
+finish(struct run_req *r, const char *stored_path, const char *stored_src)
+{
+	struct run_load_file f;
+	struct run_done d;
+
+	memset(&d, 0, sizeof(d));
+	d.run_id = r->run_id;
+	d.state = RS_SUCCESS;
+	d.message = "";
+	if (stored_path) {
+		f.path = (char *)stored_path;
+		f.src = (char *)stored_src;
+		d.files = &f;
+		d.nfiles = 1;
+	}
+	if (sched_finish(sc, &d) < 0)
+		fail_msg("sched_finish: %s", err_msg());
+}
+
+static void
+test_load_from_file_store(void **state)
+{
+	struct run_req **all = NULL, *r;
+	struct run_row run;
+	struct task_row t;
+	struct file_row f;
+	size_t n = 0;
+	int64_t id;
+
+	(void)state;
+	id = apply("version: v1\nname: loads\ntasks:\n"
+		   "- {name: use, run: x, load: {file: [conf/app.conf]}}\n");
+	/* nothing has it: the run ends at once as an error */
+	assert_null(claim("use", &all, &n));
+	release(all, n);
+	assert_int_equal(store_task_find(st, id, "use", &t), 0);
+	free(t.name);
+	assert_int_equal(store_run_get(st, t.last_run, &run), 0);
+	assert_int_equal(run.state, RS_ERROR);
+	assert_string_equal(run.message,
+			    "load file 'conf/app.conf': no task it depends on "
+			    "has stored it, and the cascade's file store does "
+			    "not have it");
+	run_row_release(&run);
+	/* uploaded: the same task, run again, gets it */
+	assert_int_equal(store_file_put(st, id, "conf/app.conf", "port=1\n", 7,
+					&f, NULL),
+			 0);
+	assert_int_equal(sched_trigger(sc, "", "loads", "use", 0, NULL), 0);
+	r = claim("use", &all, &n);
+	assert_non_null(r);
+	assert_int_equal(r->nfiles, 1);
+	assert_string_equal(r->files[0].path, "conf/app.conf");
+	assert_non_null(strstr(r->files[0].src, f.blob + 2));
+	release(all, n);
+	free(f.name);
+}
+
+static void
+test_ancestor_wins_over_file_store(void **state)
+{
+	struct run_req **all = NULL, *r;
+	struct file_row f;
+	char src[128];
+	size_t n = 0;
+	FILE *fp;
+	int64_t id;
+
+	(void)state;
+	id = apply("version: v1\nname: both\ntasks:\n"
+		   "- {name: make, run: x, store: {file: [out.txt]}}\n"
+		   "- {name: use, run: x, depends_on: [make], "
+		   "load: {file: [out.txt]}}\n");
+	assert_int_equal(store_file_put(st, id, "out.txt", "uploaded", 8, &f,
+					NULL),
+			 0);
+	free(f.name);
+	snprintf(src, sizeof(src), "%s/made.txt", dir);
+	fp = fopen(src, "w");
+	assert_non_null(fp);
+	fputs("made", fp);
+	fclose(fp);
+	r = claim("make", &all, &n);
+	assert_non_null(r);
+	finish(r, "out.txt", src);
+	release(all, n);
+	r = claim("use", &all, &n);
+	assert_non_null(r);
+	assert_int_equal(r->nfiles, 1);
+	/* the blob of "made", not of "uploaded" */
+	{
+		char hex[SHA256_HEX_LEN + 1];
+
+		sha256_hex(hex, "made", 4);
+		assert_non_null(strstr(r->files[0].src, hex + 2));
+	}
+	release(all, n);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_put_get_list_delete),
+		cmocka_unit_test(test_load_from_file_store),
+		cmocka_unit_test(test_ancestor_wins_over_file_store),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
