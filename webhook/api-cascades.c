@@ -23,7 +23,7 @@ api_cascade(struct req *r, struct cascade_row *out)
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (!st)
+	if (!st || api_params_ok(r) < 0)
 		return -1;
 	if (!strcmp(repo, "-")) {
 		buf_puts(&spec, name);
@@ -81,7 +81,7 @@ api_cascade_by_name(struct req *r)
 	struct cascade_row c;
 	int ret;
 
-	if (!st)
+	if (!st || api_params_ok(r) < 0)
 		return;
 	ret = store_cascade_lookup(st, r->params[0], &c);
 	if (ret == 0 && !c.active) {
@@ -257,6 +257,8 @@ api_cascade_plan(struct req *r)
 	struct stat sb;
 	size_t i;
 
+	if (api_params_ok(r) < 0)
+		goto out;
 	if (!from || !to) {
 		reply_error(r, 400, "a plan needs the query parameters from=SHA "
 				    "and to=SHA");
@@ -266,7 +268,7 @@ api_cascade_plan(struct req *r)
 		reply_error(r, 400, "%s: '%s' is not a commit id (use 4 to 40 "
 				    "hex digits)",
 			    is_commit_id(from) ? "to" : "from",
-			    is_commit_id(from) ? to : from);
+			    api_text(is_commit_id(from) ? to : from));
 		goto out;
 	}
 	if (!rc) {
@@ -321,7 +323,7 @@ query_flag(struct req *r, const char *name)
 	if (!*v || !strcmp(v, "1") || !strcmp(v, "true"))
 		return 1;
 	reply_error(r, 400, "query parameter %s takes 1 or 0, not '%s'", name,
-		    v);
+		    api_text(v));
 	return -1;
 }
 
@@ -456,10 +458,12 @@ api_files(struct req *r)
 static int
 file_name(struct req *r, const char **out)
 {
-	int ret = store_file_name_check(r->params[2]);
+	int ret;
 
 	*out = r->params[2];
-	if (ret < 0)
+	if (api_params_ok(r) < 0)
+		return -1;
+	if ((ret = store_file_name_check(r->params[2])) < 0)
 		reply_error(r, 400, "%s", err_msg());
 	return ret;
 }

@@ -9,6 +9,11 @@
 
 /* Reply with err_msg() and the HTTP status that fits an ERR_* code. */
 void api_reply_err(struct req *r, int code);
+/* 0 when every {x} of the path is UTF-8 (JSON can name it), else -1 with
+ * a 400 reply. */
+int api_params_ok(struct req *r);
+/* s when it is UTF-8 (a reply may quote it), else a stand-in. */
+const char *api_text(const char *s);
 /* The daemon's executor: something may be ready to run, or a kill asked. */
 void api_wake(struct req *r);
 /*

@@ -30,6 +30,8 @@ run_id(struct req *r)
 	char *end;
 	long long v;
 
+	if (api_params_ok(r) < 0)
+		return 0;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || *end || v < 1 || s[0] == '+' || s[0] == ' ') {
@@ -323,7 +325,7 @@ api_run_log(struct req *r)
 	    strcmp(follow, "true") && strcmp(follow, "false") && *follow) {
 		reply_error(r, 400, "query parameter follow takes 1 or 0, not "
 				    "'%s'",
-			    follow);
+			    api_text(follow));
 		return;
 	}
 	if (get_run(r, &run) < 0)

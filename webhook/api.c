@@ -36,6 +36,32 @@ api_reply_err(struct req *r, int code)
 	reply_error(r, status, "%s", err_msg());
 }
 
+const char *
+api_text(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j ? s : "(bytes that are not UTF-8)";
+}
+
+int
+api_params_ok(struct req *r)
+{
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < r->nparams; i++) {
+		if (!(j = json_string(r->params[i]))) {
+			reply_error(r, 400, "the path holds bytes that are not "
+					    "UTF-8");
+			return -1;
+		}
+		json_decref(j);
+	}
+	return 0;
+}
+
 void
 api_wake(struct req *r)
 {
@@ -269,7 +295,7 @@ api_token_revoke(struct req *r)
 	struct store *st = req_store(r);
 	int ret;
 
-	if (!st)
+	if (!st || api_params_ok(r) < 0)
 		return;
 	ret = store_token_delete(st, r->params[0]);
 	if (ret < 0) {
