@@ -20,12 +20,18 @@ remote_pids() { # [SECONDS]: our sleeps on the host (those of that length)
 }
 RUNS=$(getent passwd "$TEST_USER" | cut -d: -f6)/.scaffold/runs
 # a lost run's processes and run dir stay on the host by design: ours go
-LOST_DIR=
+# (each script names its run dir in $T/shared/rundir-*)
+leftover_runs() {
+	for f in "$T"/shared/rundir-*; do
+		[ -f "$f" ] || continue
+		d=$(cat "$f")
+		case $d in "$RUNS"/*/run) rm -rf "${d%/run}" ;; esac
+	done
+}
 apid=
 spid=
 trap 'for p in $apid $spid $_sshd_pids $(remote_pids); do kill $p 2>/dev/null; done
-[ -n "$LOST_DIR" ] && rm -rf "$LOST_DIR"
-rm -f "$PWNED" "$PWNED-bt"; rm -rf "$T"' EXIT
+leftover_runs; rm -f "$PWNED" "$PWNED-bt"; rm -rf "$T"' EXIT
 
 start_sshd web1 "$TEST_USER"
 PORT1=$SSHD_PORT
@@ -161,8 +167,6 @@ sshd_tree() { # the sshd processes under $1: one per connection, and its child
 }
 sessions=$(sshd_tree "$PID2")
 ok test -n "$sessions" "sshd serves the run's connection"
-rundir=$(cat "$T/shared/rundir-crash")
-case $rundir in "$RUNS"/*/run) LOST_DIR=${rundir%/run} ;; esac
 kill -KILL "$PID2" $sessions
 start=$(date +%s)
 wait $apid
@@ -198,7 +202,7 @@ tasks:
     inputs: {V: NASTY}
     run: |
       printf '%s' "\$V" >$T/shared/got
-      printf '%s' "\$SCAFFOLD_RUN_DIR" >$T/shared/rundir
+      printf '%s' "\$SCAFFOLD_RUN_DIR" >$T/shared/rundir-input
       W=\$V
     store: {env: [W]}
   - name: local
@@ -212,10 +216,10 @@ is "$RC:$(states "$OUT")" "0:remote:success:1 local:success:1 " "the cascade suc
 ok cmp "$T/want" "$T/shared/got" "the value arrives byte-exact in the remote script"
 ok cmp "$T/want" "$T/got-local" "and comes back byte-exact as a stored env value"
 is "$(ls -d "$PWNED"* 2>/dev/null)" "" "nothing in it was executed"
-rundir=$(cat "$T/shared/rundir")
+rundir=$(cat "$T/shared/rundir-input")
 is "${rundir%/*/run}" "$RUNS" "the run had its dir in the user's ~/.scaffold/runs"
 ok test ! -e "${rundir%/run}" "which is removed after the run"
-is "$(LC_ALL=C ls "$T/shared" | tr "\n" " ")" "got rundir rundir-crash rundir-kill " \
+is "$(LC_ALL=C ls "$T/shared" | tr "\n" " ")" "got rundir-crash rundir-input rundir-kill " \
 	"the refused tasks never ran (only later scripts wrote here)"
 
 # --- 6: the daemon killed mid-run, then restarted ----------------------------
@@ -230,6 +234,7 @@ hosts: [web1]
 tasks:
   - name: slow
     run: |
+      printf '%s' "\$SCAFFOLD_RUN_DIR" >$T/shared/rundir-adopt
       echo begin
       sleep 54.$M &
       wait
@@ -292,6 +297,9 @@ scaffold: run 1 ended success" "the log shows the adoption and the end"
 run "$SCAFFOLD" logs -d "$T/sdata" adopt after
 is "$(printf '%s\n' "$OUT" | sed -n 2p)" "after kept-env kept-file" "the stored env and file reach the next task"
 ok grep -q "adopted 1 run" "$T/serve2.log" "the daemon says it adopted the run"
+rundir=$(cat "$T/shared/rundir-adopt")
+is "${rundir%/*/run}" "$RUNS" "the adopted run had its dir in ~/.scaffold/runs"
+ok test ! -e "${rundir%/run}" "which is removed after it"
 kill -TERM $spid
 wait $spid
 is "$?" 0 "the daemon stops cleanly"
