@@ -52,6 +52,9 @@ tasks:
     run: echo "connecting with \$PW"
     inputs: {PW: DB_PASSWORD}
     auto_execute: false
+  - name: forever
+    run: echo waiting forever; [ -e "$T/quick" ] || sleep 60
+    auto_execute: false
   - name: slow
     run: |
       echo first line
@@ -326,6 +329,22 @@ data: {\"id\":$SLOW,\"state\":\"success\",\"exit_code\":0,\"message\":\"\"}" "th
 ok cmp "$T/slow.log" "$T/follow.out" "logs -f --server printed exactly the log"
 ok cmp "$T/slow.log" "$T/follow-d.out" "logs -f -d too"
 
+# ---- killing a run ----
+api POST $C/tasks/forever/run "$OPER"
+ok wait_for 10 sh -c "[ \"\$('$SCAFFOLD' status -d '$D' app | awk '\$1 == \"forever\" {print \$2}')\" = running ]" "a long task runs"
+FOREVER=$(last_run forever)
+curl -sN -H "Authorization: Bearer $VIEW" "$U/api/v1/runs/$FOREVER/log?follow=1" >"$T/sse2" &
+CPID=$!
+ok wait_for 10 grep -q '^data: waiting forever$' "$T/sse2" "its log is followed"
+run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" kill --server "$U" "$FOREVER"
+is "$RC:$OUT" "0:kill requested for run $FOREVER" "kill --server asks the daemon to kill it"
+ok wait_for 10 sh -c "! kill -0 $CPID 2>/dev/null" "the followed log ends"
+is "$(tail -2 "$T/sse2" | head -1 | sed 's/"message":"[^"]*"/"message":M/')" "data: {\"id\":$FOREVER,\"state\":\"killed\",\"exit_code\":null,\"message\":M}" \
+	"with the run killed"
+is "$(state_of forever)" killed "the task is killed"
+api POST /api/v1/runs/$FOREVER/kill "$OPER"
+is "$RES" "409 {\"error\":\"run $FOREVER is not running (it ended killed)\"}" "killing it again: 409"
+
 # ---- the CLI with --server prints what it prints with -d ----
 export SCAFFOLD_TOKEN="$VIEW"
 for cmd in "status" "status -o json" "status app" "status -o json infra/app" \
@@ -361,6 +380,9 @@ run "$SCAFFOLD" status --server "$U" -d "$D"
 is "$RC:$(echo "$ERR" | head -1)" "2:scaffold status: --server and --data-dir exclude each other" "--server and -d together: usage error"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" input set --server "$U" app GREETING salut
 is "$RC:$ERR" "0:cascade 'app': 0 new, 1 changed, 0 removed; 1 downstream reset" "input set --server prints the report"
+touch "$T/quick"
+run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" run --server "$U" app forever
+is "$RC:$(echo "$OUT" | awk '$1 == "forever" {print $2}')" "0:success" "run --server waits for the run and prints the states: all succeeded, exit 0"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" run --server "$U" app announce
 is "$RC:$(echo "$OUT" | awk '$1 == "announce" {print $2}')" "0:success" "run --server waits for the cascade and prints its states"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" run --server "$U" app after_file
@@ -407,7 +429,7 @@ is "$RES" "404 {\"error\":\"no token named 'ci'\"}" "revoking it again: 404"
 ok wait_for 10 sh -c "[ \"\$('$SCAFFOLD' status -d '$D' app | awk 'NR > 2 && (\$2 == \"waiting\" || \$2 == \"running\")' | wc -l)\" = 0 ]" "the cascade is idle"
 api GET /metrics "$VIEW"
 is "$(echo "$RES" | grep -E '^scaffold_(tasks|queue_depth|runs_total)' | grep -vE 'outcome="(success|error)"' | tr '\n' ' ')" \
-	'scaffold_runs_total{outcome="running"} 0 scaffold_runs_total{outcome="killed"} 0 scaffold_runs_total{outcome="lost"} 0 scaffold_tasks{state="not_started"} 0 scaffold_tasks{state="waiting"} 0 scaffold_tasks{state="running"} 0 scaffold_tasks{state="success"} 8 scaffold_tasks{state="error"} 0 scaffold_tasks{state="killed"} 0 scaffold_queue_depth 0 ' \
+	'scaffold_runs_total{outcome="running"} 0 scaffold_runs_total{outcome="killed"} 1 scaffold_runs_total{outcome="lost"} 0 scaffold_tasks{state="not_started"} 0 scaffold_tasks{state="waiting"} 0 scaffold_tasks{state="running"} 0 scaffold_tasks{state="success"} 9 scaffold_tasks{state="error"} 0 scaffold_tasks{state="killed"} 0 scaffold_queue_depth 0 ' \
 	"/metrics: tasks by state, the queue, runs by outcome"
 is "$(echo "$RES" | sed -n 's/^scaffold_runs_total{outcome="error"} //p')" 1 "and the one error run counted"
 
