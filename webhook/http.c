@@ -487,7 +487,7 @@ http_start(struct http_server **out, const struct config *cf,
 		on_completed, h, MHD_OPTION_CONNECTION_LIMIT, 512u,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		MHD_OPTION_END);
 	if (!h->mhd) {
 		err_set("cannot listen on '%s': %s", cf->listen,
 			errno ? strerror(errno) : "libmicrohttpd failed");
