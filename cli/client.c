@@ -373,7 +373,8 @@ client_json(struct client *c, const char *method, const char *path,
 	*out = NULL;
 	answer_init(&a);
 	ret = request(c, method, path, body, len, ctype, &a);
-	if (ret == 0 && !(*out = json_loadb(a.body.ptr, a.body.len, 0, &jerr))) {
+	if (ret == 0 &&
+	    !(*out = json_loadb(a.body.ptr, a.body.len, 0, &jerr))) {
 		client_err(c, "the server at '%s' answered with invalid JSON: "
 			      "%s",
 			   c->base, jerr.text);

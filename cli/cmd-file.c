@@ -111,7 +111,8 @@ file_put(const struct cmd_entry *self, const struct cmd_opts *o, int argc,
 		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
 			buf_add(&data, chunk, n);
 		if (ferror(stdin)) {
-			fprintf(stderr, "scaffold file: cannot read stdin: %s\n",
+			fprintf(stderr,
+				"scaffold file: cannot read stdin: %s\n",
 				strerror(errno));
 			goto out;
 		}

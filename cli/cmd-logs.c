@@ -99,8 +99,9 @@ logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
 		if (!strcmp(str_of(t, "name"), task))
 			found = t;
 	if (!found) {
-		fprintf(stderr, "scaffold logs: cascade '%s' has no task '%s'\n",
-			spec, task);
+		fprintf(stderr,
+			"scaffold logs: cascade '%s' has no task '%s'\n", spec,
+			task);
 		goto out;
 	}
 	id = o->run ? o->run

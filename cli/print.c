@@ -97,7 +97,7 @@ print_inputs_view(json_t *view, int json)
 {
 	struct buf esc = BUF_INIT;
 	const char *source, *value;
-	json_t *in;
+	json_t *in, *jv;
 	size_t i;
 
 	if (json) {
@@ -109,7 +109,8 @@ print_inputs_view(json_t *view, int json)
 		source = str_or(in, "source", "unset");
 		printf("%-24s %-9s %-8s ", str_or(in, "name", ""),
 		       str_or(in, "type", ""), source);
-		value = str_or(in, "value", NULL);
+		jv = json_object_get(in, "value");
+		value = json_string_value(jv);
 		if (!strcmp(source, "unset")) {
 			printf("-\n");
 		} else if (!strcmp(str_or(in, "type", ""), "password")) {
@@ -117,9 +118,7 @@ print_inputs_view(json_t *view, int json)
 		} else {
 			buf_reset(&esc);
 			if (value)
-				escape_log(&esc, value,
-					   json_string_length(
-						   json_object_get(in, "value")));
+				escape_log(&esc, value, json_string_length(jv));
 			printf("%s\n", esc.ptr);
 		}
 	}
@@ -130,6 +129,7 @@ void
 print_files_view(json_t *view, int json)
 {
 	char when[32];
+	json_int_t size;
 	time_t t;
 	struct tm tm;
 	json_t *f;
@@ -141,12 +141,13 @@ print_files_view(json_t *view, int json)
 	}
 	printf("%-40s %10s  %-20s  %s\n", "NAME", "SIZE", "UPDATED", "SHA256");
 	json_array_foreach(json_object_get(view, "files"), i, f) {
-		t = (time_t)(json_integer_value(json_object_get(f, "updated_at")) /
+		size = json_integer_value(json_object_get(f, "size"));
+		t = (time_t)(json_integer_value(json_object_get(f,
+								"updated_at")) /
 			     1000);
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		printf("%-40s %10lld  %-20s  %.12s\n", str_or(f, "name", ""),
-		       (long long)json_integer_value(json_object_get(f, "size")),
-		       when, str_or(f, "sha256", ""));
+		       (long long)size, when, str_or(f, "sha256", ""));
 	}
 }

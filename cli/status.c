@@ -51,7 +51,8 @@ print_status_view(json_t *view, int json, int *all_success)
 		if (!json) {
 			printf("%scascade '%s%s%s' at %s\n",
 			       shown > 1 ? "\n" : "", repo, repo[0] ? "/" : "",
-			       str_or(c, "name", ""), str_or(c, "revision", "-"));
+			       str_or(c, "name", ""),
+			       str_or(c, "revision", "-"));
 			printf("  %-24s %-12s %5s  %s\n", "TASK", "STATE",
 			       "RUNS", "LAST RUN");
 		}

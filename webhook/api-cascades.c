@@ -260,8 +260,8 @@ api_cascade_plan(struct req *r)
 	if (api_params_ok(r) < 0)
 		goto out;
 	if (!from || !to) {
-		reply_error(r, 400, "a plan needs the query parameters from=SHA "
-				    "and to=SHA");
+		reply_error(r, 400, "a plan needs the query parameters "
+				    "from=SHA and to=SHA");
 		goto out;
 	}
 	if (!is_commit_id(from) || !is_commit_id(to)) {
@@ -297,7 +297,8 @@ api_cascade_plan(struct req *r)
 		for (i = 0; i < plan.n; i++) {
 			free(plan.v[i].reason);
 			plan.v[i].action = PLAN_REMOVED;
-			plan.v[i].reason = xstrdup("the cascade file is removed");
+			plan.v[i].reason =
+				xstrdup("the cascade file is removed");
 		}
 		memset(plan.count, 0, sizeof(plan.count));
 		plan.count[PLAN_REMOVED] = plan.n;
@@ -404,8 +405,8 @@ api_input_put(struct req *r)
 		goto out;
 	value = json_object_get(body, "value");
 	if (!json_is_string(value)) {
-		reply_error(r, 400, "the body must be {\"value\": \"...\"} with "
-				    "the value as a string");
+		reply_error(r, 400, "the body must be {\"value\": \"...\"} "
+				    "with the value as a string");
 		goto out;
 	}
 	ret = sched_input_set(s, c.repo, c.name, r->params[2],

@@ -87,7 +87,8 @@ view_cascade(struct json_t **out, struct store *st,
 		json_object_set_new(t, "runs", json_integer(ts[k].runs));
 		json_object_set_new(t, "last_run",
 				    view_int_or_null(ts[k].last_run));
-		json_object_set_new(t, "attempts", json_integer(ts[k].attempts));
+		json_object_set_new(t, "attempts",
+				    json_integer(ts[k].attempts));
 		json_object_set_new(t, "manual", json_boolean(ts[k].manual));
 		json_object_set_new(t, "updated_at",
 				    json_integer(ts[k].updated_at));
@@ -156,9 +157,9 @@ view_run(struct json_t **out, struct store *st, const struct run_row *run)
 	json_object_set_new(o, "attempt", json_integer(run->attempt));
 	json_object_set_new(o, "state",
 			    json_string(run_state_names[run->state]));
-	json_object_set_new(o, "exit_code", run->exit_code >= 0
-						    ? json_integer(run->exit_code)
-						    : json_null());
+	json_object_set_new(o, "exit_code",
+			    run->exit_code >= 0 ? json_integer(run->exit_code)
+						: json_null());
 	json_object_set_new(o, "message", view_str(run->message));
 	json_object_set_new(o, "superseded", json_boolean(run->superseded));
 	json_object_set_new(o, "kill_requested",
@@ -204,10 +205,10 @@ view_one_input(json_t **out, struct store *st, const struct cascade_row *c,
 	json_object_set_new(o, "source", json_string(source));
 	json_object_set_new(o, "has_value", json_boolean(strcmp(source,
 								"unset")));
-	json_object_set_new(o, "value",
-			    in->type == INPUT_PASSWORD || !strcmp(source, "unset")
-				    ? json_null()
-				    : view_bytes(v.ptr, v.len));
+	if (in->type == INPUT_PASSWORD || !strcmp(source, "unset"))
+		json_object_set_new(o, "value", json_null());
+	else
+		json_object_set_new(o, "value", view_bytes(v.ptr, v.len));
 	if (v.len)
 		memset(v.ptr, 0, v.len);
 	buf_release(&v);
