@@ -5,45 +5,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../webhook/webhook.h"
 
 static void
 print_json(const struct plan *p)
 {
-	static const enum plan_action order[] = {
-		PLAN_ADDED, PLAN_REMOVED, PLAN_CHANGED,
-	};
-	static const char *const keys[] = { "added", "removed", "changed" };
-	json_t *o = json_object(), *arr, *reasons = json_object();
-	size_t i, k;
+	json_t *o = view_plan(p, NULL, NULL);
 	char *s;
 
-	json_object_set_new(o, "cascade", json_string(p->cascade));
-	for (k = 0; k < ARRAY_SIZE(order); k++) {
-		arr = json_array();
-		for (i = 0; i < p->n; i++)
-			if (p->v[i].action == order[k])
-				json_array_append_new(
-					arr, json_string(p->v[i].task));
-		json_object_set_new(o, keys[k], arr);
-	}
-	/* the reset set includes the added and changed tasks */
-	arr = json_array();
-	for (i = 0; i < p->n; i++)
-		if (p->v[i].action == PLAN_ADDED ||
-		    p->v[i].action == PLAN_CHANGED ||
-		    p->v[i].action == PLAN_RESET)
-			json_array_append_new(arr, json_string(p->v[i].task));
-	json_object_set_new(o, "reset", arr);
-	arr = json_array();
-	for (i = 0; i < p->n; i++) {
-		if (p->v[i].action == PLAN_UNCHANGED)
-			json_array_append_new(arr, json_string(p->v[i].task));
-		if (p->v[i].reason)
-			json_object_set_new(reasons, p->v[i].task,
-					    json_string(p->v[i].reason));
-	}
-	json_object_set_new(o, "unchanged", arr);
-	json_object_set_new(o, "reasons", reasons);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	puts(s);
 	free(s);

@@ -380,3 +380,46 @@ view_tokens(struct json_t **out, struct store *st)
 	*out = json_pack("{s:o}", "tokens", a);
 	return 0;
 }
+
+json_t *
+view_plan(const struct plan *p, const char *from, const char *to)
+{
+	static const enum plan_action order[] = {
+		PLAN_ADDED, PLAN_REMOVED, PLAN_CHANGED,
+	};
+	static const char *const keys[] = { "added", "removed", "changed" };
+	json_t *o = json_object(), *arr, *reasons = json_object();
+	size_t i, k;
+
+	json_object_set_new(o, "cascade", json_string(p->cascade));
+	if (from)
+		json_object_set_new(o, "from", json_string(from));
+	if (to)
+		json_object_set_new(o, "to", json_string(to));
+	for (k = 0; k < ARRAY_SIZE(order); k++) {
+		arr = json_array();
+		for (i = 0; i < p->n; i++)
+			if (p->v[i].action == order[k])
+				json_array_append_new(
+					arr, json_string(p->v[i].task));
+		json_object_set_new(o, keys[k], arr);
+	}
+	arr = json_array();
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].action == PLAN_ADDED ||
+		    p->v[i].action == PLAN_CHANGED ||
+		    p->v[i].action == PLAN_RESET)
+			json_array_append_new(arr, json_string(p->v[i].task));
+	json_object_set_new(o, "reset", arr);
+	arr = json_array();
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].action == PLAN_UNCHANGED)
+			json_array_append_new(arr, json_string(p->v[i].task));
+		if (p->v[i].reason)
+			json_object_set_new(reasons, p->v[i].task,
+					    json_string(p->v[i].reason));
+	}
+	json_object_set_new(o, "unchanged", arr);
+	json_object_set_new(o, "reasons", reasons);
+	return o;
+}

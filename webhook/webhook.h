@@ -84,6 +84,11 @@ int view_repos(struct json_t **out, struct store *st,
 	       const struct config *cf);
 /* {"tokens": [{"name", "role", "created_at", "last_used_at"}]} */
 int view_tokens(struct json_t **out, struct store *st);
+/* A plan: {"cascade", ["from", "to",] "added", "removed", "changed",
+ * "reset", "unchanged", "reasons"}; from/to NULL: left out.  A new
+ * reference. */
+struct json_t *view_plan(const struct plan *p, const char *from,
+			 const char *to);
 
 /*
  * Commit statuses (status.c decides, forge.c posts, outbox.c sends; DESIGN
