@@ -686,7 +686,8 @@ test_timeout_grace(void **state)
 	fx_run(&f, "trap '' TERM\nsleep 30\n");
 	assert_int_equal(f.res.outcome, RUN_ERROR);
 	assert_string_equal(f.res.message, "timed out after 100ms");
-	assert_true(f.elapsed_ms >= 2100);
+	/* the grace alone; the 100 ms before it is not timed precisely */
+	assert_true(f.elapsed_ms >= 2000);
 	assert_true(f.elapsed_ms < 4000);
 	assert_string_equal(f.log,
 			    "scaffold: timed out after 100ms\n"
