@@ -219,8 +219,9 @@ void ssh_fingerprint(char out[SSH_FINGERPRINT_LEN], const void *key,
 /*
  * HTML escaping (html.c), cgit's way: the helper is named for where its
  * output goes, so every call site shows how it escapes.  Each appends to
- * b (NULL s: nothing).  Bytes that are not valid UTF-8, and control
- * characters HTML forbids, become U+FFFD.
+ * b (NULL s: nothing).  Bytes that are not valid UTF-8, control
+ * characters (but tab, newline, carriage return) and noncharacters become
+ * U+FFFD: the output is valid HTML and XML text.
  */
 /* Element text: & < > as entities. */
 void html_txt(struct buf *b, const char *s);

@@ -2,9 +2,9 @@
  * html.c - escaping for HTML pages, cgit's way: the helper is named for
  * the context its output goes into (element text, a quoted attribute
  * value, a URL path segment or query value), so every call site shows how
- * it escapes.  Bytes that are not valid UTF-8, and the control characters
- * HTML forbids, become U+FFFD: a page stays well-formed whatever a log or
- * a name holds.
+ * it escapes.  Bytes that are not valid UTF-8, and the characters HTML
+ * and XML forbid, become U+FFFD: a page stays well-formed whatever a log
+ * or a name holds.
  */
 #include <string.h>
 
@@ -55,14 +55,17 @@ utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
 	return n;
 }
 
-/* Control characters that may not appear in HTML text (tab, newline,
- * form feed and carriage return may). */
+/* Characters that may not appear in HTML text, nor in XML (pages are
+ * well-formed as both): control characters but tab, newline and carriage
+ * return, and the noncharacters. */
 static int
-is_forbidden_control(unsigned cp)
+is_forbidden(unsigned cp)
 {
 	if (cp < 0x20)
-		return cp != '\t' && cp != '\n' && cp != '\f' && cp != '\r';
-	return cp >= 0x7f && cp <= 0x9f;
+		return cp != '\t' && cp != '\n' && cp != '\r';
+	if (cp >= 0x7f && cp <= 0x9f)
+		return 1;
+	return (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe;
 }
 
 /*
@@ -84,11 +87,11 @@ escape(struct buf *b, const char *s, size_t len, const char *special)
 			continue;
 		}
 		n = utf8_seq(p + i, len - i, &cp);
-		if (n > 1 && !is_forbidden_control(cp)) {
+		if (n > 1 && !is_forbidden(cp)) {
 			i += n;
 			continue;
 		}
-		if (n == 1 && !is_forbidden_control(cp) && !strchr(special, p[i])) {
+		if (n == 1 && !is_forbidden(cp) && !strchr(special, p[i])) {
 			i++;
 			continue;
 		}

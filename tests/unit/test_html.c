@@ -33,6 +33,9 @@ test_txt(void **state)
 	      "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	CHECK(html_txt, "end\xe2\x9c", "end\xef\xbf\xbd\xef\xbf\xbd");
 	CHECK(html_txt, "\xc2\x85", "\xef\xbf\xbd"); /* C1 control */
+	CHECK(html_txt, "\f", "\xef\xbf\xbd"); /* not XML */
+	CHECK(html_txt, "\xef\xbf\xbe\xef\xb7\x90", /* noncharacters */
+	      "\xef\xbf\xbd\xef\xbf\xbd");
 }
 
 static void
