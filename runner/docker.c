@@ -2152,6 +2152,27 @@ out:
 	return ret;
 }
 
+/*
+ * The run's RUN_DISPLAY_FILE into *f when it wrote one; a missing or
+ * unusable one is no error of the run.  COLLECT_OK or COLLECT_LOST.
+ */
+static int
+collect_display(struct run_handle *h, struct runner_file *f,
+		struct run_result *out, char *reason, size_t rlen)
+{
+	char msg[sizeof(out->message)];
+	int ret;
+
+	if (!runner_display_wanted(&h->store_files))
+		return COLLECT_OK;
+	memcpy(msg, out->message, sizeof(msg));
+	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, out, reason, rlen);
+	memcpy(out->message, msg, sizeof(msg));
+	if (ret == COLLECT_OK)
+		f->path = xstrdup(RUN_DISPLAY_FILE);
+	return ret == COLLECT_LOST ? ret : COLLECT_OK;
+}
+
 /* After success: the store files and env into out. */
 static int
 collect(struct run_handle *h, struct run_result *out, char *reason,
@@ -2172,9 +2193,13 @@ collect(struct run_handle *h, struct run_result *out, char *reason,
 	}
 	if (ret == COLLECT_OK && h->store_env.n)
 		ret = collect_env(h, env, out, reason, rlen);
+	if (ret == COLLECT_OK)
+		ret = collect_display(h, &files[h->store_files.n], out, reason,
+				      rlen);
 	if (ret == COLLECT_OK) {
 		out->files = files;
-		out->nfiles = h->store_files.n;
+		out->nfiles = h->store_files.n +
+			      (files[h->store_files.n].path != NULL);
 		out->env = env;
 		out->nenv = h->store_env.n;
 		return ret;

@@ -812,6 +812,30 @@ terminate(struct run_handle *h, int64_t *term_at)
 }
 
 /*
+ * The run's RUN_DISPLAY_FILE into *out when it wrote one, as a regular
+ * file (not a link) in the run dir; its absence is no error.  1 when it
+ * was collected.
+ */
+static int
+collect_display(struct run_handle *h, struct runner_file *out)
+{
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int ok;
+
+	if (!runner_display_wanted(&h->store_files))
+		return 0;
+	buf_addf(&path, "%s/" RUN_DISPLAY_FILE, h->run_dir);
+	ok = lstat(path.ptr, &st) == 0 && S_ISREG(st.st_mode);
+	if (ok) {
+		out->path = xstrdup(RUN_DISPLAY_FILE);
+		out->src = buf_detach(&path, NULL);
+	}
+	buf_release(&path);
+	return ok;
+}
+
+/*
  * After success: check the store files and read the store env into out;
  * false with out->message set when one is missing.
  */
@@ -898,7 +922,8 @@ collect(struct run_handle *h, struct run_result *out)
 out:
 	if (ok) {
 		out->files = files;
-		out->nfiles = h->store_files.n;
+		out->nfiles = h->store_files.n +
+			      collect_display(h, &files[h->store_files.n]);
 		out->env = env;
 		out->nenv = h->store_env.n;
 	} else {

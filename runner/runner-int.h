@@ -26,4 +26,10 @@ void docker_detach(struct run_handle *h);
  */
 void ssh_detach(struct run_handle *h);
 
+/*
+ * runner.c: whether a run's RUN_DISPLAY_FILE is still to be collected on
+ * its own (it is not when the task stores it already).
+ */
+bool runner_display_wanted(const struct strvec *store_files);
+
 #endif

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "runner-int.h"
 
 const char *const run_outcome_names[4] = {
 	[RUN_SUCCESS] = "success",
@@ -49,4 +49,15 @@ run_result_release(struct run_result *r)
 	free(r->files);
 	memset(r, 0, sizeof(*r));
 	r->exit_code = -1;
+}
+
+bool
+runner_display_wanted(const struct strvec *store_files)
+{
+	size_t i;
+
+	for (i = 0; i < store_files->n; i++)
+		if (!strcmp(store_files->v[i], RUN_DISPLAY_FILE))
+			return false;
+	return true;
 }

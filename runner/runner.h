@@ -75,6 +75,14 @@ struct run_spec {
 	size_t nsecrets;
 };
 
+/*
+ * The file a run may write in its run dir for the status page to render
+ * (DESIGN §2, "Display").  Every backend collects it after a success, like
+ * a store file but only when present, and returns it in run_result.files
+ * under this name.
+ */
+#define RUN_DISPLAY_FILE ".display"
+
 enum run_outcome { RUN_SUCCESS, RUN_ERROR, RUN_KILLED, RUN_LOST };
 extern const char *const run_outcome_names[4];
 

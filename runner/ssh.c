@@ -2811,6 +2811,28 @@ out:
 	return ret;
 }
 
+/*
+ * The run's RUN_DISPLAY_FILE into *f when it wrote one; a missing or
+ * unusable one is no error of the run.  COLLECT_OK or SSH_LOST.  c->lock
+ * held.
+ */
+static int
+collect_display(struct run_handle *h, struct runner_file *f,
+		struct run_result *out)
+{
+	char msg[sizeof(out->message)];
+	int ret;
+
+	if (!runner_display_wanted(&h->store_files))
+		return COLLECT_OK;
+	memcpy(msg, out->message, sizeof(msg));
+	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, out);
+	memcpy(out->message, msg, sizeof(msg));
+	if (ret == COLLECT_OK)
+		f->path = xstrdup(RUN_DISPLAY_FILE);
+	return ret == SSH_LOST ? ret : COLLECT_OK;
+}
+
 /* After success: the store files and env into out.  c->lock held. */
 static int
 collect(struct run_handle *h, struct run_result *out)
@@ -2829,9 +2851,12 @@ collect(struct run_handle *h, struct run_result *out)
 	}
 	if (ret == COLLECT_OK)
 		ret = collect_env(h, env, out);
+	if (ret == COLLECT_OK)
+		ret = collect_display(h, &files[h->store_files.n], out);
 	if (ret == COLLECT_OK) {
 		out->files = files;
-		out->nfiles = h->store_files.n;
+		out->nfiles = h->store_files.n +
+			      (files[h->store_files.n].path != NULL);
 		out->env = env;
 		out->nenv = h->store_env.n;
 		return ret;

@@ -552,6 +552,50 @@ test_success_files_env(void **state)
 	fx_done(&f);
 }
 
+/* A run's .display comes back as a file after its store files; a link
+ * does not, nor does a failed run's; absent, it is no error. */
+static void
+test_display(void **state)
+{
+	static const char *const sf[] = { "out.txt" };
+	char want[PATH_MAX + 16];
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	f.spec.store_files = sf;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "echo x > out.txt\n"
+		   "echo '[{\"kind\": \"value\", \"name\": \"v\", "
+		   "\"data\": \"1\"}]' > .display\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_int_equal(f.res.nfiles, 2);
+	assert_string_equal(f.res.files[0].path, "out.txt");
+	assert_string_equal(f.res.files[1].path, RUN_DISPLAY_FILE);
+	fx_path(&f, want, sizeof(want), RUN_DISPLAY_FILE);
+	assert_string_equal(f.res.files[1].src, want);
+	fx_done(&f);
+
+	fx_init(&f);
+	fx_run(&f, "echo ok\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_int_equal(f.res.nfiles, 0);
+	fx_done(&f);
+
+	fx_init(&f);
+	fx_run(&f, "ln -s /etc/passwd .display\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(f.res.message, "");
+	assert_int_equal(f.res.nfiles, 0);
+	fx_done(&f);
+
+	fx_init(&f);
+	fx_run(&f, "echo '[]' > .display; exit 3\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_int_equal(f.res.nfiles, 0);
+	fx_done(&f);
+}
+
 static void
 test_exit0_mid_script(void **state)
 {
@@ -1113,6 +1157,7 @@ main(void)
 		cmocka_unit_test(test_masker_random),
 		cmocka_unit_test(test_masker_large),
 		cmocka_unit_test(test_success_files_env),
+		cmocka_unit_test(test_display),
 		cmocka_unit_test(test_exit0_mid_script),
 		cmocka_unit_test(test_user_exit_trap),
 		cmocka_unit_test(test_exit_codes),
