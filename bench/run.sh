@@ -13,7 +13,10 @@
 # `sh -c true` (no target; its own checks).  Then bench/gitsync.sh: the
 # clone and fetch of a 20,000-file repository beside git, and the time
 # from a push to its first task in `scaffold serve` (no target; about two
-# minutes; needs git).  Exit 1 if a target is missed or a check fails.
+# minutes; needs git).  Then bench/webhook.sh: forge webhook requests per
+# second of `scaffold serve` beside the `webhook` tool under wrk, and the
+# daemon's idle memory (no target; 2.5 minutes; BENCH_WEBHOOK=0
+# skips it).  Exit 1 if a target is missed or a check fails.
 #
 # Settings (environment): SCAFFOLD (binary, default ./scaffold),
 # BENCH_TASKS (10000), BENCH_SEED (1), BENCH_CHANGED (index of the changed
@@ -167,6 +170,18 @@ fi
 if [ "${BENCH_DOCKER:-1}" != 0 ]; then
 	echo
 	SCAFFOLD=$SCAFFOLD sh bench/docker.sh || die "docker benchmark failed"
+fi
+# 9. forge webhooks beside the webhook tool (bench/webhook.sh; issue 7,
+# item 8): requests per second of POST /hooks/github with a bad signature
+# and with a valid duplicate delivery, by wrk against scaffold serve and
+# against adnanh/webhook with the same HMAC-SHA256 rule, as ratios within
+# each round; the daemons' VmRSS/VmHWM after start and after the load.
+# About 2.5 minutes; installs wrk and webhook with apt-get when missing
+# (root), else skipped (exit 0); no target.  BENCH_WEBHOOK=0 skips it;
+# its settings: bench/README.md.
+if [ "${BENCH_WEBHOOK:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/webhook.sh || die "webhook benchmark failed"
 fi
 if [ "$missed" = yes ]; then
 	echo "bench: target missed" >&2
