@@ -539,6 +539,9 @@ struct delivery_row {
 /* ERR_CONFLICT (nothing recorded) when that delivery id came before. */
 int store_delivery_record(struct store *s, const struct delivery_row *d,
 			  int64_t *out_id);
+/* *out = 1 when that delivery id was recorded before (a read, no lock). */
+int store_delivery_seen(struct store *s, const char *forge,
+			const char *delivery, int *out);
 /* The newest unprocessed delivery of a repo (0: none). */
 int store_deliveries_pending(struct store *s, const char *repo,
 			     int64_t *out_max);

@@ -40,6 +40,27 @@ store_delivery_record(struct store *s, const struct delivery_row *d,
 }
 
 int
+store_delivery_seen(struct store *s, const char *forge, const char *delivery,
+		    int *out)
+{
+	sqlite3_stmt *st = db_stmt(s, "SELECT 1 FROM deliveries WHERE forge = "
+				      "?1 AND delivery = ?2 LIMIT 1");
+	int rc;
+
+	*out = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, forge, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		       ? 0
+		       : db_err(s, "look up delivery");
+}
+
+int
 store_deliveries_pending(struct store *s, const char *repo, int64_t *out_max)
 {
 	sqlite3_stmt *st = db_stmt(s, "SELECT COALESCE(MAX(id), 0) FROM "

@@ -282,7 +282,7 @@ accept_push(struct req *r, int forge, const struct proof *p,
 	buf_puts(&lg, " at ");
 	log_untrusted(&lg, after ? after : "?");
 	if (!json_array_size(repos)) {
-		log_info("%s: a duplicate, ignored", lg.ptr);
+		log_debug("%s: a duplicate, ignored", lg.ptr);
 		json_decref(repos);
 		reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1,
 					     "delivery", delivery));
@@ -310,6 +310,31 @@ out:
 	strvec_clear(&fresh);
 	strvec_clear(&other);
 	buf_release(&lg);
+}
+
+/*
+ * A retried delivery (its id recorded already) is answered as a duplicate
+ * before its payload is parsed or the store locked: forges retry in
+ * bursts.  1 when answered.
+ */
+static int
+known_delivery(struct req *r, int forge, const char *delivery)
+{
+	struct store *st;
+	int seen = 0;
+
+	if (!delivery || !(st = req_store(r)))
+		return 0;
+	if (store_delivery_seen(st, forge_names[forge], delivery, &seen) < 0)
+		return 0; /* the insert will tell */
+	if (!seen)
+		return 0;
+	log_debug("webhook: %s delivery seen before, a duplicate",
+		  forge_names[forge]);
+	reply_json(r, 200, json_pack("{s:b,s:s}", "duplicate", 1, "delivery",
+				     delivery));
+	http_count_delivery(r->srv, forge, DLV_DUPLICATE);
+	return 1;
 }
 
 /* Check the proof; 0 when some repo's secret verified it. */
@@ -367,6 +392,8 @@ hook_github(struct req *r)
 		ignore_event(r, FORGE_GITHUB, event);
 		goto out;
 	}
+	if (known_delivery(r, FORGE_GITHUB, delivery))
+		goto out;
 	if (!(j = payload(r))) {
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
 		goto out;
@@ -403,6 +430,8 @@ hook_gitlab(struct req *r)
 		ignore_event(r, FORGE_GITLAB, event);
 		goto out;
 	}
+	if (known_delivery(r, FORGE_GITLAB, delivery))
+		goto out;
 	if (!(j = payload(r))) {
 		http_count_delivery(r->srv, FORGE_GITLAB, DLV_REJECTED);
 		goto out;
@@ -445,6 +474,8 @@ hook_gitea(struct req *r)
 		ignore_event(r, FORGE_GITEA, event);
 		goto out;
 	}
+	if (known_delivery(r, FORGE_GITEA, delivery))
+		goto out;
 	if (!(j = payload(r))) {
 		http_count_delivery(r->srv, FORGE_GITEA, DLV_REJECTED);
 		goto out;
