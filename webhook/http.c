@@ -231,7 +231,8 @@ authenticate(struct req *r)
 static void
 dispatch(struct req *r)
 {
-	static const struct route *const tables[] = { hook_routes, api_routes };
+	static const struct route *const tables[] = { hook_routes, api_routes,
+						      ui_routes };
 	const struct route *rt, *found = NULL;
 	int path_matched = 0;
 	enum role need;

@@ -64,6 +64,7 @@ struct route {
 };
 extern const struct route hook_routes[];
 extern const struct route api_routes[];
+extern const struct route ui_routes[]; /* the status pages, ui.c */
 
 /* The calling thread's store and scheduler (opened on first use), or NULL
  * with the reply already set to 500. */

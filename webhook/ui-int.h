@@ -1,0 +1,107 @@
+/*
+ * ui-int.h - shared by the status pages: ui.c (the layout, the state
+ * colours, times, lookups) and one file per page, cgit's way: ui-index.c
+ * (/), ui-cascade.c (/c/REPO/CASCADE), ui-run.c (/r/RUN), ui-badge.c
+ * (/badge/REPO/CASCADE.svg).
+ *
+ * Pages are HTML built in a struct buf and work without JavaScript.  Every
+ * string that comes from a repository, a run or an operator goes through
+ * the helper named for where it lands: html_txt (element text), html_attr
+ * (a quoted attribute value), html_url_arg (a URL path segment or query
+ * value).  Links are relative (p->root leads back to "/"), so the pages
+ * work behind a proxy that mounts scaffold under a path.
+ */
+#ifndef SCAFFOLD_UI_INT_H
+#define SCAFFOLD_UI_INT_H
+
+#include "webhook-int.h"
+
+/* A page being built. */
+struct page {
+	struct req *r;
+	struct buf b;	  /* the HTML so far */
+	const char *root; /* from this page to "/": "", "../", "../../" */
+	int64_t now;	  /* ms since the epoch, when the page began */
+};
+
+/*
+ * Begin a page: the document head (title: text, escaped here), the inline
+ * style sheet and the top bar.  crumbs is extra HTML for the top bar
+ * (escaped by the caller), or NULL.
+ */
+void ui_begin(struct page *p, struct req *r, const char *root,
+	      const char *title, const char *crumbs);
+/* Close the document and reply 200 with it; releases p->b. */
+void ui_end(struct page *p);
+/* Reply with an HTML page for an error: code, and the message (text). */
+void ui_fail(struct req *r, const char *root, int code, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+/* Reply with bytes of a type, with the pages' security headers. */
+void ui_reply(struct req *r, int code, const char *ctype, const void *data,
+	      size_t len);
+
+/*
+ * The state colours: one table for task states, run outcomes, overall
+ * cascade states and revision results, used by the chips, the DAG and the
+ * badge alike.  Unknown names get the grey of not_started.
+ */
+struct ui_colour {
+	const char *state;
+	const char *key;   /* its CSS class: st-KEY */
+	const char *label; /* for people: "not started" */
+	const char *bg;	   /* "#1a7f37" */
+};
+const struct ui_colour *ui_colour(const char *state);
+/* <span class="st st-KEY">label</span> */
+void ui_state(struct buf *b, const char *state);
+
+/* A time as "3 min ago" with the UTC time in its title and datetime. */
+void ui_time(struct page *p, int64_t ms);
+/* A time as "2024-05-01 12:03:04 UTC (3 min ago)". */
+void ui_time_full(struct page *p, int64_t ms);
+/* "1.2 s", "3 min 4 s", "2 h 5 min" */
+void ui_duration(struct buf *b, int64_t ms);
+/* A byte count: "512 B", "1.5 KiB", "3.0 MiB". */
+void ui_size(struct buf *b, int64_t n);
+/* The first 10 characters of a commit id, as text ("-" for none). */
+void ui_short_id(struct buf *b, const char *id);
+
+/* The href of a page from p: p->root, then path segments as given, each
+ * through html_url_arg.  NULL ends the list. */
+void ui_href(struct page *p, ...);
+
+/*
+ * The overall state of a cascade from its present tasks' states: running
+ * (some running or waiting), error, killed, success (all), or not_started.
+ * counts (may be NULL) gets the tasks per state.
+ */
+const char *ui_cascade_state(const struct task_row *ts, size_t n,
+			     int64_t counts[TS_N]);
+
+/*
+ * The cascade of the URL (repo "-" for one applied from files): 0 and *out
+ * (release it), or <0 with a 404 (or 500) page as the reply.
+ */
+int ui_cascade_find(struct req *r, const char *root, const char *repo,
+		    const char *name, struct cascade_row *out);
+/* The repo part of a cascade's URL: its repo, or "-". */
+const char *ui_repo_arg(const struct cascade_row *c);
+/*
+ * The newest UI_REVISIONS revisions of repo (*revs, newest first; free
+ * with revision_rows_free) and *at the index of commit in them (a full id,
+ * or a prefix of 4 or more hex digits).  ERR_NOTFOUND (*revs still set)
+ * when scaffold has no record of commit.
+ */
+#define UI_REVISIONS 1000
+int ui_revisions(struct store *st, const char *repo, const char *commit,
+		 struct revision_row **revs, size_t *n, size_t *at);
+
+/* Handlers of the route table (ui.c). */
+void ui_index(struct req *r);
+void ui_cascade(struct req *r);
+void ui_run(struct req *r);
+void ui_run_file(struct req *r);
+void ui_badge(struct req *r);
+void ui_script(struct req *r);
+
+#endif
