@@ -10,6 +10,7 @@ PKGS="
 	libjansson-dev libssh2-1-dev libmicrohttpd-dev libarchive-dev
 	libssl-dev libcmocka-dev openssh-server openssh-client
 	docker.io busybox-static curl openssl
+	chromium libxml2-utils fonts-dejavu-core
 "
 
 missing=""
