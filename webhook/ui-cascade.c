@@ -23,12 +23,12 @@
 #define PLAN_LOOKBACK 16
 
 /* The DAG's geometry, in SVG user units. */
-#define NODE_W 168
+#define NODE_W 150
 #define NODE_H 28
-#define GAP_X 56
-#define GAP_Y 10
+#define GAP_X 14
+#define GAP_Y 34
 #define PAD 10
-#define LABEL_MAX 22
+#define LABEL_MAX 19
 
 /* What the page shows of one task. */
 struct trow {
@@ -226,112 +226,124 @@ cmp_slot(const void *a, const void *b)
 }
 
 /*
- * A layered drawing: a task's column is its depth (the longest path from
- * a root), its row in the column follows the mean row of its parents (one
- * barycenter pass), so edges mostly run forward and straight.
+ * A layered drawing, top to bottom as Graphviz draws: a task's layer is
+ * its depth (the longest path from a root), each layer is centred, and in
+ * it tasks follow the mean position of their parents (one barycenter
+ * pass), so edges mostly run down and straight.  x[i] is in node slots
+ * (halves when a layer is centred), y[i] the layer.
  */
 static void
-dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
+dag_layout(const struct cascade *def, double *x, size_t *y, size_t *out_w,
+	   size_t *out_h)
 {
-	size_t n = def->ntasks, i, k, d, ncols = 0, nrows = 0, *depth, *row;
+	size_t n = def->ntasks, i, k, d, m, nlayers = 0, widest = 0;
+	struct slot *slots = xcalloc(n + 1, sizeof(*slots));
 	size_t *count;
-	struct slot *slots;
 	double sum;
-	int width, height;
 
-	if (!n)
-		return;
-	depth = xcalloc(n, sizeof(*depth));
-	row = xcalloc(n, sizeof(*row));
 	for (k = 0; k < n; k++) {
 		i = def->topo[k];
+		y[i] = 0;
 		for (d = 0; d < def->tasks[i].ndeps; d++)
-			if (depth[def->tasks[i].deps[d].task] + 1 > depth[i])
-				depth[i] =
-				    depth[def->tasks[i].deps[d].task] + 1;
-		if (depth[i] + 1 > ncols)
-			ncols = depth[i] + 1;
+			if (y[def->tasks[i].deps[d].task] + 1 > y[i])
+				y[i] = y[def->tasks[i].deps[d].task] + 1;
+		if (y[i] + 1 > nlayers)
+			nlayers = y[i] + 1;
 	}
-	count = xcalloc(ncols, sizeof(*count));
-	slots = xcalloc(n, sizeof(*slots));
-	for (d = 0; d < ncols; d++) {
-		size_t m = 0;
-
+	count = xcalloc(nlayers + 1, sizeof(*count));
+	for (i = 0; i < n; i++)
+		if (++count[y[i]] > widest)
+			widest = count[y[i]];
+	for (d = 0; d < nlayers; d++) {
+		m = 0;
 		for (i = 0; i < n; i++) {
 			const struct task *t = &def->tasks[i];
 
-			if (depth[i] != d)
+			if (y[i] != d)
 				continue;
 			sum = 0;
 			for (k = 0; k < t->ndeps; k++)
-				sum += (double)row[t->deps[k].task];
+				sum += x[t->deps[k].task];
 			slots[m].key = t->ndeps ? sum / (double)t->ndeps : 0;
 			slots[m].task = i;
 			m++;
 		}
 		qsort(slots, m, sizeof(*slots), cmp_slot);
 		for (k = 0; k < m; k++)
-			row[slots[k].task] = k;
-		count[d] = m;
-		if (m > nrows)
-			nrows = m;
+			x[slots[k].task] =
+				(double)k + (double)(widest - m) / 2;
 	}
-	width = 2 * PAD + (int)ncols * (NODE_W + GAP_X) - GAP_X;
-	height = 2 * PAD + (int)nrows * (NODE_H + GAP_Y) - GAP_Y;
+	*out_w = widest;
+	*out_h = nlayers;
+	free(slots);
+	free(count);
+}
+
+static void
+dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
+{
+	size_t n = def->ntasks, i, k, widest, nlayers, *y;
+	double *x;
+	int width, height;
+
+	if (!n)
+		return;
+	x = xcalloc(n, sizeof(*x));
+	y = xcalloc(n, sizeof(*y));
+	dag_layout(def, x, y, &widest, &nlayers);
+	width = 2 * PAD + (int)widest * (NODE_W + GAP_X) - GAP_X;
+	height = 2 * PAD + (int)nlayers * (NODE_H + GAP_Y) - GAP_Y;
 	buf_addf(&p->b,
 		 "<div class=\"dag\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
-		 "id=\"dag\" width=\"%d\" height=\"%d\" viewBox=\"0 0 "
-		 "%d %d\" role=\"img\" aria-label=\"The tasks and their "
+		 "id=\"dag\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d "
+		 "%d\" role=\"img\" aria-label=\"The tasks and their "
 		 "dependencies\">\n"
-		 "<defs><marker id=\"arrow\" viewBox=\"0 0 8 8\" "
-		 "refX=\"8\" refY=\"4\" markerWidth=\"7\" "
-		 "markerHeight=\"7\" orient=\"auto\"><path d=\"M0 0L8 "
-		 "4L0 8z\" fill=\"#8c959f\"/></marker></defs>\n",
+		 "<defs><marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"8\" "
+		 "refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" "
+		 "orient=\"auto\"><path d=\"M0 0L8 4L0 8z\" "
+		 "fill=\"#8c959f\"/></marker></defs>\n",
 		 width, height, width, height);
-	/* edges under the nodes */
+	/* edges under the nodes: from a parent's bottom to a child's top */
 	for (i = 0; i < n; i++) {
 		const struct task *t = &def->tasks[i];
-		int x2 = PAD + (int)depth[i] * (NODE_W + GAP_X);
-		int y2 = PAD + (int)row[i] * (NODE_H + GAP_Y) + NODE_H / 2;
+		int x2 = PAD + (int)(x[i] * (NODE_W + GAP_X)) + NODE_W / 2;
+		int y2 = PAD + (int)y[i] * (NODE_H + GAP_Y);
 
 		for (k = 0; k < t->ndeps; k++) {
 			size_t pi = t->deps[k].task;
-			int x1 =
-			    PAD + (int)depth[pi] * (NODE_W + GAP_X) + NODE_W;
-			int y1 =
-			    PAD + (int)row[pi] * (NODE_H + GAP_Y) + NODE_H / 2;
+			int x1 = PAD + (int)(x[pi] * (NODE_W + GAP_X)) +
+				 NODE_W / 2;
+			int y1 = PAD + (int)y[pi] * (NODE_H + GAP_Y) + NODE_H;
 
 			buf_addf(&p->b,
-				 "<path class=\"e e-%s\" d=\"M%d %dC%d "
-				 "%d %d %d %d %d\"/>\n",
-				 dep_kind_names[t->deps[k].kind], x1, y1,
-				 x1 + GAP_X / 2, y1, x2 - GAP_X / 2, y2, x2,
-				 y2);
+				 "<path class=\"e e-%s\" d=\"M%d %dC%d %d %d %d "
+				 "%d %d\"/>\n",
+				 dep_kind_names[t->deps[k].kind], x1, y1, x1,
+				 y1 + GAP_Y / 2, x2, y2 - GAP_Y / 2, x2, y2);
 		}
 	}
 	for (i = 0; i < n; i++) {
 		const char *state = rows[i].row
-					? task_state_names[rows[i].row->state]
-					: "not_started";
+					    ? task_state_names[rows[i].row->state]
+					    : "not_started";
 		const char *name = def->tasks[i].name;
 		size_t len = strlen(name);
-		int x = PAD + (int)depth[i] * (NODE_W + GAP_X);
-		int y = PAD + (int)row[i] * (NODE_H + GAP_Y);
+		int nx = PAD + (int)(x[i] * (NODE_W + GAP_X));
+		int ny = PAD + (int)y[i] * (NODE_H + GAP_Y);
 
-		if (rows[i].run.id) {
+		if (rows[i].run.id)
 			buf_addf(&p->b, "<a href=\"%sr/%lld\">", p->root,
 				 (long long)rows[i].run.id);
-		}
 		buf_puts(&p->b, "<g class=\"node\" data-task=\"");
 		html_attr(&p->b, name);
 		buf_addf(&p->b, "\" data-state=\"%s\"><title>", state);
 		html_txt(&p->b, name);
 		buf_addf(&p->b,
-			 ": %s</title><rect x=\"%d\" y=\"%d\" "
-			 "width=\"%d\" height=\"%d\" rx=\"5\" "
-			 "fill=\"%s\"/><text x=\"%d\" y=\"%d\">",
-			 ui_colour(state)->label, x, y, NODE_W, NODE_H,
-			 ui_colour(state)->bg, x + 8, y + NODE_H / 2 + 4);
+			 ": %s</title><rect x=\"%d\" y=\"%d\" width=\"%d\" "
+			 "height=\"%d\" rx=\"5\" fill=\"%s\"/><text x=\"%d\" "
+			 "y=\"%d\">",
+			 ui_colour(state)->label, nx, ny, NODE_W, NODE_H,
+			 ui_colour(state)->bg, nx + 8, ny + NODE_H / 2 + 4);
 		if (len > LABEL_MAX) {
 			html_ntxt(&p->b, name, LABEL_MAX - 1);
 			buf_puts(&p->b, "\xe2\x80\xa6"); /* … */
@@ -344,10 +356,8 @@ dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 		buf_putc(&p->b, '\n');
 	}
 	buf_puts(&p->b, "</svg></div>\n");
-	free(depth);
-	free(row);
-	free(count);
-	free(slots);
+	free(x);
+	free(y);
 }
 
 static void
