@@ -183,6 +183,14 @@ if [ "${BENCH_WEBHOOK:-1}" != 0 ]; then
 	echo
 	SCAFFOLD=$SCAFFOLD sh bench/webhook.sh || die "webhook benchmark failed"
 fi
+# 10. the status pages (bench/ui.sh; issue 8, item 4): server time and size
+# of the cascade page of a 1,000-task cascade that a real scaffold serve
+# has run, beside the index and a run page.  About a minute; no target.
+# BENCH_UI=0 skips it; its settings: bench/README.md.
+if [ "${BENCH_UI:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/ui.sh || die "status page benchmark failed"
+fi
 if [ "$missed" = yes ]; then
 	echo "bench: target missed" >&2
 	exit 1
