@@ -264,8 +264,9 @@ relative(struct buf *b, int64_t now, int64_t ms)
 		buf_addf(b, "%lld d ago", (long long)(d + 43200) / 86400);
 }
 
-void
-ui_time(struct page *p, int64_t ms)
+/* A time, relative with the UTC time as its title, or both in full. */
+static void
+time_html(struct page *p, int64_t ms, int full)
 {
 	char iso[32], abs[32];
 
@@ -274,26 +275,28 @@ ui_time(struct page *p, int64_t ms)
 		return;
 	}
 	utc(iso, abs, ms);
-	buf_addf(&p->b, "<time datetime=\"%s\" title=\"%s\">", iso, abs);
+	if (full)
+		buf_addf(&p->b,
+			 "<time datetime=\"%s\">%s</time> <span "
+			 "class=\"muted\">(",
+			 iso, abs);
+	else
+		buf_addf(&p->b, "<time datetime=\"%s\" title=\"%s\">", iso,
+			 abs);
 	relative(&p->b, p->now, ms);
-	buf_puts(&p->b, "</time>");
+	buf_puts(&p->b, full ? ")</span>" : "</time>");
+}
+
+void
+ui_time(struct page *p, int64_t ms)
+{
+	time_html(p, ms, 0);
 }
 
 void
 ui_time_full(struct page *p, int64_t ms)
 {
-	char iso[32], abs[32];
-
-	if (ms <= 0) {
-		buf_puts(&p->b, "<span class=\"muted\">-</span>");
-		return;
-	}
-	utc(iso, abs, ms);
-	buf_addf(&p->b,
-		 "<time datetime=\"%s\">%s</time> <span class=\"muted\">(", iso,
-		 abs);
-	relative(&p->b, p->now, ms);
-	buf_puts(&p->b, ")</span>");
+	time_html(p, ms, 1);
 }
 
 void
