@@ -24,9 +24,12 @@
  * exported by the wrapper, single-quoted, never passed as a command line
  * nor by the channel's setenv.  The launcher relays the script's output
  * (stdout and stderr, in the order written) with a cat that falls back to
- * draining into /dev/null once nobody reads it, so that a script outlives a
+ * appending to meta/late once nobody reads it, so that a script outlives a
  * restart of scaffold or a dropped connection instead of dying of SIGPIPE,
- * and adopt() can pick it up again by its exit file.  Timeouts and kills run
+ * and adopt() can pick it up again by its exit file; what it wrote
+ * meanwhile goes into the log when the adopted run ends (but for the
+ * chunk the first cat was relaying when its reader went: a write to a
+ * closed pipe takes it).  Timeouts and kills run
  * kill.sh through a second channel: SIGTERM to the group, SIGKILL 2 s later
  * (a signal that comes before the launcher has recorded the group is sent
  * again; kill.sh checks the leader's start time, so that a recycled pid is
@@ -105,6 +108,8 @@
 #define FILE_MAX (1LL << 30)
 #define ENV_VALUE_MAX (16 << 20)
 #define EXIT_MAX 64
+/* what an adopted run wrote while nobody read it, kept by the host */
+#define LATE_MAX ((int64_t)16 << 20)
 #define CMD_OUT_MAX 4096
 
 /* Internal: the connection broke (conn_lost() ran); runner_ops never say it. */
@@ -1682,7 +1687,9 @@ build_launcher(struct buf *w, const struct run_handle *h)
 	meta_word(w, h, "out");
 	buf_puts(w, "\nmkfifo -m 600 ");
 	meta_word(w, h, "out");
-	buf_puts(w, " || exit 125\n{ cat || cat >/dev/null; } <");
+	buf_puts(w, " || exit 125\n{ cat || cat >>");
+	meta_word(w, h, "late");
+	buf_puts(w, "; } <");
 	meta_word(w, h, "out");
 	buf_puts(w, " &\n__scaffold_relay=$!\n"
 		    "if command -v setsid >/dev/null 2>&1; then\n"
@@ -2538,8 +2545,8 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	h->removed = false;
 	adopt_deadline(c, h);
 	list_add(c, h);
-	log_note(h, "re-adopted after a restart; output while scaffold was "
-		    "away is lost");
+	log_note(h, "re-adopted after a restart; what it writes from now on "
+		    "is added when it ends");
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -2613,6 +2620,31 @@ poll_run(struct conn *c, struct run_handle *h, int *status, char *reason,
 				break;
 		}
 	}
+}
+
+/*
+ * An adopted run has ended: what it wrote while nobody read its channel
+ * (the launcher kept it in meta/late) into the log.  c->lock held.
+ */
+static void
+late_output(struct conn *c, struct run_handle *h)
+{
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	int r;
+
+	buf_addf(&p, "%s/late", h->mdir);
+	r = get_file(c, p.ptr, LATE_MAX, -1, &v);
+	if (r == 0 && v.len) {
+		log_note(h, "what it wrote while scaffold was away (a line "
+			    "or so may be missing where it went):");
+		log_output(h, v.ptr, v.len);
+	} else if (r == ERR_TOOBIG) {
+		log_note(h, "what it wrote while scaffold was away is over "
+			    "%d MiB: left out",
+			 (int)(LATE_MAX >> 20));
+	}
+	buf_release(&p);
+	buf_release(&v);
 }
 
 /* After the run: RUN_LOST with the reason, in the result and the log. */
@@ -2907,6 +2939,8 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 		}
 		lost = r < 0;
 		h->exit_status = status;
+		if (!lost)
+			late_output(c, h);
 	} else {
 		while (!h->done)
 			pthread_cond_wait(&c->cond, &c->lock);
