@@ -9,6 +9,7 @@
  *	meta/script		the task's script, byte for byte
  *	meta/wrapper.sh		sources the script, then records the exit
  *				status (meta/exit) and store env (meta/env/NAME)
+ *	meta/pgid		"PGID STARTTIME": the run's process group
  *
  * The shell runs as "/bin/sh -e ../meta/wrapper.sh" from the run dir, in a
  * process group of its own (setsid), with a clean environment, stdin from
@@ -19,6 +20,12 @@
  * group, SIGKILL 2 s later), and kills whatever is left of the group once
  * the shell is gone.  The shell is only reaped after that, so its pid, the
  * group's id, cannot be reused while we signal the group.
+ *
+ * A local run cannot be re-adopted (its output pipe died with the old
+ * scaffold), but it must not run on beside its next attempt: adopt() ends
+ * what is left of its process group, found by meta/pgid and checked by the
+ * leader's start time so that a recycled pid is never signalled, and
+ * reports the run gone.
  *
  * The caller must not ignore SIGCHLD or reap children it did not start
  * (waitpid(-1)); it should ignore SIGPIPE if log_fd may be a pipe.
@@ -605,6 +612,46 @@ out:
 	return ret;
 }
 
+/* A process's start time (field 22 of /proc/PID/stat); 0 if gone. */
+static unsigned long long
+start_time(pid_t pid)
+{
+	struct buf b = BUF_INIT, p = BUF_INIT;
+	unsigned long long t = 0;
+	const char *f;
+	int i;
+
+	buf_addf(&p, "/proc/%d/stat", (int)pid);
+	if (buf_read_file(&b, p.ptr, 4096) == 0 &&
+	    (f = strrchr(b.ptr, ')'))) {
+		/* fields after the name: state is 3, starttime 22 */
+		for (i = 2; i < 22 && f; i++)
+			f = strchr(f + 1, ' ');
+		if (f)
+			t = strtoull(f + 1, NULL, 10);
+	}
+	err_clear();
+	buf_release(&b);
+	buf_release(&p);
+	return t;
+}
+
+/* Record the group for a later scaffold (see adopt); best effort. */
+static void
+note_group(struct run_handle *h)
+{
+	struct buf p = BUF_INIT, v = BUF_INIT;
+
+	buf_addf(&p, "%s/pgid", h->meta_dir);
+	buf_addf(&v, "%d %llu\n", (int)h->pid, start_time(h->pid));
+	if (write_file(p.ptr, v.ptr, v.len) < 0) {
+		log_warnx("runner: %s", err_msg());
+		err_clear();
+	}
+	buf_release(&p);
+	buf_release(&v);
+}
+
 static void local_free(struct run_handle *h);
 
 static int
@@ -722,6 +769,7 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 	h->started_ms = now_ms();
 	if (spawn(h, argv.v, env.v) < 0)
 		goto out;
+	note_group(h);
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -1113,10 +1161,53 @@ local_free(struct run_handle *h)
 	free(h);
 }
 
+/*
+ * After a restart: end what is left of the run's process group (SIGTERM,
+ * SIGKILL 2 s later) and report the run gone: ERR_NOTFOUND.
+ */
+static int
+local_adopt(struct run_handle **out, const struct run_spec *spec)
+{
+	struct buf p = BUF_INIT, v = BUF_INIT, note = BUF_INIT;
+	unsigned long long t = 0;
+	int64_t until;
+	int pgid = 0;
+
+	*out = NULL;
+	if (spec->work_dir)
+		buf_addf(&p, "%s/meta/pgid", spec->work_dir);
+	if (!p.len || buf_read_file(&v, p.ptr, 64) < 0 ||
+	    sscanf(v.ptr, "%d %llu", &pgid, &t) != 2 || pgid <= 1 || !t ||
+	    start_time(pgid) != t) {
+		/* the leader is gone: its group may live on, but then its
+		 * id could be anyone's by now; nothing is signalled */
+		pgid = 0;
+	}
+	if (pgid && kill(-pgid, SIGTERM) == 0) {
+		buf_addf(&note, "scaffold: the run's processes (group %d) "
+				"outlived the scaffold that started them; "
+				"ending them\n",
+			 pgid);
+		if (spec->log_fd >= 0 &&
+		    write_all(spec->log_fd, note.ptr, note.len) < 0)
+			err_clear();
+		until = now_ms() + GRACE_MS;
+		while (kill(-pgid, 0) == 0 && now_ms() < until)
+			usleep(20000);
+		kill(-pgid, SIGKILL);
+	}
+	buf_release(&p);
+	buf_release(&v);
+	buf_release(&note);
+	err_set("run %lld: its process is gone", (long long)spec->run_id);
+	return ERR_NOTFOUND;
+}
+
 const struct runner_ops runner_local = {
 	.name = "local",
 	.start = local_start,
 	.wait = local_wait,
 	.kill = local_kill,
 	.free = local_free,
+	.adopt = local_adopt,
 };
