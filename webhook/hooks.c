@@ -7,6 +7,7 @@
  * failing.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
@@ -86,35 +87,59 @@ any_secret(struct req *r)
 	return 0;
 }
 
-/* The body as JSON: application/json, or GitHub's form-encoded
- * payload=...; NULL with the reply set. */
-static json_t *
-payload(struct req *r)
+static const char *
+jstr(json_t *o, const char *key)
 {
-	const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	return json_string_value(json_object_get(o, key));
+}
+
+static int
+push_error(struct hooks_push *out, int status, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+static int
+push_error(struct hooks_push *out, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->status = status;
+	buf_reset(&out->error);
+	va_start(ap, fmt);
+	buf_vaddf(&out->error, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The body as JSON: application/json, or GitHub's form-encoded
+ * payload=...; NULL with out's error set. */
+static json_t *
+payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
+{
 	struct buf form = BUF_INIT;
 	json_error_t jerr;
 	json_t *j = NULL;
-	const char *p, *end;
+	const char *p, *end, *amp;
 	char *s;
 
 	if (!ct)
 		ct = "";
 	if (!strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
-		/* find payload= among the form's fields */
-		p = r->body.ptr;
-		while (p && strncmp(p, "payload=", 8)) {
-			p = strchr(p, '&');
+		/* find payload= among the form's fields; the form ends at
+		 * the first NUL, if any */
+		end = body + strnlen(body, len);
+		p = body;
+		while (p && ((size_t)(end - p) < 8 || memcmp(p, "payload=", 8))) {
+			p = memchr(p, '&', (size_t)(end - p));
 			if (p)
 				p++;
 		}
 		if (!p) {
-			reply_error(r, 400, "the form has no 'payload' field");
+			push_error(out, 400, "the form has no 'payload' field");
 			return NULL;
 		}
 		p += 8;
-		end = strchr(p, '&');
-		buf_add(&form, p, end ? (size_t)(end - p) : strlen(p));
+		amp = memchr(p, '&', (size_t)(end - p));
+		buf_add(&form, p, (size_t)((amp ? amp : end) - p));
 		for (s = form.ptr; *s; s++)
 			if (*s == '+')
 				*s = ' ';
@@ -122,25 +147,79 @@ payload(struct req *r)
 		j = json_loadb(form.ptr, form.len, JSON_REJECT_DUPLICATES,
 			       &jerr);
 	} else if (!strncasecmp(ct, "application/json", 16)) {
-		j = json_loadb(r->body.ptr, r->body.len,
-			       JSON_REJECT_DUPLICATES, &jerr);
+		j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	} else {
-		reply_error(r, 415, "unsupported Content-Type '%s': send "
-				    "application/json",
-			    ct);
+		push_error(out, 415, "unsupported Content-Type '%s': send "
+				     "application/json",
+			   ct);
 		return NULL;
 	}
 	if (!j)
-		reply_error(r, 400, "the payload is not valid JSON: line %d "
-				    "column %d: %s",
-			    jerr.line, jerr.column, jerr.text);
+		push_error(out, 400, "the payload is not valid JSON: line %d "
+				     "column %d: %s",
+			   jerr.line, jerr.column, jerr.text);
 	else if (!json_is_object(j)) {
-		reply_error(r, 400, "the payload must be a JSON object");
+		push_error(out, 400, "the payload must be a JSON object");
 		json_decref(j);
 		j = NULL;
 	}
 	buf_release(&form);
 	return j;
+}
+
+/* The payload's ref, commit and repository (project, URLs), by forge. */
+int
+hooks_parse_push(struct hooks_push *out, int forge, const char *content_type,
+		 const char *body, size_t len)
+{
+	json_t *j, *repo;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->error);
+	if (!(j = out->json = payload(out, content_type, body, len)))
+		return -1;
+	out->ref = jstr(j, "ref");
+	out->after = jstr(j, "after");
+	switch (forge) {
+	case FORGE_GITHUB:
+		repo = json_object_get(j, "repository");
+		out->urls[0] = jstr(repo, "clone_url");
+		out->urls[1] = jstr(repo, "ssh_url");
+		out->urls[2] = jstr(repo, "git_url");
+		out->urls[3] = jstr(repo, "html_url");
+		out->nurls = 4;
+		out->project = jstr(repo, "full_name");
+		break;
+	case FORGE_GITLAB:
+		repo = json_object_get(j, "project");
+		out->urls[0] = jstr(repo, "git_http_url");
+		out->urls[1] = jstr(repo, "git_ssh_url");
+		out->urls[2] = jstr(repo, "web_url");
+		out->urls[3] = jstr(json_object_get(j, "repository"),
+				    "git_http_url");
+		out->nurls = 4;
+		out->project = jstr(repo, "path_with_namespace");
+		break;
+	default:
+		repo = json_object_get(j, "repository");
+		out->urls[0] = jstr(repo, "clone_url");
+		out->urls[1] = jstr(repo, "ssh_url");
+		out->urls[2] = jstr(repo, "html_url");
+		out->nurls = 3;
+		out->project = jstr(repo, "full_name");
+		break;
+	}
+	if (!out->ref)
+		return push_error(out, 400, "the push payload has no 'ref'");
+	return 0;
+}
+
+void
+hooks_push_release(struct hooks_push *p)
+{
+	json_decref(p->json);
+	p->json = NULL;
+	buf_release(&p->error);
 }
 
 /* A URL without a trailing "/" or ".git", for comparing. */
@@ -181,12 +260,6 @@ names_repo(const struct repo_config *rc, const char *project,
 	return hit;
 }
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static void
 log_untrusted(struct buf *b, const char *s)
 {
@@ -195,15 +268,18 @@ log_untrusted(struct buf *b, const char *s)
 
 /*
  * A verified push: match repos and branch, record, answer, sync.
- * project and urls identify the pushed repository.
+ * pu's project and urls identify the pushed repository.
  */
 static void
 accept_push(struct req *r, int forge, const struct proof *p,
-	    const char *delivery, const char *event, json_t *j,
-	    const char *project, const char *const *urls, size_t nurls)
+	    const char *delivery, const char *event,
+	    const struct hooks_push *pu)
 {
 	const struct config *cf = r->srv->cf;
-	const char *ref = jstr(j, "ref"), *after = jstr(j, "after");
+	const char *ref = pu->ref, *after = pu->after;
+	const char *project = pu->project;
+	const char *const *urls = pu->urls;
+	size_t nurls = pu->nurls;
 	struct delivery_row d;
 	struct store *st;
 	struct strvec fresh = STRVEC_INIT, other = STRVEC_INIT;
@@ -212,11 +288,6 @@ accept_push(struct req *r, int forge, const struct proof *p,
 	size_t i, named = 0;
 	int rc, ret = -1;
 
-	if (!ref) {
-		reply_error(r, 400, "the push payload has no 'ref'");
-		http_count_delivery(r->srv, forge, DLV_REJECTED);
-		return;
-	}
 	for (i = 0; i < cf->nrepos; i++) {
 		const struct repo_config *c = &cf->repos[i];
 
@@ -376,8 +447,8 @@ hook_github(struct req *r)
 	const char *sig = req_header(r, "X-Hub-Signature-256");
 	const char *event = req_header(r, "X-GitHub-Event");
 	const char *delivery = req_header(r, "X-GitHub-Delivery");
-	json_t *j = NULL, *repo;
-	const char *urls[4];
+	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
+				 BUF_INIT };
 
 	if (sig && !strncasecmp(sig, "sha256=", 7))
 		prove_hmac(r, sig + 7, &p);
@@ -394,19 +465,16 @@ hook_github(struct req *r)
 	}
 	if (known_delivery(r, FORGE_GITHUB, delivery))
 		goto out;
-	if (!(j = payload(r))) {
+	if (hooks_parse_push(&pu, FORGE_GITHUB,
+			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			     r->body.ptr, r->body.len) < 0) {
+		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
 		goto out;
 	}
-	repo = json_object_get(j, "repository");
-	urls[0] = jstr(repo, "clone_url");
-	urls[1] = jstr(repo, "ssh_url");
-	urls[2] = jstr(repo, "git_url");
-	urls[3] = jstr(repo, "html_url");
-	accept_push(r, FORGE_GITHUB, &p, delivery, event, j,
-		    jstr(repo, "full_name"), urls, 4);
+	accept_push(r, FORGE_GITHUB, &p, delivery, event, &pu);
 out:
-	json_decref(j);
+	hooks_push_release(&pu);
 	free(p.ok);
 }
 
@@ -417,8 +485,8 @@ hook_gitlab(struct req *r)
 	const char *token = req_header(r, "X-Gitlab-Token");
 	const char *event = req_header(r, "X-Gitlab-Event");
 	const char *delivery = req_header(r, "Idempotency-Key");
-	json_t *j = NULL, *proj;
-	const char *urls[4];
+	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
+				 BUF_INIT };
 
 	if (!delivery)
 		delivery = req_header(r, "X-Gitlab-Event-UUID");
@@ -432,19 +500,16 @@ hook_gitlab(struct req *r)
 	}
 	if (known_delivery(r, FORGE_GITLAB, delivery))
 		goto out;
-	if (!(j = payload(r))) {
+	if (hooks_parse_push(&pu, FORGE_GITLAB,
+			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			     r->body.ptr, r->body.len) < 0) {
+		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITLAB, DLV_REJECTED);
 		goto out;
 	}
-	proj = json_object_get(j, "project");
-	urls[0] = jstr(proj, "git_http_url");
-	urls[1] = jstr(proj, "git_ssh_url");
-	urls[2] = jstr(proj, "web_url");
-	urls[3] = jstr(json_object_get(j, "repository"), "git_http_url");
-	accept_push(r, FORGE_GITLAB, &p, delivery, event, j,
-		    jstr(proj, "path_with_namespace"), urls, 4);
+	accept_push(r, FORGE_GITLAB, &p, delivery, event, &pu);
 out:
-	json_decref(j);
+	hooks_push_release(&pu);
 	free(p.ok);
 }
 
@@ -456,8 +521,8 @@ hook_gitea(struct req *r)
 	const char *event = req_header(r, "X-Gitea-Event");
 	const char *delivery = req_header(r, "X-Gitea-Delivery");
 	const char *header = "X-Gitea-Signature";
-	json_t *j = NULL, *repo;
-	const char *urls[3];
+	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
+				 BUF_INIT };
 
 	/* Forgejo sends its own names beside (or instead of) Gitea's */
 	if (!sig && (sig = req_header(r, "X-Forgejo-Signature")))
@@ -476,18 +541,16 @@ hook_gitea(struct req *r)
 	}
 	if (known_delivery(r, FORGE_GITEA, delivery))
 		goto out;
-	if (!(j = payload(r))) {
+	if (hooks_parse_push(&pu, FORGE_GITEA,
+			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			     r->body.ptr, r->body.len) < 0) {
+		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITEA, DLV_REJECTED);
 		goto out;
 	}
-	repo = json_object_get(j, "repository");
-	urls[0] = jstr(repo, "clone_url");
-	urls[1] = jstr(repo, "ssh_url");
-	urls[2] = jstr(repo, "html_url");
-	accept_push(r, FORGE_GITEA, &p, delivery, event, j,
-		    jstr(repo, "full_name"), urls, 3);
+	accept_push(r, FORGE_GITEA, &p, delivery, event, &pu);
 out:
-	json_decref(j);
+	hooks_push_release(&pu);
 	free(p.ok);
 }
 

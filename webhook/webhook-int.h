@@ -89,4 +89,27 @@ extern const char *const forge_names[3];
 extern const char *const delivery_results[5];
 void http_count_delivery(struct http_server *h, int forge, int result);
 
+/*
+ * A push payload of forge (FORGE_*), parsed (hooks.c).  ref, after, project
+ * and urls point into json, which the struct owns; after, project and urls
+ * entries are NULL when absent.  On failure, status is the HTTP status to
+ * answer (400, 415) and error the message.  Release with
+ * hooks_push_release whatever hooks_parse_push returned.
+ */
+struct hooks_push {
+	json_t *json;
+	const char *ref;
+	const char *after;
+	const char *project;
+	const char *urls[4];
+	size_t nurls;
+	int status;
+	struct buf error;
+};
+/* Parse body (len bytes, no NUL needed) sent with content_type (NULL:
+ * none): 0, or -1 with out->status and out->error set.  Pure: no I/O. */
+int hooks_parse_push(struct hooks_push *out, int forge,
+		     const char *content_type, const char *body, size_t len);
+void hooks_push_release(struct hooks_push *p);
+
 #endif
