@@ -23,7 +23,8 @@
 # task, default BENCH_TASKS/2), BENCH_RUNS (5), BENCH_MAX_S (1.0),
 # BENCH_MAX_KB (102400); for engine.sh BENCH_ENGINE_TASKS (1000),
 # BENCH_ENGINE_RUNS (3), and BENCH_ENGINE=0 to skip it; BENCH_GITSYNC=0
-# skips gitsync.sh (its settings: bench/README.md).
+# skips gitsync.sh, BENCH_DOCKER=0 docker.sh, BENCH_SSH=0 ssh.sh (their
+# settings: bench/README.md).
 set -eu
 
 # a relative SCAFFOLD is relative to where run.sh was started
@@ -170,6 +171,18 @@ fi
 if [ "${BENCH_DOCKER:-1}" != 0 ]; then
 	echo
 	SCAFFOLD=$SCAFFOLD sh bench/docker.sh || die "docker benchmark failed"
+fi
+# 8. the ssh runner beside OpenSSH (bench/ssh.sh; issue 6, item 7): 200
+# trivial tasks on one throwaway sshd through scaffold against the same
+# commands by ssh over one multiplexed connection (ControlMaster) and with
+# a connection each, and fan-out to 10 hosts.  Eight to ten minutes;
+# skipped (exit 0) without sshd, ssh or root; its ratio targets (<= 1.2x
+# the multiplexed loop, well ahead of new connections) are reported, not
+# enforced: they move with the load.  BENCH_SSH=0 skips it; its settings:
+# bench/README.md.
+if [ "${BENCH_SSH:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/ssh.sh || die "ssh benchmark failed"
 fi
 # 9. forge webhooks beside the webhook tool (bench/webhook.sh; issue 7,
 # item 8): requests per second of POST /hooks/github with a bad signature
