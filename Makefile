@@ -108,3 +108,47 @@ $(FORGE_STUB): tests/stub/forge-stub.c $(FLAGS_FILE)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBS)
 test: $(FORGE_STUB)
 test: export FORGE_STUB := $(abspath $(FORGE_STUB))
+
+# Fuzzing (issue 9, item 4; docs/RELIABILITY.md): the libFuzzer targets of
+# fuzz/, built with clang, ASan and UBSan into $(FUZZ_BUILD) with their own
+# copy of the library (the normal build is untouched).  Seeds and
+# regression inputs: tests/cases/fuzz-<target>/ (see fuzz/run.sh).
+#   make fuzz                   each target for FUZZ_SECONDS
+#   make fuzz-short             each target for FUZZ_SHORT_SECONDS
+FUZZ_CC = clang
+FUZZ_BUILD = build-fuzz-targets
+FUZZ_SECONDS = 300
+FUZZ_SHORT_SECONDS = 10
+FUZZ_CFLAGS = $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all $(CPPFLAGS) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_BIN = $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard fuzz/fuzz-*.c))
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
+		-c -o $@ $<
+
+$(FUZZ_BUILD)/libscaffold.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz-%: fuzz/fuzz-%.c $(FUZZ_BUILD)/libscaffold.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_BUILD)/libscaffold.a $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	./fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+fuzz-short: fuzz-build
+	./fuzz/run.sh $(FUZZ_SHORT_SECONDS) $(FUZZ_BIN)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+.PHONY: fuzz fuzz-build fuzz-short fuzz-clean
+
+-include $(FUZZ_LIB_OBJ:.o=.d)
