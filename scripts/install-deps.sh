@@ -11,6 +11,7 @@ PKGS="
 	libssl-dev libcmocka-dev openssh-server openssh-client
 	docker.io busybox-static curl openssl
 	chromium libxml2-utils fonts-dejavu-core
+	clang libclang-rt-14-dev
 "
 
 missing=""
