@@ -264,6 +264,72 @@ static const enum run_state outcome_state[] = {
 	[RUN_LOST] = RS_LOST,
 };
 
+/* A .display larger than this is not kept (the page shows 1 MB at most). */
+#define DISPLAY_KEEP_MAX ((size_t)1 << 24)
+
+/*
+ * Mask the secrets in the .display the runner collected for the status
+ * page, in place, as the log is masked: it is output for people to read,
+ * not a stored file (one the task lists in store: file keeps its bytes).
+ * -1 when it cannot be masked: then it must not be kept.
+ */
+static int
+mask_display(struct slot *sl, const char *path)
+{
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	struct masker *m = NULL;
+	int fd = -1, ret = -1;
+	size_t off = 0;
+	ssize_t w;
+
+	if (!sl->req->nsecrets)
+		return 0;
+	if (buf_read_file(&in, path, DISPLAY_KEEP_MAX) < 0)
+		goto out;
+	m = masker_new((const char *const *)sl->secrets, sl->secret_lens,
+		       sl->req->nsecrets);
+	masker_feed(m, in.ptr, in.len, &out);
+	masker_flush(m, &out);
+	fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err_set("cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	while (off < out.len) {
+		w = write(fd, out.ptr + off, out.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err_set("cannot write '%s': %s", path,
+				strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	masker_free(m);
+	if (in.len)
+		memset(in.ptr, 0, in.len);
+	buf_release(&in);
+	buf_release(&out);
+	return ret;
+}
+
+/* Whether the task stores a file of that name itself. */
+static int
+stores_file(const struct run_req *r, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < r->store_files.n; i++)
+		if (!strcmp(r->store_files.v[i], path))
+			return 1;
+	return 0;
+}
+
 /* Record a finished run and forget it. */
 static void
 reap(struct exec *x, struct sched *s, size_t i, int quiet)
@@ -273,7 +339,7 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	struct run_env_var *env = NULL;
 	struct run_load_file *files = NULL;
 	struct run_done d;
-	size_t k;
+	size_t k, nfiles;
 	char dur[32];
 
 	if (!pthread_equal(sl->thread, pthread_self()))
@@ -289,14 +355,22 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 		env[k].len = res->env[k].len;
 	}
 	files = xcalloc(res->nfiles + 1, sizeof(*files));
-	for (k = 0; k < res->nfiles; k++) {
-		files[k].path = res->files[k].path;
-		files[k].src = res->files[k].src;
+	for (k = 0, nfiles = 0; k < res->nfiles; k++) {
+		if (!strcmp(res->files[k].path, RUN_DISPLAY_FILE) &&
+		    !stores_file(sl->req, RUN_DISPLAY_FILE) &&
+		    mask_display(sl, res->files[k].src) < 0) {
+			log_line(sl->log_fd, RUN_DISPLAY_FILE " not kept: %s",
+				 err_msg());
+			continue;
+		}
+		files[nfiles].path = res->files[k].path;
+		files[nfiles].src = res->files[k].src;
+		nfiles++;
 	}
 	d.env = env;
 	d.nenv = res->nenv;
 	d.files = files;
-	d.nfiles = res->nfiles;
+	d.nfiles = nfiles;
 	duration_format(dur, sizeof(dur),
 			store_now_ms() - sl->t0);
 	/* "killed: killed" says nothing twice */
