@@ -5,8 +5,18 @@
 # summary line per target: runs, exec/s, cov and ft from libFuzzer's last
 # status line.  A crash leaves build-fuzz-targets/<target>-crash-* and the
 # log build-fuzz-targets/<target>.log, and fails the run.
+#
+# run.sh -s SECONDS TARGET...: the short run of make fuzz-short (and make
+# test): a fixed seed and a fresh corpus and log in a private directory
+# (build-fuzz-targets/short.PID/, removed when the run passes), so that it
+# starts from the seeds alone and concurrent runs do not meet.
 set -u
 
+short=
+if [ "$1" = -s ]; then
+	short=1
+	shift
+fi
 secs=$1
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,15 +25,23 @@ for bin in "$@"; do
 	name=$(basename "$bin")
 	dir=$(dirname "$bin")
 	corpus=$dir/corpus/$name
+	log=$dir/$name.log
+	opts=
+	if [ -n "$short" ]; then
+		corpus=$dir/short.$$/$name
+		log=$dir/short.$$/$name.log
+		opts=-seed=1
+	fi
 	seeds=$top/tests/cases/$name
 	case $name in
 	fuzz-cascade) seeds="$seeds $top/examples $top/tests/cases/invalid" ;;
 	esac
-	log=$dir/$name.log
+	dict=$top/fuzz/$name.dict
+	[ -f "$dict" ] && opts="$opts -dict=$dict"
 	mkdir -p "$corpus"
 	echo "fuzz: $name for ${secs}s (log: $log)"
 	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-	    -max_len=65536 -print_final_stats=1 \
+	    -max_len=65536 -print_final_stats=1 $opts \
 	    -artifact_prefix="$dir/$name-" "$corpus" $seeds >"$log" 2>&1
 	then
 		res=ok
@@ -42,4 +60,9 @@ for bin in "$@"; do
 		"$(echo "$last" | grep -o 'corp: [0-9]*/[0-9A-Za-z]*')," \
 		"$(echo "$last" | grep -o 'exec/s: [0-9]*')"
 done
+if [ -n "$short" ] && [ $status -eq 0 ]; then
+	for bin in "$@"; do
+		rm -rf "$(dirname "$bin")/short.$$"
+	done
+fi
 exit $status
