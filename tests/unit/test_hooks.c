@@ -1,0 +1,156 @@
+/* test_hooks.c - the webhook push payload parser (hooks_parse_push). */
+#include "unit.h"
+
+#include "../../webhook/webhook-int.h"
+
+static int
+parse(struct hooks_push *pu, int forge, const char *ct, const char *body)
+{
+	return hooks_parse_push(pu, forge, ct, body, strlen(body));
+}
+
+static void
+test_github_json(void **state)
+{
+	struct hooks_push pu;
+
+	(void)state;
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json",
+			       "{\"ref\":\"refs/heads/main\",\"after\":\"ab\","
+			       "\"repository\":{\"full_name\":\"acme/infra\","
+			       "\"clone_url\":\"https://h/acme/infra.git\","
+			       "\"ssh_url\":\"git@h:acme/infra.git\","
+			       "\"git_url\":\"git://h/acme/infra.git\","
+			       "\"html_url\":\"https://h/acme/infra\"}}"),
+			 0);
+	assert_string_equal(pu.ref, "refs/heads/main");
+	assert_string_equal(pu.after, "ab");
+	assert_string_equal(pu.project, "acme/infra");
+	assert_int_equal(pu.nurls, 4);
+	assert_string_equal(pu.urls[0], "https://h/acme/infra.git");
+	assert_string_equal(pu.urls[1], "git@h:acme/infra.git");
+	assert_string_equal(pu.urls[2], "git://h/acme/infra.git");
+	assert_string_equal(pu.urls[3], "https://h/acme/infra");
+	hooks_push_release(&pu);
+}
+
+static void
+test_gitlab_gitea(void **state)
+{
+	struct hooks_push pu;
+
+	(void)state;
+	assert_int_equal(parse(&pu, FORGE_GITLAB, "application/json",
+			       "{\"ref\":\"r\",\"project\":{"
+			       "\"path_with_namespace\":\"g/s/p\","
+			       "\"git_http_url\":\"u0\",\"git_ssh_url\":\"u1\","
+			       "\"web_url\":\"u2\"},"
+			       "\"repository\":{\"git_http_url\":\"u3\"}}"),
+			 0);
+	assert_string_equal(pu.project, "g/s/p");
+	assert_int_equal(pu.nurls, 4);
+	assert_string_equal(pu.urls[0], "u0");
+	assert_string_equal(pu.urls[3], "u3");
+	assert_null(pu.after);
+	hooks_push_release(&pu);
+
+	assert_int_equal(parse(&pu, FORGE_GITEA, "application/json",
+			       "{\"ref\":\"r\",\"repository\":{"
+			       "\"full_name\":\"o/n\",\"clone_url\":\"c\","
+			       "\"html_url\":\"h\"}}"),
+			 0);
+	assert_string_equal(pu.project, "o/n");
+	assert_int_equal(pu.nurls, 3);
+	assert_string_equal(pu.urls[0], "c");
+	assert_null(pu.urls[1]);
+	assert_string_equal(pu.urls[2], "h");
+	hooks_push_release(&pu);
+}
+
+/* GitHub's form encoding: the payload field among others, + for spaces */
+static void
+test_form(void **state)
+{
+	struct hooks_push pu;
+
+	(void)state;
+	assert_int_equal(parse(&pu, FORGE_GITHUB,
+			       "application/x-www-form-urlencoded",
+			       "a=1&payload=%7B%22ref%22%3A%22a+b%22%7D&z=2"),
+			 0);
+	assert_string_equal(pu.ref, "a b");
+	assert_null(pu.project);
+	hooks_push_release(&pu);
+
+	/* the form ends at the first NUL, as the body did as a string */
+	assert_int_equal(hooks_parse_push(&pu, FORGE_GITHUB,
+					  "application/x-www-form-urlencoded",
+					  "a=1\0&payload={}",
+					  sizeof("a=1\0&payload={}") - 1),
+			 -1);
+	assert_int_equal(pu.status, 400);
+	assert_string_equal(pu.error.ptr, "the form has no 'payload' field");
+	hooks_push_release(&pu);
+
+	assert_int_equal(parse(&pu, FORGE_GITHUB,
+			       "application/x-www-form-urlencoded",
+			       "xpayload=1&payloa"),
+			 -1);
+	assert_string_equal(pu.error.ptr, "the form has no 'payload' field");
+	hooks_push_release(&pu);
+}
+
+static void
+test_errors(void **state)
+{
+	struct hooks_push pu;
+
+	(void)state;
+	assert_int_equal(parse(&pu, FORGE_GITEA, "text/plain", "{}"), -1);
+	assert_int_equal(pu.status, 415);
+	assert_string_equal(pu.error.ptr, "unsupported Content-Type "
+					  "'text/plain': send "
+					  "application/json");
+	hooks_push_release(&pu);
+
+	assert_int_equal(parse(&pu, FORGE_GITEA, NULL, "{}"), -1);
+	assert_int_equal(pu.status, 415);
+	assert_string_equal(pu.error.ptr, "unsupported Content-Type '': send "
+					  "application/json");
+	hooks_push_release(&pu);
+
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json",
+			       "{\"ref\":"),
+			 -1);
+	assert_int_equal(pu.status, 400);
+	assert_string_equal(pu.error.ptr, "the payload is not valid JSON: "
+					  "line 1 column 7: unexpected token "
+					  "near end of file");
+	hooks_push_release(&pu);
+
+	assert_int_equal(parse(&pu, FORGE_GITLAB, "application/json", "[]"),
+			 -1);
+	assert_int_equal(pu.status, 400);
+	assert_string_equal(pu.error.ptr, "the payload must be a JSON object");
+	hooks_push_release(&pu);
+
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json",
+			       "{\"ref\":1}"),
+			 -1);
+	assert_int_equal(pu.status, 400);
+	assert_string_equal(pu.error.ptr, "the push payload has no 'ref'");
+	hooks_push_release(&pu);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_github_json),
+		cmocka_unit_test(test_gitlab_gitea),
+		cmocka_unit_test(test_form),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
