@@ -26,7 +26,7 @@ if [ ! -d "$demo/repo.git" ]; then
 		g push -q origin main 2>/dev/null)
 	cat >"$demo/scaffold.yaml" <<C
 # scaffold serve --config demo/scaffold.yaml
-listen: 127.0.0.1:8080
+listen: 127.0.0.1:0  # any free port; serve logs the one it took
 data_dir: data
 poll_interval: 2s
 max_parallel: 4
@@ -60,6 +60,13 @@ wait_settled() {
 		sleep 0.2
 	done
 }
+i=0
+until port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$demo/serve.log") &&
+	[ -n "$port" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat "$demo/serve.log"; exit 1; }
+	sleep 0.1
+done
 wait_settled
 say "scaffold status: the daemon fetched the repository and ran the tasks"
 $S status -d "$D"
@@ -76,13 +83,20 @@ $S status -d "$D" demo/foobar-local
 say "scaffold logs foobar-local print_file_and_env"
 $S logs -d "$D" foobar-local print_file_and_env
 
+say "the status page a commit status links to (while the demo runs)"
+url="http://127.0.0.1:$port/c/demo/foobar-local"
+code=$(curl -s -o "$demo/.page" -w '%{http_code}' "$url" 2>/dev/null || true)
+echo "$url: HTTP $code, $(wc -c <"$demo/.page" 2>/dev/null || echo 0) bytes"
+[ "$code" = 200 ] || { echo "the status page did not answer"; exit 1; }
+
 say "what the daemon logged"
 cat "$demo/serve.log"
 
 cat <<T
 
 Try it yourself:
-  ./scaffold serve --config demo/scaffold.yaml &
+  ./scaffold serve --config demo/scaffold.yaml &   # its log names the port
+  # open http://127.0.0.1:PORT/ for the status pages
   cd demo/work && \$EDITOR .scaffold/simple-local.yaml && git commit -am edit && git push
   ./scaffold status -d demo/data        # watch only the affected tasks re-run
 T
