@@ -30,6 +30,11 @@ struct slot {
 	int started_ok;
 	int done;
 	int kill_sent;
+	/* started on its own thread (so that slow starts, an ssh connection
+	 * or a container's creation, overlap); under x->lock: */
+	int need_start;
+	int kill_pending; /* a kill that came before the handle */
+	char start_err[600]; /* "cannot start: ..." */
 	int64_t t0;
 	pthread_t thread;
 	struct exec *x;
@@ -56,7 +61,26 @@ static void *
 slot_main(void *arg)
 {
 	struct slot *sl = arg;
+	struct run_handle *h = NULL;
+	int kill_now;
 
+	if (sl->need_start) {
+		if (sl->ops->start(&h, &sl->spec) < 0) {
+			pthread_mutex_lock(&sl->x->lock);
+			snprintf(sl->start_err, sizeof(sl->start_err),
+				 "cannot start: %s", err_msg());
+			sl->done = 1;
+			pthread_cond_signal(&sl->x->cond);
+			pthread_mutex_unlock(&sl->x->lock);
+			return NULL;
+		}
+		pthread_mutex_lock(&sl->x->lock);
+		sl->h = h;
+		kill_now = sl->kill_pending;
+		pthread_mutex_unlock(&sl->x->lock);
+		if (kill_now)
+			sl->ops->kill(h);
+	}
 	if (sl->ops->wait(sl->h, &sl->result) < 0) {
 		sl->result.outcome = RUN_LOST;
 		sl->result.exit_code = -1;
@@ -167,6 +191,36 @@ notify_finish(struct exec *x, int64_t task_id)
 	free(t.name);
 }
 
+/*
+ * A run that never got going (it could not start, or be adopted): record
+ * its end with msg, and free its slot.
+ */
+static void
+end_unstarted(struct exec *x, struct sched *s, struct slot *sl,
+	      const char *msg, int adopt)
+{
+	struct run_req *req = sl->req;
+	struct run_done d;
+
+	if (sl->log_fd >= 0)
+		log_line(sl->log_fd, "%s", msg);
+	memset(&d, 0, sizeof(d));
+	d.run_id = req->run_id;
+	d.state = adopt ? RS_LOST : RS_ERROR;
+	d.exit_code = -1;
+	d.message = msg;
+	if (adopt && !x->quiet)
+		log_warnx("run %lld %s/%s: lost: %s", (long long)req->run_id,
+			  req->cascade, req->task, msg);
+	if (sched_finish(s, &d) < 0)
+		log_warnx("exec: run %lld: %s", (long long)req->run_id,
+			  err_msg());
+	else
+		notify_finish(x, req->task_id);
+	rm_rf(req->work_dir);
+	slot_free(sl);
+}
+
 /* Start a claimed run (or, with adopt, re-attach to one started by an
  * earlier process); on failure it is recorded at once. */
 static int
@@ -174,7 +228,6 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 	       int adopt)
 {
 	struct slot *sl = xcalloc(1, sizeof(*sl));
-	struct run_done d;
 	char msg[600];
 	int ret;
 
@@ -219,31 +272,11 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 				 "run %lld of %s/%s, attempt %d, runner %s",
 				 (long long)req->run_id, req->cascade,
 				 req->task, req->attempt, req->runner);
-			if (sl->ops->start(&sl->h, &sl->spec) < 0)
-				snprintf(msg, sizeof(msg), "cannot start: %s",
-					 err_msg());
+			sl->need_start = 1;
 		}
 	}
 	if (msg[0]) {
-		if (sl->log_fd >= 0)
-			log_line(sl->log_fd, "%s", msg);
-		memset(&d, 0, sizeof(d));
-		d.run_id = req->run_id;
-		d.state = adopt ? RS_LOST : RS_ERROR;
-		d.exit_code = -1;
-		d.message = msg;
-		if (adopt && !x->quiet)
-			log_warnx("run %lld %s/%s: lost: %s",
-				  (long long)req->run_id, req->cascade,
-				  req->task, msg);
-		ret = sched_finish(s, &d);
-		if (ret < 0)
-			log_warnx("exec: run %lld: %s", (long long)req->run_id,
-				  err_msg());
-		else
-			notify_finish(x, req->task_id);
-		rm_rf(req->work_dir);
-		slot_free(sl);
+		end_unstarted(x, s, sl, msg, adopt);
 		return 0;
 	}
 	if (pthread_create(&sl->thread, NULL, slot_main, sl) != 0) {
@@ -344,6 +377,11 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 
 	if (!pthread_equal(sl->thread, pthread_self()))
 		pthread_join(sl->thread, NULL);
+	if (sl->start_err[0]) {
+		x->slots[i] = x->slots[--x->n];
+		end_unstarted(x, s, sl, sl->start_err, 0);
+		return;
+	}
 	memset(&d, 0, sizeof(d));
 	d.run_id = sl->req->run_id;
 	d.state = outcome_state[res->outcome];
@@ -397,6 +435,21 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	x->slots[i] = x->slots[--x->n];
 }
 
+/* Kill a slot's run; one still starting is killed once it has started. */
+static void
+slot_kill(struct exec *x, struct slot *sl)
+{
+	struct run_handle *h;
+
+	pthread_mutex_lock(&x->lock);
+	h = sl->h;
+	if (!h)
+		sl->kill_pending = 1;
+	pthread_mutex_unlock(&x->lock);
+	if (h)
+		sl->ops->kill(h);
+}
+
 /* Act on kill requests recorded in the store. */
 static void
 check_kills(struct exec *x, struct store *st)
@@ -411,7 +464,7 @@ check_kills(struct exec *x, struct store *st)
 			if (x->slots[k]->req->run_id == ids[i] &&
 			    !x->slots[k]->kill_sent) {
 				x->slots[k]->kill_sent = 1;
-				x->slots[k]->ops->kill(x->slots[k]->h);
+				slot_kill(x, x->slots[k]);
 			}
 	free(ids);
 }
@@ -551,7 +604,7 @@ exec_interrupt_all(struct exec *x, const char *why)
 	size_t i;
 
 	for (i = 0; i < x->n; i++)
-		x->slots[i]->ops->kill(x->slots[i]->h);
+		slot_kill(x, x->slots[i]);
 	for (i = 0; i < x->n; i++) {
 		pthread_join(x->slots[i]->thread, NULL);
 		if (sched_interrupt(x->s, x->slots[i]->req->run_id, why) < 0)
