@@ -192,84 +192,6 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* "name" escaped for a message. */
-static const char *
-esc(struct buf *b, const char *s)
-{
-	buf_reset(b);
-	escape_log(b, s, strlen(s));
-	return b->ptr;
-}
-
-static bool
-valid_env_name(const char *s)
-{
-	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		    *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
-			return false;
-	return true;
-}
-
-/*
- * A path inside the run dir: relative, no "..", naming a file (not ending
- * in "/" or "."); empty and "." segments are allowed and skipped.
- */
-static bool
-valid_rel_path(const char *p)
-{
-	const char *seg;
-	size_t l;
-
-	if (!p || !*p || *p == '/')
-		return false;
-	for (seg = p;; seg += l + 1) {
-		l = strcspn(seg, "/");
-		if (l == 2 && seg[0] == '.' && seg[1] == '.')
-			return false;
-		if (!seg[l])
-			return l && !(l == 1 && seg[0] == '.');
-	}
-}
-
-/* A valid relative path without its empty and "." segments: "a/b". */
-static void
-norm_path(struct buf *out, const char *p)
-{
-	size_t l;
-
-	buf_reset(out);
-	for (;; p += l + 1) {
-		l = strcspn(p, "/");
-		if (l && !(l == 1 && p[0] == '.')) {
-			if (out->len)
-				buf_putc(out, '/');
-			buf_add(out, p, l);
-		}
-		if (!p[l])
-			break;
-	}
-}
-
-/* Append s (len bytes) as one single-quoted shell word. */
-static void
-sh_quote(struct buf *b, const char *s, size_t len)
-{
-	size_t i;
-
-	buf_putc(b, '\'');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\'')
-			buf_puts(b, "'\\''");
-		else
-			buf_putc(b, s[i]);
-	}
-	buf_putc(b, '\'');
-}
-
 /* Append s percent-encoded for a URL; bytes in keep pass as they are. */
 static void
 url_escape(struct buf *b, const char *s, const char *keep)
@@ -933,13 +855,13 @@ tar_file(struct archive *a, struct strvec *dirs, const char *name,
 
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_set("file '%s': cannot open '%s': %s", esc(&e, shown), src,
+		err_set("file '%s': cannot open '%s': %s", runner_esc(&e, shown), src,
 			strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		err_set("file '%s': '%s' is not a regular file",
-			esc(&e, shown), src);
+			runner_esc(&e, shown), src);
 		goto out;
 	}
 	if (tar_parents(a, dirs, name) < 0)
@@ -960,7 +882,7 @@ tar_file(struct archive *a, struct strvec *dirs, const char *name,
 		}
 		if (n <= 0) {
 			err_set("file '%s': cannot read '%s': %s",
-				esc(&e, shown), src,
+				runner_esc(&e, shown), src,
 				n < 0 ? strerror(errno) : "it shrank");
 			goto out;
 		}
@@ -1029,12 +951,12 @@ build_env(json_t *arr, struct buf *exports, const struct run_spec *spec)
 
 		if (!x->name || !*x->name || strchr(x->name, '=')) {
 			err_set("env '%s': not a valid variable name",
-				x->name ? esc(&e, x->name) : "");
+				x->name ? runner_esc(&e, x->name) : "");
 			goto out;
 		}
 		if (x->len && (!x->value || memchr(x->value, '\0', x->len))) {
 			err_set("env '%s': the value holds a NUL byte",
-				esc(&e, x->name));
+				runner_esc(&e, x->name));
 			goto out;
 		}
 		env_put(&v, &n, &alloc, x->name, x->len ? x->value : "",
@@ -1051,14 +973,14 @@ build_env(json_t *arr, struct buf *exports, const struct run_spec *spec)
 			json_array_append_new(arr, s);
 			continue;
 		}
-		if (!valid_env_name(v[i].name)) {
+		if (!runner_valid_env_name(v[i].name)) {
 			err_set("env '%s': the value is not UTF-8 and the name "
 				"is not a shell variable name",
-				esc(&e, v[i].name));
+				runner_esc(&e, v[i].name));
 			goto out;
 		}
 		buf_addf(exports, "export %s=", v[i].name);
-		sh_quote(exports, v[i].value, v[i].len);
+		runner_sh_quote(exports, v[i].value, v[i].len);
 		buf_putc(exports, '\n');
 	}
 	ret = 0;
@@ -1128,7 +1050,7 @@ build_archive(struct buf *out, const struct run_handle *h,
 	if (tar_dir(a, &dirs, "tmp/run/") < 0)
 		goto out;
 	for (i = 0; i < spec->nfiles; i++) {
-		norm_path(&np, spec->files[i].path);
+		runner_norm_path(&np, spec->files[i].path);
 		buf_reset(&name);
 		buf_addf(&name, "tmp/run/%s", np.ptr);
 		if (tar_file(a, &dirs, name.ptr, spec->files[i].path,
@@ -1248,21 +1170,21 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	for (i = 0; i < spec->nstore_env; i++) {
-		if (!valid_env_name(spec->store_env[i])) {
+		if (!runner_valid_env_name(spec->store_env[i])) {
 			err_set("store env '%s' is not a valid variable name",
 				spec->store_env[i] ?
-					esc(&e, spec->store_env[i]) : "");
+					runner_esc(&e, spec->store_env[i]) : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
 		strvec_push(&h->store_env, spec->store_env[i]);
 	}
 	for (i = 0; i < spec->nstore_files; i++) {
-		if (!valid_rel_path(spec->store_files[i])) {
+		if (!runner_valid_rel_path(spec->store_files[i])) {
 			err_set("store file '%s' is not a path inside the run "
 				"dir",
 				spec->store_files[i] ?
-					esc(&e, spec->store_files[i]) : "");
+					runner_esc(&e, spec->store_files[i]) : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
@@ -1339,18 +1261,18 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	for (i = 0; i < spec->nfiles; i++) {
-		if (!valid_rel_path(spec->files[i].path) ||
+		if (!runner_valid_rel_path(spec->files[i].path) ||
 		    !spec->files[i].src) {
 			err_set("file '%s' is not a path inside the run dir",
 				spec->files[i].path ?
-					esc(&e, spec->files[i].path) : "");
+					runner_esc(&e, spec->files[i].path) : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
 	}
 	if (!utf8_ok(spec->image)) {
 		err_set("image '%s' is not a valid image name",
-			esc(&e, spec->image));
+			runner_esc(&e, spec->image));
 		ret = ERR_INVALID;
 		goto out;
 	}
@@ -1969,7 +1891,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 	int ret = COLLECT_FAILED, r;
 
 	call_init(&c, "GET", "/");
-	norm_path(&np, name);
+	runner_norm_path(&np, name);
 	for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
 		buf_reset(&cp);
 		buf_addf(&cp, RUN_DIR "/%.*s", (int)(p - np.ptr), np.ptr);
@@ -1985,7 +1907,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 		if (mode & GO_MODE_SYMLINK) {
 			snprintf(out->message, sizeof(out->message),
 				 "store file '%s' is behind a symlink ('%.*s')",
-				 esc(&e, name), (int)(p - np.ptr), np.ptr);
+				 runner_esc(&e, name), (int)(p - np.ptr), np.ptr);
 			goto out;
 		}
 		if (!(mode & GO_MODE_DIR))
@@ -2001,7 +1923,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 		goto missing;
 	if (c.too_big) {
 		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is larger than 1G", esc(&e, name));
+			 "store file '%s' is larger than 1G", runner_esc(&e, name));
 		goto out;
 	}
 	if (c.status != 200)
@@ -2016,24 +1938,24 @@ collect_file(struct run_handle *h, const char *name, char **src,
 		snprintf(out->message, sizeof(out->message),
 			 "store file '%s': the Docker engine sent a bad "
 			 "archive: %s",
-			 esc(&e, name), why ? why : "empty");
+			 runner_esc(&e, name), why ? why : "empty");
 		goto out;
 	}
 	if (archive_entry_filetype(ae) == AE_IFLNK) {
 		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is a symlink", esc(&e, name));
+			 "store file '%s' is a symlink", runner_esc(&e, name));
 		goto out;
 	}
 	if (archive_entry_filetype(ae) != AE_IFREG) {
 		snprintf(out->message, sizeof(out->message),
 			 "store file '%s' is not a regular file",
-			 esc(&e, name));
+			 runner_esc(&e, name));
 		goto out;
 	}
 	buf_addf(&dst, "%s/%s", h->run_dir, np.ptr);
 	if (extract_to(a, dst.ptr) < 0) {
 		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", esc(&e, name), err_msg());
+			 "store file '%s': %s", runner_esc(&e, name), err_msg());
 		goto out;
 	}
 	*src = buf_detach(&dst, NULL);
@@ -2042,12 +1964,12 @@ collect_file(struct run_handle *h, const char *name, char **src,
 
 missing:
 	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' was not created", esc(&e, name));
+		 "store file '%s' was not created", runner_esc(&e, name));
 	goto out;
 engine_err:
 	answer_message(&c, &cp);
 	snprintf(out->message, sizeof(out->message), "store file '%s': %s",
-		 esc(&e, name), cp.ptr);
+		 runner_esc(&e, name), cp.ptr);
 	goto out;
 lost:
 	snprintf(reason, rlen, "%s", c.reason);

@@ -180,48 +180,6 @@ sh_quote(struct buf *b, const char *s)
 	buf_putc(b, '\'');
 }
 
-static bool
-valid_env_name(const char *s)
-{
-	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		    *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
-			return false;
-	return true;
-}
-
-/*
- * A path inside the run dir: relative, no "..", naming a file (not ending
- * in "/" or "."); empty and "." segments are allowed and skipped.
- */
-static bool
-valid_rel_path(const char *p)
-{
-	const char *seg;
-	size_t l;
-
-	if (!p || !*p || *p == '/')
-		return false;
-	for (seg = p;; seg += l + 1) {
-		l = strcspn(seg, "/");
-		if (l == 2 && seg[0] == '.' && seg[1] == '.')
-			return false;
-		if (!seg[l])
-			return l && !(l == 1 && seg[0] == '.');
-	}
-}
-
-/* "name" escaped for a message. */
-static const char *
-esc(struct buf *b, const char *s)
-{
-	buf_reset(b);
-	escape_log(b, s, strlen(s));
-	return b->ptr;
-}
 
 /*
  * Copy src to path under the directory dirfd, creating parent directories;
@@ -241,13 +199,13 @@ place_file(int dirfd, const char *path, const char *src)
 
 	dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (dfd < 0) {
-		err_set("file '%s': %s", esc(&e, path), strerror(errno));
+		err_set("file '%s': %s", runner_esc(&e, path), strerror(errno));
 		goto out;
 	}
 	for (;;) {
 		l = strcspn(p, "/");
 		if (l > NAME_MAX) {
-			err_set("file '%s': name too long", esc(&e, path));
+			err_set("file '%s': name too long", runner_esc(&e, path));
 			goto out;
 		}
 		memcpy(seg, p, l);
@@ -260,14 +218,14 @@ place_file(int dirfd, const char *path, const char *src)
 			continue;
 		if (mkdirat(dfd, seg, 0755) < 0 && errno != EEXIST) {
 			err_set("file '%s': cannot create directory '%s': %s",
-				esc(&e, path), seg, strerror(errno));
+				runner_esc(&e, path), seg, strerror(errno));
 			goto out;
 		}
 		sub = openat(dfd, seg,
 			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
 			err_set("file '%s': cannot open directory '%s': %s",
-				esc(&e, path), seg, strerror(errno));
+				runner_esc(&e, path), seg, strerror(errno));
 			goto out;
 		}
 		close(dfd);
@@ -276,12 +234,12 @@ place_file(int dirfd, const char *path, const char *src)
 
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0 || fstat(in, &st) < 0) {
-		err_set("file '%s': cannot open '%s': %s", esc(&e, path), src,
+		err_set("file '%s': cannot open '%s': %s", runner_esc(&e, path), src,
 			strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set("file '%s': '%s' is not a regular file", esc(&e, path),
+		err_set("file '%s': '%s' is not a regular file", runner_esc(&e, path),
 			src);
 		goto out;
 	}
@@ -289,7 +247,7 @@ place_file(int dirfd, const char *path, const char *src)
 		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		       (st.st_mode & 0777) | 0600);
 	if (outfd < 0) {
-		err_set("file '%s': cannot create: %s", esc(&e, path),
+		err_set("file '%s': cannot create: %s", runner_esc(&e, path),
 			strerror(errno));
 		goto out;
 	}
@@ -300,13 +258,13 @@ place_file(int dirfd, const char *path, const char *src)
 			continue;
 		if (n < 0) {
 			err_set("file '%s': cannot read '%s': %s",
-				esc(&e, path), src, strerror(errno));
+				runner_esc(&e, path), src, strerror(errno));
 			goto out;
 		}
 		if (!n)
 			break;
 		if (write_all(outfd, data, (size_t)n) < 0) {
-			err_set("file '%s': cannot write: %s", esc(&e, path),
+			err_set("file '%s': cannot write: %s", runner_esc(&e, path),
 				strerror(errno));
 			goto out;
 		}
@@ -317,7 +275,7 @@ out:
 	close_fd(&dfd);
 	close_fd(&in);
 	if (outfd >= 0 && close(outfd) < 0 && !ret)
-		ret = err_set("file '%s': cannot write: %s", esc(&e, path),
+		ret = err_set("file '%s': cannot write: %s", runner_esc(&e, path),
 			      strerror(errno));
 	buf_release(&e);
 	return ret;
@@ -442,12 +400,12 @@ build_env(struct strvec *env, const struct run_spec *spec,
 		v = &spec->env[i];
 		if (!v->name || !*v->name || strchr(v->name, '=')) {
 			err_set("env '%s': not a valid variable name",
-				v->name ? esc(&e, v->name) : "");
+				v->name ? runner_esc(&e, v->name) : "");
 			goto out;
 		}
 		if (v->len && (!v->value || memchr(v->value, '\0', v->len))) {
 			err_set("env '%s': the value holds a NUL byte",
-				esc(&e, v->name));
+				runner_esc(&e, v->name));
 			goto out;
 		}
 		env_set(env, v->name, v->len ? v->value : "", v->len);
@@ -682,32 +640,32 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	for (i = 0; i < spec->nstore_env; i++) {
-		if (!valid_env_name(spec->store_env[i])) {
+		if (!runner_valid_env_name(spec->store_env[i])) {
 			err_set("store env '%s' is not a valid variable name",
 				spec->store_env[i] ?
-					esc(&e, spec->store_env[i]) : "");
+					runner_esc(&e, spec->store_env[i]) : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
 		strvec_push(&h->store_env, spec->store_env[i]);
 	}
 	for (i = 0; i < spec->nstore_files; i++) {
-		if (!valid_rel_path(spec->store_files[i])) {
+		if (!runner_valid_rel_path(spec->store_files[i])) {
 			err_set("store file '%s' is not a path inside the run "
 				"dir",
 				spec->store_files[i] ?
-					esc(&e, spec->store_files[i]) : "");
+					runner_esc(&e, spec->store_files[i]) : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
 		strvec_push(&h->store_files, spec->store_files[i]);
 	}
 	for (i = 0; i < spec->nfiles; i++) {
-		if (!valid_rel_path(spec->files[i].path) ||
+		if (!runner_valid_rel_path(spec->files[i].path) ||
 		    !spec->files[i].src) {
 			err_set("file '%s' is not a path inside the run dir",
 				spec->files[i].path ?
-					esc(&e, spec->files[i].path) : "");
+					runner_esc(&e, spec->files[i].path) : "");
 			ret = ERR_INVALID;
 			goto out;
 		}
@@ -909,10 +867,10 @@ collect(struct run_handle *h, struct run_result *out)
 			if (errno == ENOENT || errno == ENOTDIR)
 				snprintf(out->message, sizeof(out->message),
 					 "store file '%s' was not created",
-					 esc(&e, name));
+					 runner_esc(&e, name));
 			else
 				snprintf(out->message, sizeof(out->message),
-					 "store file '%s': %s", esc(&e, name),
+					 "store file '%s': %s", runner_esc(&e, name),
 					 strerror(errno));
 			goto out;
 		}
@@ -921,19 +879,19 @@ collect(struct run_handle *h, struct run_result *out)
 		if (!real) {
 			snprintf(out->message, sizeof(out->message),
 				 "store file '%s' is a dangling symlink",
-				 esc(&e, name));
+				 runner_esc(&e, name));
 			goto out;
 		}
 		if (strncmp(real, h->run_dir, rl) || real[rl] != '/') {
 			snprintf(out->message, sizeof(out->message),
 				 "store file '%s' points outside the run dir",
-				 esc(&e, name));
+				 runner_esc(&e, name));
 			goto out;
 		}
 		if (stat(real, &st) < 0 || !S_ISREG(st.st_mode)) {
 			snprintf(out->message, sizeof(out->message),
 				 "store file '%s' is not a regular file",
-				 esc(&e, name));
+				 runner_esc(&e, name));
 			goto out;
 		}
 		files[i].path = xstrdup(name);

@@ -32,4 +32,17 @@ void ssh_detach(struct run_handle *h);
  */
 bool runner_display_wanted(const struct strvec *store_files);
 
+/*
+ * Helpers shared by the backends (runner.c).  runner_esc: s escaped for a
+ * log or error message, in b (returned; b is reset first).
+ */
+const char *runner_esc(struct buf *b, const char *s);
+bool runner_valid_env_name(const char *s);
+/* A path inside the run dir: relative, no "..", naming a file. */
+bool runner_valid_rel_path(const char *p);
+/* p without its empty and "." segments: "a/b". */
+void runner_norm_path(struct buf *out, const char *p);
+/* Append s single-quoted for /bin/sh. */
+void runner_sh_quote(struct buf *b, const char *s, size_t len);
+
 #endif

@@ -262,88 +262,11 @@ static int PRINTF_LIKE(1, 2) err_wrap(const char *fmt, ...)
 	return -1;
 }
 
-/* "name" escaped for a message. */
-static const char *
-esc(struct buf *b, const char *s)
-{
-	buf_reset(b);
-	escape_log(b, s, strlen(s));
-	return b->ptr;
-}
-
-static bool
-valid_env_name(const char *s)
-{
-	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		    *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
-			return false;
-	return true;
-}
-
-/*
- * A path inside the run dir: relative, no "..", naming a file (not ending
- * in "/" or "."); empty and "." segments are allowed and skipped.
- */
-static bool
-valid_rel_path(const char *p)
-{
-	const char *seg;
-	size_t l;
-
-	if (!p || !*p || *p == '/')
-		return false;
-	for (seg = p;; seg += l + 1) {
-		l = strcspn(seg, "/");
-		if (l == 2 && seg[0] == '.' && seg[1] == '.')
-			return false;
-		if (!seg[l])
-			return l && !(l == 1 && seg[0] == '.');
-	}
-}
-
-/* A valid relative path without its empty and "." segments: "a/b". */
-static void
-norm_path(struct buf *out, const char *p)
-{
-	size_t l;
-
-	buf_reset(out);
-	for (;; p += l + 1) {
-		l = strcspn(p, "/");
-		if (l && !(l == 1 && p[0] == '.')) {
-			if (out->len)
-				buf_putc(out, '/');
-			buf_add(out, p, l);
-		}
-		if (!p[l])
-			break;
-	}
-}
-
-/* Append s (len bytes) as one single-quoted shell word. */
-static void
-sh_quote(struct buf *b, const char *s, size_t len)
-{
-	size_t i;
-
-	buf_putc(b, '\'');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\'')
-			buf_puts(b, "'\\''");
-		else
-			buf_putc(b, s[i]);
-	}
-	buf_putc(b, '\'');
-}
-
+/* s single-quoted for /bin/sh. */
 static void
 sh_quote_str(struct buf *b, const char *s)
 {
-	sh_quote(b, s, strlen(s));
+	runner_sh_quote(b, s, strlen(s));
 }
 
 /* The sooner of two waits in ms (-1: none); an overdue one counts as 0. */
@@ -1574,18 +1497,18 @@ build_exports(struct buf *out, const struct run_spec *spec)
 
 	for (i = 0; i < spec->nenv; i++) {
 		v = &spec->env[i];
-		if (!valid_env_name(v->name)) {
+		if (!runner_valid_env_name(v->name)) {
 			err_set("env '%s': not a valid variable name",
-				v->name ? esc(&e, v->name) : "");
+				v->name ? runner_esc(&e, v->name) : "");
 			goto out;
 		}
 		if (v->len && (!v->value || memchr(v->value, '\0', v->len))) {
 			err_set("env '%s': the value holds a NUL byte",
-				esc(&e, v->name));
+				runner_esc(&e, v->name));
 			goto out;
 		}
 		buf_addf(out, "export %s=", v->name);
-		sh_quote(out, v->len ? v->value : "", v->len);
+		runner_sh_quote(out, v->len ? v->value : "", v->len);
 		buf_putc(out, '\n');
 	}
 	ret = 0;
@@ -2060,9 +1983,9 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	for (i = 0; i < spec->nstore_env; i++) {
-		if (!valid_env_name(spec->store_env[i])) {
+		if (!runner_valid_env_name(spec->store_env[i])) {
 			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ? esc(&e, spec->store_env[i])
+				spec->store_env[i] ? runner_esc(&e, spec->store_env[i])
 						   : "");
 			ret = ERR_INVALID;
 			goto out;
@@ -2070,11 +1993,11 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		strvec_push(&h->store_env, spec->store_env[i]);
 	}
 	for (i = 0; i < spec->nstore_files; i++) {
-		if (!valid_rel_path(spec->store_files[i])) {
+		if (!runner_valid_rel_path(spec->store_files[i])) {
 			err_set("store file '%s' is not a path inside the run "
 				"dir",
 				spec->store_files[i]
-				    ? esc(&e, spec->store_files[i])
+				    ? runner_esc(&e, spec->store_files[i])
 				    : "");
 			ret = ERR_INVALID;
 			goto out;
@@ -2084,7 +2007,7 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	h->c = conn_find(spec->host);
 	if (!h->c) {
 		err_set("host '%s' is not in the inventory",
-			esc(&e, spec->host));
+			runner_esc(&e, spec->host));
 		ret = ERR_NOTFOUND;
 		goto out;
 	}
@@ -2157,7 +2080,7 @@ upload_loaded(struct conn *c, struct run_handle *h, const char *path,
 	const char *p;
 	int fd = -1, r, ret = -1;
 
-	norm_path(&np, path);
+	runner_norm_path(&np, path);
 	for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
 		buf_reset(&rp);
 		buf_addf(&rp, "%s/%.*s", h->rdir, (int)(p - np.ptr), np.ptr);
@@ -2169,19 +2092,19 @@ upload_loaded(struct conn *c, struct run_handle *h, const char *path,
 		if (r < 0) {
 			err_set("file '%s': cannot create directory '%.*s' on "
 				"host '%s'",
-				esc(&e, path), (int)(p - np.ptr), np.ptr,
+				runner_esc(&e, path), (int)(p - np.ptr), np.ptr,
 				c->name);
 			goto out;
 		}
 	}
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_set("file '%s': cannot open '%s': %s", esc(&e, path), src,
+		err_set("file '%s': cannot open '%s': %s", runner_esc(&e, path), src,
 			strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set("file '%s': '%s' is not a regular file", esc(&e, path),
+		err_set("file '%s': '%s' is not a regular file", runner_esc(&e, path),
 			src);
 		goto out;
 	}
@@ -2195,7 +2118,7 @@ upload_loaded(struct conn *c, struct run_handle *h, const char *path,
 	}
 	if (r < 0) {
 		err_wrap("file '%s': cannot create it on host '%s'",
-			 esc(&e, path), c->name);
+			 runner_esc(&e, path), c->name);
 		goto out;
 	}
 	ret = 0;
@@ -2357,11 +2280,11 @@ ssh_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	for (i = 0; i < spec->nfiles; i++) {
-		if (!valid_rel_path(spec->files[i].path) ||
+		if (!runner_valid_rel_path(spec->files[i].path) ||
 		    !spec->files[i].src) {
 			err_set("file '%s' is not a path inside the run dir",
 				spec->files[i].path
-				    ? esc(&e, spec->files[i].path)
+				    ? runner_esc(&e, spec->files[i].path)
 				    : "");
 			ret = ERR_INVALID;
 			goto out;
@@ -2676,7 +2599,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 	const char *p, *slash;
 	int fd = -1, r, ret = COLLECT_FAILED;
 
-	norm_path(&np, name);
+	runner_norm_path(&np, name);
 	for (p = strchr(np.ptr, '/');; p = strchr(p + 1, '/')) {
 		buf_reset(&rp);
 		if (p)
@@ -2693,7 +2616,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 			goto missing;
 		if (r < 0) {
 			snprintf(out->message, sizeof(out->message),
-				 "store file '%s': %s", esc(&e, name),
+				 "store file '%s': %s", runner_esc(&e, name),
 				 err_msg());
 			goto out;
 		}
@@ -2702,7 +2625,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 		if (p && LIBSSH2_SFTP_S_ISLNK(st.permissions)) {
 			snprintf(out->message, sizeof(out->message),
 				 "store file '%s' is behind a symlink ('%.*s')",
-				 esc(&e, name), (int)(p - np.ptr), np.ptr);
+				 runner_esc(&e, name), (int)(p - np.ptr), np.ptr);
 			goto out;
 		}
 		if (p && !LIBSSH2_SFTP_S_ISDIR(st.permissions))
@@ -2712,7 +2635,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 	}
 	if (LIBSSH2_SFTP_S_ISLNK(st.permissions)) {
 		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is a symlink", esc(&e, name));
+			 "store file '%s' is a symlink", runner_esc(&e, name));
 		goto out;
 	}
 	if (!LIBSSH2_SFTP_S_ISREG(st.permissions))
@@ -2726,7 +2649,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 	buf_add(&dir, dst.ptr, (size_t)(slash - dst.ptr));
 	if (mkdir_p(dir.ptr, 0755) < 0) {
 		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", esc(&e, name), err_msg());
+			 "store file '%s': %s", runner_esc(&e, name), err_msg());
 		goto out;
 	}
 	unlink(dst.ptr);
@@ -2735,7 +2658,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 	if (fd < 0) {
 		snprintf(out->message, sizeof(out->message),
 			 "store file '%s': cannot create '%s': %s",
-			 esc(&e, name), dst.ptr, strerror(errno));
+			 runner_esc(&e, name), dst.ptr, strerror(errno));
 		goto out;
 	}
 	r = get_file(c, rp.ptr, FILE_MAX, fd, NULL);
@@ -2747,14 +2670,14 @@ collect_file(struct run_handle *h, const char *name, char **src,
 		goto too_big;
 	if (r < 0) {
 		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", esc(&e, name), err_msg());
+			 "store file '%s': %s", runner_esc(&e, name), err_msg());
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
 		snprintf(out->message, sizeof(out->message),
 			 "store file '%s': cannot write '%s': %s",
-			 esc(&e, name), dst.ptr, strerror(errno));
+			 runner_esc(&e, name), dst.ptr, strerror(errno));
 		goto out;
 	}
 	fd = -1;
@@ -2764,15 +2687,15 @@ collect_file(struct run_handle *h, const char *name, char **src,
 
 missing:
 	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' was not created", esc(&e, name));
+		 "store file '%s' was not created", runner_esc(&e, name));
 	goto out;
 not_regular:
 	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' is not a regular file", esc(&e, name));
+		 "store file '%s' is not a regular file", runner_esc(&e, name));
 	goto out;
 too_big:
 	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' is larger than 1G", esc(&e, name));
+		 "store file '%s' is larger than 1G", runner_esc(&e, name));
 out:
 	if (fd >= 0)
 		close(fd);
