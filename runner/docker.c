@@ -112,10 +112,7 @@ struct run_handle {
 	bool keep; /* free() leaves the container */
 	bool waited;
 
-	int log_fd;
-	bool log_failed;
-	struct masker *masker;
-	char last; /* last byte fed to the log */
+	struct run_log log; /* fd, masker, last byte */
 
 	int kill_fd; /* eventfd: kill() → wait() */
 
@@ -171,25 +168,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Append s percent-encoded for a URL; bytes in keep pass as they are. */
@@ -249,62 +227,6 @@ base64_decode(struct buf *out, const char *s, size_t len)
 }
 
 /* ---- the run log ------------------------------------------------------ */
-
-/* Write masked output to the log; a failing log does not stop the run. */
-static void
-log_emit(struct run_handle *h, const struct buf *b)
-{
-	if (!b->len || h->log_fd < 0 || h->log_failed)
-		return;
-	if (write_all(h->log_fd, b->ptr, b->len) < 0) {
-		log_warn("runner: run %lld: cannot write the log",
-			 (long long)h->run_id);
-		h->log_failed = true;
-	}
-}
-
-/* Output of the run, in order, through the masker. */
-static void
-log_output(struct run_handle *h, const char *data, size_t len)
-{
-	struct buf b = BUF_INIT;
-
-	if (!len)
-		return;
-	masker_feed(h->masker, data, len, &b);
-	log_emit(h, &b);
-	h->last = data[len - 1];
-	buf_release(&b);
-}
-
-/* A line of scaffold's own in the log: "scaffold: ..." on a line of its own. */
-static void PRINTF_LIKE(2, 3)
-log_note(struct run_handle *h, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	if (h->last != '\n')
-		buf_putc(&b, '\n');
-	buf_puts(&b, "scaffold: ");
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	buf_putc(&b, '\n');
-	log_output(h, b.ptr, b.len);
-	buf_release(&b);
-}
-
-/* The masker's held-back tail, at the end of the output. */
-static void
-log_flush(struct run_handle *h)
-{
-	struct buf b = BUF_INIT;
-
-	masker_flush(h->masker, &b);
-	log_emit(h, &b);
-	buf_release(&b);
-}
 
 /* ---- talking to the engine -------------------------------------------- */
 
@@ -1154,12 +1076,13 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	if (spec->instance)
 		snprintf(h->instance, sizeof(h->instance), "%s",
 			 spec->instance);
-	h->log_fd = spec->log_fd;
-	h->last = '\n';
+	h->log.fd = spec->log_fd;
+	h->log.run_id = spec->run_id;
+	h->log.last = '\n';
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
 	buf_init(&h->out_err);
-	h->masker = masker_new(spec->secrets, spec->secret_lens,
+	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
 			       spec->secrets ? spec->nsecrets : 0);
 	pthread_mutex_lock(&cfg_lock);
 	h->keep_failed = cfg_keep_failed != 0;
@@ -1573,7 +1496,7 @@ demux_feed(struct run_handle *h, const char *data, size_t len)
 			continue;
 		}
 		take = d->left < len ? d->left : len;
-		log_output(h, data, take);
+		run_log_output(&h->log, data, take);
 		d->left -= (uint32_t)take;
 		data += take;
 		len -= take;
@@ -1764,7 +1687,7 @@ kill_container(struct run_handle *h, char *reason, size_t len)
 	if (c.status != 204 && c.status != 200 && c.status != 409 &&
 	    c.status != 404) {
 		answer_message(&c, &m);
-		log_note(h, "cannot kill the container: %s", m.ptr);
+		run_log_note(&h->log, "cannot kill the container: %s", m.ptr);
 	}
 	ret = 0;
 out:
@@ -1781,7 +1704,7 @@ result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 	out->exit_code = -1;
 	snprintf(out->message, sizeof(out->message),
 		 "lost contact with the Docker engine: %s", reason);
-	log_note(h, "%s", out->message);
+	run_log_note(&h->log, "%s", out->message);
 }
 
 /*
@@ -1848,7 +1771,7 @@ extract_to(struct archive *a, const char *path)
 		goto out;
 	}
 	while ((n = archive_read_data(a, chunk, READ_CHUNK)) > 0) {
-		if (write_all(fd, chunk, (size_t)n) < 0) {
+		if (runner_write_all(fd, chunk, (size_t)n) < 0) {
 			err_set("cannot write '%s': %s", path,
 				strerror(errno));
 			goto out;
@@ -2050,7 +1973,7 @@ collect_env(struct run_handle *h, struct runner_env *env,
 		if (get_archive(h, "HEAD", META_DIR "/exit", &c) < 0)
 			goto lost;
 		if (c.status == 404)
-			log_note(h, "store env was not captured: did the "
+			run_log_note(&h->log, "store env was not captured: did the "
 				    "script replace the EXIT trap and exit, "
 				    "or exec?");
 		goto out;
@@ -2310,9 +2233,9 @@ docker_wait(struct run_handle *h, struct run_result *out)
 				sizeof(reason));
 		note_later(h, "the output stream broke: %s", reason);
 	}
-	log_flush(h);
+	run_log_flush(&h->log);
 	for (i = 0; i < h->notes.n; i++)
-		log_note(h, "%s", h->notes.v[i]);
+		run_log_note(&h->log, "%s", h->notes.v[i]);
 
 	if (!lost && wait_rc != CURLE_OK) {
 		transfer_reason(wt, wait_rc, wait_errbuf, reason,
@@ -2362,7 +2285,7 @@ docker_wait(struct run_handle *h, struct run_result *out)
 			break;
 		case COLLECT_FAILED:
 			out->outcome = RUN_ERROR;
-			log_note(h, "%s", out->message);
+			run_log_note(&h->log, "%s", out->message);
 			break;
 		default:
 			result_lost(h, out, reason);
@@ -2385,7 +2308,7 @@ docker_wait(struct run_handle *h, struct run_result *out)
 	}
 	if (out->outcome != RUN_SUCCESS && h->keep_failed) {
 		h->keep = true;
-		log_note(h, "container %s kept for inspection", h->id12);
+		run_log_note(&h->log, "container %s kept for inspection", h->id12);
 	}
 	ret = 0;
 out:
@@ -2437,7 +2360,7 @@ docker_free(struct run_handle *h)
 	}
 	if (h->kill_fd >= 0)
 		close(h->kill_fd);
-	masker_free(h->masker);
+	masker_free(h->log.masker);
 	strvec_clear(&h->store_files);
 	strvec_clear(&h->store_env);
 	if (h->out) {

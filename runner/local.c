@@ -72,10 +72,7 @@ struct run_handle {
 	int64_t timeout_ms;
 	int64_t started_ms;
 
-	int log_fd;
-	bool log_failed;
-	struct masker *masker;
-	char last; /* last byte fed to the log */
+	struct run_log log; /* fd, masker, last byte */
 
 	pid_t pid;
 	int pidfd;  /* -1 without */
@@ -100,70 +97,6 @@ close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
-}
-
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Write masked output to the log; a failing log does not stop the run. */
-static void
-log_emit(struct run_handle *h, const struct buf *b)
-{
-	if (!b->len || h->log_fd < 0 || h->log_failed)
-		return;
-	if (write_all(h->log_fd, b->ptr, b->len) < 0) {
-		log_warn("runner: run %lld: cannot write the log",
-			 (long long)h->run_id);
-		h->log_failed = true;
-	}
-}
-
-/* Output of the run, in order, through the masker. */
-static void
-log_output(struct run_handle *h, const char *data, size_t len)
-{
-	struct buf b = BUF_INIT;
-
-	if (!len)
-		return;
-	masker_feed(h->masker, data, len, &b);
-	log_emit(h, &b);
-	h->last = data[len - 1];
-	buf_release(&b);
-}
-
-/* A line of scaffold's own in the log: "scaffold: ..." on a line of its own. */
-static void PRINTF_LIKE(2, 3)
-log_note(struct run_handle *h, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	if (h->last != '\n')
-		buf_putc(&b, '\n');
-	buf_puts(&b, "scaffold: ");
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	buf_putc(&b, '\n');
-	log_output(h, b.ptr, b.len);
-	buf_release(&b);
 }
 
 /* Append s as one single-quoted shell word. */
@@ -263,7 +196,7 @@ place_file(int dirfd, const char *path, const char *src)
 		}
 		if (!n)
 			break;
-		if (write_all(outfd, data, (size_t)n) < 0) {
+		if (runner_write_all(outfd, data, (size_t)n) < 0) {
 			err_set("file '%s': cannot write: %s", runner_esc(&e, path),
 				strerror(errno));
 			goto out;
@@ -291,7 +224,7 @@ write_file(const char *path, const char *data, size_t len)
 	if (fd < 0)
 		return err_set("cannot create '%s': %s", path,
 			       strerror(errno));
-	if (write_all(fd, data, len) < 0)
+	if (runner_write_all(fd, data, len) < 0)
 		ret = err_set("cannot write '%s': %s", path, strerror(errno));
 	if (close(fd) < 0 && !ret)
 		ret = err_set("cannot write '%s': %s", path, strerror(errno));
@@ -627,11 +560,12 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 	h->pidfd = -1;
 	h->out_fd = -1;
 	h->kill_fd = -1;
-	h->log_fd = spec->log_fd;
-	h->last = '\n';
+	h->log.fd = spec->log_fd;
+	h->log.run_id = spec->run_id;
+	h->log.last = '\n';
 	h->run_id = spec->run_id;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->masker = masker_new(spec->secrets, spec->secret_lens,
+	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
 			       spec->secrets ? spec->nsecrets : 0);
 
 	if (!spec->work_dir || !spec->script) {
@@ -767,7 +701,7 @@ read_output(struct run_handle *h, char *chunk)
 
 	n = read(h->out_fd, chunk, READ_CHUNK);
 	if (n > 0) {
-		log_output(h, chunk, (size_t)n);
+		run_log_output(&h->log, chunk, (size_t)n);
 		return 0;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -797,12 +731,12 @@ finish(struct run_handle *h, char *chunk)
 			continue;
 		if (n <= 0)
 			break;
-		log_output(h, chunk, (size_t)n);
+		run_log_output(&h->log, chunk, (size_t)n);
 		drained += (size_t)n;
 	}
 	close_fd(&h->out_fd);
-	masker_flush(h->masker, &b);
-	log_emit(h, &b);
+	masker_flush(h->log.masker, &b);
+	run_log_emit(&h->log, &b);
 	buf_release(&b);
 	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
 		;
@@ -910,7 +844,7 @@ collect(struct run_handle *h, struct run_result *out)
 			buf_reset(&path);
 			buf_addf(&path, "%s/exit", h->meta_dir);
 			if (access(path.ptr, F_OK) < 0)
-				log_note(h, "store env was not captured: did "
+				run_log_note(&h->log, "store env was not captured: did "
 					    "the script replace the EXIT trap "
 					    "and exit, or exec?");
 			goto out;
@@ -992,13 +926,13 @@ local_wait(struct run_handle *h, struct run_result *out)
 		if (why == STOP_NONE && deadline && now >= deadline) {
 			why = STOP_TIMEOUT;
 			duration_format(dur, sizeof(dur), h->timeout_ms);
-			log_note(h, "timed out after %s", dur);
+			run_log_note(&h->log, "timed out after %s", dur);
 			terminate(h, &term_at);
 			continue;
 		}
 		if (term_at >= 0 && !sigkilled && now >= term_at + GRACE_MS) {
 			duration_format(dur, sizeof(dur), GRACE_MS);
-			log_note(h, "still running %s after SIGTERM, sending "
+			run_log_note(&h->log, "still running %s after SIGTERM, sending "
 				    "SIGKILL",
 				 dur);
 			killpg(h->pid, SIGKILL);
@@ -1045,7 +979,7 @@ local_wait(struct run_handle *h, struct run_result *out)
 			if (read(h->kill_fd, &cnt, sizeof(cnt)) < 0)
 				cnt = 0;
 			why = STOP_KILLED;
-			log_note(h, "killed");
+			run_log_note(&h->log, "killed");
 			terminate(h, &term_at);
 		}
 		if (i_out >= 0 && pfd[i_out].revents)
@@ -1066,7 +1000,7 @@ local_wait(struct run_handle *h, struct run_result *out)
 		out->exit_code = 0;
 		if (!collect(h, out)) {
 			out->outcome = RUN_ERROR;
-			log_note(h, "%s", out->message);
+			run_log_note(&h->log, "%s", out->message);
 		}
 	} else if (si.si_code == CLD_EXITED) {
 		out->outcome = RUN_ERROR;
@@ -1111,7 +1045,7 @@ local_free(struct run_handle *h)
 	close_fd(&h->pidfd);
 	close_fd(&h->out_fd);
 	close_fd(&h->kill_fd);
-	masker_free(h->masker);
+	masker_free(h->log.masker);
 	strvec_clear(&h->store_files);
 	strvec_clear(&h->store_env);
 	free(h->run_dir);
@@ -1147,7 +1081,7 @@ local_adopt(struct run_handle **out, const struct run_spec *spec)
 				"ending them\n",
 			 pgid);
 		if (spec->log_fd >= 0 &&
-		    write_all(spec->log_fd, note.ptr, note.len) < 0)
+		    runner_write_all(spec->log_fd, note.ptr, note.len) < 0)
 			err_clear();
 		until = now_ms() + GRACE_MS;
 		while (kill(-pgid, 0) == 0 && now_ms() < until)

@@ -44,5 +44,25 @@ bool runner_valid_rel_path(const char *p);
 void runner_norm_path(struct buf *out, const char *p);
 /* Append s single-quoted for /bin/sh. */
 void runner_sh_quote(struct buf *b, const char *s, size_t len);
+/* write(2) all of data, through EINTR: 0 or -1 (errno set). */
+int runner_write_all(int fd, const void *data, size_t len);
+
+/*
+ * A run's log: its output goes through the secret masker into fd; a log
+ * that cannot be written is warned about once and does not stop the run.
+ */
+struct run_log {
+	int fd; /* -1: none */
+	bool failed;
+	struct masker *masker;
+	char last; /* the last byte fed: notes start on a line of their own */
+	int64_t run_id;
+};
+void run_log_emit(struct run_log *l, const struct buf *b); /* masked */
+void run_log_output(struct run_log *l, const char *data, size_t len);
+/* "scaffold: ..." on a line of its own. */
+void run_log_note(struct run_log *l, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* The masker's held-back tail, at the end of the output. */
+void run_log_flush(struct run_log *l);
 
 #endif

@@ -1,6 +1,9 @@
 /* runner.c - the table of runner backends, picked by name. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner-int.h"
 
@@ -139,4 +142,75 @@ runner_sh_quote(struct buf *b, const char *s, size_t len)
 			buf_putc(b, s[i]);
 	}
 	buf_putc(b, '\'');
+}
+
+int
+runner_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+run_log_emit(struct run_log *l, const struct buf *b)
+{
+	if (!b->len || l->fd < 0 || l->failed)
+		return;
+	if (runner_write_all(l->fd, b->ptr, b->len) < 0) {
+		log_warn("runner: run %lld: cannot write the log",
+			 (long long)l->run_id);
+		l->failed = true;
+	}
+}
+
+void
+run_log_output(struct run_log *l, const char *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	if (!len)
+		return;
+	masker_feed(l->masker, data, len, &b);
+	run_log_emit(l, &b);
+	l->last = data[len - 1];
+	buf_release(&b);
+}
+
+void
+run_log_note(struct run_log *l, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	if (l->last != '\n')
+		buf_putc(&b, '\n');
+	buf_puts(&b, "scaffold: ");
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	buf_putc(&b, '\n');
+	run_log_output(l, b.ptr, b.len);
+	buf_release(&b);
+}
+
+void
+run_log_flush(struct run_log *l)
+{
+	struct buf b = BUF_INIT;
+
+	masker_flush(l->masker, &b);
+	run_log_emit(l, &b);
+	buf_release(&b);
 }

@@ -170,10 +170,7 @@ struct run_handle {
 	int64_t timeout_ms;
 	int64_t deadline_ms; /* monotonic; 0: none */
 
-	int log_fd;
-	bool log_failed;
-	struct masker *masker;
-	char last; /* last byte fed to the log */
+	struct run_log log; /* fd, masker, last byte */
 
 	/* under c->lock */
 	struct run_handle *next; /* in c->runs */
@@ -224,25 +221,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * err_set("PREFIX: MESSAGE"), MESSAGE being the thread's current one
  * (err_set() cannot take err_msg() as an argument: same buffer).  -1.
@@ -279,62 +257,6 @@ sooner(int64_t t, int64_t x)
 }
 
 /* ---- the run log ------------------------------------------------------ */
-
-/* Write masked output to the log; a failing log does not stop the run. */
-static void
-log_emit(struct run_handle *h, const struct buf *b)
-{
-	if (!b->len || h->log_fd < 0 || h->log_failed)
-		return;
-	if (write_all(h->log_fd, b->ptr, b->len) < 0) {
-		log_warn("runner: run %lld: cannot write the log",
-			 (long long)h->run_id);
-		h->log_failed = true;
-	}
-}
-
-/* Output of the run, in order, through the masker. */
-static void
-log_output(struct run_handle *h, const char *data, size_t len)
-{
-	struct buf b = BUF_INIT;
-
-	if (!len)
-		return;
-	masker_feed(h->masker, data, len, &b);
-	log_emit(h, &b);
-	h->last = data[len - 1];
-	buf_release(&b);
-}
-
-/* A line of scaffold's own in the log: "scaffold: ..." on a line of its own. */
-static void PRINTF_LIKE(2, 3)
-log_note(struct run_handle *h, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	if (h->last != '\n')
-		buf_putc(&b, '\n');
-	buf_puts(&b, "scaffold: ");
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	buf_putc(&b, '\n');
-	log_output(h, b.ptr, b.len);
-	buf_release(&b);
-}
-
-/* The masker's held-back tail, at the end of the output. */
-static void
-log_flush(struct run_handle *h)
-{
-	struct buf b = BUF_INIT;
-
-	masker_flush(h->masker, &b);
-	log_emit(h, &b);
-	buf_release(&b);
-}
 
 /* ---- the inventory ---------------------------------------------------- */
 
@@ -1345,7 +1267,7 @@ get_file(struct conn *c, const char *path, int64_t max, int fd,
 		}
 		if (fd < 0) {
 			buf_add(into, chunk, (size_t)rc);
-		} else if (write_all(fd, chunk, (size_t)rc) < 0) {
+		} else if (runner_write_all(fd, chunk, (size_t)rc) < 0) {
 			err_set("cannot write: %s", strerror(errno));
 			goto out;
 		}
@@ -1699,7 +1621,7 @@ pump_output(struct conn *c, struct run_handle *h, char *buf)
 			    h->ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
 			    CHUNK);
 			if (n > 0) {
-				log_output(h, buf, (size_t)n);
+				run_log_output(&h->log, buf, (size_t)n);
 				took += (size_t)n;
 				if (took >= SLICE_MAX)
 					return 1;
@@ -1761,19 +1683,19 @@ run_timers(struct conn *c, struct run_handle *h, int64_t now)
 
 	if (h->why == STOP_NONE && h->kill_req) {
 		h->why = STOP_KILLED;
-		log_note(h, "killed");
+		run_log_note(&h->log, "killed");
 		h->term_at = now;
 		h->pending = "TERM";
 	} else if (h->why == STOP_NONE && h->deadline_ms &&
 		   now >= h->deadline_ms) {
 		h->why = STOP_TIMEOUT;
 		duration_format(dur, sizeof(dur), h->timeout_ms);
-		log_note(h, "timed out after %s", dur);
+		run_log_note(&h->log, "timed out after %s", dur);
 		h->term_at = now;
 		h->pending = "TERM";
 	} else if (h->term_at && !h->kill_at && now >= h->term_at + GRACE_MS) {
 		duration_format(dur, sizeof(dur), GRACE_MS);
-		log_note(h, "still running %s after SIGTERM, sending SIGKILL",
+		run_log_note(&h->log, "still running %s after SIGTERM, sending SIGKILL",
 			 dur);
 		h->kill_at = now;
 		h->pending = "KILL";
@@ -1968,11 +1890,12 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	if (spec->instance)
 		snprintf(h->instance, sizeof(h->instance), "%s-",
 			 spec->instance);
-	h->log_fd = spec->log_fd;
-	h->last = '\n';
+	h->log.fd = spec->log_fd;
+	h->log.run_id = spec->run_id;
+	h->log.last = '\n';
 	h->exit_status = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->masker = masker_new(spec->secrets, spec->secret_lens,
+	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
 			       spec->secrets ? spec->nsecrets : 0);
 	if (!spec->work_dir) {
 		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
@@ -2468,7 +2391,7 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	h->removed = false;
 	adopt_deadline(c, h);
 	list_add(c, h);
-	log_note(h, "re-adopted after a restart; what it writes from now on "
+	run_log_note(&h->log, "re-adopted after a restart; what it writes from now on "
 		    "is added when it ends");
 	*out = h;
 	h = NULL;
@@ -2558,11 +2481,11 @@ late_output(struct conn *c, struct run_handle *h)
 	buf_addf(&p, "%s/late", h->mdir);
 	r = get_file(c, p.ptr, LATE_MAX, -1, &v);
 	if (r == 0 && v.len) {
-		log_note(h, "what it wrote while scaffold was away (a line "
+		run_log_note(&h->log, "what it wrote while scaffold was away (a line "
 			    "or so may be missing where it went):");
-		log_output(h, v.ptr, v.len);
+		run_log_output(&h->log, v.ptr, v.len);
 	} else if (r == ERR_TOOBIG) {
-		log_note(h, "what it wrote while scaffold was away is over "
+		run_log_note(&h->log, "what it wrote while scaffold was away is over "
 			    "%d MiB: left out",
 			 (int)(LATE_MAX >> 20));
 	}
@@ -2578,7 +2501,7 @@ result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 	out->exit_code = -1;
 	snprintf(out->message, sizeof(out->message),
 		 "lost contact with host '%s': %s", h->c->name, reason);
-	log_note(h, "%s", out->message);
+	run_log_note(&h->log, "%s", out->message);
 }
 
 enum { COLLECT_OK = 0, COLLECT_FAILED = 1 };
@@ -2745,7 +2668,7 @@ collect_env(struct run_handle *h, struct runner_env *env,
 				goto out;
 			}
 			if (r == 0)
-				log_note(h, "store env was not captured: did "
+				run_log_note(&h->log, "store env was not captured: did "
 					    "the script replace the EXIT trap "
 					    "and exit, or exec?");
 			goto out;
@@ -2871,7 +2794,7 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 		snprintf(reason, sizeof(reason), "%s", h->reason);
 		status = h->exit_status;
 	}
-	log_flush(h);
+	run_log_flush(&h->log);
 
 	if (lost) {
 		result_lost(h, out, reason);
@@ -2899,7 +2822,7 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 			lost = true;
 		} else if (r == COLLECT_FAILED) {
 			out->outcome = RUN_ERROR;
-			log_note(h, "%s", out->message);
+			run_log_note(&h->log, "%s", out->message);
 		}
 	} else {
 		out->outcome = RUN_ERROR;
@@ -2986,7 +2909,7 @@ ssh_free(struct run_handle *h)
 		err_set("%s", saved);
 		free(saved);
 	}
-	masker_free(h->masker);
+	masker_free(h->log.masker);
 	strvec_clear(&h->store_files);
 	strvec_clear(&h->store_env);
 	free(h->base);
