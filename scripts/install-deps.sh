@@ -9,7 +9,7 @@ PKGS="
 	libyaml-dev libgit2-dev libsqlite3-dev libcurl4-openssl-dev
 	libjansson-dev libssh2-1-dev libmicrohttpd-dev libarchive-dev
 	libssl-dev libcmocka-dev openssh-server openssh-client
-	docker.io busybox-static curl openssl
+	docker.io busybox-static curl openssl sqlite3
 	chromium libxml2-utils fonts-dejavu-core
 	clang libclang-rt-14-dev
 "
