@@ -3,6 +3,7 @@
  * read with the same YAML reader and the same precise errors as cascades.
  * Secrets are never inline: the config names files that hold them.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,10 +124,10 @@ load_forge(struct lctx *x, const struct ynode *n, struct repo_config *r,
 
 /*
  * "owner/name" from a clone URL: https://host/owner/name.git,
- * ssh://git@host:22/owner/name, git@host:owner/name.git.
+ * ssh://git@host:22/owner/name, [git@]host:owner/name.git.
  */
 static const char *
-project_of(struct lctx *x, const char *url)
+project_of(struct lctx *x, const char *url, const char *scheme)
 {
 	const char *p = strstr(url, "://"), *end;
 	struct buf b = BUF_INIT;
@@ -134,9 +135,8 @@ project_of(struct lctx *x, const char *url)
 
 	if (p) {
 		p = strchr(p + 3, '/');
-	} else if ((p = strchr(url, ':')) && strchr(url, '@') &&
-		   strchr(url, '@') < p) {
-		/* scp-like: user@host:path */
+	} else if (!strcmp(scheme, "ssh")) {
+		p = strchr(url, ':'); /* scp-like: [user@]host:path */
 	} else {
 		return NULL;
 	}
@@ -157,6 +157,109 @@ project_of(struct lctx *x, const char *url)
 	return r;
 }
 
+/*
+ * repo_schemes: the kinds of repo url the config accepts.  http:// and
+ * git:// are neither authenticated nor protected against tampering, and
+ * http:// would also carry a token_file in clear: only git:// is in the
+ * default, for read-only mirrors served by git daemon (docs/config.md).
+ */
+static const char *const schemes[] = { "https", "ssh", "git", "file",
+				       "http" };
+#define SCHEMES_DEFAULT 0xfu /* https, ssh, git, file */
+
+/*
+ * The scheme of a repo url, as repo_schemes names it: scheme://...
+ * (ssh+git:// and git+ssh:// are ssh), [user@]host:path is ssh (git's
+ * rule: a colon before any slash), a path is file, and git's remote
+ * helper syntax NAME::ADDRESS is 'NAME::', which no list allows.
+ */
+static const char *
+url_scheme(struct lctx *x, const char *url)
+{
+	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+	const char *sep = strstr(url, "://"), *colon, *slash, *r;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (n && isalpha((unsigned char)url[0]) && url[n] == ':' &&
+	    url[n + 1] == ':') {
+		buf_add(&b, url, n + 2);
+	} else if (sep) {
+		buf_add(&b, url, (size_t)(sep - url));
+		for (i = 0; i < b.len; i++)
+			b.ptr[i] = (char)tolower((unsigned char)b.ptr[i]);
+		if (!strcmp(b.ptr, "ssh+git") || !strcmp(b.ptr, "git+ssh")) {
+			buf_release(&b);
+			return "ssh";
+		}
+	} else {
+		colon = strchr(url, ':');
+		slash = strchr(url, '/');
+		return colon && colon != url && (!slash || colon < slash) ?
+			       "ssh" :
+			       "file";
+	}
+	r = arena_strdup(x->arena, b.ptr);
+	buf_release(&b);
+	return r;
+}
+
+/* The schemes of mask, "https, ssh, git, file". */
+static const char *
+schemes_list(struct lctx *x, unsigned mask)
+{
+	struct buf b = BUF_INIT;
+	const char *r;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(schemes); i++)
+		if (mask & (1u << i))
+			buf_addf(&b, "%s%s", b.len ? ", " : "", schemes[i]);
+	r = arena_strdup(x->arena, b.ptr);
+	buf_release(&b);
+	return r;
+}
+
+/* The index of scheme in schemes[], or ARRAY_SIZE(schemes). */
+static size_t
+scheme_index(const char *scheme)
+{
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(schemes); k++)
+		if (!strcmp(scheme, schemes[k]))
+			break;
+	return k;
+}
+
+static unsigned
+load_schemes(struct lctx *x, const struct ynode *n)
+{
+	const struct ynode *it;
+	unsigned mask = 0;
+	size_t i, k;
+
+	if (n->kind != Y_SEQ || !n->n) {
+		yn_err(x, n, "'repo_schemes' must be a list of https, ssh, "
+			     "git, file or http, not %s",
+		       n->kind == Y_SEQ ? "an empty list" : yn_desc(x, n));
+		return SCHEMES_DEFAULT;
+	}
+	for (i = 0; i < n->n; i++) {
+		it = n->items[i];
+		k = it->kind == Y_SCALAR ? scheme_index(it->str) :
+					   ARRAY_SIZE(schemes);
+		if (k < ARRAY_SIZE(schemes))
+			mask |= 1u << k;
+		else
+			yn_err(x, it, "unknown scheme %s in 'repo_schemes': use "
+				      "https, ssh, git, file or http",
+			       yn_desc(x, it));
+	}
+	return mask;
+}
+
 enum { RK_NAME, RK_URL, RK_BRANCH, RK_PATH, RK_CREDS, RK_SECRET, RK_FORGE,
        RK_N };
 static const char *const repo_keys[RK_N] = {
@@ -166,10 +269,12 @@ static const char *const repo_keys[RK_N] = {
 
 static void
 load_repo(struct lctx *x, const struct ynode *n, size_t idx,
-	  struct repo_config *r, const char *base)
+	  struct repo_config *r, const char *base, unsigned allowed)
 {
 	const struct ynode *s[RK_N], *nm;
+	const char *scheme = NULL;
 	unsigned sugg;
+	size_t k;
 
 	buf_reset(&x->what);
 	r->pos = n->pos;
@@ -193,10 +298,16 @@ load_repo(struct lctx *x, const struct ynode *n, size_t idx,
 			       yn_desc(x, nm));
 	}
 	yn_match_keys(x, n, NULL, repo_keys, RK_N, s, &sugg);
-	if (s[RK_URL])
-		r->url = yn_nonempty(x, s[RK_URL], "url");
-	else if (!(sugg & (1u << RK_URL)))
+	if (s[RK_URL] && (r->url = yn_nonempty(x, s[RK_URL], "url"))) {
+		scheme = url_scheme(x, r->url);
+		k = scheme_index(scheme);
+		if (k == ARRAY_SIZE(schemes) || !(allowed & (1u << k)))
+			yn_err(x, s[RK_URL], "url scheme '%s' is not allowed "
+					     "(repo_schemes: %s)",
+			       yn_qs(x, scheme), schemes_list(x, allowed));
+	} else if (!s[RK_URL] && !(sugg & (1u << RK_URL))) {
 		yn_err(x, n, "missing required key 'url'");
+	}
 	r->branch = "main";
 	if (s[RK_BRANCH])
 		r->branch = yn_nonempty(x, s[RK_BRANCH], "branch");
@@ -216,9 +327,9 @@ load_repo(struct lctx *x, const struct ynode *n, size_t idx,
 	if (s[RK_FORGE])
 		load_forge(x, s[RK_FORGE], r, base);
 	if (!r->project && r->url)
-		r->project = project_of(x, r->url);
+		r->project = project_of(x, r->url, scheme);
 	/* a local path is relative to the config too */
-	if (r->url && !strstr(r->url, "://") && !strchr(r->url, '@'))
+	if (r->url && !strcmp(scheme, "file") && !strstr(r->url, "://"))
 		r->url = resolve(x, base, r->url);
 }
 
@@ -233,12 +344,13 @@ enum {
 	K_HOSTS,
 	K_REPOS,
 	K_PUBLIC_STATUS,
+	K_REPO_SCHEMES,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
-	"repos",	 "public_status",
+	"repos",	 "public_status", "repo_schemes",
 };
 
 static int
@@ -359,6 +471,7 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	const char *slash;
 	char *end;
 	long v;
+	unsigned allowed = SCHEMES_DEFAULT;
 	int ret = ERR_INVALID;
 
 	*out = NULL;
@@ -426,6 +539,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 		load_docker(&x, s[K_DOCKER], cf, base.ptr);
 	if (s[K_HOSTS] && !ynode_is_null(s[K_HOSTS]))
 		load_hosts(&x, s[K_HOSTS], cf, base.ptr);
+	if (s[K_REPO_SCHEMES])
+		allowed = load_schemes(&x, s[K_REPO_SCHEMES]);
 	if ((n = s[K_REPOS]) && !ynode_is_null(n)) {
 		if (n->kind != Y_SEQ) {
 			yn_err(&x, n, "'repos' must be a list, not %s",
@@ -436,7 +551,7 @@ config_load(struct config **out, const char *path, struct diags *diags)
 			cf->nrepos = n->n;
 			for (i = 0; i < n->n; i++)
 				load_repo(&x, n->items[i], i, &cf->repos[i],
-					  base.ptr);
+					  base.ptr, allowed);
 			buf_reset(&x.what);
 			for (i = 0; i < cf->nrepos; i++)
 				for (j = 0; j < i; j++)
