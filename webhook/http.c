@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "webhook-int.h"
@@ -286,6 +287,43 @@ dispatch(struct req *r)
 }
 
 static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+	      const char *value)
+{
+	unsigned *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+		n[0]++;
+	else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		n[1]++;
+	return MHD_YES;
+}
+
+/*
+ * A body whose length two headers could disagree on (RFC 9112, 6.3): a
+ * proxy in front might read another request into it than we would.
+ * libmicrohttpd takes the first Content-Length and ignores the rest: refuse
+ * the request instead, before reading any of its body.
+ */
+static int
+ambiguous_length(struct req *r)
+{
+	unsigned n[2] = { 0, 0 };
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, n);
+	if (n[0] > 1)
+		reply_error(r, 400, "the request has %u Content-Length headers: "
+				    "send one",
+			    n[0]);
+	else if (n[0] && n[1])
+		reply_error(r, 400, "the request has both Content-Length and "
+				    "Transfer-Encoding headers: send one");
+	return n[0] > 1 || (n[0] && n[1]);
+}
+
+static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	   const char *method, const char *version, const char *upload,
 	   size_t *upload_size, void **con_cls)
@@ -306,6 +344,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		buf_init(&r->body);
 		buf_init(&r->out);
 		*con_cls = r;
+		if (ambiguous_length(r))
+			goto respond;
 		cl = MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (!cl || strtoull(cl, NULL, 10) <= HTTP_MAX_BODY)
