@@ -355,8 +355,12 @@ yn_names(struct lctx *x, const struct ynode *n, const char *field,
 	out->v = arena_alloc(x->arena, n->n * sizeof(*out->v));
 	for (i = 0; i < n->n; i++) {
 		item = n->items[i];
+		if (item->kind == Y_SCALAR && strlen(item->str) != item->len) {
+			yn_err(x, item, "%s in '%s' must not contain NUL bytes",
+			       kind, field);
+			continue;
+		}
 		if (item->kind != Y_SCALAR || ynode_is_null(item) ||
-		    strlen(item->str) != item->len ||
 		    (!item->len && valid != valid_path)) {
 			yn_err(x, item, "%s in '%s' must be a non-empty string",
 			     kind, field);
@@ -568,6 +572,11 @@ add_dep(struct lctx *x, struct task *t, const struct ynode *item,
 		     yn_kind(item));
 		return;
 	}
+	if (strlen(item->str) != item->len) {
+		yn_err(x, item, "entries of 'depends_on' must not contain NUL "
+			      "bytes");
+		return;
+	}
 	for (j = 0; j < t->ndeps; j++) {
 		if (!strcmp(t->deps[j].name, item->str)) {
 			yn_err(x, item, "depends on '%s' more than once",
@@ -743,7 +752,10 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		if (!nm)
 			yn_err(x, n, "missing required key 'name'");
 		else
-			yn_err(x, nm, "'name' must be a non-empty string");
+			yn_err(x, nm, "'name' must be a non-empty string%s",
+			       nm->kind == Y_SCALAR && nm->len ?
+				       " without NUL bytes" :
+				       "");
 	}
 	yn_match_keys(x, n, NULL, task_keys, TK_N, s, &sugg);
 	if (s[TK_DESCRIPTION])
@@ -850,7 +862,10 @@ load_input(struct lctx *x, const struct ynode *n, size_t idx,
 		if (!nm)
 			yn_err(x, n, "missing required key 'name'");
 		else
-			yn_err(x, nm, "'name' must be a non-empty string");
+			yn_err(x, nm, "'name' must be a non-empty string%s",
+			       nm->kind == Y_SCALAR && nm->len ?
+				       " without NUL bytes" :
+				       "");
 	}
 	yn_match_keys(x, n, NULL, keys, ARRAY_SIZE(keys), s, NULL);
 	if (s[1])

@@ -1,7 +1,8 @@
 /*
  * yaml.c - build a node tree from libyaml's event stream, bounding the work a
  * hostile file can cause: alias expansion and nesting depth are limited, and
- * aliases share the anchored node instead of copying it.
+ * aliases share the anchored node's children instead of copying them (an
+ * alias is one node, with its own position, over the same children).
  */
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,13 @@ add_child(struct builder *b, struct ynode *child, yaml_mark_t mark)
 		diags_add(b->diags, DIAG_ERROR, b->file, mark_pos(mark),
 			  "YAML nesting is deeper than %d levels",
 			  YAML_MAX_DEPTH);
+		return -1;
+	}
+	if (f->node->kind == Y_MAP && f->n % 2 == 0 &&
+	    child->kind == Y_SCALAR && strlen(child->str) != child->len) {
+		/* "run\0x" would be read as the key "run" */
+		diags_add(b->diags, DIAG_ERROR, b->file, mark_pos(mark),
+			  "mapping keys must not contain NUL bytes");
 		return -1;
 	}
 	GROW(f->items, f->n + 1, f->alloc);
@@ -146,8 +154,9 @@ new_node(struct builder *b, enum ynode_kind kind, yaml_mark_t mark)
 static int
 handle_event(struct builder *b, yaml_event_t *ev)
 {
-	struct ynode *n;
+	struct ynode *n, *c;
 	struct frame *f;
+	struct pos pos;
 	size_t i;
 
 	switch (ev->type) {
@@ -195,6 +204,12 @@ handle_event(struct builder *b, yaml_event_t *ev)
 				  YAML_MAX_ALIAS_NODES);
 			return -1;
 		}
+		/* a shallow copy, so that errors point at the alias */
+		c = new_node(b, n->kind, ev->start_mark);
+		pos = c->pos;
+		*c = *n;
+		c->pos = pos;
+		n = c;
 		return add_child(b, n, ev->start_mark);
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
