@@ -156,3 +156,19 @@ test: fuzz-short
 .PHONY: fuzz fuzz-build fuzz-short fuzz-clean
 
 -include $(FUZZ_LIB_OBJ:.o=.d)
+
+# The crash campaign (issue 9, item 1; docs/RELIABILITY.md): scaffold serve
+# killed with SIGKILL at random moments while a 50-task cascade of local,
+# docker and ssh tasks reconciles CRASH_TRIALS pushes (tests/crash/).
+# tests/e2e/t9000-crash.sh runs a short one in make test.
+#   make crash                      30 trials, a seed from the clock
+#   make crash CRASH_TRIALS=100 CRASH_SEED=4711
+# The summary is appended to $(BUILD)/crash.log.
+CRASH_TRIALS = 30
+CRASH_SEED =
+crash: $(BIN) $(FORGE_STUB)
+	CRASH_TRIALS=$(CRASH_TRIALS) CRASH_SEED=$(CRASH_SEED) \
+	CRASH_LOG=$(abspath $(BUILD)/crash.log) SCAFFOLD=$(abspath $(BIN)) \
+	FORGE_STUB=$(abspath $(FORGE_STUB)) sh tests/crash/campaign.sh
+
+.PHONY: crash
