@@ -112,18 +112,33 @@ cache_find(struct worker *w, const char *blob, const char *path)
 	return NULL;
 }
 
+/* What note_statuses needs, from inside sched_apply (its hook). */
+struct note_ctx {
+	struct worker *w;
+	struct store *st;
+	const char *head;
+	int64_t applied_at;
+	const struct diags *diags;
+	const struct strvec *keep;
+	size_t enqueued;
+};
+
 /*
- * The commit statuses of a reconciled revision: its cascades' (from the
- * report), and error for each invalid file, with its first error.
+ * The commit statuses of a revision being applied: its cascades' (from the
+ * report), and error for each invalid file, with its first error.  Called
+ * in sched_apply's transaction: a crash keeps both the apply and its
+ * statuses, or neither.
  */
-static void
-note_statuses(struct worker *w, struct store *st, const char *head,
-	      int64_t applied_at, const struct buf *report,
-	      const struct diags *diags, const struct strvec *keep)
+static int
+note_statuses(void *arg, const char *report)
 {
+	struct note_ctx *nc = arg;
+	const struct diags *diags = nc->diags;
+	const struct strvec *keep = nc->keep;
 	struct status_invalid *inv = xcalloc(keep->n + 1, sizeof(*inv));
 	const struct diag *dg;
 	size_t i, j;
+	int ret;
 
 	for (i = 0; i < keep->n; i++) {
 		inv[i].file = keep->v[i];
@@ -142,11 +157,14 @@ note_statuses(struct worker *w, struct store *st, const char *head,
 			inv[i].msg = dg->msg;
 		}
 	}
-	if (status_note_revision(w->d->outbox, st, w->d->cf, w->rc, head,
-				 applied_at, report->ptr, inv, keep->n) < 0)
-		log_warnx("status: repo '%s' at %.12s: %s", w->rc->name, head,
-			  err_msg());
+	ret = status_note_revision_in(nc->st, nc->w->d->cf, nc->w->rc,
+				      nc->head, nc->applied_at, report, inv,
+				      keep->n, &nc->enqueued);
+	if (ret < 0)
+		log_warnx("status: repo '%s' at %.12s: %s", nc->w->rc->name,
+			  nc->head, err_msg());
 	free(inv);
+	return ret;
 }
 
 /*
@@ -167,6 +185,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	struct sched_def *defs = NULL;
 	struct diags diags = DIAGS_INIT;
 	struct revision_row rev;
+	struct note_ctx nc;
 	struct buf report = BUF_INIT, errors = BUF_INIT;
 	size_t nfiles = 0, ndefs = 0, ncache = 0, i, j;
 	int64_t applied_at;
@@ -252,10 +271,19 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	}
 	/* statuses are decided from the apply to their opening at once */
 	applied_at = status_revision_begin(rc);
+	memset(&nc, 0, sizeof(nc));
+	nc.w = w;
+	nc.st = st;
+	nc.head = head;
+	nc.applied_at = applied_at;
+	nc.diags = &diags;
+	nc.keep = &keep;
+	sched_set_apply_hook(s, note_statuses, &nc);
 	ret = sched_apply(s, rc->name, head, defs, ndefs, 1, &keep, &report);
-	if (ret == 0)
-		note_statuses(w, st, head, applied_at, &report, &diags, &keep);
+	sched_set_apply_hook(s, NULL, NULL);
 	status_revision_end(rc);
+	if (ret == 0 && nc.enqueued)
+		outbox_wake(w->d->outbox);
 	if (ret < 0)
 		goto out;
 	diags_sort(&diags);

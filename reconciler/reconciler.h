@@ -594,6 +594,16 @@ struct sched_def {
 int sched_apply(struct sched *s, const char *repo, const char *revision,
 		const struct sched_def *defs, size_t n, int deactivate_missing,
 		const struct strvec *keep_files, struct buf *report);
+/*
+ * What must be recorded with an applied revision, or not at all: the hook
+ * runs inside sched_apply's transaction, after the reconcile and before
+ * the commit, with the report so far (the commit statuses it opens must
+ * not be lost to a crash between two transactions: a revision applied
+ * again reports no change, and would open none).  A negative return rolls
+ * the whole apply back.  NULL: no hook.
+ */
+typedef int (*sched_apply_hook)(void *arg, const char *report);
+void sched_set_apply_hook(struct sched *s, sched_apply_hook fn, void *arg);
 /* Move every ready not_started task to waiting; *moved counts them. */
 int sched_promote(struct sched *s, size_t *moved);
 

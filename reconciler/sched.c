@@ -19,7 +19,16 @@ struct sched {
 	struct def_entry *defs;
 	size_t ndefs;
 	size_t alloc;
+	sched_apply_hook apply_hook;
+	void *apply_hook_arg;
 };
+
+void
+sched_set_apply_hook(struct sched *s, sched_apply_hook fn, void *arg)
+{
+	s->apply_hook = fn;
+	s->apply_hook_arg = arg;
+}
 
 int
 sched_new(struct sched **out, struct store *st)
@@ -586,6 +595,10 @@ sched_apply(struct sched *s, const char *repo, const char *revision,
 	for (i = 0; i < ncs; i++)
 		if ((ret = promote_cascade(s, cs[i].id, NULL, NULL)) < 0)
 			goto fail;
+	if (s->apply_hook &&
+	    (ret = s->apply_hook(s->apply_hook_arg,
+				 report ? report->ptr : "")) < 0)
+		goto fail;
 	if ((ret = store_commit(s->st)) < 0)
 		goto fail;
 	cascade_rows_free(cs, ncs);

@@ -58,7 +58,5 @@ void status_target_url(struct buf *out, const struct config *cf,
 
 /* outbox.c */
 
-/* Tell the sender thread that rows were added.  NULL is a no-op. */
-void outbox_wake(struct outbox *ob);
 
 #endif

@@ -538,46 +538,62 @@ out:
 }
 
 int
-status_note_revision(struct outbox *ob, struct store *st,
-		     const struct config *cf, const struct repo_config *rc,
-		     const char *revision, int64_t applied_at,
-		     const char *report, const struct status_invalid *inv,
-		     size_t ninv)
+status_note_revision_in(struct store *st, const struct config *cf,
+			const struct repo_config *rc, const char *revision,
+			int64_t applied_at, const char *report,
+			const struct status_invalid *inv, size_t ninv,
+			size_t *enqueued)
 {
 	struct cascade_row *cs = NULL;
 	struct buf line = BUF_INIT;
 	const char *p, *nl;
-	size_t ncs = 0, enqueued = 0, i;
+	size_t ncs = 0, i;
 	int ret;
 
 	if (!rc->forge_kind)
 		return 0;
-	if ((ret = store_begin(st)) < 0)
-		return ret;
 	for (p = report ? report : ""; *p; p = nl ? nl + 1 : p + strlen(p)) {
 		nl = strchr(p, '\n');
 		buf_reset(&line);
 		buf_add(&line, p, nl ? (size_t)(nl - p) : strlen(p));
 		if ((ret = note_line(st, cf, rc, revision, applied_at,
-				     line.ptr, &enqueued)) < 0)
+				     line.ptr, enqueued)) < 0)
 			goto fail;
 	}
 	if (ninv && (ret = store_cascade_list(st, 0, &cs, &ncs)) < 0)
 		goto fail;
 	for (i = 0; i < ninv; i++)
 		if ((ret = note_invalid(st, cf, rc, revision, applied_at,
-					&inv[i], cs, ncs, &enqueued)) < 0)
+					&inv[i], cs, ncs, enqueued)) < 0)
 			goto fail;
-	if ((ret = store_commit(st)) < 0)
-		goto fail;
-	cascade_rows_free(cs, ncs);
-	buf_release(&line);
-	if (enqueued)
-		outbox_wake(ob);
-	return 0;
+	ret = 0;
 fail:
-	store_rollback(st);
 	cascade_rows_free(cs, ncs);
 	buf_release(&line);
 	return ret;
+}
+
+int
+status_note_revision(struct outbox *ob, struct store *st,
+		     const struct config *cf, const struct repo_config *rc,
+		     const char *revision, int64_t applied_at,
+		     const char *report, const struct status_invalid *inv,
+		     size_t ninv)
+{
+	size_t enqueued = 0;
+	int ret;
+
+	if (!rc->forge_kind)
+		return 0;
+	if ((ret = store_begin(st)) < 0)
+		return ret;
+	if ((ret = status_note_revision_in(st, cf, rc, revision, applied_at,
+					   report, inv, ninv, &enqueued)) < 0 ||
+	    (ret = store_commit(st)) < 0) {
+		store_rollback(st);
+		return ret;
+	}
+	if (enqueued)
+		outbox_wake(ob);
+	return 0;
 }

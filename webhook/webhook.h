@@ -133,5 +133,17 @@ int status_note_revision(struct outbox *ob, struct store *st,
 			 const char *revision, int64_t applied_at,
 			 const char *report, const struct status_invalid *inv,
 			 size_t ninv);
+/*
+ * The same inside the caller's transaction (sched_apply's hook, so that a
+ * revision is never applied without its statuses): adds the statuses it
+ * opens to *enqueued; the caller wakes the outbox after its commit.
+ */
+int status_note_revision_in(struct store *st, const struct config *cf,
+			    const struct repo_config *rc, const char *revision,
+			    int64_t applied_at, const char *report,
+			    const struct status_invalid *inv, size_t ninv,
+			    size_t *enqueued);
+/* Tell the sender thread that rows were added.  NULL is a no-op. */
+void outbox_wake(struct outbox *ob);
 
 #endif
