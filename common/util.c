@@ -91,14 +91,17 @@ xgrow(void *p, size_t sz, size_t n, size_t *alloc)
 
 static _Thread_local char err_buf[1024];
 
+/* Formatted aside first: the arguments may include err_msg() itself. */
 int
 err_set(const char *fmt, ...)
 {
+	char msg[sizeof(err_buf)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, msg, sizeof(err_buf));
 	return ERR_GENERIC;
 }
 

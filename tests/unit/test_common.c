@@ -1,6 +1,17 @@
 /* test_common.c - buffers, maps, durations, hashing, edit distance. */
 #include "unit.h"
 
+/* err_set may wrap the current message (it was formatted in place) */
+static void
+test_err_wrap(void **state)
+{
+	(void)state;
+	err_set("cannot open '%s': %s", "/x", "No such file or directory");
+	err_set("repo '%s': %s", "infra", err_msg());
+	assert_string_equal(err_msg(), "repo 'infra': cannot open '/x': No "
+				       "such file or directory");
+}
+
 static void
 test_buf(void **state)
 {
@@ -162,6 +173,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_err_wrap),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_strvec),
 		cmocka_unit_test(test_strmap),
