@@ -417,6 +417,82 @@ test_invalid(void **state)
 	h_free(h);
 }
 
+/*
+ * A revision and its commit statuses are recorded in one transaction
+ * (sched_apply's hook), so that a crash keeps both or neither.  Found by
+ * the crash campaign (tests/crash/): scaffold killed between the apply
+ * and the statuses' own transaction applied the same revision again at
+ * restart, which then changed nothing, and its commit never got a status.
+ */
+struct hook_arg {
+	struct h *h;
+	int fail;     /* the hook fails after noting the statuses */
+	size_t noted; /* statuses the hook opened */
+};
+
+static int
+apply_hook(void *arg, const char *report)
+{
+	struct hook_arg *a = arg;
+	int ret;
+
+	ret = status_note_revision_in(a->h->st, &a->h->cf, &a->h->rc, "c1", 1,
+				      report, NULL, 0, &a->noted);
+	if (ret < 0)
+		return ret;
+	return a->fail ? err_set("the hook fails on purpose") : 0;
+}
+
+/* Apply revision c1 of the two-task cascade through the hook. */
+static int
+h_apply_hooked(struct hook_arg *a)
+{
+	struct sched_def def;
+	struct buf yaml = BUF_INIT, report = BUF_INIT;
+	int ret;
+
+	buf_addf(&yaml, YAML_AB, "y");
+	def.cascade = load_ok(yaml.ptr);
+	def.source = yaml.ptr;
+	def.file = ".scaffold/deploy.yaml";
+	sched_set_apply_hook(a->h->s, apply_hook, a);
+	ret = sched_apply(a->h->s, "infra", "c1", &def, 1, 1, NULL, &report);
+	sched_set_apply_hook(a->h->s, NULL, NULL);
+	cascade_free(def.cascade);
+	buf_release(&yaml);
+	buf_release(&report);
+	return ret;
+}
+
+static void
+test_apply_atomic(void **state)
+{
+	struct hook_arg a = { h_new(), 1, 0 };
+	struct cascade_row c;
+	struct status_row r;
+
+	(void)state;
+	assert_true(h_apply_hooked(&a) < 0);
+	assert_string_equal(err_msg(), "the hook fails on purpose");
+	assert_int_equal(a.noted, 1);
+	/* nothing of the apply is left, nor of its statuses */
+	assert_int_equal(store_cascade_find(a.h->st, "infra", "deploy", &c),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_status_tracked(a.h->st, "infra",
+					      "scaffold/deploy", &r),
+			 ERR_NOTFOUND);
+	/* the next attempt records both */
+	a.fail = 0;
+	a.noted = 0;
+	if (h_apply_hooked(&a) < 0)
+		fail_msg("sched_apply: %s", err_msg());
+	assert_int_equal(a.noted, 1);
+	assert_int_equal(store_cascade_find(a.h->st, "infra", "deploy", &c), 0);
+	cascade_row_release(&c);
+	EXPECT_ROWS(a.h, "c1 pending 2 changed, 2 to run\n");
+	h_free(a.h);
+}
+
 int
 main(void)
 {
@@ -430,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_no_forge),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_apply_atomic),
 	};
 
 	log_set_level(LOG_WARN);
