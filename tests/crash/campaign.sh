@@ -40,10 +40,15 @@ GPID=
 STUBPID=
 WPID=
 cleanup() {
+	# git daemon serves from a child of its own
+	[ -n "$GPID" ] && pkill -P "$GPID" 2>/dev/null
 	for p in $SPID $WPID $GPID $STUBPID; do
 		kill -9 "$p" 2>/dev/null
 	done
-	wait 2>/dev/null
+	# only these: sshd and dockerd are children too, stopped below
+	for p in $SPID $WPID $GPID $STUBPID; do
+		wait "$p" 2>/dev/null
+	done
 	stop_dockerd
 	docker_leftovers
 	for p in $_sshd_pids; do kill $p 2>/dev/null; done
