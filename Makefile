@@ -2,9 +2,13 @@
 # build/; the binary is ./scaffold.
 #
 #   make                      build ./scaffold
-#   make check                install dependencies, build, run every test
+#   make check                install dependencies, build, run every test;
+#                             then again built with ASan and UBSan
+#                             (build-asan/), then the unit tests under
+#                             valgrind
 #   make demo                 install dependencies, build, run the demo
-#   make SANITIZE=address,undefined check
+#   make SANITIZE=address,undefined check   the tests of one sanitized build
+#   make valgrind             the unit tests under valgrind
 #   make bench                run the benchmarks (see bench/README.md)
 
 CC ?= cc
@@ -75,6 +79,33 @@ deps:
 # so that pkg-config sees the freshly installed libraries.
 check: deps
 	@$(MAKE) --no-print-directory test
+ifndef SANITIZE
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory valgrind
+endif
+
+# Sanitizers and leaks (issue 9, item 5; docs/RELIABILITY.md): the unit and
+# e2e tests again, built with ASan and UBSan into their own build dir (a
+# sanitized make test leaves out fuzz-short: the fuzzers are ASan builds
+# already); the unit tests of the normal build under valgrind.
+ASAN_BUILD = build-asan
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+		BIN=$(ASAN_BUILD)/scaffold SANITIZE=address,undefined test
+
+# --track-origins is left out (twice the time); add it through
+# VALGRIND_FLAGS to find where an uninitialised value comes from.
+VALGRIND_FLAGS =
+VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full \
+	--errors-for-leak-kinds=definite --trace-children=no \
+	--suppressions=$(CURDIR)/tests/valgrind.supp $(VALGRIND_FLAGS)
+valgrind: $(UNIT_BIN)
+	@if [ -n "$(SANITIZE)" ]; then \
+		echo "make valgrind: needs a build without SANITIZE" >&2; \
+		exit 2; fi
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+		SCAFFOLD_VALGRIND=1 CMOCKA_MESSAGE_OUTPUT=stdout \
+		$(VALGRIND) $$t; done
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -96,7 +127,7 @@ bench: $(BIN)
 clean:
 	rm -rf $(BUILD) scaffold
 
-.PHONY: all deps check demo test unit bench clean FORCE
+.PHONY: all deps check demo test unit bench clean FORCE test-asan valgrind
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
@@ -151,7 +182,9 @@ fuzz-short: fuzz-build
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
 
+ifndef SANITIZE
 test: fuzz-short
+endif
 
 .PHONY: fuzz fuzz-build fuzz-short fuzz-clean
 

@@ -11,7 +11,7 @@ PKGS="
 	libssl-dev libcmocka-dev openssh-server openssh-client
 	docker.io busybox-static curl openssl sqlite3
 	chromium libxml2-utils fonts-dejavu-core
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev valgrind
 "
 
 missing=""
