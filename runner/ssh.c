@@ -5,6 +5,7 @@
  *
  * On the host, in the home directory of the inventory's user:
  *
+ *	~/.scaffold/agent-HASH.sh	the helper (below), one per version
  *	~/.scaffold/runs/ID/run		the run dir: the script's cwd,
  *					$SCAFFOLD_RUN_DIR, loaded and stored
  *					files
@@ -14,35 +15,34 @@
  *					sources the script, then records the
  *					store env (env/NAME) and, last, the
  *					exit status (exit)
- *	    launch.sh			what the channel runs: wrapper.sh in
- *					a session of its own (its id in pid),
- *					output relayed through the fifo out
- *	    kill.sh			signals that session's process group
+ *	    out				stdout and stderr of the run, in the
+ *					order written
+ *	    pid				its process group and the leader's
+ *					start time
  *
- * Files go up and come back by SFTP.  The run's channel execs
- * "exec /bin/sh ~/.scaffold/runs/ID/meta/launch.sh": the environment is
- * exported by the wrapper, single-quoted, never passed as a command line
- * nor by the channel's setenv.  The launcher relays the script's output
- * (stdout and stderr, in the order written) with a cat that falls back to
- * appending to meta/late once nobody reads it, so that a script outlives a
- * restart of scaffold or a dropped connection instead of dying of SIGPIPE,
- * and adopt() can pick it up again by its exit file; what it wrote
- * meanwhile goes into the log when the adopted run ends (but for the
- * chunk the first cat was relaying when its reader went: a write to a
- * closed pipe takes it).  Timeouts and kills run
- * kill.sh through a second channel: SIGTERM to the group, SIGKILL 2 s later
- * (a signal that comes before the launcher has recorded the group is sent
- * again; kill.sh checks the leader's start time, so that a recycled pid is
- * never signalled).  stdout and stderr of the channel go through the secret
- * masker into the log as they come; the exit status is the channel's, and
- * meta/exit's for an adopted run.
+ * Files go up and come back by SFTP.  Each session has one more channel:
+ * a helper shell (agent_script) that starts runs, signals them and
+ * removes their dirs, on one line of stdin each, and reports each run's
+ * end on one line of stdout.  A run costs the host a fork of the helper,
+ * setsid and the wrapper's shell: no channel, no sshd session child, no
+ * login shell (the first design, a channel per run running a launcher,
+ * cost three times the server CPU of "ssh host true" over a master).  The
+ * environment is exported by the wrapper, single-quoted, never passed as a
+ * command line nor by the channel's setenv.  The I/O thread reads meta/out
+ * as it grows (every 50 ms, backing off to 1 s while it does not) through
+ * the run's masker into the log, and saves how far it got in the work dir
+ * (ssh-out-offset), so that a scaffold that adopts the run after a restart
+ * reads on from there: a run outlives a restart of scaffold or a dropped
+ * connection (setsid, and nothing of it writes to the connection) and
+ * loses no output.  Its exit status is the helper's report, or meta/exit
+ * for an adopted run.  Timeouts and kills go to the helper: SIGTERM to the
+ * group, SIGKILL 2 s later (a signal that comes before the group is
+ * recorded is sent again; the helper checks the leader's start time, so
+ * that a recycled pid is never signalled).
  *
  * Sessions.  One libssh2 session per host, opened on first use and shared
- * by every run on the host: a channel per run (at most max_sessions at
- * once; start() waits for a free slot), one SFTP channel, and now and then
- * a short exec channel (kill.sh, rm).  OpenSSH's sshd allows 10 channels per
- * connection by default (MaxSessions), so max_sessions must stay 2 below
- * the server's.
+ * by every run on the host: the helper's channel, one SFTP channel; at
+ * most max_sessions runs at once (start() waits for a free slot).
  *
  * Threads and locking.  A libssh2 session is not thread-safe: every use of
  * one happens under its host's lock (struct conn).  The session is
@@ -50,16 +50,18 @@
  * lock held, once the socket is ready in the direction libssh2 names
  * (libssh2_session_block_directions): libssh2 needs a half-sent packet
  * finished by the same call before any other may send.  Each host has an
- * I/O thread that reads the output of all its runs into their logs (a
- * run's read never blocks the others), enforces their timeouts and kill
- * requests, sends keepalives, notices the end of each channel, and closes
- * the session after five idle minutes.  wait() sleeps on the host's
- * condition variable until its run's channel has closed.  start(), the
+ * I/O thread that reads the helper's reports and the output of all its
+ * runs into their logs, enforces their timeouts and kill requests, sends
+ * keepalives, and closes the session after five idle minutes.  wait()
+ * sleeps on the host's condition variable until its run has ended and
+ * its output is in.  start(), the
  * collection in wait() and adopt() take the lock for one SFTP call at a
  * time, so a long transfer does not starve the output of the other runs.
  *
  * Faults.  When the connection breaks (or stays silent through the TCP and
- * SSH keepalives), every run on it ends RUN_LOST; the next start()
+ * SSH keepalives), or the helper ends, every run started on it ends
+ * RUN_LOST (its process on the host goes on, as after a restart of
+ * scaffold; the run is recorded lost and retried); the next start()
  * connects again, and a start() that finds its shared session dead retries
  * once on a new one.  The host key is always checked against the host's
  * known_hosts file.
@@ -99,18 +101,18 @@
 #define IDLE_CLOSE_MS (5 * 60 * 1000)
 #define GRACE_MS 2000	    /* SIGTERM → SIGKILL */
 #define KILL_WAIT_MS 30000  /* SIGKILL → the run must be over */
-#define KILL_CLOSE_MS 5000  /* free(): SIGKILL → the channel closes */
 #define SIGNAL_RETRY_MS 200 /* a signal before the group is recorded */
 #define ADOPT_POLL_MS 1000
 #define ALIVE_EVERY 5 /* adopt polls between two "does it still run?" */
+#define OUT_POLL_MIN_MS 50   /* meta/out of a run: read again after... */
+#define OUT_POLL_MAX_MS 1000 /* ...doubling while it does not grow */
+#define EXIT_CHECK_MS 5000   /* a started run: meta/exit looked at */
+#define AGENT_LINE_MAX 1024
 #define CHUNK 65536
 #define SLICE_MAX (256 << 10) /* output of one run per turn of the I/O */
 #define FILE_MAX (1LL << 30)
 #define ENV_VALUE_MAX (16 << 20)
 #define EXIT_MAX 64
-/* what an adopted run wrote while nobody read it, kept by the host */
-#define LATE_MAX ((int64_t)16 << 20)
-#define CMD_OUT_MAX 4096
 
 /* Internal: the connection broke (conn_lost() ran); runner_ops never say it. */
 #define SSH_LOST (-1000)
@@ -155,6 +157,14 @@ struct conn {
 	bool stopping;
 	pthread_t io;
 	int wake[2]; /* wakes the I/O thread from its poll */
+	bool connecting; /* conn_connect() runs: the lock is never dropped */
+
+	/* the helper shell of the session (all under lock) */
+	LIBSSH2_CHANNEL *agent;
+	struct buf ain, aerr; /* what it wrote: a line not complete yet */
+	unsigned tag;	      /* of the last call */
+	bool replied;	      /* the call tag has its answer, */
+	int reply;	      /* this one */
 };
 
 struct run_handle {
@@ -172,10 +182,21 @@ struct run_handle {
 
 	struct run_log log; /* fd, masker, last byte */
 
+	int off_fd;	/* work_dir/ssh-out-offset, or -1 */
+	char *off_path; /* how far meta/out went into the log */
+
 	/* under c->lock */
 	struct run_handle *next; /* in c->runs */
 	bool listed;
-	LIBSSH2_CHANNEL *ch; /* the run's channel, of session c->gen */
+	bool live;   /* started on this session; its end not seen yet */
+	bool exited; /* the helper saw it end: the rest of out, then done */
+	int display; /* the helper saw run/.display: 1, 0; -1: ask SFTP */
+	int64_t check_at; /* when meta/exit is looked at next (live) */
+	bool exit_seen;	  /* ...and was there the last time */
+	LIBSSH2_SFTP_HANDLE *out; /* meta/out, read as it grows */
+	int64_t out_off;	  /* what of it is in the log */
+	int64_t read_at;	  /* next read (live) */
+	int read_every;
 	bool slot;
 	bool polling;  /* adopted while running: wait() polls meta/exit */
 	bool finished; /* adopted after its end */
@@ -188,8 +209,7 @@ struct run_handle {
 	bool done; /* the channel closed, or the connection broke */
 	bool lost;
 	char reason[256]; /* why it was lost */
-	int exit_status;  /* from the channel */
-	char exit_signal[32];
+	int exit_status;  /* from the helper, or meta/exit */
 	bool waited;
 	bool detached; /* free() leaves the remote run alone */
 	bool removed;  /* the remote run dir is gone */
@@ -286,6 +306,8 @@ conn_new(const struct ssh_host *hc)
 		buf_addf(&b, "%s:%d", c->address, c->port);
 	c->where = buf_detach(&b, NULL);
 	c->refs = 1;
+	buf_init(&c->ain);
+	buf_init(&c->aerr);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->wake[0] = c->wake[1] = -1;
@@ -333,6 +355,8 @@ conn_destroy(struct conn *c)
 	free(c->key_file);
 	free(c->known_hosts);
 	free(c->where);
+	buf_release(&c->ain);
+	buf_release(&c->aerr);
 	free(c);
 }
 
@@ -513,6 +537,9 @@ teardown(struct conn *c, bool graceful)
 	c->s = NULL;
 	c->link = NULL;
 	c->sftp = NULL;
+	c->agent = NULL;
+	buf_reset(&c->ain);
+	buf_reset(&c->aerr);
 	c->ready = false;
 	free(c->home);
 	c->home = NULL;
@@ -546,9 +573,10 @@ conn_lost(struct conn *c, const char *reason)
 		return SSH_LOST;
 	snprintf(c->lost_reason, sizeof(c->lost_reason), "%s", reason);
 	for (h = c->runs; h; h = h->next) {
-		if (!h->ch)
+		h->out = NULL; /* libssh2_session_free() frees it */
+		if (!h->live)
 			continue;
-		h->ch = NULL; /* libssh2_session_free() frees it */
+		h->live = false;
 		if (!h->done) {
 			h->done = true;
 			h->lost = true;
@@ -668,37 +696,6 @@ ptr_fail(struct conn *c)
 	if (!c->s)
 		return SSH_LOST;
 	return conn_check(c, libssh2_session_last_errno(c->s));
-}
-
-/*
- * Close a channel and free it when the server confirms within wait_ms;
- * else leave it to the session (libssh2_session_free() reclaims it), with
- * nothing half sent: sshd confirms the close of a command's channel only
- * once the command has ended.  0 or SSH_LOST.  c->lock held.
- */
-static int
-chan_close(struct conn *c, LIBSSH2_CHANNEL *ch, int64_t wait_ms)
-{
-	int64_t dl = now_ms() + wait_ms;
-	bool out;
-	int rc;
-
-	for (;;) {
-		rc = libssh2_channel_close(ch);
-		if (rc != LIBSSH2_ERROR_EAGAIN)
-			break;
-		out = libssh2_session_block_directions(c->s) &
-		      LIBSSH2_SESSION_BLOCK_OUTBOUND;
-		if (!out && now_ms() >= dl)
-			return 0; /* abandoned */
-		rc = conn_wait_x(c, out ? now_ms() + IO_TIMEOUT_MS : dl, !out);
-		if (rc == SSH_LOST)
-			return rc;
-	}
-	if (rc < 0 && conn_check(c, rc) == SSH_LOST)
-		return SSH_LOST;
-	DRIVE(c, rc, libssh2_channel_free(ch));
-	return rc == SSH_LOST ? rc : 0;
 }
 
 /* Open a TCP connection to the host; *out_fd non-blocking. */
@@ -881,13 +878,14 @@ check_hostkey(struct conn *c)
 }
 
 static void *io_main(void *arg);
+static int agent_start(struct conn *c);
 
 /*
  * Connect, check the host key, log in, start SFTP.  c->lock held; the
  * half-made session is invisible to others, who need the lock to look.
  */
 static int
-conn_connect(struct conn *c)
+conn_connect_(struct conn *c)
 {
 	char home[PATH_MAX];
 	int fd = -1, rc, ret = -1;
@@ -989,7 +987,15 @@ conn_connect(struct conn *c)
 			c->name, c->where, home);
 		goto out;
 	}
+	if (strchr(home, '\n')) {
+		err_set("host '%s' (%s): the home directory holds a newline",
+			c->name, c->where);
+		goto out;
+	}
 	c->home = xstrdup(home);
+	if ((ret = agent_start(c)) < 0)
+		goto out;
+	ret = -1;
 	c->gen++;
 	c->idle_since = now_ms();
 	if (!c->io_started) {
@@ -1004,6 +1010,17 @@ out:
 	if (ret < 0)
 		teardown(c, false);
 	return ret;
+}
+
+static int
+conn_connect(struct conn *c)
+{
+	int r;
+
+	c->connecting = true;
+	r = conn_connect_(c);
+	c->connecting = false;
+	return r;
 }
 
 /* A logged-in session for the host; *fresh when it was just made. */
@@ -1144,6 +1161,8 @@ r_close(struct conn *c, LIBSSH2_SFTP_HANDLE *fh)
 static bool
 conn_yield(struct conn *c, unsigned gen)
 {
+	if (c->connecting)
+		return true; /* the session is not for others to see yet */
 	pthread_mutex_unlock(&c->lock);
 	conn_wake(c);
 	pthread_mutex_lock(&c->lock);
@@ -1285,124 +1304,310 @@ out:
 	return ret;
 }
 
-/* ---- short commands on the host --------------------------------------- */
+/* ---- the helper shell on the host ------------------------------------- */
 
 /*
- * Run cmd on the host through a channel of its own; its exit status in
- * *status (-1 when it ended by a signal).  0, SSH_LOST, or -1 with
- * err_set() (a command that does not end within IO_TIMEOUT_MS is left
- * running).  c->lock held.
+ * What the session's helper channel runs (saved as
+ * ~/.scaffold/agent-HASH.sh): a /bin/sh reading one command a line from
+ * scaffold and answering on its stdout with lines of its own:
+ *
+ *	__start ID BASE		starts run ID (its dir BASE) in the
+ *				background; "x ID STATUS DISPLAY" when it
+ *				ends (DISPLAY 1: run/.display is there)
+ *	__sig TAG BASE SIG	SIG (TERM, KILL; 0: does it still run?) to
+ *				the run's process group; "r TAG STATUS": 0,
+ *				1 gone (or its pid names another process
+ *				now), 3 not recorded yet
+ *	__rm BASE...		removes run dirs, in the background
+ *	__rmw TAG BASE		removes one now; "r TAG STATUS"
+ *
+ * A run is a fork of the helper (no exec) that starts wrapper.sh with
+ * setsid, output appended to meta/out, records the group's id and the
+ * leader's start time in meta/pid (so that a recycled pid is never
+ * signalled), waits, writes meta/exit when the wrapper could not (exec, a
+ * replaced EXIT trap, a signal; and then meta/no-trap), kills what is
+ * left of the group and reports.  The run outlives the helper and the
+ * connection: its output is in a file, its status in meta/exit.
+ * Arguments are single-quoted by scaffold; the helper evals its lines.
  */
-static int
-remote_cmd(struct conn *c, const char *cmd, int *status)
-{
-	LIBSSH2_CHANNEL *ch = NULL;
-	int64_t dl = now_ms() + IO_TIMEOUT_MS;
-	char buf[CMD_OUT_MAX], *sig = NULL;
-	ssize_t n;
-	int rc, stream, ret = -1;
-	bool quiet;
+static const char agent_script[] =
+    "# Written by scaffold (runner/ssh.c): starts and signals runs.\n"
+    "umask 077\n"
+    "__setsid=\n"
+    "command -v setsid >/dev/null 2>&1 && __setsid=setsid\n"
+    "__stt() {\n"
+    "\t__t=-\n"
+    "\t__l=\n"
+    "\tread -r __l 2>/dev/null <\"/proc/$1/stat\" || return 0\n"
+    "\tset -- ${__l##*\") \"}\n"
+    "\tshift 19\n"
+    "\t__t=${1:--}\n"
+    "}\n"
+    "__start() {\n"
+    "\t(\n"
+    "\t\tif ! cd \"$2/run\"; then\n"
+    "\t\t\techo 125 >\"$2/meta/exit\"\n"
+    "\t\t\techo \"x $1 125 0\"\n"
+    "\t\t\texit 0\n"
+    "\t\tfi\n"
+    "\t\t$__setsid /bin/sh -e \"$2/meta/wrapper.sh\" </dev/null "
+    ">>\"$2/meta/out\" 2>&1 &\n"
+    "\t\t__p=$!\n"
+    "\t\t__stt \"$__p\"\n"
+    "\t\techo \"$__p $__t\" >\"$2/meta/pid\"\n"
+    "\t\twait \"$__p\"\n"
+    "\t\t__s=$?\n"
+    "\t\tif [ ! -s \"$2/meta/exit\" ]; then\n"
+    "\t\t\t: >\"$2/meta/no-trap\"\n"
+    "\t\t\techo \"$__s\" >\"$2/meta/exit\"\n"
+    "\t\tfi\n"
+    "\t\tkill -KILL -\"$__p\" 2>/dev/null\n"
+    "\t\t__d=0\n"
+    "\t\t[ -e \"$2/run/.display\" ] && __d=1\n"
+    "\t\techo \"x $1 $__s $__d\"\n"
+    "\t) 2>/dev/null &\n"
+    "}\n"
+    "__sig() {\n"
+    "\t__tag=$1\n"
+    "\t__p=\n"
+    "\t__pt=\n"
+    "\tread -r __p __pt 2>/dev/null <\"$2/meta/pid\"\n"
+    "\tcase $__p in ''|*[!0-9]*) echo \"r $__tag 3\"; return 0 ;; esac\n"
+    "\tif [ \"${__pt:--}\" != - ] && [ -e \"/proc/$__p\" ]; then\n"
+    "\t\t__stt \"$__p\"\n"
+    "\t\tif [ \"$__t\" != \"$__pt\" ]; then echo \"r $__tag 1\"; "
+    "return 0; fi\n"
+    "\tfi\n"
+    "\tif [ \"$3\" = 0 ] && [ -r /proc/self/stat ]; then\n"
+    "\t\tfor __f in /proc/[0-9]*/stat; do\n"
+    "\t\t\t__l=\n"
+    "\t\t\tread -r __l 2>/dev/null <\"$__f\" || continue\n"
+    "\t\t\tset -- ${__l##*\") \"}\n"
+    "\t\t\tif [ \"${3-}\" = \"$__p\" ] && [ \"$1\" != Z ]; then\n"
+    "\t\t\t\techo \"r $__tag 0\"\n"
+    "\t\t\t\treturn 0\n"
+    "\t\t\tfi\n"
+    "\t\tdone\n"
+    "\t\techo \"r $__tag 1\"\n"
+    "\t\treturn 0\n"
+    "\tfi\n"
+    "\tkill -\"$3\" -\"$__p\" 2>/dev/null || kill -\"$3\" \"$__p\" "
+    "2>/dev/null\n"
+    "\techo \"r $__tag $?\"\n"
+    "}\n"
+    "__rm() {\n"
+    "\trm -rf -- \"$@\" </dev/null >/dev/null &\n"
+    "}\n"
+    "__rmw() {\n"
+    "\t__tag=$1\n"
+    "\tshift\n"
+    "\trm -rf -- \"$@\" </dev/null >/dev/null\n"
+    "\techo \"r $__tag $?\"\n"
+    "}\n"
+    "while IFS= read -r __c; do\n"
+    "\teval \"$__c\"\n"
+    "done\n";
 
-	*status = -1;
-	DRIVE_PTR(c, ch, libssh2_channel_open_session(c->s));
-	if (!ch) {
-		ret = ptr_fail(c);
-		if (ret != SSH_LOST)
-			ret = err_set("host '%s': cannot open a channel: %s",
-				      c->name, last_error(c->s));
-		goto out;
-	}
-	DRIVE(c, rc, libssh2_channel_exec(ch, cmd));
-	if (rc < 0)
-		goto fail;
-	for (;;) {
-		quiet = true;
-		for (stream = 0; stream < 2; stream++) {
-			n = libssh2_channel_read_ex(
-			    ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
-			    sizeof(buf));
-			if (n > 0)
-				quiet = false;
-			else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
-				rc = (int)n;
-				goto fail;
-			}
-		}
-		if (!quiet)
-			continue;
-		if (libssh2_channel_eof(ch))
-			break;
-		rc = conn_wait_x(c, dl, true);
-		if (rc == SSH_LOST)
-			goto fail;
-		if (rc < 0) {
-			ret =
-			    err_set("host '%s': a command did not end in time",
-				    c->name);
-			goto out;
-		}
-	}
-	DRIVE(c, rc, libssh2_channel_wait_closed(ch));
-	if (rc < 0)
-		goto fail;
-	*status = libssh2_channel_get_exit_status(ch);
-	if (libssh2_channel_get_exit_signal(ch, &sig, NULL, NULL, NULL, NULL,
-					    NULL) == 0 &&
-	    sig)
-		*status = -1;
-	if (sig)
-		libssh2_free(c->s, sig);
-	ret = 0;
-	goto out;
-fail:
-	if (conn_check(c, rc) == SSH_LOST) {
-		ch = NULL; /* went with the session */
-		ret = SSH_LOST;
-		goto out;
-	}
-	ret = err_set("host '%s': a command failed: %s", c->name,
-		      last_error(c->s));
-out:
-	/* a command that did not end is left to itself */
-	if (ch && chan_close(c, ch, ret == 0 ? IO_TIMEOUT_MS : 0) == SSH_LOST)
-		ret = SSH_LOST;
-	return ret;
+static struct run_handle *
+run_by_id(struct conn *c, int64_t id)
+{
+	struct run_handle *h;
+
+	for (h = c->runs; h; h = h->next)
+		if (h->run_id == id && h->live && !h->exited)
+			return h;
+	return NULL;
 }
 
-/* Send sig (TERM, KILL, 0) to the run's process group; kill.sh's status. */
+/* One line from the helper's stdout.  c->lock held. */
+static void
+agent_line(struct conn *c, const char *line)
+{
+	struct run_handle *h;
+	long long id;
+	unsigned tag;
+	int st, disp, n = 0;
+
+	if (sscanf(line, "x %lld %d %d%n", &id, &st, &disp, &n) == 3 &&
+	    !line[n]) {
+		h = run_by_id(c, id);
+		if (h) {
+			h->exited = true;
+			h->exit_status = st;
+			h->display = disp == 1;
+		}
+		return;
+	}
+	if (sscanf(line, "r %u %d%n", &tag, &st, &n) == 2 && !line[n]) {
+		if (tag == c->tag) {
+			c->replied = true;
+			c->reply = st;
+		}
+		return;
+	}
+	log_warnx("runner: host '%s': the helper said: %s", c->name, line);
+}
+
+/* Complete lines of b go to fn (or the log); a runaway line is dropped. */
+static void
+agent_lines(struct conn *c, struct buf *b, bool err)
+{
+	char *nl, *p = b->ptr;
+	size_t left;
+
+	while ((nl = memchr(p, '\n', b->len - (size_t)(p - b->ptr)))) {
+		*nl = '\0';
+		if (err)
+			log_warnx("runner: host '%s': the helper: %s", c->name,
+				  p);
+		else
+			agent_line(c, p);
+		p = nl + 1;
+	}
+	left = b->len - (size_t)(p - b->ptr);
+	if (left > AGENT_LINE_MAX)
+		left = 0;
+	memmove(b->ptr, p, left);
+	b->len = left;
+	b->ptr[left] = '\0';
+}
+
+/*
+ * Read what the helper wrote and act on it (ends of runs, answers).  0,
+ * SSH_LOST (also when the helper itself has ended).  c->lock held.
+ */
+static int
+agent_pump(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n;
+	int stream;
+
+	if (!c->agent)
+		return SSH_LOST;
+	for (stream = 0; stream < 2; stream++) {
+		struct buf *b = stream ? &c->aerr : &c->ain;
+
+		for (;;) {
+			n = libssh2_channel_read_ex(
+			    c->agent, stream ? SSH_EXTENDED_DATA_STDERR : 0,
+			    buf, sizeof(buf));
+			if (n > 0) {
+				buf_add(b, buf, (size_t)n);
+				agent_lines(c, b, stream);
+				continue;
+			}
+			if (n == LIBSSH2_ERROR_EAGAIN &&
+			    (libssh2_session_block_directions(c->s) &
+			     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+				/* a window adjust half sent: finish it now */
+				if (conn_wait(c, now_ms() + IO_TIMEOUT_MS) < 0)
+					return SSH_LOST;
+				continue;
+			}
+			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN &&
+			    conn_check(c, (int)n) == SSH_LOST)
+				return SSH_LOST;
+			break;
+		}
+	}
+	if (libssh2_channel_eof(c->agent))
+		return conn_lost(c, "scaffold's helper on the host ended");
+	return 0;
+}
+
+/* A line to the helper.  0, SSH_LOST.  c->lock held. */
+static int
+agent_send(struct conn *c, const char *line, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		if (!c->agent)
+			return SSH_LOST;
+		DRIVE(c, n, libssh2_channel_write(c->agent, line + off,
+						  len - off));
+		if (n == SSH_LOST)
+			return SSH_LOST;
+		if (n < 0)
+			return conn_lost(c, last_error(c->s));
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * "FN TAG ARG" to the helper, and its answer in *status.  0, SSH_LOST,
+ * or -1 with err_set() when it does not answer in IO_TIMEOUT_MS.  c->lock
+ * held.
+ */
+static int
+agent_call(struct conn *c, const char *fn, const char *arg, int *status)
+{
+	struct buf cmd = BUF_INIT;
+	int64_t dl = now_ms() + IO_TIMEOUT_MS;
+	int r;
+
+	*status = -1;
+	c->tag++;
+	c->replied = false;
+	buf_addf(&cmd, "%s %u %s\n", fn, c->tag, arg);
+	r = agent_send(c, cmd.ptr, cmd.len);
+	buf_release(&cmd);
+	while (r == 0) {
+		r = agent_pump(c);
+		if (r < 0 || c->replied)
+			break;
+		r = conn_wait_x(c, dl, true);
+		if (r == ERR_TIMEOUT)
+			r = err_set("host '%s': scaffold's helper did not "
+				    "answer in time",
+				    c->name);
+	}
+	if (r == 0)
+		*status = c->reply;
+	return r;
+}
+
+/* Send sig (TERM, KILL, 0) to the run's process group; the answer. */
 static int
 remote_signal(struct conn *c, struct run_handle *h, const char *sig,
 	      int *status)
 {
-	struct buf cmd = BUF_INIT, p = BUF_INIT;
+	struct buf arg = BUF_INIT;
 	int r;
 
-	buf_addf(&p, "%s/kill.sh", h->mdir);
-	buf_puts(&cmd, "exec /bin/sh ");
-	sh_quote_str(&cmd, p.ptr);
-	buf_addf(&cmd, " %s", sig);
-	r = remote_cmd(c, cmd.ptr, status);
-	buf_release(&cmd);
-	buf_release(&p);
+	sh_quote_str(&arg, h->base);
+	buf_addf(&arg, " %s", sig);
+	r = agent_call(c, "__sig", arg.ptr, status);
+	buf_release(&arg);
 	return r;
 }
 
-/* rm -rf the run's base dir on the host. */
+/* rm -rf the run's base dir on the host: now, or in the background. */
 static int
-remote_remove(struct conn *c, const char *base)
+remote_remove(struct conn *c, const char *base, bool now)
 {
-	struct buf cmd = BUF_INIT;
+	struct buf arg = BUF_INIT;
 	int r, status;
 
 	if (!base || !strstr(base, "/.scaffold/runs/"))
 		BUG("removing '%s'", base ? base : "(null)");
-	buf_puts(&cmd, "rm -rf ");
-	sh_quote_str(&cmd, base);
-	r = remote_cmd(c, cmd.ptr, &status);
-	if (!r && status)
-		r = err_set("host '%s': cannot remove '%s' (rm: exit code %d)",
-			    c->name, base, status);
-	buf_release(&cmd);
+	if (!now)
+		buf_puts(&arg, "__rm ");
+	sh_quote_str(&arg, base);
+	if (now) {
+		r = agent_call(c, "__rmw", arg.ptr, &status);
+		if (!r && status)
+			r = err_set("host '%s': cannot remove '%s' (rm: exit "
+				    "code %d)",
+				    c->name, base, status);
+	} else {
+		buf_putc(&arg, '\n');
+		r = agent_send(c, arg.ptr, arg.len);
+	}
+	buf_release(&arg);
 	return r;
 }
 
@@ -1499,180 +1704,103 @@ build_wrapper(struct buf *w, const struct run_handle *h,
 	buf_release(&name);
 }
 
-/* The process start time of pid (from /proc), "-" where unknown. */
-static const char start_time_fn[] =
-    "__scaffold_start_time() {\n"
-    "\t__l=\n"
-    "\tread -r __l <\"/proc/$1/stat\" 2>/dev/null || "
-    "{ echo -; return 0; }\n"
-    "\tset -- ${__l##*\") \"}\n"
-    "\tshift 19\n"
-    "\techo \"${1:--}\"\n"
-    "}\n";
-
-/*
- * The launcher, run by the channel: wrapper.sh in a session of its own
- * (setsid; its pid and start time in meta/pid), its output through a fifo
- * to a relay that keeps draining once the channel is gone; when the wrapper
- * ends, its status goes to meta/exit if the wrapper could not write it
- * (exec, a replaced EXIT trap, a signal), and what is left of its group is
- * killed.  Exits with the wrapper's status.
- */
-static void
-build_launcher(struct buf *w, const struct run_handle *h)
-{
-	buf_puts(w, "# Written by scaffold: starts wrapper.sh in a process "
-		    "group of its own and\n"
-		    "# relays its output; see runner/ssh.c.\n"
-		    "cd ");
-	sh_quote_str(w, h->rdir);
-	buf_puts(w, " || exit 125\n");
-	buf_puts(w, start_time_fn);
-	buf_puts(w, "rm -f ");
-	meta_word(w, h, "out");
-	buf_puts(w, "\nmkfifo -m 600 ");
-	meta_word(w, h, "out");
-	buf_puts(w, " || exit 125\n{ cat || cat >>");
-	meta_word(w, h, "late");
-	buf_puts(w, "; } <");
-	meta_word(w, h, "out");
-	buf_puts(w, " &\n__scaffold_relay=$!\n"
-		    "if command -v setsid >/dev/null 2>&1; then\n"
-		    "\tsetsid /bin/sh -e ");
-	meta_word(w, h, "wrapper.sh");
-	buf_puts(w, " </dev/null >");
-	meta_word(w, h, "out");
-	buf_puts(w, " 2>&1 &\nelse\n\t/bin/sh -e ");
-	meta_word(w, h, "wrapper.sh");
-	buf_puts(w, " </dev/null >");
-	meta_word(w, h, "out");
-	buf_puts(w, " 2>&1 &\nfi\n"
-		    "__scaffold_pid=$!\n"
-		    "echo \"$__scaffold_pid $(__scaffold_start_time "
-		    "\"$__scaffold_pid\")\" >");
-	meta_word(w, h, "pid");
-	buf_puts(w, "\nwait \"$__scaffold_pid\" 2>/dev/null\n"
-		    "__scaffold_st=$?\n"
-		    "if [ ! -s ");
-	meta_word(w, h, "exit");
-	buf_puts(w, " ]; then\n\t: >");
-	meta_word(w, h, "no-trap");
-	buf_puts(w, "\n\techo \"$__scaffold_st\" >");
-	meta_word(w, h, "exit");
-	buf_puts(w, "\nfi\n"
-		    "kill -KILL -\"$__scaffold_pid\" 2>/dev/null\n"
-		    "wait \"$__scaffold_relay\" 2>/dev/null\n"
-		    "exit \"$__scaffold_st\"\n");
-}
-
-/*
- * kill.sh SIG: SIG (TERM, KILL; 0 asks whether it still runs) to the
- * run's process group.  Exits 3 while the group is not recorded yet, and 1
- * when it is gone or its leader's id now names another process (a start
- * time that differs).  With /proc, a group of zombies (children orphaned
- * to an init that does not reap) does not run.
- */
-static void
-build_kill(struct buf *w, const struct run_handle *h)
-{
-	buf_puts(w, "# Written by scaffold: kill.sh SIG signals the run's "
-		    "process group.\n");
-	buf_puts(w, start_time_fn);
-	buf_puts(w, "__s=$1\n"
-		    "read -r __p __t <");
-	meta_word(w, h, "pid");
-	buf_puts(w, " 2>/dev/null || exit 3\n"
-		    "case $__p in ''|*[!0-9]*) exit 3 ;; esac\n"
-		    "if [ \"${__t:--}\" != - ] && [ -e \"/proc/$__p\" ] &&\n"
-		    "    [ \"$(__scaffold_start_time \"$__p\")\" != "
-		    "\"$__t\" ]; then\n"
-		    "\texit 1\n"
-		    "fi\n"
-		    "if [ \"$__s\" = 0 ] && [ -r /proc/self/stat ]; then\n"
-		    "\tfor __f in /proc/[0-9]*/stat; do\n"
-		    "\t\t__l=\n"
-		    "\t\tread -r __l <\"$__f\" 2>/dev/null || continue\n"
-		    "\t\tset -- ${__l##*\") \"}\n"
-		    "\t\t[ \"${3-}\" = \"$__p\" ] && [ \"$1\" != Z ] && "
-		    "exit 0\n"
-		    "\tdone\n"
-		    "\texit 1\n"
-		    "fi\n"
-		    "kill -\"$__s\" -\"$__p\" 2>/dev/null || "
-		    "kill -\"$__s\" \"$__p\" 2>/dev/null\n");
-}
-
 /* ---- the I/O thread --------------------------------------------------- */
 
+/* Keep how far meta/out went into the log, for the next scaffold. */
+static void
+save_offset(struct run_handle *h)
+{
+	char v[32];
+	int n;
+
+	if (h->off_fd < 0 && h->off_path)
+		h->off_fd = open(h->off_path, O_RDWR | O_CREAT | O_CLOEXEC,
+				 0600);
+	if (h->off_fd < 0)
+		return;
+	n = snprintf(v, sizeof(v), "%020lld\n", (long long)h->out_off);
+	if (pwrite(h->off_fd, v, (size_t)n, 0) != n)
+		log_warnx("runner: run %lld: cannot write '%s': %s",
+			  (long long)h->run_id, h->off_path, strerror(errno));
+}
+
+/* What an earlier scaffold saved with save_offset(); 0 when nothing. */
+static int64_t
+load_offset(struct run_handle *h)
+{
+	char v[32];
+	ssize_t n;
+	int fd;
+
+	fd = open(h->off_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, v, sizeof(v) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	v[n] = '\0';
+	return atoll(v) > 0 ? atoll(v) : 0;
+}
+
 /*
- * Read what the run's channel has now into its log.  1 when it stopped
- * with more to read (SLICE_MAX), 0, SSH_LOST.  c->lock held.
+ * Read what meta/out has beyond what the log has, into the log.  2 when
+ * it stopped with more to read (SLICE_MAX), 1 when it read something, 0
+ * when nothing, SSH_LOST.  A read error leaves the rest out, with a note.
+ * c->lock held.
  */
 static int
-pump_output(struct conn *c, struct run_handle *h, char *buf)
+read_output(struct conn *c, struct run_handle *h, char *buf)
 {
 	size_t took = 0;
 	ssize_t n;
-	int stream, rc;
 
-	for (stream = 0; stream < 2 && h->ch; stream++) {
-		for (;;) {
-			n = libssh2_channel_read_ex(
-			    h->ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, buf,
-			    CHUNK);
-			if (n > 0) {
-				run_log_output(&h->log, buf, (size_t)n);
-				took += (size_t)n;
-				if (took >= SLICE_MAX)
-					return 1;
-				continue;
-			}
-			if (n == LIBSSH2_ERROR_EAGAIN &&
-			    (libssh2_session_block_directions(c->s) &
-			     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
-				/* a window adjust half sent: finish it now */
-				rc = conn_wait(c, now_ms() + IO_TIMEOUT_MS);
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN &&
-			    conn_check(c, (int)n) == SSH_LOST)
-				return SSH_LOST;
-			break;
+	if (!h->out)
+		return 0;
+	/* libssh2 remembers an end of file until the offset moves */
+	libssh2_sftp_seek64(h->out, (libssh2_uint64_t)h->out_off + 1);
+	libssh2_sftp_seek64(h->out, (libssh2_uint64_t)h->out_off);
+	for (;;) {
+		DRIVE(c, n, libssh2_sftp_read(h->out, buf, CHUNK));
+		if (n == SSH_LOST)
+			return SSH_LOST;
+		if (n < 0) {
+			sftp_fail(c, (int)n, "meta/out");
+			run_log_note(&h->log, "cannot read the output on host "
+					      "'%s' any more: %s",
+				     c->name, err_msg());
+			r_close(c, h->out);
+			h->out = NULL;
+			return c->s ? 0 : SSH_LOST;
 		}
+		if (!n)
+			break;
+		run_log_output(&h->log, buf, (size_t)n);
+		h->out_off += n;
+		save_offset(h);
+		took += (size_t)n;
+		if (took >= SLICE_MAX)
+			return 2;
 	}
-	return 0;
+	return took ? 1 : 0;
 }
 
-/* The run's channel has closed: its status, then free it.  SSH_LOST. */
-static int
-finish_channel(struct conn *c, struct run_handle *h)
+/* The run's end as the helper reported it, once its output is in. */
+static void
+finish_run(struct conn *c, struct run_handle *h)
 {
-	LIBSSH2_CHANNEL *ch = h->ch;
-	char *sig = NULL;
-	size_t slen = 0;
-	int rc;
-
-	h->exit_status = libssh2_channel_get_exit_status(ch);
-	if (libssh2_channel_get_exit_signal(ch, &sig, &slen, NULL, NULL, NULL,
-					    NULL) == 0 &&
-	    sig && slen)
-		snprintf(h->exit_signal, sizeof(h->exit_signal), "%.*s",
-			 (int)slen, sig);
-	if (sig)
-		libssh2_free(c->s, sig);
-	h->ch = NULL;
+	if (h->out && c->s)
+		r_close(c, h->out);
+	h->out = NULL;
+	h->live = false;
 	h->done = true;
 	slot_release(c, h);
-	DRIVE(c, rc, libssh2_channel_free(ch));
-	return rc == SSH_LOST ? rc : 0;
 }
 
 /*
  * Timeout and kill requests of a run: SIGTERM, SIGKILL GRACE_MS later;
  * a run still there KILL_WAIT_MS after that ends lost.  A signal that
- * comes before the launcher has recorded the group is sent again.  1 when
+ * comes before the run has recorded its group is sent again.  1 when
  * a command went to the host, 0, SSH_LOST.  c->lock held.
  */
 static int
@@ -1695,26 +1823,21 @@ run_timers(struct conn *c, struct run_handle *h, int64_t now)
 		h->pending = "TERM";
 	} else if (h->term_at && !h->kill_at && now >= h->term_at + GRACE_MS) {
 		duration_format(dur, sizeof(dur), GRACE_MS);
-		run_log_note(&h->log, "still running %s after SIGTERM, sending SIGKILL",
-			 dur);
+		run_log_note(&h->log,
+			     "still running %s after SIGTERM, sending SIGKILL",
+			     dur);
 		h->kill_at = now;
 		h->pending = "KILL";
 		h->retry_at = 0;
 	} else if (h->kill_at && now >= h->kill_at + KILL_WAIT_MS) {
 		duration_format(dur, sizeof(dur), KILL_WAIT_MS);
-		h->done = true;
-		h->lost = true;
 		h->pending = NULL;
 		snprintf(h->reason, sizeof(h->reason),
 			 "the run did not stop %s after SIGKILL", dur);
-		if (h->ch) {
-			LIBSSH2_CHANNEL *ch = h->ch;
-
-			h->ch = NULL;
-			slot_release(c, h);
-			if (chan_close(c, ch, 0) == SSH_LOST)
-				return SSH_LOST;
-		}
+		if (h->live)
+			finish_run(c, h);
+		h->done = true;
+		h->lost = true;
 		pthread_cond_broadcast(&c->cond);
 		return 0;
 	}
@@ -1747,55 +1870,92 @@ run_next_timer(const struct run_handle *h, int64_t now, int64_t t)
 		t = sooner(t, h->term_at + GRACE_MS - now);
 	if (h->kill_at)
 		t = sooner(t, h->kill_at + KILL_WAIT_MS - now);
+	if (h->live) {
+		t = sooner(t, h->read_at - now);
+		t = sooner(t, h->check_at - now);
+	}
 	return t;
 }
 
 /*
- * One turn for a run: output, timers, the end of its channel.  *more
- * when output is still waiting.  c->lock held.
+ * A started run whose end the helper did not report (it was killed, say):
+ * its meta/exit, found twice EXIT_CHECK_MS apart, ends it.  c->lock held.
  */
 static int
-service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
+check_exit(struct conn *c, struct run_handle *h, int64_t now)
 {
-	bool busy;
+	struct buf p = BUF_INIT, v = BUF_INIT;
 	int r;
 
-	r = pump_output(c, h, buf);
+	h->check_at = now + EXIT_CHECK_MS;
+	buf_addf(&p, "%s/exit", h->mdir);
+	r = get_file(c, p.ptr, EXIT_MAX, -1, &v);
 	if (r == SSH_LOST)
-		return r;
-	busy = r == 1;
-	r = run_timers(c, h, now_ms());
-	if (r == SSH_LOST)
-		return r;
-	if (busy || r == 1)
-		*more = true; /* a command may have read others' output */
-	if (!h->ch || h->done || busy || !libssh2_channel_eof(h->ch))
-		return 0;
-	for (;;) {
-		r = libssh2_channel_wait_closed(h->ch);
-		if (r == LIBSSH2_ERROR_EAGAIN &&
-		    (libssh2_session_block_directions(c->s) &
-		     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
-			r = conn_wait(c, now_ms() + IO_TIMEOUT_MS);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		break;
+		goto out;
+	r = 0;
+	if (!v.len || v.ptr[v.len - 1] != '\n') {
+		h->exit_seen = false;
+	} else if (!h->exit_seen) {
+		h->exit_seen = true;
+	} else if (!h->exited) {
+		h->exited = true;
+		h->exit_status = atoi(v.ptr);
+		h->display = -1;
 	}
-	if (r == LIBSSH2_ERROR_EAGAIN)
-		return 0;
-	if (r < 0 && conn_check(c, r) == SSH_LOST)
-		return SSH_LOST;
-	r = finish_channel(c, h);
-	pthread_cond_broadcast(&c->cond);
+out:
+	buf_release(&p);
+	buf_release(&v);
 	return r;
 }
 
 /*
- * The host's I/O thread: services the channels of its runs, keepalives,
- * closes an idle session; sleeps in poll() on the socket and the wake
- * pipe with the lock dropped.
+ * One turn for a started run: output, timers, its end.  *more when output
+ * is still waiting.  c->lock held.
+ */
+static int
+service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
+{
+	int64_t now = now_ms();
+	int r;
+
+	if (h->exited) {
+		r = read_output(c, h, buf);
+		if (r == SSH_LOST)
+			return r;
+		if (r == 2) {
+			*more = true;
+			return 0;
+		}
+		finish_run(c, h);
+		pthread_cond_broadcast(&c->cond);
+		return 0;
+	}
+	if (now >= h->read_at) {
+		r = read_output(c, h, buf);
+		if (r == SSH_LOST)
+			return r;
+		if (r == 2)
+			*more = true;
+		if (r > 0)
+			h->read_every = OUT_POLL_MIN_MS;
+		else if (h->read_every < OUT_POLL_MAX_MS)
+			h->read_every *= 2;
+		h->read_at = now + h->read_every;
+	}
+	if (now >= h->check_at && check_exit(c, h, now) == SSH_LOST)
+		return SSH_LOST;
+	r = run_timers(c, h, now);
+	if (r == SSH_LOST)
+		return r;
+	if (r == 1 || h->exited)
+		*more = true; /* an answer may have ended others */
+	return 0;
+}
+
+/*
+ * The host's I/O thread: the helper's reports, the output of the runs,
+ * their timers, keepalives; closes an idle session.  Sleeps in poll() on
+ * the socket and the wake pipe with the lock dropped.
  */
 static void *
 io_main(void *arg)
@@ -1805,15 +1965,17 @@ io_main(void *arg)
 	struct pollfd p[2];
 	char *buf = xmalloc(CHUNK), drain[64];
 	int64_t now, t, tt;
-	bool more, reading;
+	bool more;
 	int nfds, secs, dirs, r;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
 		more = false;
 		t = -1;
+		if (c->s && c->agent && agent_pump(c) == SSH_LOST)
+			continue;
 		for (h = c->runs; h && c->s; h = h->next) {
-			if (!h->ch || h->done)
+			if (!h->live || h->done)
 				continue;
 			if (service_run(c, h, buf, &more) == SSH_LOST)
 				break;
@@ -1832,13 +1994,9 @@ io_main(void *arg)
 			} else {
 				t = 100;
 			}
-			reading = false;
-			for (h = c->runs; h; h = h->next) {
-				if (h->ch && !h->done) {
+			for (h = c->runs; h; h = h->next)
+				if (h->live && !h->done)
 					t = run_next_timer(h, now, t);
-					reading = true;
-				}
-			}
 			if (!c->runs && !c->slots) {
 				tt = c->idle_since + IDLE_CLOSE_MS - now;
 				if (tt <= 0) {
@@ -1847,16 +2005,12 @@ io_main(void *arg)
 				}
 				t = sooner(t, tt);
 			}
-			/*
-			 * Without channels to read, what comes in is for
-			 * another thread's SFTP call: not ours to wake for.
-			 */
 			p[1].fd = c->link->fd;
-			p[1].events = reading ? POLLIN : 0;
+			p[1].events = POLLIN;
 			if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 				p[1].events |= POLLOUT;
 			p[1].revents = 0;
-			nfds = p[1].events ? 2 : 1;
+			nfds = 2;
 		}
 		if (more)
 			t = 0;
@@ -1894,6 +2048,8 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	h->log.run_id = spec->run_id;
 	h->log.last = '\n';
 	h->exit_status = -1;
+	h->off_fd = -1;
+	h->display = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
 	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
 			       spec->secrets ? spec->nsecrets : 0);
@@ -1936,6 +2092,8 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	}
 	buf_addf(&p, "%s/run", spec->work_dir);
 	h->local_run = buf_detach(&p, NULL);
+	buf_addf(&p, "%s/ssh-out-offset", spec->work_dir);
+	h->off_path = buf_detach(&p, NULL);
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -2070,10 +2228,111 @@ upload_meta(struct conn *c, struct run_handle *h, const char *name,
 	return r;
 }
 
+/* ~/.scaffold/runs on the host.  c->lock held. */
+static int
+make_runs_dir(struct conn *c)
+{
+	struct buf p = BUF_INIT;
+	int r;
+
+	buf_addf(&p, "%s/.scaffold", strcmp(c->home, "/") ? c->home : "");
+	r = r_mkdir_ok(c, p.ptr, 0700);
+	buf_puts(&p, "/runs");
+	if (r == 0)
+		r = r_mkdir_ok(c, p.ptr, 0700);
+	if (r < 0 && r != SSH_LOST)
+		r = err_wrap("host '%s': cannot create '%s'", c->name, p.ptr);
+	buf_release(&p);
+	return r;
+}
+
 /*
- * On the host: a fresh run dir, the files, the scripts, then the channel
- * running the launcher.  c->lock held (dropped between chunks).
- * *exec_sent once the command may have started.
+ * The session's helper: ~/.scaffold/runs made, the helper's script saved
+ * under a name that is its hash (once per host and version), its channel
+ * started.  c->lock held, during conn_connect().
+ */
+static int
+agent_start(struct conn *c)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	LIBSSH2_CHANNEL *ch = NULL;
+	struct buf path = BUF_INIT, tmp = BUF_INIT, cmd = BUF_INIT;
+	char hex[SHA256_HEX_LEN + 1];
+	int r, rc, ret = -1;
+
+	if ((r = make_runs_dir(c)) < 0)
+		goto fail;
+	sha256_hex(hex, agent_script, sizeof(agent_script) - 1);
+	buf_addf(&path, "%s/.scaffold/agent-%.16s.sh",
+		 strcmp(c->home, "/") ? c->home : "", hex);
+	r = r_stat(c, path.ptr, false, &st);
+	if (r == ERR_NOTFOUND) {
+		/* written aside, then renamed: another scaffold may be here */
+		buf_addf(&tmp, "%s.%ld.%u", path.ptr, (long)getpid(), c->gen);
+		r = put_file(c, tmp.ptr, 0600, -1, agent_script,
+			     sizeof(agent_script) - 1);
+		if (r == 0) {
+			DRIVE(c, rc,
+			      libssh2_sftp_rename_ex(
+				  c->sftp, tmp.ptr, (unsigned int)tmp.len,
+				  path.ptr, (unsigned int)path.len,
+				  LIBSSH2_SFTP_RENAME_OVERWRITE |
+				      LIBSSH2_SFTP_RENAME_ATOMIC |
+				      LIBSSH2_SFTP_RENAME_NATIVE));
+			if (rc < 0 && rc != SSH_LOST) {
+				/* it lost the race: the other one is there */
+				DRIVE(c, rc,
+				      libssh2_sftp_unlink_ex(
+					  c->sftp, tmp.ptr,
+					  (unsigned int)tmp.len));
+				r = r_stat(c, path.ptr, false, &st);
+			}
+			if (rc == SSH_LOST)
+				r = SSH_LOST;
+		}
+	}
+	if (r < 0)
+		goto fail;
+	DRIVE_PTR(c, ch, libssh2_channel_open_session(c->s));
+	if (!ch) {
+		r = ptr_fail(c);
+		if (r != SSH_LOST)
+			err_set("host '%s': cannot open a channel: %s", c->name,
+				last_error(c->s));
+		goto fail;
+	}
+	buf_puts(&cmd, "exec /bin/sh ");
+	sh_quote_str(&cmd, path.ptr);
+	DRIVE(c, rc, libssh2_channel_exec(ch, cmd.ptr));
+	if (rc < 0) {
+		if (rc != SSH_LOST)
+			err_set("host '%s': cannot start scaffold's helper: %s",
+				c->name, last_error(c->s));
+		r = rc == SSH_LOST ? rc : -1;
+		goto fail;
+	}
+	c->agent = ch;
+	ret = 0;
+	goto out;
+fail:
+	if (r == SSH_LOST)
+		err_set("host '%s' (%s): lost contact while starting: %s",
+			c->name, c->where, c->lost_reason);
+	else if (r < 0 && !strstr(err_msg(), c->name))
+		err_wrap("host '%s': cannot start scaffold's helper",
+			 c->name);
+	ret = -1;
+out:
+	buf_release(&path);
+	buf_release(&tmp);
+	buf_release(&cmd);
+	return ret;
+}
+
+/*
+ * On the host: a fresh run dir, the files, the scripts, then the helper
+ * starts the run.  c->lock held (dropped between chunks).  *exec_sent
+ * once the run may have started.
  */
 static int
 prepare_remote(struct conn *c, struct run_handle *h,
@@ -2081,45 +2340,49 @@ prepare_remote(struct conn *c, struct run_handle *h,
 	       bool *exec_sent)
 {
 	LIBSSH2_SFTP_ATTRIBUTES st;
-	LIBSSH2_CHANNEL *ch = NULL;
 	struct buf p = BUF_INIT, w = BUF_INIT;
 	size_t i;
-	int r, rc, tries, ret = -1;
+	int r, rc, ret = -1;
 
 	set_paths(h);
-	for (tries = 0;; tries++) {
-		buf_reset(&p);
-		buf_addf(&p, "%s/.scaffold",
-			 strcmp(c->home, "/") ? c->home : "");
-		if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
-			goto fail;
-		buf_puts(&p, "/runs");
-		if ((r = r_mkdir_ok(c, p.ptr, 0700)) < 0)
-			goto fail;
-		/* left by an earlier start of this run that died half way */
+	r = r_mkdir(c, h->base, 0700);
+	if (r < 0 && r != SSH_LOST) {
+		/* left by an earlier start of this run that died half way,
+		 * or someone cleaned ~/.scaffold up */
 		r = r_stat(c, h->base, false, &st);
 		if (r == 0)
-			r = remote_remove(c, h->base);
+			r = remote_remove(c, h->base, true);
 		else if (r == ERR_NOTFOUND)
-			r = 0;
-		if (r < 0)
-			goto fail;
-		r = r_mkdir(c, h->base, 0700);
-		/* someone cleaned ~/.scaffold up meanwhile: once more */
-		if (r != ERR_NOTFOUND || tries)
-			break;
+			r = make_runs_dir(c);
+		if (r == 0)
+			r = r_mkdir(c, h->base, 0700);
 	}
 	if (r < 0 || (r = r_mkdir(c, h->rdir, 0755)) < 0 ||
 	    (r = r_mkdir(c, h->mdir, 0700)) < 0)
 		goto fail;
-	buf_reset(&p);
-	buf_addf(&p, "%s/env", h->mdir);
-	if ((r = r_mkdir(c, p.ptr, 0700)) < 0)
-		goto fail;
+	if (h->store_env.n) {
+		buf_addf(&p, "%s/env", h->mdir);
+		if ((r = r_mkdir(c, p.ptr, 0700)) < 0)
+			goto fail;
+	}
 	for (i = 0; i < spec->nfiles; i++)
 		if ((r = upload_loaded(c, h, spec->files[i].path,
 				       spec->files[i].src)) < 0)
 			goto out_r;
+	buf_reset(&p);
+	buf_addf(&p, "%s/out", h->mdir);
+	DRIVE_PTR(c, h->out,
+		  libssh2_sftp_open_ex(c->sftp, p.ptr, (unsigned int)p.len,
+				       LIBSSH2_FXF_READ | LIBSSH2_FXF_CREAT |
+					   LIBSSH2_FXF_EXCL,
+				       0600, LIBSSH2_SFTP_OPENFILE));
+	if (!h->out) {
+		rc = ptr_fail(c);
+		r = sftp_fail(c, rc, p.ptr);
+		if (r != SSH_LOST)
+			r = err_wrap("host '%s': cannot create", c->name);
+		goto out_r;
+	}
 	if ((r = upload_meta(c, h, "script", spec->script, spec->script_len)) <
 	    0)
 		goto out_r;
@@ -2128,47 +2391,24 @@ prepare_remote(struct conn *c, struct run_handle *h,
 	memset(w.ptr, 0, w.len); /* the env may hold secrets */
 	if (r < 0)
 		goto out_r;
-	buf_reset(&w);
-	build_launcher(&w, h);
-	if ((r = upload_meta(c, h, "launch.sh", w.ptr, w.len)) < 0)
-		goto out_r;
-	buf_reset(&w);
-	build_kill(&w, h);
-	if ((r = upload_meta(c, h, "kill.sh", w.ptr, w.len)) < 0)
-		goto out_r;
 
-	DRIVE_PTR(c, ch, libssh2_channel_open_session(c->s));
-	if (!ch) {
-		r = ptr_fail(c);
-		if (r != SSH_LOST)
-			err_set("host '%s': cannot open a channel: %s (is "
-				"max_sessions above the server's "
-				"MaxSessions?)",
-				c->name, last_error(c->s));
-		goto out_r;
-	}
+	h->live = true;
+	h->exited = false;
+	h->read_every = OUT_POLL_MIN_MS;
+	h->read_at = now_ms() + OUT_POLL_MIN_MS;
+	h->check_at = now_ms() + EXIT_CHECK_MS;
+	list_add(c, h);
 	buf_reset(&w);
-	buf_puts(&w, "exec /bin/sh ");
-	buf_reset(&p);
-	buf_addf(&p, "%s/launch.sh", h->mdir);
-	sh_quote_str(&w, p.ptr);
+	buf_addf(&w, "__start %lld ", (long long)h->run_id);
+	sh_quote_str(&w, h->base);
+	buf_putc(&w, '\n');
 	*exec_sent = true;
-	DRIVE(c, rc, libssh2_channel_exec(ch, w.ptr));
-	if (rc == SSH_LOST) {
-		r = rc;
+	if ((r = agent_send(c, w.ptr, w.len)) < 0) {
+		h->live = false;
 		goto out_r;
 	}
-	if (rc < 0) {
-		err_set("host '%s': cannot start the run: %s", c->name,
-			last_error(c->s));
-		DRIVE(c, rc, libssh2_channel_free(ch));
-		r = -1;
-		goto out_r;
-	}
-	h->ch = ch;
 	if (h->timeout_ms && h->timeout_ms < INT64_MAX - now_ms())
 		h->deadline_ms = now_ms() + h->timeout_ms;
-	list_add(c, h);
 	ret = 0;
 	goto out;
 fail:
@@ -2298,7 +2538,7 @@ out:
 }
 
 /*
- * Does the run's process group still run?  1, 0, 2 when the launcher has
+ * Does the run's process group still run?  1, 0, 2 when the helper has
  * not recorded it yet (it is starting, or died first), SSH_LOST, -1.
  */
 static int
@@ -2310,6 +2550,37 @@ still_runs(struct conn *c, struct run_handle *h)
 	if (r < 0)
 		return r;
 	return status == 0 ? 1 : status == 3 ? 2 : 0;
+}
+
+/*
+ * An adopted run's meta/out, opened for reading from where the log left
+ * it (the offset the earlier scaffold saved in the work dir).  0,
+ * SSH_LOST; a missing or unreadable one is noted in the log.  c->lock
+ * held.
+ */
+static int
+open_output(struct conn *c, struct run_handle *h)
+{
+	struct buf p = BUF_INIT;
+	int rc, r = 0;
+
+	h->out_off = load_offset(h);
+	buf_addf(&p, "%s/out", h->mdir);
+	DRIVE_PTR(c, h->out,
+		  libssh2_sftp_open_ex(c->sftp, p.ptr, (unsigned int)p.len,
+				       LIBSSH2_FXF_READ, 0,
+				       LIBSSH2_SFTP_OPENFILE));
+	if (!h->out) {
+		rc = ptr_fail(c);
+		r = sftp_fail(c, rc, p.ptr);
+		if (r != SSH_LOST) {
+			run_log_note(&h->log, "its output cannot be read: %s",
+				     err_msg());
+			r = 0;
+		}
+	}
+	buf_release(&p);
+	return r;
 }
 
 /* The deadline of an adopted run, from its start (meta/pid's mtime). */
@@ -2391,8 +2662,11 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	h->removed = false;
 	adopt_deadline(c, h);
 	list_add(c, h);
-	run_log_note(&h->log, "re-adopted after a restart; what it writes from now on "
-		    "is added when it ends");
+	if ((r = open_output(c, h)) == SSH_LOST) {
+		lost_err(c);
+		goto unlock;
+	}
+	run_log_note(&h->log, "re-adopted after a restart");
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -2411,8 +2685,8 @@ out:
  * SSH_LOST, -1 with reason set.  c->lock held.
  */
 static int
-poll_run(struct conn *c, struct run_handle *h, int *status, char *reason,
-	 size_t rlen)
+poll_run(struct conn *c, struct run_handle *h, char *buf, int *status,
+	 char *reason, size_t rlen)
 {
 	struct timespec ts;
 	int64_t until;
@@ -2424,6 +2698,8 @@ poll_run(struct conn *c, struct run_handle *h, int *status, char *reason,
 			snprintf(reason, rlen, "%s", err_msg());
 			return -1;
 		}
+		if (read_output(c, h, buf) == SSH_LOST)
+			return SSH_LOST;
 		r = read_exit(c, h, status);
 		if (r != ERR_NOTFOUND)
 			return r;
@@ -2438,7 +2714,7 @@ poll_run(struct conn *c, struct run_handle *h, int *status, char *reason,
 			r = still_runs(c, h);
 			if (r < 0)
 				return r;
-			/* never recorded: the launcher died first */
+			/* never recorded: its monitor died first */
 			if (r == 2 && polls >= 6 * ALIVE_EVERY)
 				r = 0;
 			if (r == 0) {
@@ -2466,31 +2742,6 @@ poll_run(struct conn *c, struct run_handle *h, int *status, char *reason,
 				break;
 		}
 	}
-}
-
-/*
- * An adopted run has ended: what it wrote while nobody read its channel
- * (the launcher kept it in meta/late) into the log.  c->lock held.
- */
-static void
-late_output(struct conn *c, struct run_handle *h)
-{
-	struct buf p = BUF_INIT, v = BUF_INIT;
-	int r;
-
-	buf_addf(&p, "%s/late", h->mdir);
-	r = get_file(c, p.ptr, LATE_MAX, -1, &v);
-	if (r == 0 && v.len) {
-		run_log_note(&h->log, "what it wrote while scaffold was away (a line "
-			    "or so may be missing where it went):");
-		run_log_output(&h->log, v.ptr, v.len);
-	} else if (r == ERR_TOOBIG) {
-		run_log_note(&h->log, "what it wrote while scaffold was away is over "
-			    "%d MiB: left out",
-			 (int)(LATE_MAX >> 20));
-	}
-	buf_release(&p);
-	buf_release(&v);
 }
 
 /* After the run: RUN_LOST with the reason, in the result and the log. */
@@ -2701,7 +2952,7 @@ collect_display(struct run_handle *h, struct runner_file *f,
 	char msg[sizeof(out->message)];
 	int ret;
 
-	if (!runner_display_wanted(&h->store_files))
+	if (!runner_display_wanted(&h->store_files) || h->display == 0)
 		return COLLECT_OK;
 	memcpy(msg, out->message, sizeof(msg));
 	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, out);
@@ -2756,8 +3007,8 @@ static int
 ssh_wait(struct run_handle *h, struct run_result *out)
 {
 	struct conn *c = h->c;
-	char reason[512], dur[32];
-	int status = -1, r;
+	char reason[512], dur[32], *buf;
+	int status = -1, r = 0;
 	bool lost = false;
 
 	memset(out, 0, sizeof(*out));
@@ -2770,11 +3021,13 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 
 	pthread_mutex_lock(&c->lock);
 	if (h->polling || h->finished) {
+		buf = xmalloc(CHUNK);
 		if (h->finished)
 			r = conn_ensure(c, NULL) < 0 ? -2
 						     : read_exit(c, h, &status);
 		else
-			r = poll_run(c, h, &status, reason, sizeof(reason));
+			r = poll_run(c, h, buf, &status, reason,
+				     sizeof(reason));
 		if (r == -2) {
 			snprintf(reason, sizeof(reason), "%s", err_msg());
 			r = -1;
@@ -2785,8 +3038,17 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 		}
 		lost = r < 0;
 		h->exit_status = status;
-		if (!lost)
-			late_output(c, h);
+		/* the rest of its output */
+		while (!lost && h->out && (r = read_output(c, h, buf)) > 0)
+			;
+		if (!lost && r == SSH_LOST) {
+			snprintf(reason, sizeof(reason), "%s", c->lost_reason);
+			lost = true;
+		}
+		if (h->out && c->s)
+			r_close(c, h->out);
+		h->out = NULL;
+		free(buf);
 	} else {
 		while (!h->done)
 			pthread_cond_wait(&c->cond, &c->lock);
@@ -2806,10 +3068,6 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 		duration_format(dur, sizeof(dur), h->timeout_ms);
 		snprintf(out->message, sizeof(out->message),
 			 "timed out after %s", dur);
-	} else if (h->exit_signal[0]) {
-		out->outcome = RUN_ERROR;
-		snprintf(out->message, sizeof(out->message),
-			 "killed by signal %s", h->exit_signal);
 	} else if (status == 0) {
 		out->outcome = RUN_SUCCESS;
 		out->exit_code = 0;
@@ -2833,7 +3091,7 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 
 	/* the run dir goes; a lost run's is out of reach */
 	if (!lost && !h->removed && c->s && h->base) {
-		r = remote_remove(c, h->base);
+		r = remote_remove(c, h->base, false);
 		if (r < 0 && r != SSH_LOST)
 			log_warnx("runner: run %lld: %s", (long long)h->run_id,
 				  err_msg());
@@ -2872,7 +3130,6 @@ static void
 ssh_free(struct run_handle *h)
 {
 	struct conn *c;
-	LIBSSH2_CHANNEL *ch;
 	char *saved;
 	int r, status;
 
@@ -2882,21 +3139,19 @@ ssh_free(struct run_handle *h)
 	if (c) {
 		saved = xstrdup(err_msg());
 		pthread_mutex_lock(&c->lock);
-		if (h->ch && c->s && !h->detached) {
+		if (h->live && c->s && !h->detached) {
 			r = remote_signal(c, h, "KILL", &status);
 			if (r < 0 && r != SSH_LOST)
 				log_warnx("runner: run %lld: host '%s': %s",
 					  (long long)h->run_id, c->name,
 					  err_msg());
 		}
-		if (h->ch && c->s) {
-			ch = h->ch;
-			h->ch = NULL;
-			chan_close(c, ch, h->detached ? 0 : KILL_CLOSE_MS);
-		}
-		h->ch = NULL;
+		h->live = false;
+		if (h->out && c->s)
+			r_close(c, h->out);
+		h->out = NULL;
 		if (!h->detached && !h->removed && h->base && c->s) {
-			r = remote_remove(c, h->base);
+			r = remote_remove(c, h->base, false);
 			if (r < 0 && r != SSH_LOST)
 				log_warnx("runner: run %lld: %s",
 					  (long long)h->run_id, err_msg());
@@ -2916,6 +3171,9 @@ ssh_free(struct run_handle *h)
 	free(h->rdir);
 	free(h->mdir);
 	free(h->local_run);
+	if (h->off_fd >= 0)
+		close(h->off_fd);
+	free(h->off_path);
 	free(h);
 }
 
