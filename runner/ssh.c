@@ -108,6 +108,7 @@
 #define OUT_POLL_MAX_MS 1000 /* ...doubling while it does not grow */
 #define EXIT_CHECK_MS 5000   /* a started run: meta/exit looked at */
 #define AGENT_LINE_MAX 1024
+#define RUN_LINE_MAX 8192 /* a run started by one line to the helper */
 #define CHUNK 65536
 #define SLICE_MAX (256 << 10) /* output of one run per turn of the I/O */
 #define FILE_MAX (1LL << 30)
@@ -193,6 +194,8 @@ struct run_handle {
 	int display; /* the helper saw run/.display: 1, 0; -1: ask SFTP */
 	int64_t check_at; /* when meta/exit is looked at next (live) */
 	bool exit_seen;	  /* ...and was there the last time */
+	bool out_empty;	  /* the helper saw an empty meta/out at the end */
+	bool start_failed; /* the helper could not make the run dir */
 	LIBSSH2_SFTP_HANDLE *out; /* meta/out, read as it grows */
 	int64_t out_off;	  /* what of it is in the log */
 	int64_t read_at;	  /* next read (live) */
@@ -1312,8 +1315,15 @@ out:
  * scaffold and answering on its stdout with lines of its own:
  *
  *	__start ID BASE		starts run ID (its dir BASE) in the
- *				background; "x ID STATUS DISPLAY" when it
- *				ends (DISPLAY 1: run/.display is there)
+ *				background; "x ID STATUS DISPLAY OUT" when it
+ *				ends (DISPLAY 1: run/.display is there; OUT
+ *				1: meta/out is not empty)
+ *	__run ID BASE ENV SCRIPT WRAPPER
+ *				makes the run dir (meta/env too when ENV is
+ *				1), writes the script and the wrapper (printf
+ *				formats), then __start; "e ID MESSAGE" when
+ *				it cannot: the start of a run that loads no
+ *				files is one line, no SFTP round trip
  *	__sig TAG BASE SIG	SIG (TERM, KILL; 0: does it still run?) to
  *				the run's process group; "r TAG STATUS": 0,
  *				1 gone (or its pid names another process
@@ -1333,6 +1343,8 @@ out:
 static const char agent_script[] =
     "# Written by scaffold (runner/ssh.c): starts and signals runs.\n"
     "umask 077\n"
+    "__nl='\n"
+    "'\n"
     "__setsid=\n"
     "command -v setsid >/dev/null 2>&1 && __setsid=setsid\n"
     "__stt() {\n"
@@ -1364,8 +1376,25 @@ static const char agent_script[] =
     "\t\tkill -KILL -\"$__p\" 2>/dev/null\n"
     "\t\t__d=0\n"
     "\t\t[ -e \"$2/run/.display\" ] && __d=1\n"
-    "\t\techo \"x $1 $__s $__d\"\n"
+    "\t\t__o=0\n"
+    "\t\t[ -s \"$2/meta/out\" ] && __o=1\n"
+    "\t\techo \"x $1 $__s $__d $__o\"\n"
     "\t) 2>/dev/null &\n"
+    "}\n"
+    "__mk() {\n"
+    "\tif [ -e \"$2\" ]; then rm -rf -- \"$2\" || return 1; fi\n"
+    "\tmkdir -p -- \"$2/meta\" \"$2/run\" || return 1\n"
+    "\tif [ \"$3\" = 1 ]; then mkdir -- \"$2/meta/env\" || return 1; fi\n"
+    "\tprintf \"%s$4\" '' >\"$2/meta/script\" &&\n"
+    "\t    printf \"%s$5\" '' >\"$2/meta/wrapper.sh\"\n"
+    "}\n"
+    "__run() {\n"
+    "\tif __mk \"$@\" 2>/dev/null; then\n"
+    "\t\t__start \"$1\" \"$2\"\n"
+    "\t\treturn 0\n"
+    "\tfi\n"
+    "\t__e=$(__mk \"$@\" 2>&1 >/dev/null) || :\n"
+    "\techo \"e $1 ${__e%%\"$__nl\"*}\"\n"
     "}\n"
     "__sig() {\n"
     "\t__tag=$1\n"
@@ -1426,15 +1455,28 @@ agent_line(struct conn *c, const char *line)
 	struct run_handle *h;
 	long long id;
 	unsigned tag;
-	int st, disp, n = 0;
+	int st, disp, out, n = 0;
 
-	if (sscanf(line, "x %lld %d %d%n", &id, &st, &disp, &n) == 3 &&
+	if (sscanf(line, "x %lld %d %d %d%n", &id, &st, &disp, &out, &n) ==
+		4 &&
 	    !line[n]) {
 		h = run_by_id(c, id);
 		if (h) {
 			h->exited = true;
 			h->exit_status = st;
 			h->display = disp == 1;
+			h->out_empty = out == 0;
+		}
+		return;
+	}
+	if (sscanf(line, "e %lld %n", &id, &n) == 1 && n > 0) {
+		h = run_by_id(c, id);
+		if (h) {
+			h->exited = true;
+			h->start_failed = true;
+			h->out_empty = true;
+			snprintf(h->reason, sizeof(h->reason), "%s",
+				 line[n] ? line + n : "failed");
 		}
 		return;
 	}
@@ -1744,6 +1786,38 @@ load_offset(struct run_handle *h)
 }
 
 /*
+ * The run's meta/out, opened for reading (at h->out_off).  0, SSH_LOST;
+ * when it cannot be opened h->out stays NULL, noted in the log if it
+ * should be there (adopted: it was; else it may not be yet).  c->lock
+ * held.
+ */
+static int
+open_output(struct conn *c, struct run_handle *h, bool adopted)
+{
+	struct buf p = BUF_INIT;
+	int rc, r = 0;
+
+	buf_addf(&p, "%s/out", h->mdir);
+	DRIVE_PTR(c, h->out,
+		  libssh2_sftp_open_ex(c->sftp, p.ptr, (unsigned int)p.len,
+				       LIBSSH2_FXF_READ, 0,
+				       LIBSSH2_SFTP_OPENFILE));
+	if (!h->out) {
+		rc = ptr_fail(c);
+		r = sftp_fail(c, rc, p.ptr);
+		if (r != SSH_LOST) {
+			if (adopted || r != ERR_NOTFOUND)
+				run_log_note(&h->log,
+					     "its output cannot be read: %s",
+					     err_msg());
+			r = 0;
+		}
+	}
+	buf_release(&p);
+	return r;
+}
+
+/*
  * Read what meta/out has beyond what the log has, into the log.  2 when
  * it stopped with more to read (SLICE_MAX), 1 when it read something, 0
  * when nothing, SSH_LOST.  A read error leaves the rest out, with a note.
@@ -1754,9 +1828,13 @@ read_output(struct conn *c, struct run_handle *h, char *buf)
 {
 	size_t took = 0;
 	ssize_t n;
+	int r;
 
-	if (!h->out)
-		return 0;
+	if (!h->out) {
+		r = open_output(c, h, false);
+		if (r < 0 || !h->out)
+			return r;
+	}
 	/* libssh2 remembers an end of file until the offset moves */
 	libssh2_sftp_seek64(h->out, (libssh2_uint64_t)h->out_off + 1);
 	libssh2_sftp_seek64(h->out, (libssh2_uint64_t)h->out_off);
@@ -1919,7 +1997,7 @@ service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
 	int r;
 
 	if (h->exited) {
-		r = read_output(c, h, buf);
+		r = h->out_empty && !h->out ? 0 : read_output(c, h, buf);
 		if (r == SSH_LOST)
 			return r;
 		if (r == 2) {
@@ -2330,9 +2408,68 @@ out:
 }
 
 /*
- * On the host: a fresh run dir, the files, the scripts, then the helper
- * starts the run.  c->lock held (dropped between chunks).  *exec_sent
- * once the run may have started.
+ * data as one single-quoted printf format that prints it byte for byte,
+ * on one line; false when it holds a NUL (printf cannot make one).
+ */
+static bool
+printf_word(struct buf *out, const char *data, size_t len)
+{
+	size_t i;
+
+	if (memchr(data, '\0', len))
+		return false;
+	buf_putc(out, '\'');
+	for (i = 0; i < len; i++) {
+		switch (data[i]) {
+		case '\\':
+			buf_puts(out, "\\\\");
+			break;
+		case '%':
+			buf_puts(out, "%%");
+			break;
+		case '\n':
+			buf_puts(out, "\\n");
+			break;
+		case '\'':
+			buf_puts(out, "'\\''");
+			break;
+		default:
+			buf_putc(out, data[i]);
+		}
+	}
+	buf_putc(out, '\'');
+	return true;
+}
+
+/*
+ * The helper's line that makes the run dir, writes the script and the
+ * wrapper and starts the run; false when the run needs SFTP (it loads
+ * files, or the line would be long: the helper's shell reads a byte at a
+ * time).
+ */
+static bool
+run_line(struct buf *line, const struct run_handle *h,
+	 const struct run_spec *spec, const struct buf *wrapper)
+{
+	if (spec->nfiles)
+		return false;
+	buf_addf(line, "__run %lld ", (long long)h->run_id);
+	sh_quote_str(line, h->base);
+	buf_addf(line, " %d ", h->store_env.n ? 1 : 0);
+	if (!printf_word(line, spec->script, spec->script_len))
+		return false;
+	buf_putc(line, ' ');
+	if (!printf_word(line, wrapper->ptr, wrapper->len))
+		return false;
+	buf_putc(line, '\n');
+	return line->len <= RUN_LINE_MAX;
+}
+
+/*
+ * On the host: the run dir, its files and scripts, then the helper starts
+ * the run; for a run that loads no files, all of it is one line to the
+ * helper.  c->lock held (dropped between chunks).  *exec_sent once the
+ * run may have started.
  */
 static int
 prepare_remote(struct conn *c, struct run_handle *h,
@@ -2340,11 +2477,15 @@ prepare_remote(struct conn *c, struct run_handle *h,
 	       bool *exec_sent)
 {
 	LIBSSH2_SFTP_ATTRIBUTES st;
-	struct buf p = BUF_INIT, w = BUF_INIT;
+	struct buf p = BUF_INIT, w = BUF_INIT, line = BUF_INIT;
 	size_t i;
-	int r, rc, ret = -1;
+	int r, ret = -1;
 
 	set_paths(h);
+	build_wrapper(&w, h, exports);
+	if (run_line(&line, h, spec, &w))
+		goto start;
+	buf_reset(&line);
 	r = r_mkdir(c, h->base, 0700);
 	if (r < 0 && r != SSH_LOST) {
 		/* left by an earlier start of this run that died half way,
@@ -2357,7 +2498,7 @@ prepare_remote(struct conn *c, struct run_handle *h,
 		if (r == 0)
 			r = r_mkdir(c, h->base, 0700);
 	}
-	if (r < 0 || (r = r_mkdir(c, h->rdir, 0755)) < 0 ||
+	if (r < 0 || (r = r_mkdir(c, h->rdir, 0700)) < 0 ||
 	    (r = r_mkdir(c, h->mdir, 0700)) < 0)
 		goto fail;
 	if (h->store_env.n) {
@@ -2369,41 +2510,23 @@ prepare_remote(struct conn *c, struct run_handle *h,
 		if ((r = upload_loaded(c, h, spec->files[i].path,
 				       spec->files[i].src)) < 0)
 			goto out_r;
-	buf_reset(&p);
-	buf_addf(&p, "%s/out", h->mdir);
-	DRIVE_PTR(c, h->out,
-		  libssh2_sftp_open_ex(c->sftp, p.ptr, (unsigned int)p.len,
-				       LIBSSH2_FXF_READ | LIBSSH2_FXF_CREAT |
-					   LIBSSH2_FXF_EXCL,
-				       0600, LIBSSH2_SFTP_OPENFILE));
-	if (!h->out) {
-		rc = ptr_fail(c);
-		r = sftp_fail(c, rc, p.ptr);
-		if (r != SSH_LOST)
-			r = err_wrap("host '%s': cannot create", c->name);
-		goto out_r;
-	}
 	if ((r = upload_meta(c, h, "script", spec->script, spec->script_len)) <
 	    0)
 		goto out_r;
-	build_wrapper(&w, h, exports);
-	r = upload_meta(c, h, "wrapper.sh", w.ptr, w.len);
-	memset(w.ptr, 0, w.len); /* the env may hold secrets */
-	if (r < 0)
+	if ((r = upload_meta(c, h, "wrapper.sh", w.ptr, w.len)) < 0)
 		goto out_r;
-
+	buf_addf(&line, "__start %lld ", (long long)h->run_id);
+	sh_quote_str(&line, h->base);
+	buf_putc(&line, '\n');
+start:
 	h->live = true;
 	h->exited = false;
 	h->read_every = OUT_POLL_MIN_MS;
 	h->read_at = now_ms() + OUT_POLL_MIN_MS;
 	h->check_at = now_ms() + EXIT_CHECK_MS;
 	list_add(c, h);
-	buf_reset(&w);
-	buf_addf(&w, "__start %lld ", (long long)h->run_id);
-	sh_quote_str(&w, h->base);
-	buf_putc(&w, '\n');
 	*exec_sent = true;
-	if ((r = agent_send(c, w.ptr, w.len)) < 0) {
+	if ((r = agent_send(c, line.ptr, line.len)) < 0) {
 		h->live = false;
 		goto out_r;
 	}
@@ -2418,8 +2541,12 @@ fail:
 out_r:
 	ret = r < 0 ? r : -1;
 out:
+	/* the env may hold secrets */
+	memset(w.ptr, 0, w.len);
+	memset(line.ptr, 0, line.len);
 	buf_release(&p);
 	buf_release(&w);
+	buf_release(&line);
 	return ret;
 }
 
@@ -2552,37 +2679,6 @@ still_runs(struct conn *c, struct run_handle *h)
 	return status == 0 ? 1 : status == 3 ? 2 : 0;
 }
 
-/*
- * An adopted run's meta/out, opened for reading from where the log left
- * it (the offset the earlier scaffold saved in the work dir).  0,
- * SSH_LOST; a missing or unreadable one is noted in the log.  c->lock
- * held.
- */
-static int
-open_output(struct conn *c, struct run_handle *h)
-{
-	struct buf p = BUF_INIT;
-	int rc, r = 0;
-
-	h->out_off = load_offset(h);
-	buf_addf(&p, "%s/out", h->mdir);
-	DRIVE_PTR(c, h->out,
-		  libssh2_sftp_open_ex(c->sftp, p.ptr, (unsigned int)p.len,
-				       LIBSSH2_FXF_READ, 0,
-				       LIBSSH2_SFTP_OPENFILE));
-	if (!h->out) {
-		rc = ptr_fail(c);
-		r = sftp_fail(c, rc, p.ptr);
-		if (r != SSH_LOST) {
-			run_log_note(&h->log, "its output cannot be read: %s",
-				     err_msg());
-			r = 0;
-		}
-	}
-	buf_release(&p);
-	return r;
-}
-
 /* The deadline of an adopted run, from its start (meta/pid's mtime). */
 static void
 adopt_deadline(struct conn *c, struct run_handle *h)
@@ -2662,7 +2758,8 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	h->removed = false;
 	adopt_deadline(c, h);
 	list_add(c, h);
-	if ((r = open_output(c, h)) == SSH_LOST) {
+	h->out_off = load_offset(h);
+	if ((r = open_output(c, h, true)) == SSH_LOST) {
 		lost_err(c);
 		goto unlock;
 	}
@@ -3060,6 +3157,12 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 
 	if (lost) {
 		result_lost(h, out, reason);
+	} else if (h->start_failed) {
+		out->outcome = RUN_ERROR;
+		snprintf(out->message, sizeof(out->message),
+			 "host '%s': cannot create the run dir '%s': %s",
+			 c->name, h->base, h->reason);
+		run_log_note(&h->log, "%s", out->message);
 	} else if (h->why == STOP_KILLED) {
 		out->outcome = RUN_KILLED;
 		snprintf(out->message, sizeof(out->message), "killed");

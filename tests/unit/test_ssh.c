@@ -1208,6 +1208,85 @@ test_values_never_run(void **state)
 	fx_done(&f);
 }
 
+/*
+ * A run that loads no files starts with one line to the helper: the script
+ * and the wrapper (with the env) as printf formats.  Every byte but NUL
+ * arrives as it was, in the env and in the script; a script too long for
+ * a line goes by SFTP, byte for byte too.
+ */
+static void
+test_one_line_start(void **state)
+{
+	struct runner_env env[1];
+	struct buf val = BUF_INIT, want = BUF_INIT, script = BUF_INIT;
+	char hash[SHA256_HEX_LEN + 1];
+	static const char hex[] = "0123456789abcdef";
+	struct fx f;
+	int c;
+
+	(void)state;
+	NEED_SERVERS();
+	for (c = 1; c < 256; c++)
+		buf_putc(&val, (char)c);
+	buf_puts(&val, "%s %% %d \\n \\\\ \\0101 '\\'' \"$(id)\"\n");
+	env[0] = (struct runner_env){"ALL", val.ptr, val.len};
+	fx_init(&f, "A");
+	f.spec.env = env;
+	f.spec.nenv = 1;
+	fx_run(&f, "printf '%s' \"$ALL\" | od -An -v -tx1 | tr -d ' \\n'\n"
+		   "echo\n"
+		   "printf '%s|%%|\\\\|\\r|\\303\\251|'\"'\"'\\n' x\n");
+	assert_string_equal(f.res.message, "");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	for (c = 0; c < (int)val.len; c++) {
+		buf_putc(&want, hex[(unsigned char)val.ptr[c] >> 4]);
+		buf_putc(&want, hex[(unsigned char)val.ptr[c] & 15]);
+	}
+	buf_puts(&want, "\nx|%|\\|\r|\303\251|'\n");
+	assert_log(&f, want.ptr, want.len);
+	fx_done(&f);
+
+	/* 12 KiB of script: by SFTP */
+	fx_init(&f, "A");
+	buf_puts(&script, "sha256sum ../meta/script | cut -c1-64\n");
+	while (script.len < 12 << 10)
+		buf_puts(&script, "# padding: % \\ ' \" $(x) \r\n");
+	fx_run(&f, script.ptr);
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	sha256_hex(hash, script.ptr, script.len);
+	buf_reset(&want);
+	buf_addf(&want, "%s\n", hash);
+	assert_log(&f, want.ptr, want.len);
+	fx_done(&f);
+	buf_release(&val);
+	buf_release(&want);
+	buf_release(&script);
+}
+
+/* The helper cannot make the run dir: the run ends in error, saying why. */
+static void
+test_run_dir_fails(void **state)
+{
+	char base[512], want[1400];
+	struct fx f;
+
+	(void)state;
+	NEED_SERVERS();
+	fx_init(&f, "A");
+	/* left behind, and not the user's to remove */
+	run_base(base, sizeof(base), f.spec.run_id);
+	assert_int_equal(sh("mkdir -p %s/meta && chmod 755 %s", base, base), 0);
+	fx_run(&f, "echo never\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	snprintf(want, sizeof(want),
+		 "host 'A': cannot create the run dir '%s': rm: cannot remove "
+		 "'%s/meta': Permission denied",
+		 base, base);
+	assert_string_equal(f.res.message, want);
+	assert_int_equal(sh("test -d %s/meta && rm -rf %s", base, base), 0);
+	fx_done(&f);
+}
+
 static void
 test_masking(void **state)
 {
@@ -1724,6 +1803,8 @@ main(void)
 	    cmocka_unit_test(test_host_keys),
 	    cmocka_unit_test(test_wrong_user_key),
 	    cmocka_unit_test(test_values_never_run),
+	    cmocka_unit_test(test_one_line_start),
+	    cmocka_unit_test(test_run_dir_fails),
 	    cmocka_unit_test(test_masking),
 	    cmocka_unit_test(test_store_errors),
 	    cmocka_unit_test(test_bad_spec),
