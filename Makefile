@@ -97,7 +97,8 @@ test-asan:
 # VALGRIND_FLAGS to find where an uninitialised value comes from.
 VALGRIND_FLAGS =
 VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full \
-	--errors-for-leak-kinds=definite --trace-children=no \
+	--show-leak-kinds=definite --errors-for-leak-kinds=definite \
+	--trace-children=no \
 	--suppressions=$(CURDIR)/tests/valgrind.supp $(VALGRIND_FLAGS)
 valgrind: $(UNIT_BIN)
 	@if [ -n "$(SANITIZE)" ]; then \
