@@ -309,10 +309,13 @@ check_trial() { # TRIAL SHA
 		"trial $_k: no task saw another run of itself (witness, engine)"
 	# a docker or ssh run that had started is adopted, never lost
 	_lost=""
-	for _r in $(q "SELECT id FROM runs WHERE state = 'lost' AND
-			runner IN ('docker', 'ssh') AND id > $lastrun"); do
-		grep -q '^start t' "$T/data/logs/$_r.log" 2>/dev/null &&
-			_lost="$_lost run $_r: $(tail -n 1 "$T/data/logs/$_r.log")"
+	for _r in $(q "SELECT r.id || '/' || t.name || '/' || r.runner FROM runs r
+			JOIN tasks t ON t.id = r.task_id WHERE r.state = 'lost' AND
+			r.runner IN ('docker', 'ssh') AND r.id > $lastrun"); do
+		grep -q '^start t' "$T/data/logs/${_r%%/*}.log" 2>/dev/null || continue
+		_lost="$_lost run $_r: $(tail -n 1 "$T/data/logs/${_r%%/*}.log")"
+		note "the log of run $_r:"
+		sed 's/^/#   /' "$T/data/logs/${_r%%/*}.log"
 	done
 	is "$_lost" "" "trial $_k: no docker or ssh run that had started was lost"
 	# every webhook answered 202 was processed
@@ -328,7 +331,7 @@ check_trial() { # TRIAL SHA
 	is "$_unproc" "" "trial $_k: every accepted webhook was processed"
 	# the commit's statuses: its last one the final state, nothing older
 	# after a final one; none left unsent
-	if grep -q '	error$\|	killed$' "$T/want"; then
+	if grep -q '^t[0-9]*|error$\|^t[0-9]*|killed$' "$T/want"; then
 		_want=failure
 	else
 		_want=success
