@@ -575,8 +575,15 @@ conn_lost(struct conn *c, const char *reason)
 	if (!c->s)
 		return SSH_LOST;
 	snprintf(c->lost_reason, sizeof(c->lost_reason), "%s", reason);
+	/*
+	 * libssh2_sftp_shutdown() does not free open file handles: close
+	 * them on the dead link (sends are swallowed, the answer is EOF).
+	 */
+	c->link->dead = true;
 	for (h = c->runs; h; h = h->next) {
-		h->out = NULL; /* libssh2_session_free() frees it */
+		if (h->out && c->sftp)
+			libssh2_sftp_close_handle(h->out);
+		h->out = NULL;
 		if (!h->live)
 			continue;
 		h->live = false;
