@@ -1157,6 +1157,19 @@ test_wrong_user_key(void **state)
  * An input-like value with quotes, $(...), backticks and newlines arrives
  * byte for byte and is never executed; so does a loaded file's name.
  */
+/* p as "od -An -v -tx1 | tr -d ' \n'" prints it. */
+static void
+od_hex(struct buf *out, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		buf_putc(out, hex[(unsigned char)p[i] >> 4]);
+		buf_putc(out, hex[(unsigned char)p[i] & 15]);
+	}
+}
+
 static void
 test_values_never_run(void **state)
 {
@@ -1164,9 +1177,7 @@ test_values_never_run(void **state)
 	struct runner_file files[1];
 	struct buf val = BUF_INIT, want = BUF_INIT, name = BUF_INIT;
 	char pwned[64], src[] = "/tmp/scaffold-test-ssh-in-XXXXXX";
-	static const char hex[] = "0123456789abcdef";
 	struct fx f;
-	size_t i;
 
 	(void)state;
 	NEED_SERVERS();
@@ -1192,10 +1203,7 @@ test_values_never_run(void **state)
 		   "ls\n");
 	assert_string_equal(f.res.message, "");
 	assert_int_equal(f.res.outcome, RUN_SUCCESS);
-	for (i = 0; i < val.len; i++) {
-		buf_putc(&want, hex[(unsigned char)val.ptr[i] >> 4]);
-		buf_putc(&want, hex[(unsigned char)val.ptr[i] & 15]);
-	}
+	od_hex(&want, val.ptr, val.len);
 	buf_putc(&want, '\n');
 	buf_add(&want, name.ptr, name.len);
 	buf_putc(&want, '\n');
@@ -1220,7 +1228,6 @@ test_one_line_start(void **state)
 	struct runner_env env[1];
 	struct buf val = BUF_INIT, want = BUF_INIT, script = BUF_INIT;
 	char hash[SHA256_HEX_LEN + 1];
-	static const char hex[] = "0123456789abcdef";
 	struct fx f;
 	int c;
 
@@ -1238,10 +1245,7 @@ test_one_line_start(void **state)
 		   "printf '%s|%%|\\\\|\\r|\\303\\251|'\"'\"'\\n' x\n");
 	assert_string_equal(f.res.message, "");
 	assert_int_equal(f.res.outcome, RUN_SUCCESS);
-	for (c = 0; c < (int)val.len; c++) {
-		buf_putc(&want, hex[(unsigned char)val.ptr[c] >> 4]);
-		buf_putc(&want, hex[(unsigned char)val.ptr[c] & 15]);
-	}
+	od_hex(&want, val.ptr, val.len);
 	buf_puts(&want, "\nx|%|\\|\r|\303\251|'\n");
 	assert_log(&f, want.ptr, want.len);
 	fx_done(&f);
