@@ -166,6 +166,9 @@ struct conn {
 	unsigned tag;	      /* of the last call */
 	bool replied;	      /* the call tag has its answer, */
 	int reply;	      /* this one */
+	/* run dirs of runs ended lost with the connection: their process
+	 * may still run on the host; the next session kills and removes */
+	struct strvec orphans;
 };
 
 struct run_handle {
@@ -311,6 +314,7 @@ conn_new(const struct ssh_host *hc)
 	c->refs = 1;
 	buf_init(&c->ain);
 	buf_init(&c->aerr);
+	strvec_init(&c->orphans);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->wake[0] = c->wake[1] = -1;
@@ -360,6 +364,7 @@ conn_destroy(struct conn *c)
 	free(c->where);
 	buf_release(&c->ain);
 	buf_release(&c->aerr);
+	strvec_clear(&c->orphans);
 	free(c);
 }
 
@@ -591,6 +596,8 @@ conn_lost(struct conn *c, const char *reason)
 			h->done = true;
 			h->lost = true;
 			snprintf(h->reason, sizeof(h->reason), "%s", reason);
+			if (h->base)
+				strvec_push(&c->orphans, h->base);
 		}
 		slot_release(c, h);
 	}
@@ -889,6 +896,7 @@ check_hostkey(struct conn *c)
 
 static void *io_main(void *arg);
 static int agent_start(struct conn *c);
+static int reap_orphans(struct conn *c);
 
 /*
  * Connect, check the host key, log in, start SFTP.  c->lock held; the
@@ -1006,6 +1014,11 @@ conn_connect_(struct conn *c)
 	if ((ret = agent_start(c)) < 0)
 		goto out;
 	ret = -1;
+	if (reap_orphans(c) == SSH_LOST) {
+		err_set("host '%s' (%s): lost contact while starting: %s",
+			c->name, c->where, c->lost_reason);
+		goto out;
+	}
 	c->gen++;
 	c->idle_since = now_ms();
 	if (!c->io_started) {
@@ -1657,6 +1670,35 @@ remote_remove(struct conn *c, const char *base, bool now)
 		r = agent_send(c, arg.ptr, arg.len);
 	}
 	buf_release(&arg);
+	return r;
+}
+
+/*
+ * The runs that ended lost with the last connection may still run on the
+ * host (a dropped connection does not stop them): SIGKILL to their groups
+ * and their dirs removed, before anything else runs.  0, SSH_LOST.
+ * c->lock held.
+ */
+static int
+reap_orphans(struct conn *c)
+{
+	struct run_handle tmp;
+	int r = 0, status;
+	size_t i;
+
+	for (i = 0; i < c->orphans.n && r != SSH_LOST; i++) {
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.base = c->orphans.v[i];
+		r = remote_signal(c, &tmp, "KILL", &status);
+		if (r == 0 && status == 0)
+			log_warnx("runner: host '%s': killed what was left of "
+				  "a run lost with the connection ('%s')",
+				  c->name, tmp.base);
+		if (r == 0)
+			r = remote_remove(c, tmp.base, false);
+	}
+	if (r != SSH_LOST)
+		strvec_clear(&c->orphans);
 	return r;
 }
 
