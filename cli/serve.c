@@ -32,6 +32,8 @@ struct worker {
 	struct parsed *cache; /* valid cascades of the applied revision */
 	size_t ncache;
 	int sync_now;
+	char *save_error; /* the store refused the repo's state (a full
+			   * disk): said once, until it works again */
 };
 
 struct daemon {
@@ -415,8 +417,19 @@ sync_once(struct worker *w, struct store *st, struct sched *s,
 		}
 	}
 save:
-	if (store_repo_save(st, &row) < 0)
-		log_warnx("gitsync: repo '%s': %s", rc->name, err_msg());
+	if (store_repo_save(st, &row) < 0) {
+		if (!w->save_error || strcmp(w->save_error, err_msg())) {
+			log_warnx("gitsync: repo '%s': %s", rc->name,
+				  err_msg());
+			free(w->save_error);
+			w->save_error = xstrdup(err_msg());
+		}
+	} else if (w->save_error) {
+		log_info("gitsync: repo '%s': its state is saved again",
+			 rc->name);
+		free(w->save_error);
+		w->save_error = NULL;
+	}
 	free(prev_error);
 	repo_row_release(&row);
 	return changed;
@@ -491,6 +504,8 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&d->lock);
 	}
 	cache_free(w->cache, w->ncache);
+	free(w->save_error);
+	w->save_error = NULL;
 	sched_free(s);
 	store_close(st);
 	buf_release(&mirror);
