@@ -36,6 +36,11 @@ struct slot {
 	int kill_pending; /* a kill that came before the handle */
 	char start_err[600]; /* "cannot start: ..." */
 	int64_t t0;
+	/* the run is over and its end prepared (log line, .display), but the
+	 * store could not record it (a full disk): tried again at retry_at */
+	int ended;
+	int64_t retry_at;
+	char dur[32];
 	pthread_t thread;
 	struct exec *x;
 };
@@ -110,23 +115,40 @@ slot_free(struct slot *sl)
 	free(sl);
 }
 
-/* Write a line of scaffold's own into the run's log. */
-static void
+/* Write a line of scaffold's own into the run's log: 0, or -1 with errno
+ * set (a full disk) and a warning. */
+static int
 log_line(int fd, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void
+static int
 log_line(int fd, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
+	size_t off = 0;
+	ssize_t w;
+	int ret = 0, e = 0;
 
 	buf_puts(&b, "scaffold: ");
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	buf_putc(&b, '\n');
-	if (write(fd, b.ptr, b.len) < 0)
-		log_warn("exec: cannot write to a run log");
+	while (off < b.len) {
+		w = write(fd, b.ptr + off, b.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			e = w < 0 ? errno : EIO;
+			log_warnx("exec: cannot write to a run log: %s",
+				  strerror(e));
+			ret = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
 	buf_release(&b);
+	errno = e;
+	return ret;
 }
 
 static void
@@ -363,7 +385,66 @@ stores_file(const struct run_req *r, const char *path)
 	return 0;
 }
 
-/* Record a finished run and forget it. */
+/* How often the end of a run that the store refused is tried again. */
+#define END_RETRY_MS 1000
+
+/*
+ * Once, when a run is over: mask its .display (dropping it when that
+ * fails), and write the last line of its log.  A log that cannot be
+ * written (a full disk) fails a successful run: what it printed is lost.
+ */
+static void
+end_prepare(struct slot *sl, int quiet)
+{
+	struct run_result *res = &sl->result;
+	size_t k, keep;
+	char why[400];
+
+	for (k = 0, keep = 0; k < res->nfiles; k++) {
+		if (!strcmp(res->files[k].path, RUN_DISPLAY_FILE) &&
+		    !stores_file(sl->req, RUN_DISPLAY_FILE) &&
+		    mask_display(sl, res->files[k].src) < 0) {
+			log_line(sl->log_fd, RUN_DISPLAY_FILE " not kept: %s",
+				 err_msg());
+			free(res->files[k].path);
+			free(res->files[k].src);
+			continue;
+		}
+		res->files[keep++] = res->files[k];
+	}
+	res->nfiles = keep;
+	duration_format(sl->dur, sizeof(sl->dur), store_now_ms() - sl->t0);
+	/* "killed: killed" says nothing twice */
+	if (!strcmp(res->message, run_outcome_names[res->outcome]))
+		res->message[0] = '\0';
+	if (log_line(sl->log_fd, "run %lld ended %s%s%s after %s",
+		     (long long)sl->req->run_id,
+		     run_outcome_names[res->outcome],
+		     res->message[0] ? ": " : "", res->message, sl->dur) < 0) {
+		snprintf(why, sizeof(why),
+			 "its log is incomplete: cannot write '%s': %s",
+			 sl->req->log_path, strerror(errno));
+		if (res->outcome == RUN_SUCCESS) {
+			res->outcome = RUN_ERROR;
+			res->message[0] = '\0';
+		}
+		snprintf(res->message + strlen(res->message),
+			 sizeof(res->message) - strlen(res->message), "%s%s",
+			 res->message[0] ? "; " : "", why);
+	}
+	if (!quiet)
+		log_info("run %lld %s/%s: %s%s%s (%s)",
+			 (long long)sl->req->run_id, sl->req->cascade,
+			 sl->req->task, run_outcome_names[res->outcome],
+			 res->message[0] ? ", " : "", res->message, sl->dur);
+	sl->ended = 1;
+}
+
+/*
+ * Record a finished run and forget it.  When the store refuses (a full
+ * disk), the run stays in its slot, with its files, and is tried again
+ * every END_RETRY_MS: its end is never lost while scaffold runs.
+ */
 static void
 reap(struct exec *x, struct sched *s, size_t i, int quiet)
 {
@@ -372,14 +453,19 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	struct run_env_var *env = NULL;
 	struct run_load_file *files = NULL;
 	struct run_done d;
-	size_t k, nfiles;
-	char dur[32];
+	char store_err[512];
+	size_t k;
 
-	if (!pthread_equal(sl->thread, pthread_self()))
-		pthread_join(sl->thread, NULL);
-	if (sl->start_err[0]) {
-		x->slots[i] = x->slots[--x->n];
-		end_unstarted(x, s, sl, sl->start_err, 0);
+	if (!sl->ended) {
+		if (!pthread_equal(sl->thread, pthread_self()))
+			pthread_join(sl->thread, NULL);
+		if (sl->start_err[0]) {
+			x->slots[i] = x->slots[--x->n];
+			end_unstarted(x, s, sl, sl->start_err, 0);
+			return;
+		}
+		end_prepare(sl, quiet);
+	} else if (store_now_ms() < sl->retry_at) {
 		return;
 	}
 	memset(&d, 0, sizeof(d));
@@ -393,41 +479,38 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 		env[k].len = res->env[k].len;
 	}
 	files = xcalloc(res->nfiles + 1, sizeof(*files));
-	for (k = 0, nfiles = 0; k < res->nfiles; k++) {
-		if (!strcmp(res->files[k].path, RUN_DISPLAY_FILE) &&
-		    !stores_file(sl->req, RUN_DISPLAY_FILE) &&
-		    mask_display(sl, res->files[k].src) < 0) {
-			log_line(sl->log_fd, RUN_DISPLAY_FILE " not kept: %s",
-				 err_msg());
-			continue;
-		}
-		files[nfiles].path = res->files[k].path;
-		files[nfiles].src = res->files[k].src;
-		nfiles++;
+	for (k = 0; k < res->nfiles; k++) {
+		files[k].path = res->files[k].path;
+		files[k].src = res->files[k].src;
 	}
 	d.env = env;
 	d.nenv = res->nenv;
 	d.files = files;
-	d.nfiles = nfiles;
-	duration_format(dur, sizeof(dur),
-			store_now_ms() - sl->t0);
-	/* "killed: killed" says nothing twice */
-	if (!strcmp(res->message, run_outcome_names[res->outcome]))
-		res->message[0] = '\0';
-	log_line(sl->log_fd, "run %lld ended %s%s%s after %s",
-		 (long long)d.run_id, run_outcome_names[res->outcome],
-		 res->message[0] ? ": " : "", res->message, dur);
+	d.nfiles = res->nfiles;
 	d.message = res->message;
-	if (sched_finish(s, &d) < 0)
-		log_warnx("exec: run %lld: cannot record its end: %s",
-			  (long long)d.run_id, err_msg());
-	else
-		notify_finish(x, sl->req->task_id);
-	if (!quiet)
-		log_info("run %lld %s/%s: %s%s%s (%s)", (long long)d.run_id,
-			 sl->req->cascade, sl->req->task,
-			 run_outcome_names[res->outcome],
-			 res->message[0] ? ", " : "", res->message, dur);
+	store_err[0] = '\0';
+	d.store_error = store_err;
+	d.store_error_len = sizeof(store_err);
+	if (sched_finish(s, &d) < 0) {
+		if (!sl->retry_at)
+			log_warnx("exec: run %lld: cannot record its end (%s); "
+				  "trying again every %ds",
+				  (long long)d.run_id, err_msg(),
+				  END_RETRY_MS / 1000);
+		sl->retry_at = store_now_ms() + END_RETRY_MS;
+		free(env);
+		free(files);
+		return;
+	}
+	if (sl->retry_at)
+		log_info("exec: run %lld: its end is recorded now",
+			 (long long)d.run_id);
+	if (store_err[0]) {
+		log_line(sl->log_fd, "%s: the run ends error", store_err);
+		log_warnx("run %lld %s/%s: error, %s", (long long)d.run_id,
+			  sl->req->cascade, sl->req->task, store_err);
+	}
+	notify_finish(x, sl->req->task_id);
 	free(env);
 	free(files);
 	rm_rf(sl->req->work_dir);
@@ -530,7 +613,9 @@ wait_event(struct exec *x, int64_t wait_ms)
 	ts.tv_nsec = ns % 1000000000;
 	pthread_mutex_lock(&x->lock);
 	for (;;) {
-		for (i = 0; i < x->n && !x->slots[i]->done; i++)
+		for (i = 0; i < x->n && (!x->slots[i]->done ||
+					 x->slots[i]->ended);
+		     i++)
 			;
 		if (i < x->n || x->woken)
 			break;
@@ -601,24 +686,40 @@ exec_set_on_finish(struct exec *x, exec_finish_fn fn, void *arg)
 void
 exec_interrupt_all(struct exec *x, const char *why)
 {
+	struct slot *sl;
 	size_t i;
 
+	/* runs that are over: a last try at recording their ends */
+	for (i = x->n; i-- > 0;)
+		if (x->slots[i]->ended) {
+			x->slots[i]->retry_at = 0;
+			reap(x, x->s, i, x->quiet);
+		}
 	for (i = 0; i < x->n; i++)
-		slot_kill(x, x->slots[i]);
+		if (!x->slots[i]->ended)
+			slot_kill(x, x->slots[i]);
 	for (i = 0; i < x->n; i++) {
-		pthread_join(x->slots[i]->thread, NULL);
-		if (sched_interrupt(x->s, x->slots[i]->req->run_id, why) < 0)
-			log_warnx("exec: run %lld: %s",
-				  (long long)x->slots[i]->req->run_id,
-				  err_msg());
-		else if (!x->quiet)
-			log_info("run %lld %s/%s: interrupted; it will run "
-				 "again",
-				 (long long)x->slots[i]->req->run_id,
-				 x->slots[i]->req->cascade,
-				 x->slots[i]->req->task);
-		rm_rf(x->slots[i]->req->work_dir);
-		slot_free(x->slots[i]);
+		sl = x->slots[i];
+		if (sl->ended) {
+			log_warnx("exec: run %lld ended %s, but that could "
+				  "not be recorded: the next start finds it "
+				  "lost",
+				  (long long)sl->req->run_id,
+				  run_outcome_names[sl->result.outcome]);
+		} else {
+			pthread_join(sl->thread, NULL);
+			if (sched_interrupt(x->s, sl->req->run_id, why) < 0)
+				log_warnx("exec: run %lld: %s",
+					  (long long)sl->req->run_id,
+					  err_msg());
+			else if (!x->quiet)
+				log_info("run %lld %s/%s: interrupted; it "
+					 "will run again",
+					 (long long)sl->req->run_id,
+					 sl->req->cascade, sl->req->task);
+		}
+		rm_rf(sl->req->work_dir);
+		slot_free(sl);
 	}
 	x->n = 0;
 }

@@ -661,8 +661,16 @@ struct run_done {
 	size_t nenv;
 	const struct run_load_file *files; /* collected: path, local src */
 	size_t nfiles;
+	/* optional, out: when a file could not be stored (a full disk), the
+	 * run is recorded as error and the reason is copied here */
+	char *store_error;
+	size_t store_error_len;
 };
-/* Record the end of a run, move its task on, and promote its children. */
+/*
+ * Record the end of a run, move its task on, and promote its children.
+ * A successful run whose files cannot be stored ends error, naming the
+ * file: "cannot store file 'PATH': ...".
+ */
 int sched_finish(struct sched *s, const struct run_done *d);
 
 /*

@@ -1225,6 +1225,7 @@ sched_finish(struct sched *s, const struct run_done *d)
 	struct stored_file *files = NULL;
 	struct run_done dd = *d;
 	size_t i, nfiles = 0;
+	char *why = NULL;
 	int ret = 0;
 
 	/* blobs first, outside the transaction: a crash leaves only an
@@ -1241,8 +1242,16 @@ sched_finish(struct sched *s, const struct run_done *d)
 		nfiles = i;
 		if (ret < 0) {
 			/* the run's results could not be kept: it fails */
+			why = xstrdup(err_msg());
+			err_set("cannot store file '%s': %s", d->files[i].path,
+				why);
+			free(why);
+			why = xstrdup(err_msg());
+			if (d->store_error && d->store_error_len)
+				snprintf(d->store_error, d->store_error_len,
+					 "%s", why);
 			dd.state = RS_ERROR;
-			dd.message = err_msg();
+			dd.message = why;
 			nfiles = 0;
 		}
 	}
@@ -1254,6 +1263,7 @@ sched_finish(struct sched *s, const struct run_done *d)
 			store_rollback(s->st);
 	}
 	free(files);
+	free(why);
 	return ret;
 }
 
