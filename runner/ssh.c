@@ -3241,14 +3241,14 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 			 status);
 	}
 
-	/* the run dir goes; a lost run's is out of reach */
-	if (!lost && !h->removed && c->s && h->base) {
-		r = remote_remove(c, h->base, false);
-		if (r < 0 && r != SSH_LOST)
-			log_warnx("runner: run %lld: %s", (long long)h->run_id,
-				  err_msg());
+	/*
+	 * The run dir stays until free(), which the engine calls once the
+	 * run's end is recorded: a scaffold killed before that adopts the
+	 * run again and finds it.  A lost run's is out of reach (the next
+	 * session ends what is left of it, see reap_orphans()).
+	 */
+	if (lost)
 		h->removed = true;
-	}
 	slot_release(c, h);
 	list_del(c, h);
 	pthread_mutex_unlock(&c->lock);

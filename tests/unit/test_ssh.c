@@ -212,6 +212,16 @@ meta_path(char *out, size_t len, int64_t id, const char *name)
 		 (long long)id, name);
 }
 
+/* The run dir of run id is not there now. */
+static bool
+remote_gone_now(int64_t id)
+{
+	char p[512];
+
+	run_base(p, sizeof(p), id);
+	return access(p, F_OK) < 0 && errno == ENOENT;
+}
+
 /* The run dir of run id is gone from the host (same machine). */
 static bool
 remote_gone(int64_t id)
@@ -1700,6 +1710,52 @@ test_adopt(void **state)
 	fx_done(&f);
 }
 
+/*
+ * wait() leaves the run dir for free(), which the engine calls once the
+ * run's end is recorded: a scaffold killed in between adopts the run
+ * again and gets the same result.
+ */
+static void
+test_adopt_after_wait(void **state)
+{
+	static const char *const se[] = {"X"};
+	struct run_handle *h = NULL;
+	struct fx f, g;
+	int fd;
+
+	(void)state;
+	NEED_SERVERS();
+	fx_init(&f, "A");
+	f.spec.store_env = se;
+	f.spec.nstore_env = 1;
+	if (fx_start(&f, "echo once\nX=9\n"))
+		fail_msg("start: %s", err_msg());
+	assert_int_equal(runner_ssh.wait(f.h, &f.res), 0);
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(env_of(&f.res, "X", NULL), "9");
+	/* killed before recording it: no free() */
+	ssh_detach(f.h);
+	runner_ssh.free(f.h);
+	f.h = NULL;
+	assert_false(remote_gone_now(f.spec.run_id));
+
+	fx_init(&g, "A");
+	fd = g.spec.log_fd;
+	g.spec = f.spec;
+	g.spec.log_fd = fd;
+	g.spec.script = NULL;
+	assert_int_equal(runner_ssh.adopt(&h, &g.spec), 0);
+	assert_int_equal(runner_ssh.wait(h, &g.res), 0);
+	assert_int_equal(g.res.outcome, RUN_SUCCESS);
+	assert_string_equal(env_of(&g.res, "X", NULL), "9");
+	/* its output was all read by the first: not again */
+	assert_logs_join(&f, &g, "once\n");
+	runner_ssh.free(h);
+	assert_true(remote_gone(f.spec.run_id));
+	fx_done(&f);
+	fx_done(&g);
+}
+
 static void
 test_adopt_gone(void **state)
 {
@@ -1812,6 +1868,7 @@ main(void)
 	    cmocka_unit_test(test_server_killed),
 	    cmocka_unit_test(test_max_sessions),
 	    cmocka_unit_test(test_adopt),
+	    cmocka_unit_test(test_adopt_after_wait),
 	    cmocka_unit_test(test_adopt_gone),
 	    cmocka_unit_test(test_rsa_key),
 	};
