@@ -4,6 +4,11 @@
 #   new_repo NAME            a bare $T/NAME.git and its work tree $T/NAME
 #   put NAME FILE TEXT       write .scaffold/FILE in the work tree of NAME
 #   push NAME MSG            commit everything there and push; $SHA is HEAD
+#   new_other WORD           the repository "other": task say (local) echoes WORD
+#   push_other WORD MSG      a new WORD for it, pushed
+#   serve_config NAME...     $T/scaffold.yaml: data in $D, a free port, polling
+#                            every 250ms, the repositories $T/NAME.git (append
+#                            more keys to it after)
 #   serve_start LOG          scaffold serve --config $T/scaffold.yaml, 2> $T/LOG
 #                            ($SPID, $U); data in $D
 #   serve_stop               SIGTERM; its exit status
@@ -36,6 +41,27 @@ push() {
 	(cd "$T/$1" && tgit add -A && tgit commit -q -m "$2" &&
 		tgit push -q -f origin main 2>/dev/null)
 	SHA=$(tgit -C "$T/$1" rev-parse HEAD)
+}
+
+cascade_other() {
+	printf 'version: v1\nname: other\nrunner: local\ntasks:\n  - name: say\n    run: echo %s\n' "$1"
+}
+
+new_other() {
+	new_repo other
+	push_other "$1" first
+}
+
+push_other() {
+	put other other.yaml "$(cascade_other "$1")"
+	push other "$2"
+}
+
+serve_config() {
+	printf 'data_dir: data\nlisten: 127.0.0.1:0\npoll_interval: 250ms\nrepos:\n' >"$T/scaffold.yaml"
+	for _r; do
+		printf '  - name: %s\n    url: %s\n' "$_r" "$T/$_r.git" >>"$T/scaffold.yaml"
+	done
 }
 
 serve_start() {

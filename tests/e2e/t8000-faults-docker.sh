@@ -23,26 +23,12 @@ tasks:
     run: echo "started $1"; sleep $2; echo "slept $1"
 Y
 }
-cascade_other() { # WORD
-	printf 'version: v1\nname: other\nrunner: local\ntasks:\n  - name: say\n    run: echo %s\n' "$1"
-}
 new_repo box
 put box box.yaml "$(cascade_box one 60)"
 push box first
-new_repo other
-put other other.yaml "$(cascade_other one)"
-push other first
-cat >"$T/scaffold.yaml" <<Y
-data_dir: data
-listen: 127.0.0.1:0
-poll_interval: 250ms
-docker: {socket: $DOCKER_SOCK}
-repos:
-  - name: box
-    url: $T/box.git
-  - name: other
-    url: $T/other.git
-Y
+new_other one
+serve_config box other
+echo "docker: {socket: $DOCKER_SOCK}" >>"$T/scaffold.yaml"
 serve_start serve.log
 sleeping() { s=$(last_run box sleeper) && [ -n "$s" ] &&
 	grep -q '^started one' "$D/logs/$s.log" 2>/dev/null; }
@@ -68,8 +54,7 @@ push box second
 ok wait_for 30 state_is box sleeper error:2 "a task cannot start without the engine"
 is "$(log_of box sleeper)" "scaffold: cannot start: cannot reach the Docker engine at '$DOCKER_SOCK': No such file or directory" \
 	"and says why"
-put other other.yaml "$(cascade_other two)"
-push other second
+push_other two second
 ok wait_for 30 state_is other say success:2 "another repository keeps running"
 
 # the engine comes back, on the same data root; no restart of scaffold

@@ -38,24 +38,12 @@ tasks:
     depends_on: [hello]
 Y
 }
-cascade_other() { # WORD
-	printf 'version: v1\nname: other\nrunner: local\ntasks:\n  - name: say\n    run: echo %s\n' "$1"
-}
 new_repo remote
 put remote remote.yaml "$(cascade_remote one "sleep 57.$M")"
 push remote first
-new_repo other
-put other other.yaml "$(cascade_other one)"
-push other first
-cat >"$T/scaffold.yaml" <<Y
-data_dir: data
-listen: 127.0.0.1:0
-poll_interval: 250ms
-repos:
-  - name: remote
-    url: $T/remote.git
-  - name: other
-    url: $T/other.git
+new_other one
+serve_config remote other
+cat >>"$T/scaffold.yaml" <<Y
 hosts:
   crashy:
     address: 127.0.0.1
@@ -89,8 +77,7 @@ api "/api/v1/runs/$s"
 is "$(printf '%s\n' "$RES" | grep -o '"state":"[a-z]*","exit_code":[0-9a-z-]*,"message":"[^"]*"')" \
 	"\"state\":\"lost\",\"exit_code\":null,\"message\":\"$why\"" "and so does the API"
 serving "the daemon serves without the host"
-put other other.yaml "$(cascade_other two)"
-push other second
+push_other two second
 ok wait_for 30 state_is other say success:2 "another repository keeps running"
 kill $(remote_pids) 2>/dev/null # a lost run's script stays on the host
 

@@ -9,12 +9,7 @@
 . "$(dirname "$0")/faults.sh"
 
 STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
-if [ ! -x "$STUB" ]; then
-	STUB="$T/forge-stub"
-	cc -std=c11 -D_GNU_SOURCE -o "$STUB" "$SRC/tests/stub/forge-stub.c" \
-		$(pkg-config --cflags --libs libmicrohttpd jansson) ||
-		{ echo "Bail out! cannot build the forge stub"; exit 1; }
-fi
+[ -x "$STUB" ] || skip_all "no forge stub at $STUB (make test builds it and sets FORGE_STUB)"
 trap 'kill $SPID $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 start_stub() { # NAME ARGS...

@@ -42,25 +42,11 @@ tasks:
     depends_on: [writer, keeper]
 Y
 }
-cascade_other() { # WORD
-	printf 'version: v1\nname: other\nrunner: local\ntasks:\n  - name: say\n    run: echo %s\n' "$1"
-}
 new_repo app
 put app app.yaml "$(cascade_app one)"
 push app first
-new_repo other
-put other other.yaml "$(cascade_other one)"
-push other first
-cat >"$T/scaffold.yaml" <<Y
-data_dir: data
-listen: 127.0.0.1:0
-poll_interval: 250ms
-repos:
-  - name: app
-    url: $T/app.git
-  - name: other
-    url: $T/other.git
-Y
+new_other one
+serve_config app other
 touch "$T/gate1" "$T/gate2"
 serve_start serve.log
 ok wait_for 30 state_is app reader success:1 "before the disk fills, the cascade runs"
@@ -96,8 +82,7 @@ is "$(grep "exec: run $w: cannot record its end" "$T/serve.log")" \
 serving "the daemon serves with the disk full"
 is "$(state_of app writer)" "running:2" "meanwhile the run is still recorded running"
 ok test "$(sqlite3 "$D/scaffold.db" 'PRAGMA integrity_check')" = ok "the database is intact"
-put other other.yaml "$(cascade_other two)"
-push other second
+push_other two second
 sleep 2
 is "$(state_of other say)" "success:1" "another repository's push waits (its fetch needs space)"
 ok grep -q "^warn: gitsync: repo 'other': cannot fetch '$T/other.git': cannot extend packfile '$D/mirrors/other.git/objects/pack/pack_git2_[0-9a-f]*': No space left on device (the last good revision stays active; retrying with backoff)$" "$T/serve.log" \
