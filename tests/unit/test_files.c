@@ -267,6 +267,46 @@ test_ancestor_wins_over_file_store(void **state)
 	release(all, n);
 }
 
+/* A file that cannot be stored (a full disk, here a missing copy): the run
+ * is recorded as error naming the task's file, and the caller is told. */
+static void
+test_store_failure_named(void **state)
+{
+	struct run_req **all = NULL, *r;
+	struct run_load_file f;
+	struct run_done d;
+	struct run_row run;
+	char src[128], why[512];
+	size_t n = 0;
+
+	(void)state;
+	apply("version: v1\nname: lost\ntasks:\n"
+	      "- {name: make, run: x, store: {file: [out.txt]}}\n");
+	r = claim("make", &all, &n);
+	assert_non_null(r);
+	snprintf(src, sizeof(src), "%s/not-there.txt", dir);
+	memset(&d, 0, sizeof(d));
+	d.run_id = r->run_id;
+	d.state = RS_SUCCESS;
+	d.message = "";
+	f.path = "out.txt";
+	f.src = src;
+	d.files = &f;
+	d.nfiles = 1;
+	why[0] = '\0';
+	d.store_error = why;
+	d.store_error_len = sizeof(why);
+	assert_int_equal(sched_finish(sc, &d), 0);
+	assert_int_equal(store_run_get(st, r->run_id, &run), 0);
+	assert_int_equal(run.state, RS_ERROR);
+	assert_true(!strncmp(run.message, "cannot store file 'out.txt': ",
+			     29));
+	assert_non_null(strstr(run.message, "No such file or directory"));
+	assert_string_equal(why, run.message);
+	run_row_release(&run);
+	release(all, n);
+}
+
 int
 main(void)
 {
@@ -275,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_put_get_list_delete),
 		cmocka_unit_test(test_load_from_file_store),
 		cmocka_unit_test(test_ancestor_wins_over_file_store),
+		cmocka_unit_test(test_store_failure_named),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
