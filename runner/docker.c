@@ -1140,15 +1140,15 @@ set_container(struct run_handle *h, const char *id)
 
 /* DELETE the container (and its anonymous volumes), even running. */
 static int
-remove_container(struct run_handle *h)
+remove_by_id(const struct engine *eng, const char *id)
 {
 	struct buf path = BUF_INIT;
 	struct call c;
 	int ret = -1;
 
-	buf_addf(&path, "/containers/%s?force=1&v=1", h->id);
+	buf_addf(&path, "/containers/%s?force=1&v=1", id);
 	call_init(&c, "DELETE", path.ptr);
-	if (call_do(&h->eng, &c) < 0)
+	if (call_do(eng, &c) < 0)
 		goto out;
 	if (c.status != 204 && c.status != 200 && c.status != 404) {
 		answer_error(&c, "cannot remove the container");
@@ -1159,6 +1159,67 @@ out:
 	call_release(&c);
 	buf_release(&path);
 	return ret;
+}
+
+static int
+remove_container(struct run_handle *h)
+{
+	return remove_by_id(&h->eng, h->id);
+}
+
+/*
+ * Containers that could not be removed when their run ended (the engine
+ * was gone: a lost run), as "SOCKET\tID": removed by the next run that
+ * reaches that engine.
+ */
+static pthread_mutex_t leftover_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct strvec leftovers = STRVEC_INIT;
+
+static void
+leftover_add(const struct run_handle *h)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s\t%s", h->eng.socket, h->id);
+	pthread_mutex_lock(&leftover_lock);
+	strvec_push(&leftovers, b.ptr);
+	pthread_mutex_unlock(&leftover_lock);
+	buf_release(&b);
+}
+
+/* Remove the leftovers of eng's engine, which answers again. */
+static void
+leftovers_remove(const struct engine *eng)
+{
+	struct strvec mine = STRVEC_INIT, rest = STRVEC_INIT;
+	size_t i, n = strlen(eng->socket);
+	char *saved;
+
+	pthread_mutex_lock(&leftover_lock);
+	for (i = 0; i < leftovers.n; i++)
+		strvec_push(!strncmp(leftovers.v[i], eng->socket, n) &&
+				    leftovers.v[i][n] == '\t'
+			    ? &mine
+			    : &rest,
+			    leftovers.v[i]);
+	strvec_clear(&leftovers);
+	leftovers = rest;
+	pthread_mutex_unlock(&leftover_lock);
+	if (!mine.n)
+		return;
+	saved = xstrdup(err_msg());
+	for (i = 0; i < mine.n; i++) {
+		if (remove_by_id(eng, mine.v[i] + n + 1) < 0)
+			log_warnx("runner: container %.12s of a lost run: %s",
+				  mine.v[i] + n + 1, err_msg());
+		else
+			log_info("runner: removed container %.12s of a run "
+				 "lost when the engine went away",
+				 mine.v[i] + n + 1);
+	}
+	strvec_clear(&mine);
+	err_set("%s", saved);
+	free(saved);
 }
 
 static int
@@ -1206,7 +1267,10 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 	if (build_archive(&tar, h, spec, &exports) < 0)
 		goto out;
 
-	if (engine_open(&h->eng) < 0 || image_ensure(&h->eng, spec->image) < 0)
+	if (engine_open(&h->eng) < 0)
+		goto out;
+	leftovers_remove(&h->eng);
+	if (image_ensure(&h->eng, spec->image) < 0)
 		goto out;
 
 	body = create_body(spec, env);
@@ -2352,9 +2416,12 @@ docker_free(struct run_handle *h)
 		return;
 	if (h->id && !h->keep) {
 		saved = xstrdup(err_msg());
-		if (remove_container(h) < 0)
-			log_warnx("runner: run %lld: container %s: %s",
+		if (remove_container(h) < 0) {
+			log_warnx("runner: run %lld: container %s: %s (to be "
+				  "removed when the engine answers again)",
 				  (long long)h->run_id, h->id12, err_msg());
+			leftover_add(h);
+		}
 		err_set("%s", saved);
 		free(saved);
 	}
