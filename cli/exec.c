@@ -455,6 +455,7 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	struct run_done d;
 	char store_err[512];
 	size_t k;
+	int ret;
 
 	if (!sl->ended) {
 		if (!pthread_equal(sl->thread, pthread_self()))
@@ -491,7 +492,10 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	store_err[0] = '\0';
 	d.store_error = store_err;
 	d.store_error_len = sizeof(store_err);
-	if (sched_finish(s, &d) < 0) {
+	ret = sched_finish(s, &d);
+	if (ret < 0 && !strncmp(err_msg(), "store: ", 7)) {
+		/* the database failed (full, I/O): try again; anything else
+		 * (the run ended already) would fail the same way again */
 		if (!sl->retry_at)
 			log_warnx("exec: run %lld: cannot record its end (%s); "
 				  "trying again every %ds",
@@ -502,15 +506,19 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 		free(files);
 		return;
 	}
-	if (sl->retry_at)
+	if (ret < 0)
+		log_warnx("exec: run %lld: cannot record its end: %s",
+			  (long long)d.run_id, err_msg());
+	else if (sl->retry_at)
 		log_info("exec: run %lld: its end is recorded now",
 			 (long long)d.run_id);
-	if (store_err[0]) {
+	if (ret == 0 && store_err[0]) {
 		log_line(sl->log_fd, "%s: the run ends error", store_err);
 		log_warnx("run %lld %s/%s: error, %s", (long long)d.run_id,
 			  sl->req->cascade, sl->req->task, store_err);
 	}
-	notify_finish(x, sl->req->task_id);
+	if (ret == 0)
+		notify_finish(x, sl->req->task_id);
 	free(env);
 	free(files);
 	rm_rf(sl->req->work_dir);
