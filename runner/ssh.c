@@ -247,10 +247,7 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * err_set("PREFIX: MESSAGE"), MESSAGE being the thread's current one
- * (err_set() cannot take err_msg() as an argument: same buffer).  -1.
- */
+/* err_set("PREFIX: MESSAGE"), MESSAGE being the thread's current one.  -1. */
 static int PRINTF_LIKE(1, 2) err_wrap(const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
