@@ -30,6 +30,7 @@ first=$(tgit rev-parse HEAD)
 
 cat >"$T/scaffold.yaml" <<Y
 data_dir: data
+listen: 127.0.0.1:0
 poll_interval: 1s
 fetch_timeout: 5s
 repos:

@@ -20,6 +20,7 @@ fp=$(ssh-keygen -lf "$SSHD_HOSTKEY" | cut -d' ' -f2)
 
 cat >"$T/scaffold.yaml" <<Y
 data_dir: data
+listen: 127.0.0.1:0
 poll_interval: 1s
 fetch_timeout: 10s
 repos:

@@ -106,6 +106,7 @@ Y
 (cd "$T/work" && tgit add -A && tgit commit -q -m adopt && tgit push -q origin main 2>/dev/null)
 cat >"$T/serve.yaml" <<Y
 data_dir: $T/sdata
+listen: 127.0.0.1:0
 poll_interval: 1s
 docker: {socket: $DOCKER_SOCK}
 repos: [{name: r, url: $T/repo.git}]
