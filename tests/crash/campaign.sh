@@ -81,17 +81,7 @@ mkdir -p "$T/git/acme" "$T/work/.scaffold"
 git init -q --bare -b main "$T/git/acme/infra.git"
 wgit() { git -C "$T/work" -c user.name=Ops -c user.email=ops@acme.example "$@"; }
 git init -q -b main "$T/work"
-_try=0
-while :; do
-	GPORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
-	git daemon --reuseaddr --listen=127.0.0.1 --port=$GPORT \
-		--base-path="$T/git" --export-all "$T/git" 2>"$T/gitd.log" &
-	GPID=$!
-	wait_for 5 git ls-remote "git://127.0.0.1:$GPORT/acme/infra.git" && break
-	kill $GPID 2>/dev/null
-	_try=$((_try + 1))
-	[ $_try -lt 10 ] || bail "git daemon: $(cat "$T/gitd.log")"
-done
+start_git_daemon "$T/git" acme/infra.git
 URL="git://127.0.0.1:$GPORT/acme/infra.git"
 
 printf '%s\n' "$SECRET" >"$T/secret"
@@ -203,9 +193,7 @@ start_serve() {
 	LOG="$T/serve.$nstart.log"
 	"$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$LOG" &
 	SPID=$!
-	wait_for 30 grep -q "port [0-9]" "$LOG" ||
-		bail "serve did not start: $(cat "$LOG")"
-	PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$LOG")
+	serve_port "$LOG" 30
 }
 kills=0
 badcheck=0

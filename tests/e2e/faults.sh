@@ -70,9 +70,8 @@ serve_start() {
 	: >"$T/$1"
 	"$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/$1" &
 	SPID=$!
-	wait_for 20 grep -q "port [0-9]" "$T/$1" ||
-		{ echo "Bail out! serve did not start: $(cat "$T/$1")"; exit 1; }
-	U="http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/$1" | head -1)"
+	serve_port "$T/$1" 20
+	U="http://127.0.0.1:$PORT"
 }
 
 serve_stop() {

@@ -89,3 +89,29 @@ tgit() {
 		GIT_COMMITTER_NAME="Test Author" \
 		GIT_COMMITTER_EMAIL=author@example.com git "$@"
 }
+
+# serve_port LOG [SECONDS]: wait (10 s) until the daemon writing LOG says
+# its port; sets PORT.  Bails out with the log when it never does.
+serve_port() {
+	wait_for "${2:-10}" grep -q "port [0-9]" "$1" ||
+		{ echo "Bail out! serve did not start: $(cat "$1")"; exit 1; }
+	PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$1" | head -1)
+}
+
+# start_git_daemon DIR REPO: git daemon serving DIR on a free port of
+# 127.0.0.1, once git://.../REPO answers; sets GPORT and GPID.  Bails out
+# with its log after 10 tries.
+start_git_daemon() {
+	_try=0
+	while :; do
+		GPORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+		git daemon --reuseaddr --listen=127.0.0.1 --port=$GPORT \
+			--base-path="$1" --export-all "$1" 2>"$T/gitd.log" &
+		GPID=$!
+		wait_for 5 git ls-remote "git://127.0.0.1:$GPORT/$2" && return 0
+		kill $GPID 2>/dev/null
+		_try=$((_try + 1))
+		[ $_try -lt 10 ] ||
+			{ echo "Bail out! git daemon: $(cat "$T/gitd.log")"; exit 1; }
+	done
+}

@@ -40,17 +40,7 @@ commit() {
 }
 SHA1=$(commit 1)
 
-_try=0
-while :; do
-	GPORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
-	git daemon --reuseaddr --listen=127.0.0.1 --port=$GPORT \
-		--base-path="$T/git" --export-all "$T/git" 2>"$T/gitd.log" &
-	GPID=$!
-	wait_for 5 git ls-remote "git://127.0.0.1:$GPORT/acme/infra.git" && break
-	kill $GPID 2>/dev/null
-	_try=$((_try + 1))
-	[ $_try -lt 10 ] || { echo "Bail out! git daemon: $(cat "$T/gitd.log")"; exit 1; }
-done
+start_git_daemon "$T/git" acme/infra.git
 URL="git://127.0.0.1:$GPORT/acme/infra.git"
 
 printf '%s\n' "$SECRET" >"$T/secret"
@@ -66,9 +56,7 @@ Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
 trap 'kill $SPID $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-wait_for 10 grep -q "port [0-9]" "$T/serve.log" ||
-	{ echo "Bail out! serve did not start: $(cat "$T/serve.log")"; exit 1; }
-PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.log")
+serve_port "$T/serve.log"
 H="http://127.0.0.1:$PORT"
 
 applied() {

@@ -83,9 +83,7 @@ Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
 trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-wait_for 10 grep -q "port [0-9]" "$T/serve.log" ||
-	{ echo "Bail out! serve did not start: $(cat "$T/serve.log")"; exit 1; }
-PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.log")
+serve_port "$T/serve.log"
 U="http://127.0.0.1:$PORT"
 
 # api METHOD PATH TOKEN [CURL ARGS...]: $RES is "CODE BODY"; every answer

@@ -59,9 +59,7 @@ Y
 SPID=$!
 HELD=
 trap 'kill $SPID $HELD 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-wait_for 10 grep -q "port [0-9]" "$T/serve.log" ||
-	{ echo "Bail out! serve did not start: $(cat "$T/serve.log")"; exit 1; }
-PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.log")
+serve_port "$T/serve.log"
 H="http://127.0.0.1:$PORT"
 applied() {
 	"$SCAFFOLD" repos -d "$T/data" -o json 2>/dev/null | grep -q "\"applied\": \"$1\""
