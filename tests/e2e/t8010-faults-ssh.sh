@@ -18,7 +18,7 @@ for f in "$T"/shared/rundir-*; do [ -f "$f" ] || continue; d=$(cat "$f")
 case $d in "$RUNS"/*/run) rm -rf "${d%/run}" ;; esac; done; rm -rf "$T"' EXIT
 
 start_sshd crashy "$TEST_USER"
-PORT=$SSHD_PORT
+HOST_PORT=$SSHD_PORT
 SPID_SSHD=$SSHD_PID
 
 cascade_remote() { # WORD SCRIPT
@@ -47,7 +47,7 @@ cat >>"$T/scaffold.yaml" <<Y
 hosts:
   crashy:
     address: 127.0.0.1
-    port: $PORT
+    port: $HOST_PORT
     user: $TEST_USER
     key_file: $SSHD_USERKEY
     known_hosts_file: $SSHD_KNOWN
@@ -84,7 +84,7 @@ kill $(remote_pids) 2>/dev/null # a lost run's script stays on the host
 # sshd comes back, the same server on the same port
 "$SSHD" -D -e -f "$T/sshd-crashy/sshd_config" 2>>"$T/sshd-crashy/log" &
 _sshd_pids="$_sshd_pids $!"
-ok wait_for 10 ssh-keyscan -p "$PORT" -T 1 127.0.0.1 "sshd is back"
+ok wait_for 10 ssh-keyscan -p "$HOST_PORT" -T 1 127.0.0.1 "sshd is back"
 put remote remote.yaml "$(cascade_remote two "echo done two")"
 push remote second
 ok wait_for 60 state_is remote sleeper success:2 "the next run on the host succeeds in the same daemon"
