@@ -1,39 +1,46 @@
 /*
  * local.c - the "local" runner: the task's script in a process on this
- * machine.
+ * machine, in a sandbox (sandbox.c) that hides the daemon from it.
  *
  * Layout of the work dir the caller gives us:
  *
  *	run/			the run dir: the script's cwd,
- *				$SCAFFOLD_RUN_DIR, loaded and stored files
- *	meta/script		the task's script, byte for byte
- *	meta/wrapper.sh		sources the script, then records the exit
- *				status (meta/exit) and store env (meta/env/NAME)
- *	meta/pgid		"PGID STARTTIME": the run's process group
+ *				$SCAFFOLD_RUN_DIR, loaded and stored files;
+ *				the task user's, writable in the sandbox
+ *	task/script		the task's script, byte for byte
+ *	task/wrapper.sh		sources the script, then records the store
+ *				env (task/env/NAME) and that it ended
+ *				(task/env/.done)
+ *	task/env/		the task user's, writable in the sandbox
+ *	meta/			the daemon's, hidden from the task:
+ *	meta/pid		"PID STARTTIME WALLMS": the run's init
+ *	meta/out		the output of the run, as it is written
+ *	meta/out-offset		how far of it is in the log
+ *	meta/exit		"exit N" or "signal N", by the init, when the
+ *				shell ended
  *
- * The shell runs as "/bin/sh -e ../meta/wrapper.sh" from the run dir, in a
- * process group of its own (setsid), with a clean environment, stdin from
- * /dev/null and stdout and stderr in one pipe.  wait() streams that pipe
- * through the secret masker into the log, notices the shell's exit through
- * a pidfd (or a short waitid() tick) even when a background process keeps
- * the pipe open, enforces the timeout and kill requests (SIGTERM to the
- * group, SIGKILL 2 s later), and kills whatever is left of the group once
- * the shell is gone.  The shell is only reaped after that, so its pid, the
- * group's id, cannot be reused while we signal the group.
- *
- * A local run cannot be re-adopted (its output pipe died with the old
- * scaffold), but it must not run on beside its next attempt: adopt() ends
- * what is left of its process group, found by meta/pgid and checked by the
- * leader's start time so that a recycled pid is never signalled, and
- * reports the run gone.
+ * The run's init is a process in namespaces of its own, started detached
+ * (its own session, output to a file, its exit recorded by itself), so
+ * that a SIGKILLed scaffold's successor adopts it: same run, the log
+ * continued from meta/out-offset, the exit status from meta/exit.  wait()
+ * reads meta/out as it grows (every 50 ms, backing off to 500 ms while
+ * quiet) through the secret masker into the log, notices the init's end
+ * through a pidfd (or a short tick), enforces the timeout and kill
+ * requests (SIGTERM to the init, which passes it to every process of the
+ * run; SIGKILL 2 s later, which ends them all).  When the shell ends, the
+ * init records its status and exits, and the kernel kills whatever is
+ * left of the run.  A run whose init is gone without a status (the
+ * machine rebooted) is lost.
  *
  * The caller must not ignore SIGCHLD or reap children it did not start
  * (waitpid(-1)); it should ignore SIGPIPE if log_fd may be a pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -54,31 +61,49 @@
 #define CLEAN_PATH \
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define GRACE_MS 2000	      /* SIGTERM → SIGKILL */
-#define POLL_TICK_MS 50	      /* without a pidfd */
+#define TICK_MIN_MS 50	      /* meta/out is read this often, */
+#define TICK_MAX_MS 500	      /* backing off to this while quiet */
 #define READ_CHUNK 65536
-#define DRAIN_MAX (64 << 20)  /* output read after the shell is gone */
+#define SLICE_MAX (4 << 20)   /* output read before looking around */
 #define ENV_VALUE_MAX (16 << 20)
 
 bool local_force_poll;
 
 enum why_stop { STOP_NONE, STOP_TIMEOUT, STOP_KILLED };
 
+/* runner_local_configure(); read-only while runs go. */
+static struct {
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+	char *user;
+	char *home;
+	struct strvec hide;
+} lc = { .hide = STRVEC_INIT };
+
 struct run_handle {
 	int64_t run_id;
 	char *run_dir;	/* absolute, symlinks resolved */
+	char *task_dir; /* absolute */
 	char *meta_dir; /* absolute */
 	struct strvec store_files;
 	struct strvec store_env;
 	int64_t timeout_ms;
-	int64_t started_ms;
+	int64_t started_ms;    /* monotonic, for the timeout */
+	int64_t started_wall;  /* ms since the epoch, kept in meta/pid */
 
 	struct run_log log; /* fd, masker, last byte */
 
-	pid_t pid;
-	int pidfd;  /* -1 without */
-	int out_fd; /* read end of the output pipe; -1 at EOF */
+	pid_t pid;		  /* the init */
+	unsigned long long start; /* its start time, for a recycled pid */
+	bool child;		  /* ours to reap (not adopted) */
+	int pidfd;		  /* -1 without */
+	int out_fd;		  /* meta/out, read at out_off */
+	int64_t out_off;
+	int off_fd; /* meta/out-offset */
 	int kill_fd; /* eventfd: kill() → wait() */
 	bool reaped;
+	bool gone; /* the init has ended */
 	bool waited;
 };
 
@@ -88,6 +113,15 @@ now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -103,16 +137,50 @@ close_fd(int *fd)
 static void
 sh_quote(struct buf *b, const char *s)
 {
-	buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_puts(b, "'\\''");
-		else
-			buf_putc(b, *s);
-	}
-	buf_putc(b, '\'');
+	runner_sh_quote(b, s, strlen(s));
 }
 
+/* The account local tasks run as, and what they must not see. */
+int
+runner_local_configure(const char *user, const char *const *hide, size_t n)
+{
+	struct passwd pw, *res = NULL;
+	char *tmp;
+	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t i;
+	int e, ret = 0;
+
+	strvec_clear(&lc.hide);
+	for (i = 0; i < n; i++)
+		if (hide[i] && hide[i][0] == '/')
+			strvec_push(&lc.hide, hide[i]);
+	free(lc.user);
+	free(lc.home);
+	lc.user = lc.home = NULL;
+	lc.drop = false;
+	if (!user)
+		return 0;
+	if (sz < 1024)
+		sz = 16384;
+	tmp = xmalloc((size_t)sz);
+	e = getpwnam_r(user, &pw, tmp, (size_t)sz, &res);
+	if (e || !res)
+		ret = err_set("local user '%s': %s", user,
+			      e ? strerror(e) : "no such user");
+	else if (pw.pw_uid == 0)
+		ret = err_set("local user '%s' is root: local tasks must run "
+			      "as an unprivileged user",
+			      user);
+	else if (geteuid() == 0) {
+		lc.drop = true;
+		lc.uid = pw.pw_uid;
+		lc.gid = pw.pw_gid;
+		lc.user = xstrdup(user);
+		lc.home = xstrdup(pw.pw_dir && *pw.pw_dir ? pw.pw_dir : "/");
+	}
+	free(tmp);
+	return ret;
+}
 
 /*
  * Copy src to path under the directory dirfd, creating parent directories;
@@ -231,33 +299,32 @@ write_file(const char *path, const char *data, size_t len)
 	return ret;
 }
 
+
 /*
  * The wrapper: sources the script in this shell; when the shell leaves
- * (exit, set -e, end of the script) records the status and, on success,
- * the store env.  The end is also run by hand after the script, for
- * scripts that replace the EXIT trap but end normally.
+ * (exit, set -e, end of the script) records, on success, the store env
+ * and that it got there (env/.done).  The end is also run by hand after
+ * the script, for scripts that replace the EXIT trap but end normally.
+ * The exit status itself is the init's to record.
  */
 static void
 build_wrapper(struct buf *w, const struct run_handle *h)
 {
-	struct buf exit_path = BUF_INIT, env_path = BUF_INIT;
+	struct buf env_path = BUF_INIT;
 	size_t i;
 	const char *n;
 
-	buf_addf(&exit_path, "%s/exit", h->meta_dir);
 	buf_puts(w, "# Written by scaffold: runs the task's script in this "
 		    "shell, then records\n"
-		    "# its exit status and, on success, the store env.\n"
+		    "# the store env on success.\n"
 		    "__scaffold_end() {\n"
 		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
 		    "\t__scaffold_done=1\n"
-		    "\tcommand printf '%s\\n' \"$1\" >");
-	sh_quote(w, exit_path.ptr);
-	buf_puts(w, "\n\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
+		    "\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
 	for (i = 0; i < h->store_env.n; i++) {
 		n = h->store_env.v[i];
 		buf_reset(&env_path);
-		buf_addf(&env_path, "%s/env/%s", h->meta_dir, n);
+		buf_addf(&env_path, "%s/env/%s", h->task_dir, n);
 		buf_addf(w,
 			 "\t\tif [ \"${%s+set}\" = set ]; then "
 			 "command printf '%%s' \"$%s\" >",
@@ -265,14 +332,16 @@ build_wrapper(struct buf *w, const struct run_handle *h)
 		sh_quote(w, env_path.ptr);
 		buf_puts(w, "; fi\n");
 	}
-	buf_puts(w, "\tfi\n"
-		    "}\n"
+	buf_reset(&env_path);
+	buf_addf(&env_path, "%s/env/.done", h->task_dir);
+	buf_puts(w, "\tfi\n\t: >");
+	sh_quote(w, env_path.ptr);
+	buf_puts(w, "\n}\n"
 		    "trap '__scaffold_end \"$?\"' EXIT\n"
-		    ". ../meta/script\n"
+		    ". ../task/script\n"
 		    "__scaffold_st=$?\n"
 		    "__scaffold_end \"$__scaffold_st\"\n"
 		    "exit \"$__scaffold_st\"\n");
-	buf_release(&exit_path);
 	buf_release(&env_path);
 }
 
@@ -297,13 +366,19 @@ env_set(struct strvec *env, const char *name, const char *value, size_t len)
 	buf_release(&b);
 }
 
+/* The home of the task user. */
 static void
 home_dir(struct buf *out)
 {
 	struct passwd pw, *res = NULL;
 	char *tmp;
-	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+	long sz;
 
+	if (lc.drop) {
+		buf_puts(out, lc.home);
+		return;
+	}
+	sz = sysconf(_SC_GETPW_R_SIZE_MAX);
 	if (sz < 1024)
 		sz = 16384;
 	tmp = xmalloc((size_t)sz);
@@ -329,6 +404,10 @@ build_env(struct strvec *env, const struct run_spec *spec,
 	env_set(env, "PATH", CLEAN_PATH, strlen(CLEAN_PATH));
 	env_set(env, "HOME", home.ptr, home.len);
 	env_set(env, "LANG", "C.UTF-8", 7);
+	if (lc.drop) {
+		env_set(env, "USER", lc.user, strlen(lc.user));
+		env_set(env, "LOGNAME", lc.user, strlen(lc.user));
+	}
 	for (i = 0; i < spec->nenv; i++) {
 		v = &spec->env[i];
 		if (!v->name || !*v->name || strchr(v->name, '=')) {
@@ -351,158 +430,6 @@ out:
 	return ret;
 }
 
-/* Move fd to 3 or above (0-2 are the child's stdio). */
-static int
-fd_above_stdio(int *fd)
-{
-	int n;
-
-	if (*fd > 2)
-		return 0;
-	n = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-	if (n < 0)
-		return -1;
-	close(*fd);
-	*fd = n;
-	return 0;
-}
-
-enum { FAIL_DUP = 1, FAIL_CHDIR, FAIL_EXEC };
-
-/* Close every fd from lo up to hi (inclusive); async-signal-safe. */
-static void
-close_range_safe(unsigned lo, unsigned hi, int maxfd)
-{
-	unsigned fd;
-
-	if (lo > hi)
-		return;
-#ifdef SYS_close_range
-	if (!syscall(SYS_close_range, lo, hi, 0))
-		return;
-#endif
-	for (fd = lo; fd <= hi && fd < (unsigned)maxfd; fd++)
-		close((int)fd);
-}
-
-/*
- * In the child between fork and exec: only async-signal-safe calls.  On
- * failure, reports {stage, errno} through st.
- */
-static NORETURN void
-child(int in, int out, int st, const char *dir, char *const argv[],
-      char *const envp[], int maxfd)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int sig, report[2];
-
-	setsid();
-	report[0] = FAIL_DUP;
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		goto fail;
-	report[0] = FAIL_CHDIR;
-	if (chdir(dir) < 0)
-		goto fail;
-	close_range_safe(3, (unsigned)st - 1, maxfd);
-	close_range_safe((unsigned)st + 1, ~0U, maxfd);
-	/* Ignored signals stay ignored across exec; blocked ones blocked. */
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler == SIG_IGN) {
-			sa.sa_handler = SIG_DFL;
-			sigaction(sig, &sa, NULL);
-		}
-	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	report[0] = FAIL_EXEC;
-	execve(SHELL, argv, envp);
-fail:
-	report[1] = errno;
-	if (write(st, report, sizeof(report)) < 0)
-		_exit(127);
-	_exit(127);
-}
-
-/* Fork and exec the wrapper; on success h->pid, out_fd, pidfd are set. */
-static int
-spawn(struct run_handle *h, char *const argv[], char *const envp[])
-{
-	int out[2] = { -1, -1 }, st[2] = { -1, -1 }, devnull = -1;
-	int report[2], maxfd, ret = -1;
-	ssize_t n;
-	pid_t pid;
-	long lim;
-
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0) {
-		err_set("cannot open /dev/null: %s", strerror(errno));
-		goto out;
-	}
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
-		err_set("cannot create a pipe: %s", strerror(errno));
-		goto out;
-	}
-	if (fd_above_stdio(&devnull) < 0 || fd_above_stdio(&out[1]) < 0 ||
-	    fd_above_stdio(&st[1]) < 0) {
-		err_set("cannot duplicate a descriptor: %s", strerror(errno));
-		goto out;
-	}
-	lim = sysconf(_SC_OPEN_MAX);
-	maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
-
-	pid = fork();
-	if (pid < 0) {
-		err_set("cannot fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		child(devnull, out[1], st[1], h->run_dir, argv, envp, maxfd);
-	h->pid = pid;
-	close_fd(&st[1]);
-	close_fd(&out[1]);
-
-	/* EOF: exec succeeded (st[1] was close-on-exec). */
-	do
-		n = read(st[0], report, sizeof(report));
-	while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		h->reaped = true;
-		if (n == sizeof(report) && report[0] == FAIL_CHDIR)
-			err_set("cannot enter the run dir '%s': %s", h->run_dir,
-				strerror(report[1]));
-		else if (n == sizeof(report))
-			err_set("cannot run %s: %s", SHELL,
-				strerror(report[1]));
-		else
-			err_set("cannot run %s", SHELL);
-		goto out;
-	}
-
-	h->out_fd = out[0];
-	out[0] = -1;
-	if (fcntl(h->out_fd, F_SETFL,
-		  fcntl(h->out_fd, F_GETFL) | O_NONBLOCK) < 0) {
-		err_set("cannot set up the output pipe: %s", strerror(errno));
-		goto out;
-	}
-#ifdef SYS_pidfd_open
-	if (!local_force_poll)
-		h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#endif
-	ret = 0;
-out:
-	close_fd(&devnull);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&st[0]);
-	close_fd(&st[1]);
-	return ret;
-}
-
 /* A process's start time (field 22 of /proc/PID/stat); 0 if gone. */
 static unsigned long long
 start_time(pid_t pid)
@@ -515,6 +442,9 @@ start_time(pid_t pid)
 	buf_addf(&p, "/proc/%d/stat", (int)pid);
 	if (buf_read_file(&b, p.ptr, 4096) == 0 &&
 	    (f = strrchr(b.ptr, ')'))) {
+		/* a zombie has ended: its group is gone */
+		if (f[1] == ' ' && (f[2] == 'Z' || f[2] == 'X'))
+			f = NULL;
 		/* fields after the name: state is 3, starttime 22 */
 		for (i = 2; i < 22 && f; i++)
 			f = strchr(f + 1, ' ');
@@ -527,38 +457,76 @@ start_time(pid_t pid)
 	return t;
 }
 
-/* Record the group for a later scaffold (see adopt); best effort. */
-static void
-note_group(struct run_handle *h)
-{
-	struct buf p = BUF_INIT, v = BUF_INIT;
-
-	buf_addf(&p, "%s/pgid", h->meta_dir);
-	buf_addf(&v, "%d %llu\n", (int)h->pid, start_time(h->pid));
-	if (write_file(p.ptr, v.ptr, v.len) < 0) {
-		log_warnx("runner: %s", err_msg());
-		err_clear();
-	}
-	buf_release(&p);
-	buf_release(&v);
-}
-
-static void local_free(struct run_handle *h);
+static uid_t chown_uid;
+static gid_t chown_gid;
 
 static int
-local_start(struct run_handle **out, const struct run_spec *spec)
+chown_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return lchown(path, chown_uid, chown_gid) < 0 ? -1 : 0;
+}
+
+/* The run dir and what was placed in it become the task user's. */
+static int
+give_to_user(const char *dir)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	int r;
+
+	pthread_mutex_lock(&lock);
+	chown_uid = lc.uid;
+	chown_gid = lc.gid;
+	r = nftw(dir, chown_one, 16, FTW_PHYS | FTW_MOUNT);
+	pthread_mutex_unlock(&lock);
+	if (r < 0)
+		return err_set("cannot give '%s' to the local user '%s': %s",
+			       dir, lc.user, strerror(errno));
+	return 0;
+}
+
+/* Keep how far meta/out went into the log, for the next scaffold. */
+static void
+save_offset(struct run_handle *h)
+{
+	char v[32];
+	int n;
+
+	if (h->off_fd < 0)
+		return;
+	n = snprintf(v, sizeof(v), "%020lld\n", (long long)h->out_off);
+	if (pwrite(h->off_fd, v, (size_t)n, 0) != n)
+		log_warnx("runner: run %lld: cannot write its out-offset: %s",
+			  (long long)h->run_id, strerror(errno));
+}
+
+static int64_t
+load_offset(const char *meta_dir)
+{
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	int64_t off = 0;
+
+	buf_addf(&p, "%s/out-offset", meta_dir);
+	if (buf_read_file(&v, p.ptr, 64) == 0 && atoll(v.ptr) > 0)
+		off = atoll(v.ptr);
+	err_clear();
+	buf_release(&p);
+	buf_release(&v);
+	return off;
+}
+
+/* The paths of a run's work dir, and its log, into a new handle. */
+static struct run_handle *
+handle_new(const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
-	struct buf path = BUF_INIT, w = BUF_INIT, e = BUF_INIT;
-	struct strvec env = STRVEC_INIT, argv = STRVEC_INIT;
-	char *work = NULL;
-	int run_fd = -1, ret = -1;
-	size_t i;
 
-	*out = NULL;
 	h->pid = -1;
 	h->pidfd = -1;
 	h->out_fd = -1;
+	h->off_fd = -1;
 	h->kill_fd = -1;
 	h->log.fd = spec->log_fd;
 	h->log.run_id = spec->run_id;
@@ -566,8 +534,187 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 	h->run_id = spec->run_id;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
 	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-			       spec->secrets ? spec->nsecrets : 0);
+				   spec->secrets ? spec->nsecrets : 0);
+	return h;
+}
 
+/* run_dir, task_dir, meta_dir from the work dir; kill_fd. */
+static int
+handle_paths(struct run_handle *h, const struct run_spec *spec)
+{
+	struct buf path = BUF_INIT;
+	char *work = NULL;
+	int ret = -1;
+
+	if (!spec->work_dir) {
+		err_set("run %lld: no work dir", (long long)spec->run_id);
+		goto out;
+	}
+	work = realpath(spec->work_dir, NULL);
+	if (!work) {
+		err_set("work dir '%s': %s", spec->work_dir, strerror(errno));
+		goto out;
+	}
+	buf_addf(&path, "%s/run", work);
+	h->run_dir = buf_detach(&path, NULL);
+	buf_addf(&path, "%s/task", work);
+	h->task_dir = buf_detach(&path, NULL);
+	buf_addf(&path, "%s/meta", work);
+	h->meta_dir = buf_detach(&path, NULL);
+	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->kill_fd < 0) {
+		err_set("cannot create an eventfd: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(work);
+	buf_release(&path);
+	return ret;
+}
+
+/* Open meta/out for reading and meta/out-offset for writing. */
+static int
+open_output(struct run_handle *h)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	buf_addf(&p, "%s/out", h->meta_dir);
+	h->out_fd = open(p.ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (h->out_fd < 0) {
+		err_set("cannot open '%s': %s", p.ptr, strerror(errno));
+		goto out;
+	}
+	buf_reset(&p);
+	buf_addf(&p, "%s/out-offset", h->meta_dir);
+	h->off_fd = open(p.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			 0600);
+	if (h->off_fd < 0) {
+		err_set("cannot open '%s': %s", p.ptr, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
+static void
+watch_init(struct run_handle *h)
+{
+#ifdef SYS_pidfd_open
+	if (!local_force_poll)
+		h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+#endif
+}
+
+/* Start the init in its sandbox; h->pid, meta/pid.  Then let it go. */
+static int
+spawn(struct run_handle *h, char *const argv[], char *const envp[])
+{
+	struct sandbox sb;
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	int st[2] = { -1, -1 }, go[2] = { -1, -1 }, devnull = -1, out = -1;
+	int report[3], ret = -1;
+	ssize_t n;
+
+	memset(&sb, 0, sizeof(sb));
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	buf_addf(&p, "%s/out", h->meta_dir);
+	out = open(p.ptr,
+		   O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW |
+			   O_CLOEXEC,
+		   0600);
+	if (devnull < 0 || out < 0) {
+		err_set("cannot open '%s': %s", devnull < 0 ? "/dev/null" : p.ptr,
+			strerror(errno));
+		goto out;
+	}
+	if (open_output(h) < 0)
+		goto out;
+	if (pipe2(st, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+		err_set("cannot create a pipe: %s", strerror(errno));
+		goto out;
+	}
+	sb.run_dir = h->run_dir;
+	sb.task_dir = h->task_dir;
+	sb.meta_dir = h->meta_dir;
+	sb.argv = argv;
+	sb.envp = envp;
+	sb.hide = (const char *const *)lc.hide.v;
+	sb.nhide = lc.hide.n;
+	sb.drop = lc.drop;
+	sb.uid = lc.uid;
+	sb.gid = lc.gid;
+	sb.devnull = devnull;
+	sb.out = out;
+	sb.st = st[1];
+	sb.go = go[0];
+	h->started_ms = now_ms();
+	h->started_wall = wall_ms();
+	if (sandbox_spawn(&h->pid, &sb) < 0)
+		goto out;
+	h->child = true;
+	close_fd(&st[1]);
+	close_fd(&go[0]);
+	h->start = start_time(h->pid);
+	buf_reset(&p);
+	buf_addf(&p, "%s/pid", h->meta_dir);
+	buf_addf(&v, "%d %llu %lld\n", (int)h->pid, h->start,
+		 (long long)h->started_wall);
+	if (write_file(p.ptr, v.ptr, v.len) < 0 ||
+	    write(go[1], "g", 1) != 1) {
+		if (!err_msg()[0])
+			err_set("cannot start the run: %s", strerror(errno));
+		goto out;
+	}
+	close_fd(&go[1]);
+	/* EOF: the shell was exec'd (st[1] is close-on-exec) */
+	do
+		n = read(st[0], report, sizeof(report));
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		if (n == sizeof(report))
+			sandbox_report(&sb, report);
+		else
+			err_set("cannot run %s", SHELL);
+		goto out;
+	}
+	watch_init(h);
+	ret = 0;
+out:
+	if (ret < 0 && h->pid > 0 && !h->reaped) {
+		kill(h->pid, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		h->reaped = true;
+		h->gone = true;
+	}
+	sandbox_release(&sb);
+	close_fd(&devnull);
+	close_fd(&out);
+	close_fd(&st[0]);
+	close_fd(&st[1]);
+	close_fd(&go[0]);
+	close_fd(&go[1]);
+	buf_release(&p);
+	buf_release(&v);
+	return ret;
+}
+
+static void local_free(struct run_handle *h);
+
+static int
+local_start(struct run_handle **out, const struct run_spec *spec)
+{
+	struct run_handle *h = handle_new(spec);
+	struct buf path = BUF_INIT, w = BUF_INIT, e = BUF_INIT;
+	struct strvec env = STRVEC_INIT, argv = STRVEC_INIT;
+	int run_fd = -1, ret = -1;
+	size_t i;
+
+	*out = NULL;
 	if (!spec->work_dir || !spec->script) {
 		ret = err_set("run %lld: no work dir or no script",
 			      (long long)spec->run_id);
@@ -604,28 +751,22 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 			goto out;
 		}
 	}
-
-	work = realpath(spec->work_dir, NULL);
-	if (!work) {
-		err_set("work dir '%s': %s", spec->work_dir, strerror(errno));
+	if (handle_paths(h, spec) < 0)
 		goto out;
-	}
-	buf_addf(&path, "%s/run", work);
-	h->run_dir = buf_detach(&path, NULL);
-	buf_addf(&path, "%s/meta", work);
-	h->meta_dir = buf_detach(&path, NULL);
 	if (build_env(&env, spec, h->run_dir) < 0) {
 		ret = ERR_INVALID;
 		goto out;
 	}
-	if (mkdir(h->run_dir, 0755) < 0 || mkdir(h->meta_dir, 0700) < 0) {
-		err_set("cannot create the run dir in '%s': %s", work,
+	buf_addf(&path, "%s/env", h->task_dir);
+	if (mkdir(h->run_dir, 0755) < 0 || mkdir(h->task_dir, 0755) < 0 ||
+	    mkdir(path.ptr, 0700) < 0 || mkdir(h->meta_dir, 0700) < 0) {
+		err_set("cannot create the run dir in '%s': %s", spec->work_dir,
 			strerror(errno));
 		goto out;
 	}
-	buf_addf(&path, "%s/env", h->meta_dir);
-	if (mkdir(path.ptr, 0700) < 0) {
-		err_set("cannot create '%s': %s", path.ptr, strerror(errno));
+	if (lc.drop && chown(path.ptr, lc.uid, lc.gid) < 0) {
+		err_set("cannot give '%s' to the local user '%s': %s", path.ptr,
+			lc.user, strerror(errno));
 		goto out;
 	}
 
@@ -638,30 +779,25 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 		if (place_file(run_fd, spec->files[i].path,
 			       spec->files[i].src) < 0)
 			goto out;
+	if (lc.drop && give_to_user(h->run_dir) < 0)
+		goto out;
 
 	buf_reset(&path);
-	buf_addf(&path, "%s/script", h->meta_dir);
-	if (write_file(path.ptr, spec->script, spec->script_len) < 0)
+	buf_addf(&path, "%s/script", h->task_dir);
+	if (write_file(path.ptr, spec->script, spec->script_len) < 0 ||
+	    chmod(path.ptr, 0644) < 0)
 		goto out;
 	build_wrapper(&w, h);
 	buf_reset(&path);
-	buf_addf(&path, "%s/wrapper.sh", h->meta_dir);
-	if (write_file(path.ptr, w.ptr, w.len) < 0)
+	buf_addf(&path, "%s/wrapper.sh", h->task_dir);
+	if (write_file(path.ptr, w.ptr, w.len) < 0 || chmod(path.ptr, 0644) < 0)
 		goto out;
 
 	strvec_push(&argv, SHELL);
 	strvec_push(&argv, "-e");
-	strvec_push(&argv, "../meta/wrapper.sh");
-
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
-		goto out;
-	}
-	h->started_ms = now_ms();
+	strvec_push(&argv, "../task/wrapper.sh");
 	if (spawn(h, argv.v, env.v) < 0)
 		goto out;
-	note_group(h);
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -670,7 +806,6 @@ out:
 		local_free(h);
 	if (run_fd >= 0)
 		close(run_fd);
-	free(work);
 	strvec_clear(&env);
 	strvec_clear(&argv);
 	buf_release(&path);
@@ -679,76 +814,111 @@ out:
 	return ret;
 }
 
-/* 1 when the shell has exited (not reaped: WNOWAIT), 0 if not, -1. */
-static int
-shell_exited(struct run_handle *h, siginfo_t *si)
+/* Whether the init has ended (h->gone); a child of ours is not reaped yet. */
+static bool
+init_gone(struct run_handle *h)
 {
-	memset(si, 0, sizeof(*si));
-	while (waitid(P_PID, (id_t)h->pid, si,
-		      WEXITED | WNOHANG | WNOWAIT) < 0) {
-		if (errno != EINTR)
-			return err_set("run %lld: waitid: %s",
-				       (long long)h->run_id, strerror(errno));
-	}
-	return si->si_pid != 0;
-}
+	siginfo_t si;
 
-/* Read what the pipe has now into the log; 1 at EOF. */
-static int
-read_output(struct run_handle *h, char *chunk)
-{
-	ssize_t n;
-
-	n = read(h->out_fd, chunk, READ_CHUNK);
-	if (n > 0) {
-		run_log_output(&h->log, chunk, (size_t)n);
-		return 0;
+	if (h->gone)
+		return true;
+	if (h->child) {
+		memset(&si, 0, sizeof(si));
+		while (waitid(P_PID, (id_t)h->pid, &si,
+			      WEXITED | WNOHANG | WNOWAIT) < 0 &&
+		       errno == EINTR)
+			;
+		h->gone = si.si_pid != 0;
+	} else {
+		h->gone = start_time(h->pid) != h->start;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n < 0)
-		log_warn("runner: run %lld: reading the output",
-			 (long long)h->run_id);
-	close_fd(&h->out_fd);
-	return 1;
+	return h->gone;
 }
 
 /*
- * The shell is gone: kill what is left of its group (its pid is still
- * reserved by the zombie), take what is left in the pipe, reap it.
+ * Read what meta/out has beyond the log, into the log; at most SLICE_MAX
+ * unless all.  1 when it read something.
  */
-static void
-finish(struct run_handle *h, char *chunk)
+static int
+read_output(struct run_handle *h, char *chunk, bool all)
 {
-	struct buf b = BUF_INIT;
-	size_t drained = 0;
+	size_t took = 0;
 	ssize_t n;
 
-	killpg(h->pid, SIGKILL);
-	while (h->out_fd >= 0 && drained < DRAIN_MAX) {
-		n = read(h->out_fd, chunk, READ_CHUNK);
+	while (h->out_fd >= 0 && (all || took < SLICE_MAX)) {
+		n = pread(h->out_fd, chunk, READ_CHUNK, h->out_off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			run_log_note(&h->log, "cannot read the output any more: "
+					      "%s",
+				     strerror(errno));
+			close_fd(&h->out_fd);
+			break;
+		}
+		if (!n)
 			break;
 		run_log_output(&h->log, chunk, (size_t)n);
-		drained += (size_t)n;
+		h->out_off += n;
+		save_offset(h);
+		took += (size_t)n;
 	}
-	close_fd(&h->out_fd);
-	masker_flush(h->log.masker, &b);
-	run_log_emit(&h->log, &b);
-	buf_release(&b);
-	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	return took > 0;
+}
+
+/* Reap the init when it is ours. */
+static void
+reap(struct run_handle *h)
+{
+	if (h->child && !h->reaped && h->pid > 0) {
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	h->reaped = true;
 }
 
-/* Start stopping the run: SIGTERM to the group now, SIGKILL later. */
+/* Signal the init, never a process that took its pid after it. */
+static void
+signal_init(struct run_handle *h, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	if (h->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, h->pidfd, sig, NULL, 0);
+		return;
+	}
+#endif
+	if (!init_gone(h))
+		kill(h->pid, sig);
+}
+
+/* Stop the run: SIGTERM to the init (it passes it on), SIGKILL later. */
 static void
 terminate(struct run_handle *h, int64_t *term_at)
 {
 	*term_at = now_ms();
-	killpg(h->pid, SIGTERM);
+	signal_init(h, SIGTERM);
+}
+
+/* meta/exit: 0 and *code / *sig, or -1 when the init recorded nothing. */
+static int
+read_exit(struct run_handle *h, int *code, int *sig)
+{
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	int ret = -1;
+
+	*code = -1;
+	*sig = 0;
+	buf_addf(&p, "%s/exit", h->meta_dir);
+	if (buf_read_file(&v, p.ptr, 64) == 0) {
+		if (sscanf(v.ptr, "exit %d", code) == 1)
+			ret = 0;
+		else if (sscanf(v.ptr, "signal %d", sig) == 1)
+			ret = 0;
+	}
+	err_clear();
+	buf_release(&p);
+	buf_release(&v);
+	return ret;
 }
 
 /*
@@ -836,13 +1006,13 @@ collect(struct run_handle *h, struct run_result *out)
 		const char *name = h->store_env.v[i];
 
 		buf_reset(&path);
-		buf_addf(&path, "%s/env/%s", h->meta_dir, name);
+		buf_addf(&path, "%s/env/%s", h->task_dir, name);
 		buf_reset(&val);
 		if (access(path.ptr, F_OK) < 0) {
 			snprintf(out->message, sizeof(out->message),
 				 "store env '%s' is not set", name);
 			buf_reset(&path);
-			buf_addf(&path, "%s/exit", h->meta_dir);
+			buf_addf(&path, "%s/env/.done", h->task_dir);
 			if (access(path.ptr, F_OK) < 0)
 				run_log_note(&h->log, "store env was not captured: did "
 					    "the script replace the EXIT trap "
@@ -885,6 +1055,7 @@ out:
 	return ok;
 }
 
+
 static int64_t
 min_wait(int64_t a, int64_t b)
 {
@@ -896,19 +1067,18 @@ min_wait(int64_t a, int64_t b)
 static int
 local_wait(struct run_handle *h, struct run_result *out)
 {
-	struct pollfd pfd[3];
-	siginfo_t si;
+	struct pollfd pfd[2];
 	char *chunk = NULL;
 	char dur[32];
-	int64_t now, t, deadline = 0, term_at = -1;
+	int64_t now, t, deadline = 0, term_at = -1, tick = TICK_MIN_MS;
 	enum why_stop why = STOP_NONE;
 	bool sigkilled = false;
-	int n, nfds, i_out, i_pid, i_kill, r, ret = -1;
+	int n, nfds, i_kill, code, sig, ret = -1;
 	uint64_t cnt;
 
 	memset(out, 0, sizeof(*out));
 	out->exit_code = -1;
-	if (h->waited || h->reaped)
+	if (h->waited)
 		return err_set("run %lld: already waited for",
 			       (long long)h->run_id);
 	h->waited = true;
@@ -917,10 +1087,9 @@ local_wait(struct run_handle *h, struct run_result *out)
 		deadline = h->started_ms + h->timeout_ms;
 
 	for (;;) {
-		r = shell_exited(h, &si);
-		if (r < 0)
-			goto out;
-		if (r)
+		if (read_output(h, chunk, false))
+			tick = TICK_MIN_MS;
+		if (init_gone(h))
 			break;
 		now = now_ms();
 		if (why == STOP_NONE && deadline && now >= deadline) {
@@ -932,35 +1101,29 @@ local_wait(struct run_handle *h, struct run_result *out)
 		}
 		if (term_at >= 0 && !sigkilled && now >= term_at + GRACE_MS) {
 			duration_format(dur, sizeof(dur), GRACE_MS);
-			run_log_note(&h->log, "still running %s after SIGTERM, sending "
-				    "SIGKILL",
-				 dur);
-			killpg(h->pid, SIGKILL);
+			run_log_note(&h->log, "still running %s after SIGTERM, "
+					      "sending SIGKILL",
+				     dur);
+			signal_init(h, SIGKILL);
 			sigkilled = true;
 			continue;
 		}
 
-		t = -1;
+		t = tick;
 		if (why == STOP_NONE && deadline)
-			t = deadline - now;
+			t = min_wait(t, deadline - now);
 		if (term_at >= 0 && !sigkilled)
 			t = min_wait(t, term_at + GRACE_MS - now);
-		if (h->pidfd < 0)
-			t = min_wait(t, POLL_TICK_MS);
 		if (t > INT_MAX)
 			t = INT_MAX;
+		if (t < 0)
+			t = 0;
 
 		nfds = 0;
-		i_out = i_pid = i_kill = -1;
-		if (h->out_fd >= 0) {
-			i_out = nfds++;
-			pfd[i_out].fd = h->out_fd;
-			pfd[i_out].events = POLLIN;
-		}
+		i_kill = -1;
 		if (h->pidfd >= 0) {
-			i_pid = nfds++;
-			pfd[i_pid].fd = h->pidfd;
-			pfd[i_pid].events = POLLIN;
+			pfd[nfds].fd = h->pidfd;
+			pfd[nfds++].events = POLLIN;
 		}
 		if (why == STOP_NONE) {
 			i_kill = nfds++;
@@ -968,25 +1131,26 @@ local_wait(struct run_handle *h, struct run_result *out)
 			pfd[i_kill].events = POLLIN;
 		}
 		n = poll(pfd, (nfds_t)nfds, (int)t);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno != EINTR) {
 			err_set("run %lld: poll: %s", (long long)h->run_id,
 				strerror(errno));
 			goto out;
 		}
-		if (i_kill >= 0 && pfd[i_kill].revents) {
+		if (n == 0 && tick < TICK_MAX_MS)
+			tick = tick * 2 > TICK_MAX_MS ? TICK_MAX_MS : tick * 2;
+		if (n > 0 && i_kill >= 0 && pfd[i_kill].revents) {
 			if (read(h->kill_fd, &cnt, sizeof(cnt)) < 0)
 				cnt = 0;
 			why = STOP_KILLED;
 			run_log_note(&h->log, "killed");
 			terminate(h, &term_at);
 		}
-		if (i_out >= 0 && pfd[i_out].revents)
-			read_output(h, chunk);
 	}
 
-	finish(h, chunk);
+	/* everything of the run is gone: the rest of its output is final */
+	reap(h);
+	read_output(h, chunk, true);
+	run_log_flush(&h->log);
 	if (why == STOP_KILLED) {
 		out->outcome = RUN_KILLED;
 		snprintf(out->message, sizeof(out->message), "killed");
@@ -995,27 +1159,30 @@ local_wait(struct run_handle *h, struct run_result *out)
 		duration_format(dur, sizeof(dur), h->timeout_ms);
 		snprintf(out->message, sizeof(out->message),
 			 "timed out after %s", dur);
-	} else if (si.si_code == CLD_EXITED && si.si_status == 0) {
+	} else if (read_exit(h, &code, &sig) < 0) {
+		out->outcome = h->child ? RUN_ERROR : RUN_LOST;
+		snprintf(out->message, sizeof(out->message),
+			 "the run ended without an exit status (its sandbox "
+			 "was killed)");
+	} else if (sig) {
+		out->outcome = RUN_ERROR;
+		snprintf(out->message, sizeof(out->message),
+			 "killed by signal %d", sig);
+	} else if (code == 0) {
 		out->outcome = RUN_SUCCESS;
 		out->exit_code = 0;
 		if (!collect(h, out)) {
 			out->outcome = RUN_ERROR;
 			run_log_note(&h->log, "%s", out->message);
 		}
-	} else if (si.si_code == CLD_EXITED) {
-		out->outcome = RUN_ERROR;
-		out->exit_code = si.si_status;
-		snprintf(out->message, sizeof(out->message), "exit code %d",
-			 si.si_status);
 	} else {
 		out->outcome = RUN_ERROR;
-		snprintf(out->message, sizeof(out->message),
-			 "killed by signal %d", si.si_status);
+		out->exit_code = code;
+		snprintf(out->message, sizeof(out->message), "exit code %d",
+			 code);
 	}
 	ret = 0;
 out:
-	if (ret < 0 && !h->reaped)
-		finish(h, chunk);
 	free(chunk);
 	return ret;
 }
@@ -1032,67 +1199,105 @@ local_kill(struct run_handle *h)
 	return 0;
 }
 
+/* Frees the handle; a run still going is ended (SIGKILL to its init). */
 static void
 local_free(struct run_handle *h)
 {
 	if (!h)
 		return;
-	if (h->pid > 0 && !h->reaped) {
-		killpg(h->pid, SIGKILL);
-		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	if (h->pid > 0 && !h->gone)
+		signal_init(h, SIGKILL);
+	reap(h);
 	close_fd(&h->pidfd);
 	close_fd(&h->out_fd);
+	close_fd(&h->off_fd);
 	close_fd(&h->kill_fd);
 	masker_free(h->log.masker);
 	strvec_clear(&h->store_files);
 	strvec_clear(&h->store_env);
 	free(h->run_dir);
+	free(h->task_dir);
 	free(h->meta_dir);
 	free(h);
 }
 
 /*
- * After a restart: end what is left of the run's process group (SIGTERM,
- * SIGKILL 2 s later) and report the run gone: ERR_NOTFOUND.
+ * Forget the init of a handle, so that free() leaves the run going (what
+ * a crash of scaffold does).  For tests of adopt.
+ */
+void
+local_detach(struct run_handle *h)
+{
+	h->gone = true;
+	h->reaped = true;
+}
+
+/*
+ * After a restart: find the run's init by meta/pid (checked by its start
+ * time, so that a recycled pid is never taken for it) and go on reading
+ * its output where the log stopped.  A run that ended meanwhile is
+ * collected as if it had just ended.  ERR_NOTFOUND when the init is gone
+ * without an exit status: the run is lost.
  */
 static int
 local_adopt(struct run_handle **out, const struct run_spec *spec)
 {
-	struct buf p = BUF_INIT, v = BUF_INIT, note = BUF_INIT;
-	unsigned long long t = 0;
-	int64_t until;
-	int pgid = 0;
+	struct run_handle *h = handle_new(spec);
+	struct buf p = BUF_INIT, v = BUF_INIT;
+	long long wall = 0;
+	int pid = 0, code, sig, ret = -1;
+	size_t i;
 
 	*out = NULL;
-	if (spec->work_dir)
-		buf_addf(&p, "%s/meta/pgid", spec->work_dir);
-	if (!p.len || buf_read_file(&v, p.ptr, 64) < 0 ||
-	    sscanf(v.ptr, "%d %llu", &pgid, &t) != 2 || pgid <= 1 || !t ||
-	    start_time(pgid) != t) {
-		/* the leader is gone: its group may live on, but then its
-		 * id could be anyone's by now; nothing is signalled */
-		pgid = 0;
+	for (i = 0; i < spec->nstore_files; i++)
+		strvec_push(&h->store_files, spec->store_files[i]);
+	for (i = 0; i < spec->nstore_env; i++)
+		strvec_push(&h->store_env, spec->store_env[i]);
+	if (handle_paths(h, spec) < 0) {
+		ret = ERR_NOTFOUND;
+		goto out;
 	}
-	if (pgid && kill(-pgid, SIGTERM) == 0) {
-		buf_addf(&note, "scaffold: the run's processes (group %d) "
-				"outlived the scaffold that started them; "
-				"ending them\n",
-			 pgid);
-		if (spec->log_fd >= 0 &&
-		    runner_write_all(spec->log_fd, note.ptr, note.len) < 0)
-			err_clear();
-		until = now_ms() + GRACE_MS;
-		while (kill(-pgid, 0) == 0 && now_ms() < until)
-			usleep(20000);
-		kill(-pgid, SIGKILL);
+	buf_addf(&p, "%s/pid", h->meta_dir);
+	if (buf_read_file(&v, p.ptr, 128) < 0 ||
+	    sscanf(v.ptr, "%d %llu %lld", &pid, &h->start, &wall) != 3 ||
+	    pid <= 1) {
+		ret = err_set("run %lld: it never started",
+			      (long long)spec->run_id);
+		ret = ERR_NOTFOUND;
+		goto out;
+	}
+	h->pid = pid;
+	h->started_wall = wall;
+	h->started_ms = now_ms() - (wall_ms() - wall);
+	if (init_gone(h) && read_exit(h, &code, &sig) < 0) {
+		ret = err_set("run %lld: its processes are gone and it "
+			      "recorded no exit status",
+			      (long long)spec->run_id);
+		ret = ERR_NOTFOUND;
+		goto out;
+	}
+	if (open_output(h) < 0)
+		goto out;
+	h->out_off = load_offset(h->meta_dir);
+	if (!h->gone) {
+		watch_init(h);
+		/* the pid may have been taken since it was checked */
+		if (start_time(h->pid) != h->start) {
+			close_fd(&h->pidfd);
+			h->gone = true;
+		}
+	}
+	*out = h;
+	h = NULL;
+	ret = 0;
+out:
+	if (h) {
+		h->gone = true; /* not ours to end: it is gone, or unknown */
+		local_free(h);
 	}
 	buf_release(&p);
 	buf_release(&v);
-	buf_release(&note);
-	err_set("run %lld: its process is gone", (long long)spec->run_id);
-	return ERR_NOTFOUND;
+	return ret;
 }
 
 const struct runner_ops runner_local = {

@@ -3,6 +3,7 @@
 #define SCAFFOLD_RUNNER_INT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "runner.h"
 
@@ -12,6 +13,11 @@
  * pidfd_open).  For tests; set it before start().
  */
 extern bool local_force_poll;
+/*
+ * local.c: forget the init of a local handle, so that free() leaves the
+ * run going (what a crash of scaffold does).  For tests of adopt.
+ */
+void local_detach(struct run_handle *h);
 
 /*
  * docker.c: forget the container of a docker handle, so that free() leaves
@@ -64,5 +70,45 @@ void run_log_output(struct run_log *l, const char *data, size_t len);
 void run_log_note(struct run_log *l, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* The masker's held-back tail, at the end of the output. */
 void run_log_flush(struct run_log *l);
+
+/*
+ * Close every fd from lo to hi (inclusive); async-signal-safe (close_range,
+ * or a loop up to maxfd).
+ */
+void runner_close_range(unsigned lo, unsigned hi, int maxfd);
+
+/*
+ * sandbox.c: a local run's init in new namespaces (see there).  The
+ * caller fills the first part; sandbox_spawn() the rest.  devnull, out
+ * (the output file, O_APPEND), st (the write end of the status pipe:
+ * {stage, errno, index} on a failure before the exec, EOF after it) and go
+ * (the read end of the go pipe: the byte 'g' lets the shell start) are the
+ * caller's, closed by it after the spawn.
+ */
+struct sandbox {
+	const char *run_dir;  /* writable, the shell's cwd */
+	const char *task_dir; /* writable: wrapper, script, env/ */
+	const char *meta_dir; /* the init writes exit here; hidden */
+	char *const *argv;
+	char *const *envp;
+	const char *const *hide; /* directories and files made invisible */
+	size_t nhide;
+	bool drop; /* switch to uid/gid (the daemon is root) */
+	uid_t uid;
+	gid_t gid;
+	int devnull, out, st, go;
+
+	bool userns; /* not root: a user namespace maps our own ids */
+	uid_t outer_uid;
+	gid_t outer_gid;
+	int maxfd;
+	char *bind_buf[2];
+	char *args_start, *args_end, *env_start, *env_end;
+};
+/* The init's pid in *out (our child), or an error. */
+int sandbox_spawn(pid_t *out, struct sandbox *sb);
+/* err_set() the failure an init reported through st; returns -1. */
+int sandbox_report(const struct sandbox *sb, const int report[3]);
+void sandbox_release(struct sandbox *sb);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "runner-int.h"
@@ -213,4 +214,19 @@ run_log_flush(struct run_log *l)
 	masker_flush(l->masker, &b);
 	run_log_emit(l, &b);
 	buf_release(&b);
+}
+
+void
+runner_close_range(unsigned lo, unsigned hi, int maxfd)
+{
+	unsigned fd;
+
+	if (lo > hi)
+		return;
+#ifdef SYS_close_range
+	if (!syscall(SYS_close_range, lo, hi, 0))
+		return;
+#endif
+	for (fd = lo; fd <= hi && fd < (unsigned)maxfd; fd++)
+		close((int)fd);
 }

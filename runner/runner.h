@@ -143,6 +143,16 @@ struct ssh_host {
  */
 void runner_ssh_configure(const struct ssh_host *hosts, size_t n);
 
+/*
+ * Settings of the local backend: the user local tasks run as when
+ * scaffold is root (NULL: the daemon's own; as root, root without any
+ * capability), and
+ * the paths its tasks must not see (the data dir, the config, secret
+ * files; absolute).  Call before the first run.
+ */
+int runner_local_configure(const char *user, const char *const *hide,
+			   size_t n);
+
 /* The backend of that name, or NULL. */
 const struct runner_ops *runner_find(const char *name);
 

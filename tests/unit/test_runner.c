@@ -2,6 +2,7 @@
  * test_runner.c - the runner table, the secret masker, and the local runner
  * with real processes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -77,19 +78,6 @@ pid_alive(pid_t pid)
 		zombie = true;
 	free(s);
 	return !zombie;
-}
-
-static bool
-pid_dies(pid_t pid, int ms)
-{
-	int64_t end = mono_ms() + ms;
-
-	while (pid_alive(pid)) {
-		if (mono_ms() > end)
-			return false;
-		usleep(10000);
-	}
-	return true;
 }
 
 struct fx {
@@ -198,20 +186,61 @@ env_of(const struct run_result *r, const char *name, size_t *len)
 	return NULL;
 }
 
+/*
+ * The pid, as this process sees it, of the process whose command line is
+ * "sleep ARG"; 0 when there is none.  A run lives in a PID namespace of
+ * its own: the pids it could write down are not ours.
+ */
 static pid_t
-read_pid(struct fx *f, const char *name)
+find_sleep(const char *arg)
 {
-	char path[PATH_MAX + 16], *s;
-	long pid;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char path[300], want[64], got[64];
+	size_t wl;
+	ssize_t n;
+	pid_t pid = 0;
+	int fd;
 
-	fx_path(f, path, sizeof(path), name);
-	s = slurp(path, NULL);
-	if (!s)
-		fail_msg("no pid file %s", name);
-	pid = strtol(s, NULL, 10);
-	free(s);
-	assert_true(pid > 1);
-	return (pid_t)pid;
+	wl = (size_t)snprintf(want, sizeof(want), "sleep%c%s", 0, arg) + 1;
+	while (d && !pid && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, got, sizeof(got));
+		close(fd);
+		if (n == (ssize_t)wl && !memcmp(got, want, wl) &&
+		    pid_alive(atoi(e->d_name)))
+			pid = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return pid;
+}
+
+/* Wait (ms at most) until no process is "sleep ARG". */
+static bool
+sleep_dies(const char *arg, int ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (find_sleep(arg)) {
+		if (mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* A sleep argument no other test or process uses: "30.PID0N". */
+static const char *
+tag(char *buf, size_t size, int n)
+{
+	snprintf(buf, size, "30.%d0%d", (int)getpid(), n);
+	return buf;
 }
 
 /* ---- table ------------------------------------------------------------ */
@@ -683,9 +712,9 @@ test_error_lines(void **state)
 	fx_init(&f);
 	fx_run(&f, "true\n\nno_such_command_xyz\n");
 	assert_string_equal(f.res.message, "exit code 127");
-	if (!strstr(f.log, ": 3: ../meta/script: no_such_command_xyz: not "
+	if (!strstr(f.log, ": 3: ../task/script: no_such_command_xyz: not "
 			   "found\n") &&
-	    !strstr(f.log, "../meta/script: line 3: no_such_command_xyz: "))
+	    !strstr(f.log, "../task/script: line 3: no_such_command_xyz: "))
 		fail_msg("unexpected log: %s", f.log);
 	fx_done(&f);
 }
@@ -694,16 +723,17 @@ static void
 test_timeout(void **state)
 {
 	struct fx f;
-	pid_t bg, sh;
+	char t1[64], t2[64], script[256];
 
 	(void)state;
 	fx_init(&f);
 	f.spec.timeout_ms = 300;
-	fx_run(&f, "echo $$ > sh.pid\n"
-		   "sleep 30 &\n"
-		   "echo $! > bg.pid\n"
-		   "printf 'partial'\n"
-		   "sleep 30\n");
+	snprintf(script, sizeof(script),
+		 "sleep %s &\n"
+		 "printf 'partial'\n"
+		 "sleep %s\n",
+		 tag(t1, sizeof(t1), 1), tag(t2, sizeof(t2), 2));
+	fx_run(&f, script);
 	assert_int_equal(f.res.outcome, RUN_ERROR);
 	assert_string_equal(f.res.message, "timed out after 300ms");
 	assert_int_equal(f.res.exit_code, -1);
@@ -711,10 +741,9 @@ test_timeout(void **state)
 	assert_true(f.elapsed_ms < 2000);
 	assert_string_equal(f.log,
 			    "partial\nscaffold: timed out after 300ms\n");
-	bg = read_pid(&f, "bg.pid");
-	sh = read_pid(&f, "sh.pid");
-	assert_true(pid_dies(bg, 2000));
-	assert_true(pid_dies(sh, 2000));
+	/* gone when wait() returns: the run's init took them along */
+	assert_int_equal(find_sleep(t1), 0);
+	assert_int_equal(find_sleep(t2), 0);
 	fx_done(&f);
 }
 
@@ -760,13 +789,14 @@ test_kill_from_thread(void **state)
 	pthread_t th;
 	void *tr;
 	int64_t t0 = mono_ms();
-	pid_t bg;
+	char t1[64], script[256];
 
 	(void)state;
 	fx_init(&f);
-	assert_int_equal(fx_start(&f, "sleep 30 &\necho $! > bg.pid\n"
-				      "echo started\nsleep 30\n"),
-			 0);
+	snprintf(script, sizeof(script),
+		 "setsid sleep %s &\necho started\nsleep 30\n",
+		 tag(t1, sizeof(t1), 3));
+	assert_int_equal(fx_start(&f, script), 0);
 	assert_int_equal(pthread_create(&th, NULL, kill_later, f.h), 0);
 	fx_finish(&f, t0);
 	assert_int_equal(pthread_join(th, &tr), 0);
@@ -777,8 +807,7 @@ test_kill_from_thread(void **state)
 	assert_int_equal(f.res.exit_code, -1);
 	assert_true(f.elapsed_ms < 2000);
 	assert_string_equal(f.log, "started\nscaffold: killed\n");
-	bg = read_pid(&f, "bg.pid");
-	assert_true(pid_dies(bg, 2000));
+	assert_int_equal(find_sleep(t1), 0);
 	fx_done(&f);
 }
 
@@ -804,26 +833,22 @@ static void
 test_free_without_wait(void **state)
 {
 	struct fx f;
-	char path[PATH_MAX + 16];
+	char t1[64], t2[64], script[256];
 	int64_t end;
-	pid_t bg, sh;
 
 	(void)state;
 	fx_init(&f);
-	assert_int_equal(fx_start(&f, "echo $$ > sh.pid\nsleep 30 &\n"
-				      "echo $! > bg.pid.tmp\n"
-				      "mv bg.pid.tmp bg.pid\nsleep 30\n"),
-			 0);
-	fx_path(&f, path, sizeof(path), "bg.pid");
+	snprintf(script, sizeof(script), "setsid sleep %s &\nsleep %s\n",
+		 tag(t1, sizeof(t1), 4), tag(t2, sizeof(t2), 5));
+	assert_int_equal(fx_start(&f, script), 0);
 	end = mono_ms() + 5000;
-	while (access(path, F_OK) < 0 && mono_ms() < end)
+	while ((!find_sleep(t1) || !find_sleep(t2)) && mono_ms() < end)
 		usleep(10000);
-	sh = read_pid(&f, "sh.pid");
-	bg = read_pid(&f, "bg.pid");
+	assert_true(find_sleep(t1) && find_sleep(t2));
 	runner_local.free(f.h);
 	f.h = NULL;
-	assert_false(pid_alive(sh));
-	assert_true(pid_dies(bg, 2000));
+	assert_true(sleep_dies(t1, 2000));
+	assert_true(sleep_dies(t2, 2000));
 	fx_done(&f);
 }
 
@@ -832,23 +857,22 @@ static void
 background_holds_pipe(bool poll_only)
 {
 	struct fx f;
-	pid_t bg, esc;
+	char t1[64], t2[64], script[256];
 
 	local_force_poll = poll_only;
 	fx_init(&f);
-	fx_run(&f, "sleep 30 &\necho $! > bg.pid\n"
-		   "setsid sleep 30 &\necho $! > esc.pid\n"
-		   "echo out\n");
+	snprintf(script, sizeof(script),
+		 "sleep %s &\nsetsid sleep %s &\necho out\n",
+		 tag(t1, sizeof(t1), 6), tag(t2, sizeof(t2), 7));
+	fx_run(&f, script);
 	local_force_poll = false;
 	assert_string_equal(f.res.message, "");
 	assert_int_equal(f.res.outcome, RUN_SUCCESS);
 	assert_true(f.elapsed_ms < 2000);
 	assert_string_equal(f.log, "out\n");
-	bg = read_pid(&f, "bg.pid");
-	esc = read_pid(&f, "esc.pid");
-	/* the group is killed; a process that left it is not ours */
-	assert_true(pid_dies(bg, 2000));
-	kill(esc, SIGKILL);
+	/* both are gone, the one that left the group (setsid) too */
+	assert_int_equal(find_sleep(t1), 0);
+	assert_int_equal(find_sleep(t2), 0);
 	fx_done(&f);
 }
 
@@ -1004,7 +1028,7 @@ test_run_dir(void **state)
 	assert_string_equal(env_of(&f.res, "R", NULL), f.run);
 	assert_string_equal(env_of(&f.res, "LS", NULL), "");
 	/* scaffold's files are beside the run dir, not in it */
-	snprintf(meta, sizeof(meta), "%s/../meta/script", f.run);
+	snprintf(meta, sizeof(meta), "%s/../task/script", f.run);
 	assert_int_equal(stat(meta, &st), 0);
 	fx_done(&f);
 }
@@ -1062,7 +1086,7 @@ test_store_errors(void **state)
 	fx_init(&f);
 	f.spec.store_files = lnk;
 	f.spec.nstore_files = 1;
-	fx_run(&f, "ln -s ../meta/script link\n");
+	fx_run(&f, "ln -s ../task/script link\n");
 	assert_string_equal(f.res.message,
 			    "store file 'link' points outside the run dir");
 	fx_done(&f);

@@ -1,0 +1,529 @@
+/*
+ * sandbox.c - the namespaces a local run lives in.
+ *
+ * A local run is a process tree that must neither see the daemon nor
+ * outlive its run, and must outlive the daemon itself (a SIGKILLed
+ * scaffold's successor adopts it).  The kernel gives all three: the
+ * daemon clones a process straight into new PID, mount, IPC and UTS
+ * namespaces (and a user namespace when scaffold is not root); that
+ * process, the run's "init", is pid 1 there and the leader of a session
+ * of its own, so nothing of the daemon's death reaches it.  It:
+ *
+ *	- makes every mount read-only and private, then mounts an empty
+ *	  tmpfs over the data dir and every other path the daemon hides
+ *	  (the config, secret files), /dev/null over hidden files, fresh
+ *	  tmpfs on /tmp, /var/tmp and /dev/shm, and a /proc of the new PID
+ *	  namespace (no /proc/$PPID/cmdline to read a config path from);
+ *	- binds the run dir and the task dir (wrapper, script, store env)
+ *	  back, writable, at their own paths: the only writable places
+ *	  besides its own /tmp;
+ *	- waits for the daemon's go (it has recorded the init's pid by then,
+ *	  so that a successor can always find it), then forks the shell,
+ *	  which drops to the task user, sets no_new_privs, closes every
+ *	  descriptor but its stdio and execs /bin/sh;
+ *	- reaps whatever is reparented to it, and when the shell ends
+ *	  records its status in meta/exit (out of the task's reach) and
+ *	  exits: the kernel then kills everything left in the namespace,
+ *	  setsid and double forks included.
+ *
+ * SIGTERM (and SIGINT, SIGHUP) sent to the init are passed on to every
+ * process of the namespace; SIGKILL to the init ends them all.
+ *
+ * Between clone and exec only async-signal-safe calls are made: the
+ * daemon is multithreaded.  Everything is prepared in struct sandbox
+ * beforehand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runner-int.h"
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct sb_mount_attr {
+	unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+
+#define SHELL "/bin/sh"
+
+/* Where a setup failure happened: the init reports {stage, errno, index}. */
+enum {
+	SB_OK,
+	SB_USERNS,
+	SB_PRIVATE,
+	SB_OPEN,
+	SB_READONLY,
+	SB_TMP,
+	SB_HIDE,
+	SB_BIND,
+	SB_PROC,
+	SB_FORK,
+	SB_DUP,
+	SB_USER,
+	SB_NNP,
+	SB_CHDIR,
+	SB_EXEC,
+};
+
+static const char *const sb_stage[] = {
+	[SB_OK] = "",
+	[SB_USERNS] = "cannot map the user namespace",
+	[SB_PRIVATE] = "cannot make the mounts private",
+	[SB_OPEN] = "cannot open the run's directories",
+	[SB_READONLY] = "cannot make the file system read-only",
+	[SB_TMP] = "cannot mount a tmpfs",
+	[SB_HIDE] = "cannot hide",
+	[SB_BIND] = "cannot bind",
+	[SB_PROC] = "cannot mount /proc",
+	[SB_FORK] = "cannot fork the shell",
+	[SB_DUP] = "cannot set up the shell's output",
+	[SB_USER] = "cannot switch to the task user",
+	[SB_NNP] = "cannot set no_new_privs",
+	[SB_CHDIR] = "cannot enter the run dir",
+	[SB_EXEC] = "cannot run " SHELL,
+};
+
+/* Fixed descriptors of the init, whatever they were in the daemon. */
+enum { FD_NULL = 3, FD_OUT, FD_ST, FD_GO, FD_META, FD_RUN, FD_TASK, FD_LAST };
+
+static const char *const tmp_dirs[] = { "/tmp", "/var/tmp", "/dev/shm" };
+
+/* ---- the init, in the namespaces (async-signal-safe only) ------------ */
+
+static NORETURN void
+fail(int stage, int index)
+{
+	int report[3];
+
+	report[0] = stage;
+	report[1] = errno;
+	report[2] = index;
+	if (write(FD_ST, report, sizeof(report)) < 0)
+		_exit(126);
+	_exit(126);
+}
+
+static int
+write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* "N" for a small unsigned number. */
+static char *
+fmt_uint(char *end, unsigned long v)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
+/* uid_map/gid_map "ID ID 1": the daemon's ids are themselves inside. */
+static void
+map_ids(const struct sandbox *sb)
+{
+	char line[64], num[24], *n;
+	size_t l;
+
+	if (write_str("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
+		fail(SB_USERNS, -1);
+	for (int i = 0; i < 2; i++) {
+		n = fmt_uint(num + sizeof(num),
+			     i ? (unsigned long)sb->outer_gid :
+				 (unsigned long)sb->outer_uid);
+		l = strlen(n);
+		memcpy(line, n, l);
+		line[l] = ' ';
+		memcpy(line + l + 1, n, l);
+		memcpy(line + 2 * l + 1, " 1", 3);
+		if (write_str(i ? "/proc/self/gid_map" : "/proc/self/uid_map",
+			      line) < 0)
+			fail(SB_USERNS, -1);
+	}
+}
+
+/* mkdir -p, for a mount point on a tmpfs of ours. */
+static void
+mkdir_all(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+}
+
+/* fd at number to, close-on-exec; fd itself closed. */
+static void
+keep_at(int fd, int to, int stage)
+{
+	if (fd < 0)
+		fail(stage, -1);
+	if (fd == to) {
+		if (fcntl(to, F_SETFD, FD_CLOEXEC) < 0)
+			fail(stage, -1);
+		return;
+	}
+	if (dup3(fd, to, O_CLOEXEC) < 0)
+		fail(stage, -1);
+	close(fd);
+}
+
+static void
+forward(int sig)
+{
+	kill(-1, sig); /* every process of the namespace but the init */
+}
+
+/* The shell, forked by the init. */
+static NORETURN void
+shell(const struct sandbox *sb)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	if (dup2(FD_NULL, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_OUT, 2) < 0)
+		fail(SB_DUP, -1);
+	if (sb->drop) {
+		/* raw system calls: glibc's would signal the daemon's
+		 * threads, which are not in this process */
+		if (syscall(SYS_setgroups, 1, &sb->gid) < 0 ||
+		    syscall(SYS_setresgid, sb->gid, sb->gid, sb->gid) < 0 ||
+		    syscall(SYS_setresuid, sb->uid, sb->uid, sb->uid) < 0)
+			fail(SB_USER, -1);
+	}
+	if (!sb->drop && geteuid() == 0) {
+		/* root with no task user: root without capabilities, so that
+		 * it cannot undo the mounts that hide the daemon */
+		for (int c = 0; c < 64; c++)
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(SB_NNP, -1);
+	if (chdir(sb->run_dir) < 0)
+		fail(SB_CHDIR, -1);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(sig, &sa, NULL);
+		}
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* FD_ST stays open until the exec succeeds (close-on-exec) */
+	runner_close_range(FD_NULL, FD_ST - 1, sb->maxfd);
+	runner_close_range(FD_ST + 1, ~0U, sb->maxfd);
+	execve(SHELL, sb->argv, sb->envp);
+	fail(SB_EXEC, -1);
+}
+
+/* Record the shell's status where the task cannot write: meta/exit. */
+static void
+record_exit(int status)
+{
+	char buf[64], num[24], *n, *p = buf;
+	const char *what = WIFEXITED(status) ? "exit " : "signal ";
+	int fd;
+
+	n = fmt_uint(num + sizeof(num),
+		     (unsigned long)(WIFEXITED(status) ? WEXITSTATUS(status) :
+							 WTERMSIG(status)));
+	memcpy(p, what, strlen(what));
+	p += strlen(what);
+	memcpy(p, n, strlen(n));
+	p += strlen(n);
+	*p++ = '\n';
+	fd = openat(FD_META, "exit.tmp",
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, buf, (size_t)(p - buf)) == p - buf)
+		renameat(FD_META, "exit.tmp", FD_META, "exit");
+	close(fd);
+}
+
+static NORETURN void
+init(struct sandbox *sb)
+{
+	struct sb_mount_attr ro = { MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0,
+				    0, 0 };
+	struct sigaction sa;
+	char src[64], num[24], *n;
+	const char *bind[2];
+	sigset_t none;
+	int fds[4], i, status;
+	size_t k;
+	struct stat st;
+	pid_t sh, p;
+	char go;
+
+	setsid();
+	/* the daemon's command line and environment, which this clone of
+	 * it shows in /proc/1, go */
+	if (sb->args_end > sb->args_start)
+		memset(sb->args_start, 0, (size_t)(sb->args_end - sb->args_start));
+	if (sb->args_end - sb->args_start > 12)
+		memcpy(sb->args_start, "scaffold-run", 12);
+	if (sb->env_end > sb->env_start)
+		memset(sb->env_start, 0, (size_t)(sb->env_end - sb->env_start));
+	/* the descriptors this process keeps, at fixed numbers; every
+	 * other one of the daemon is closed */
+	fds[0] = fcntl(sb->devnull, F_DUPFD, FD_LAST + 16);
+	fds[1] = fcntl(sb->out, F_DUPFD, FD_LAST + 16);
+	fds[2] = fcntl(sb->st, F_DUPFD, FD_LAST + 16);
+	fds[3] = fcntl(sb->go, F_DUPFD, FD_LAST + 16);
+	if (fds[2] < 0 || dup3(fds[2], FD_ST, O_CLOEXEC) < 0)
+		_exit(126);
+	keep_at(fds[0], FD_NULL, SB_DUP);
+	keep_at(fds[1], FD_OUT, SB_DUP);
+	keep_at(fds[3], FD_GO, SB_DUP);
+	runner_close_range(FD_GO + 1, ~0U, sb->maxfd);
+	if (dup2(FD_NULL, 0) < 0 || dup2(FD_NULL, 1) < 0 ||
+	    dup2(FD_NULL, 2) < 0)
+		fail(SB_DUP, -1);
+
+	/* the daemon's signal handlers and mask are not ours */
+	for (i = 1; i < NSIG; i++) {
+		if (sigaction(i, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(i, &sa, NULL);
+		}
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (sb->userns)
+		map_ids(sb);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail(SB_PRIVATE, -1);
+	/* a detached, writable copy of the meta dir's mount: the init records
+	 * the exit status through it once everything else is read-only,
+	 * and the task, which cannot see it, cannot */
+	keep_at((int)syscall(SYS_open_tree, AT_FDCWD, sb->meta_dir,
+			     OPEN_TREE_CLONE),
+		FD_META, SB_OPEN);
+	keep_at(open(sb->run_dir, O_PATH | O_DIRECTORY), FD_RUN, SB_OPEN);
+	keep_at(open(sb->task_dir, O_PATH | O_DIRECTORY), FD_TASK, SB_OPEN);
+
+	if (syscall(SYS_mount_setattr, -1, "/", AT_RECURSIVE, &ro,
+		    sizeof(ro)) < 0)
+		fail(SB_READONLY, -1);
+	for (k = 0; k < ARRAY_SIZE(tmp_dirs); k++) {
+		if (stat(tmp_dirs[k], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (mount("tmpfs", tmp_dirs[k], "tmpfs", MS_NOSUID | MS_NODEV,
+			  "mode=1777") < 0)
+			fail(SB_TMP, (int)k);
+	}
+	for (k = 0; k < sb->nhide; k++) {
+		if (stat(sb->hide[k], &st) < 0)
+			continue; /* gone, or under a path hidden already */
+		if (S_ISDIR(st.st_mode) ?
+			    mount("tmpfs", sb->hide[k], "tmpfs",
+				  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  "size=64k,mode=0755") < 0 :
+			    mount("/dev/null", sb->hide[k], NULL, MS_BIND,
+				  NULL) < 0)
+			fail(SB_HIDE, (int)k);
+	}
+	/* the run and task dirs, back at their paths, writable */
+	bind[0] = sb->run_dir;
+	bind[1] = sb->task_dir;
+	for (i = 0; i < 2; i++) {
+		n = fmt_uint(num + sizeof(num), (unsigned long)(FD_RUN + i));
+		memcpy(src, "/proc/self/fd/", 14);
+		memcpy(src + 14, n, strlen(n) + 1);
+		mkdir_all(sb->bind_buf[i]);
+		if (mount(src, bind[i], NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, bind[i], NULL,
+			  MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV,
+			  NULL) < 0)
+			fail(SB_BIND, i);
+	}
+	for (k = 0; k < sb->nhide; k++) {
+		if (stat(sb->hide[k], &st) == 0 && S_ISDIR(st.st_mode))
+			mount(NULL, sb->hide[k], NULL,
+			      MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+				      MS_NODEV | MS_NOEXEC,
+			      NULL);
+	}
+	close(FD_RUN);
+	close(FD_TASK);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "hidepid=invisible") < 0)
+		fail(SB_PROC, -1);
+
+	/* the daemon has recorded our pid: go (EOF: it died, run nothing) */
+	while (read(FD_GO, &go, 1) < 0 && errno == EINTR)
+		;
+	if (go != 'g')
+		_exit(125);
+	close(FD_GO);
+
+	/* not fork(): glibc's takes locks that another thread of the daemon
+	 * may have held when it was cloned */
+	sh = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+	if (sh < 0)
+		fail(SB_FORK, -1);
+	if (sh == 0)
+		shell(sb);
+	close(FD_ST);
+	close(FD_NULL);
+	close(FD_OUT);
+	for (;;) {
+		p = waitpid(-1, &status, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			_exit(124); /* cannot happen: the shell is ours */
+		if (p == sh)
+			break;
+	}
+	record_exit(status);
+	_exit(0); /* and the kernel ends what is left of the namespace */
+}
+
+/* ---- the daemon's side ---------------------------------------------- */
+
+/*
+ * Where this process keeps its command line and environment (fields 48 to
+ * 51 of /proc/self/stat), for the init to wipe in its copy.
+ */
+static void
+proc_areas(struct sandbox *sb)
+{
+	struct buf b = BUF_INIT;
+	unsigned long long v[4] = { 0, 0, 0, 0 };
+	const char *f;
+	int i;
+
+	if (buf_read_file(&b, "/proc/self/stat", 4096) == 0 &&
+	    (f = strrchr(b.ptr, ')'))) {
+		/* fields after the name: state is 3, arg_start 48 */
+		for (i = 2; i < 48 && f; i++)
+			f = strchr(f + 1, ' ');
+		for (i = 0; i < 4 && f; i++) {
+			v[i] = strtoull(f + 1, NULL, 10);
+			f = strchr(f + 1, ' ');
+		}
+	}
+	err_clear();
+	buf_release(&b);
+	sb->args_start = (char *)(uintptr_t)v[0];
+	sb->args_end = (char *)(uintptr_t)v[1];
+	sb->env_start = (char *)(uintptr_t)v[2];
+	sb->env_end = (char *)(uintptr_t)v[3];
+	if (!v[0] || v[1] < v[0] || v[1] - v[0] > (1 << 20))
+		sb->args_start = sb->args_end = NULL;
+	if (!v[2] || v[3] < v[2] || v[3] - v[2] > (1 << 20))
+		sb->env_start = sb->env_end = NULL;
+}
+
+int
+sandbox_spawn(pid_t *out, struct sandbox *sb)
+{
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+			      CLONE_NEWUTS | SIGCHLD;
+	pid_t pid;
+	long lim;
+
+	*out = -1;
+	sb->outer_uid = geteuid();
+	sb->outer_gid = getegid();
+	sb->userns = sb->outer_uid != 0;
+	lim = sysconf(_SC_OPEN_MAX);
+	sb->maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
+	if (sb->userns)
+		flags |= CLONE_NEWUSER;
+	proc_areas(sb);
+	for (int i = 0; i < 2; i++) {
+		free(sb->bind_buf[i]);
+		sb->bind_buf[i] = xstrdup(i ? sb->task_dir : sb->run_dir);
+	}
+	pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+	if (pid < 0)
+		return err_set("cannot create the sandbox's namespaces: %s",
+			       strerror(errno));
+	if (pid == 0)
+		init(sb);
+	*out = pid;
+	return 0;
+}
+
+void
+sandbox_release(struct sandbox *sb)
+{
+	free(sb->bind_buf[0]);
+	free(sb->bind_buf[1]);
+	sb->bind_buf[0] = sb->bind_buf[1] = NULL;
+}
+
+int
+sandbox_report(const struct sandbox *sb, const int report[3])
+{
+	int stage = report[0], err = report[1], idx = report[2];
+	const char *what = stage > 0 && stage < (int)ARRAY_SIZE(sb_stage) ?
+				   sb_stage[stage] :
+				   "failed";
+	const char *path = NULL;
+
+	if (stage == SB_HIDE && idx >= 0 && (size_t)idx < sb->nhide)
+		path = sb->hide[idx];
+	else if (stage == SB_TMP && idx >= 0 &&
+		 (size_t)idx < ARRAY_SIZE(tmp_dirs))
+		path = tmp_dirs[idx];
+	else if (stage == SB_BIND)
+		path = idx ? sb->task_dir : sb->run_dir;
+	else if (stage == SB_CHDIR)
+		path = sb->run_dir;
+	if (stage == SB_EXEC)
+		return err_set("%s: %s", what, strerror(err));
+	if (path)
+		return err_set("sandbox: %s '%s': %s", what, path,
+			       strerror(err));
+	return err_set("sandbox: %s: %s", what, strerror(err));
+}
