@@ -104,6 +104,7 @@ struct task {
 	const char *description;
 	const char *image;
 	const char *runner;	/* effective: "docker", "ssh" or "local" */
+	struct pos runner_pos;	/* the task's 'runner' value; 0: none */
 	struct name_list hosts; /* effective (the task's, else the cascade's) */
 	const char *run;
 	size_t run_len;
@@ -132,6 +133,7 @@ struct cascade {
 	struct pos name_pos;
 	const char *description;
 	const char *runner; /* NULL: per task */
+	struct pos runner_pos; /* the cascade's 'runner' value; 0: none */
 	struct name_list hosts;
 	struct input *inputs;
 	size_t ninputs;
@@ -160,6 +162,16 @@ void cascade_free(struct cascade *c);
 struct task *cascade_task(const struct cascade *c, const char *name);
 const struct input *cascade_input(const struct cascade *c, const char *name);
 size_t cascade_task_index(const struct cascade *c, const struct task *t);
+
+/*
+ * The runners a cascade may name, in this order (runner_kind_names): bit
+ * (1 << RUNNER_KIND_x) of a repo's 'runners' allows x.
+ */
+enum runner_kind { RUNNER_KIND_DOCKER, RUNNER_KIND_SSH, RUNNER_KIND_LOCAL,
+		   RUNNER_KIND_N };
+extern const char *const runner_kind_names[RUNNER_KIND_N];
+/* The index of name in runner_kind_names, or -1. */
+int runner_kind_index(const char *name);
 
 /* Name rules shared with the CLI and the config. */
 int name_is_valid(const char *s);     /* cascades, tasks */
