@@ -175,8 +175,9 @@ set_main($h0);
 remove_tree($data);
 open my $cf, '>', "$w/serve.yaml" or fail "$w/serve.yaml: $!";
 print $cf "data_dir: $data\npoll_interval: $poll\nfetch_timeout: 10m\n"
-    . "max_parallel: 4\nrepos:\n  - name: bench\n    url: $src\n"
-    . "    branch: main\n";
+    . "max_parallel: 4\nlocal: {user: nobody}\nrepos:\n"
+    . "  - name: bench\n    url: $src\n    branch: main\n"
+    . "    runners: [local]\n";
 close $cf;
 
 pipe(my $rd, my $wr) or fail "pipe: $!";

@@ -76,10 +76,12 @@ listen: 127.0.0.1:0
 data_dir: data
 poll_interval: 1s
 max_parallel: 4
+local: {user: nobody}
 repos:
   - name: bench
     url: $WORK/repo.git
     branch: main
+    runners: [local]
 Y
 "$SCAFFOLD" serve --config "$WORK/scaffold.yaml" 2>"$WORK/serve.log" &
 SPID=$!

@@ -125,11 +125,13 @@ cat >"$W/serve.yaml" <<EOF
 listen: 127.0.0.1:0
 data_dir: $W/data
 poll_interval: 1h
+local: {user: nobody}
 repos:
   - name: infra
     url: $W/src.git
     branch: main
     webhook_secret_file: $W/secret
+    runners: [local]
 EOF
 # webhook's equivalent: the same header, the same HMAC-SHA256 of the raw
 # body; the answer waits for the command (include-command-output-in-

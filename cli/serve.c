@@ -253,11 +253,15 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 			if (!strcmp(defs[j].cascade->name,
 				    cache[ncache].c->name))
 				break;
-		if (j < ndefs) {
+		if (j < ndefs)
 			diags_add(&diags, DIAG_ERROR, cache[ncache].path,
 				  cache[ncache].c->name_pos,
 				  "cascade name '%s' is also used by '%s'",
 				  cache[ncache].c->name, defs[j].file);
+		/* the runners the repo allows: a pushed file is not trusted
+		 * to pick them */
+		if (j < ndefs ||
+		    config_check_runners(rc, cache[ncache].c, &diags) < 0) {
 			strvec_push(&keep, cache[ncache].path);
 			free(cache[ncache].path);
 			free(cache[ncache].source);

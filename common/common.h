@@ -139,6 +139,16 @@ int duration_parse(int64_t *out_ms, const char *s);
 /* Format like "1h30m" into buf (at least 32 bytes). */
 void duration_format(char *buf, size_t len, int64_t ms);
 
+/*
+ * Byte sizes: a number of bytes, or one followed by K, M, G or T (also
+ * KiB, MiB, GiB, TiB and lowercase k, m, g, t), powers of 1024: "512K",
+ * "256M", "1G".  ERR_INVALID for bad syntax, ERR_TOOBIG above 1 PiB.
+ */
+#define SIZE_PARSE_MAX ((int64_t)1 << 50)
+int size_parse(int64_t *out_bytes, const char *s);
+/* Format in the largest unit that is exact: "256M", "1G", "1000". */
+void size_format(char *buf, size_t len, int64_t bytes);
+
 /* Files: mkdir -p; rm -rf (no error when absent); an exclusive lock on
  * DIR/lock held while *out_fd is open (ERR_CONFLICT when held). */
 #include <sys/types.h>

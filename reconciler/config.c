@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -260,24 +261,81 @@ load_schemes(struct lctx *x, const struct ynode *n)
 	return mask;
 }
 
+#define RUNNERS_DEFAULT                                                    \
+	((1u << RUNNER_KIND_DOCKER) | (1u << RUNNER_KIND_SSH))
+
+/*
+ * runners: [local, docker, ssh], the runners a repo's cascades may use.
+ * *local_item is set to the 'local' entry, if any.
+ */
+static void
+load_runners(struct lctx *x, const struct ynode *n, struct repo_config *r,
+	     const struct ynode **local_item)
+{
+	const struct ynode *it;
+	struct buf b = BUF_INIT;
+	size_t i, k;
+	int idx;
+
+	if (n->kind != Y_SEQ || !n->n) {
+		yn_err(x, n, "'runners' must be a list of local, docker or "
+			     "ssh, not %s",
+		       n->kind == Y_SEQ ? "an empty list" : yn_desc(x, n));
+		return;
+	}
+	r->runners = 0;
+	for (i = 0; i < n->n; i++) {
+		it = n->items[i];
+		idx = it->kind == Y_SCALAR ? runner_kind_index(it->str) : -1;
+		if (idx >= 0) {
+			if (r->runners & (1u << idx))
+				continue;
+			r->runners |= 1u << idx;
+			buf_addf(&b, "%s%s", b.len ? ", " : "",
+				 runner_kind_names[idx]);
+			if (idx == RUNNER_KIND_LOCAL)
+				*local_item = it;
+		} else if (it->kind == Y_SCALAR &&
+			   (k = suggest_key(it->str, runner_kind_names,
+					    RUNNER_KIND_N)) < RUNNER_KIND_N) {
+			yn_err(x, it, "unknown runner %s in 'runners'; did you "
+				      "mean '%s'?",
+			       yn_desc(x, it), runner_kind_names[k]);
+		} else {
+			yn_err(x, it, "unknown runner %s in 'runners': use "
+				      "local, docker or ssh",
+			       yn_desc(x, it));
+		}
+	}
+	r->runners_text = arena_strdup(x->arena, b.ptr);
+	buf_release(&b);
+}
+
 enum { RK_NAME, RK_URL, RK_BRANCH, RK_PATH, RK_CREDS, RK_SECRET, RK_FORGE,
-       RK_N };
+       RK_RUNNERS, RK_N };
 static const char *const repo_keys[RK_N] = {
 	"name", "url", "branch", "path", "credentials", "webhook_secret_file",
-	"forge",
+	"forge", "runners",
 };
 
+/*
+ * need_user: scaffold runs as root and the config has no local.user; the
+ * first repo that allows local says that it is required (and clears it).
+ */
 static void
 load_repo(struct lctx *x, const struct ynode *n, size_t idx,
-	  struct repo_config *r, const char *base, unsigned allowed)
+	  struct repo_config *r, const char *base, unsigned allowed,
+	  int *need_user)
 {
-	const struct ynode *s[RK_N], *nm;
+	const struct ynode *s[RK_N], *nm, *local_item = NULL;
 	const char *scheme = NULL;
 	unsigned sugg;
 	size_t k;
 
 	buf_reset(&x->what);
 	r->pos = n->pos;
+	r->runners = RUNNERS_DEFAULT;
+	r->runners_text = "docker, ssh";
 	if (n->kind != Y_MAP) {
 		buf_addf(&x->what, "repo #%zu: ", idx + 1);
 		yn_err(x, n, "a repo must be a mapping, not %s", yn_kind(n));
@@ -326,6 +384,16 @@ load_repo(struct lctx *x, const struct ynode *n, size_t idx,
 						  "webhook_secret_file", base);
 	if (s[RK_FORGE])
 		load_forge(x, s[RK_FORGE], r, base);
+	if (s[RK_RUNNERS])
+		load_runners(x, s[RK_RUNNERS], r, &local_item);
+	if (local_item && *need_user) {
+		diags_add(x->diags, DIAG_ERROR, x->file, local_item->pos,
+			  "'local.user' is required: scaffold runs as root and "
+			  "repo '%s' allows the local runner (add local: "
+			  "{user: NAME}, an unprivileged user for its tasks)",
+			  r->name ? r->name : "?");
+		*need_user = 0;
+	}
 	if (!r->project && r->url)
 		r->project = project_of(x, r->url, scheme);
 	/* a local path is relative to the config too */
@@ -345,12 +413,15 @@ enum {
 	K_REPOS,
 	K_PUBLIC_STATUS,
 	K_REPO_SCHEMES,
+	K_LOCAL,
+	K_LIMITS,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
-	"repos",	 "public_status", "repo_schemes",
+	"repos",	 "public_status", "repo_schemes", "local",
+	"limits",
 };
 
 static int
@@ -459,6 +530,96 @@ load_docker(struct lctx *x, const struct ynode *n, struct config *cf,
 		yn_bool(x, s[1], "keep_failed", &cf->docker_keep_failed);
 }
 
+/*
+ * local: {user}: the user local tasks run as when scaffold runs as root.
+ * It must exist here and not be root.  *given: a user was named (right
+ * or wrong), so that it is not also said to be missing.
+ */
+static void
+load_local(struct lctx *x, const struct ynode *n, struct config *cf,
+	   int *given)
+{
+	static const char *const keys[] = { "user" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	struct passwd pw, *found = NULL;
+	char *pwbuf = NULL;
+	size_t pwlen = 16384;
+	const char *user;
+	int r;
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'local' must be a mapping with 'user', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "local", keys, ARRAY_SIZE(keys), s, NULL);
+	if (!s[0])
+		return;
+	*given = 1;
+	if (!(user = yn_nonempty(x, s[0], "local.user")))
+		return;
+	for (;;) {
+		pwbuf = xrealloc(pwbuf, pwlen);
+		r = getpwnam_r(user, &pw, pwbuf, pwlen, &found);
+		if (r != ERANGE || pwlen >= (1u << 20))
+			break;
+		pwlen *= 2;
+	}
+	if (r != 0)
+		yn_err(x, s[0], "'local.user': cannot look up user '%s': %s",
+		       yn_qs(x, user), strerror(r));
+	else if (!found)
+		yn_err(x, s[0], "'local.user' names '%s', which is not a user "
+				"on this machine",
+		       yn_qs(x, user));
+	else if (found->pw_uid == 0)
+		yn_err(x, s[0], "'local.user' names '%s', whose uid is 0: "
+				"local tasks must run as an unprivileged user "
+				"(e.g. nobody)",
+		       yn_qs(x, user));
+	else
+		cf->local_user = user;
+	free(pwbuf);
+}
+
+/* A size such as 512K, 256M, 1G or a number of bytes, at least 1. */
+static void
+get_size(struct lctx *x, const struct ynode *n, const char *field,
+	 int64_t *out)
+{
+	int64_t v = 0;
+	int r = ERR_INVALID;
+
+	if (n->kind == Y_SCALAR && strlen(n->str) == n->len)
+		r = size_parse(&v, n->str);
+	if (r == 0 && v > 0)
+		*out = v;
+	else
+		yn_err(x, n, "'%s' must be a size from 1 byte to 1024T, such "
+			     "as 512K, 256M or 1G, not %s",
+		       field, yn_desc(x, n));
+}
+
+/* limits: {store_file, store_run} */
+static void
+load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
+{
+	static const char *const keys[] = { "store_file", "store_run" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'limits' must be a mapping with 'store_file' "
+			     "and 'store_run', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "limits", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0])
+		get_size(x, s[0], "limits.store_file", &cf->store_file_max);
+	if (s[1])
+		get_size(x, s[1], "limits.store_run", &cf->store_run_max);
+}
+
 int
 config_load(struct config **out, const char *path, struct diags *diags)
 {
@@ -472,7 +633,7 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	char *end;
 	long v;
 	unsigned allowed = SCHEMES_DEFAULT;
-	int ret = ERR_INVALID;
+	int ret = ERR_INVALID, user_given = 0, need_user;
 
 	*out = NULL;
 	memset(&doc, 0, sizeof(doc));
@@ -541,6 +702,15 @@ config_load(struct config **out, const char *path, struct diags *diags)
 		load_hosts(&x, s[K_HOSTS], cf, base.ptr);
 	if (s[K_REPO_SCHEMES])
 		allowed = load_schemes(&x, s[K_REPO_SCHEMES]);
+	if (s[K_LOCAL] && !ynode_is_null(s[K_LOCAL]))
+		load_local(&x, s[K_LOCAL], cf, &user_given);
+	buf_reset(&x.what);
+	cf->store_file_max = CONFIG_STORE_FILE_MAX;
+	cf->store_run_max = CONFIG_STORE_RUN_MAX;
+	if (s[K_LIMITS] && !ynode_is_null(s[K_LIMITS]))
+		load_limits(&x, s[K_LIMITS], cf);
+	/* as root, local tasks need a user to run as (docs/config.md) */
+	need_user = geteuid() == 0 && !user_given;
 	if ((n = s[K_REPOS]) && !ynode_is_null(n)) {
 		if (n->kind != Y_SEQ) {
 			yn_err(&x, n, "'repos' must be a list, not %s",
@@ -551,7 +721,7 @@ config_load(struct config **out, const char *path, struct diags *diags)
 			cf->nrepos = n->n;
 			for (i = 0; i < n->n; i++)
 				load_repo(&x, n->items[i], i, &cf->repos[i],
-					  base.ptr, allowed);
+					  base.ptr, allowed, &need_user);
 			buf_reset(&x.what);
 			for (i = 0; i < cf->nrepos; i++)
 				for (j = 0; j < i; j++)
@@ -612,4 +782,54 @@ config_repo(const struct config *cf, const char *name)
 		if (!strcmp(cf->repos[i].name, name))
 			return &cf->repos[i];
 	return NULL;
+}
+
+/* Where the message about a refused runner goes, and what it says. */
+static void
+refuse_runner(struct diags *diags, const struct repo_config *rc,
+	      const struct cascade *c, const struct task *t, struct pos pos,
+	      const char *how)
+{
+	struct buf b = BUF_INIT;
+
+	if (t)
+		buf_addf(&b, "task '%s': ", t->name);
+	diags_add(diags, DIAG_ERROR, c->file, pos,
+		  "%srunner '%s'%s is not allowed for repo '%s' (its "
+		  "'runners' in the daemon config: %s)",
+		  b.ptr, t ? t->runner : c->runner, how, rc->name,
+		  rc->runners_text);
+	buf_release(&b);
+}
+
+int
+config_check_runners(const struct repo_config *rc, const struct cascade *c,
+		     struct diags *diags)
+{
+	const struct task *t;
+	int k, cascade_said = 0, ret = 0;
+	size_t i;
+
+	for (i = 0; i < c->ntasks; i++) {
+		t = &c->tasks[i];
+		k = runner_kind_index(t->runner);
+		if (k >= 0 && (rc->runners & (1u << k)))
+			continue;
+		ret = ERR_INVALID;
+		if (t->runner_pos.line) {
+			refuse_runner(diags, rc, c, t, t->runner_pos, "");
+		} else if (c->runner && !strcmp(c->runner, t->runner)) {
+			/* said once, at the cascade's runner */
+			if (!cascade_said++)
+				refuse_runner(diags, rc, c, NULL,
+					      c->runner_pos, "");
+		} else {
+			refuse_runner(diags, rc, c, t, t->pos,
+				      t->image ? " (the default for a task "
+						 "with an image)"
+					       : " (the default for a task "
+						 "without an image)");
+		}
+	}
+	return ret;
 }

@@ -139,7 +139,7 @@ static const struct {
 };
 
 /* The key of keys[] that s is most likely a misspelling of, or nkeys. */
-static size_t
+size_t
 suggest_key(const char *s, const char *const keys[], size_t nkeys)
 {
 	size_t k, i, d, best = nkeys, bestd = SIZE_MAX, l, cap;
@@ -694,19 +694,31 @@ static const char *const task_keys[TK_N] = {
 	"load",	   "auto_execute", "timeout",	  "retries", "check",
 };
 
+const char *const runner_kind_names[RUNNER_KIND_N] = { "docker", "ssh",
+							"local" };
+
+int
+runner_kind_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < RUNNER_KIND_N; i++)
+		if (!strcmp(name, runner_kind_names[i]))
+			return i;
+	return -1;
+}
+
 static const char *
 get_runner(struct lctx *x, const struct ynode *n)
 {
-	static const char *const runners[] = { "docker", "ssh", "local" };
+	const char *const *runners = runner_kind_names;
 	size_t i;
+	int k;
 
-	if (n->kind == Y_SCALAR)
-		for (i = 0; i < ARRAY_SIZE(runners); i++)
-			if (!strcmp(n->str, runners[i]))
-				return runners[i];
+	if (n->kind == Y_SCALAR && (k = runner_kind_index(n->str)) >= 0)
+		return runners[k];
 	if (n->kind == Y_SCALAR &&
-	    (i = suggest_key(n->str, runners, ARRAY_SIZE(runners))) <
-		    ARRAY_SIZE(runners))
+	    (i = suggest_key(n->str, runners, RUNNER_KIND_N)) < RUNNER_KIND_N)
 		yn_err(x, n, "unknown runner %s; did you mean '%s'?", yn_desc(x, n),
 		     runners[i]);
 	else
@@ -723,6 +735,7 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	const struct ynode *nm;
 	unsigned sugg;
 	const char *runner = NULL, *str;
+	struct pos from = { 0, 0 };
 	long v;
 	char *end;
 
@@ -762,8 +775,8 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		t->description = yn_str(x, s[TK_DESCRIPTION], "description");
 	if (s[TK_IMAGE])
 		t->image = yn_nonempty(x, s[TK_IMAGE], "image");
-	if (s[TK_RUNNER])
-		runner = get_runner(x, s[TK_RUNNER]);
+	if (s[TK_RUNNER] && (runner = get_runner(x, s[TK_RUNNER])))
+		t->runner_pos = s[TK_RUNNER]->pos;
 	if (s[TK_HOSTS])
 		yn_names(x, s[TK_HOSTS], "hosts", "host", yn_valid_host,
 			  &t->hosts);
@@ -813,8 +826,10 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		get_check(x, s[TK_CHECK], t);
 
 	/* the effective runner */
-	if (!runner)
-		runner = x->c->runner;
+	if (!runner && (runner = x->c->runner))
+		from = x->c->runner_pos;
+	else if (runner)
+		from = t->runner_pos;
 	if (!runner)
 		runner = t->image ? "docker" : "local";
 	t->runner = runner;
@@ -824,7 +839,13 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 						      s[TK_HOSTS]->kind == Y_SEQ))
 		yn_err(x, s[TK_HOSTS] ? s[TK_HOSTS] : n,
 		     "runner 'ssh' needs 'hosts' (on the task or the cascade)");
-	if (strcmp(runner, "docker") && t->image)
+	/* an image never turns into a shell on the scaffold host */
+	if (!strcmp(runner, "local") && t->image)
+		yn_err(x, s[TK_IMAGE], "a task with an 'image' cannot use "
+				       "runner 'local' (set at line %d): use "
+				       "runner 'docker', or remove 'image'",
+		       from.line);
+	else if (strcmp(runner, "docker") && t->image)
 		yn_warn(x, s[TK_IMAGE], "'image' is ignored by runner '%s'",
 		      runner);
 }
@@ -941,8 +962,8 @@ load_cascade(struct lctx *x, const struct ynode *root)
 	}
 	if (s[CK_DESCRIPTION])
 		c->description = yn_str(x, s[CK_DESCRIPTION], "description");
-	if (s[CK_RUNNER])
-		c->runner = get_runner(x, s[CK_RUNNER]);
+	if (s[CK_RUNNER] && (c->runner = get_runner(x, s[CK_RUNNER])))
+		c->runner_pos = s[CK_RUNNER]->pos;
 	if (s[CK_HOSTS])
 		yn_names(x, s[CK_HOSTS], "hosts", "host", yn_valid_host,
 			  &c->hosts);

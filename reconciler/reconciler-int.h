@@ -53,6 +53,8 @@ const char *yn_desc(struct lctx *x, const struct ynode *n);
 void yn_match_keys(struct lctx *x, const struct ynode *n, const char *where,
 		   const char *const keys[], size_t nkeys,
 		   const struct ynode **slots, unsigned *suggested);
+/* The key of keys[] that s is most likely a misspelling of, or nkeys. */
+size_t suggest_key(const char *s, const char *const keys[], size_t nkeys);
 const struct ynode *yn_find_key(const struct ynode *n, const char *key);
 const char *yn_str(struct lctx *x, const struct ynode *n, const char *field);
 const char *yn_nonempty(struct lctx *x, const struct ynode *n,

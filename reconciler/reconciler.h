@@ -104,6 +104,7 @@ struct task {
 	const char *description;
 	const char *image;
 	const char *runner;	/* effective: "docker", "ssh" or "local" */
+	struct pos runner_pos;	/* the task's 'runner' value; 0: none */
 	struct name_list hosts; /* effective (the task's, else the cascade's) */
 	const char *run;
 	size_t run_len;
@@ -132,6 +133,7 @@ struct cascade {
 	struct pos name_pos;
 	const char *description;
 	const char *runner; /* NULL: per task */
+	struct pos runner_pos; /* the cascade's 'runner' value; 0: none */
 	struct name_list hosts;
 	struct input *inputs;
 	size_t ninputs;
@@ -160,6 +162,16 @@ void cascade_free(struct cascade *c);
 struct task *cascade_task(const struct cascade *c, const char *name);
 const struct input *cascade_input(const struct cascade *c, const char *name);
 size_t cascade_task_index(const struct cascade *c, const struct task *t);
+
+/*
+ * The runners a cascade may name, in this order (runner_kind_names): bit
+ * (1 << RUNNER_KIND_x) of a repo's 'runners' allows x.
+ */
+enum runner_kind { RUNNER_KIND_DOCKER, RUNNER_KIND_SSH, RUNNER_KIND_LOCAL,
+		   RUNNER_KIND_N };
+extern const char *const runner_kind_names[RUNNER_KIND_N];
+/* The index of name in runner_kind_names, or -1. */
+int runner_kind_index(const char *name);
 
 /* Name rules shared with the CLI and the config. */
 int name_is_valid(const char *s);     /* cascades, tasks */
@@ -265,6 +277,13 @@ struct repo_config {
 	const char *forge_api_url;
 	const char *forge_token_file;
 	const char *project; /* NULL when the url has no path */
+	/*
+	 * The runners its cascades may use ('runners:'): bits
+	 * (1 << RUNNER_KIND_x); default docker and ssh.  runners_text names
+	 * them for messages, as listed ("docker, ssh").
+	 */
+	unsigned runners;
+	const char *runners_text;
 	struct pos pos;
 };
 /* A host of the ssh inventory (config 'hosts:'). */
@@ -295,12 +314,36 @@ struct config {
 	size_t nrepos;
 	struct host_config *hosts;
 	size_t nhosts;
+	/*
+	 * local: {user}: the unprivileged user local tasks run as when
+	 * scaffold runs as root (an existing user, not uid 0); NULL when
+	 * absent.  Required when the euid is 0 and a repo allows local.
+	 */
+	const char *local_user;
+	/* limits: {store_file, store_run}: caps in bytes on one stored file
+	 * and on all the stored files of one run */
+	int64_t store_file_max;
+	int64_t store_run_max;
 };
-/* 0 and *out, or ERR_INVALID with every problem in diags. */
+#define CONFIG_STORE_FILE_MAX ((int64_t)256 << 20)
+#define CONFIG_STORE_RUN_MAX ((int64_t)1 << 30)
+/*
+ * 0 and *out, or ERR_INVALID with every problem in diags.  The checks
+ * that depend on this process (local.user is required when the euid is
+ * 0) are made here too: a config that loads is one serve can start with.
+ */
 int config_load(struct config **out, const char *path, struct diags *diags);
 void config_free(struct config *cf);
 const struct repo_config *config_repo(const struct config *cf,
 				      const char *name);
+/*
+ * Does every task of c run on a runner its repo allows?  Each one that
+ * does not is an error in diags (file c->file) at the 'runner' that
+ * chose it (the task itself when it is the default), naming the repo and
+ * its 'runners'.  0, or ERR_INVALID when some task is refused.
+ */
+int config_check_runners(const struct repo_config *rc,
+			 const struct cascade *c, struct diags *diags);
 
 /*
  * The state store (store.c, the only file that includes sqlite3.h).  One

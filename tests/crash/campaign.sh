@@ -102,10 +102,12 @@ hosts:
     key_file: $SSHD_USERKEY
     known_hosts_file: $SSHD_KNOWN
     max_sessions: 6
+local: {user: nobody}
 repos:
   - name: infra
     url: $URL
     webhook_secret_file: secret
+    runners: [local, docker, ssh]
     forge:
       kind: github
       api_url: http://127.0.0.1:$(cat "$T/forge.port")

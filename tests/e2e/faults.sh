@@ -7,8 +7,9 @@
 #   new_other WORD           the repository "other": task say (local) echoes WORD
 #   push_other WORD MSG      a new WORD for it, pushed
 #   serve_config NAME...     $T/scaffold.yaml: data in $D, a free port, polling
-#                            every 250ms, the repositories $T/NAME.git (append
-#                            more keys to it after)
+#                            every 250ms, the repositories $T/NAME.git, each
+#                            allowed every runner (local tasks run as nobody
+#                            when root); append more keys to it after
 #   serve_start LOG          scaffold serve --config $T/scaffold.yaml, 2> $T/LOG
 #                            ($SPID, $U); data in $D
 #   serve_stop               SIGTERM; its exit status
@@ -58,9 +59,9 @@ push_other() {
 }
 
 serve_config() {
-	printf 'data_dir: data\nlisten: 127.0.0.1:0\npoll_interval: 250ms\nrepos:\n' >"$T/scaffold.yaml"
+	printf 'data_dir: data\nlisten: 127.0.0.1:0\npoll_interval: 250ms\nlocal: {user: nobody}\nrepos:\n' >"$T/scaffold.yaml"
 	for _r; do
-		printf '  - name: %s\n    url: %s\n' "$_r" "$T/$_r.git" >>"$T/scaffold.yaml"
+		printf '  - name: %s\n    url: %s\n    runners: [local, docker, ssh]\n' "$_r" "$T/$_r.git" >>"$T/scaffold.yaml"
 	done
 }
 

@@ -33,10 +33,12 @@ data_dir: data
 listen: 127.0.0.1:0
 poll_interval: 1s
 fetch_timeout: 5s
+local: {user: nobody}
 repos:
   - name: infra
     url: $T/infra.git
     branch: main
+    runners: [local]
   - name: broken
     url: git://127.0.0.1:1/nothing.git
 Y

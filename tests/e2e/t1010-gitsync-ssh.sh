@@ -23,9 +23,11 @@ data_dir: data
 listen: 127.0.0.1:0
 poll_interval: 1s
 fetch_timeout: 10s
+local: {user: nobody}
 repos:
   - name: infra
     url: ssh://$me@127.0.0.1:$SSHD_PORT$T/infra.git
+    runners: [local]
     credentials:
       ssh_key_file: $SSHD_USERKEY
       known_hosts_file: $SSHD_KNOWN

@@ -97,9 +97,11 @@ data_dir: data
 listen: 127.0.0.1:0
 public_url: https://scaffold.example.com/
 poll_interval: 500ms
+local: {user: nobody}
 repos:
   - name: gh
     url: $T/gh.git
+    runners: [local]
     forge:
       kind: github
       api_url: http://127.0.0.1:$(cat "$T/gh.port")
@@ -107,6 +109,7 @@ repos:
       project: acme/gh
   - name: gl
     url: $T/gl.git
+    runners: [local]
     forge:
       kind: gitlab
       api_url: http://127.0.0.1:$(cat "$T/gl.port")/api/v4/
@@ -114,6 +117,7 @@ repos:
       project: acme/infra/gl
   - name: gt
     url: $T/gt.git
+    runners: [local]
     forge:
       kind: gitea
       api_url: http://127.0.0.1:$(cat "$T/gt.port")/api/v1

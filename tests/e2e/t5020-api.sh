@@ -75,10 +75,12 @@ cat >"$T/scaffold.yaml" <<Y
 listen: 127.0.0.1:0
 data_dir: data
 poll_interval: 1h
+local: {user: nobody}
 repos:
   - name: infra
     url: $T/infra.git
     branch: main
+    runners: [local]
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!

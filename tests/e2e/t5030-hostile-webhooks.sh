@@ -50,10 +50,12 @@ listen: 127.0.0.1:0
 data_dir: data
 poll_interval: 1h
 repo_schemes: [file]
+local: {user: nobody}
 repos:
   - name: infra
     url: $URL
     webhook_secret_file: secret
+    runners: [local]
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!

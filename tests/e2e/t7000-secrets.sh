@@ -123,10 +123,12 @@ listen: 127.0.0.1:0
 data_dir: data
 public_url: https://scaffold.example.com/
 poll_interval: 1h
+local: {user: nobody}
 repos:
   - name: infra
     url: $T/infra.git
     branch: main
+    runners: [local]
     forge:
       kind: github
       api_url: http://127.0.0.1:$(cat "$T/forge.port")

@@ -52,16 +52,20 @@ data_dir: data
 listen: 127.0.0.1:0
 poll_interval: 250ms
 fetch_timeout: 2s
+local: {user: nobody}
 repos:
   - name: other
     url: $T/other.git
+    runners: [local]
   - name: refused
     url: git://127.0.0.1:$DOWN/refused.git
+    runners: [local]
   - name: sshdown
     url: ssh://git@127.0.0.1:$SSHDOWN/x.git
     credentials: {known_hosts_file: $T/known_hosts}
   - name: hang
     url: git://127.0.0.1:$HANG/hang.git
+    runners: [local]
   - name: sshhang
     url: ssh://git@127.0.0.1:$HANG/x.git
     credentials: {known_hosts_file: $T/known_hosts}

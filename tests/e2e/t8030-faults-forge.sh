@@ -50,12 +50,15 @@ cat >"$T/scaffold.yaml" <<Y
 data_dir: data
 listen: 127.0.0.1:0
 poll_interval: 250ms
+local: {user: nobody}
 repos:
   - name: gh
     url: $T/gh.git
+    runners: [local]
     forge: {kind: github, api_url: "http://127.0.0.1:$(cat "$T/gh.port")", token_file: gh.token, project: acme/gh}
   - name: gt
     url: $T/gt.git
+    runners: [local]
     forge: {kind: gitea, api_url: "http://127.0.0.1:$(cat "$T/gt.port")/api/v1", token_file: gt.token, project: acme/gt}
 Y
 # what a stub got: "SHORT-SHA STATE DESCRIPTION HTTP-STATUS" a line

@@ -1,4 +1,4 @@
-/* test_common.c - buffers, maps, durations, hashing, edit distance. */
+/* test_common.c - buffers, maps, durations, sizes, hashing, edit distance. */
 #include "unit.h"
 
 /* err_set may wrap the current message (it was formatted in place) */
@@ -110,6 +110,59 @@ test_duration(void **state)
 	assert_string_equal(out, "1d1h1m1s1ms");
 }
 
+/* Byte sizes (config 'limits'): powers of 1024, exact or refused. */
+static void
+test_size(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t bytes;
+	} ok[] = {
+		{ "0", 0 },
+		{ "1000", 1000 },
+		{ "512K", 512 * 1024 },
+		{ "512k", 512 * 1024 },
+		{ "512KiB", 512 * 1024 },
+		{ "256M", (int64_t)256 << 20 },
+		{ "256MiB", (int64_t)256 << 20 },
+		{ "1G", (int64_t)1 << 30 },
+		{ "10g", (int64_t)10 << 30 },
+		{ "2T", (int64_t)2 << 40 },
+		{ "1024T", (int64_t)1 << 50 },
+	};
+	static const char *const bad[] = { "",	  "M",	 "-1",	"1.5G",
+					   "1 G", "1MB", "1Gi", "1GB",
+					   "+1",  "1Q",	 "0x10", "1g ",
+					   "1K1" };
+	int64_t n;
+	char out[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(ok); i++) {
+		n = -1;
+		assert_int_equal(size_parse(&n, ok[i].in), 0);
+		assert_int_equal(n, ok[i].bytes);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(size_parse(&n, bad[i]), ERR_INVALID);
+	assert_int_equal(size_parse(&n, "1025T"), ERR_TOOBIG);
+	assert_int_equal(size_parse(&n, "99999999999999999999"), ERR_TOOBIG);
+	assert_int_equal(size_parse(&n, "1125899906842625"), ERR_TOOBIG);
+	size_format(out, sizeof(out), (int64_t)256 << 20);
+	assert_string_equal(out, "256M");
+	size_format(out, sizeof(out), (int64_t)1 << 30);
+	assert_string_equal(out, "1G");
+	size_format(out, sizeof(out), 1536 * 1024);
+	assert_string_equal(out, "1536K");
+	size_format(out, sizeof(out), 1000);
+	assert_string_equal(out, "1000");
+	size_format(out, sizeof(out), 0);
+	assert_string_equal(out, "0");
+	size_format(out, sizeof(out), (int64_t)3 << 40);
+	assert_string_equal(out, "3T");
+}
+
 static void
 test_edit_distance(void **state)
 {
@@ -178,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_strvec),
 		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_edit_distance),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_arena),

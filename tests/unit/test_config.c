@@ -1,6 +1,7 @@
 /*
  * test_config.c - the daemon's config (config_load): repo url schemes
- * (repo_schemes) and their exact errors.
+ * (repo_schemes), the runners a repo allows (runners, local.user) and the
+ * store limits, with their exact errors; config_check_runners.
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -232,6 +233,279 @@ test_bad_repo_schemes(void **state)
 			     "did you mean 'repo_schemes'?\n");
 }
 
+/* runners: default docker and ssh; a list replaces it, as written. */
+static void
+test_runners(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = config_ok("data_dir: data\n"
+		       "local: {user: nobody}\n"
+		       "repos:\n"
+		       "  - {name: a, url: /srv/a.git}\n"
+		       "  - {name: b, url: /srv/b.git, runners: [local]}\n"
+		       "  - name: c\n"
+		       "    url: /srv/c.git\n"
+		       "    runners: [ssh, local, docker, ssh]\n");
+	assert_int_equal(cf->repos[0].runners, (1u << RUNNER_KIND_DOCKER) |
+						       (1u << RUNNER_KIND_SSH));
+	assert_string_equal(cf->repos[0].runners_text, "docker, ssh");
+	assert_int_equal(cf->repos[1].runners, 1u << RUNNER_KIND_LOCAL);
+	assert_string_equal(cf->repos[1].runners_text, "local");
+	assert_int_equal(cf->repos[2].runners, (1u << RUNNER_KIND_DOCKER) |
+						       (1u << RUNNER_KIND_SSH) |
+						       (1u << RUNNER_KIND_LOCAL));
+	assert_string_equal(cf->repos[2].runners_text, "ssh, local, docker");
+	assert_string_equal(cf->local_user, "nobody");
+	config_free(cf);
+}
+
+static void
+test_bad_runners(void **state)
+{
+	(void)state;
+	assert_config_errors(
+		"data_dir: data\n"
+		"repos:\n"
+		"  - {name: a, url: /srv/a.git, runners: docker}\n"
+		"  - {name: b, url: /srv/b.git, runners: []}\n"
+		"  - name: c\n"
+		"    url: /srv/c.git\n"
+		"    runners: [lokal, swarm, Docker, [ssh], shell]\n"
+		"  - {name: d, url: /srv/d.git, runner: [docker]}\n",
+		"D/c.yaml:3:41: error: repo 'a': 'runners' must be a list of "
+		"local, docker or ssh, not 'docker'\n"
+		"D/c.yaml:4:41: error: repo 'b': 'runners' must be a list of "
+		"local, docker or ssh, not an empty list\n"
+		"D/c.yaml:7:15: error: repo 'c': unknown runner 'lokal' in "
+		"'runners'; did you mean 'local'?\n"
+		"D/c.yaml:7:22: error: repo 'c': unknown runner 'swarm' in "
+		"'runners': use local, docker or ssh\n"
+		"D/c.yaml:7:29: error: repo 'c': unknown runner 'Docker' in "
+		"'runners'; did you mean 'docker'?\n"
+		"D/c.yaml:7:37: error: repo 'c': unknown runner a list in "
+		"'runners': use local, docker or ssh\n"
+		"D/c.yaml:7:44: error: repo 'c': unknown runner 'shell' in "
+		"'runners': use local, docker or ssh\n"
+		"D/c.yaml:8:32: error: repo 'd': unknown key 'runner'; did "
+		"you mean 'runners'?\n");
+}
+
+/* local.user: an existing user that is not root. */
+static void
+test_local_user(void **state)
+{
+	(void)state;
+	assert_config_errors("data_dir: data\n"
+			     "local: {user: no-such-user-here}\n",
+			     "D/c.yaml:2:15: error: 'local.user' names "
+			     "'no-such-user-here', which is not a user on "
+			     "this machine\n");
+	assert_config_errors("data_dir: data\nlocal: {user: root}\n",
+			     "D/c.yaml:2:15: error: 'local.user' names "
+			     "'root', whose uid is 0: local tasks must run "
+			     "as an unprivileged user (e.g. nobody)\n");
+	assert_config_errors("data_dir: data\nlocal: {user: ''}\n",
+			     "D/c.yaml:2:15: error: 'local.user' must not "
+			     "be empty\n");
+	assert_config_errors("data_dir: data\nlocal: nobody\n",
+			     "D/c.yaml:2:8: error: 'local' must be a mapping "
+			     "with 'user', not a scalar\n");
+	assert_config_errors("data_dir: data\nlocal: {usr: nobody}\n",
+			     "D/c.yaml:2:9: error: unknown key 'usr' in "
+			     "'local'; did you mean 'user'?\n");
+}
+
+/*
+ * As root, a repo that allows local needs local.user (at the first such
+ * repo's 'local'); a named user that is wrong is not also missing.
+ */
+static void
+test_local_user_required(void **state)
+{
+	static const char yaml[] =
+		"data_dir: data\n"
+		"repos:\n"
+		"  - {name: a, url: /srv/a.git}\n"
+		"  - {name: demo, url: /srv/d.git, runners: [docker, local]}\n"
+		"  - {name: e, url: /srv/e.git, runners: [local]}\n";
+	struct config *cf;
+
+	(void)state;
+	if (geteuid() == 0) {
+		assert_config_errors(yaml,
+				     "D/c.yaml:4:53: error: 'local.user' is "
+				     "required: scaffold runs as root and "
+				     "repo 'demo' allows the local runner "
+				     "(add local: {user: NAME}, an "
+				     "unprivileged user for its tasks)\n");
+		assert_config_errors("data_dir: data\n"
+				     "local: {user: root}\n"
+				     "repos:\n"
+				     "  - {name: e, url: /srv/e.git, "
+				     "runners: [local]}\n",
+				     "D/c.yaml:2:15: error: 'local.user' names "
+				     "'root', whose uid is 0: local tasks "
+				     "must run as an unprivileged user (e.g. "
+				     "nobody)\n");
+	} else {
+		cf = config_ok(yaml);
+		assert_null(cf->local_user);
+		config_free(cf);
+	}
+	/* without a repo that allows local, no user is needed */
+	cf = config_ok("data_dir: data\n"
+		       "repos:\n"
+		       "  - {name: a, url: /srv/a.git, runners: [ssh]}\n");
+	assert_null(cf->local_user);
+	config_free(cf);
+}
+
+/* limits: sizes, 256 MiB and 1 GiB by default. */
+static void
+test_limits(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = config_ok("data_dir: data\n");
+	assert_int_equal(cf->store_file_max, (int64_t)256 << 20);
+	assert_int_equal(cf->store_run_max, (int64_t)1 << 30);
+	config_free(cf);
+	cf = config_ok("data_dir: data\n"
+		       "limits: {store_file: 512K, store_run: 3G}\n");
+	assert_int_equal(cf->store_file_max, 512 * 1024);
+	assert_int_equal(cf->store_run_max, (int64_t)3 << 30);
+	config_free(cf);
+	cf = config_ok("data_dir: data\nlimits: {store_run: 1000}\n");
+	assert_int_equal(cf->store_file_max, (int64_t)256 << 20);
+	assert_int_equal(cf->store_run_max, 1000);
+	config_free(cf);
+	assert_config_errors(
+		"data_dir: data\n"
+		"limits:\n"
+		"  store_file: 1.5G\n"
+		"  store_run: 0\n"
+		"  store: 1G\n",
+		"D/c.yaml:3:15: error: 'limits.store_file' must be a size "
+		"from 1 byte to 1024T, such as 512K, 256M or 1G, not '1.5G'\n"
+		"D/c.yaml:4:14: error: 'limits.store_run' must be a size from "
+		"1 byte to 1024T, such as 512K, 256M or 1G, not '0'\n"
+		"D/c.yaml:5:3: error: unknown key 'store' in 'limits'; did "
+		"you mean 'store_file'?\n");
+	assert_config_errors(
+		"data_dir: data\n"
+		"limits: {store_file: [1G], store_run: 2000T}\n",
+		"D/c.yaml:2:22: error: 'limits.store_file' must be a size "
+		"from 1 byte to 1024T, such as 512K, 256M or 1G, not a list\n"
+		"D/c.yaml:2:39: error: 'limits.store_run' must be a size from "
+		"1 byte to 1024T, such as 512K, 256M or 1G, not '2000T'\n");
+	assert_config_errors("data_dir: data\nlimits: 1G\n",
+			     "D/c.yaml:2:9: error: 'limits' must be a mapping "
+			     "with 'store_file' and 'store_run', not a "
+			     "scalar\n");
+}
+
+/* The messages of config_check_runners, as "LINE:COL: MSG" lines. */
+static char *
+runner_errors(const struct repo_config *rc, const char *yaml)
+{
+	struct cascade *c = load_ok(yaml);
+	struct diags d = DIAGS_INIT;
+	struct buf b = BUF_INIT;
+	size_t i;
+	int r;
+
+	r = config_check_runners(rc, c, &d);
+	assert_int_equal(r, d.nerrors ? ERR_INVALID : 0);
+	diags_sort(&d);
+	for (i = 0; i < d.n; i++)
+		buf_addf(&b, "%s:%d:%d: %s\n", d.v[i].file, d.v[i].pos.line,
+			 d.v[i].pos.col, d.v[i].msg);
+	diags_release(&d);
+	cascade_free(c);
+	return buf_detach(&b, NULL);
+}
+
+#define assert_runner_errors(rc, yaml, want)          \
+	do {                                          \
+		char *got_ = runner_errors(rc, yaml); \
+		assert_string_equal(got_, want);      \
+		free(got_);                           \
+	} while (0)
+
+/*
+ * A cascade may use only its repo's runners: the error is at the task's
+ * 'runner', at the cascade's (once), or at the task for a default.
+ */
+static void
+test_check_runners(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = config_ok("data_dir: data\n"
+		       "local: {user: nobody}\n"
+		       "repos:\n"
+		       "  - {name: infra, url: /srv/a.git}\n"
+		       "  - {name: tools, url: /srv/b.git, runners: [local]}\n"
+		       "  - name: all\n"
+		       "    url: /srv/c.git\n"
+		       "    runners: [local, docker, ssh]\n");
+	assert_runner_errors(&cf->repos[0],
+			     "version: v1\n"
+			     "name: deploy\n"
+			     "hosts: [web1]\n"
+			     "tasks:\n"
+			     "  - name: build\n"
+			     "    runner: local\n"
+			     "    run: make\n"
+			     "  - name: test\n"
+			     "    run: make test\n"
+			     "  - name: ship\n"
+			     "    image: alpine\n"
+			     "    run: ./ship\n"
+			     "  - {name: go, runner: ssh, run: ./go}\n",
+			     "t.yaml:6:13: task 'build': runner 'local' is "
+			     "not allowed for repo 'infra' (its 'runners' in "
+			     "the daemon config: docker, ssh)\n"
+			     "t.yaml:8:5: task 'test': runner 'local' (the "
+			     "default for a task without an image) is not "
+			     "allowed for repo 'infra' (its 'runners' in the "
+			     "daemon config: docker, ssh)\n");
+	assert_runner_errors(&cf->repos[0],
+			     "version: v1\n"
+			     "name: deploy\n"
+			     "runner: local\n"
+			     "tasks:\n"
+			     "  - {name: a, run: x}\n"
+			     "  - {name: b, run: x}\n"
+			     "  - {name: c, run: x, image: i, runner: docker}\n",
+			     "t.yaml:3:9: runner 'local' is not allowed for "
+			     "repo 'infra' (its 'runners' in the daemon "
+			     "config: docker, ssh)\n");
+	assert_runner_errors(&cf->repos[1],
+			     "version: v1\n"
+			     "name: deploy\n"
+			     "tasks:\n"
+			     "  - {name: a, run: x}\n"
+			     "  - {name: b, run: x, image: alpine}\n",
+			     "t.yaml:5:5: task 'b': runner 'docker' (the "
+			     "default for a task with an image) is not allowed "
+			     "for repo 'tools' (its 'runners' in the daemon "
+			     "config: local)\n");
+	assert_runner_errors(&cf->repos[2],
+			     "version: v1\n"
+			     "name: deploy\n"
+			     "tasks:\n"
+			     "  - {name: a, run: x}\n"
+			     "  - {name: b, run: x, image: alpine}\n"
+			     "  - {name: c, run: x, runner: ssh, hosts: [h]}\n",
+			     "");
+	config_free(cf);
+}
+
 int
 main(void)
 {
@@ -243,6 +517,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_listed_schemes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_repo_schemes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_runners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_runners, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_local_user, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_local_user_required, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_runners, setup,
 						teardown),
 	};
 

@@ -99,8 +99,10 @@ test_meaningful_changes(void **state)
 		{ "timeout: 5m", "timeout: 10m", 0, B(FP_RUN) },
 		{ "timeout: 5m", "retries: 4", 0, B(FP_RUN) },
 		{ "timeout: 5m", "auto_execute: false", 0, B(FP_RUN) },
-		/* the image is unused without docker: both change */
-		{ "timeout: 5m", "runner: local", 1, B(FP_RUNNER) | B(FP_IMAGE) },
+		/* the image is unused without docker: both change (and
+		 * ssh adds its hosts; an image on local is an error) */
+		{ "timeout: 5m", "runner: ssh\n    hosts: [h1]", 1,
+		  B(FP_RUNNER) | B(FP_IMAGE) | B(FP_HOSTS) },
 		{ "    run: echo a\n", "    run: echo b\n", 0, B(FP_RUN) },
 	};
 	struct cascade *a = load_ok(base), *b;

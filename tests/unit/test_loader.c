@@ -126,6 +126,44 @@ test_runner_defaults(void **state)
 	cascade_free(c);
 }
 
+/*
+ * A task with an image never runs local: an error wherever the local
+ * comes from (the task's runner or the cascade's); ssh only ignores it.
+ * The position of the 'runner' that chose is kept for later messages.
+ */
+static void
+test_image_never_local(void **state)
+{
+	struct cascade *c;
+
+	(void)state;
+	assert_errors("version: v1\nname: x\ntasks:\n"
+		      "- name: a\n  runner: local\n  image: alpine\n"
+		      "  run: x\n",
+		      "6:10: error: task 'a': a task with an 'image' cannot "
+		      "use runner 'local' (set at line 5): use runner "
+		      "'docker', or remove 'image'\n");
+	assert_errors("version: v1\nname: x\nrunner: local\ntasks:\n"
+		      "- {name: a, run: x}\n"
+		      "- {name: b, image: alpine, run: x}\n"
+		      "- {name: c, image: alpine, run: x, runner: docker}\n",
+		      "6:20: error: task 'b': a task with an 'image' cannot "
+		      "use runner 'local' (set at line 3): use runner "
+		      "'docker', or remove 'image'\n");
+	c = load_ok("version: v1\nname: x\nrunner: local\ntasks:\n"
+		    "- {name: a, run: x}\n"
+		    "- {name: b, image: alpine, run: x, runner: docker}\n"
+		    "- {name: c, run: x, runner: local}\n");
+	assert_int_equal(c->runner_pos.line, 3);
+	assert_int_equal(c->runner_pos.col, 9);
+	assert_int_equal(cascade_task(c, "a")->runner_pos.line, 0);
+	assert_string_equal(cascade_task(c, "a")->runner, "local");
+	assert_int_equal(cascade_task(c, "b")->runner_pos.line, 6);
+	assert_int_equal(cascade_task(c, "b")->runner_pos.col, 44);
+	assert_int_equal(cascade_task(c, "c")->runner_pos.line, 7);
+	cascade_free(c);
+}
+
 static void
 test_quoting_and_flow_style(void **state)
 {
@@ -198,6 +236,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_field),
 		cmocka_unit_test(test_runner_defaults),
+		cmocka_unit_test(test_image_never_local),
 		cmocka_unit_test(test_quoting_and_flow_style),
 		cmocka_unit_test(test_anchors_and_aliases),
 		cmocka_unit_test(test_empty_document),
