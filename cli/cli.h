@@ -129,6 +129,13 @@ int cmd_runners_setup(const struct cmd_entry *self, const char *config_path,
 		      struct config **out);
 /* Hand the config's ssh inventory to the ssh runner. */
 void runners_configure_hosts(const struct config *cf);
+/*
+ * Tell the local runner its user (cf's local.user) and what its tasks
+ * must not see: the data dir, the config, every secret file it names, the
+ * Docker socket.  cf may be NULL (apply without a config).  Call once the
+ * data dir exists; err_set() on failure.
+ */
+int runners_configure_local(const struct config *cf, const char *data_dir);
 /* Lock the data dir for a command that changes state; prints errors. */
 int cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd);
 

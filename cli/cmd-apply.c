@@ -100,6 +100,10 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
 	    !(st = cmd_open_store(self, &o, 1)))
 		goto out;
+	if (runners_configure_local(cf, o.data_dir) < 0) {
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+		goto out;
+	}
 	sched_new(&s, st);
 	buf_addf(&rev, "local-%.12s", hex);
 	if (sched_apply(s, "", rev.ptr, defs, paths.n, isdir, NULL, &report) < 0)

@@ -91,6 +91,10 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
 	    !(st = cmd_open_store(self, &o, 0)))
 		goto out;
+	if (runners_configure_local(cf, o.data_dir) < 0) {
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+		goto out;
+	}
 	sched_new(&s, st);
 	if (cmd_cascade(self, st, argv[first], &row) < 0)
 		goto out;

@@ -1,5 +1,6 @@
 /* hosts.c - hand the config's ssh inventory to the ssh runner. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../runner/runner.h"
@@ -22,4 +23,58 @@ runners_configure_hosts(const struct config *cf)
 	/* the runner copies what it keeps */
 	runner_ssh_configure(h, cf->nhosts);
 	free(h);
+}
+
+/* path, absolute and with its symlinks resolved when it exists, into v. */
+static void
+push_abs(struct strvec *v, const char *path)
+{
+	char *r;
+	struct buf b = BUF_INIT;
+	char cwd[4096];
+
+	if (!path || !*path)
+		return;
+	r = realpath(path, NULL);
+	if (r) {
+		strvec_push(v, r);
+		free(r);
+		return;
+	}
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		buf_addf(&b, "%s/%s", cwd, path);
+	else
+		buf_puts(&b, path);
+	strvec_push(v, b.ptr);
+	buf_release(&b);
+}
+
+int
+runners_configure_local(const struct config *cf, const char *data_dir)
+{
+	struct strvec hide = STRVEC_INIT;
+	size_t i;
+	int ret;
+
+	push_abs(&hide, data_dir);
+	if (cf) {
+		push_abs(&hide, cf->file);
+		for (i = 0; i < cf->nrepos; i++) {
+			const struct repo_config *r = &cf->repos[i];
+
+			push_abs(&hide, r->ssh_key_file);
+			push_abs(&hide, r->token_file);
+			push_abs(&hide, r->webhook_secret_file);
+			push_abs(&hide, r->forge_token_file);
+		}
+		for (i = 0; i < cf->nhosts; i++)
+			push_abs(&hide, cf->hosts[i].key_file);
+		/* the Docker engine is root on this machine */
+		push_abs(&hide, cf->docker_socket ? cf->docker_socket :
+						    "/var/run/docker.sock");
+	}
+	ret = runner_local_configure(cf ? cf->local_user : NULL,
+				     (const char *const *)hide.v, hide.n);
+	strvec_clear(&hide);
+	return ret;
 }

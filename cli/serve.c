@@ -543,6 +543,10 @@ serve_run(struct config *cf, int quiet)
 	sched_new(&s, st);
 	runner_docker_configure(cf->docker_socket, cf->docker_keep_failed);
 	runners_configure_hosts(cf);
+	if (runners_configure_local(cf, cf->data_dir) < 0) {
+		log_warnx("serve: %s", err_msg());
+		goto out;
+	}
 	d.x = exec_new(st, s, cf->max_parallel, quiet);
 	exec_set_idle_wait(d.x, 1);
 	if (exec_adopt_all(d.x) < 0)
