@@ -1309,64 +1309,124 @@ store_run_dir(const struct store *s, int64_t run_id, struct buf *out)
 	buf_addf(out, "%s/runs/%lld", s->dir, (long long)run_id);
 }
 
+#define BLOB_CHUNK 65536
+
+/* write(2) all of data, through EINTR: 0 or -1 (errno set). */
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /*
- * Copy src into blobs/ under its SHA-256: written to a temporary name,
- * synced, then renamed, so a crash never leaves a partial blob.
+ * Copy src into blobs/ under its SHA-256, streamed: hashed while it is
+ * copied to a temporary name unique to this call (threads may store the
+ * same bytes at once), synced, then renamed, so a crash never leaves a
+ * partial blob and a big file is never held in memory.  src is opened
+ * once, without following a final symlink, and must be a regular file.
  */
 int
 store_blob_put(struct store *s, const char *src,
 	       char out[SHA256_HEX_LEN + 1], int64_t *size)
 {
-	struct buf data = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, ret = -1;
-	ssize_t w;
-	size_t off = 0;
+	struct buf path = BUF_INIT, tmp = BUF_INIT, dir = BUF_INIT;
+	struct sha256_ctx *h = NULL;
+	unsigned char rnd[8];
+	struct stat st;
+	char *chunk = NULL;
+	int in = -1, fd = -1, ret = -1;
+	int64_t total = 0;
+	ssize_t n;
+	size_t i;
 
-	if (buf_read_file(&data, src, (size_t)1 << 31) < 0)
-		goto out;
-	sha256_hex(out, data.ptr, data.len);
-	*size = (int64_t)data.len;
-	store_blob_path(s, out, &path);
-	if (access(path.ptr, F_OK) == 0) {
-		ret = 0;
+	out[0] = '\0';
+	in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0) {
+		err_set("cannot open '%s': %s", src, strerror(errno));
 		goto out;
 	}
-	buf_addf(&tmp, "%s/blobs/%.2s", s->dir, out);
-	if (mkdir(tmp.ptr, 0700) < 0 && errno != EEXIST) {
-		err_set("cannot create '%s': %s", tmp.ptr, strerror(errno));
+	if (!S_ISREG(st.st_mode)) {
+		err_set("'%s' is not a regular file", src);
 		goto out;
 	}
-	buf_addf(&tmp, "/.tmp-%s-%d", out + 2, (int)getpid());
-	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (crypto_random(rnd, sizeof(rnd)) < 0)
+		goto out;
+	buf_addf(&tmp, "%s/blobs/.tmp-%d-", s->dir, (int)getpid());
+	for (i = 0; i < sizeof(rnd); i++)
+		buf_addf(&tmp, "%02x", rnd[i]);
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err_set("cannot create '%s': %s", tmp.ptr, strerror(errno));
 		goto out;
 	}
-	while (off < data.len) {
-		w = write(fd, data.ptr + off, data.len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
+	h = sha256_new();
+	chunk = xmalloc(BLOB_CHUNK);
+	for (;;) {
+		n = read(in, chunk, BLOB_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set("cannot read '%s': %s", src, strerror(errno));
+			goto out;
+		}
+		if (!n)
+			break;
+		sha256_update(h, chunk, (size_t)n);
+		total += n;
+		if (write_all(fd, chunk, (size_t)n) < 0) {
 			err_set("cannot write '%s': %s", tmp.ptr,
 				strerror(errno));
 			goto out;
 		}
-		off += (size_t)w;
+	}
+	sha256_final_hex(h, out);
+	h = NULL;
+	*size = total;
+	store_blob_path(s, out, &path);
+	if (access(path.ptr, F_OK) == 0) {
+		ret = 0; /* the same bytes are there already */
+		goto out;
+	}
+	buf_addf(&dir, "%s/blobs/%.2s", s->dir, out);
+	if (mkdir(dir.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", dir.ptr, strerror(errno));
+		goto out;
 	}
 	if (fsync(fd) < 0 || rename(tmp.ptr, path.ptr) < 0) {
 		err_set("cannot store blob '%s': %s", path.ptr,
 			strerror(errno));
 		goto out;
 	}
+	buf_reset(&tmp); /* renamed: nothing to remove */
 	ret = 0;
 out:
+	if (h) {
+		char discard[SHA256_HEX_LEN + 1];
+
+		sha256_final_hex(h, discard);
+	}
+	if (in >= 0)
+		close(in);
 	if (fd >= 0)
 		close(fd);
-	if (ret < 0 && tmp.len)
+	if (tmp.len)
 		unlink(tmp.ptr);
-	buf_release(&data);
+	free(chunk);
 	buf_release(&path);
 	buf_release(&tmp);
+	buf_release(&dir);
 	return ret;
 }
 

@@ -1,10 +1,14 @@
 /*
  * test_files.c - a cascade's file store (store-files.c) and the loads it
  * satisfies (sched.c): names, put/get/list/delete, and the nearest
- * ancestor winning over the file store.
+ * ancestor winning over the file store; blobs streamed into the store.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -307,6 +311,87 @@ test_store_failure_named(void **state)
 	release(all, n);
 }
 
+/* Entries of dir/blobs whose name starts with ".tmp-". */
+static int
+blob_temps(void)
+{
+	char p[128];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/blobs", dir);
+	d = opendir(p);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, ".tmp-", 5);
+	closedir(d);
+	return n;
+}
+
+/* A file of several chunks, streamed: its SHA-256, its size, 0600, the
+ * same bytes; the same content again is one blob; no temporary is left. */
+static void
+test_blob_put_streams(void **state)
+{
+	struct buf got = BUF_INIT, path = BUF_INIT;
+	char src[128], hex[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
+	char again[SHA256_HEX_LEN + 1], *data;
+	size_t i, n = 1000003;
+	int64_t size = -1;
+	struct stat sb;
+	int fd;
+
+	(void)state;
+	data = xmalloc(n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 31 + i / 997);
+	snprintf(src, sizeof(src), "%s/src.bin", dir);
+	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	sha256_hex(want, data, n);
+
+	assert_int_equal(store_blob_put(st, src, hex, &size), 0);
+	assert_string_equal(hex, want);
+	assert_int_equal(size, (int64_t)n);
+	store_blob_path(st, hex, &path);
+	assert_int_equal(stat(path.ptr, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(buf_read_file(&got, path.ptr, n + 1), 0);
+	assert_int_equal(got.len, n);
+	assert_memory_equal(got.ptr, data, n);
+	assert_int_equal(blob_temps(), 0);
+
+	assert_int_equal(store_blob_put(st, src, again, &size), 0);
+	assert_string_equal(again, want);
+	assert_int_equal(blob_temps(), 0);
+
+	/* an empty file is a blob too; a symlink or a directory is not */
+	fd = open(src, O_WRONLY | O_TRUNC);
+	close(fd);
+	assert_int_equal(store_blob_put(st, src, hex, &size), 0);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b"
+				 "934ca495991b7852b855");
+	assert_int_equal(size, 0);
+	buf_reset(&path);
+	buf_addf(&path, "%s/link", dir);
+	assert_int_equal(symlink(src, path.ptr), 0);
+	assert_int_equal(store_blob_put(st, path.ptr, hex, &size), -1);
+	assert_non_null(strstr(err_msg(), "Too many levels of symbolic links"));
+	assert_int_equal(store_blob_put(st, dir, hex, &size), -1);
+	buf_reset(&got);
+	buf_addf(&got, "'%s' is not a regular file", dir);
+	assert_string_equal(err_msg(), got.ptr);
+	assert_int_equal(blob_temps(), 0);
+	unlink(path.ptr);
+	unlink(src);
+	free(data);
+	buf_release(&got);
+	buf_release(&path);
+}
+
 int
 main(void)
 {
@@ -316,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_load_from_file_store),
 		cmocka_unit_test(test_ancestor_wins_over_file_store),
 		cmocka_unit_test(test_store_failure_named),
+		cmocka_unit_test(test_blob_put_streams),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
