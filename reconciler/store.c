@@ -364,6 +364,85 @@ store_open_existing(struct store **out, const char *data_dir)
 	return store_open(out, data_dir);
 }
 
+/*
+ * The data dir holds the secret key, the database and every run's output:
+ * an existing one that other users can reach is refused, naming the fix
+ * (one scaffold created is 0700 already).
+ */
+static int
+check_data_dir(const char *dir)
+{
+	struct stat st;
+	unsigned mode;
+	const char *how;
+
+	if (stat(dir, &st) < 0)
+		return err_set("data dir '%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set("data dir '%s' is not a directory", dir);
+	mode = (unsigned)st.st_mode & 07777;
+	if (!(mode & 077))
+		return 0;
+	how = mode & 044 ? "readable by" : mode & 022 ? "writable by"
+						       : "open to";
+	return err_set("data dir '%s' is %s other users (mode %04o): "
+		       "chmod 700 '%s'",
+		       dir, how, mode, dir);
+}
+
+/*
+ * A directory of the data dir: made 0700, and made 0700 again when an
+ * older scaffold or a hand left it wider.
+ */
+static int
+private_dir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir_p(path, 0700) < 0)
+		return -1;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 077) && chmod(path, 0700) < 0)
+		return err_set("cannot chmod '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * The database files are 0600: scaffold.db is created here (0600), before
+ * SQLite opens it, and SQLite gives its -wal and -shm files the mode of
+ * the database file; files an older scaffold left wider are narrowed.
+ * No descriptor of them is opened: closing one would drop the POSIX locks
+ * that SQLite holds on them for the other connections of this process.
+ */
+static int
+private_db_files(const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct buf p = BUF_INIT;
+	struct stat st;
+	size_t i;
+	int ret = -1;
+
+	if (mknod(db, S_IFREG | 0600, 0) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", db, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
+		buf_reset(&p);
+		buf_addf(&p, "%s%s", db, suffix[i]);
+		if (lstat(p.ptr, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) && chmod(p.ptr, 0600) < 0) {
+			err_set("cannot chmod '%s': %s", p.ptr,
+				strerror(errno));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
 int
 store_open(struct store **out, const char *data_dir)
 {
@@ -373,18 +452,18 @@ store_open(struct store **out, const char *data_dir)
 
 	*out = NULL;
 	s->dir = xstrdup(data_dir);
-	if (mkdir_p(data_dir, 0700) < 0)
+	if (mkdir_p(data_dir, 0700) < 0 || check_data_dir(data_dir) < 0)
 		goto out;
 	buf_addf(&path, "%s/blobs", data_dir);
-	if (mkdir_p(path.ptr, 0700) < 0)
+	if (private_dir(path.ptr) < 0)
 		goto out;
 	buf_reset(&path);
 	buf_addf(&path, "%s/logs", data_dir);
-	if (mkdir_p(path.ptr, 0700) < 0)
+	if (private_dir(path.ptr) < 0)
 		goto out;
 	buf_reset(&path);
 	buf_addf(&path, "%s/runs", data_dir);
-	if (mkdir_p(path.ptr, 0700) < 0)
+	if (private_dir(path.ptr) < 0)
 		goto out;
 	if (load_key(s) < 0)
 		goto out;
@@ -396,6 +475,8 @@ store_open(struct store **out, const char *data_dir)
 	}
 	buf_reset(&path);
 	buf_addf(&path, "%s/scaffold.db", data_dir);
+	if (private_db_files(path.ptr) < 0)
+		goto out;
 	if (sqlite3_open_v2(path.ptr, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_NOMUTEX,
