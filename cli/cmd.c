@@ -206,6 +206,7 @@ cmd_runners_setup(const struct cmd_entry *self, const char *config_path,
 		runner_docker_configure(cf->docker_socket,
 					cf->docker_keep_failed);
 		runners_configure_hosts(cf);
+		runner_store_limits(cf->store_file_max, cf->store_run_max);
 		*out = cf;
 		return 0;
 	}

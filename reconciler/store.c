@@ -364,6 +364,85 @@ store_open_existing(struct store **out, const char *data_dir)
 	return store_open(out, data_dir);
 }
 
+/*
+ * The data dir holds the secret key, the database and every run's output:
+ * an existing one that other users can reach is refused, naming the fix
+ * (one scaffold created is 0700 already).
+ */
+static int
+check_data_dir(const char *dir)
+{
+	struct stat st;
+	unsigned mode;
+	const char *how;
+
+	if (stat(dir, &st) < 0)
+		return err_set("data dir '%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set("data dir '%s' is not a directory", dir);
+	mode = (unsigned)st.st_mode & 07777;
+	if (!(mode & 077))
+		return 0;
+	how = mode & 044 ? "readable by" : mode & 022 ? "writable by"
+						       : "open to";
+	return err_set("data dir '%s' is %s other users (mode %04o): "
+		       "chmod 700 '%s'",
+		       dir, how, mode, dir);
+}
+
+/*
+ * A directory of the data dir: made 0700, and made 0700 again when an
+ * older scaffold or a hand left it wider.
+ */
+static int
+private_dir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir_p(path, 0700) < 0)
+		return -1;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 077) && chmod(path, 0700) < 0)
+		return err_set("cannot chmod '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * The database files are 0600: scaffold.db is created here (0600), before
+ * SQLite opens it, and SQLite gives its -wal and -shm files the mode of
+ * the database file; files an older scaffold left wider are narrowed.
+ * No descriptor of them is opened: closing one would drop the POSIX locks
+ * that SQLite holds on them for the other connections of this process.
+ */
+static int
+private_db_files(const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct buf p = BUF_INIT;
+	struct stat st;
+	size_t i;
+	int ret = -1;
+
+	if (mknod(db, S_IFREG | 0600, 0) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", db, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
+		buf_reset(&p);
+		buf_addf(&p, "%s%s", db, suffix[i]);
+		if (lstat(p.ptr, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) && chmod(p.ptr, 0600) < 0) {
+			err_set("cannot chmod '%s': %s", p.ptr,
+				strerror(errno));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
 int
 store_open(struct store **out, const char *data_dir)
 {
@@ -373,18 +452,18 @@ store_open(struct store **out, const char *data_dir)
 
 	*out = NULL;
 	s->dir = xstrdup(data_dir);
-	if (mkdir_p(data_dir, 0700) < 0)
+	if (mkdir_p(data_dir, 0700) < 0 || check_data_dir(data_dir) < 0)
 		goto out;
 	buf_addf(&path, "%s/blobs", data_dir);
-	if (mkdir_p(path.ptr, 0700) < 0)
+	if (private_dir(path.ptr) < 0)
 		goto out;
 	buf_reset(&path);
 	buf_addf(&path, "%s/logs", data_dir);
-	if (mkdir_p(path.ptr, 0700) < 0)
+	if (private_dir(path.ptr) < 0)
 		goto out;
 	buf_reset(&path);
 	buf_addf(&path, "%s/runs", data_dir);
-	if (mkdir_p(path.ptr, 0700) < 0)
+	if (private_dir(path.ptr) < 0)
 		goto out;
 	if (load_key(s) < 0)
 		goto out;
@@ -396,6 +475,8 @@ store_open(struct store **out, const char *data_dir)
 	}
 	buf_reset(&path);
 	buf_addf(&path, "%s/scaffold.db", data_dir);
+	if (private_db_files(path.ptr) < 0)
+		goto out;
 	if (sqlite3_open_v2(path.ptr, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_NOMUTEX,
@@ -1309,64 +1390,124 @@ store_run_dir(const struct store *s, int64_t run_id, struct buf *out)
 	buf_addf(out, "%s/runs/%lld", s->dir, (long long)run_id);
 }
 
+#define BLOB_CHUNK 65536
+
+/* write(2) all of data, through EINTR: 0 or -1 (errno set). */
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /*
- * Copy src into blobs/ under its SHA-256: written to a temporary name,
- * synced, then renamed, so a crash never leaves a partial blob.
+ * Copy src into blobs/ under its SHA-256, streamed: hashed while it is
+ * copied to a temporary name unique to this call (threads may store the
+ * same bytes at once), synced, then renamed, so a crash never leaves a
+ * partial blob and a big file is never held in memory.  src is opened
+ * once, without following a final symlink, and must be a regular file.
  */
 int
 store_blob_put(struct store *s, const char *src,
 	       char out[SHA256_HEX_LEN + 1], int64_t *size)
 {
-	struct buf data = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, ret = -1;
-	ssize_t w;
-	size_t off = 0;
+	struct buf path = BUF_INIT, tmp = BUF_INIT, dir = BUF_INIT;
+	struct sha256_ctx *h = NULL;
+	unsigned char rnd[8];
+	struct stat st;
+	char *chunk = NULL;
+	int in = -1, fd = -1, ret = -1;
+	int64_t total = 0;
+	ssize_t n;
+	size_t i;
 
-	if (buf_read_file(&data, src, (size_t)1 << 31) < 0)
-		goto out;
-	sha256_hex(out, data.ptr, data.len);
-	*size = (int64_t)data.len;
-	store_blob_path(s, out, &path);
-	if (access(path.ptr, F_OK) == 0) {
-		ret = 0;
+	out[0] = '\0';
+	in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0) {
+		err_set("cannot open '%s': %s", src, strerror(errno));
 		goto out;
 	}
-	buf_addf(&tmp, "%s/blobs/%.2s", s->dir, out);
-	if (mkdir(tmp.ptr, 0700) < 0 && errno != EEXIST) {
-		err_set("cannot create '%s': %s", tmp.ptr, strerror(errno));
+	if (!S_ISREG(st.st_mode)) {
+		err_set("'%s' is not a regular file", src);
 		goto out;
 	}
-	buf_addf(&tmp, "/.tmp-%s-%d", out + 2, (int)getpid());
-	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (crypto_random(rnd, sizeof(rnd)) < 0)
+		goto out;
+	buf_addf(&tmp, "%s/blobs/.tmp-%d-", s->dir, (int)getpid());
+	for (i = 0; i < sizeof(rnd); i++)
+		buf_addf(&tmp, "%02x", rnd[i]);
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err_set("cannot create '%s': %s", tmp.ptr, strerror(errno));
 		goto out;
 	}
-	while (off < data.len) {
-		w = write(fd, data.ptr + off, data.len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
+	h = sha256_new();
+	chunk = xmalloc(BLOB_CHUNK);
+	for (;;) {
+		n = read(in, chunk, BLOB_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set("cannot read '%s': %s", src, strerror(errno));
+			goto out;
+		}
+		if (!n)
+			break;
+		sha256_update(h, chunk, (size_t)n);
+		total += n;
+		if (write_all(fd, chunk, (size_t)n) < 0) {
 			err_set("cannot write '%s': %s", tmp.ptr,
 				strerror(errno));
 			goto out;
 		}
-		off += (size_t)w;
+	}
+	sha256_final_hex(h, out);
+	h = NULL;
+	*size = total;
+	store_blob_path(s, out, &path);
+	if (access(path.ptr, F_OK) == 0) {
+		ret = 0; /* the same bytes are there already */
+		goto out;
+	}
+	buf_addf(&dir, "%s/blobs/%.2s", s->dir, out);
+	if (mkdir(dir.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", dir.ptr, strerror(errno));
+		goto out;
 	}
 	if (fsync(fd) < 0 || rename(tmp.ptr, path.ptr) < 0) {
 		err_set("cannot store blob '%s': %s", path.ptr,
 			strerror(errno));
 		goto out;
 	}
+	buf_reset(&tmp); /* renamed: nothing to remove */
 	ret = 0;
 out:
+	if (h) {
+		char discard[SHA256_HEX_LEN + 1];
+
+		sha256_final_hex(h, discard);
+	}
+	if (in >= 0)
+		close(in);
 	if (fd >= 0)
 		close(fd);
-	if (ret < 0 && tmp.len)
+	if (tmp.len)
 		unlink(tmp.ptr);
-	buf_release(&data);
+	free(chunk);
 	buf_release(&path);
 	buf_release(&tmp);
+	buf_release(&dir);
 	return ret;
 }
 

@@ -1863,11 +1863,11 @@ enum { COLLECT_OK = 0, COLLECT_FAILED = 1, COLLECT_LOST = -1 };
 /*
  * One store file into run_dir/<path>.  Every directory on its way must be
  * a directory (not a symlink: the engine would follow it), and the file
- * itself a regular file.
+ * itself a regular file within the caps (*total: the run's bytes so far).
  */
 static int
 collect_file(struct run_handle *h, const char *name, char **src,
-	     struct run_result *out, char *reason, size_t rlen)
+	     int64_t *total, struct run_result *out, char *reason, size_t rlen)
 {
 	struct buf np = BUF_INIT, cp = BUF_INIT, e = BUF_INIT, dst = BUF_INIT;
 	struct archive *a = NULL;
@@ -1939,6 +1939,12 @@ collect_file(struct run_handle *h, const char *name, char **src,
 			 runner_esc(&e, name));
 		goto out;
 	}
+	if (runner_store_cap_check(name, (int64_t)archive_entry_size(ae),
+				   *total) < 0) {
+		snprintf(out->message, sizeof(out->message), "%s", err_msg());
+		goto out;
+	}
+	*total += (int64_t)archive_entry_size(ae);
 	buf_addf(&dst, "%s/%s", h->run_dir, np.ptr);
 	if (extract_to(a, dst.ptr) < 0) {
 		snprintf(out->message, sizeof(out->message),
@@ -2066,7 +2072,7 @@ out:
  * unusable one is no error of the run.  COLLECT_OK or COLLECT_LOST.
  */
 static int
-collect_display(struct run_handle *h, struct runner_file *f,
+collect_display(struct run_handle *h, struct runner_file *f, int64_t *total,
 		struct run_result *out, char *reason, size_t rlen)
 {
 	char msg[sizeof(out->message)];
@@ -2075,7 +2081,8 @@ collect_display(struct run_handle *h, struct runner_file *f,
 	if (!runner_display_wanted(&h->store_files))
 		return COLLECT_OK;
 	memcpy(msg, out->message, sizeof(msg));
-	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, out, reason, rlen);
+	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, total, out, reason,
+			   rlen);
 	memcpy(out->message, msg, sizeof(msg));
 	if (ret == COLLECT_OK)
 		f->path = xstrdup(RUN_DISPLAY_FILE);
@@ -2089,22 +2096,23 @@ collect(struct run_handle *h, struct run_result *out, char *reason,
 {
 	struct runner_file *files;
 	struct runner_env *env;
+	int64_t total = 0;
 	size_t i;
 	int ret = COLLECT_OK;
 
 	files = xcalloc(h->store_files.n + 1, sizeof(*files));
 	env = xcalloc(h->store_env.n + 1, sizeof(*env));
 	for (i = 0; i < h->store_files.n && ret == COLLECT_OK; i++) {
-		ret = collect_file(h, h->store_files.v[i], &files[i].src, out,
-				   reason, rlen);
+		ret = collect_file(h, h->store_files.v[i], &files[i].src,
+				   &total, out, reason, rlen);
 		if (ret == COLLECT_OK)
 			files[i].path = xstrdup(h->store_files.v[i]);
 	}
 	if (ret == COLLECT_OK && h->store_env.n)
 		ret = collect_env(h, env, out, reason, rlen);
 	if (ret == COLLECT_OK)
-		ret = collect_display(h, &files[h->store_files.n], out, reason,
-				      rlen);
+		ret = collect_display(h, &files[h->store_files.n], &total, out,
+				      reason, rlen);
 	if (ret == COLLECT_OK) {
 		out->files = files;
 		out->nfiles = h->store_files.n +

@@ -922,93 +922,102 @@ read_exit(struct run_handle *h, int *code, int *sig)
 }
 
 /*
- * The run's RUN_DISPLAY_FILE into *out when it wrote one, as a regular
- * file (not a link) in the run dir; its absence is no error.  1 when it
- * was collected.
+ * The run's RUN_DISPLAY_FILE into *out when it wrote one, copied into
+ * store_dir/display as a store file is; its absence, or a .display that
+ * is refused (a link, over a cap), is no error.  1 when it was collected.
  */
 static int
-collect_display(struct run_handle *h, struct runner_file *out)
+collect_display(struct run_handle *h, int run_fd, const char *store_dir,
+		int64_t *total, struct runner_file *out)
 {
-	struct buf path = BUF_INIT;
-	struct stat st;
+	struct buf dst = BUF_INIT;
 	int ok;
 
 	if (!runner_display_wanted(&h->store_files))
 		return 0;
-	buf_addf(&path, "%s/" RUN_DISPLAY_FILE, h->run_dir);
-	ok = lstat(path.ptr, &st) == 0 && S_ISREG(st.st_mode);
+	buf_addf(&dst, "%s/display", store_dir);
+	ok = runner_collect_file(run_fd, RUN_DISPLAY_FILE, dst.ptr, total) == 0;
+	err_clear();
 	if (ok) {
 		out->path = xstrdup(RUN_DISPLAY_FILE);
-		out->src = buf_detach(&path, NULL);
+		out->src = buf_detach(&dst, NULL);
 	}
-	buf_release(&path);
+	buf_release(&dst);
 	return ok;
 }
 
 /*
- * After success: check the store files and read the store env into out;
- * false with out->message set when one is missing.
+ * After success: copy the store files out of the run dir into
+ * WORK/store/N (runner_collect_file: no symlink followed, no hard link,
+ * the caps) and read the store env into out; false with out->message set
+ * when one is missing or refused.  WORK/store, beside run/ and meta/, is
+ * in neither of the directories the task's shell writes to.
  */
 static bool
 collect(struct run_handle *h, struct run_result *out)
 {
-	struct buf path = BUF_INIT, val = BUF_INIT, e = BUF_INIT;
+	struct buf path = BUF_INIT, val = BUF_INIT, store = BUF_INIT;
 	struct runner_file *files;
 	struct runner_env *env;
-	struct stat st;
-	char *real = NULL;
-	size_t i, rl = strlen(h->run_dir);
+	int64_t total = 0;
+	int run_fd = -1, env_fd = -1;
+	size_t i;
 	bool ok = false;
 
 	files = xcalloc(h->store_files.n + 1, sizeof(*files));
 	env = xcalloc(h->store_env.n + 1, sizeof(*env));
+	run_fd = open(h->run_dir,
+		      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (run_fd < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "cannot open the run dir '%s': %s", h->run_dir,
+			 strerror(errno));
+		goto out;
+	}
+	/* the copies, out of the task's reach (WORK is meta_dir's parent);
+	 * a store dir left by an earlier try goes first */
+	buf_add(&store, h->meta_dir, strlen(h->meta_dir) - strlen("/meta"));
+	buf_puts(&store, "/store");
+	if (rm_rf(store.ptr) < 0) {
+		snprintf(out->message, sizeof(out->message), "%s", err_msg());
+		goto out;
+	}
+	if (mkdir(store.ptr, 0700) < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "cannot create '%s': %s", store.ptr, strerror(errno));
+		goto out;
+	}
 	for (i = 0; i < h->store_files.n; i++) {
 		const char *name = h->store_files.v[i];
 
 		buf_reset(&path);
-		buf_addf(&path, "%s/%s", h->run_dir, name);
-		if (lstat(path.ptr, &st) < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				snprintf(out->message, sizeof(out->message),
-					 "store file '%s' was not created",
-					 runner_esc(&e, name));
-			else
-				snprintf(out->message, sizeof(out->message),
-					 "store file '%s': %s", runner_esc(&e, name),
-					 strerror(errno));
-			goto out;
-		}
-		free(real);
-		real = realpath(path.ptr, NULL);
-		if (!real) {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is a dangling symlink",
-				 runner_esc(&e, name));
-			goto out;
-		}
-		if (strncmp(real, h->run_dir, rl) || real[rl] != '/') {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' points outside the run dir",
-				 runner_esc(&e, name));
-			goto out;
-		}
-		if (stat(real, &st) < 0 || !S_ISREG(st.st_mode)) {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is not a regular file",
-				 runner_esc(&e, name));
+		buf_addf(&path, "%s/%zu", store.ptr, i);
+		if (runner_collect_file(run_fd, name, path.ptr, &total) < 0) {
+			snprintf(out->message, sizeof(out->message), "%s",
+				 err_msg());
 			goto out;
 		}
 		files[i].path = xstrdup(name);
-		files[i].src = real;
-		real = NULL;
+		files[i].src = buf_detach(&path, NULL);
+	}
+	buf_reset(&path);
+	buf_addf(&path, "%s/env", h->task_dir);
+	if (h->store_env.n &&
+	    (env_fd = open(path.ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					     O_CLOEXEC)) < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "cannot open '%s': %s", path.ptr, strerror(errno));
+		goto out;
 	}
 	for (i = 0; i < h->store_env.n; i++) {
 		const char *name = h->store_env.v[i];
+		int r;
 
-		buf_reset(&path);
-		buf_addf(&path, "%s/env/%s", h->task_dir, name);
 		buf_reset(&val);
-		if (access(path.ptr, F_OK) < 0) {
+		/* the task's shell writes these: read them as safely */
+		r = runner_collect_read(env_fd, "store env", name,
+					ENV_VALUE_MAX, &val);
+		if (r == ERR_NOTFOUND) {
 			snprintf(out->message, sizeof(out->message),
 				 "store env '%s' is not set", name);
 			buf_reset(&path);
@@ -1019,9 +1028,14 @@ collect(struct run_handle *h, struct run_result *out)
 					    "and exit, or exec?");
 			goto out;
 		}
-		if (buf_read_file(&val, path.ptr, ENV_VALUE_MAX) < 0) {
+		if (r == ERR_TOOBIG) {
 			snprintf(out->message, sizeof(out->message),
-				 "store env '%s': %s", name, err_msg());
+				 "store env '%s' is larger than 16M", name);
+			goto out;
+		}
+		if (r < 0) {
+			snprintf(out->message, sizeof(out->message), "%s",
+				 err_msg());
 			goto out;
 		}
 		env[i].name = xstrdup(name);
@@ -1033,7 +1047,8 @@ out:
 	if (ok) {
 		out->files = files;
 		out->nfiles = h->store_files.n +
-			      collect_display(h, &files[h->store_files.n]);
+			      collect_display(h, run_fd, store.ptr, &total,
+					      &files[h->store_files.n]);
 		out->env = env;
 		out->nenv = h->store_env.n;
 	} else {
@@ -1048,10 +1063,13 @@ out:
 		free(files);
 		free(env);
 	}
-	free(real);
+	if (run_fd >= 0)
+		close(run_fd);
+	if (env_fd >= 0)
+		close(env_fd);
 	buf_release(&path);
 	buf_release(&val);
-	buf_release(&e);
+	buf_release(&store);
 	return ok;
 }
 

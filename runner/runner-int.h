@@ -54,6 +54,40 @@ void runner_sh_quote(struct buf *b, const char *s, size_t len);
 int runner_write_all(int fd, const void *data, size_t len);
 
 /*
+ * collect.c: take the store file name (a relative path) out of the run dir
+ * open as run_fd, safely against a task racing the daemon: opened once
+ * without following any symlink on the way (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS, else a walk of O_NOFOLLOW opens), refused unless it
+ * is a regular file with no other hard link, and copied from that same
+ * descriptor, in chunks, into dst (created O_EXCL, 0600; removed again on
+ * failure).  *run_total: the bytes this run stored so far, the file's
+ * added; the caps of runner_store_limits apply.  0, or with err_set (the
+ * message is for the run's users): ERR_NOTFOUND ("store file 'x' was not
+ * created"), ERR_TOOBIG (a cap), ERR_INVALID (refused), -1 (I/O).
+ */
+int runner_collect_file(int run_fd, const char *name, const char *dst,
+			int64_t *run_total);
+/*
+ * collect.c: append the file name under dirfd to out, opened and checked
+ * as runner_collect_file does (what names it in messages: "store env").
+ * 0, ERR_NOTFOUND (message "WHAT 'NAME' was not created"), ERR_TOOBIG
+ * (over max bytes; no message), else negative with err_set.
+ */
+int runner_collect_read(int dirfd, const char *what, const char *name,
+			size_t max, struct buf *out);
+/* collect.c: walk O_NOFOLLOW opens even when openat2 is there.  Tests. */
+extern bool collect_force_walk;
+/*
+ * The caps for the backends that copy files themselves: ERR_TOOBIG with
+ * err_set naming the file and the cap when a file of size bytes, after
+ * run_before bytes of the same run, is over one; else 0.
+ */
+int runner_store_cap_check(const char *name, int64_t size,
+			   int64_t run_before);
+/* The most bytes the next file of a run may have, after run_before. */
+int64_t runner_store_file_room(int64_t run_before);
+
+/*
  * A run's log: its output goes through the secret masker into fd; a log
  * that cannot be written is warned about once and does not stop the run.
  */

@@ -124,6 +124,17 @@ struct runner_ops {
 void runner_docker_configure(const char *socket, int keep_failed);
 
 /*
+ * Caps on the files a run stores (the daemon config's limits: {store_file,
+ * store_run}): bytes of one file, and of all the files of one run (its
+ * .display included).  A run over a cap ends error with a message naming
+ * the file and the config key.  <= 0: the default (256 MiB, 1 GiB).  Call
+ * before the first run; every backend applies them.
+ */
+#define RUNNER_STORE_FILE_DEFAULT ((int64_t)256 << 20)
+#define RUNNER_STORE_RUN_DEFAULT ((int64_t)1 << 30)
+void runner_store_limits(int64_t max_file, int64_t max_run);
+
+/*
  * A host of the ssh backend's inventory (the daemon config's hosts:).
  * spec->host names one by its name.
  */
@@ -160,9 +171,10 @@ const struct runner_ops *runner_find(const char *name);
  * "local": /bin/sh -e in a process group of its own, cwd work_dir/run (the
  * run dir), scaffold's own files in work_dir/meta (not in the run dir), a
  * clean environment (PATH, HOME, LANG=C.UTF-8, spec->env, SCAFFOLD_RUN_DIR),
- * stdin /dev/null, stdout and stderr into the log.  Collected files stay in
- * the run dir (src is their absolute path).  free() does not remove
- * work_dir.  The process must not ignore SIGCHLD nor reap children it did
+ * stdin /dev/null, stdout and stderr into the log.  Collected files are
+ * copied out of the run dir, each opened once without following a symlink
+ * (see runner_collect_file), into work_dir/store/N (src names that
+ * copy).  free() does not remove work_dir.  The process must not ignore SIGCHLD nor reap children it did
  * not start (waitpid(-1, ...)).
  */
 extern const struct runner_ops runner_local;

@@ -111,7 +111,6 @@
 #define RUN_LINE_MAX 8192 /* a run started by one line to the helper */
 #define CHUNK 65536
 #define SLICE_MAX (256 << 10) /* output of one run per turn of the I/O */
-#define FILE_MAX (1LL << 30)
 #define ENV_VALUE_MAX (16 << 20)
 #define EXIT_MAX 64
 
@@ -2902,18 +2901,21 @@ enum { COLLECT_OK = 0, COLLECT_FAILED = 1 };
 
 /*
  * One store file into local_run/<path>.  Every directory on its way must
- * be a directory, not a symlink, and the file a regular file.  0,
- * COLLECT_FAILED (message set), SSH_LOST.  c->lock held.
+ * be a directory, not a symlink, and the file a regular file within the
+ * caps (*total: the run's bytes so far).  0, COLLECT_FAILED (message
+ * set), SSH_LOST.  c->lock held.
  */
 static int
 collect_file(struct run_handle *h, const char *name, char **src,
-	     struct run_result *out)
+	     int64_t *total, struct run_result *out)
 {
 	struct conn *c = h->c;
 	LIBSSH2_SFTP_ATTRIBUTES st;
 	struct buf np = BUF_INIT, rp = BUF_INIT, e = BUF_INIT, dst = BUF_INIT;
 	struct buf dir = BUF_INIT;
+	struct stat lst;
 	const char *p, *slash;
+	int64_t room;
 	int fd = -1, r, ret = COLLECT_FAILED;
 
 	runner_norm_path(&np, name);
@@ -2958,8 +2960,11 @@ collect_file(struct run_handle *h, const char *name, char **src,
 	if (!LIBSSH2_SFTP_S_ISREG(st.permissions))
 		goto not_regular;
 	if ((st.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
-	    st.filesize > (libssh2_uint64_t)FILE_MAX)
+	    st.filesize > (libssh2_uint64_t)INT64_MAX / 2)
 		goto too_big;
+	if ((st.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
+	    runner_store_cap_check(name, (int64_t)st.filesize, *total) < 0)
+		goto cap;
 
 	buf_addf(&dst, "%s/%s", h->local_run, np.ptr);
 	slash = strrchr(dst.ptr, '/');
@@ -2978,18 +2983,24 @@ collect_file(struct run_handle *h, const char *name, char **src,
 			 runner_esc(&e, name), dst.ptr, strerror(errno));
 		goto out;
 	}
-	r = get_file(c, rp.ptr, FILE_MAX, fd, NULL);
+	room = runner_store_file_room(*total);
+	r = get_file(c, rp.ptr, room, fd, NULL);
 	if (r == SSH_LOST) {
 		ret = r;
 		goto out;
 	}
-	if (r == ERR_TOOBIG)
-		goto too_big;
+	if (r == ERR_TOOBIG) {
+		/* it grew past a cap while it was read: name that cap */
+		runner_store_cap_check(name, room + 1, *total);
+		goto cap;
+	}
 	if (r < 0) {
 		snprintf(out->message, sizeof(out->message),
 			 "store file '%s': %s", runner_esc(&e, name), err_msg());
 		goto out;
 	}
+	if (fstat(fd, &lst) < 0)
+		lst.st_size = room;
 	if (close(fd) < 0) {
 		fd = -1;
 		snprintf(out->message, sizeof(out->message),
@@ -2998,6 +3009,7 @@ collect_file(struct run_handle *h, const char *name, char **src,
 		goto out;
 	}
 	fd = -1;
+	*total += (int64_t)lst.st_size;
 	*src = buf_detach(&dst, NULL);
 	ret = COLLECT_OK;
 	goto out;
@@ -3011,8 +3023,10 @@ not_regular:
 		 "store file '%s' is not a regular file", runner_esc(&e, name));
 	goto out;
 too_big:
-	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' is larger than 1G", runner_esc(&e, name));
+	runner_store_cap_check(name, INT64_MAX / 2, 0);
+cap:
+	snprintf(out->message, sizeof(out->message), "%s", err_msg());
+	unlink(dst.ptr);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -3089,7 +3103,7 @@ out:
  * held.
  */
 static int
-collect_display(struct run_handle *h, struct runner_file *f,
+collect_display(struct run_handle *h, struct runner_file *f, int64_t *total,
 		struct run_result *out)
 {
 	char msg[sizeof(out->message)];
@@ -3098,7 +3112,7 @@ collect_display(struct run_handle *h, struct runner_file *f,
 	if (!runner_display_wanted(&h->store_files) || h->display == 0)
 		return COLLECT_OK;
 	memcpy(msg, out->message, sizeof(msg));
-	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, out);
+	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, total, out);
 	memcpy(out->message, msg, sizeof(msg));
 	if (ret == COLLECT_OK)
 		f->path = xstrdup(RUN_DISPLAY_FILE);
@@ -3111,20 +3125,22 @@ collect(struct run_handle *h, struct run_result *out)
 {
 	struct runner_file *files;
 	struct runner_env *env;
+	int64_t total = 0;
 	size_t i;
 	int ret = COLLECT_OK;
 
 	files = xcalloc(h->store_files.n + 1, sizeof(*files));
 	env = xcalloc(h->store_env.n + 1, sizeof(*env));
 	for (i = 0; i < h->store_files.n && ret == COLLECT_OK; i++) {
-		ret = collect_file(h, h->store_files.v[i], &files[i].src, out);
+		ret = collect_file(h, h->store_files.v[i], &files[i].src,
+				   &total, out);
 		if (ret == COLLECT_OK)
 			files[i].path = xstrdup(h->store_files.v[i]);
 	}
 	if (ret == COLLECT_OK)
 		ret = collect_env(h, env, out);
 	if (ret == COLLECT_OK)
-		ret = collect_display(h, &files[h->store_files.n], out);
+		ret = collect_display(h, &files[h->store_files.n], &total, out);
 	if (ret == COLLECT_OK) {
 		out->files = files;
 		out->nfiles = h->store_files.n +

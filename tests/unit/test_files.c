@@ -1,10 +1,16 @@
 /*
  * test_files.c - a cascade's file store (store-files.c) and the loads it
  * satisfies (sched.c): names, put/get/list/delete, and the nearest
- * ancestor winning over the file store.
+ * ancestor winning over the file store; blobs streamed into the store, and
+ * the modes of the data dir and its files.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -307,6 +313,222 @@ test_store_failure_named(void **state)
 	release(all, n);
 }
 
+/* Entries of dir/blobs whose name starts with ".tmp-". */
+static int
+blob_temps(void)
+{
+	char p[128];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/blobs", dir);
+	d = opendir(p);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, ".tmp-", 5);
+	closedir(d);
+	return n;
+}
+
+/* A file of several chunks, streamed: its SHA-256, its size, 0600, the
+ * same bytes; the same content again is one blob; no temporary is left. */
+static void
+test_blob_put_streams(void **state)
+{
+	struct buf got = BUF_INIT, path = BUF_INIT;
+	char src[128], hex[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
+	char again[SHA256_HEX_LEN + 1], *data;
+	size_t i, n = 1000003;
+	int64_t size = -1;
+	struct stat sb;
+	int fd;
+
+	(void)state;
+	data = xmalloc(n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 31 + i / 997);
+	snprintf(src, sizeof(src), "%s/src.bin", dir);
+	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	sha256_hex(want, data, n);
+
+	assert_int_equal(store_blob_put(st, src, hex, &size), 0);
+	assert_string_equal(hex, want);
+	assert_int_equal(size, (int64_t)n);
+	store_blob_path(st, hex, &path);
+	assert_int_equal(stat(path.ptr, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(buf_read_file(&got, path.ptr, n + 1), 0);
+	assert_int_equal(got.len, n);
+	assert_memory_equal(got.ptr, data, n);
+	assert_int_equal(blob_temps(), 0);
+
+	assert_int_equal(store_blob_put(st, src, again, &size), 0);
+	assert_string_equal(again, want);
+	assert_int_equal(blob_temps(), 0);
+
+	/* an empty file is a blob too; a symlink or a directory is not */
+	fd = open(src, O_WRONLY | O_TRUNC);
+	close(fd);
+	assert_int_equal(store_blob_put(st, src, hex, &size), 0);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b"
+				 "934ca495991b7852b855");
+	assert_int_equal(size, 0);
+	buf_reset(&path);
+	buf_addf(&path, "%s/link", dir);
+	assert_int_equal(symlink(src, path.ptr), 0);
+	assert_int_equal(store_blob_put(st, path.ptr, hex, &size), -1);
+	assert_non_null(strstr(err_msg(), "Too many levels of symbolic links"));
+	assert_int_equal(store_blob_put(st, dir, hex, &size), -1);
+	buf_reset(&got);
+	buf_addf(&got, "'%s' is not a regular file", dir);
+	assert_string_equal(err_msg(), got.ptr);
+	assert_int_equal(blob_temps(), 0);
+	unlink(path.ptr);
+	unlink(src);
+	free(data);
+	buf_release(&got);
+	buf_release(&path);
+}
+
+static unsigned
+mode_of(const char *d, const char *name)
+{
+	char p[160];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/%s", d, name);
+	if (stat(p, &sb) < 0)
+		fail_msg("stat '%s': %s", p, strerror(errno));
+	return (unsigned)sb.st_mode & 07777;
+}
+
+/*
+ * The data dir is 0700 and its database files 0600, whatever the umask;
+ * an existing data dir other users can reach is refused, naming the fix;
+ * files an older scaffold left wider are narrowed.
+ */
+static void
+test_data_dir_modes(void **state)
+{
+	char d[96], want[256], p[160];
+	struct store *s2 = NULL;
+	mode_t old;
+
+	(void)state;
+	old = umask(0);
+	snprintf(d, sizeof(d), "%s/data", dir);
+	assert_int_equal(store_open(&s2, d), 0);
+	/* a write: the WAL and its index exist now */
+	assert_int_equal(store_begin(s2), 0);
+	assert_int_equal(store_commit(s2), 0);
+	assert_int_equal(mode_of(d, "."), 0700);
+	assert_int_equal(mode_of(d, "blobs"), 0700);
+	assert_int_equal(mode_of(d, "logs"), 0700);
+	assert_int_equal(mode_of(d, "runs"), 0700);
+	assert_int_equal(mode_of(d, "secret.key"), 0600);
+	assert_int_equal(mode_of(d, "scaffold.db"), 0600);
+	assert_int_equal(mode_of(d, "scaffold.db-wal"), 0600);
+	assert_int_equal(mode_of(d, "scaffold.db-shm"), 0600);
+	store_close(s2);
+	s2 = NULL;
+
+	/* left wider by an older scaffold: narrowed on open */
+	snprintf(p, sizeof(p), "%s/scaffold.db", d);
+	assert_int_equal(chmod(p, 0644), 0);
+	snprintf(p, sizeof(p), "%s/logs", d);
+	assert_int_equal(chmod(p, 0755), 0);
+	assert_int_equal(store_open(&s2, d), 0);
+	assert_int_equal(mode_of(d, "scaffold.db"), 0600);
+	assert_int_equal(mode_of(d, "logs"), 0700);
+	store_close(s2);
+	s2 = NULL;
+
+	/* other users can read it, write it, or only enter it */
+	assert_int_equal(chmod(d, 0755), 0);
+	assert_int_equal(store_open(&s2, d), -1);
+	assert_null(s2);
+	snprintf(want, sizeof(want),
+		 "data dir '%s' is readable by other users (mode 0755): "
+		 "chmod 700 '%s'",
+		 d, d);
+	assert_string_equal(err_msg(), want);
+	assert_int_equal(store_open_existing(&s2, d), -1);
+	assert_string_equal(err_msg(), want);
+	assert_int_equal(chmod(d, 0730), 0);
+	assert_int_equal(store_open(&s2, d), -1);
+	snprintf(want, sizeof(want),
+		 "data dir '%s' is writable by other users (mode 0730): "
+		 "chmod 700 '%s'",
+		 d, d);
+	assert_string_equal(err_msg(), want);
+	assert_int_equal(chmod(d, 0701), 0);
+	assert_int_equal(store_open(&s2, d), -1);
+	snprintf(want, sizeof(want),
+		 "data dir '%s' is open to other users (mode 0701): "
+		 "chmod 700 '%s'",
+		 d, d);
+	assert_string_equal(err_msg(), want);
+	/* the fix it names works */
+	assert_int_equal(chmod(d, 0700), 0);
+	assert_int_equal(store_open(&s2, d), 0);
+	store_close(s2);
+	umask(old);
+}
+
+/* Whether another process sees a lock on len bytes at off of path. */
+static int
+locked_elsewhere(const char *path, off_t off, off_t len)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct flock fl;
+		int fd = open(path, O_RDONLY);
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = off;
+		fl.l_len = len;
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type == F_UNLCK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Opening the store again (each thread of serve has its own connection)
+ * must not drop the locks SQLite holds for the others: closing any
+ * descriptor of the database file drops every POSIX lock this process has
+ * on it, and another process closing its connection would then take the
+ * WAL away from under them ("database disk image is malformed").
+ */
+static void
+test_open_keeps_locks(void **state)
+{
+	char db[96];
+	struct store *s2 = NULL;
+	/* SQLite's SHARED range, held by every connection in WAL mode */
+	const off_t shared = 0x40000002, nshared = 510;
+
+	(void)state;
+	snprintf(db, sizeof(db), "%s/scaffold.db", dir);
+	assert_int_equal(locked_elsewhere(db, shared, nshared), 1);
+	assert_int_equal(store_open(&s2, dir), 0);
+	assert_int_equal(locked_elsewhere(db, shared, nshared), 1);
+	store_close(s2);
+	assert_int_equal(locked_elsewhere(db, shared, nshared), 1);
+}
+
 int
 main(void)
 {
@@ -316,6 +538,9 @@ main(void)
 		cmocka_unit_test(test_load_from_file_store),
 		cmocka_unit_test(test_ancestor_wins_over_file_store),
 		cmocka_unit_test(test_store_failure_named),
+		cmocka_unit_test(test_blob_put_streams),
+		cmocka_unit_test(test_data_dir_modes),
+		cmocka_unit_test(test_open_keeps_locks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

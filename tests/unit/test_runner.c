@@ -127,6 +127,16 @@ fx_path(struct fx *f, char *out, size_t len, const char *name)
 	snprintf(out, len, "%s/%s", f->run, name);
 }
 
+/* A file of scaffold's beside the run dir: WORK/NAME. */
+static void
+fx_work_path(struct fx *f, char *out, size_t len, const char *name)
+{
+	size_t rl = strlen(f->run);
+
+	assert_true(rl > 4 && !strcmp(f->run + rl - 4, "/run"));
+	snprintf(out, len, "%.*s/%s", (int)(rl - 4), f->run, name);
+}
+
 /* Start; returns start's result. */
 static int
 fx_start(struct fx *f, const char *script)
@@ -549,17 +559,22 @@ test_success_files_env(void **state)
 	assert_int_equal(f.res.exit_code, 0);
 	assert_string_equal(f.log, "done\n");
 
+	/* copies out of the run dir, in scaffold's WORK/store */
 	assert_int_equal(f.res.nfiles, 2);
 	assert_string_equal(f.res.files[0].path, "out.bin");
-	fx_path(&f, want, sizeof(want), "out.bin");
+	fx_work_path(&f, want, sizeof(want), "store/0");
 	assert_string_equal(f.res.files[0].src, want);
 	data = slurp(f.res.files[0].src, &len);
 	assert_int_equal(len, sizeof(content) - 1);
 	assert_memory_equal(data, content, len);
 	free(data);
 	assert_string_equal(f.res.files[1].path, "sub/res.txt");
-	fx_path(&f, want, sizeof(want), "sub/res.txt");
+	fx_work_path(&f, want, sizeof(want), "store/1");
 	assert_string_equal(f.res.files[1].src, want);
+	data = slurp(f.res.files[1].src, &len);
+	assert_int_equal(len, 1);
+	assert_memory_equal(data, "x", 1);
+	free(data);
 
 	assert_int_equal(f.res.nenv, 5);
 	assert_string_equal(f.res.env[0].name, "A");
@@ -601,7 +616,7 @@ test_display(void **state)
 	assert_int_equal(f.res.nfiles, 2);
 	assert_string_equal(f.res.files[0].path, "out.txt");
 	assert_string_equal(f.res.files[1].path, RUN_DISPLAY_FILE);
-	fx_path(&f, want, sizeof(want), RUN_DISPLAY_FILE);
+	fx_work_path(&f, want, sizeof(want), "store/display");
 	assert_string_equal(f.res.files[1].src, want);
 	fx_done(&f);
 
@@ -1042,7 +1057,6 @@ test_store_errors(void **state)
 	static const char *const dirlink[] = { "d/passwd" };
 	static const char *const inner[] = { "inner", "sub" };
 	struct fx f;
-	char want[PATH_MAX + 16];
 
 	(void)state;
 	fx_init(&f);
@@ -1071,8 +1085,7 @@ test_store_errors(void **state)
 	f.spec.nstore_files = 1;
 	fx_run(&f, "ln -s /etc/passwd link\n");
 	assert_int_equal(f.res.outcome, RUN_ERROR);
-	assert_string_equal(f.res.message,
-			    "store file 'link' points outside the run dir");
+	assert_string_equal(f.res.message, "store file 'link' is a symlink");
 	fx_done(&f);
 
 	fx_init(&f);
@@ -1080,24 +1093,23 @@ test_store_errors(void **state)
 	f.spec.nstore_files = 1;
 	fx_run(&f, "ln -s /etc d\n");
 	assert_string_equal(f.res.message,
-			    "store file 'd/passwd' points outside the run dir");
+			    "store file 'd/passwd' is behind a symlink ('d')");
 	fx_done(&f);
 
 	fx_init(&f);
 	f.spec.store_files = lnk;
 	f.spec.nstore_files = 1;
 	fx_run(&f, "ln -s ../task/script link\n");
-	assert_string_equal(f.res.message,
-			    "store file 'link' points outside the run dir");
+	assert_string_equal(f.res.message, "store file 'link' is a symlink");
 	fx_done(&f);
 
 	fx_init(&f);
 	f.spec.store_files = inner;
 	f.spec.nstore_files = 1;
+	/* no symlink is followed, not even one that stays inside */
 	fx_run(&f, "echo x > real\nln -s real inner\n");
-	assert_int_equal(f.res.outcome, RUN_SUCCESS);
-	fx_path(&f, want, sizeof(want), "real");
-	assert_string_equal(f.res.files[0].src, want);
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "store file 'inner' is a symlink");
 	fx_done(&f);
 
 	fx_init(&f);
@@ -1112,8 +1124,42 @@ test_store_errors(void **state)
 	f.spec.store_files = lnk;
 	f.spec.nstore_files = 1;
 	fx_run(&f, "ln -s nowhere link\n");
+	assert_string_equal(f.res.message, "store file 'link' is a symlink");
+	fx_done(&f);
+
+	/* a file with another name: one from outside the run dir cannot
+	 * even be linked in (the sandbox's mounts are apart: EXDEV), but
+	 * the check does not count on that */
+	fx_init(&f);
+	f.spec.store_files = lnk;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "echo x > other\nln other link\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
 	assert_string_equal(f.res.message,
-			    "store file 'link' is a dangling symlink");
+			    "store file 'link' has other hard links");
+	assert_int_equal(f.res.nfiles, 0);
+	fx_done(&f);
+
+	/* a FIFO: refused, and the collection does not block on it */
+	fx_init(&f);
+	f.spec.store_files = lnk;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "mkfifo link\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message,
+			    "store file 'link' is not a regular file");
+	fx_done(&f);
+
+	/* the store env is read without following a symlink either */
+	fx_init(&f);
+	f.spec.store_env = unset;
+	f.spec.nstore_env = 1;
+	fx_run(&f, "SET=1\n"
+		   "echo secret > ../../outside\n"
+		   "ln -s ../../outside ../task/env/SET\n");
+	assert_int_equal(f.res.outcome, RUN_ERROR);
+	assert_string_equal(f.res.message, "store env 'SET' is a symlink");
+	assert_int_equal(f.res.nenv, 0);
 	fx_done(&f);
 }
 

@@ -1337,6 +1337,7 @@ test_store_errors(void **state)
 	static const char *const behind[] = {"d/f"};
 	static const char *const dir[] = {"adir"};
 	static const char *const se[] = {"NEVER"};
+	static const char *const caps[] = {"a", "b"};
 	struct fx f;
 
 	(void)state;
@@ -1384,6 +1385,33 @@ test_store_errors(void **state)
 	assert_string_equal(f.log, "hi\nscaffold: store env 'NEVER' is not "
 				   "set\n");
 	fx_done(&f);
+
+	/* the caps of runner_store_limits, per file and per run */
+	runner_store_limits(1000, 1500);
+	fx_init(&f, "A");
+	f.spec.store_files = caps;
+	f.spec.nstore_files = 1;
+	fx_run(&f, "head -c 1001 /dev/zero > a\n");
+	assert_string_equal(f.res.message,
+			    "store file 'a' is larger than the limit of "
+			    "1000 bytes (limits.store_file)");
+	fx_done(&f);
+	fx_init(&f, "A");
+	f.spec.store_files = caps;
+	f.spec.nstore_files = 2;
+	fx_run(&f, "head -c 1000 /dev/zero > a; head -c 501 /dev/zero > b\n");
+	assert_string_equal(f.res.message,
+			    "store file 'b' takes the store files of this run "
+			    "over the limit of 1500 bytes (limits.store_run)");
+	fx_done(&f);
+	fx_init(&f, "A");
+	f.spec.store_files = caps;
+	f.spec.nstore_files = 2;
+	fx_run(&f, "head -c 1000 /dev/zero > a; head -c 500 /dev/zero > b\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_int_equal(f.res.nfiles, 2);
+	fx_done(&f);
+	runner_store_limits(0, 0);
 }
 
 static void
