@@ -108,6 +108,7 @@ static const char *const sb_stage[] = {
 enum { FD_NULL = 3, FD_OUT, FD_ST, FD_GO, FD_META, FD_RUN, FD_TASK, FD_LAST };
 
 static const char *const tmp_dirs[] = { "/tmp", "/var/tmp", "/dev/shm" };
+#define HIDDEN_FILE "/tmp/.scaffold-hidden"
 
 /* ---- the init, in the namespaces (async-signal-safe only) ------------ */
 
@@ -288,7 +289,7 @@ init(struct sandbox *sb)
 	char src[64], num[24], *n;
 	const char *bind[2];
 	sigset_t none;
-	int fds[4], i, status;
+	int fds[4], i, fd, status;
 	size_t k;
 	struct stat st;
 	pid_t sh, p;
@@ -359,6 +360,12 @@ init(struct sandbox *sb)
 			  "mode=1777") < 0)
 			fail(SB_TMP, (int)k);
 	}
+	/* a hidden file becomes an empty one that no one may open: made on
+	 * our /tmp, bound over each, then unlinked from /tmp */
+	fd = open(HIDDEN_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0 || fchmod(fd, 0) < 0)
+		fail(SB_HIDE, -1);
+	close(fd);
 	for (k = 0; k < sb->nhide; k++) {
 		if (stat(sb->hide[k], &st) < 0)
 			continue; /* gone, or under a path hidden already */
@@ -366,10 +373,11 @@ init(struct sandbox *sb)
 			    mount("tmpfs", sb->hide[k], "tmpfs",
 				  MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				  "size=64k,mode=0755") < 0 :
-			    mount("/dev/null", sb->hide[k], NULL, MS_BIND,
-				  NULL) < 0)
+			    mount(HIDDEN_FILE, sb->hide[k], NULL,
+				  MS_BIND | MS_RDONLY, NULL) < 0)
 			fail(SB_HIDE, (int)k);
 	}
+	unlink(HIDDEN_FILE);
 	/* the run and task dirs, back at their paths, writable */
 	bind[0] = sb->run_dir;
 	bind[1] = sb->task_dir;
