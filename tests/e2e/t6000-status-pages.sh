@@ -341,9 +341,9 @@ tasks:
   - name: ticker
     run: |
       echo "tick 1"
-      while [ ! -e "$T/gate1" ]; do sleep 0.05; done
+      while [ ! -e gate1 ]; do sleep 0.05; done
       echo "tick 2 <b>live</b>"
-      while [ ! -e "$T/gate2" ]; do sleep 0.05; done
+      while [ ! -e gate2 ]; do sleep 0.05; done
       echo "tick 3"
 Y
 commit "a slow cascade" >/dev/null
@@ -363,7 +363,9 @@ is "$(xp "$T/t.html" "string(//pre[@id='log']/@data-follow)")" "../r/$TICK/log?f
 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome-live" \
 	--remote-debugging-port=0 "$H/r/$TICK" 2>>"$T/chrome.log" >/dev/null &
 CHPID=$!
-trap 'kill $SPID $CHPID 2>/dev/null; touch "$T/gate1" "$T/gate2"; wait 2>/dev/null; rm -rf "$T"' EXIT
+# the gates are in the run dir: the task sees nothing else of ours
+GATE="$D/runs/$TICK/run"
+trap 'kill $SPID $CHPID 2>/dev/null; touch "$GATE/gate1" "$GATE/gate2"; wait 2>/dev/null; rm -rf "$T"' EXIT
 wait_for 30 test -s "$T/chrome-live/DevToolsActivePort" ||
 	{ echo "Bail out! Chromium's DevTools did not start: $(tail -3 "$T/chrome.log")"; exit 1; }
 CDP=$(head -n 1 "$T/chrome-live/DevToolsActivePort")
@@ -372,14 +374,14 @@ js_is() { [ "$(js "$1")" = "$2" ]; }
 LOG="(document.getElementById('log') || {}).textContent"
 ok wait_for 30 js_is "(document.getElementById('live') || {}).textContent" "following live" \
 	"live: the page's script connects to the log's events"
-touch "$T/gate1"
+touch "$GATE/gate1"
 ok wait_for 10 js_is "/tick 2/.test($LOG)" true \
 	"live: a line printed after the page loaded arrives" ||
 	{ js "$LOG" | sed 's/^/# page: /'; tail -3 "$T/cdp.err" | sed 's/^/# /'; }
 is "$(js "$LOG" | grep -v '^scaffold:')" "tick 1
 tick 2 <b>live</b>" "live: the page's log, in order, without repeats"
 is "$(js "document.querySelectorAll('#log *').length")" 0 "live: streamed lines are text too"
-touch "$T/gate2"
+touch "$GATE/gate2"
 ok wait_for 15 js_is "(document.getElementById('outcome') || {}).textContent.trim()" success \
 	"live: when the run ends, the page shows its outcome"
 is "$(js "$LOG" | grep -v '^scaffold:')" "tick 1
