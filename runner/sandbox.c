@@ -412,9 +412,11 @@ init(struct sandbox *sb)
 		_exit(125);
 	close(FD_GO);
 
-	/* not fork(): glibc's takes locks that another thread of the daemon
-	 * may have held when it was cloned */
-	sh = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+	/* vfork(): no copy of the daemon's page tables (this process is a
+	 * copy of the daemon) and, unlike fork(), no lock of glibc's taken,
+	 * which another thread of the daemon may have held when it was
+	 * cloned.  The child only makes system calls until it execs. */
+	sh = vfork();
 	if (sh < 0)
 		fail(SB_FORK, -1);
 	if (sh == 0)
