@@ -106,13 +106,24 @@ measure() { # NAME FRESH_DIR|- CMD...
 	echo "$r" >>"$WORK/$name.times"
 }
 
-for b in shell chain reapply wide1 wide4; do
+# the kernel's part of the sandbox: the same loop, each sh in new PID,
+# mount, IPC and UTS namespaces with a /proc of its own (util-linux's
+# unshare; as root, or -r makes a user namespace)
+if [ "$(id -u)" = 0 ]; then
+	NS="unshare --pid --mount --ipc --uts --fork --mount-proc"
+else
+	NS="unshare -r --pid --mount --ipc --uts --fork --mount-proc"
+fi
+$NS true 2>/dev/null || die "cannot make namespaces: $NS true"
+
+for b in shell sandbox chain reapply wide1 wide4; do
 	: >"$WORK/$b.times"
 done
 round=0
 while [ "$round" -lt "$RUNS" ]; do
 	round=$((round + 1))
 	measure shell - sh -c "for i in \$(seq $N); do sh -c true; done"
+	measure sandbox - sh -c "for i in \$(seq $N); do $NS sh -c true; done"
 	measure chain "$WORK/chain.d" "$SCAFFOLD" apply -q -d "$WORK/chain.d" \
 		"$CHAIN"
 	check_status chain "$WORK/chain.out"
@@ -174,12 +185,14 @@ echo
 printf '%-9s %8s %9s %8s %8s %9s %11s %8s\n' BENCHMARK 'BEST s' \
 	'MEDIAN s' 'CPU s' 'RSS MiB' 'ms/TASK' 'OVERHEAD ms' 'x SHELL'
 row shell shell no
+row sandbox sandbox yes
 row chain chain yes
 row "wide -j1" wide1 yes
 row "wide -j4" wide4 yes
 row re-apply reapply no
 echo
 echo "shell     sh -c 'for i in \$(seq $N); do sh -c true; done'"
+echo "sandbox   the same loop, each under $NS"
 echo "chain     scaffold apply -q -d FRESH $CHAIN"
 echo "wide -j1  scaffold apply -q -d FRESH -j 1 $WIDE"
 echo "wide -j4  scaffold apply -q -d FRESH -j 4 $WIDE"
