@@ -100,6 +100,15 @@ void exec_set_idle_wait(struct exec *x, int on);
  * (commit statuses: the cascade may have settled).  On exec_step's thread. */
 typedef void (*exec_finish_fn)(void *arg, int64_t cascade_id);
 void exec_set_on_finish(struct exec *x, exec_finish_fn fn, void *arg);
+/*
+ * Asked before a run starts (not when one is adopted): 0 to let it, or -1
+ * with why in msg: the run ends error with it.  The daemon refuses a
+ * runner the run's repository does not allow (its 'runners' may have
+ * changed since the definition was applied).
+ */
+typedef int (*exec_allow_fn)(void *arg, const char *repo, const char *runner,
+			     char *msg, size_t msgsize);
+void exec_set_allow(struct exec *x, exec_allow_fn fn, void *arg);
 /* From any thread: make a waiting exec_step return now. */
 void exec_wake(struct exec *x);
 size_t exec_running(struct exec *x);

@@ -60,6 +60,8 @@ struct exec {
 	int64_t last_kill_check;
 	exec_finish_fn on_finish; /* after each recorded end (commit statuses) */
 	void *on_finish_arg;
+	exec_allow_fn allow; /* may this run start? */
+	void *allow_arg;
 };
 
 static void *
@@ -270,6 +272,10 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 		snprintf(msg, sizeof(msg),
 			 "runner '%s' is not available in this scaffold",
 			 req->runner);
+	else if (!adopt && x->allow &&
+		 x->allow(x->allow_arg, req->repo ? req->repo : "",
+			  req->runner, msg, sizeof(msg)) < 0)
+		; /* msg says why */
 	else if (adopt && !sl->ops->adopt)
 		snprintf(msg, sizeof(msg), "scaffold stopped while the run was "
 					   "in progress");
@@ -689,6 +695,13 @@ exec_set_on_finish(struct exec *x, exec_finish_fn fn, void *arg)
 {
 	x->on_finish = fn;
 	x->on_finish_arg = arg;
+}
+
+void
+exec_set_allow(struct exec *x, exec_allow_fn fn, void *arg)
+{
+	x->allow = fn;
+	x->allow_arg = arg;
 }
 
 void

@@ -516,6 +516,32 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A run may start only on a runner its repository allows now: 'runners'
+ * may have lost one since the definition was applied.
+ */
+static int
+allow_runner(void *arg, const char *repo, const char *runner, char *msg,
+	     size_t msgsize)
+{
+	const struct config *cf = arg;
+	const struct repo_config *rc;
+	size_t k;
+
+	if (!*repo || !(rc = config_repo(cf, repo)))
+		return 0; /* applied by hand, or a repo no longer served */
+	for (k = 0; k < RUNNER_KIND_N; k++)
+		if (!strcmp(runner, runner_kind_names[k]))
+			break;
+	if (k < RUNNER_KIND_N && (rc->runners & (1u << k)))
+		return 0;
+	snprintf(msg, msgsize,
+		 "runner '%s' is not allowed for repo '%s' (its 'runners' in "
+		 "the daemon config: %s)",
+		 runner, repo, rc->runners_text);
+	return -1;
+}
+
 int
 serve_run(struct config *cf, int quiet)
 {
@@ -561,6 +587,7 @@ serve_run(struct config *cf, int quiet)
 	if (outbox_start(&d.outbox, cf) < 0)
 		goto out;
 	exec_set_on_finish(d.x, on_run_end, &d);
+	exec_set_allow(d.x, allow_runner, cf);
 	log_info("serve: listening on %s (port %d), status pages at %s",
 		 cf->listen, http_port(d.http), cf->public_url);
 	{

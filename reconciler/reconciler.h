@@ -663,6 +663,7 @@ struct run_load_file {
 struct run_req {
 	int64_t run_id;
 	int64_t task_id;
+	char *repo; /* the cascade's repository; "" for apply's */
 	char *cascade;
 	char *task;
 	char *revision;

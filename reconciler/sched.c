@@ -640,6 +640,7 @@ run_req_free(struct run_req *r)
 
 	if (!r)
 		return;
+	free(r->repo);
 	free(r->cascade);
 	free(r->task);
 	free(r->revision);
@@ -724,9 +725,9 @@ out:
  * with the reason in err_msg().
  */
 static int
-build_req(struct sched *s, const struct cascade *c, int64_t cascade_id,
-	  const char *revision, const struct task *t, const char *host,
-	  struct run_req *r)
+build_req(struct sched *s, const struct cascade *c, const char *repo,
+	  int64_t cascade_id, const char *revision, const struct task *t,
+	  const char *host, struct run_req *r)
 {
 	struct buf v = BUF_INIT, path = BUF_INIT;
 	const struct input *in;
@@ -735,6 +736,7 @@ build_req(struct sched *s, const struct cascade *c, int64_t cascade_id,
 	char blob[SHA256_HEX_LEN + 1];
 	int ret = 0;
 
+	r->repo = xstrdup(repo ? repo : "");
 	r->cascade = xstrdup(c->name);
 	r->task = xstrdup(t->name);
 	r->revision = xstrdup(revision ? revision : "");
@@ -928,7 +930,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		r->task_id = row->id;
 		r->attempt = row->attempts;
 		reqs[nreqs++] = r;
-		ret = build_req(s, c, row->cascade_id, crow.revision, t,
+		ret = build_req(s, c, crow.repo, row->cascade_id, crow.revision, t,
 				nhosts > 1 || !strcmp(t->runner, "ssh")
 					? (t->hosts.n ? t->hosts.v[h].name
 						      : NULL)
@@ -1533,7 +1535,8 @@ sched_running(struct sched *s, struct run_req ***out, size_t *n)
 			ret = sched_definition(s, task.cascade_id, &c);
 		t = c ? cascade_task(c, task.name) : NULL;
 		if (ret == 0 && t)
-			ret = build_req(s, c, task.cascade_id, runs[i].revision,
+			ret = build_req(s, c, crow.repo, task.cascade_id,
+					runs[i].revision,
 					t, runs[i].host, r);
 		if (ret == 0 && t) {
 			/* the runner it started with, whatever the definition

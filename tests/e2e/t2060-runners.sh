@@ -168,6 +168,23 @@ kill -TERM $SPID
 wait $SPID
 is "$?" 0 "SIGTERM stops the daemon cleanly"
 
+# the operator takes local away from tools: its active cascade keeps its
+# local task, which must not start any more, by hand neither
+sed -i 's/    runners: \[local\]/    runners: [docker]/' "$T/scaffold.yaml"
+OP=$("$SCAFFOLD" token create op --role operator -d "$D" 2>/dev/null)
+"$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve2.log" &
+SPID=$!
+serve_port "$T/serve2.log"
+SCAFFOLD_TOKEN=$OP run "$SCAFFOLD" run --server "http://127.0.0.1:$PORT" lint check
+is "$RC" 1 "a run by hand of the local task does not succeed"
+lint_refused() { [ "$(state_of lint check)" = "error 2" ]; }
+ok wait_for 20 lint_refused "but the run does not start: the task is in error"
+run "$SCAFFOLD" logs -d "$D" lint check
+is "$(printf '%s\n' "$OUT" | tail -n 1)" "scaffold: runner 'local' is not allowed for repo 'tools' (its 'runners' in the daemon config: docker)" \
+	"its log says why, naming the repo and the key"
+kill -TERM $SPID
+wait $SPID
+
 # --- a task with an image never runs local: an error, not a warning
 cat >"$T/image.yaml" <<'Y'
 version: v1
