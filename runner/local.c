@@ -103,6 +103,7 @@ struct run_handle {
 	int off_fd; /* meta/out-offset */
 	int kill_fd; /* eventfd: kill() → wait() */
 	bool reaped;
+	int status; /* the init's wait status, once reaped (ours) */
 	bool gone; /* the init has ended */
 	bool waited;
 };
@@ -870,8 +871,9 @@ read_output(struct run_handle *h, char *chunk, bool all)
 static void
 reap(struct run_handle *h)
 {
+	h->status = -1;
 	if (h->child && !h->reaped && h->pid > 0) {
-		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
 			;
 	}
 	h->reaped = true;
@@ -1074,6 +1076,28 @@ out:
 }
 
 
+/*
+ * How the shell ended: meta/exit, or, when the init could not write it
+ * (a full disk), the init's own exit status, which repeats it (128 + N
+ * for signal N).  false when neither says.
+ */
+static bool
+run_status(struct run_handle *h, int *code, int *sig)
+{
+	int s;
+
+	if (read_exit(h, code, sig) == 0)
+		return true;
+	if (!h->child || h->status < 0 || !WIFEXITED(h->status))
+		return false;
+	s = WEXITSTATUS(h->status);
+	if (s > 128 && s < 128 + NSIG)
+		*sig = s - 128;
+	else
+		*code = s;
+	return true;
+}
+
 static int64_t
 min_wait(int64_t a, int64_t b)
 {
@@ -1177,11 +1201,16 @@ local_wait(struct run_handle *h, struct run_result *out)
 		duration_format(dur, sizeof(dur), h->timeout_ms);
 		snprintf(out->message, sizeof(out->message),
 			 "timed out after %s", dur);
-	} else if (read_exit(h, &code, &sig) < 0) {
+	} else if (!run_status(h, &code, &sig)) {
 		out->outcome = h->child ? RUN_ERROR : RUN_LOST;
-		snprintf(out->message, sizeof(out->message),
-			 "the run ended without an exit status (its sandbox "
-			 "was killed)");
+		if (h->child && h->status >= 0 && WIFSIGNALED(h->status))
+			snprintf(out->message, sizeof(out->message),
+				 "the run's sandbox was killed by signal %d",
+				 WTERMSIG(h->status));
+		else
+			snprintf(out->message, sizeof(out->message),
+				 "the run ended without an exit status (its "
+				 "processes are gone)");
 	} else if (sig) {
 		out->outcome = RUN_ERROR;
 		snprintf(out->message, sizeof(out->message),

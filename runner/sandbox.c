@@ -434,7 +434,11 @@ init(struct sandbox *sb)
 			break;
 	}
 	record_exit(status);
-	_exit(0); /* and the kernel ends what is left of the namespace */
+	/* the status again, for a daemon that is still our parent, in case
+	 * meta/exit could not be written (a full disk); the kernel ends what
+	 * is left of the namespace */
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
+				  128 + WTERMSIG(status));
 }
 
 /* ---- the daemon's side ---------------------------------------------- */

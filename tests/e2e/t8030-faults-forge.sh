@@ -10,7 +10,11 @@
 
 STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
 [ -x "$STUB" ] || skip_all "no forge stub at $STUB (make test builds it and sets FORGE_STUB)"
-trap 'kill $SPID $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+# the gates the tasks wait for: outside /tmp, which a local task has its
+# own of, and readable by the task user
+G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
+	skip_all "cannot make a dir in /run"
+trap 'kill $SPID $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$G"' EXIT
 
 start_stub() { # NAME ARGS...
 	_name=$1
@@ -27,14 +31,14 @@ TOKEN=ghp-FAULT-token-9876
 printf '%s\n' "$TOKEN" >"$T/gh.token"
 printf '%s\n' gitea-FAULT-token-5432 >"$T/gt.token"
 
-cascade() { # TEST_RUN: build waits for $T/gate (the pending status goes first)
+cascade() { # TEST_RUN: build waits for $G/gate (the pending status goes first)
 	cat <<Y
 version: v1
 name: deploy
 runner: local
 tasks:
   - name: build
-    run: while [ ! -e "$T/gate" ]; do sleep 0.1; done
+    run: while [ ! -e "$G/gate" ]; do sleep 0.1; done
   - name: test
     run: $1
     depends_on: [build]
@@ -66,7 +70,7 @@ got() { # NAME
 	sed 's/.*"description":"\([^"]*\)".*"state":"\([^"]*\)".*\/statuses\/\([0-9a-f]\{12\}\)[0-9a-f]*".*"status":\([0-9]*\)}$/\3 \2 \1 \4/' "$T/$1.log"
 }
 short() { echo "$1" | cut -c1-12; }
-touch "$T/gate"
+touch "$G/gate"
 serve_start serve.log
 settled() { # NAME SHA STATE: the stub got that status, and took it
 	got "$1" | grep -q "^$(short "$2") $3 .* 201$"
@@ -77,19 +81,19 @@ $(short "$gh_1") success 2 changed, 2 re-ran, all succeeded 201" "pending, then 
 
 # the forge goes down; two revisions settle
 touch "$T/down"
-rm "$T/gate"
+rm "$G/gate"
 n0=$(wc -l <"$T/gh.log")
 put gh deploy.yaml "$(cascade "echo two")"
 push gh two
 gh_2=$SHA
 ok wait_for 30 sh -c "tail -n +$((n0 + 1)) '$T/gh.log' | grep -q '\"status\":500'" "the forge answers 500"
-touch "$T/gate"
+touch "$G/gate"
 ok wait_for 30 grep -q "status: repo 'gh' at $(short "$gh_2"): scaffold/deploy success" "$T/serve.log" "a revision settles during the outage"
-rm "$T/gate"
+rm "$G/gate"
 put gh deploy.yaml "$(cascade "echo three; exit 3")"
 push gh three
 gh_3=$SHA
-touch "$T/gate"
+touch "$G/gate"
 ok wait_for 30 grep -q "status: repo 'gh' at $(short "$gh_3"): scaffold/deploy failure" "$T/serve.log" "a second one fails during the outage"
 ok wait_for 60 grep -q "warn: status: repo 'gh': github answered 500 to the status of $(short "$gh_2") (scaffold/deploy): the stub forge is down (retrying in 4s)" "$T/serve.log" \
 	"the log names the repo, the commit, the HTTP status and the forge's message, and backs off"
@@ -99,11 +103,11 @@ is "$(awk -v s="$(short "$gh_2")" '$0 ~ "at " s ": scaffold/deploy success" {on 
 is "$(got gh | tail -n +$((n0 + 1)) | grep -vc ' 500$')" 0 "nothing is taken meanwhile"
 
 # the other repository's forge is up: its statuses go out meanwhile
-rm "$T/gate"
+rm "$G/gate"
 put gt deploy.yaml "$(cascade "echo two")"
 push gt two
 gt_2=$SHA
-touch "$T/gate"
+touch "$G/gate"
 ok wait_for 30 settled gt "$gt_2" success "another repository's statuses are delivered during the outage"
 is "$(got gt)" "$(short "$gt_1") pending 2 changed, 2 to run 201
 $(short "$gt_1") success 2 changed, 2 re-ran, all succeeded 201

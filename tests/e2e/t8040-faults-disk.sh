@@ -11,10 +11,14 @@ command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed (scripts/ins
 mkdir -p "$D"
 mount -t tmpfs -o size=24m,mode=0700 tmpfs "$D" 2>"$T/mount.err" ||
 	skip_all "cannot mount a tmpfs (needs root): $(cat "$T/mount.err")"
-trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; umount "$D"; rm -rf "$T"' EXIT
+# the gates the tasks wait for: outside /tmp, which a local task has its
+# own of, and readable by the task user
+G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
+	skip_all "cannot make a dir in /run"
+trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; umount "$D"; rm -rf "$T" "$G"' EXIT
 
-# app: writer prints a long log once $T/gate1 exists; keeper makes a
-# file to store first, then waits for $T/gate2
+# app: writer prints a long log once $G/gate1 exists; keeper makes a
+# file to store first, then waits for $G/gate2
 cascade_app() { # WORD
 	cat <<Y
 version: v1
@@ -24,7 +28,7 @@ tasks:
   - name: writer
     run: |
       echo "writer $1"
-      while [ ! -e "$T/gate1" ]; do sleep 0.1; done
+      while [ ! -e "$G/gate1" ]; do sleep 0.1; done
       i=0
       while [ \$i -lt 3000 ]; do echo "line \$i of the $1 log, padded to be long enough to need a few pages"; i=\$((i + 1)); done
       V=$1
@@ -33,7 +37,7 @@ tasks:
     run: |
       head -c 3000000 /dev/urandom >out.bin
       echo "keeper $1 ready"
-      while [ ! -e "$T/gate2" ]; do sleep 0.1; done
+      while [ ! -e "$G/gate2" ]; do sleep 0.1; done
       echo kept
     store: {file: [out.bin]}
   - name: reader
@@ -47,7 +51,7 @@ put app app.yaml "$(cascade_app one)"
 push app first
 new_other one
 serve_config app other
-touch "$T/gate1" "$T/gate2"
+touch "$G/gate1" "$G/gate2"
 serve_start serve.log
 ok wait_for 30 state_is app reader success:1 "before the disk fills, the cascade runs"
 ok wait_for 30 state_is other say success:1 "and the other one"
@@ -60,7 +64,7 @@ for t in writer keeper reader; do
 done
 
 # a revision whose runs write while the disk is full
-rm "$T/gate1" "$T/gate2"
+rm "$G/gate1" "$G/gate2"
 put app app.yaml "$(cascade_app two)"
 push app second
 ready() { w=$(last_run app writer) && k=$(last_run app keeper) &&
@@ -74,7 +78,7 @@ dd if=/dev/zero of="$D/filler2" bs=4k 2>/dev/null
 is "$(df -P "$D" | awk 'NR == 2 {print $4}')" 0 "the disk is full"
 
 # 1. writer's log cannot be written, nor its end recorded, for now
-touch "$T/gate1"
+touch "$G/gate1"
 ok wait_for 30 grep -q "exec: run $w: cannot record its end (store: " "$T/serve.log" "the run ends, but the store cannot record it"
 is "$(grep "exec: run $w: cannot record its end" "$T/serve.log")" \
 	"warn: exec: run $w: cannot record its end (store: database or disk is full); trying again every 1s" \
@@ -94,11 +98,11 @@ is "$(grep -c "gitsync: repo 'app': store: save repo: database or disk is full" 
 rm "$D/reserve"
 ok wait_for 30 state_is app writer error:2 "with some space back, the run's end is recorded: error"
 ok grep -q "exec: run $w: its end is recorded now" "$T/serve.log" "the daemon log says so"
-api "/api/v1/runs/$w"
+api "/api/v1/runs/$w"; echo "# RES $RES" | cut -c1-600
 is "$(printf '%s\n' "$RES" | grep -o '"state":"[a-z]*","exit_code":[0-9-]*,"message":"[^"]*"')" \
 	"\"state\":\"error\",\"exit_code\":1,\"message\":\"exit code 1; its log is incomplete: cannot write '$D/logs/$w.log': No space left on device\"" \
 	"the run's error names the log it could not write, and why"
-touch "$T/gate2"
+touch "$G/gate2"
 ok wait_for 30 state_is app keeper error:2 "a run whose file cannot be stored ends in error"
 api "/api/v1/runs/$k"
 # (the runner copies a stored file out of the run dir, into the run's
