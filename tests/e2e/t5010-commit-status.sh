@@ -23,8 +23,12 @@ cleanup() {
 		[ -s "$T/$f.pid" ] && kill "$(cat "$T/$f.pid")" 2>/dev/null
 	done
 	[ -n "$spid" ] && wait "$spid" 2>/dev/null
-	rm -rf "$T"
+	rm -rf "$T" "$G"
 }
+# the gates the tasks wait for: outside /tmp, which a local task has its
+# own of, and readable by the task user
+G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
+	skip_all "cannot make a dir in /run"
 trap cleanup EXIT
 
 # One stub per forge, each down while $T/down exists.  The GitLab one
@@ -60,7 +64,7 @@ name: deploy
 runner: local
 tasks:
   - name: build
-    run: while [ ! -e "$T/$1" ]; do sleep 0.1; done
+    run: while [ ! -e "$G/$1" ]; do sleep 0.1; done
   - name: test
     run: $2
     depends_on: [${3:-build}]
@@ -162,7 +166,7 @@ has_all() { # FROM-gh FROM-gl FROM-gt STATE-github STATE-gitlab
 # 1. the first push: pending, then success when the tasks are done
 ok wait_for 60 has_all 0 0 0 pending pending "each forge gets a pending status"
 ok wait_for 20 sh -c "[ \$(grep -c . '$T/gl.log') -ge 2 ]" "the status whose answer was lost is sent again"
-touch "$T/gate1"
+touch "$G/gate1"
 ok wait_for 30 has_all 0 0 0 success success "and success once the tasks ran"
 is "$(got gh 0)" "$(gh_req "$gh_sha" pending "2 changed, 2 to run" 201
 gh_req "$gh_sha" success "2 changed, 2 re-ran, all succeeded" 201)" \
@@ -180,10 +184,10 @@ is "$(grep -c 'Cannot transition' "$T/serve.log")" 0 "GitLab's refusal of a repe
 
 # 2. a failing task: failure, naming it
 m_gh=$(nlines gh) m_gl=$(nlines gl) m_gt=$(nlines gt)
-set_cascade gate1 "while [ ! -e \"$T/gate2\" ]; do sleep 0.1; done; exit 3"
+set_cascade gate1 "while [ ! -e \"$G/gate2\" ]; do sleep 0.1; done; exit 3"
 push_all "test fails"
 ok wait_for 30 has_all "$m_gh" "$m_gl" "$m_gt" pending pending "a push that changes a task: pending"
-touch "$T/gate2"
+touch "$G/gate2"
 ok wait_for 30 has_all "$m_gh" "$m_gl" "$m_gt" failure failed "then failure"
 is "$(got gh "$m_gh")" "$(gh_req "$gh_sha" pending "1 changed, 1 to run" 201
 gh_req "$gh_sha" failure "1 of 1 failed: test (exit 3)" 201)" "github: failure names the task and its exit code"
@@ -204,14 +208,14 @@ is "$(got gt "$m_gt")" "$(gt_req "$gt_sha" error "$err" 201)" "gitea: error"
 
 # 4. a revision superseded before it settled
 m_gh=$(nlines gh) m_gl=$(nlines gl) m_gt=$(nlines gt)
-set_cascade gate1 "while [ ! -e \"$T/gate3\" ]; do sleep 0.1; done; echo v4"
+set_cascade gate1 "while [ ! -e \"$G/gate3\" ]; do sleep 0.1; done; echo v4"
 push_all "slow"
 s1_gh=$gh_sha s1_gl=$gl_sha s1_gt=$gt_sha
 ok wait_for 30 has_all "$m_gh" "$m_gl" "$m_gt" pending pending "a slow revision: pending"
 set_cascade gate1 "echo v5"
 push_all "fast"
 ok wait_for 30 has_all "$m_gh" "$m_gl" "$m_gt" pending pending "a newer one before it settles: pending"
-touch "$T/gate3"
+touch "$G/gate3"
 ok wait_for 30 has_all "$m_gh" "$m_gl" "$m_gt" success success "the newer one settles"
 is "$(got gh "$m_gh")" "$(gh_req "$s1_gh" pending "1 changed, 1 to run" 201
 gh_req "$s1_gh" error "superseded by $(echo "$gh_sha" | cut -c1-12)" 201

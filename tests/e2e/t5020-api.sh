@@ -19,7 +19,12 @@ tgit init -q --bare -b main "$T/infra.git"
 tgit clone -q "$T/infra.git" "$T/work" 2>/dev/null
 mkdir -p "$T/work/.scaffold"
 cascade() { # GREET_WORD
-	cat >"$T/work/.scaffold/app.yaml" <<Y
+	# the gates the tasks wait for: outside /tmp, which a local task has its
+# own of, and readable by the task user
+G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
+	skip_all "cannot make a dir in /run"
+trap 'rm -rf "$T" "$G"' EXIT
+cat >"$T/work/.scaffold/app.yaml" <<Y
 version: v1
 name: app
 runner: local
@@ -53,12 +58,12 @@ tasks:
     inputs: {PW: DB_PASSWORD}
     auto_execute: false
   - name: forever
-    run: echo waiting forever; [ -e "$T/quick" ] || sleep 60
+    run: echo waiting forever; [ -e "$G/quick" ] || sleep 60
     auto_execute: false
   - name: slow
     run: |
       echo first line
-      while [ ! -e "$T/go" ]; do sleep 0.05; done
+      while [ ! -e "$G/go" ]; do sleep 0.05; done
       echo second line
     auto_execute: false
 Y
@@ -84,7 +89,7 @@ repos:
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
-trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$G"' EXIT
 serve_port "$T/serve.log"
 U="http://127.0.0.1:$PORT"
 
@@ -315,7 +320,7 @@ ok wait_for 10 grep -q '^first line$' "$T/follow.out" "logs -f --server prints i
 ok wait_for 10 grep -q '^first line$' "$T/follow-d.out" "and logs -f -d"
 is "$(grep -c 'second line' "$T/sse" "$T/follow.out" "$T/follow-d.out" | cut -d: -f2 | tr '\n' ' ')" "0 0 0 " "the rest is not there yet"
 ok kill -0 $CPID "the stream stays open while the run goes on"
-touch "$T/go"
+touch "$G/go"
 ok wait_for 10 sh -c "! kill -0 $CPID 2>/dev/null" "the stream ends when the run ends"
 wait $FPID
 is "$?" 0 "logs -f exits 0 for a run that succeeded"
@@ -380,7 +385,7 @@ run "$SCAFFOLD" status --server "$U" -d "$D"
 is "$RC:$(echo "$ERR" | head -1)" "2:scaffold status: --server and --data-dir exclude each other" "--server and -d together: usage error"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" input set --server "$U" app GREETING salut
 is "$RC:$ERR" "0:cascade 'app': 0 new, 1 changed, 0 removed; 1 downstream reset" "input set --server prints the report"
-touch "$T/quick"
+touch "$G/quick"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" run --server "$U" app forever
 is "$RC:$(echo "$OUT" | awk '$1 == "forever" {print $2}')" "0:success" "run --server waits for the run and prints the states: all succeeded, exit 0"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" run --server "$U" app announce
