@@ -138,6 +138,7 @@ struct sandbox {
 	int maxfd;
 	char *bind_buf[2];
 	char *args_start, *args_end, *env_start, *env_end;
+	bool valgrind; /* under valgrind: see sandbox.c */
 };
 /* The init's pid in *out (our child), or an error. */
 int sandbox_spawn(pid_t *out, struct sandbox *sb);

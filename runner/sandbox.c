@@ -51,12 +51,18 @@
 
 #include "runner-int.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #define MOUNT_ATTR_NOSUID 0x00000002
-#endif
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -339,20 +345,27 @@ init(struct sandbox *sb)
 
 	if (sb->userns)
 		map_ids(sb);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(SB_PRIVATE, -1);
-	/* a detached, writable copy of the meta dir's mount: the init records
-	 * the exit status through it once everything else is read-only,
-	 * and the task, which cannot see it, cannot */
-	keep_at((int)syscall(SYS_open_tree, AT_FDCWD, sb->meta_dir,
-			     OPEN_TREE_CLONE),
-		FD_META, SB_OPEN);
+	/* the meta dir, a mount of its own: once everything is read-only
+	 * and the data dir covered, the init makes it writable again through
+	 * its descriptor and records the exit status there, where the task
+	 * cannot see it */
+	if (mount(sb->meta_dir, sb->meta_dir, "none", MS_BIND, NULL) < 0)
+		fail(SB_OPEN, -1);
+	keep_at(open(sb->meta_dir, O_PATH | O_DIRECTORY), FD_META, SB_OPEN);
 	keep_at(open(sb->run_dir, O_PATH | O_DIRECTORY), FD_RUN, SB_OPEN);
 	keep_at(open(sb->task_dir, O_PATH | O_DIRECTORY), FD_TASK, SB_OPEN);
 
 	if (syscall(SYS_mount_setattr, -1, "/", AT_RECURSIVE, &ro,
-		    sizeof(ro)) < 0)
-		fail(SB_READONLY, -1);
+		    sizeof(ro)) < 0) {
+		/* valgrind does not know mount_setattr (5.12): under it, the
+		 * root alone goes read-only; anywhere else, no sandbox */
+		if (errno != ENOSYS || !sb->valgrind ||
+		    mount("none", "/", "none",
+			  MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			fail(SB_READONLY, -1);
+	}
 	for (k = 0; k < ARRAY_SIZE(tmp_dirs); k++) {
 		if (stat(tmp_dirs[k], &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
@@ -373,7 +386,7 @@ init(struct sandbox *sb)
 			    mount("tmpfs", sb->hide[k], "tmpfs",
 				  MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				  "size=64k,mode=0755") < 0 :
-			    mount(HIDDEN_FILE, sb->hide[k], NULL,
+			    mount(HIDDEN_FILE, sb->hide[k], "none",
 				  MS_BIND | MS_RDONLY, NULL) < 0)
 			fail(SB_HIDE, (int)k);
 	}
@@ -386,21 +399,27 @@ init(struct sandbox *sb)
 		memcpy(src, "/proc/self/fd/", 14);
 		memcpy(src + 14, n, strlen(n) + 1);
 		mkdir_all(sb->bind_buf[i]);
-		if (mount(src, bind[i], NULL, MS_BIND, NULL) < 0 ||
-		    mount(NULL, bind[i], NULL,
+		if (mount(src, bind[i], "none", MS_BIND, NULL) < 0 ||
+		    mount("none", bind[i], "none",
 			  MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV,
 			  NULL) < 0)
 			fail(SB_BIND, i);
 	}
 	for (k = 0; k < sb->nhide; k++) {
 		if (stat(sb->hide[k], &st) == 0 && S_ISDIR(st.st_mode))
-			mount(NULL, sb->hide[k], NULL,
+			mount("none", sb->hide[k], "none",
 			      MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
 				      MS_NODEV | MS_NOEXEC,
 			      NULL);
 	}
 	close(FD_RUN);
 	close(FD_TASK);
+	n = fmt_uint(num + sizeof(num), (unsigned long)FD_META);
+	memcpy(src, "/proc/self/fd/", 14);
+	memcpy(src + 14, n, strlen(n) + 1);
+	if (mount("none", src, "none", MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		fail(SB_BIND, 2);
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "hidepid=invisible") < 0)
 		fail(SB_PROC, -1);
@@ -471,6 +490,10 @@ proc_areas(struct sandbox *sb)
 	sb->args_end = (char *)(uintptr_t)v[1];
 	sb->env_start = (char *)(uintptr_t)v[2];
 	sb->env_end = (char *)(uintptr_t)v[3];
+	/* under valgrind those are the real process's, not the client's */
+	sb->valgrind = RUNNING_ON_VALGRIND;
+	if (sb->valgrind)
+		v[0] = v[2] = 0;
 	if (!v[0] || v[1] < v[0] || v[1] - v[0] > (1 << 20))
 		sb->args_start = sb->args_end = NULL;
 	if (!v[2] || v[3] < v[2] || v[3] - v[2] > (1 << 20))
@@ -531,7 +554,7 @@ sandbox_report(const struct sandbox *sb, const int report[3])
 		 (size_t)idx < ARRAY_SIZE(tmp_dirs))
 		path = tmp_dirs[idx];
 	else if (stage == SB_BIND)
-		path = idx ? sb->task_dir : sb->run_dir;
+		path = idx == 2 ? sb->meta_dir : idx ? sb->task_dir : sb->run_dir;
 	else if (stage == SB_CHDIR)
 		path = sb->run_dir;
 	if (stage == SB_EXEC)
