@@ -121,12 +121,6 @@ fx_init(struct fx *f)
 	f->spec.log_fd = fd;
 }
 
-static void
-fx_path(struct fx *f, char *out, size_t len, const char *name)
-{
-	snprintf(out, len, "%s/%s", f->run, name);
-}
-
 /* A file of scaffold's beside the run dir: WORK/NAME. */
 static void
 fx_work_path(struct fx *f, char *out, size_t len, const char *name)
