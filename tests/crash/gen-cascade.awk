@@ -2,7 +2,8 @@
 # 50 tasks in five layers, fan-out and fan-in, a third each on the local,
 # docker and ssh runners, values and files passed down, and three tasks
 # (t07 docker, t20 ssh, t33 local) that fail while their GEN is odd, with
-# error and always dependents.  No task has retries: a run that a crash
+# error and always dependents.  Docker and ssh tasks sleep 0.05 to 0.5 s,
+# local ones 1 to 2.8 s.  No task has retries: a run that a crash
 # of scaffold cost shows in the final states.  The shape is fixed; only
 # the GEN of each task changes from commit to commit.
 #
@@ -118,7 +119,13 @@ BEGIN {
 				printf "        echo \"%s: run $SCAFFOLD_RUN_ID started while another run held the lock\" >%s/DOUBLE.$SCAFFOLD_RUN_ID\n", t, locks
 			printf "      fi\n"
 		}
-		printf "      sleep 0.%02d\n", 5 + (i * 37) % 10 * 5
+		# local tasks longer: a container takes seconds to start and
+		# end anyway, and kills should find local runs in flight as
+		# often as docker ones
+		if (runner == "local")
+			printf "      sleep %.1f\n", 1 + (i * 37) % 10 * 0.2
+		else
+			printf "      sleep 0.%02d\n", 5 + (i * 37) % 10 * 5
 		if (i in fails) {
 			printf "      if [ $((GEN %% 2)) -ne 0 ]; then\n"
 			printf "        echo \"%s fails on purpose at GEN $GEN\"\n", t
