@@ -3,7 +3,7 @@
 # docker and ssh runners, values and files passed down, and three tasks
 # (t07 docker, t20 ssh, t33 local) that fail while their GEN is odd, with
 # error and always dependents.  Docker and ssh tasks sleep 0.05 to 0.5 s,
-# local ones 1 to 2.8 s.  No task has retries: a run that a crash
+# local ones 0.5 to 1.4 s.  No task has retries: a run that a crash
 # of scaffold cost shows in the final states.  The shape is fixed; only
 # the GEN of each task changes from commit to commit.
 #
@@ -123,7 +123,7 @@ BEGIN {
 		# end anyway, and kills should find local runs in flight as
 		# often as docker ones
 		if (runner == "local")
-			printf "      sleep %.1f\n", 1 + (i * 37) % 10 * 0.2
+			printf "      sleep %.1f\n", 0.5 + (i * 37) % 10 * 0.1
 		else
 			printf "      sleep 0.%02d\n", 5 + (i * 37) % 10 * 5
 		if (i in fails) {
