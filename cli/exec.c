@@ -215,28 +215,52 @@ notify_finish(struct exec *x, int64_t task_id)
 	free(t.name);
 }
 
+/* How a run that never got going ends. */
+enum unstarted {
+	UNSTARTED_FAILED,  /* it could not start: error */
+	UNSTARTED_LOST,	   /* it could not be adopted: lost */
+	UNSTARTED_REQUEUE, /* found never started after a restart: again */
+};
+
 /*
- * A run that never got going (it could not start, or be adopted): record
- * its end with msg, and free its slot.
+ * A run that never got going (it could not start, or be adopted, or an
+ * earlier scaffold died before starting it): record its end with msg,
+ * and free its slot.
  */
 static void
 end_unstarted(struct exec *x, struct sched *s, struct slot *sl,
-	      const char *msg, int adopt)
+	      const char *msg, enum unstarted how)
 {
 	struct run_req *req = sl->req;
 	struct run_done d;
+	int ret;
 
 	if (sl->log_fd >= 0)
 		log_line(sl->log_fd, "%s", msg);
-	memset(&d, 0, sizeof(d));
-	d.run_id = req->run_id;
-	d.state = adopt ? RS_LOST : RS_ERROR;
-	d.exit_code = -1;
-	d.message = msg;
-	if (adopt && !x->quiet)
-		log_warnx("run %lld %s/%s: lost: %s", (long long)req->run_id,
-			  req->cascade, req->task, msg);
-	if (sched_finish(s, &d) < 0)
+	if (how == UNSTARTED_REQUEUE) {
+		ret = sched_not_started(s, req->run_id, msg);
+		if (ret == 1 && !x->quiet)
+			log_info("run %lld %s/%s: %s; it runs again",
+				 (long long)req->run_id, req->cascade,
+				 req->task, msg);
+		else if (ret == 0 && !x->quiet)
+			log_warnx("run %lld %s/%s: lost: %s (a host of a "
+				  "fan-out)",
+				  (long long)req->run_id, req->cascade,
+				  req->task, msg);
+	} else {
+		memset(&d, 0, sizeof(d));
+		d.run_id = req->run_id;
+		d.state = how == UNSTARTED_LOST ? RS_LOST : RS_ERROR;
+		d.exit_code = -1;
+		d.message = msg;
+		if (how == UNSTARTED_LOST && !x->quiet)
+			log_warnx("run %lld %s/%s: lost: %s",
+				  (long long)req->run_id, req->cascade,
+				  req->task, msg);
+		ret = sched_finish(s, &d);
+	}
+	if (ret < 0)
 		log_warnx("exec: run %lld: %s", (long long)req->run_id,
 			  err_msg());
 	else
@@ -252,6 +276,7 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 	       int adopt)
 {
 	struct slot *sl = xcalloc(1, sizeof(*sl));
+	enum unstarted how = adopt ? UNSTARTED_LOST : UNSTARTED_FAILED;
 	char msg[600];
 	int ret;
 
@@ -288,7 +313,12 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 			log_line(sl->log_fd, "restarted: adopting run %lld",
 				 (long long)req->run_id);
 			ret = sl->ops->adopt(&sl->h, &sl->spec);
-			if (ret == ERR_NOTFOUND)
+			if (ret == RUNNER_NOT_STARTED) {
+				snprintf(msg, sizeof(msg),
+					 "scaffold stopped before the run "
+					 "started");
+				how = UNSTARTED_REQUEUE;
+			} else if (ret == ERR_NOTFOUND)
 				snprintf(msg, sizeof(msg),
 					 "scaffold stopped while the run was "
 					 "in progress, and the run is gone");
@@ -304,7 +334,7 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 		}
 	}
 	if (msg[0]) {
-		end_unstarted(x, s, sl, msg, adopt);
+		end_unstarted(x, s, sl, msg, how);
 		return 0;
 	}
 	if (pthread_create(&sl->thread, NULL, slot_main, sl) != 0) {
@@ -468,7 +498,8 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 			pthread_join(sl->thread, NULL);
 		if (sl->start_err[0]) {
 			x->slots[i] = x->slots[--x->n];
-			end_unstarted(x, s, sl, sl->start_err, 0);
+			end_unstarted(x, s, sl, sl->start_err,
+				      UNSTARTED_FAILED);
 			return;
 		}
 		end_prepare(sl, quiet);

@@ -732,9 +732,20 @@ int sched_input_set(struct sched *s, const char *repo, const char *cascade,
 int sched_kill(struct sched *s, int64_t run_id);
 /*
  * A run stopped because scaffold itself stops: it ends lost, and its task
- * goes back to waiting without counting an attempt, to run again.
+ * goes back to waiting without counting an attempt, to run again (a run
+ * of an older definition ends superseded: its task goes to not_started).
  */
 int sched_interrupt(struct sched *s, int64_t run_id, const char *why);
+/*
+ * A run found, after a restart, never to have started (scaffold died
+ * between claiming it and starting its script): it ends lost with why,
+ * and its task goes back to waiting without counting the attempt, as
+ * after sched_interrupt.  The host of a fan-out ends lost as any lost run
+ * does: its task is not started again over its other hosts' runs, which
+ * may be going on.  1 when the task was put back, 0 when the run ended
+ * lost; a negative code (the run is not running: ERR_GENERIC).
+ */
+int sched_not_started(struct sched *s, int64_t run_id, const char *why);
 /*
  * Every run the store shows running, as requests to re-adopt (after a
  * restart).  A request without a script (its definition is gone) can only

@@ -1462,14 +1462,59 @@ sched_recover_lost(struct sched *s, const char *why, size_t *n)
 	return ret;
 }
 
+/*
+ * Inside a transaction: the run ends lost with why, and its task, when it
+ * is running this definition, goes back to waiting without counting the
+ * attempt.  A run of an older definition (superseded) ends as any does:
+ * its task goes back to not_started, and waits again only when ready.
+ */
+static int
+requeue_locked(struct sched *s, const struct run_row *run, const char *why)
+{
+	struct task_row task;
+	struct cascade_row crow;
+	struct run_done d;
+	int ret;
+
+	memset(&task, 0, sizeof(task));
+	memset(&crow, 0, sizeof(crow));
+	if ((ret = store_task_get(s->st, run->task_id, &task)) < 0 ||
+	    (ret = store_cascade_get(s->st, task.cascade_id, &crow)) < 0)
+		goto out;
+	if (run->superseded || !task.present || !crow.active ||
+	    strcmp(task.fingerprint, run->fingerprint)) {
+		memset(&d, 0, sizeof(d));
+		d.run_id = run->id;
+		d.state = RS_LOST;
+		d.exit_code = -1;
+		d.message = why;
+		ret = finish_locked(s, &d, NULL, 0);
+		goto out;
+	}
+	if ((ret = store_run_finish(s->st, run->id, RS_LOST, -1, why)) < 0)
+		goto out;
+	if (task.state == TS_RUNNING) {
+		/* the attempt does not count: it never had its chance */
+		if (task.attempts > 0)
+			task.attempts--;
+		if ((ret = store_task_update(s->st, &task)) < 0 ||
+		    (ret = store_task_set_state(s->st, task.id, TS_RUNNING,
+						TS_WAITING, why)) < 0)
+			goto out;
+	}
+out:
+	free(task.name);
+	cascade_row_release(&crow);
+	return ret;
+}
+
 int
 sched_interrupt(struct sched *s, int64_t run_id, const char *why)
 {
 	struct run_row run;
-	struct task_row task;
 	int ret;
 
-	memset(&task, 0, sizeof(task));
+	memset(&run, 0, sizeof(run));
 	if ((ret = store_begin(s->st)) < 0)
 		return ret;
 	if ((ret = store_run_get(s->st, run_id, &run)) < 0)
@@ -1479,26 +1524,60 @@ sched_interrupt(struct sched *s, int64_t run_id, const char *why)
 		store_rollback(s->st);
 		return 0;
 	}
-	if ((ret = store_run_finish(s->st, run_id, RS_LOST, -1, why)) < 0 ||
-	    (ret = store_task_get(s->st, run.task_id, &task)) < 0)
-		goto fail;
-	if (task.state == TS_RUNNING) {
-		/* the attempt does not count: it never had its chance */
-		if (task.attempts > 0)
-			task.attempts--;
-		if ((ret = store_task_update(s->st, &task)) < 0 ||
-		    (ret = store_task_set_state(s->st, task.id, TS_RUNNING,
-						TS_WAITING, why)) < 0)
-			goto fail;
-	}
-	ret = store_commit(s->st);
-	if (ret < 0)
+	if ((ret = requeue_locked(s, &run, why)) < 0 ||
+	    (ret = store_commit(s->st)) < 0)
 		goto fail;
 	goto out;
 fail:
 	store_rollback(s->st);
 out:
-	free(task.name);
+	run_row_release(&run);
+	return ret;
+}
+
+int
+sched_not_started(struct sched *s, int64_t run_id, const char *why)
+{
+	struct run_row run, *runs = NULL;
+	struct run_done d;
+	size_t n = 0, i;
+	int ret, alone = 1;
+
+	memset(&run, 0, sizeof(run));
+	if ((ret = store_begin(s->st)) < 0)
+		return ret;
+	if ((ret = store_run_get(s->st, run_id, &run)) < 0)
+		goto fail;
+	if (run.state != RS_RUNNING) {
+		ret = err_set("run %lld already ended (%s)", (long long)run_id,
+			      run_state_names[run.state]);
+		goto fail;
+	}
+	/* a host of a fan-out: the others may run or have run, and the task
+	 * must not start them again; this one ends lost, as it would have */
+	if ((ret = store_runs_of_task(s->st, run.task_id, &runs, &n)) < 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (runs[i].batch == run.batch && runs[i].id != run.id)
+			alone = 0;
+	if (alone) {
+		ret = requeue_locked(s, &run, why);
+	} else {
+		memset(&d, 0, sizeof(d));
+		d.run_id = run_id;
+		d.state = RS_LOST;
+		d.exit_code = -1;
+		d.message = why;
+		ret = finish_locked(s, &d, NULL, 0);
+	}
+	if (ret < 0 || (ret = store_commit(s->st)) < 0)
+		goto fail;
+	ret = alone;
+	goto out;
+fail:
+	store_rollback(s->st);
+out:
+	run_rows_free(runs, n);
 	run_row_release(&run);
 	return ret;
 }

@@ -1462,8 +1462,13 @@ docker_adopt(struct run_handle **out, const struct run_spec *spec)
 	ret = -1;
 	if (engine_open(&h->eng) < 0)
 		goto out;
-	if ((ret = find_container(h, &id)) < 0)
+	if ((ret = find_container(h, &id)) < 0) {
+		/* the container is removed only once the run's end is
+		 * recorded: none means it was never created */
+		if (ret == ERR_NOTFOUND)
+			ret = RUNNER_NOT_STARTED;
 		goto out;
+	}
 	ret = -1;
 	set_container(h, id);
 
@@ -1488,11 +1493,13 @@ docker_adopt(struct run_handle **out, const struct run_spec *spec)
 	status = json_string_value(json_object_get(state, "Status"));
 	started = json_string_value(json_object_get(state, "StartedAt"));
 	if (status && !strcmp(status, "created")) {
-		/* scaffold stopped between create and start: never ran */
-		remove_container(h);
+		/* scaffold stopped between create and start: never ran, and
+		 * once removed, never will */
+		if (remove_container(h) < 0)
+			goto out;
 		err_set("run %lld: its container %s was never started",
 			(long long)h->run_id, h->id12);
-		ret = ERR_NOTFOUND;
+		ret = RUNNER_NOT_STARTED;
 		goto out;
 	}
 

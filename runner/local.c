@@ -1284,7 +1284,8 @@ local_detach(struct run_handle *h)
  * time, so that a recycled pid is never taken for it) and go on reading
  * its output where the log stopped.  A run that ended meanwhile is
  * collected as if it had just ended.  ERR_NOTFOUND when the init is gone
- * without an exit status: the run is lost.
+ * without an exit status: the run is lost; RUNNER_NOT_STARTED when no init
+ * was recorded.
  */
 static int
 local_adopt(struct run_handle **out, const struct run_spec *spec)
@@ -1308,9 +1309,10 @@ local_adopt(struct run_handle **out, const struct run_spec *spec)
 	if (buf_read_file(&v, p.ptr, 128) < 0 ||
 	    sscanf(v.ptr, "%d %llu %lld", &pid, &h->start, &wall) != 3 ||
 	    pid <= 1) {
+		/* the init runs the shell only after meta/pid is written */
 		ret = err_set("run %lld: it never started",
 			      (long long)spec->run_id);
-		ret = ERR_NOTFOUND;
+		ret = RUNNER_NOT_STARTED;
 		goto out;
 	}
 	h->pid = pid;

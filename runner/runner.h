@@ -109,12 +109,21 @@ struct runner_ops {
 	/*
 	 * Re-attach to a run started by an earlier scaffold process (after a
 	 * restart), found by spec->run_id; then wait/kill/free as usual.
-	 * ERR_NOTFOUND when the run is gone (the caller ends it lost).  NULL
-	 * for backends that cannot (local: the process died with its parent's
-	 * pipe).  The log is appended to from where it was.
+	 * ERR_NOTFOUND when the run is gone (the caller ends it lost);
+	 * RUNNER_NOT_STARTED when it provably never started (the caller runs
+	 * its task again).  NULL for backends that cannot.  The log is
+	 * appended to from where it was.
 	 */
 	int (*adopt)(struct run_handle **out, const struct run_spec *spec);
 };
+
+/*
+ * adopt(): the earlier scaffold died before the run's script could start
+ * (local: no init recorded; docker: no container, or one never started;
+ * ssh: no run dir, or no output file: the wrapper was never forked), and
+ * nothing it left can start it any more.  Nothing of the run ran.
+ */
+#define RUNNER_NOT_STARTED (-100)
 
 /*
  * Settings of the docker backend, from the daemon's config (docker:

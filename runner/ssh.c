@@ -2751,6 +2751,7 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	LIBSSH2_SFTP_ATTRIBUTES st;
 	struct run_handle *h = NULL;
 	struct conn *c = NULL;
+	struct buf p = BUF_INIT;
 	int r, status, ret = -1;
 
 	*out = NULL;
@@ -2769,10 +2770,25 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	if (r == ERR_NOTFOUND) {
 		r = r_stat(c, h->base, false, &st);
 		if (r == ERR_NOTFOUND) {
+			/* it goes only once the run's end is recorded */
 			err_set("run %lld: no run dir '%s' on host '%s'",
 				(long long)h->run_id, h->base, c->name);
-			ret = ERR_NOTFOUND;
+			ret = RUNNER_NOT_STARTED;
 			goto unlock;
+		}
+		if (r == 0) {
+			/* the helper's __start creates meta/out as it forks
+			 * the wrapper: without it, the wrapper never ran */
+			buf_addf(&p, "%s/out", h->mdir);
+			r = r_stat(c, p.ptr, false, &st);
+			if (r == ERR_NOTFOUND) {
+				err_set("run %lld: it was never started on "
+					"host '%s'",
+					(long long)h->run_id, c->name);
+				h->removed = false; /* its remains go */
+				ret = RUNNER_NOT_STARTED;
+				goto unlock;
+			}
 		}
 		if (r == 0)
 			r = still_runs(c, h);
@@ -2816,6 +2832,7 @@ unlock:
 	pthread_mutex_unlock(&c->lock);
 out:
 	ssh_free(h);
+	buf_release(&p);
 	return ret;
 }
 

@@ -1,17 +1,22 @@
 #!/bin/sh
 # campaign.sh - the crash campaign (issue 9, item 1; docs/RELIABILITY.md):
 # scaffold serve is killed with SIGKILL at random moments while a cascade
-# of 50 tasks (local, docker and ssh; tests/crash/gen-cascade.awk)
-# reconciles a push, and restarted, until the push settles.  Then, for
-# every trial:
+# of 50 tasks with no retries, a third each local, docker and ssh
+# (tests/crash/gen-cascade.awk), reconciles a push, and restarted, until
+# the push settles.  Then, for every trial:
 #   - the cascade's final states, stored values and stored files are those
 #     of an undisturbed run of the same commits (`scaffold apply` of each
 #     version in a reference data dir, one after the other);
+#   - each task ran as often as it did undisturbed: as many runs that
+#     ended, as many starts and ends of its script in their logs;
 #   - no task ever had two runs at once: not in the runs the database
 #     records (every run ended, none started before the previous one of its
-#     task ended), not for the tasks' own witness (local and ssh tasks),
+#     task ended), not for the tasks' own witness (local and ssh tasks hold
+#     a lock), not among the processes of this machine (every runner's),
 #     not among the engine's running containers (docker tasks);
-#   - no docker or ssh run that had started was lost (they are adopted);
+#   - no run that had started was lost, on any runner (they are adopted);
+#     a run scaffold had claimed but not yet started when it died is
+#     recorded lost, saying so, and its task runs again;
 #   - every webhook answered 202 is marked processed;
 #   - every commit reached the forge with its final status, and no older
 #     state after it; no status is left unsent;
@@ -20,6 +25,7 @@
 #   CRASH_TRIALS   pushes, each with 1 to 3 kills (default 30)
 #   CRASH_SEED     the random plan (default: from the clock; printed)
 #   CRASH_LOG      also append the summary to this file
+#   CRASH_KEEP     set: keep the temp dir (data dirs, the daemons' logs)
 # Run it through `make crash`, or tests/e2e/t9000-crash.sh (a few trials).
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$SRC/tests/e2e/sshd.sh"
@@ -39,19 +45,26 @@ SPID=
 GPID=
 STUBPID=
 WPID=
+XPID=
+LOCKS=
 cleanup() {
 	# git daemon serves from a child of its own
 	[ -n "$GPID" ] && pkill -P "$GPID" 2>/dev/null
-	for p in $SPID $WPID $GPID $STUBPID; do
+	for p in $SPID $WPID $XPID $GPID $STUBPID; do
 		kill -9 "$p" 2>/dev/null
 	done
 	# only these: sshd and dockerd are children too, stopped below
-	for p in $SPID $WPID $GPID $STUBPID; do
+	for p in $SPID $WPID $XPID $GPID $STUBPID; do
 		wait "$p" 2>/dev/null
 	done
 	stop_dockerd
 	docker_leftovers
 	for p in $_sshd_pids; do kill $p 2>/dev/null; done
+	[ -n "$LOCKS" ] && rm -rf "$LOCKS"
+	if [ -n "${CRASH_KEEP:-}" ]; then
+		echo "# kept $T (data, ref, logs of the daemons)"
+		return
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -69,8 +82,15 @@ test_user
 start_sshd h1 "$TEST_USER"
 start_dockerd
 import_image "$IMG"
-mkdir -p "$T/locks"
-chmod 1777 "$T/locks"
+# the witness's locks: not in $T (under /tmp, where a local task has a
+# tmpfs of its own); readable by the local and the ssh user
+LOCKS=$(mktemp -d "$SRC/build/crash-witness.XXXXXX") ||
+	bail "cannot make the witness's directory in $SRC/build"
+chmod 1777 "$LOCKS"
+for i in $(seq 0 49); do
+	: >"$LOCKS/$(printf 't%02d' "$i")"
+done
+chmod 0644 "$LOCKS"/t*
 
 "$STUB" --log "$T/forge.log" --fail-while "$T/forge-down" >"$T/forge.port" 2>"$T/forge.err" &
 STUBPID=$!
@@ -150,7 +170,7 @@ note "seed $SEED, $TRIALS trials: CRASH_SEED=$SEED reproduces the plan"
 
 GENS=$(awk 'BEGIN { for (i = 0; i < 50; i++) printf "0 " }')
 write_cascade() {
-	awk -v gens="$GENS" -v locks="$T/locks" -v image="$IMG" -v host=h1 \
+	awk -v gens="$GENS" -v locks="$LOCKS" -v image="$IMG" -v host=h1 \
 		-f "$SRC/tests/crash/gen-cascade.awk" >"$T/work/.scaffold/crash.yaml" ||
 		bail "cannot generate the cascade"
 }
@@ -186,6 +206,24 @@ final() { # DB
 		JOIN run_files f ON f.run_id = (SELECT MAX(id) FROM runs
 			WHERE task_id = t.id AND state = 'success')
 		WHERE c.name = 'crash' ORDER BY t.name, f.path;"
+}
+# How often each task ran in a trial, by the database and by the logs:
+# its runs that ended (not lost), and for local and ssh tasks the starts
+# and the ends of its script in their logs (every run prints "start tNN
+# run ID" first, "end tNN run ID" last; an adopted local or ssh run's log
+# goes on where it stopped, while an adopted container's has only what
+# it wrote from then on).
+runs_of() { # DATADIR FIRST_RUN_ID
+	sqlite3 -readonly "$1/scaffold.db" "SELECT r.id, t.name, r.state,
+		r.runner FROM runs r JOIN tasks t ON t.id = r.task_id JOIN
+		cascades c ON c.id = t.cascade_id WHERE c.name = 'crash' AND
+		r.id >= $2 ORDER BY r.id" |
+		while IFS='|' read -r _id _t _st _rn; do
+			echo "$_t $_st $_rn $(grep -c "^start $_t run $_id\$" "$1/logs/$_id.log" 2>/dev/null) $(grep -c "^end $_t run $_id\$" "$1/logs/$_id.log" 2>/dev/null)"
+		done | awk '{ x[$1] += ($2 != "lost"); rn[$1] = $3; s[$1] += $4; e[$1] += $5 }
+			END { for (t in x) if (rn[t] == "docker") printf "%s: %d ended\n", t, x[t]
+				else printf "%s: %d ended, %d starts, %d ends\n", t, x[t], s[t], e[t] }' |
+		sort
 }
 
 # --- the daemon
@@ -235,6 +273,43 @@ kill_serve() {
 ) &
 WPID=$!
 
+# --- the process witness: two runs of one task alive at once on this
+# machine, whatever their runner (a container's processes are ours too),
+# sampled every 0.2 s: every process's SCAFFOLD_TASK and SCAFFOLD_RUN_ID
+# where CRASH_CAMPAIGN (the tasks' env) is this campaign's ($LOCKS: other
+# tests may run a cascade named crash beside it)
+(
+	while :; do
+		grep -sazH '^\(CRASH_CAMPAIGN\|SCAFFOLD_TASK\|SCAFFOLD_RUN_ID\)=' \
+			/proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' |
+			awk -v now="$(date +%s.%N)" -v me="$LOCKS" '
+			{
+				i = index($0, ":"); f = substr($0, 1, i - 1)
+				v = substr($0, i + 1); j = index(v, "=")
+				k = substr(v, 1, j - 1); val[f, k] = substr(v, j + 1)
+				pid[f] = 1
+			}
+			END {
+				for (f in pid) {
+					if (val[f, "CRASH_CAMPAIGN"] != me)
+						continue
+					t = val[f, "SCAFFOLD_TASK"]
+					r = val[f, "SCAFFOLD_RUN_ID"]
+					if (t == "" || r == "" || (t, r) in seen)
+						continue
+					seen[t, r] = 1
+					runs[t] = runs[t] " " r
+					if (n[t]++)
+						two[t] = 1
+				}
+				for (t in two)
+					print now " two runs of " t " alive:" runs[t]
+			}'
+		sleep 0.2
+	done >"$T/proc-double"
+) &
+XPID=$!
+
 # --- settled: the commit applied, nothing waiting or running, every
 # status sent or decided, every delivery processed
 settled() { # SHA
@@ -282,10 +357,18 @@ forge_has() { [ "$(forge_states "$1")" = "last: $2" ]; }
 check_trial() { # TRIAL SHA
 	_k=$1
 	_sha=$2
+	# the undisturbed run itself: what fails is what fails on purpose
+	# (a witness that cannot work fails every run, in both data dirs)
+	is "$(sqlite3 -readonly "$REF/scaffold.db" "SELECT DISTINCT t.name
+		FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.id > $reflast
+		AND r.state != 'success' AND t.name NOT IN ('t07', 't20', 't33')")" "" \
+		"trial $_k: in the undisturbed run, only t07, t20 and t33 failed, on purpose"
 	final "$REF/scaffold.db" >"$T/want"
 	final "$DB" >"$T/got"
 	is "$(cat "$T/got")" "$(cat "$T/want")" \
 		"trial $_k: the final states, stored values and files are those of an undisturbed run"
+	is "$(runs_of "$T/data" $((lastrun + 1)))" "$(runs_of "$REF" $((reflast + 1)))" \
+		"trial $_k: each task ran as often as undisturbed (runs ended; local and ssh: its script's starts and ends in their logs)"
 	# the runs of each task, one after the other, every one ended
 	is "$(q "SELECT t.name || ': run ' || r.id || ' ' || r.state ||
 			CASE WHEN r.ended_at IS NULL THEN ' never ended'
@@ -295,19 +378,22 @@ check_trial() { # TRIAL SHA
 			(p.ended_at IS NULL OR p.ended_at > r.started_at)
 		WHERE r.ended_at IS NULL OR p.id IS NOT NULL")" "" \
 		"trial $_k: the database shows no task with two runs at once, every run ended"
-	is "$(cat "$T"/locks/DOUBLE.* "$T/docker-double" 2>/dev/null)" "" \
-		"trial $_k: no task saw another run of itself (witness, engine)"
-	# a docker or ssh run that had started is adopted, never lost
+	_double=$(for _r in $(q "SELECT id FROM runs WHERE id > $lastrun"); do
+		grep -h '^DOUBLE ' "$T/data/logs/$_r.log" 2>/dev/null
+	done)
+	is "$(cat "$LOCKS"/DOUBLE.* "$T/docker-double" "$T/proc-double" 2>/dev/null)$_double" "" \
+		"trial $_k: no task saw another run of itself (its lock, the machine's processes, the engine)"
+	# a run that had started is adopted, never lost, whatever its runner
 	_lost=""
 	for _r in $(q "SELECT r.id || '/' || t.name || '/' || r.runner FROM runs r
 			JOIN tasks t ON t.id = r.task_id WHERE r.state = 'lost' AND
-			r.runner IN ('docker', 'ssh') AND r.id > $lastrun"); do
+			r.id > $lastrun"); do
 		grep -q '^start t' "$T/data/logs/${_r%%/*}.log" 2>/dev/null || continue
 		_lost="$_lost run $_r: $(tail -n 1 "$T/data/logs/${_r%%/*}.log")"
 		note "the log of run $_r:"
 		sed 's/^/#   /' "$T/data/logs/${_r%%/*}.log"
 	done
-	is "$_lost" "" "trial $_k: no docker or ssh run that had started was lost"
+	is "$_lost" "" "trial $_k: no run that had started was lost (local, docker, ssh)"
 	# every webhook answered 202 was processed
 	_unproc=""
 	for _f in "$T"/hook.*.code; do
@@ -335,12 +421,18 @@ check_trial() { # TRIAL SHA
 trial=0
 write_cascade
 SHA=$(commit "version 0")
+reflast=0
 reference
 lastrun=0
 start_serve
 wait_for 300 settled "$SHA" || bail "the first push did not settle: $(tail -5 "$LOG")"
 is "$(final "$DB")" "$(final "$REF/scaffold.db")" \
 	"the first push, undisturbed: the same final states as the reference"
+is "$(runs_of "$T/data" 1)" "$(runs_of "$REF" 1)" \
+	"the first push, undisturbed: each task ran as often as in the reference"
+is "$(sqlite3 -readonly "$REF/scaffold.db" "SELECT state, COUNT(*) FROM runs
+	GROUP BY state")" "success|$(sqlite3 -readonly "$REF/scaffold.db" "SELECT COUNT(*) FROM runs")" \
+	"the first push: every run succeeded (a witness that cannot work fails them all)"
 note "baseline: $(q "SELECT COUNT(*) FROM runs") runs in $(($(date +%s) - t0)) s (with the setup)"
 
 # --- the trials
@@ -355,6 +447,7 @@ while read -r trial changes killplan; do
 	write_cascade
 	prev=$SHA
 	SHA=$(commit "version $trial")
+	reflast=$(sqlite3 -readonly "$REF/scaffold.db" "SELECT COALESCE(MAX(id), 0) FROM runs")
 	reference
 	# a kill when the push settles finds its statuses unsent: the forge
 	# answers 500 until after that kill
@@ -404,6 +497,14 @@ is "$(cat "$T/problems" 2>/dev/null)" "" "PRAGMA integrity_check was ok after ea
 		idle += ($2 + $3 + $4 == 0) ; rl += $2; rd += $3; rs += $4 }
 		END { printf "  kills with runs in flight: %d with local (%d runs), %d with docker (%d), %d with ssh (%d); %d with none\n", l, rl, d, rd, s, rs, idle
 		      printf "  kills with a commit status unsent: %d; with a webhook delivery unprocessed: %d\n", st, dl }' "$T/killpoints"
+	q "SELECT id, runner, state FROM runs" | while IFS='|' read -r _id _rn _st; do
+		echo "$_rn $_st $(grep -c '^scaffold: restarted: adopting run' "$T/data/logs/$_id.log" 2>/dev/null) $(grep -c '^start t' "$T/data/logs/$_id.log" 2>/dev/null)"
+	done | awk '{ a[$1] += $3; ar[$1] += ($3 > 0)
+		if ($2 == "lost" && !$4) ns[$1]++
+		if ($1 == "docker" && $3 > 0 && $2 != "lost" && !$4) gap++ }
+		END { printf "  adoptions: local %d (%d runs), docker %d (%d), ssh %d (%d)\n", a["local"], ar["local"], a["docker"], ar["docker"], a["ssh"], ar["ssh"]
+		      printf "  runs claimed but not started when scaffold died (lost, their task ran again): local %d, docker %d, ssh %d\n", ns["local"], ns["docker"], ns["ssh"]
+		      printf "  adopted containers whose log misses their first line (written while no scaffold was attached): %d\n", gap }'
 	echo "  runs: $(q "SELECT SUM(c) || ' in all: ' || group_concat(n, ', ') FROM (SELECT COUNT(*) AS c, runner || ' ' || state || ' ' || COUNT(*) AS n FROM runs GROUP BY runner, state)")"
 	echo "  webhooks answered: $(for f in "$T"/hook.*.code; do cat "$f"; echo; done | sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }') (000: the daemon died during the request)"
 	echo "  commit statuses sent: $(jq -r 'select(.status == 201) | .body.state' "$T/forge.log" | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"

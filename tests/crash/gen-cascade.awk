@@ -2,16 +2,25 @@
 # 50 tasks in five layers, fan-out and fan-in, a third each on the local,
 # docker and ssh runners, values and files passed down, and three tasks
 # (t07 docker, t20 ssh, t33 local) that fail while their GEN is odd, with
-# error and always dependents.  The shape is fixed; only the GEN of each
-# task changes from commit to commit.
+# error and always dependents.  Docker and ssh tasks sleep 0.05 to 0.5 s,
+# local ones 0.5 to 1.4 s.  No task has retries: a run that a crash
+# of scaffold cost shows in the final states.  The shape is fixed; only
+# the GEN of each task changes from commit to commit.
 #
 #   awk -v gens="G0 G1 ... G49" -v locks=DIR -v image=IMG -v host=HOST \
 #       -f gen-cascade.awk
 #
-# Every local and ssh task keeps a witness in DIR: it holds DIR/tNN (with
-# its pid and start time) while it runs, and a run that finds the holder
-# still alive writes DIR/DOUBLE.<run>.  Docker tasks cannot see DIR (no
-# volumes); the campaign watches the engine's containers for them.
+# Every run prints "start tNN run ID" first and "end tNN run ID" last: its
+# log shows whether its script ran, and how often.  Every local and ssh
+# task is also its own witness: it holds flock(1) on DIR/tNN (a file that
+# exists, opened read-only: a local task's sandbox has the host's files
+# read-only) while it runs; a run that finds it held by another one says
+# "DOUBLE" in its log (and, where it can write, in DIR/DOUBLE.<run>).
+# DIR must not be under /tmp, /var/tmp or /dev/shm (a local task has its
+# own).  Every task has CRASH_CAMPAIGN=DIR in its environment, for the
+# campaign to tell its processes from others'.  Docker tasks cannot see
+# DIR (no volumes); the campaign watches the engine's containers for
+# them, and every task's processes on the machine.
 function rnd(m) {
 	seed = (seed * 16807) % 2147483647
 	return seed % m
@@ -70,8 +79,9 @@ BEGIN {
 			printf "    image: %s\n", image
 		if (runner == "ssh")
 			printf "    hosts: [%s]\n", host
-		printf "    retries: 3\n"
-		printf "    env: {GEN: \"%d\"}\n", g[i + 1]
+		printf "    retries: 0\n"
+		printf "    env: {GEN: \"%d\", CRASH_CAMPAIGN: \"%s\"}\n", g[i + 1], \
+			locks
 		if (np || (i in errdep) || (i in alwaysdep)) {
 			printf "    depends_on:\n      success: ["
 			for (q = 1; q <= np; q++)
@@ -102,22 +112,23 @@ BEGIN {
 		printf "    run: |\n"
 		printf "      echo \"start %s run $SCAFFOLD_RUN_ID\"\n", t
 		if (runner != "docker") {
-			printf "      L=%s/%s\n", locks, t
-			printf "      if ! mkdir \"$L\" 2>/dev/null; then\n"
-			printf "        p=$(cat \"$L/pid\" 2>/dev/null || :)\n"
-			printf "        if [ -n \"$p\" ] && [ \"$(cut -d' ' -f22 /proc/${p%%%% *}/stat 2>/dev/null)\" = \"${p#* }\" ]; then\n"
-			printf "          echo \"%s: run $SCAFFOLD_RUN_ID started while pid ${p%%%% *} ran\" >%s/DOUBLE.$SCAFFOLD_RUN_ID\n", t, locks
-			printf "        fi\n"
-			printf "        rm -rf \"$L\"; mkdir \"$L\"\n"
+			printf "      exec 9<%s/%s\n", locks, t
+			printf "      if ! flock -n 9; then\n"
+			printf "        echo \"DOUBLE %s: run $SCAFFOLD_RUN_ID started while another run held the lock\"\n", t
+			if (runner == "ssh")
+				printf "        echo \"%s: run $SCAFFOLD_RUN_ID started while another run held the lock\" >%s/DOUBLE.$SCAFFOLD_RUN_ID\n", t, locks
 			printf "      fi\n"
-			printf "      echo \"$$ $(cut -d' ' -f22 /proc/$$/stat)\" >\"$L/pid\"\n"
 		}
-		printf "      sleep 0.%02d\n", 5 + (i * 37) % 10 * 5
+		# local tasks longer: a container takes seconds to start and
+		# end anyway, and kills should find local runs in flight as
+		# often as docker ones
+		if (runner == "local")
+			printf "      sleep %.1f\n", 0.5 + (i * 37) % 10 * 0.1
+		else
+			printf "      sleep 0.%02d\n", 5 + (i * 37) % 10 * 5
 		if (i in fails) {
 			printf "      if [ $((GEN %% 2)) -ne 0 ]; then\n"
 			printf "        echo \"%s fails on purpose at GEN $GEN\"\n", t
-			if (runner != "docker")
-				printf "        rm -rf \"$L\"\n"
 			printf "        exit 3\n"
 			printf "      fi\n"
 		}
@@ -131,8 +142,6 @@ BEGIN {
 			printf "\"\n"
 			printf "      printf '%%s\\n' \"$V_%s\" >%s.txt\n", t, t
 		}
-		if (runner != "docker")
-			printf "      rm -rf \"$L\"\n"
-		printf "      echo \"end %s\"\n", t
+		printf "      echo \"end %s run $SCAFFOLD_RUN_ID\"\n", t
 	}
 }

@@ -934,7 +934,7 @@ test_adopt_missing(void **state)
 	(void)state;
 	NEED_ENGINE();
 	fx_init(&f);
-	assert_int_equal(runner_docker.adopt(&h, &f.spec), ERR_NOTFOUND);
+	assert_int_equal(runner_docker.adopt(&h, &f.spec), RUNNER_NOT_STARTED);
 	assert_null(h);
 	snprintf(want, sizeof(want),
 		 "run %lld: no container labelled scaffold.run=%lld on the "

@@ -1212,11 +1212,38 @@ test_bad_spec(void **state)
 	fx_done(&f);
 }
 
+/*
+ * A run whose scaffold died before it recorded the init (meta/pid): the
+ * init never ran the shell, and adopt says the run never started; one
+ * whose init is gone without an exit status is lost.
+ */
+static void
+test_adopt_never_started(void **state)
+{
+	struct run_handle *h = (struct run_handle *)&h;
+	char p[PATH_MAX + 32];
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(runner_local.adopt(&h, &f.spec), RUNNER_NOT_STARTED);
+	assert_null(h);
+	assert_string_equal(err_msg(), "run 1: it never started");
+	snprintf(p, sizeof(p), "%s/meta", f.work);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/meta/pid", f.work);
+	spit(p, "2147483000 1 1\n", 15);
+	assert_int_equal(runner_local.adopt(&h, &f.spec), ERR_NOTFOUND);
+	assert_null(h);
+	fx_done(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_adopt_never_started),
 		cmocka_unit_test(test_masker_examples),
 		cmocka_unit_test(test_masker_binary),
 		cmocka_unit_test(test_masker_holdback),

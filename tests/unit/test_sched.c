@@ -654,6 +654,86 @@ test_fan_out(void **state)
 	h_free(h);
 }
 
+/*
+ * A run an earlier scaffold claimed but died before starting: its task
+ * waits again and the next attempt has its number; a host of a fan-out
+ * ends lost instead, the task not started again over the other hosts.
+ */
+static void
+test_not_started(void **state)
+{
+	struct h *h = h_new();
+	struct run_row run;
+	int64_t id;
+	size_t i;
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: x}\n"
+			"- {name: b, run: x, depends_on: [a]}\n");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 1);
+	id = h->running[0]->run_id;
+	assert_int_equal(sched_not_started(h->s, id, "scaffold stopped "
+						     "before the run started"),
+			 1);
+	EXPECT(h, "a:waiting b:not_started");
+	assert_int_equal(store_run_get(h->st, id, &run), 0);
+	assert_int_equal(run.state, RS_LOST);
+	assert_string_equal(run.message,
+			    "scaffold stopped before the run started");
+	run_row_release(&run);
+	assert_true(sched_not_started(h->s, id, "again") < 0);
+	assert_string_equal(err_msg(), "run 1 already ended (lost)");
+	run_req_free(h->running[0]);
+	h->nrunning = 0;
+	h_claim(h);
+	assert_int_equal(h->nrunning, 1);
+	assert_int_equal(h->running[0]->attempt, 1);
+	h_end(h, "a", RS_SUCCESS);
+	EXPECT(h, "a:success b:waiting");
+	h_free(h);
+
+	h = h_new();
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: patch, run: x, runner: ssh, "
+			"hosts: [web1, web2]}\n");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 2);
+	for (i = 0; i < 2 && strcmp(h->running[i]->host, "web2"); i++)
+		;
+	assert_int_equal(sched_not_started(h->s, h->running[i]->run_id,
+					   "scaffold stopped before the run "
+					   "started"),
+			 0);
+	EXPECT(h, "patch:running");
+	h_end_host(h, "patch", "web1", RS_SUCCESS);
+	EXPECT(h, "patch:error");
+	h_free(h);
+
+	/* superseded while it was claimed: not_started, as its parent is
+	 * not done */
+	h = h_new();
+	h_apply(h, chain_v1);
+	h_end(h, "a", RS_SUCCESS);
+	h_claim(h);
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: changed}\n"
+			"- {name: b, run: x, depends_on: [a]}\n"
+			"- {name: c, run: x, depends_on: [b]}\n"
+			"- {name: side, run: x}\n");
+	EXPECT(h, "a:waiting b:running c:not_started side:running");
+	for (i = 0; i < h->nrunning && strcmp(h->running[i]->task, "b"); i++)
+		;
+	assert_true(i < h->nrunning);
+	assert_int_equal(sched_not_started(h->s, h->running[i]->run_id,
+					   "scaffold stopped before the run "
+					   "started"),
+			 1);
+	EXPECT(h, "a:waiting b:not_started c:not_started side:running");
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -668,6 +748,7 @@ main(void)
 		cmocka_unit_test(test_input_without_value_fails_run),
 		cmocka_unit_test(test_kill_request),
 		cmocka_unit_test(test_recover_lost),
+		cmocka_unit_test(test_not_started),
 		cmocka_unit_test(test_loads_from_nearest_ancestor),
 		cmocka_unit_test(test_store_crash_mid_transaction),
 		cmocka_unit_test(test_password_sealed_and_fingerprint_keyed),

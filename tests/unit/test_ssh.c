@@ -1795,7 +1795,7 @@ test_adopt_gone(void **state)
 	(void)state;
 	NEED_SERVERS();
 	fx_init(&f, "A");
-	assert_int_equal(runner_ssh.adopt(&h, &f.spec), ERR_NOTFOUND);
+	assert_int_equal(runner_ssh.adopt(&h, &f.spec), RUNNER_NOT_STARTED);
 	assert_null(h);
 	run_base(p, sizeof(p), f.spec.run_id);
 	snprintf(want, sizeof(want), "run %lld: no run dir '%s' on host 'A'",
@@ -1832,6 +1832,36 @@ test_adopt_gone(void **state)
 	snprintf(want, sizeof(want),
 		 "run %lld: it does not run on host 'A' any more and left no "
 		 "exit status",
+		 (long long)f.spec.run_id);
+	assert_string_equal(err_msg(), want);
+	assert_true(remote_gone(f.spec.run_id));
+	fx_done(&f);
+}
+
+/*
+ * A run dir without meta/out: scaffold died before the helper forked the
+ * wrapper (while the loaded files went up, say).  It never started, and
+ * its remains go.
+ */
+static void
+test_adopt_never_started(void **state)
+{
+	struct run_handle *h = (struct run_handle *)&h;
+	char p[512], want[600];
+	struct fx f;
+
+	(void)state;
+	NEED_SERVERS();
+	fx_init(&f, "A");
+	run_base(p, sizeof(p), f.spec.run_id);
+	assert_int_equal(sh("su -s /bin/sh " USER " -c 'mkdir -p %s/meta "
+			    "%s/run && echo true >%s/meta/script'",
+			    p, p, p),
+			 0);
+	assert_int_equal(runner_ssh.adopt(&h, &f.spec), RUNNER_NOT_STARTED);
+	assert_null(h);
+	snprintf(want, sizeof(want),
+		 "run %lld: it was never started on host 'A'",
 		 (long long)f.spec.run_id);
 	assert_string_equal(err_msg(), want);
 	assert_true(remote_gone(f.spec.run_id));
@@ -1898,6 +1928,7 @@ main(void)
 	    cmocka_unit_test(test_adopt),
 	    cmocka_unit_test(test_adopt_after_wait),
 	    cmocka_unit_test(test_adopt_gone),
+	    cmocka_unit_test(test_adopt_never_started),
 	    cmocka_unit_test(test_rsa_key),
 	};
 
