@@ -208,13 +208,18 @@ tasks:
   - name: local
     runner: local
     load: {env: [W]}
-    run: printf '%s' "\$W" >$T/got-local
+    run: printf '%s' "\$W" >got-local
+    store: {file: [got-local]}
     depends_on: [remote]
 Y
 run "$SCAFFOLD" apply -q -c "$T/config.yaml" -d "$D" -i "NASTY=$NASTY" "$T/nasty.yaml"
 is "$RC:$(states "$OUT")" "0:remote:success:1 local:success:1 " "the cascade succeeds"
 ok cmp "$T/want" "$T/shared/got" "the value arrives byte-exact in the remote script"
-ok cmp "$T/want" "$T/got-local" "and comes back byte-exact as a stored env value"
+# the local task's sandbox shares nothing but its run dir: its stored
+# file is in blobs/, named by its SHA-256
+h=$(sha256sum "$T/want" | cut -c1-64)
+rest=${h#??}
+ok cmp "$T/want" "$D/blobs/${h%"$rest"}/$rest" "and comes back byte-exact as a stored env value"
 is "$(ls -d "$PWNED"* 2>/dev/null)" "" "nothing in it was executed"
 rundir=$(cat "$T/shared/rundir-input")
 is "${rundir%/*/run}" "$RUNS" "the run had its dir in the user's ~/.scaffold/runs"
