@@ -427,8 +427,12 @@ init(struct sandbox *sb)
 	/* the daemon has recorded our pid: go (EOF: it died, run nothing) */
 	while (read(FD_GO, &go, 1) < 0 && errno == EINTR)
 		;
-	if (go != 'g')
+	if (go != 'g') {
+		/* for the daemon's successor: this run never started */
+		close(openat(FD_META, "never-started",
+			     O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
 		_exit(125);
+	}
 	close(FD_GO);
 
 	/* vfork(): no copy of the daemon's page tables (this process is a

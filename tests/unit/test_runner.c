@@ -1235,6 +1235,11 @@ test_adopt_never_started(void **state)
 	spit(p, "2147483000 1 1\n", 15);
 	assert_int_equal(runner_local.adopt(&h, &f.spec), ERR_NOTFOUND);
 	assert_null(h);
+	/* the init left word that the go never came: never started */
+	snprintf(p, sizeof(p), "%s/meta/never-started", f.work);
+	spit(p, "", 0);
+	assert_int_equal(runner_local.adopt(&h, &f.spec), RUNNER_NOT_STARTED);
+	assert_null(h);
 	fx_done(&f);
 }
 
