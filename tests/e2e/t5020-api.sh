@@ -14,17 +14,17 @@ export HOME="$T/home"
 mkdir -p "$HOME"
 unset SCAFFOLD_SERVER SCAFFOLD_TOKEN SCAFFOLD_DATA_DIR
 PASSWORD='hunter2-XYZZY-sekrit'
+# the gates the tasks wait for: outside /tmp, which a local task has its
+# own of, and readable by the task user
+G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
+	skip_all "cannot make a dir in /run"
+trap 'rm -rf "$T" "$G"' EXIT
 
 tgit init -q --bare -b main "$T/infra.git"
 tgit clone -q "$T/infra.git" "$T/work" 2>/dev/null
 mkdir -p "$T/work/.scaffold"
 cascade() { # GREET_WORD
-	# the gates the tasks wait for: outside /tmp, which a local task has its
-# own of, and readable by the task user
-G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
-	skip_all "cannot make a dir in /run"
-trap 'rm -rf "$T" "$G"' EXIT
-cat >"$T/work/.scaffold/app.yaml" <<Y
+	cat >"$T/work/.scaffold/app.yaml" <<Y
 version: v1
 name: app
 runner: local
