@@ -1310,29 +1310,28 @@ local_adopt(struct run_handle **out, const struct run_spec *spec)
 	    sscanf(v.ptr, "%d %llu %lld", &pid, &h->start, &wall) != 3 ||
 	    pid <= 1) {
 		/* the init runs the shell only after meta/pid is written */
-		ret = err_set("run %lld: it never started",
-			      (long long)spec->run_id);
+		err_set("run %lld: it never started",
+			(long long)spec->run_id);
 		ret = RUNNER_NOT_STARTED;
 		goto out;
 	}
 	h->pid = pid;
 	h->started_wall = wall;
 	h->started_ms = now_ms() - (wall_ms() - wall);
-	buf_reset(&p);
-	buf_addf(&p, "%s/never-started", h->meta_dir);
-	if (init_gone(h) && read_exit(h, &code, &sig) < 0 &&
-	    access(p.ptr, F_OK) == 0) {
-		/* the daemon died between meta/pid and the go */
-		ret = err_set("run %lld: it never started",
-			      (long long)spec->run_id);
-		ret = RUNNER_NOT_STARTED;
-		goto out;
-	}
 	if (init_gone(h) && read_exit(h, &code, &sig) < 0) {
-		ret = err_set("run %lld: its processes are gone and it "
-			      "recorded no exit status",
-			      (long long)spec->run_id);
-		ret = ERR_NOTFOUND;
+		buf_reset(&p);
+		buf_addf(&p, "%s/never-started", h->meta_dir);
+		if (access(p.ptr, F_OK) == 0) {
+			/* the daemon died between meta/pid and the go */
+			err_set("run %lld: it never started",
+				(long long)spec->run_id);
+			ret = RUNNER_NOT_STARTED;
+		} else {
+			err_set("run %lld: its processes are gone and it "
+				"recorded no exit status",
+				(long long)spec->run_id);
+			ret = ERR_NOTFOUND;
+		}
 		goto out;
 	}
 	if (open_output(h) < 0)
