@@ -82,10 +82,11 @@ test_user
 start_sshd h1 "$TEST_USER"
 start_dockerd
 import_image "$IMG"
-# the witness's locks: not in $T (under /tmp, where a local task has a
-# tmpfs of its own); readable by the local and the ssh user
-LOCKS=$(mktemp -d "$SRC/build/crash-witness.XXXXXX") ||
-	bail "cannot make the witness's directory in $SRC/build"
+# the witness's locks: not in $T nor in the source tree, either of which
+# may be under /tmp (a clone in /tmp is), where a local task has a tmpfs
+# of its own; readable by the local and the ssh user
+LOCKS=$(mktemp -d /run/scaffold-crash-witness.XXXXXX) ||
+	bail "cannot make the witness's directory in /run"
 chmod 1777 "$LOCKS"
 for i in $(seq 0 49); do
 	: >"$LOCKS/$(printf 't%02d' "$i")"
