@@ -27,22 +27,62 @@ read_value(struct buf *value, int argc, char **argv)
 		value->ptr[--value->len] = '\0';
 }
 
+/*
+ * A password given as an operand has been in ps(1) and the shell's
+ * history since the command started: refuse it, so that the habit does not
+ * stick, and say how to give it.  view is the cascade's inputs view.
+ */
+static int
+argv_password(const struct cmd_entry *self, json_t *view, const char *name,
+	      int from_argv)
+{
+	const char *type;
+	json_t *in;
+	size_t i;
+
+	if (!from_argv)
+		return 0;
+	json_array_foreach(json_object_get(view, "inputs"), i, in) {
+		if (strcmp(json_string_value(json_object_get(in, "name"))
+				   ?: "",
+			   name))
+			continue;
+		type = json_string_value(json_object_get(in, "type"));
+		if (!type || strcmp(type, "password"))
+			return 0;
+		fprintf(stderr, "scaffold %s: input '%s' is a password: give "
+				"its value on stdin or at the prompt (VALUE "
+				"'-' or none), not on the command line, where "
+				"ps and the shell's history show it\n",
+			self->name, name);
+		return -1;
+	}
+	return 0;
+}
+
 /* PUT .../inputs/NAME {"value": ...}; the report as a local set prints. */
 static int
 input_set_remote(const struct cmd_entry *self, const struct cmd_opts *o,
-		 char **argv, const struct buf *value)
+		 char **argv, const struct buf *value, int from_argv)
 {
 	struct client *c = client_new(self, o->server);
 	struct buf path = BUF_INIT;
-	json_t *v = NULL, *body = NULL, *ans = NULL, *jv;
+	json_t *v = NULL, *body = NULL, *ans = NULL, *jv, *view = NULL;
 	const char *report;
 	char *s = NULL;
+	size_t base;
 	int ret = EXIT_FINDING;
 
 	if (!c)
 		return EXIT_FINDING;
 	if (client_cascade(c, argv[0], &v, &path) < 0)
 		goto out;
+	base = path.len;
+	buf_puts(&path, "/inputs");
+	if (client_json(c, "GET", path.ptr, NULL, 0, NULL, &view) < 0 ||
+	    argv_password(self, view, argv[1], from_argv) < 0)
+		goto out;
+	path.ptr[path.len = base] = '\0';
 	buf_puts(&path, "/inputs/");
 	client_path_add(&path, argv[1], 0);
 	if (!(jv = json_stringn(value->ptr, value->len))) {
@@ -71,6 +111,7 @@ out:
 	json_decref(body);
 	json_decref(ans);
 	json_decref(v);
+	json_decref(view);
 	buf_release(&path);
 	client_free(c);
 	return ret;
@@ -84,16 +125,18 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	struct sched *s = NULL;
 	struct buf value = BUF_INIT, report = BUF_INIT;
 	struct cascade_row row;
-	int ret = EXIT_FINDING, lockfd = -1;
+	json_t *view = NULL;
+	int ret = EXIT_FINDING, lockfd = -1, from_argv;
 
 	memset(&row, 0, sizeof(row));
 
 	if (argc != 2 && argc != 3)
 		return cmd_usage_error(self, "expected set CASCADE NAME "
 					     "[VALUE]");
+	from_argv = argc == 3 && strcmp(argv[2], "-");
 	read_value(&value, argc, argv);
 	if (o->server) {
-		ret = input_set_remote(self, o, argv, &value);
+		ret = input_set_remote(self, o, argv, &value, from_argv);
 		goto out;
 	}
 	if (cmd_lock(self, o->data_dir, &lockfd) < 0 ||
@@ -101,6 +144,12 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 		goto out;
 	sched_new(&s, st);
 	if (cmd_cascade(self, st, argv[0], &row) < 0)
+		goto out;
+	if (view_inputs(&view, st, s, &row, NULL) < 0) {
+		fprintf(stderr, "scaffold input: %s\n", err_msg());
+		goto out;
+	}
+	if (argv_password(self, view, argv[1], from_argv) < 0)
 		goto out;
 	if (sched_input_set(s, row.repo, row.name, argv[1], value.ptr,
 			    value.len, &report) < 0) {
@@ -115,6 +164,7 @@ out:
 		memset(value.ptr, 0, value.len);
 	buf_release(&value);
 	buf_release(&report);
+	json_decref(view);
 	cascade_row_release(&row);
 	sched_free(s);
 	store_close(st);
@@ -200,7 +250,8 @@ const struct cmd_entry cmd_input_entry = {
 	"so a password stays out of ps and shell history); the tasks that\n"
 	"map the input, and everything downstream of them, reset and run on\n"
 	"the next 'scaffold apply' (at once under scaffold serve).  Password\n"
-	"values are stored encrypted.\n"
+	"values are stored encrypted, and are taken only from stdin or the\n"
+	"prompt: a VALUE operand for a password input is refused.\n"
 	"'ls' lists the inputs; password values show as ******** (and as\n"
 	"null with -o json).\n"
 	"\n"

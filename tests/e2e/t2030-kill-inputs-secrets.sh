@@ -99,12 +99,18 @@ failing with ********" "the log shows the password masked everywhere"
 
 echo "$SECRET" | "$SCAFFOLD" input set -q -d "$D" in DB_PASSWORD -
 is "$?" 0 "a password can come from stdin"
+run "$SCAFFOLD" input set -d "$D" in DB_PASSWORD argv-canary-5Rt
+is "$RC:$ERR" "1:scaffold input: input 'DB_PASSWORD' is a password: give its value on stdin or at the prompt (VALUE '-' or none), not on the command line, where ps and the shell's history show it" \
+	"a password on the command line is refused"
+echo "$SECRET" | "$SCAFFOLD" input set -q -d "$D" in DB_PASSWORD
+is "$?" 0 "a password can come from stdin without '-'"
 run "$SCAFFOLD" input set -d "$D" in NOPE x
 is "$RC:$ERR" "1:scaffold input: cascade 'in' has no input 'NOPE'" "an unknown input is refused"
 
 # the secret appears nowhere in the data dir's logs or database
 found=$(grep -rl -F "$SECRET" "$D/logs" "$D"/scaffold.db* 2>/dev/null)
 is "$found" "" "the password is in no log and not in the database"
+is "$(grep -rl -F argv-canary-5Rt "$D" 2>/dev/null)" "" "the refused value was stored nowhere"
 ok test -s "$D/scaffold.db" "the database exists (the search above was real)"
 
 done_testing

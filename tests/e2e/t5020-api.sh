@@ -385,6 +385,9 @@ run "$SCAFFOLD" status --server "$U" -d "$D"
 is "$RC:$(echo "$ERR" | head -1)" "2:scaffold status: --server and --data-dir exclude each other" "--server and -d together: usage error"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" input set --server "$U" app GREETING salut
 is "$RC:$ERR" "0:cascade 'app': 0 new, 1 changed, 0 removed; 1 downstream reset" "input set --server prints the report"
+run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" input set --server "$U" app DB_PASSWORD argv-pw
+is "$RC:$ERR" "1:scaffold input: input 'DB_PASSWORD' is a password: give its value on stdin or at the prompt (VALUE '-' or none), not on the command line, where ps and the shell's history show it" \
+	"input set --server refuses a password on the command line"
 touch "$G/quick"
 run env SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" run --server "$U" app forever
 is "$RC:$(echo "$OUT" | awk '$1 == "forever" {print $2}')" "0:success" "run --server waits for the run and prints the states: all succeeded, exit 0"
