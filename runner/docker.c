@@ -109,6 +109,7 @@ struct run_handle {
 	int64_t timeout_ms;
 	int64_t deadline_ms; /* monotonic; 0: none */
 	bool keep_failed;
+	bool secret_env; /* its env holds a password: never kept */
 	bool keep; /* free() leaves the container */
 	bool waited;
 
@@ -1063,6 +1064,22 @@ static void docker_free(struct run_handle *h);
 static int attach_open(struct run_handle *h);
 
 /* A handle for spec, its lists checked; the engine not yet contacted. */
+/* Does a value of the run's env hold one of the cascade's passwords (mapped,
+ * or inside a value another task stored)? */
+static bool
+env_holds_secret(const struct run_spec *spec)
+{
+	size_t i, k;
+
+	for (i = 0; spec->secrets && i < spec->nsecrets; i++)
+		for (k = 0; k < spec->nenv; k++)
+			if (spec->secret_lens[i] &&
+			    memmem(spec->env[k].value, spec->env[k].len,
+				   spec->secrets[i], spec->secret_lens[i]))
+				return true;
+	return false;
+}
+
 static int
 handle_new(struct run_handle **out, const struct run_spec *spec)
 {
@@ -1087,6 +1104,7 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	pthread_mutex_lock(&cfg_lock);
 	h->keep_failed = cfg_keep_failed != 0;
 	pthread_mutex_unlock(&cfg_lock);
+	h->secret_env = env_holds_secret(spec);
 
 	if (!spec->work_dir) {
 		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
@@ -2385,7 +2403,17 @@ docker_wait(struct run_handle *h, struct run_result *out)
 			break;
 		}
 	}
-	if (out->outcome != RUN_SUCCESS && h->keep_failed) {
+	/*
+	 * A kept container's env is there for anyone who can run `docker
+	 * inspect`, and the engine cannot scrub it: a run that was given a
+	 * password is removed, kept_failed or not.
+	 */
+	if (out->outcome != RUN_SUCCESS && h->keep_failed && h->secret_env) {
+		run_log_note(&h->log,
+			     "container %s not kept for inspection: its "
+			     "environment holds a password input",
+			     h->id12);
+	} else if (out->outcome != RUN_SUCCESS && h->keep_failed) {
 		h->keep = true;
 		run_log_note(&h->log, "container %s kept for inspection", h->id12);
 	}

@@ -49,6 +49,36 @@ run "$SCAFFOLD" logs -d "$D" bad noimage
 ok sh -c "printf '%s\n' \"\$0\" | grep -q \"image 'scaffold-test:does-not-exist' is not on this engine and cannot be pulled\"" "$OUT" "a missing image is a clear error"
 is "$(dk ps -aq | wc -l)" 0 "no container is left behind"
 
+# docker.keep_failed keeps a failed container, but never one whose env
+# holds a password: docker inspect would show it to anyone with the socket
+cat >"$T/keep.yaml" <<Y
+version: v1
+name: keep
+inputs:
+  - {name: PW, type: password}
+tasks:
+  - name: plain
+    image: $IMG
+    run: exit 4
+  - name: secret
+    image: $IMG
+    inputs: {DB_PW: PW}
+    run: exit 5
+Y
+cat >"$T/keep-config.yaml" <<Y
+data_dir: $T/kdata
+docker: {socket: $DOCKER_SOCK, keep_failed: true}
+Y
+run "$SCAFFOLD" apply -q -d "$T/kdata" -c "$T/keep-config.yaml" -i PW=keep-canary-4Wq "$T/keep.yaml"
+is "$RC" 1 "both keep tasks fail"
+run "$SCAFFOLD" logs -d "$T/kdata" keep plain
+ok sh -c "printf '%s\n' \"\$0\" | grep -q '^scaffold: container [0-9a-f]\{12\} kept for inspection$'" "$OUT" "keep_failed keeps a failed container"
+run "$SCAFFOLD" logs -d "$T/kdata" keep secret
+ok sh -c "printf '%s\n' \"\$0\" | grep -q '^scaffold: container [0-9a-f]\{12\} not kept for inspection: its environment holds a password input$'" "$OUT" "but not one given a password, and the log says why"
+is "$(dk ps -aq | wc -l)" 1 "exactly one container is kept"
+is "$(dk ps -aq | xargs docker -H "unix://$DOCKER_SOCK" inspect | grep -c keep-canary-4Wq)" 0 "no kept container shows the password"
+dk rm -f $(dk ps -aq) >/dev/null
+
 # a kill from another terminal
 cat >"$T/long.yaml" <<Y
 version: v1
