@@ -430,42 +430,15 @@ valid_task_env(struct lctx *x, const struct ynode *n, const char *kind)
 	return 1;
 }
 
-/* Paths in store/load: relative, inside the run dir. */
+/* Paths in store/load: relative, inside the run dir, canonical. */
 static int
 valid_path(struct lctx *x, const struct ynode *n, const char *kind)
 {
-	const char *p = n->str, *seg;
-	size_t l;
+	const char *why = file_name_problem(n->str);
 
-	if (p[0] == '/') {
-		yn_err(x, n, "%s '%s' must be a relative path inside the run "
-			   "dir, not an absolute path",
-		     kind, yn_qs(x, p));
-		return 0;
-	}
-	l = strlen(p);
-	if (!l || !strcmp(p, ".") || !strcmp(p, "./") || p[l - 1] == '/') {
-		yn_err(x, n, "%s '%s' must name a file inside the run dir", kind,
-		     yn_qs(x, p));
-		return 0;
-	}
-	for (seg = p; *seg; seg += l + (seg[l] == '/')) {
-		l = strcspn(seg, "/");
-		if (l == 2 && seg[0] == '.' && seg[1] == '.') {
-			yn_err(x, n, "%s '%s' must stay inside the run dir "
-				   "('..' is not allowed)",
-			     kind, yn_qs(x, p));
-			return 0;
-		}
-	}
-	for (seg = p; *seg; seg++) {
-		if ((unsigned char)*seg < 0x20) {
-			yn_err(x, n, "%s '%s' contains a control character",
-			     kind, yn_qs(x, p));
-			return 0;
-		}
-	}
-	return 1;
+	if (why)
+		yn_err(x, n, "%s '%s' %s", kind, yn_qs(x, n->str), why);
+	return !why;
 }
 
 /* A mapping of env names to scalar values. */

@@ -76,4 +76,11 @@ int yn_valid_host(struct lctx *x, const struct ynode *n, const char *kind);
 void cascade_build_dag(struct cascade *c, const char *file,
 		       struct diags *diags, int dag_ok);
 
+/*
+ * What is wrong with a stored or loaded file's name (relative, inside the
+ * run dir, canonical, no control characters), as the end of a sentence
+ * about it; NULL when nothing is.  The length is the caller's to check.
+ */
+const char *file_name_problem(const char *name);
+
 #endif

@@ -25,42 +25,54 @@ file_rows_free(struct file_row *v, size_t n)
 	free(v);
 }
 
-int
-store_file_name_check(const char *name)
+const char *
+file_name_problem(const char *name)
 {
-	const char *seg;
+	const char *seg, *c;
 	size_t l = strlen(name);
 
 	if (!l)
-		return err_set("a file name must not be empty"), ERR_INVALID;
-	if (l > FILE_NAME_MAX)
-		return err_set("file name '%.40s...' is longer than %d bytes",
-			       name, FILE_NAME_MAX),
-		       ERR_INVALID;
-	for (seg = name; *seg; seg++)
-		if ((unsigned char)*seg < 0x20 || *seg == 0x7f)
-			return err_set("file name '%s' contains a control "
-				       "character",
-				       name),
-			       ERR_INVALID;
+		return "must not be empty";
+	for (c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return "contains a control character";
 	if (name[0] == '/')
-		return err_set("file name '%s' must be a relative path inside "
-			       "the run dir, not an absolute path",
-			       name),
-		       ERR_INVALID;
+		return "must be a relative path inside the run dir, not an "
+		       "absolute path";
 	if (!strcmp(name, ".") || !strcmp(name, "./") || name[l - 1] == '/')
-		return err_set("file name '%s' must name a file inside the run "
-			       "dir",
-			       name),
-		       ERR_INVALID;
+		return "must name a file inside the run dir";
 	for (seg = name; *seg; seg += l + (seg[l] == '/')) {
 		l = strcspn(seg, "/");
 		if (l == 2 && seg[0] == '.' && seg[1] == '.')
-			return err_set("file name '%s' must stay inside the "
-				       "run dir ('..' is not allowed)",
-				       name),
-			       ERR_INVALID;
+			return "must stay inside the run dir ('..' is not "
+			       "allowed)";
 	}
+	/*
+	 * One file, one name: 'a//b', './a' and 'a/./b' would be stored
+	 * beside 'a/b' and 'a' as different files of the same path.
+	 */
+	for (seg = name; *seg; seg += l + (seg[l] == '/')) {
+		l = strcspn(seg, "/");
+		if (!l || (l == 1 && seg[0] == '.'))
+			return "is not canonical: write it without empty or "
+			       "'.' segments";
+	}
+	return NULL;
+}
+
+int
+store_file_name_check(const char *name)
+{
+	const char *why;
+
+	if (strlen(name) > FILE_NAME_MAX)
+		return err_set("file name '%.40s...' is longer than %d bytes",
+			       name, FILE_NAME_MAX),
+		       ERR_INVALID;
+	if (!*name)
+		return err_set("a file name must not be empty"), ERR_INVALID;
+	if ((why = file_name_problem(name)))
+		return err_set("file name '%s' %s", name, why), ERR_INVALID;
 	return 0;
 }
 

@@ -219,6 +219,8 @@ api PUT "$C/files/a/../b" "$OPER" --data-binary x
 is "$RES" "400 {\"error\":\"file name 'a/../b' must stay inside the run dir ('..' is not allowed)\"}" "a name with '..': 400"
 api PUT "$C/files//etc/passwd" "$OPER" --data-binary x
 is "$RES" "400 {\"error\":\"file name '/etc/passwd' must be a relative path inside the run dir, not an absolute path\"}" "an absolute name: 400"
+api PUT "$C/files/conf//app.conf" "$OPER" --data-binary x
+is "$RES" "400 {\"error\":\"file name 'conf//app.conf' is not canonical: write it without empty or '.' segments\"}" "a non-canonical name: 400"
 api GET $C/files/conf/app.conf "$VIEW"
 is "$RES" "404 {\"error\":\"cascade 'app' has no file 'conf/app.conf' in its file store\"}" "a file not there: 404"
 printf 'port=8080\n' >"$T/app.conf"

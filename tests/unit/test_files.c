@@ -69,6 +69,14 @@ test_names(void **state)
 		{ "dir/", "file name 'dir/' must name a file inside the run "
 			  "dir" },
 		{ "a\nb", "file name 'a\nb' contains a control character" },
+		{ "./a", "file name './a' is not canonical: write it without "
+			 "empty or '.' segments" },
+		{ "a//b", "file name 'a//b' is not canonical: write it "
+			  "without empty or '.' segments" },
+		{ "a/./b", "file name 'a/./b' is not canonical: write it "
+			   "without empty or '.' segments" },
+		{ "a/.", "file name 'a/.' is not canonical: write it without "
+			 "empty or '.' segments" },
 	};
 	size_t i;
 
