@@ -80,6 +80,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory test
 ifndef SANITIZE
+	@$(MAKE) --no-print-directory bench-smoke
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory valgrind
 endif
@@ -129,10 +130,16 @@ unit: $(UNIT_BIN)
 bench: $(BIN)
 	./bench/run.sh
 
+# Every benchmark once at its smallest size, with its checks (part of make
+# check, so that none rots; the timings mean nothing there).
+bench-smoke: $(BIN)
+	SCAFFOLD=$(abspath $(BIN)) sh bench/smoke.sh
+
 clean:
 	rm -rf $(BUILD) scaffold
 
-.PHONY: all deps check demo test unit bench clean FORCE test-asan valgrind
+.PHONY: all deps check demo test unit bench bench-smoke clean FORCE \
+	test-asan valgrind
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
