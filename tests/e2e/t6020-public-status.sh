@@ -92,19 +92,20 @@ login() {
 }
 
 # ---- config: booleans are refused, the three values named
+# (timeout: an old scaffold took the config and served on)
 conf "public_status: true"
-run "$SCAFFOLD" serve --config "$T/scaffold.yaml"
+run timeout 10 "$SCAFFOLD" serve --config "$T/scaffold.yaml"
 is "$RC $(echo "$ERR" | grep -c public_status)" "1 1" "public_status: true: serve refuses the config"
 is "$(echo "$ERR" | grep public_status | sed 's/^[^:]*scaffold.yaml:/scaffold.yaml:/')" \
 	"scaffold.yaml:10:16: error: 'public_status' is no longer true or false: use full, summary or none ('true' meant full: logs and stored files for anyone)" \
 	"...with file:line:col and the three values"
 conf "public_status: private"
-run "$SCAFFOLD" serve --config "$T/scaffold.yaml"
+run timeout 10 "$SCAFFOLD" serve --config "$T/scaffold.yaml"
 is "$(echo "$ERR" | grep public_status | sed 's/^[^:]*scaffold.yaml:/scaffold.yaml:/')" \
 	"scaffold.yaml:10:16: error: 'public_status' must be full, summary or none, not 'private'" \
 	"an unknown value: the three named"
 conf "session_lifetime: 0s"
-run "$SCAFFOLD" serve --config "$T/scaffold.yaml"
+run timeout 10 "$SCAFFOLD" serve --config "$T/scaffold.yaml"
 is "$(echo "$ERR" | grep session_lifetime | sed 's/^[^:]*scaffold.yaml:/scaffold.yaml:/')" \
 	"scaffold.yaml:10:19: error: 'session_lifetime' must be longer than 0" \
 	"session_lifetime: 0s is refused"
