@@ -17,8 +17,7 @@
 
 #include "webhook-int.h"
 
-static const char *const role_names[] = { "none", "viewer", "operator",
-					  "admin" };
+static const char *const role_names[] = {"none", "viewer", "operator", "admin"};
 
 const char *
 role_name(enum role r)
@@ -74,8 +73,8 @@ token_create(struct store *st, const char *name, enum role role,
 
 /* The token's row: its role and id (and name, when out_name). */
 static int
-token_find(struct store *st, const char *token, enum role *out,
-	   int64_t *out_id, char **out_name)
+token_find(struct store *st, const char *token, enum role *out, int64_t *out_id,
+	   char **out_name)
 {
 	struct token_row *v = NULL;
 	unsigned char hash[32];
@@ -160,8 +159,8 @@ session_id_ok(const char *id)
 static int
 session_role(struct req *r)
 {
-	const char *id = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
-						     AUTH_COOKIE);
+	const char *id =
+	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_COOKIE);
 	char hash[SHA256_HEX_LEN + 1];
 	struct session_row row;
 	struct store *st;
@@ -206,16 +205,18 @@ auth_request(struct req *r, const struct route *rt)
 		return session_role(r);
 	}
 	if (strncasecmp(h, "Bearer ", 7)) {
-		reply_error(r, 401, "the Authorization header must be "
-				    "'Bearer TOKEN'");
+		reply_error(r, 401,
+			    "the Authorization header must be "
+			    "'Bearer TOKEN'");
 		return -1;
 	}
 	if (!(st = req_store(r)))
 		return -1;
 	ret = token_check(st, h + 7, &r->role);
 	if (ret == ERR_AUTH) {
-		reply_error(r, 401, "the token is not valid (revoked, or not "
-				    "made by this scaffold)");
+		reply_error(r, 401,
+			    "the token is not valid (revoked, or not "
+			    "made by this scaffold)");
 		return -1;
 	}
 	if (ret < 0) {
@@ -236,8 +237,7 @@ auth_root(struct buf *out, const char *path)
 }
 
 static enum MHD_Result
-add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-	const char *value)
+add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct buf *b = cls;
 
@@ -300,7 +300,8 @@ auth_refuse(struct req *r, const struct route *rt, enum role need)
 	struct buf next = BUF_INIT, loc = BUF_INIT;
 
 	if (r->role == ROLE_NONE && rt->page != PAGE_API &&
-	    !strcmp(r->method, "GET") && accept && strstr(accept, "text/html")) {
+	    !strcmp(r->method, "GET") && accept &&
+	    strstr(accept, "text/html")) {
 		/* a browser: sign in, then come back here */
 		html_url_path(&next, r->url);
 		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
@@ -310,16 +311,19 @@ auth_refuse(struct req *r, const struct route *rt, enum role need)
 		html_url_arg(&loc, next.ptr);
 		redirect(r, loc.ptr, NULL);
 	} else if (r->role == ROLE_NONE && rt->page != PAGE_API) {
-		reply_error(r, 401, "this page needs a viewer: sign in at "
-				    "/login, or send 'Authorization: Bearer "
-				    "TOKEN'");
+		reply_error(r, 401,
+			    "this page needs a viewer: sign in at "
+			    "/login, or send 'Authorization: Bearer "
+			    "TOKEN'");
 	} else if (r->role == ROLE_NONE) {
-		reply_error(r, 401, "this needs a token with role %s or more: "
-				    "send 'Authorization: Bearer TOKEN'",
+		reply_error(r, 401,
+			    "this needs a token with role %s or more: "
+			    "send 'Authorization: Bearer TOKEN'",
 			    role_name(need));
 	} else {
-		reply_error(r, 403, "this needs role %s or more; the token "
-				    "has role %s",
+		reply_error(r, 403,
+			    "this needs role %s or more; the token "
+			    "has role %s",
 			    role_name(need), role_name(r->role));
 	}
 	buf_release(&next);
@@ -441,7 +445,7 @@ void
 auth_peer(struct req *r, char out[64])
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	socklen_t len;
 

@@ -133,8 +133,9 @@ form_ok(struct req *r)
 		return 0;
 	}
 	if (!auth_same_origin(r)) {
-		ui_fail(r, "", 403, "this form must be sent from scaffold's "
-				    "own page (Origin or Referer)");
+		ui_fail(r, "", 403,
+			"this form must be sent from scaffold's "
+			"own page (Origin or Referer)");
 		return 0;
 	}
 	return 1;
@@ -196,8 +197,8 @@ out:
 void
 ui_logout(struct req *r)
 {
-	const char *id = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
-						     AUTH_COOKIE);
+	const char *id =
+	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_COOKIE);
 	struct buf cookie = BUF_INIT;
 	struct store *st;
 	char peer[64];

@@ -15,15 +15,30 @@ static void
 test_next(void **state)
 {
 	static const char *const good[] = {
-		"/", "/r/12/log", "/c/infra/deploy?rev=0123abcd",
-		"/r/1/files/a%20b.txt", "/login?next=%2F", "/a/b//c",
+	    "/",
+	    "/r/12/log",
+	    "/c/infra/deploy?rev=0123abcd",
+	    "/r/1/files/a%20b.txt",
+	    "/login?next=%2F",
+	    "/a/b//c",
 	};
 	static const char *const bad[] = {
-		"", "r/1", "//evil.example", "//evil.example/x",
-		"/\\evil.example", "\\\\evil.example", "/x\\y",
-		"https://evil.example/", "http:/evil.example",
-		"javascript:alert(1)", " /r/1", "/r/1 x", "/r/1\r\nSet-Cookie: a=b",
-		"/\t/evil.example", "/caf\xc3\xa9", "/\x7f",
+	    "",
+	    "r/1",
+	    "//evil.example",
+	    "//evil.example/x",
+	    "/\\evil.example",
+	    "\\\\evil.example",
+	    "/x\\y",
+	    "https://evil.example/",
+	    "http:/evil.example",
+	    "javascript:alert(1)",
+	    " /r/1",
+	    "/r/1 x",
+	    "/r/1\r\nSet-Cookie: a=b",
+	    "/\t/evil.example",
+	    "/caf\xc3\xa9",
+	    "/\x7f",
 	};
 	char big[2100];
 	size_t i;
@@ -49,10 +64,12 @@ static void
 test_root(void **state)
 {
 	static const char *const cases[][2] = {
-		{ "/", "" },	      { "/login", "" },
-		{ "/r/5", "../" },    { "/r/5/log", "../../" },
-		{ "/c/infra/x", "../../" },
-		{ "/r/5/files/a/b.txt", "../../../../" },
+	    {"/", ""},
+	    {"/login", ""},
+	    {"/r/5", "../"},
+	    {"/r/5/log", "../../"},
+	    {"/c/infra/x", "../../"},
+	    {"/r/5/files/a/b.txt", "../../../../"},
 	};
 	struct buf b = BUF_INIT;
 	size_t i;
@@ -131,7 +148,8 @@ test_sessions(void **state)
 	assert_int_equal(store_session_find(st, hash, now, &row), 0);
 	assert_string_equal(row.role, "viewer");
 	assert_string_equal(row.token_name, "watcher");
-	assert_true(row.expires_at >= now + 59000 && row.expires_at <= now + 60000);
+	assert_true(row.expires_at >= now + 59000 &&
+		    row.expires_at <= now + 60000);
 	session_row_release(&row);
 	/* absolute expiry */
 	assert_int_equal(store_session_find(st, hash, now + 61000, &row),
@@ -141,7 +159,8 @@ test_sessions(void **state)
 	assert_int_equal(store_session_find(st, hash, now, &row), ERR_NOTFOUND);
 	assert_int_equal(auth_session_end(st, "not-an-id"), 0);
 	/* revoking the token ends its sessions */
-	assert_int_equal(auth_session_start(st, tok.ptr, 60000, &id2, &name), 0);
+	assert_int_equal(auth_session_start(st, tok.ptr, 60000, &id2, &name),
+			 0);
 	free(name);
 	sha256_hex(hash, id2.ptr, id2.len);
 	assert_int_equal(store_session_find(st, hash, now, &row), 0);
@@ -160,10 +179,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_next),
-		cmocka_unit_test(test_root),
-		cmocka_unit_test(test_cookie),
-		cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_root),
+	    cmocka_unit_test(test_cookie),
+	    cmocka_unit_test(test_sessions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
