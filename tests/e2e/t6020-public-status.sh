@@ -58,12 +58,19 @@ Y
 }
 SPID=
 trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+# stop: stop the daemon; it must exit 0, and (sanitizer builds) report
+# nothing
+stop() {
+	kill -TERM $SPID
+	wait $SPID
+	is "$?" 0 "the daemon stops cleanly"
+	ok sh -c "! grep -q 'runtime error\|Sanitizer' '$T/serve.log'" \
+		"...with no sanitizer report" || sed 's/^/# /' "$T/serve.log"
+	SPID=
+}
 # serve EXTRA...: (re)start the daemon with that config; sets H
 serve() {
-	if [ -n "$SPID" ]; then
-		kill -TERM $SPID
-		wait $SPID
-	fi
+	[ -z "$SPID" ] || stop
 	conf "$@"
 	: >"$T/serve.log"
 	"$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
@@ -208,7 +215,8 @@ is "$CODE" 401 "...not even an operator's"
 # ---- next= stays on the site
 for n in //evil.example '/\evil.example' 'https://evil.example/' '/\/evil.example' 'javascript:alert(1)' ' //evil.example'; do
 	login "$VIEW" "$T/n.jar" "$n"
-	is "$CODE $(hdr Location)" "303 ./" "next='$n': to scaffold's own / instead"
+	is "$CODE $(hdr Location)" "303 ./" \
+		"next='$(printf '%s' "$n" | sed 's/\\/(backslash)/g')': to scaffold's own / instead"
 done
 get "/login?next=//evil.example"
 ok has '<input type="hidden" name="next" value="/"/>' "the form does not carry an off-site next"
@@ -283,8 +291,5 @@ get "/r/$RUN/files/app.tar"
 is "$CODE $(cat "$T/body")" "200 stored-file-secret-77" "full: stored files download without a token"
 ok hasnt 'Sign in' "full: no sign-in link"
 
-kill -TERM $SPID
-wait $SPID
-is "$?" 0 "the daemon stops cleanly"
-SPID=
+stop
 done_testing
