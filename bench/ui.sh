@@ -71,10 +71,12 @@ g commit -q -m "bench: $N tasks"
 FIRST=$(g rev-parse HEAD)
 g push -q "$WORK/repo.git" HEAD:main
 
+# full: the run page with its log, as measured before public_status had modes
 cat >"$WORK/scaffold.yaml" <<Y
 listen: 127.0.0.1:0
 data_dir: data
 poll_interval: 1s
+public_status: full
 max_parallel: 4
 local: {user: nobody}
 repos:

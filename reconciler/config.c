@@ -415,14 +415,44 @@ enum {
 	K_REPO_SCHEMES,
 	K_LOCAL,
 	K_LIMITS,
+	K_SESSION_LIFETIME,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
 	"repos",	 "public_status", "repo_schemes", "local",
-	"limits",
+	"limits",	 "session_lifetime",
 };
+
+/*
+ * public_status: full | summary | none.  The booleans it once took are
+ * refused, not mapped: 'true' meant logs and stored files for anyone, and
+ * a config that said so must now say which of the three it means.
+ */
+static void
+load_public_status(struct lctx *x, const struct ynode *n, struct config *cf)
+{
+	static const char *const names[] = { "none", "summary", "full" };
+	int b;
+	size_t i;
+
+	for (i = 0; n->kind == Y_SCALAR && i < ARRAY_SIZE(names); i++)
+		if (!strcmp(n->str, names[i])) {
+			cf->public_status = (enum public_status)i;
+			return;
+		}
+	if (n->kind == Y_SCALAR && !yn_is_bool(n->str, &b))
+		yn_err(x, n, "'public_status' is no longer true or false: use "
+			     "full, summary or none ('%s' meant %s)",
+		       b ? "true" : "false",
+		       b ? "full: logs and stored files for anyone"
+			 : "none: every page needs a viewer");
+	else
+		yn_err(x, n, "'public_status' must be full, summary or none, "
+			     "not %s",
+		       yn_desc(x, n));
+}
 
 static int
 get_int(struct lctx *x, const struct ynode *n, const char *field, long lo,
@@ -671,10 +701,13 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	if (s[K_DATA_DIR] &&
 	    (cf->data_dir = yn_nonempty(&x, s[K_DATA_DIR], "data_dir")))
 		cf->data_dir = resolve(&x, base.ptr, cf->data_dir);
-	cf->public_status = 1;
+	cf->public_status = PUBLIC_SUMMARY;
 	if (s[K_PUBLIC_STATUS])
-		yn_bool(&x, s[K_PUBLIC_STATUS], "public_status",
-			&cf->public_status);
+		load_public_status(&x, s[K_PUBLIC_STATUS], cf);
+	cf->session_lifetime_ms = CONFIG_SESSION_LIFETIME;
+	if (s[K_SESSION_LIFETIME])
+		yn_duration(&x, s[K_SESSION_LIFETIME], "session_lifetime",
+			    &cf->session_lifetime_ms);
 	cf->poll_interval_ms = 3 * 60 * 1000;
 	if (s[K_POLL])
 		yn_duration(&x, s[K_POLL], "poll_interval",

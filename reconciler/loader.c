@@ -287,24 +287,30 @@ yn_nonempty(struct lctx *x, const struct ynode *n, const char *field)
 }
 
 int
-yn_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
+yn_is_bool(const char *s, int *out)
 {
 	static const char *const t[] = { "true", "yes", "on" };
 	static const char *const f[] = { "false", "no", "off" };
 	size_t i;
 
-	if (n->kind == Y_SCALAR) {
-		for (i = 0; i < ARRAY_SIZE(t); i++) {
-			if (!strcasecmp(n->str, t[i])) {
-				*out = 1;
-				return 0;
-			}
-			if (!strcasecmp(n->str, f[i])) {
-				*out = 0;
-				return 0;
-			}
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		if (!strcasecmp(s, t[i])) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcasecmp(s, f[i])) {
+			*out = 0;
+			return 0;
 		}
 	}
+	return -1;
+}
+
+int
+yn_bool(struct lctx *x, const struct ynode *n, const char *field, int *out)
+{
+	if (n->kind == Y_SCALAR && yn_is_bool(n->str, out) == 0)
+		return 0;
 	yn_err(x, n, "'%s' must be true or false, not %s", field, yn_desc(x, n));
 	return -1;
 }

@@ -59,6 +59,8 @@ const struct ynode *yn_find_key(const struct ynode *n, const char *key);
 const char *yn_str(struct lctx *x, const struct ynode *n, const char *field);
 const char *yn_nonempty(struct lctx *x, const struct ynode *n,
 			const char *field);
+/* 0 and *out (1 or 0) when s is a YAML 1.1 boolean word (true, no, ...). */
+int yn_is_bool(const char *s, int *out);
 int yn_bool(struct lctx *x, const struct ynode *n, const char *field,
 	    int *out);
 int yn_duration(struct lctx *x, const struct ynode *n, const char *field,

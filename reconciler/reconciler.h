@@ -297,13 +297,24 @@ struct host_config {
 	int max_sessions;
 	struct pos pos;
 };
+/*
+ * public_status: none (every page needs a viewer), summary (states, the
+ * DAG, revisions public; logs, stored files, .display, env names and
+ * input values need a viewer), full (all of the pages public).
+ */
+enum public_status { PUBLIC_NONE, PUBLIC_SUMMARY, PUBLIC_FULL };
+#define CONFIG_SESSION_LIFETIME ((int64_t)12 * 3600 * 1000)
 struct config {
 	struct arena arena;
 	struct arena *doc_arena;
 	const char *file;
 	const char *listen;
 	const char *public_url;
-	int public_status; /* status pages and /healthz without a token */
+	/* what anonymous users see (docs/config.md); PUBLIC_SUMMARY unless
+	 * the config says otherwise */
+	enum public_status public_status;
+	/* how long a browser's session from /login lasts (absolute) */
+	int64_t session_lifetime_ms;
 	const char *data_dir;
 	int64_t poll_interval_ms;
 	int64_t fetch_timeout_ms;
@@ -608,6 +619,26 @@ int store_token_insert(struct store *s, const struct token_row *t);
 int store_token_list(struct store *s, struct token_row **out, size_t *n);
 int store_token_delete(struct store *s, const char *name);
 int store_token_used(struct store *s, int64_t id);
+
+/*
+ * Browsers' sessions (store-sessions.c): hash is the hex SHA-256 of the
+ * session id; the id itself is never stored.  A session ends at
+ * expires_at (ms), when deleted, or when its token is revoked.
+ */
+struct session_row {
+	int64_t token_id;
+	char *token_name;
+	char *role; /* the token's */
+	int64_t expires_at;
+};
+void session_row_release(struct session_row *r);
+int store_session_insert(struct store *s, const char *hash, int64_t token_id,
+			 int64_t expires_at);
+/* The live session of hash at now: 0 and *out (release it), or
+ * ERR_NOTFOUND (unknown, expired, or its token revoked). */
+int store_session_find(struct store *s, const char *hash, int64_t now,
+		       struct session_row *out);
+int store_session_delete(struct store *s, const char *hash);
 
 /*
  * The scheduler (sched.c): every rule of DESIGN §3 as transactions on the

@@ -175,6 +175,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE statuses ADD COLUMN opened_at INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE statuses ADD COLUMN outcome TEXT;"
 	"CREATE INDEX statuses_subject ON statuses (repo, context, commit_id);",
+	/* 7: browsers' sessions from /login: the SHA-256 of the session id
+	 * (never the id), gone with the token that made them */
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY,"
+	"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_token ON sessions (token_id);",
 };
 
 int64_t

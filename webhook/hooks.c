@@ -555,9 +555,9 @@ out:
 }
 
 const struct route hook_routes[] = {
-	{ "POST", "/hooks/github", ROLE_NONE, 0, hook_github },
-	{ "POST", "/hooks/gitlab", ROLE_NONE, 0, hook_gitlab },
-	{ "POST", "/hooks/gitea", ROLE_NONE, 0, hook_gitea },
-	{ "POST", "/hooks/forgejo", ROLE_NONE, 0, hook_gitea },
-	{ NULL, NULL, ROLE_NONE, 0, NULL },
+	{ "POST", "/hooks/github", ROLE_NONE, PAGE_API, hook_github },
+	{ "POST", "/hooks/gitlab", ROLE_NONE, PAGE_API, hook_gitlab },
+	{ "POST", "/hooks/gitea", ROLE_NONE, PAGE_API, hook_gitea },
+	{ "POST", "/hooks/forgejo", ROLE_NONE, PAGE_API, hook_gitea },
+	{ NULL, NULL, ROLE_NONE, PAGE_API, NULL },
 };

@@ -198,37 +198,6 @@ no:
 	return 0;
 }
 
-/* The role of the request's bearer token; 0, or -1 with a reply set. */
-static int
-authenticate(struct req *r)
-{
-	const char *h = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-	struct store *st;
-	int ret;
-
-	r->role = ROLE_NONE;
-	if (!h)
-		return 0;
-	if (strncasecmp(h, "Bearer ", 7)) {
-		reply_error(r, 401, "the Authorization header must be "
-				    "'Bearer TOKEN'");
-		return -1;
-	}
-	if (!(st = req_store(r)))
-		return -1;
-	ret = token_check(st, h + 7, &r->role);
-	if (ret == ERR_AUTH) {
-		reply_error(r, 401, "the token is not valid (revoked, or not "
-				    "made by this scaffold)");
-		return -1;
-	}
-	if (ret < 0) {
-		reply_error(r, 500, "%s", err_msg());
-		return -1;
-	}
-	return 0;
-}
-
 static void
 dispatch(struct req *r)
 {
@@ -264,21 +233,12 @@ dispatch(struct req *r)
 			    HTTP_MAX_BODY);
 		return;
 	}
-	need = found->need;
-	if (found->page && !r->srv->cf->public_status && need < ROLE_VIEWER)
-		need = ROLE_VIEWER;
-	if (authenticate(r) < 0)
+	/* who may see what: auth.c */
+	need = auth_need(found, r->srv->cf);
+	if (auth_request(r, found) < 0)
 		return;
 	if (r->role < need) {
-		if (r->role == ROLE_NONE)
-			reply_error(r, 401, "this needs a token with role %s or "
-					    "more: send 'Authorization: Bearer "
-					    "TOKEN'",
-				    role_name(need));
-		else
-			reply_error(r, 403, "this needs role %s or more; the "
-					    "token has role %s",
-				    role_name(need), role_name(r->role));
+		auth_refuse(r, found, need);
 		return;
 	}
 	found->fn(r);

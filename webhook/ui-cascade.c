@@ -708,7 +708,9 @@ ui_cascade(struct req *r)
 		 def->ntasks);
 	tasks_table(&p, def, rows);
 	buf_puts(&p.b, "</section>\n");
-	if (inputs_section(&p, st, &c) < 0)
+	if (!auth_may_see(r, PAGE_DETAIL))
+		ui_sign_in_note(&p, "The inputs of this cascade");
+	else if (inputs_section(&p, st, &c) < 0)
 		goto fail;
 	ui_end(&p);
 	goto out;

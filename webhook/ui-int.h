@@ -33,6 +33,11 @@ void ui_begin(struct page *p, struct req *r, const char *root,
 	      const char *title, const char *crumbs);
 /* Close the document and reply 200 with it; releases p->b. */
 void ui_end(struct page *p);
+/* The same with another status code (a form sent back with an error). */
+void ui_end_code(struct page *p, int code);
+/* A note "WHAT are for viewers: sign in." (what: text, plural), with a
+ * link to sign in and come back to this page. */
+void ui_sign_in_note(struct page *p, const char *what);
 /* Reply with an HTML page for an error: code, and the message (text). */
 void ui_fail(struct req *r, const char *root, int code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
@@ -103,5 +108,8 @@ void ui_run(struct req *r);
 void ui_run_file(struct req *r);
 void ui_badge(struct req *r);
 void ui_script(struct req *r);
+void ui_login_form(struct req *r);
+void ui_login(struct req *r);
+void ui_logout(struct req *r);
 
 #endif

@@ -5,7 +5,8 @@
  * on: /r/RUN/log?follow=1 and ui.js; without JavaScript the page shows the
  * log as it was), the run's .display items (value, pre, table), its stored
  * files (downloads, /r/RUN/files/NAME) and the names of its stored env,
- * never their values.
+ * never their values.  All of that needs a viewer unless public_status
+ * is full: the page leaves it out for anyone else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -432,10 +433,16 @@ ui_run(struct req *r)
 	buf_puts(&p.b, "</h1>\n");
 	details(&p, &c, &run, def ? cascade_task(def, run.task) : NULL,
 		at != SIZE_MAX ? revs[at].subject : NULL);
-	display_section(&p, st, &run);
-	log_section(&p, st, &run);
-	files_section(&p, st, &run);
-	env_section(&p, st, &run);
+	if (auth_may_see(r, PAGE_DETAIL)) {
+		display_section(&p, st, &run);
+		log_section(&p, st, &run);
+		files_section(&p, st, &run);
+		env_section(&p, st, &run);
+	} else {
+		/* left out, not hidden: an anonymous reader gets none of it */
+		ui_sign_in_note(&p, "The log, display items, stored files "
+				    "and env names of this run");
+	}
 	ui_end(&p);
 out:
 	revision_rows_free(revs, nrevs);

@@ -14,12 +14,13 @@
 
 /*
  * Pages load scripts only from scaffold itself, and nothing else at all:
- * text that slipped through unescaped still could not run.
+ * text that slipped through unescaped still could not run.  Forms (sign
+ * in, sign out) post only to scaffold.
  */
 #define UI_CSP                                                                 \
 	"default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "   \
 	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; "          \
-	"form-action 'none'; frame-ancestors 'none'"
+	"form-action 'self'; frame-ancestors 'none'"
 
 /* The one table of state colours (white text on each). */
 static const struct ui_colour colours[] = {
@@ -76,6 +77,8 @@ static const char style[] =
     "header.top a{color:#fff;text-decoration:none}"
     "header.top .brand{font-weight:700;margin-right:.4rem}"
     "header.top .sep{color:#8c959f}"
+    "header.top .session{margin-left:auto}"
+    "header.top .session button{font:inherit;font-size:.85rem}"
     "main{max-width:1200px;margin:0 auto;padding:1rem}"
     "h1{font-size:1.35rem;margin:.2rem 0 .5rem;overflow-wrap:anywhere}"
     "h2{font-size:1.05rem;margin:0 0 .5rem}"
@@ -122,6 +125,8 @@ static const char style[] =
     "@media (max-width:640px){main{padding:.5rem}"
     "th,td{padding:.3rem .35rem}.wide{display:none}}";
 
+static void session_bar(struct page *p);
+
 void
 ui_begin(struct page *p, struct req *r, const char *root, const char *title,
 	 const char *crumbs)
@@ -153,7 +158,61 @@ ui_begin(struct page *p, struct req *r, const char *root, const char *title,
 	buf_puts(&p->b, "\">scaffold</a>");
 	if (crumbs)
 		buf_puts(&p->b, crumbs);
+	session_bar(p);
 	buf_puts(&p->b, "</header>\n<main>\n");
+}
+
+/* The request's path and query, as a value for ?next= (escaped). */
+static void
+next_arg(struct buf *b, struct req *r)
+{
+	struct buf next = BUF_INIT;
+	const char *q;
+
+	html_url_path(&next, r->url);
+	q = req_query(r, "rev");
+	if (q) {
+		buf_puts(&next, "?rev=");
+		html_url_arg(&next, q);
+	}
+	html_url_arg(b, next.ptr);
+	buf_release(&next);
+}
+
+/* The end of the top bar: who is signed in and a sign-out button, or a
+ * link to sign in where there is more to see. */
+static void
+session_bar(struct page *p)
+{
+	struct req *r = p->r;
+
+	if (r->session_token[0]) {
+		buf_addf(&p->b,
+			 "<form class=\"session\" method=\"post\" "
+			 "action=\"%slogout\"><span id=\"session\">",
+			 p->root);
+		html_txt(&p->b, r->session_token);
+		buf_puts(&p->b, "</span> <button type=\"submit\">Sign out"
+				"</button></form>");
+	} else if (r->role == ROLE_NONE &&
+		   r->srv->cf->public_status != PUBLIC_FULL &&
+		   strcmp(r->url, "/login")) {
+		buf_addf(&p->b, "<a class=\"session\" href=\"%slogin?next=",
+			 p->root);
+		next_arg(&p->b, r);
+		buf_puts(&p->b, "\">Sign in</a>");
+	}
+}
+
+void
+ui_sign_in_note(struct page *p, const char *what)
+{
+	buf_puts(&p->b, "<p class=\"note\" id=\"sign-in\">");
+	html_txt(&p->b, what);
+	buf_addf(&p->b, " are for viewers: <a href=\"%slogin?next=",
+		 p->root);
+	next_arg(&p->b, p->r);
+	buf_puts(&p->b, "\">sign in</a>.</p>\n");
 }
 
 /* Reply with resp (NULL: it could not be made), with the pages' headers. */
@@ -209,6 +268,12 @@ void
 ui_end(struct page *p)
 {
 	page_reply(p, 200);
+}
+
+void
+ui_end_code(struct page *p, int code)
+{
+	page_reply(p, code);
 }
 
 void
@@ -495,17 +560,23 @@ ui_script(struct req *r)
 }
 
 /*
- * The pages: public unless the config says public_status: false (page
- * flag).  A run's log, whole or followed (?follow=1), is the API's own
- * handler: the same bytes and events.
+ * The pages, each of a class that says who may see it (webhook-int.h,
+ * auth.c): with public_status summary, a run's page is public but leaves
+ * out its log, .display, files and env names, which need a viewer.  A
+ * run's log, whole or followed (?follow=1), is the API's own handler: the
+ * same bytes and events.
  */
 const struct route ui_routes[] = {
-	{ "GET", "/", ROLE_NONE, 1, ui_index },
-	{ "GET", "/ui.js", ROLE_NONE, 1, ui_script },
-	{ "GET", "/c/{repo}/{cascade}", ROLE_NONE, 1, ui_cascade },
-	{ "GET", "/r/{id}", ROLE_NONE, 1, ui_run },
-	{ "GET", "/r/{id}/log", ROLE_NONE, 1, api_run_log },
-	{ "GET", "/r/{id}/files/{name*}", ROLE_NONE, 1, ui_run_file },
-	{ "GET", "/badge/{repo}/{cascade}", ROLE_NONE, 1, ui_badge },
-	{ NULL, NULL, ROLE_NONE, 0, NULL },
+	{ "GET", "/", ROLE_NONE, PAGE_STATE, ui_index },
+	{ "GET", "/ui.js", ROLE_NONE, PAGE_OPEN, ui_script },
+	{ "GET", "/login", ROLE_NONE, PAGE_OPEN, ui_login_form },
+	{ "POST", "/login", ROLE_NONE, PAGE_OPEN, ui_login },
+	{ "POST", "/logout", ROLE_NONE, PAGE_OPEN, ui_logout },
+	{ "GET", "/c/{repo}/{cascade}", ROLE_NONE, PAGE_STATE, ui_cascade },
+	{ "GET", "/r/{id}", ROLE_NONE, PAGE_STATE, ui_run },
+	{ "GET", "/r/{id}/log", ROLE_NONE, PAGE_DETAIL, api_run_log },
+	{ "GET", "/r/{id}/files/{name*}", ROLE_NONE, PAGE_DETAIL,
+	  ui_run_file },
+	{ "GET", "/badge/{repo}/{cascade}", ROLE_NONE, PAGE_STATE, ui_badge },
+	{ NULL, NULL, ROLE_NONE, PAGE_API, NULL },
 };

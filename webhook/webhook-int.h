@@ -46,6 +46,9 @@ struct req {
 	struct buf body;
 	int too_big;
 	enum role role;
+	/* the name of the token whose browser session authenticated the
+	 * request ("" for none: anonymous, or a bearer token) */
+	char session_token[64];
 	/* the reply */
 	int code;
 	struct buf out;
@@ -54,12 +57,24 @@ struct req {
 	int done;
 };
 
+/*
+ * What a route shows, for public_status (auth.c decides):
+ *   PAGE_API    not a page: a role as its need says, from a bearer token
+ *   PAGE_STATE  states, the DAG, revisions: public unless "none"
+ *   PAGE_DETAIL logs, stored files, .display, env names, input values:
+ *               public only with "full"
+ *   PAGE_OPEN   always public (/healthz, /login, ui.js)
+ * A page is PAGE_STATE, PAGE_DETAIL or PAGE_OPEN; a browser session
+ * (cookie) counts for GET and HEAD on pages only.
+ */
+enum page_class { PAGE_API, PAGE_STATE, PAGE_DETAIL, PAGE_OPEN };
+
 typedef void (*route_fn)(struct req *r);
 struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/runs/{id}/log": {x} is a segment */
 	enum role need;	     /* ROLE_NONE: public (see public_status) */
-	int page;	     /* a status page: public unless public_status: false */
+	enum page_class page;
 	route_fn fn;
 };
 extern const struct route hook_routes[];
@@ -80,6 +95,56 @@ void reply_error(struct req *r, int code, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
 void reply_data(struct req *r, int code, const char *ctype, const void *data,
 		size_t len);
+
+/*
+ * Who may see what (auth.c).
+ *
+ * auth_need: the role a route needs under the config's public_status.
+ * auth_request: the request's role, from its bearer token or (GET and HEAD
+ * of a page) its session cookie; 0, or -1 with a reply set (a bad bearer
+ * token: 401).  An unknown, expired or revoked cookie is no error: the
+ * request is anonymous.
+ * auth_refuse: the reply to a request whose role is below need: an
+ * anonymous browser asking for a page is sent to /login?next=PATH (303);
+ * others get 401 or 403 with a JSON error.
+ * auth_may_see: may the request see what a page of class c shows (the
+ * pages of summary mode leave out what it may not).
+ */
+enum role auth_need(const struct route *rt, const struct config *cf);
+int auth_request(struct req *r, const struct route *rt);
+void auth_refuse(struct req *r, const struct route *rt, enum role need);
+int auth_may_see(const struct req *r, enum page_class c);
+
+/* Reply 303 to next, a path of this site (auth_next_ok; else "/"),
+ * relative to /login, with a Set-Cookie value if cookie. */
+void auth_redirect(struct req *r, const char *next, const char *cookie);
+
+/* The browser session's cookie. */
+#define AUTH_COOKIE "scaffold_session"
+/*
+ * Is next a path of this site to send a browser to after /login: one
+ * "/" then no second "/" or "\\" at its start, no scheme, no control
+ * characters or spaces, at most 2048 bytes.  1 or 0.  Pure.
+ */
+int auth_next_ok(const char *next);
+/*
+ * Start a session for token (sign-in): *out gets the session id (the
+ * cookie's value; the store keeps its SHA-256) and *out_name the token's
+ * name (free it).  ERR_AUTH when the token is not valid.
+ */
+int auth_session_start(struct store *st, const char *token,
+		       int64_t lifetime_ms, struct buf *out, char **out_name);
+/* End the session of a cookie value (sign-out); an unknown one is fine. */
+int auth_session_end(struct store *st, const char *id);
+/* The Set-Cookie value for id (NULL: one that clears the cookie). */
+void auth_cookie(struct buf *out, const struct config *cf, const char *id);
+/* Did a browser's POST come from a page of this site (Origin, else
+ * Referer; neither: not a browser, 1)?  1 or 0. */
+int auth_same_origin(struct req *r);
+/* The client's address as text, for the log. */
+void auth_peer(struct req *r, char out[64]);
+/* "../../" from the request's path back to "/". */
+void auth_root(struct buf *out, const char *path);
 
 /* Count a webhook delivery for /metrics. */
 enum { FORGE_GITHUB, FORGE_GITLAB, FORGE_GITEA };

@@ -259,23 +259,26 @@ kill -TERM $SPID
 wait $SPID
 is "$?" 0 "the daemon stops cleanly"
 
-# public_status: false: /healthz (and the status pages) need a token too
-sed 's/^poll_interval: 1h$/poll_interval: 1h\npublic_status: false/' "$T/scaffold.yaml" >"$T/private.yaml"
+# public_status: none: the status pages need a viewer; /healthz (a load
+# balancer's probe) stays public
+sed 's/^poll_interval: 1h$/poll_interval: 1h\npublic_status: none/' "$T/scaffold.yaml" >"$T/private.yaml"
 "$SCAFFOLD" serve --config "$T/private.yaml" 2>"$T/serve2.log" &
 SPID=$!
 wait_for 10 grep -q "port [0-9]" "$T/serve2.log"
 H="http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve2.log")"
-CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' "$H/healthz")
+CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' "$H/")
 is "$CODE $(cat "$T/.resp")" \
-	"401 {\"error\":\"this needs a token with role viewer or more: send 'Authorization: Bearer TOKEN'\"}" \
-	"public_status: false: /healthz without a token gets 401"
-CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$H/healthz")
-is "$CODE $(cat "$T/.resp")" '200 {"status":"ok"}' "public_status: false: a viewer token reads it"
+	"401 {\"error\":\"this page needs a viewer: sign in at /login, or send 'Authorization: Bearer TOKEN'\"}" \
+	"public_status: none: / without a token gets 401"
+CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$H/")
+is "$CODE" 200 "public_status: none: a viewer token reads it"
+CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' "$H/healthz")
+is "$CODE $(cat "$T/.resp")" '200 {"status":"ok"}' "public_status: none: /healthz stays public"
 payload github-push.json refs/heads/main "$SHA6" "$SHA6" >"$T/gh7.json"
 post /hooks/github "$T/gh7.json" -H 'Content-Type: application/json' \
 	-H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: after-restart' \
 	-H "X-Hub-Signature-256: sha256=$(sign "$T/gh7.json")"
-is "$CODE" 202 "public_status: false: webhooks need no token (their signature is the proof)"
+is "$CODE" 202 "public_status: none: webhooks need no token (their signature is the proof)"
 kill -TERM $SPID
 wait $SPID
 done_testing

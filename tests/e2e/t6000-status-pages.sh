@@ -82,10 +82,13 @@ commit() { # SUBJECT
 }
 SHA1=$(commit "first deploy")
 
+# full: the anonymous browser sees every part of the pages, as this test
+# means (t6020 tests what summary and none leave out)
 cat >"$T/scaffold.yaml" <<Y
 listen: 127.0.0.1:0
 data_dir: data
 poll_interval: 1s
+public_status: full
 local: {user: nobody}
 repos:
   - name: infra

@@ -118,11 +118,13 @@ wait_for 10 test -s "$T/forge.port" ||
 touch "$T/forge.log"
 printf '%s\n' ghp-forge-token-4711 >"$T/gh.token"
 
+# full: every page anonymous, so that the search covers all of them
 cat >"$T/scaffold.yaml" <<Y
 listen: 127.0.0.1:0
 data_dir: data
 public_url: https://scaffold.example.com/
 poll_interval: 1h
+public_status: full
 local: {user: nobody}
 repos:
   - name: infra

@@ -362,6 +362,53 @@ test_local_user_required(void **state)
 	config_free(cf);
 }
 
+/* public_status: full | summary (default) | none; booleans refused with
+ * the three values named; session_lifetime: 12 h by default. */
+static void
+test_public_status(void **state)
+{
+	static const char *const words[] = { "none", "summary", "full" };
+	struct buf y = BUF_INIT;
+	struct config *cf;
+	size_t i;
+
+	(void)state;
+	cf = config_ok("data_dir: data\n");
+	assert_int_equal(cf->public_status, PUBLIC_SUMMARY);
+	assert_int_equal(cf->session_lifetime_ms, 12 * 3600 * 1000);
+	config_free(cf);
+	for (i = 0; i < ARRAY_SIZE(words); i++) {
+		buf_reset(&y);
+		buf_addf(&y, "data_dir: data\npublic_status: %s\n", words[i]);
+		cf = config_ok(y.ptr);
+		assert_int_equal(cf->public_status, (int)i);
+		config_free(cf);
+	}
+	buf_release(&y);
+	cf = config_ok("data_dir: data\nsession_lifetime: 30m\n");
+	assert_int_equal(cf->session_lifetime_ms, 30 * 60 * 1000);
+	config_free(cf);
+	assert_config_errors(
+		"data_dir: data\npublic_status: true\n",
+		"D/c.yaml:2:16: error: 'public_status' is no longer true or "
+		"false: use full, summary or none ('true' meant full: logs "
+		"and stored files for anyone)\n");
+	assert_config_errors(
+		"data_dir: data\npublic_status: no\n",
+		"D/c.yaml:2:16: error: 'public_status' is no longer true or "
+		"false: use full, summary or none ('false' meant none: every "
+		"page needs a viewer)\n");
+	assert_config_errors(
+		"data_dir: data\npublic_status: [full]\n",
+		"D/c.yaml:2:16: error: 'public_status' must be full, summary "
+		"or none, not a list\n");
+	assert_config_errors(
+		"data_dir: data\nsession_lifetime: forever\n",
+		"D/c.yaml:2:19: error: invalid duration 'forever' for "
+		"'session_lifetime' (use a number and a unit: 500ms, 30s, 5m, "
+		"1h30m, 2d)\n");
+}
+
 /* limits: sizes, 256 MiB and 1 GiB by default. */
 static void
 test_limits(void **state)
@@ -526,6 +573,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_local_user_required, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_public_status, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_check_runners, setup,
 						teardown),
 	};
