@@ -570,6 +570,7 @@ serve_run(struct config *cf, int quiet)
 	runner_docker_configure(cf->docker_socket, cf->docker_keep_failed);
 	runners_configure_hosts(cf);
 	runner_store_limits(cf->store_file_max, cf->store_run_max);
+	runner_log_limit(cf->run_log_max);
 	if (runners_configure_local(cf, cf->data_dir) < 0) {
 		log_warnx("serve: %s", err_msg());
 		goto out;
