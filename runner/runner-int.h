@@ -107,6 +107,7 @@ struct run_log {
 	bool cut;	 /* the cap was reached: output is dropped */
 	bool told;	 /* the dropped bytes were noted */
 	int64_t written; /* bytes in the log */
+	char tail;	 /* the last byte written (0: unknown) */
 	int64_t dropped; /* bytes of output dropped after the cut */
 };
 void run_log_emit(struct run_log *l, const struct buf *b); /* masked */

@@ -193,6 +193,7 @@ log_write(struct run_log *l, const char *data, size_t len)
 		return;
 	}
 	l->written += (int64_t)len;
+	l->tail = data[len - 1];
 }
 
 /* The log's size, once: an adopted run's log goes on from where it was. */
@@ -225,8 +226,7 @@ log_own(struct run_log *l, const char *data, size_t len)
 	if (l->cut)
 		masker_flush(l->masker, &b);
 	run_log_emit(l, &b);
-	if (b.len)
-		l->last = b.ptr[b.len - 1];
+	l->last = data[len - 1];
 	buf_release(&b);
 }
 
@@ -238,7 +238,7 @@ log_cut(struct run_log *l)
 	struct buf b = BUF_INIT;
 
 	runner_size_text(cap, sizeof(cap), log_max);
-	if (l->last != '\n')
+	if (l->written && l->tail != '\n')
 		buf_putc(&b, '\n');
 	buf_addf(&b, RUN_LOG_CUT_NOTE "%s (limits: {run_log}): the rest of "
 		 "the output is dropped\n", cap);
@@ -259,13 +259,9 @@ log_capped(struct run_log *l, struct buf *b)
 		room = 0;
 	if ((int64_t)b->len <= room) {
 		run_log_emit(l, b);
-		if (b->len)
-			l->last = b->ptr[b->len - 1];
 		return;
 	}
 	log_write(l, b->ptr, (size_t)room);
-	if (room)
-		l->last = b->ptr[room - 1];
 	masker_flush(l->masker, &rest);
 	l->dropped = (int64_t)b->len - room + (int64_t)rest.len;
 	l->cut = true;
@@ -285,6 +281,7 @@ run_log_output(struct run_log *l, const char *data, size_t len)
 		return;
 	}
 	masker_feed(l->masker, data, len, &b);
+	l->last = data[len - 1];
 	log_capped(l, &b);
 	buf_release(&b);
 }
