@@ -34,6 +34,9 @@ void ui_begin(struct page *p, struct req *r, const char *root,
 /* Close the document and reply 200 with it; releases p->b. */
 void ui_end(struct page *p);
 /* Reply with an HTML page for an error: code, and the message (text). */
+/* An error message inside a page, as element text, passed through
+ * http_public_msg (no path of the data dir; the log has it whole). */
+void ui_err_txt(struct page *p, const char *msg);
 void ui_fail(struct req *r, const char *root, int code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 /* Reply with bytes of a type, with the pages' security headers. */

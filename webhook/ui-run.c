@@ -163,7 +163,7 @@ display_section(struct page *p, struct store *st, const struct run_row *run)
 	if (buf_read_file(&data, path.ptr, DISPLAY_MAX) < 0) {
 		buf_puts(&p->b, "<p class=\"note bad\">The run's .display "
 				"cannot be shown: ");
-		html_txt(&p->b, err_msg());
+		ui_err_txt(p, err_msg());
 		buf_puts(&p->b, "</p>\n");
 		goto out;
 	}

@@ -77,6 +77,15 @@ const char *req_query(struct req *r, const char *name);
 
 /* Replies; each replaces any earlier one. */
 void reply_json(struct req *r, int code, json_t *body); /* steals body */
+/*
+ * The message of an error answer (a page or the API), in out, as the
+ * world may see it: every spelling of the data dir's path is "$DATA_DIR",
+ * so no page tells where scaffold keeps its state.  A 5xx message, or one
+ * that named the data dir, goes whole to the daemon's log.  reply_error
+ * and ui_fail pass their messages through it.
+ */
+void http_public_msg(struct req *r, int code, struct buf *out,
+		     const char *msg);
 void reply_error(struct req *r, int code, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
 void reply_data(struct req *r, int code, const char *ctype, const void *data,
