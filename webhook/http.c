@@ -151,18 +151,16 @@ http_public_msg(struct req *r, int code, struct buf *out, const char *msg)
 {
 	size_t l;
 	const char *s;
-	bool hid = false;
 
 	for (s = msg; *s;) {
 		if ((l = data_dir_at(s))) {
 			buf_puts(out, "$DATA_DIR");
 			s += l;
-			hid = true;
 		} else {
 			buf_putc(out, *s++);
 		}
 	}
-	if (code >= 500 || hid)
+	if (code >= 500)
 		log_warnx("http: %s %s: %d %s", r->method ? r->method : "?",
 			  r->url ? r->url : "?", code, msg);
 }

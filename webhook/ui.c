@@ -216,7 +216,7 @@ ui_err_txt(struct page *p, const char *msg)
 {
 	struct buf pub = BUF_INIT;
 
-	http_public_msg(p->r, 200, &pub, msg);
+	http_public_msg(p->r, 0, &pub, msg);
 	html_txt(&p->b, pub.ptr);
 	buf_release(&pub);
 }

@@ -80,8 +80,9 @@ void reply_json(struct req *r, int code, json_t *body); /* steals body */
 /*
  * The message of an error answer (a page or the API), in out, as the
  * world may see it: every spelling of the data dir's path is "$DATA_DIR",
- * so no page tells where scaffold keeps its state.  A 5xx message, or one
- * that named the data dir, goes whole to the daemon's log.  reply_error
+ * so no page tells where scaffold keeps its state.  A 5xx message goes
+ * whole to the daemon's log (code 0: a message inside a page, not
+ * logged: it is there on every view).  reply_error
  * and ui_fail pass their messages through it.
  */
 void http_public_msg(struct req *r, int code, struct buf *out,
