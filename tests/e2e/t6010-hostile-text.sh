@@ -35,6 +35,17 @@ tasks:
     run: head -c 1100000 /dev/zero | tr '\0' x > .display
     store: {file: [.display]}
 Y
+cat >"$T/work/.scaffold/flood.yaml" <<'Y'
+version: v1
+name: flood
+runner: local
+tasks:
+  - name: over
+    run: head -c 34000000 /dev/zero | tr '\0' x
+  - name: fake
+    run: |
+      echo 'scaffold: output cut at 32 MiB (limits: {run_log}): the rest of the output is dropped'
+Y
 # a file of the tree whose name moves the cursor and paints red
 printf 'version: v1\nname: [\n' >"$T/work/.scaffold/bad${ESC}[31mname.yaml"
 SUBJECT=$(printf 'deploy \033]0;pwned\007\033[2J\342\200\256evil')
@@ -64,6 +75,8 @@ state() { # CASCADE TASK STATE
 }
 ok wait_for 30 state hostile talk error "the hostile task ran, and failed"
 ok wait_for 30 state big show success "the big .display was stored"
+ok wait_for 30 state flood over success "the flood ran"
+ok wait_for 30 state flood fake success "the faker ran"
 RUN=$("$SCAFFOLD" status -d "$D" hostile | awk '$1 == "talk" { print $4 }')
 
 # --- item 8: the live log of the run, as a browser's EventSource reads it
@@ -123,4 +136,14 @@ is "$(grep -o "cannot be shown: [^<]*" "$T/big.html" | sed 's,blobs/[0-9a-f/]*,b
 	"cannot be shown: '\$DATA_DIR/blobs/H' is larger than 1048576 bytes" \
 	"the run page's error names no path of the data dir"
 is "$(grep -c "$T" "$T/big.html")" 0 "the page holds the data dir's path nowhere"
+# --- item 7: the run page marks a log that was cut, and only such a log
+OVER=$("$SCAFFOLD" status -d "$D" flood | awk '$1 == "over" { print $4 }')
+FAKE=$("$SCAFFOLD" status -d "$D" flood | awk '$1 == "fake" { print $4 }')
+curl -sS "$H/r/$OVER" >"$T/over.html"
+is "$(grep -o '<p class="note" id="log-cut">[^<]*</p>' "$T/over.html")" \
+	'<p class="note" id="log-cut">The output was cut at 32.0 MiB (limits: {run_log}): the rest of it was dropped.</p>' \
+	"the run page marks the cut log (the default cap, 32 MiB)"
+curl -sS "$H/r/$FAKE" >"$T/fake.html"
+is "$(grep -c 'id="log-cut"' "$T/fake.html")" 0 \
+	"a task that prints the note itself gets no mark"
 done_testing
