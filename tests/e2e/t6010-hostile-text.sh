@@ -81,7 +81,7 @@ RUN=$("$SCAFFOLD" status -d "$D" hostile | awk '$1 == "talk" { print $4 }')
 
 # --- item 8: the live log of the run, as a browser's EventSource reads it
 curl -sS "$H/r/$RUN/log?follow=1" >"$T/sse"
-is "$(sed 's/ after [0-9.]*m*s$/ after T/' "$T/sse" | od -An -c | tr -s ' ' | tr -d '\n')" \
+is "$(sed 's/ after [0-9a-z.]*$/ after T/' "$T/sse" | od -An -c | tr -s ' ' | tr -d '\n')" \
 	"$(printf '%s\n' "data: scaffold: run $RUN of hostile/talk, attempt 1, runner local" \
 		'data: before' 'data: event: end' 'data: data: {"state":"success"}' \
 		'data: ' 'data: after' \
