@@ -43,13 +43,17 @@ client_err(const struct client *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void
 client_err(const struct client *c, const char *fmt, ...)
 {
+	struct buf m = BUF_INIT, e = BUF_INIT;
 	va_list ap;
 
-	fprintf(stderr, "scaffold %s: ", c->self->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	buf_vaddf(&m, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* a server's message may quote repository text: one safe line */
+	escape_log_line(&e, m.ptr, m.len);
+	fprintf(stderr, "scaffold %s: %s\n", c->self->name, e.ptr);
+	buf_release(&m);
+	buf_release(&e);
 }
 
 /* The token for base from ~/.scaffold/creds: 0 (*out NULL when none). */

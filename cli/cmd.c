@@ -207,6 +207,7 @@ cmd_runners_setup(const struct cmd_entry *self, const char *config_path,
 					cf->docker_keep_failed);
 		runners_configure_hosts(cf);
 		runner_store_limits(cf->store_file_max, cf->store_run_max);
+		runner_log_limit(cf->run_log_max);
 		*out = cf;
 		return 0;
 	}

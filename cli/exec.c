@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,27 +356,34 @@ static const enum run_state outcome_state[] = {
 	[RUN_LOST] = RS_LOST,
 };
 
-/* A .display larger than this is not kept (the page shows 1 MB at most). */
-#define DISPLAY_KEEP_MAX ((size_t)1 << 24)
-
 /*
  * Mask the secrets in the .display the runner collected for the status
  * page, in place, as the log is masked: it is output for people to read,
  * not a stored file (one the task lists in store: file keeps its bytes).
- * -1 when it cannot be masked: then it must not be kept.
+ * -1 when it is over RUN_DISPLAY_MAX, whatever the task, or cannot be
+ * masked: then it must not be kept.
  */
 static int
 mask_display(struct slot *sl, const char *path)
 {
 	struct buf in = BUF_INIT, out = BUF_INIT;
 	struct masker *m = NULL;
+	struct stat sb;
 	int fd = -1, ret = -1;
 	size_t off = 0;
 	ssize_t w;
 
+	if (lstat(path, &sb) < 0) {
+		err_set("cannot read it: %s", strerror(errno));
+		goto out;
+	}
+	if (sb.st_size > RUN_DISPLAY_MAX) {
+		err_set("it is larger than 1 MiB");
+		goto out;
+	}
 	if (!sl->req->nsecrets)
 		return 0;
-	if (buf_read_file(&in, path, DISPLAY_KEEP_MAX) < 0)
+	if (buf_read_file(&in, path, (size_t)RUN_DISPLAY_MAX) < 0)
 		goto out;
 	m = masker_new((const char *const *)sl->secrets, sl->secret_lens,
 		       sl->req->nsecrets);

@@ -19,6 +19,16 @@ str_or(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+/*
+ * The string at key (dflt when absent) escaped for the terminal: every
+ * string of a view may come from a repository (escape_text); b owns it.
+ */
+static const char *
+esc_or(struct buf *b, json_t *o, const char *key, const char *dflt)
+{
+	return escape_text(b, str_or(o, key, dflt));
+}
+
 static json_t *
 copy_of(json_t *o, const char *key)
 {
@@ -58,6 +68,7 @@ print_repos_view(json_t *view, int json)
 		"commit", "author", "subject", "time", "result", "errors", NULL,
 	};
 	json_t *arr = json_array(), *r, *o, *ra, *v;
+	struct buf e[4] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
 	size_t i, k;
 
 	if (!json)
@@ -72,17 +83,21 @@ print_repos_view(json_t *view, int json)
 		json_array_append_new(arr, o);
 		if (json)
 			continue;
-		printf("%-16s %-12s %-12.12s %s\n", str_or(r, "name", ""),
-		       str_or(r, "branch", ""), str_or(r, "applied", "-"),
-		       str_or(r, "last_error", "ok"));
+		printf("%-16s %-12s %-12.12s %s\n", esc_or(&e[0], r, "name", ""),
+		       esc_or(&e[1], r, "branch", ""),
+		       esc_or(&e[2], r, "applied", "-"),
+		       esc_or(&e[3], r, "last_error", "ok"));
 		json_array_foreach(json_object_get(r, "revisions"), k, v) {
 			if (k >= 5)
 				break;
-			printf("  %.12s  %-18s %s\n", str_or(v, "commit", ""),
-			       str_or(v, "result", ""),
-			       str_or(v, "subject", ""));
+			printf("  %.12s  %-18s %s\n",
+			       esc_or(&e[0], v, "commit", ""),
+			       esc_or(&e[1], v, "result", ""),
+			       esc_or(&e[2], v, "subject", ""));
 		}
 	}
+	for (k = 0; k < ARRAY_SIZE(e); k++)
+		buf_release(&e[k]);
 	if (json) {
 		o = json_pack("{s:o}", "repos", arr);
 		print_json(o);
@@ -107,7 +122,7 @@ print_inputs_view(json_t *view, int json)
 	printf("%-24s %-9s %-8s %s\n", "NAME", "TYPE", "SOURCE", "VALUE");
 	json_array_foreach(json_object_get(view, "inputs"), i, in) {
 		source = str_or(in, "source", "unset");
-		printf("%-24s %-9s %-8s ", str_or(in, "name", ""),
+		printf("%-24s %-9s %-8s ", esc_or(&esc, in, "name", ""),
 		       str_or(in, "type", ""), source);
 		jv = json_object_get(in, "value");
 		value = json_string_value(jv);
@@ -128,6 +143,7 @@ print_inputs_view(json_t *view, int json)
 void
 print_files_view(json_t *view, int json)
 {
+	struct buf e[2] = { BUF_INIT, BUF_INIT };
 	char when[32];
 	json_int_t size;
 	time_t t;
@@ -147,7 +163,10 @@ print_files_view(json_t *view, int json)
 			     1000);
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		printf("%-40s %10lld  %-20s  %.12s\n", str_or(f, "name", ""),
-		       (long long)size, when, str_or(f, "sha256", ""));
+		printf("%-40s %10lld  %-20s  %.12s\n",
+		       esc_or(&e[0], f, "name", ""), (long long)size, when,
+		       esc_or(&e[1], f, "sha256", ""));
 	}
+	buf_release(&e[0]);
+	buf_release(&e[1]);
 }

@@ -188,7 +188,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	struct diags diags = DIAGS_INIT;
 	struct revision_row rev;
 	struct note_ctx nc;
-	struct buf report = BUF_INIT, errors = BUF_INIT;
+	struct buf report = BUF_INIT, errors = BUF_INIT, fname = BUF_INIT;
 	size_t nfiles = 0, ndefs = 0, ncache = 0, i, j;
 	int64_t applied_at;
 	int ret;
@@ -294,14 +294,17 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		goto out;
 	diags_sort(&diags);
 	for (i = 0; i < diags.n; i++) {
+		/* a file name of the repository's tree: one line, no escapes
+		 * (these lines are logged, and shown by scaffold repos) */
+		escape_text(&fname, diags.v[i].file);
 		if (diags.v[i].pos.line)
-			buf_addf(&errors, "%s:%d:%d: %s: %s\n", diags.v[i].file,
+			buf_addf(&errors, "%s:%d:%d: %s: %s\n", fname.ptr,
 				 diags.v[i].pos.line, diags.v[i].pos.col,
 				 diags.v[i].sev == DIAG_ERROR ? "error"
 							      : "warning",
 				 diags.v[i].msg);
 		else
-			buf_addf(&errors, "%s: %s: %s\n", diags.v[i].file,
+			buf_addf(&errors, "%s: %s: %s\n", fname.ptr,
 				 diags.v[i].sev == DIAG_ERROR ? "error"
 							      : "warning",
 				 diags.v[i].msg);
@@ -341,6 +344,7 @@ out:
 	diags_release(&diags);
 	buf_release(&report);
 	buf_release(&errors);
+	buf_release(&fname);
 	return ret;
 }
 
@@ -570,6 +574,7 @@ serve_run(struct config *cf, int quiet)
 	runner_docker_configure(cf->docker_socket, cf->docker_keep_failed);
 	runners_configure_hosts(cf);
 	runner_store_limits(cf->store_file_max, cf->store_run_max);
+	runner_log_limit(cf->run_log_max);
 	if (runners_configure_local(cf, cf->data_dir) < 0) {
 		log_warnx("serve: %s", err_msg());
 		goto out;

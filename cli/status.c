@@ -33,6 +33,7 @@ print_status_view(json_t *view, int json, int *all_success)
 {
 	json_t *cascades = json_object_get(view, "cascades");
 	json_t *root, *arr = json_array(), *c, *t, *oc, *tarr;
+	struct buf e[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
 	const char *repo;
 	size_t i, k, shown = 0;
 	json_int_t last;
@@ -42,7 +43,8 @@ print_status_view(json_t *view, int json, int *all_success)
 		*all_success = 1;
 	json_array_foreach(cascades, i, c) {
 		shown++;
-		repo = str_or(c, "repo", "");
+		/* names and revisions come from repositories: escaped */
+		repo = escape_text(&e[0], str_or(c, "repo", ""));
 		oc = json_object();
 		json_object_set_new(oc, "name", copy_of(c, "name"));
 		json_object_set_new(oc, "repo", copy_of(c, "repo"));
@@ -51,8 +53,8 @@ print_status_view(json_t *view, int json, int *all_success)
 		if (!json) {
 			printf("%scascade '%s%s%s' at %s\n",
 			       shown > 1 ? "\n" : "", repo, repo[0] ? "/" : "",
-			       str_or(c, "name", ""),
-			       str_or(c, "revision", "-"));
+			       escape_text(&e[1], str_or(c, "name", "")),
+			       escape_text(&e[2], str_or(c, "revision", "-")));
 			printf("  %-24s %-12s %5s  %s\n", "TASK", "STATE",
 			       "RUNS", "LAST RUN");
 		}
@@ -72,14 +74,14 @@ print_status_view(json_t *view, int json, int *all_success)
 								  "last_run"));
 			if (last)
 				printf("  %-24s %-12s %5d  %lld\n",
-				       str_or(t, "name", ""),
+				       escape_text(&e[1], str_or(t, "name", "")),
 				       str_or(t, "state", ""),
 				       (int)json_integer_value(
 					       json_object_get(t, "runs")),
 				       (long long)last);
 			else
 				printf("  %-24s %-12s %5d  -\n",
-				       str_or(t, "name", ""),
+				       escape_text(&e[1], str_or(t, "name", "")),
 				       str_or(t, "state", ""),
 				       (int)json_integer_value(
 					       json_object_get(t, "runs")));
@@ -87,6 +89,8 @@ print_status_view(json_t *view, int json, int *all_success)
 		json_object_set_new(oc, "tasks", tarr);
 		json_array_append_new(arr, oc);
 	}
+	for (i = 0; i < ARRAY_SIZE(e); i++)
+		buf_release(&e[i]);
 	if (json) {
 		root = json_pack("{s:o}", "cascades", arr);
 		s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -192,8 +192,28 @@ void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
-/* Append s to b with control and non-ASCII bytes escaped (for logs). */
+/*
+ * Untrusted text (repository-sourced: file, task and cascade names, commit
+ * subjects, refs, error messages quoting them) for a terminal or a log
+ * line, escaped in the spirit of git's core.quotePath, with C-style hex:
+ * "\\" for a backslash, "\n" for a newline, and "\xNN" for each byte of
+ * the C0 controls and DEL, of the C1 controls (U+0080-U+009F), of the
+ * bidirectional controls U+202A-U+202E and U+2066-U+2069, and for every
+ * byte that is not part of valid UTF-8 (overlongs, surrogates and code
+ * points above U+10FFFF included).  Other UTF-8 is kept, so names in any
+ * script stay readable.  The result is valid UTF-8 that cannot move the
+ * cursor, set a title, end a line or reorder what follows it.
+ * escape_log: append s (len bytes, any byte) to b.
+ * escape_text: s (NULL: "") escaped into b, which is reset first; returns
+ * b->ptr (b owns it).
+ */
 void escape_log(struct buf *b, const char *s, size_t len);
+const char *escape_text(struct buf *b, const char *s);
+/*
+ * The daemon log's last guard (log.c): the same, but a backslash is kept,
+ * so that text a caller escaped already is not escaped twice.
+ */
+void escape_log_line(struct buf *b, const char *s, size_t len);
 
 /*
  * OpenSSH known_hosts (known_hosts.c), checked against the raw host key

@@ -17,18 +17,23 @@ static void
 vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "error", "warn", "info", "debug" };
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, line = BUF_INIT;
 	int saved = errno;
 
 	if (lvl > log_level)
 		return;
-	buf_addf(&b, "%s: ", names[lvl]);
 	buf_vaddf(&b, fmt, ap);
 	if (with_errno)
 		buf_addf(&b, ": %s", strerror(saved));
-	buf_putc(&b, '\n');
-	fwrite(b.ptr, 1, b.len, stderr);
+	/* one line, whatever the message carries: callers escape untrusted
+	 * text themselves (escape_log); this is the guard for the one they
+	 * missed */
+	buf_addf(&line, "%s: ", names[lvl]);
+	escape_log_line(&line, b.ptr, b.len);
+	buf_putc(&line, '\n');
+	fwrite(line.ptr, 1, line.len, stderr);
 	buf_release(&b);
+	buf_release(&line);
 	errno = saved;
 }
 

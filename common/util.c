@@ -160,22 +160,3 @@ edit_distance(const char *a, const char *b, size_t cap)
 	free(cur);
 	return d > cap ? cap + 1 : d;
 }
-
-void
-escape_log(struct buf *b, const char *s, size_t len)
-{
-	size_t i;
-	unsigned char c;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\n')
-			buf_puts(b, "\\n");
-		else if (c == '\\')
-			buf_puts(b, "\\\\");
-		else if (c < 0x20 || c == 0x7f)
-			buf_addf(b, "\\x%02x", c);
-		else
-			buf_putc(b, (char)c);
-	}
-}

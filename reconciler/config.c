@@ -630,16 +630,17 @@ get_size(struct lctx *x, const struct ynode *n, const char *field,
 		       field, yn_desc(x, n));
 }
 
-/* limits: {store_file, store_run} */
+/* limits: {store_file, store_run, run_log} */
 static void
 load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 {
-	static const char *const keys[] = { "store_file", "store_run" };
+	static const char *const keys[] = { "store_file", "store_run",
+					    "run_log" };
 	const struct ynode *s[ARRAY_SIZE(keys)];
 
 	if (n->kind != Y_MAP) {
-		yn_err(x, n, "'limits' must be a mapping with 'store_file' "
-			     "and 'store_run', not %s",
+		yn_err(x, n, "'limits' must be a mapping with 'store_file', "
+			     "'store_run' and 'run_log', not %s",
 		       yn_kind(n));
 		return;
 	}
@@ -648,6 +649,8 @@ load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 		get_size(x, s[0], "limits.store_file", &cf->store_file_max);
 	if (s[1])
 		get_size(x, s[1], "limits.store_run", &cf->store_run_max);
+	if (s[2])
+		get_size(x, s[2], "limits.run_log", &cf->run_log_max);
 }
 
 int
@@ -740,6 +743,7 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	buf_reset(&x.what);
 	cf->store_file_max = CONFIG_STORE_FILE_MAX;
 	cf->store_run_max = CONFIG_STORE_RUN_MAX;
+	cf->run_log_max = CONFIG_RUN_LOG_MAX;
 	if (s[K_LIMITS] && !ynode_is_null(s[K_LIMITS]))
 		load_limits(&x, s[K_LIMITS], cf);
 	/* as root, local tasks need a user to run as (docs/config.md) */

@@ -335,9 +335,12 @@ struct config {
 	 * and on all the stored files of one run */
 	int64_t store_file_max;
 	int64_t store_run_max;
+	/* limits: {run_log}: bytes of output one run keeps in its log */
+	int64_t run_log_max;
 };
 #define CONFIG_STORE_FILE_MAX ((int64_t)256 << 20)
 #define CONFIG_STORE_RUN_MAX ((int64_t)1 << 30)
+#define CONFIG_RUN_LOG_MAX ((int64_t)32 << 20)
 /*
  * 0 and *out, or ERR_INVALID with every problem in diags.  The checks
  * that depend on this process (local.user is required when the euid is

@@ -51,8 +51,8 @@ runner_store_limits(int64_t file, int64_t run)
 }
 
 /* A size for people: "256 MiB", "1 GiB", "1500 bytes". */
-static void
-size_text(char *out, size_t len, int64_t n)
+void
+runner_size_text(char *out, size_t len, int64_t n)
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
 	int i, u = -1;
@@ -77,12 +77,12 @@ runner_store_cap_check(const char *name, int64_t size, int64_t run_before)
 	int ret = 0;
 
 	if (size > max_file) {
-		size_text(cap, sizeof(cap), max_file);
+		runner_size_text(cap, sizeof(cap), max_file);
 		ret = err_set("store file '%s' is larger than the limit of %s "
 			      "(limits.store_file)",
 			      runner_esc(&e, name), cap);
 	} else if (size > max_run - run_before) {
-		size_text(cap, sizeof(cap), max_run);
+		runner_size_text(cap, sizeof(cap), max_run);
 		ret = err_set("store file '%s' takes the store files of this "
 			      "run over the limit of %s (limits.store_run)",
 			      runner_esc(&e, name), cap);

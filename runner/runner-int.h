@@ -90,6 +90,12 @@ int64_t runner_store_file_room(int64_t run_before);
 /*
  * A run's log: its output goes through the secret masker into fd; a log
  * that cannot be written is warned about once and does not stop the run.
+ * The log holds at most the cap of runner_log_limit() bytes of output
+ * (counted from the log's size when the run's first output comes, so an
+ * adopted run goes on counting): the first byte over it cuts the output,
+ * with a note (RUN_LOG_CUT_NOTE ...), and what comes after is dropped,
+ * counted; notes are never cut.  So every byte of a log from the cap on
+ * is scaffold's own.
  */
 struct run_log {
 	int fd; /* -1: none */
@@ -97,13 +103,22 @@ struct run_log {
 	struct masker *masker;
 	char last; /* the last byte fed: notes start on a line of their own */
 	int64_t run_id;
+	bool sized;	 /* written holds the log's size */
+	bool cut;	 /* the cap was reached: output is dropped */
+	bool told;	 /* the dropped bytes were noted */
+	int64_t written; /* bytes in the log */
+	char tail;	 /* the last byte written (0: unknown) */
+	int64_t dropped; /* bytes of output dropped after the cut */
 };
 void run_log_emit(struct run_log *l, const struct buf *b); /* masked */
 void run_log_output(struct run_log *l, const char *data, size_t len);
 /* "scaffold: ..." on a line of its own. */
 void run_log_note(struct run_log *l, const char *fmt, ...) PRINTF_LIKE(2, 3);
-/* The masker's held-back tail, at the end of the output. */
+/* The masker's held-back tail, at the end of the output; after a cut, the
+ * note of how many bytes were dropped. */
 void run_log_flush(struct run_log *l);
+/* A size for people: "32 MiB", "1 GiB", "1500 bytes". */
+void runner_size_text(char *out, size_t len, int64_t n);
 
 /*
  * Close every fd from lo to hi (inclusive); async-signal-safe (close_range,

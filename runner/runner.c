@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -164,16 +165,108 @@ runner_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Set once before the first run (runner_log_limit); read by workers. */
+static int64_t log_max = RUNNER_RUN_LOG_DEFAULT;
+
 void
-run_log_emit(struct run_log *l, const struct buf *b)
+runner_log_limit(int64_t max)
 {
-	if (!b->len || l->fd < 0 || l->failed)
+	log_max = max > 0 ? max : RUNNER_RUN_LOG_DEFAULT;
+}
+
+int64_t
+runner_log_max(void)
+{
+	return log_max;
+}
+
+/* Write len bytes of b to the log, counted. */
+static void
+log_write(struct run_log *l, const char *data, size_t len)
+{
+	if (!len || l->fd < 0 || l->failed)
 		return;
-	if (runner_write_all(l->fd, b->ptr, b->len) < 0) {
+	if (runner_write_all(l->fd, data, len) < 0) {
 		log_warn("runner: run %lld: cannot write the log",
 			 (long long)l->run_id);
 		l->failed = true;
+		return;
 	}
+	l->written += (int64_t)len;
+	l->tail = data[len - 1];
+}
+
+/* The log's size, once: an adopted run's log goes on from where it was. */
+static void
+log_size(struct run_log *l)
+{
+	struct stat sb;
+
+	if (l->sized)
+		return;
+	l->sized = true;
+	if (l->fd >= 0 && fstat(l->fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		l->written = (int64_t)sb.st_size;
+}
+
+void
+run_log_emit(struct run_log *l, const struct buf *b)
+{
+	log_size(l);
+	log_write(l, b->ptr, b->len);
+}
+
+/* Masked text of scaffold's own, never cut; after a cut, not held back. */
+static void
+log_own(struct run_log *l, const char *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	masker_feed(l->masker, data, len, &b);
+	if (l->cut)
+		masker_flush(l->masker, &b);
+	run_log_emit(l, &b);
+	l->last = data[len - 1];
+	buf_release(&b);
+}
+
+/* The note at the cut, after the last byte of output kept. */
+static void
+log_cut(struct run_log *l)
+{
+	char cap[32];
+	struct buf b = BUF_INIT;
+
+	runner_size_text(cap, sizeof(cap), log_max);
+	if (l->written && l->tail != '\n')
+		buf_putc(&b, '\n');
+	buf_addf(&b, RUN_LOG_CUT_NOTE "%s (limits: {run_log}): the rest of "
+		 "the output is dropped\n", cap);
+	log_own(l, b.ptr, b.len);
+	buf_release(&b);
+}
+
+/* Masked output in b, kept up to the cap: the first byte over it cuts. */
+static void
+log_capped(struct run_log *l, struct buf *b)
+{
+	struct buf rest = BUF_INIT;
+	int64_t room;
+
+	log_size(l);
+	room = log_max - l->written;
+	if (room < 0)
+		room = 0;
+	if ((int64_t)b->len <= room) {
+		run_log_emit(l, b);
+		return;
+	}
+	log_write(l, b->ptr, (size_t)room);
+	masker_flush(l->masker, &rest);
+	l->dropped = (int64_t)b->len - room + (int64_t)rest.len;
+	l->cut = true;
+	log_cut(l);
+	buf_release(&rest);
 }
 
 void
@@ -183,9 +276,13 @@ run_log_output(struct run_log *l, const char *data, size_t len)
 
 	if (!len)
 		return;
+	if (l->cut) {
+		l->dropped += (int64_t)len;
+		return;
+	}
 	masker_feed(l->masker, data, len, &b);
-	run_log_emit(l, &b);
 	l->last = data[len - 1];
+	log_capped(l, &b);
 	buf_release(&b);
 }
 
@@ -202,7 +299,7 @@ run_log_note(struct run_log *l, const char *fmt, ...)
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	buf_putc(&b, '\n');
-	run_log_output(l, b.ptr, b.len);
+	log_own(l, b.ptr, b.len);
 	buf_release(&b);
 }
 
@@ -210,9 +307,18 @@ void
 run_log_flush(struct run_log *l)
 {
 	struct buf b = BUF_INIT;
+	char cap[32];
 
-	masker_flush(l->masker, &b);
-	run_log_emit(l, &b);
+	if (!l->cut) {
+		masker_flush(l->masker, &b);
+		log_capped(l, &b);
+	}
+	if (l->cut && !l->told) {
+		runner_size_text(cap, sizeof(cap), log_max);
+		run_log_note(l, "output cut at %s: %lld bytes dropped", cap,
+			     (long long)l->dropped);
+		l->told = true;
+	}
 	buf_release(&b);
 }
 

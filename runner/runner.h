@@ -144,6 +144,25 @@ void runner_docker_configure(const char *socket, int keep_failed);
 void runner_store_limits(int64_t max_file, int64_t max_run);
 
 /*
+ * The cap on the output of one run in its log (the daemon config's limits:
+ * {run_log}); <= 0: the default.  Output past it is dropped, the run goes
+ * on; the log says so on a line that starts with RUN_LOG_CUT_NOTE, written
+ * at the cap's offset or after it (output never is).  Call before the
+ * first run; every backend applies it.
+ */
+#define RUNNER_RUN_LOG_DEFAULT ((int64_t)32 << 20)
+#define RUN_LOG_CUT_NOTE "scaffold: output cut at "
+void runner_log_limit(int64_t max);
+int64_t runner_log_max(void);
+
+/*
+ * A run's .display is kept for the status page when it is at most this
+ * long (the page renders no more); a longer one is dropped, with a line in
+ * the log, whatever the task.
+ */
+#define RUN_DISPLAY_MAX ((int64_t)1 << 20)
+
+/*
  * A host of the ssh backend's inventory (the daemon config's hosts:).
  * spec->host names one by its name.
  */

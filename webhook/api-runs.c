@@ -102,7 +102,8 @@ struct follow {
 	char *log_path;
 	int fd;		    /* the log, once it exists */
 	int sock;	    /* the client's connection */
-	struct buf partial; /* log bytes after the last newline */
+	struct buf partial; /* log bytes after the last line end */
+	bool cr;	    /* the last line ended with a "\r" */
 	struct buf out;	    /* event bytes not yet handed over */
 	size_t out_off;
 	int ended;
@@ -128,8 +129,7 @@ follow_read_log(struct follow *f)
 {
 	char chunk[FOLLOW_CHUNK];
 	ssize_t n;
-	char *nl;
-	size_t start, len;
+	size_t start;
 
 	if (f->fd < 0) {
 		f->fd = open(f->log_path, O_RDONLY | O_CLOEXEC);
@@ -151,17 +151,9 @@ follow_read_log(struct follow *f)
 	if (n < 0)
 		return -1;
 	/* every complete line is a "data:" line of one event */
-	start = 0;
-	while ((nl = memchr(f->partial.ptr + start, '\n',
-			    f->partial.len - start))) {
-		len = (size_t)(nl - (f->partial.ptr + start));
-		buf_puts(&f->out, "data: ");
-		buf_add(&f->out, f->partial.ptr + start, len);
-		buf_putc(&f->out, '\n');
-		start += len + 1;
-	}
+	start = sse_data_lines(&f->out, &f->cr, f->partial.ptr,
+			       f->partial.len);
 	if (start) {
-		buf_putc(&f->out, '\n');
 		memmove(f->partial.ptr, f->partial.ptr + start,
 			f->partial.len - start);
 		f->partial.len -= start;
@@ -206,9 +198,8 @@ follow_end(struct follow *f, const struct run_row *run)
 	follow_read_log(f);
 	if (f->partial.len) {
 		/* a last line without a newline */
-		buf_puts(&f->out, "event: partial\ndata: ");
-		buf_add(&f->out, f->partial.ptr, f->partial.len);
-		buf_puts(&f->out, "\n\n");
+		sse_event(&f->out, "partial", f->partial.ptr,
+			  f->partial.len);
 		buf_reset(&f->partial);
 	}
 	end = json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)run->id,
@@ -307,7 +298,8 @@ log_follow(struct req *r, const struct run_row *run)
 
 /*
  * GET /api/v1/runs/{id}/log: the log as text (empty before the run wrote
- * anything); ?follow=1: server-sent events, one "data:" line per log line,
+ * anything); ?follow=1: server-sent events, one "data:" line per log line
+ * (ended by "\r\n", "\n" or "\r": sse.c),
  * "event: partial" for a last line without a newline, and "event: end"
  * with the outcome as JSON when the run has ended.
  */

@@ -26,6 +26,9 @@ struct tl {
 static pthread_key_t tl_key;
 static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
 static const char *tl_data_dir;
+/* the data dir resolved (symlinks, ".."), when it differs; for
+ * http_public_msg */
+static char *tl_data_real;
 
 static void
 tl_free(void *p)
@@ -117,17 +120,64 @@ reply_json(struct req *r, int code, json_t *body)
 	json_decref(body);
 }
 
+/* The length of the data dir's path at s (either spelling), or 0. */
+static size_t
+data_dir_at(const char *s)
+{
+	const char *const dirs[] = { tl_data_dir, tl_data_real };
+	size_t i, l;
+	char c;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		if (!dirs[i] || !*dirs[i] || strcmp(dirs[i], "/") == 0)
+			continue;
+		l = strlen(dirs[i]);
+		while (l > 1 && dirs[i][l - 1] == '/')
+			l--;
+		if (strncmp(s, dirs[i], l))
+			continue;
+		c = s[l];
+		/* the whole name: not "/data" in "/database" */
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '.' && c != '_' &&
+		    c != '-')
+			return l;
+	}
+	return 0;
+}
+
+void
+http_public_msg(struct req *r, int code, struct buf *out, const char *msg)
+{
+	size_t l;
+	const char *s;
+
+	for (s = msg; *s;) {
+		if ((l = data_dir_at(s))) {
+			buf_puts(out, "$DATA_DIR");
+			s += l;
+		} else {
+			buf_putc(out, *s++);
+		}
+	}
+	if (code >= 500)
+		log_warnx("http: %s %s: %d %s", r->method ? r->method : "?",
+			  r->url ? r->url : "?", code, msg);
+}
+
 void
 reply_error(struct req *r, int code, const char *fmt, ...)
 {
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, pub = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	reply_json(r, code, json_pack("{s:s}", "error", msg.ptr));
+	http_public_msg(r, code, &pub, msg.ptr);
+	reply_json(r, code, json_pack("{s:s}", "error", pub.ptr));
 	buf_release(&msg);
+	buf_release(&pub);
 }
 
 void
@@ -451,6 +501,8 @@ http_start(struct http_server **out, const struct config *cf,
 	*out = NULL;
 	pthread_once(&tl_once, tl_init);
 	tl_data_dir = cf->data_dir;
+	if (!tl_data_real)
+		tl_data_real = realpath(cf->data_dir, NULL);
 	h->cf = cf;
 	h->hooks = hooks;
 	pthread_mutex_init(&h->mlock, NULL);

@@ -175,7 +175,7 @@ plan_section(struct page *p, const struct cascade_row *c,
 	if (ret < 0) {
 		buf_puts(&p->b, "<p class=\"note bad\">The plan cannot be "
 				"computed: ");
-		html_txt(&p->b, err_msg());
+		ui_err_txt(p, err_msg());
 		buf_puts(&p->b, "</p>\n");
 		goto out;
 	}
@@ -194,7 +194,7 @@ plan_section(struct page *p, const struct cascade_row *c,
 	if (ret < 0 && ret != ERR_INVALID && j < nrevs) {
 		buf_puts(&p->b, "<p class=\"note bad\">The previous revision "
 				"cannot be read: ");
-		html_txt(&p->b, err_msg());
+		ui_err_txt(p, err_msg());
 		buf_puts(&p->b, "</p>\n");
 		goto out;
 	}

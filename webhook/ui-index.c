@@ -142,7 +142,7 @@ repo_row(struct page *p, const char *name, const char *url,
 		ui_state(&p->b, "error");
 		buf_addf(&p->b, " %d failed fetch%s: ", row->failures,
 			 row->failures == 1 ? "" : "es");
-		html_txt(&p->b, row->last_error);
+		ui_err_txt(p, row->last_error);
 	} else if (row->branch_missing) {
 		ui_state(&p->b, "error");
 		buf_puts(&p->b, " the branch is missing");

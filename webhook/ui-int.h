@@ -39,6 +39,9 @@ void ui_end_code(struct page *p, int code);
  * link to sign in and come back to this page. */
 void ui_sign_in_note(struct page *p, const char *what);
 /* Reply with an HTML page for an error: code, and the message (text). */
+/* An error message inside a page, as element text, passed through
+ * http_public_msg (no path of the data dir; the log has it whole). */
+void ui_err_txt(struct page *p, const char *msg);
 void ui_fail(struct req *r, const char *root, int code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 /* Reply with bytes of a type, with the pages' security headers. */

@@ -9,6 +9,7 @@
  * is full: the page leaves it out for anyone else.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,7 @@ display_section(struct page *p, struct store *st, const struct run_row *run)
 	if (buf_read_file(&data, path.ptr, DISPLAY_MAX) < 0) {
 		buf_puts(&p->b, "<p class=\"note bad\">The run's .display "
 				"cannot be shown: ");
-		html_txt(&p->b, err_msg());
+		ui_err_txt(p, err_msg());
 		buf_puts(&p->b, "</p>\n");
 		goto out;
 	}
@@ -253,6 +254,33 @@ out:
 	strvec_clear(&names);
 }
 
+/*
+ * Whether the runner cut the output of this log (runner_log_limit): its
+ * note is on a line that starts at or after the cap, where the task's
+ * output never is, so a task cannot fake it.
+ */
+static bool
+log_was_cut(int fd, off_t size)
+{
+	static const char note[] = RUN_LOG_CUT_NOTE;
+	off_t cap = (off_t)runner_log_max();
+	char chunk[4096 + sizeof(note)];
+	ssize_t n;
+	size_t i;
+
+	if (size <= cap)
+		return false;
+	n = pread(fd, chunk, sizeof(chunk) - 1, cap);
+	if (n <= 0)
+		return false;
+	chunk[n] = '\0';
+	for (i = 0; i < (size_t)n; i++)
+		if ((i == 0 || chunk[i - 1] == '\n') &&
+		    !strncmp(chunk + i, note, sizeof(note) - 1))
+			return true;
+	return false;
+}
+
 /* The log, or its end when it is long. */
 static void
 log_section(struct page *p, struct store *st, const struct run_row *run)
@@ -273,6 +301,13 @@ log_section(struct page *p, struct store *st, const struct run_row *run)
 		 p->root, (long long)run->id);
 	fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &sb) == 0) {
+		if (log_was_cut(fd, sb.st_size)) {
+			buf_puts(&p->b, "<p class=\"note\" id=\"log-cut\">"
+					"The output was cut at ");
+			ui_size(&p->b, runner_log_max());
+			buf_puts(&p->b, " (limits: {run_log}): the rest of it "
+					"was dropped.</p>\n");
+		}
 		if (sb.st_size > (off_t)LOG_SHOWN) {
 			from = sb.st_size - (off_t)LOG_SHOWN;
 			buf_puts(&p->b, "<p class=\"note\">The log is long: "

@@ -277,22 +277,34 @@ ui_end_code(struct page *p, int code)
 }
 
 void
+ui_err_txt(struct page *p, const char *msg)
+{
+	struct buf pub = BUF_INIT;
+
+	http_public_msg(p->r, 0, &pub, msg);
+	html_txt(&p->b, pub.ptr);
+	buf_release(&pub);
+}
+
+void
 ui_fail(struct req *r, const char *root, int code, const char *fmt, ...)
 {
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, pub = BUF_INIT;
 	struct page p;
 	va_list ap;
 
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	http_public_msg(r, code, &pub, msg.ptr);
 	ui_begin(&p, r, root, code == 404 ? "Not found" : "Error", NULL);
 	buf_addf(&p.b, "<h1>%s</h1>\n<p class=\"note bad\">",
 		 code == 404 ? "Not found" : "Something went wrong");
-	html_txt(&p.b, msg.ptr);
+	html_txt(&p.b, pub.ptr);
 	buf_puts(&p.b, "</p>\n");
 	page_reply(&p, code);
 	buf_release(&msg);
+	buf_release(&pub);
 }
 
 /* ---- times and sizes ---- */

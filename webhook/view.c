@@ -22,7 +22,7 @@ view_str(const char *s)
 	if ((j = json_string(s)))
 		return j;
 	escape_log(&b, s, strlen(s));
-	/* escape_log leaves bytes >= 0x80 alone: replace what is invalid */
+	/* escape_log escapes invalid UTF-8 (\xNN): what follows is a guard */
 	j = json_string(b.ptr);
 	if (!j) {
 		size_t i;

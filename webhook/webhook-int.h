@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 
 #include "webhook.h"
@@ -91,6 +92,16 @@ const char *req_query(struct req *r, const char *name);
 
 /* Replies; each replaces any earlier one. */
 void reply_json(struct req *r, int code, json_t *body); /* steals body */
+/*
+ * The message of an error answer (a page or the API), in out, as the
+ * world may see it: every spelling of the data dir's path is "$DATA_DIR",
+ * so no page tells where scaffold keeps its state.  A 5xx message goes
+ * whole to the daemon's log (code 0: a message inside a page, not
+ * logged: it is there on every view).  reply_error
+ * and ui_fail pass their messages through it.
+ */
+void http_public_msg(struct req *r, int code, struct buf *out,
+		     const char *msg);
 void reply_error(struct req *r, int code, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
 void reply_data(struct req *r, int code, const char *ctype, const void *data,
@@ -176,5 +187,24 @@ struct hooks_push {
 int hooks_parse_push(struct hooks_push *out, int forge,
 		     const char *content_type, const char *body, size_t len);
 void hooks_push_release(struct hooks_push *p);
+
+/*
+ * sse.c: a log as server-sent events.  A line ends as the WHATWG
+ * event-stream parser ends one: at "\r\n", "\n" or a bare "\r", so that
+ * no byte of a log can start a field (a task printing "\revent: end" must
+ * not end the stream).  Pure: no I/O.
+ *
+ * sse_data_lines: append a "data: LINE" line for each complete line of
+ * in (len bytes, any byte), then the blank line that makes them one event
+ * (nothing when in holds no complete line).  *cr says whether the input
+ * before in ended with "\r" (then a "\n" that starts in closes nothing);
+ * updated.  Returns the bytes taken; the rest is an unfinished line, to be
+ * passed again, with what follows it, in the next call.
+ */
+size_t sse_data_lines(struct buf *out, bool *cr, const char *in, size_t len);
+/* Append one event of that type (NULL: a message) whose data is data
+ * (len bytes), split into data: lines as above. */
+void sse_event(struct buf *out, const char *type, const char *data,
+	       size_t len);
 
 #endif

@@ -222,6 +222,46 @@ test_escape_log(void **state)
 	buf_release(&b);
 }
 
+/* Terminal and log injection (issue 15, item 9): what escape_text keeps
+ * and what it turns into \xNN. */
+static void
+test_escape_text(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	/* a title, a clear screen, a carriage return, DEL */
+	assert_string_equal(escape_text(&b, "\x1b]0;pwned\x07\x1b[2J\rx\x7f"),
+			    "\\x1b]0;pwned\\x07\\x1b[2J\\x0dx\\x7f");
+	/* C1 controls (CSI as U+009B, NEL), as UTF-8 */
+	assert_string_equal(escape_text(&b, "a\xc2\x9b" "2Jb\xc2\x85" "c"),
+			    "a\\xc2\\x9b2Jb\\xc2\\x85c");
+	/* bidi overrides and isolates; LRM and other marks stay */
+	assert_string_equal(escape_text(&b, "x\xe2\x80\xaey\xe2\x81\xa6z"
+					    "\xe2\x81\xa9\xe2\x80\xaa"),
+			    "x\\xe2\\x80\\xaey\\xe2\\x81\\xa6z"
+			    "\\xe2\\x81\\xa9\\xe2\\x80\\xaa");
+	assert_string_equal(escape_text(&b, "\xe2\x80\xa9\xe2\x81\xaa"),
+			    "\xe2\x80\xa9\xe2\x81\xaa");
+	/* valid UTF-8 in any script is kept */
+	assert_string_equal(escape_text(&b, "caf\xc3\xa9 \xe6\x97\xa5 "
+					    "\xf0\x9f\x98\x80"),
+			    "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80");
+	/* invalid UTF-8: a lone continuation, a cut sequence, an overlong
+	 * "/", a surrogate, above U+10FFFF, 0xff */
+	assert_string_equal(escape_text(&b, "\x80|\xe2\x80|\xc0\xaf|"
+					    "\xed\xa0\x80|\xf4\x90\x80\x80|"
+					    "\xff"),
+			    "\\x80|\\xe2\\x80|\\xc0\\xaf|"
+			    "\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\xff");
+	assert_string_equal(escape_text(&b, NULL), "");
+	/* the log's guard keeps a backslash: no double escaping */
+	buf_reset(&b);
+	escape_log_line(&b, "a\\x1b\nb\x1b", 8);
+	assert_string_equal(b.ptr, "a\\x1b\\nb\\x1b");
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -236,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_escape_log),
+		cmocka_unit_test(test_escape_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -450,8 +450,19 @@ test_limits(void **state)
 		"1 byte to 1024T, such as 512K, 256M or 1G, not '2000T'\n");
 	assert_config_errors("data_dir: data\nlimits: 1G\n",
 			     "D/c.yaml:2:9: error: 'limits' must be a mapping "
-			     "with 'store_file' and 'store_run', not a "
-			     "scalar\n");
+			     "with 'store_file', 'store_run' and 'run_log', "
+			     "not a scalar\n");
+	/* the log cap of a run */
+	cf = config_ok("data_dir: data\n");
+	assert_int_equal(cf->run_log_max, (int64_t)32 << 20);
+	config_free(cf);
+	cf = config_ok("data_dir: data\nlimits: {run_log: 64K}\n");
+	assert_int_equal(cf->run_log_max, 64 * 1024);
+	config_free(cf);
+	assert_config_errors("data_dir: data\nlimits: {run_log: 0}\n",
+			     "D/c.yaml:2:19: error: 'limits.run_log' must be a "
+			     "size from 1 byte to 1024T, such as 512K, 256M or "
+			     "1G, not '0'\n");
 }
 
 /* The messages of config_check_runners, as "LINE:COL: MSG" lines. */

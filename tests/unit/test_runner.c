@@ -1243,6 +1243,102 @@ test_adopt_never_started(void **state)
 	fx_done(&f);
 }
 
+/* The log's bytes, read back from its fd. */
+static void
+log_bytes(struct buf *out, int fd)
+{
+	char chunk[4096];
+	ssize_t n;
+	off_t off = 0;
+
+	buf_reset(out);
+	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		buf_add(out, chunk, (size_t)n);
+		off += n;
+	}
+}
+
+/*
+ * The cap of runner_log_limit: output past it is dropped and counted, a
+ * secret held back at the cut never leaks, scaffold's notes are never
+ * cut, and an adopted log goes on counting from its size.
+ */
+static void
+test_log_cap(void **state)
+{
+	static const char *const sec[] = { "hunter2" };
+	static const size_t lens[] = { 7 };
+	struct run_log l;
+	struct buf b = BUF_INIT;
+	char path[] = "/tmp/scaffold-logcap.XXXXXX";
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	runner_log_limit(16);
+	memset(&l, 0, sizeof(l));
+	l.fd = fd;
+	l.masker = masker_new(sec, lens, 1);
+	run_log_output(&l, "0123456789", 10);
+	run_log_note(&l, "a note");
+	/* the log is at 27 bytes: the next output is cut at once; the
+	 * bytes dropped are counted as the log would have had them (the
+	 * secret masked: 8 + 5) */
+	run_log_output(&l, "hunt", 4);
+	run_log_output(&l, "er2 more", 8);
+	run_log_note(&l, "killed");
+	run_log_flush(&l);
+	log_bytes(&b, fd);
+	assert_string_equal(b.ptr,
+			    "0123456789\nscaffold: a note\n"
+			    "scaffold: output cut at 16 bytes (limits: "
+			    "{run_log}): the rest of the output is dropped\n"
+			    "scaffold: killed\n"
+			    "scaffold: output cut at 16 bytes: 13 bytes "
+			    "dropped\n");
+	masker_free(l.masker);
+
+	/* a cut inside a line, after a secret: it is masked, then cut */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	memset(&l, 0, sizeof(l));
+	l.fd = fd;
+	l.masker = masker_new(sec, lens, 1);
+	run_log_output(&l, "ab hunter2 cdefghijkl", 21);
+	run_log_flush(&l);
+	log_bytes(&b, fd);
+	assert_string_equal(b.ptr,
+			    "ab ******** cdef\n"
+			    "scaffold: output cut at 16 bytes (limits: "
+			    "{run_log}): the rest of the output is dropped\n"
+			    "scaffold: output cut at 16 bytes: 6 bytes "
+			    "dropped\n");
+	masker_free(l.masker);
+
+	/* an adopted run: the log has 14 bytes already */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(runner_write_all(fd, "from before.\n\n", 14), 0);
+	memset(&l, 0, sizeof(l));
+	l.fd = fd;
+	l.masker = masker_new(NULL, NULL, 0);
+	run_log_output(&l, "abcd", 4);
+	run_log_flush(&l);
+	log_bytes(&b, fd);
+	assert_string_equal(b.ptr, "from before.\n\nab\n"
+				   "scaffold: output cut at 16 bytes (limits: "
+				   "{run_log}): the rest of the output is "
+				   "dropped\n"
+				   "scaffold: output cut at 16 bytes: 2 bytes "
+				   "dropped\n");
+	masker_free(l.masker);
+	runner_log_limit(0);
+	close(fd);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -1268,6 +1364,7 @@ main(void)
 		cmocka_unit_test(test_background_pidfd),
 		cmocka_unit_test(test_background_poll),
 		cmocka_unit_test(test_masking),
+		cmocka_unit_test(test_log_cap),
 		cmocka_unit_test(test_large_output),
 		cmocka_unit_test(test_clean_env),
 		cmocka_unit_test(test_run_dir),
