@@ -600,16 +600,18 @@ get_size(struct lctx *x, const struct ynode *n, const char *field,
 		       field, yn_desc(x, n));
 }
 
-/* limits: {store_file, store_run} */
+/* limits: {store_file, store_run, header_timeout, body_min_rate} */
 static void
 load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 {
-	static const char *const keys[] = { "store_file", "store_run" };
+	static const char *const keys[] = { "store_file", "store_run",
+					    "header_timeout", "body_min_rate" };
 	const struct ynode *s[ARRAY_SIZE(keys)];
 
 	if (n->kind != Y_MAP) {
-		yn_err(x, n, "'limits' must be a mapping with 'store_file' "
-			     "and 'store_run', not %s",
+		yn_err(x, n, "'limits' must be a mapping with 'store_file', "
+			     "'store_run', 'header_timeout' and "
+			     "'body_min_rate', not %s",
 		       yn_kind(n));
 		return;
 	}
@@ -618,6 +620,11 @@ load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 		get_size(x, s[0], "limits.store_file", &cf->store_file_max);
 	if (s[1])
 		get_size(x, s[1], "limits.store_run", &cf->store_run_max);
+	if (s[2])
+		yn_duration(x, s[2], "limits.header_timeout",
+			    &cf->http_head_timeout_ms);
+	if (s[3])
+		get_size(x, s[3], "limits.body_min_rate", &cf->http_body_rate);
 }
 
 int
@@ -707,6 +714,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	buf_reset(&x.what);
 	cf->store_file_max = CONFIG_STORE_FILE_MAX;
 	cf->store_run_max = CONFIG_STORE_RUN_MAX;
+	cf->http_head_timeout_ms = CONFIG_HEADER_TIMEOUT_MS;
+	cf->http_body_rate = CONFIG_BODY_MIN_RATE;
 	if (s[K_LIMITS] && !ynode_is_null(s[K_LIMITS]))
 		load_limits(&x, s[K_LIMITS], cf);
 	/* as root, local tasks need a user to run as (docs/config.md) */

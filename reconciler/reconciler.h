@@ -324,8 +324,16 @@ struct config {
 	 * and on all the stored files of one run */
 	int64_t store_file_max;
 	int64_t store_run_max;
+	/* limits: {header_timeout, body_min_rate}: an HTTP request head must
+	 * be complete this long after the connection opened or its previous
+	 * reply; a body must come at this average rate (bytes a second) after
+	 * a grace of HTTP_BODY_GRACE_MS (docs/api.md) */
+	int64_t http_head_timeout_ms;
+	int64_t http_body_rate;
 };
 #define CONFIG_STORE_FILE_MAX ((int64_t)256 << 20)
+#define CONFIG_HEADER_TIMEOUT_MS ((int64_t)10000)
+#define CONFIG_BODY_MIN_RATE ((int64_t)16 << 10)
 #define CONFIG_STORE_RUN_MAX ((int64_t)1 << 30)
 /*
  * 0 and *out, or ERR_INVALID with every problem in diags.  The checks
@@ -784,6 +792,10 @@ int store_blob_put_data(struct store *s, const void *data, size_t len,
 int store_file_put(struct store *s, int64_t cascade_id, const char *name,
 		   const void *data, size_t len, struct file_row *out,
 		   int *out_created);
+/* The same for bytes stored already (store_blob_put): blob, size bytes. */
+int store_file_put_blob(struct store *s, int64_t cascade_id, const char *name,
+			const char *blob, int64_t size, struct file_row *out,
+			int *out_created);
 /* ERR_NOTFOUND when absent; caller frees out->name. */
 int store_file_get(struct store *s, int64_t cascade_id, const char *name,
 		   struct file_row *out);

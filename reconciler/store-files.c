@@ -137,10 +137,8 @@ store_file_put(struct store *s, int64_t cascade_id, const char *name,
 	       const void *data, size_t len, struct file_row *out,
 	       int *out_created)
 {
-	sqlite3_stmt *st;
-	struct file_row old;
 	char blob[SHA256_HEX_LEN + 1];
-	int ret, existed;
+	int ret;
 
 	if (out_created)
 		*out_created = 0;
@@ -148,6 +146,23 @@ store_file_put(struct store *s, int64_t cascade_id, const char *name,
 		return ret;
 	if (store_blob_put_data(s, data, len, blob) < 0)
 		return -1;
+	return store_file_put_blob(s, cascade_id, name, blob, (int64_t)len,
+				   out, out_created);
+}
+
+int
+store_file_put_blob(struct store *s, int64_t cascade_id, const char *name,
+		    const char *blob, int64_t size, struct file_row *out,
+		    int *out_created)
+{
+	sqlite3_stmt *st;
+	struct file_row old;
+	int ret, existed;
+
+	if (out_created)
+		*out_created = 0;
+	if ((ret = store_file_name_check(name)) < 0)
+		return ret;
 	ret = store_file_get(s, cascade_id, name, &old);
 	if (ret < 0 && ret != ERR_NOTFOUND)
 		return ret;
@@ -162,7 +177,7 @@ store_file_put(struct store *s, int64_t cascade_id, const char *name,
 	sqlite3_bind_int64(st, 1, cascade_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, blob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)len);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
 	sqlite3_bind_int64(st, 5, store_now_ms());
 	if (db_step_done(s, st, "store file") < 0)
 		return -1;

@@ -554,10 +554,58 @@ out:
 	free(p.ok);
 }
 
+/*
+ * The checks a delivery's headers allow, made before its body is read: a
+ * repo with a secret, the proof header present, and GitLab's token (not a
+ * signature of the body) right.  The same answers as the handlers'.
+ */
+static void
+head_proof(struct req *r, int forge, const char *header, const char *sig)
+{
+	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+
+	if (forge == FORGE_GITLAB && sig)
+		prove_token(r, sig, &p);
+	else if (sig)
+		p.n = 1; /* the signature covers the body: checked after it */
+	require_proof(r, forge, header, sig, &p);
+	free(p.ok);
+}
+
+static void
+hook_github_head(struct req *r)
+{
+	head_proof(r, FORGE_GITHUB, "X-Hub-Signature-256",
+		   req_header(r, "X-Hub-Signature-256"));
+}
+
+static void
+hook_gitlab_head(struct req *r)
+{
+	head_proof(r, FORGE_GITLAB, "X-Gitlab-Token",
+		   req_header(r, "X-Gitlab-Token"));
+}
+
+static void
+hook_gitea_head(struct req *r)
+{
+	const char *sig = req_header(r, "X-Gitea-Signature");
+
+	if (sig)
+		head_proof(r, FORGE_GITEA, "X-Gitea-Signature", sig);
+	else
+		head_proof(r, FORGE_GITEA, "X-Forgejo-Signature",
+			   req_header(r, "X-Forgejo-Signature"));
+}
+
 const struct route hook_routes[] = {
-	{ "POST", "/hooks/github", ROLE_NONE, 0, hook_github },
-	{ "POST", "/hooks/gitlab", ROLE_NONE, 0, hook_gitlab },
-	{ "POST", "/hooks/gitea", ROLE_NONE, 0, hook_gitea },
-	{ "POST", "/hooks/forgejo", ROLE_NONE, 0, hook_gitea },
+	{ "POST", "/hooks/github", ROLE_NONE, 0, hook_github, HTTP_MAX_HOOK,
+	  hook_github_head },
+	{ "POST", "/hooks/gitlab", ROLE_NONE, 0, hook_gitlab, HTTP_MAX_HOOK,
+	  hook_gitlab_head },
+	{ "POST", "/hooks/gitea", ROLE_NONE, 0, hook_gitea, HTTP_MAX_HOOK,
+	  hook_gitea_head },
+	{ "POST", "/hooks/forgejo", ROLE_NONE, 0, hook_gitea, HTTP_MAX_HOOK,
+	  hook_gitea_head },
 	{ NULL, NULL, ROLE_NONE, 0, NULL },
 };
