@@ -327,7 +327,7 @@ struct config {
 	/* limits: {header_timeout, body_min_rate}: an HTTP request head must
 	 * be complete this long after the connection opened or its previous
 	 * reply; a body must come at this average rate (bytes a second) after
-	 * a grace of HTTP_BODY_GRACE_MS (docs/api.md) */
+	 * a grace of header_timeout (docs/api.md) */
 	int64_t http_head_timeout_ms;
 	int64_t http_body_rate;
 };

@@ -393,6 +393,17 @@ upload_open(struct req *r)
 	return 0;
 }
 
+static void
+upload_drop(struct req *r)
+{
+	if (r->upload_fd >= 0)
+		close(r->upload_fd);
+	r->upload_fd = -1;
+	if (r->upload_path.len)
+		unlink(r->upload_path.ptr);
+	buf_release(&r->upload_path);
+}
+
 /*
  * The request head is complete: screen it, route it, authenticate it, let
  * the route check it (a webhook's proof), and set the body's limit, all
@@ -453,6 +464,7 @@ answer_and_close(struct req *r)
 	ssize_t n;
 	int fd;
 
+	upload_drop(r);
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci)
 		goto out;
@@ -462,9 +474,7 @@ answer_and_close(struct req *r)
 		       "Content-Length: %zu\r\n"
 		       "X-Content-Type-Options: nosniff\r\n"
 		       "Cache-Control: no-store\r\n\r\n",
-		 r->code, r->code == 413 ? "Content Too Large" :
-			  r->code == 503 ? "Service Unavailable" :
-					   "Error",
+		 r->code, MHD_get_reason_phrase_for((unsigned)r->code),
 		 r->out.len);
 	buf_add(&msg, r->out.ptr, r->out.len);
 	while (off < msg.len) {
@@ -633,13 +643,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->params[i]);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
-	if (r->upload_fd >= 0)
-		close(r->upload_fd);
-	if (r->upload_path.len)
-		unlink(r->upload_path.ptr);
+	upload_drop(r);
 	if (r->reserved)
 		atomic_fetch_sub(&r->srv->buffered, r->reserved);
-	buf_release(&r->upload_path);
 	buf_release(&r->target_err);
 	buf_release(&r->body);
 	buf_release(&r->out);
@@ -752,7 +758,7 @@ http_start(struct http_server **out, const struct config *cf,
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->guard = guard_new(cf->http_head_timeout_ms, HTTP_BODY_GRACE_MS,
+	h->guard = guard_new(cf->http_head_timeout_ms, cf->http_head_timeout_ms,
 			     cf->http_body_rate);
 	/* No per-address limit of libmicrohttpd's: the guard's (http-guard.c)
 	 * makes room by evicting half-sent and idle connections instead. */

@@ -24,8 +24,6 @@
 #define HTTP_MAX_HOOK ((size_t)5 << 20)
 #define HTTP_MAX_BUFFERED ((long long)64 << 20)
 #define HTTP_MAX_PARAMS 4
-/* a body's first seconds, before its rate counts (limits.body_min_rate) */
-#define HTTP_BODY_GRACE_MS 10000
 
 struct http_server {
 	struct MHD_Daemon *mhd;
