@@ -245,7 +245,7 @@ is "$ANS" "HTTP/1.1 400 Bad Request {\"error\":\"Transfer-Encoding 'gzip' is not
 NUL='HTTP/1.1 400 Bad Request {"error":"the request target holds %00 (a NUL byte), which no path or query may contain"}'
 is "$(rq GET '/r/1%00' | raw send)" "$NUL" "%00 in a path: 400"
 is "$(rq GET '/healthz?x=a%00b' | raw send)" "$NUL" "%00 in a query: 400"
-is "$(rq PUT "$C/files/x%00.txt" "Authorization: Bearer $OPER" 'Content-Length: 1' | raw send)" "$NUL" \
+is "$({ rq PUT "$C/files/x%00.txt" "Authorization: Bearer $OPER" 'Content-Length: 1'; printf y; } | raw send)" "$NUL" \
 	"%00 in a file name: 400"
 CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPER" "$U$C/files/x")
 is "$CODE" 404 "and no file 'x' was stored"
