@@ -591,11 +591,11 @@ hook_gitea_head(struct req *r)
 {
 	const char *sig = req_header(r, "X-Gitea-Signature");
 
-	if (sig)
-		head_proof(r, FORGE_GITEA, "X-Gitea-Signature", sig);
+	/* named as hook_gitea names it: Forgejo's only when it is sent */
+	if (!sig && (sig = req_header(r, "X-Forgejo-Signature")))
+		head_proof(r, FORGE_GITEA, "X-Forgejo-Signature", sig);
 	else
-		head_proof(r, FORGE_GITEA, "X-Forgejo-Signature",
-			   req_header(r, "X-Forgejo-Signature"));
+		head_proof(r, FORGE_GITEA, "X-Gitea-Signature", sig);
 }
 
 const struct route hook_routes[] = {

@@ -19,7 +19,7 @@
 
 /* Connections one address may hold, and all of them, before a new one
  * evicts an idle or half-sent one; libmicrohttpd's own limit is above. */
-#define GUARD_PER_ADDR 64
+#define GUARD_PER_ADDR 128
 #define GUARD_TOTAL 448
 
 struct gconn {
@@ -41,7 +41,6 @@ struct guard {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct gconn *head, *tail; /* oldest first */
-	size_t n;
 	int64_t head_ms, body_grace_ms, body_rate;
 	pthread_t reaper;
 	int reaper_started, stop;
@@ -197,7 +196,6 @@ guard_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			c->next->prev = c->prev;
 		else
 			g->tail = c->prev;
-		g->n--;
 		pthread_mutex_unlock(&g->lock);
 		free(c);
 		*socket_ctx = NULL;
@@ -220,7 +218,6 @@ guard_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	else
 		g->head = c;
 	g->tail = c;
-	g->n++;
 	pthread_mutex_unlock(&g->lock);
 	*socket_ctx = c;
 }
@@ -235,7 +232,7 @@ guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct guard *g = cls;
 	unsigned char key[16];
-	size_t klen = addr_key(key, addr), mine = 0;
+	size_t klen = addr_key(key, addr), mine = 0, live = 0;
 	struct gconn *c, *oldest_mine = NULL, *oldest = NULL;
 	enum MHD_Result ret = MHD_YES;
 
@@ -246,6 +243,7 @@ guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 
 		if (c->shut)
 			continue;
+		live++;
 		mine += same;
 		if (!evictable(c))
 			continue;
@@ -260,7 +258,7 @@ guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 					   "limit and a new one came");
 		else
 			ret = MHD_NO;
-	} else if (g->n >= GUARD_TOTAL) {
+	} else if (live >= GUARD_TOTAL) {
 		if (oldest)
 			evict(oldest, "the server is at its connection limit "
 				      "and a new one came");
