@@ -51,6 +51,9 @@ data_dir: data
 poll_interval: 1h
 repo_schemes: [file]
 local: {user: nobody}
+# the truncated request held below must outlive the script, which takes
+# longer than the 10 s a body gets by default (t5040 tests the deadlines)
+limits: {header_timeout: 5m}
 repos:
   - name: infra
     url: $URL

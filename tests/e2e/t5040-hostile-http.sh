@@ -256,4 +256,9 @@ is "${ANS%% *} ${ANS#* }" "HTTP/1.1 200 OK {\"status\":\"ok\"}" "a Basic Authori
 ANS=$(rq GET "$C" 'Authorization: Basic dXNlcjpwYXNz' | raw send)
 is "$ANS" "HTTP/1.1 401 Unauthorized {\"error\":\"the Authorization header must be 'Bearer TOKEN'\"}" \
 	"and still 401 on a route that needs a role"
+
+ok kill -0 $SPID "the daemon is still up"
+kill -TERM $SPID
+wait $SPID
+is "$?" 0 "and stops cleanly (under ASan: no leak, no error)"
 done_testing
