@@ -554,6 +554,20 @@ out:
 	free(p.ok);
 }
 
+/* A signature as prove_hmac can take it: GitHub's "sha256=" and 64 hex
+ * digits, Gitea's 64 hex digits; anything else matches no secret. */
+static int
+hmac_form(int forge, const char *sig)
+{
+	if (forge == FORGE_GITHUB) {
+		if (strncasecmp(sig, "sha256=", 7))
+			return 0;
+		sig += 7;
+	}
+	return strlen(sig) == SHA256_HEX_LEN &&
+	       strspn(sig, "0123456789abcdefABCDEF") == SHA256_HEX_LEN;
+}
+
 /*
  * The checks a delivery's headers allow, made before its body is read: a
  * repo with a secret, the proof header present, and GitLab's token (not a
@@ -566,7 +580,7 @@ head_proof(struct req *r, int forge, const char *header, const char *sig)
 
 	if (forge == FORGE_GITLAB && sig)
 		prove_token(r, sig, &p);
-	else if (sig)
+	else if (sig && hmac_form(forge, sig))
 		p.n = 1; /* the signature covers the body: checked after it */
 	require_proof(r, forge, header, sig, &p);
 	free(p.ok);

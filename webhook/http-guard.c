@@ -286,8 +286,11 @@ guard_set(struct MHD_Connection *conn, enum guard_state state)
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->g->lock);
+	/* a request line does not restart the head's deadline: the whole
+	 * head counts from the connection's start or its previous answer */
+	if (!(state == GUARD_HEAD && c->state == GUARD_IDLE))
+		c->since = now_ms();
 	c->state = state;
-	c->since = now_ms();
 	c->bytes = 0;
 	pthread_mutex_unlock(&c->g->lock);
 }

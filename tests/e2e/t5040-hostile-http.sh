@@ -63,8 +63,9 @@ cat >"$T/raw.pl" <<'P'
 #     connection within 1 s of answering
 #   loris N: N connections each with the half-sent head, then GET
 #     /healthz on a new one: its status, and "in time" within 1 s
-#   deadline SECS: send it, then hold: "in time" when the server closed
-#     the connection without an answer within SECS..SECS+0.6 s
+#   deadline SECS [PAUSE]: connect, after PAUSE seconds send it, then
+#     hold: "in time" when the server closed the connection without an
+#     answer within SECS..SECS+0.6 s of connecting
 #   reserve N: send it (a head with a Content-Length) on N connections
 #     with Expect: 100-continue, each until the server says 100 (the head
 #     taken, its body's memory reserved); then once more: its answer
@@ -144,8 +145,10 @@ if ($mode eq "send" || $mode eq "head") {
 	my $code = $a =~ m{^HTTP/1\.1 (\d+)} ? $1 : $a;
 	print "$code ", time - $t0 < 1 ? "in time" : "late", "\n";
 } elsif ($mode eq "deadline") {
-	my $s = conn(); syswrite($s, $req);
+	my $s = conn();
 	my $t0 = time;
+	select(undef, undef, undef, $ARGV[3]) if $ARGV[3];
+	syswrite($s, $req);
 	my $data = "";
 	if (IO::Select->new($s)->can_read($arg + 5)) {
 		sysread($s, $data, 65536);
@@ -188,12 +191,17 @@ hook() {
 	shift
 	rq POST "/hooks/$_f" 'Content-Type: application/json' "$@"
 }
+# a signature of the right form: only the body can prove it wrong
+Z=$(printf '%064d' 0)
 NOTOKEN='{"error":"this needs a token with role operator or more: send '"'"'Authorization: Bearer TOKEN'"'"'"}'
 
 # --- 1. bodies before auth: answered on the headers, the bodies never sent
 ANS=$(hook github 'X-GitHub-Event: push' 'Content-Length: 4000000' | raw head)
 is "$ANS" 'HTTP/1.1 401 Unauthorized {"error":"missing X-Hub-Signature-256 header"}' \
 	"a webhook without its signature header: 401 before its body"
+ANS=$(hook github 'X-GitHub-Event: push' 'X-Hub-Signature-256: sha256=abc' 'Content-Length: 4000000' | raw head)
+is "$ANS" 'HTTP/1.1 401 Unauthorized {"error":"the X-Hub-Signature-256 header does not match the webhook secret of any repository"}' \
+	"a webhook with a signature of the wrong form: 401 before its body"
 ANS=$(hook gitlab 'X-Gitlab-Event: Push Hook' 'X-Gitlab-Token: guess' 'Content-Length: 4000000' | raw head)
 is "$ANS" 'HTTP/1.1 401 Unauthorized {"error":"the X-Gitlab-Token header does not match the webhook secret of any repository"}' \
 	"a webhook with a wrong GitLab token: 401 before its body"
@@ -221,13 +229,13 @@ ok sh -c "! ls -A '$D' | grep -q upload" "no upload file is left in the data dir
 # 12 webhook heads of 5 MiB each (their signatures unchecked until their
 # bodies come) reserve 60 MiB of the 64 MiB all bodies share: a 13th gets
 # 503 before its body
-ANS=$(hook github 'X-GitHub-Event: push' 'X-Hub-Signature-256: sha256=00' 'Content-Length: 5242880' |
+ANS=$(hook github 'X-GitHub-Event: push' "X-Hub-Signature-256: sha256=$Z" 'Content-Length: 5242880' |
 	raw reserve 12)
 is "$ANS" '12 held; HTTP/1.1 503 Service Unavailable {"error":"the server holds 64 MiB of request bodies already: try again later"}' \
 	"a body that would take bodies in memory over 64 MiB: 503"
 
 # --- 2. a chunked body over its limit: 413 and closed at once
-ANS=$(hook github 'X-GitHub-Event: push' 'X-Hub-Signature-256: sha256=00' 'Transfer-Encoding: chunked' |
+ANS=$(hook github 'X-GitHub-Event: push' "X-Hub-Signature-256: sha256=$Z" 'Transfer-Encoding: chunked' |
 	raw flood 65536)
 is "$ANS" "HTTP/1.1 413 Content Too Large {\"error\":\"the request body is larger than 5242880 bytes (the limit of POST '/hooks/github')\"} closed" \
 	"a chunked webhook body over 5 MiB: 413, and closed at once"
@@ -237,21 +245,23 @@ ANS=$(rq GET / | head -c 20 | raw loris 130)
 is "$ANS" "200 in time" "/healthz answers at once while 130 half-sent requests from its address are open"
 ANS=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n' | raw deadline 1)
 is "$ANS" "closed, no answer, in time" "a head not complete within limits.header_timeout (1s): closed"
+ANS=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n' | raw deadline 1 0.8)
+is "$ANS" "closed, no answer, in time" "a request line late does not restart the head's deadline"
 ANS=$(printf '' | raw deadline 1)
 is "$ANS" "closed, no answer, in time" "a connection that sends nothing: closed after limits.header_timeout"
 # 7 bytes of 2 MB at 1M a second after a grace of limits.header_timeout
-ANS=$({ hook github 'X-GitHub-Event: push' 'X-Hub-Signature-256: sha256=00' 'Content-Length: 2000000'; printf '{"ref":'; } |
+ANS=$({ hook github 'X-GitHub-Event: push' "X-Hub-Signature-256: sha256=$Z" 'Content-Length: 2000000'; printf '{"ref":'; } |
 	raw deadline 1)
 is "$ANS" "closed, no answer, in time" "a body slower than limits.body_min_rate after its grace: closed"
 
 # --- 4. strict framing
-ANS=$(hook github 'X-Hub-Signature-256: sha256=00' 'Transfer-Encoding : chunked' 'Content-Length: 5' | raw send)
+ANS=$(hook github "X-Hub-Signature-256: sha256=$Z" 'Transfer-Encoding : chunked' 'Content-Length: 5' | raw send)
 is "$ANS" "HTTP/1.1 400 Bad Request {\"error\":\"the header name 'Transfer-Encoding ' is not a token (RFC 9112: no space before the colon, no control or separator characters)\"}" \
 	"Transfer-Encoding with a space before the colon: 400"
 ANS=$(rq GET /healthz 'X(y): z' | raw send)
 is "$ANS" "HTTP/1.1 400 Bad Request {\"error\":\"the header name 'X(y)' is not a token (RFC 9112: no space before the colon, no control or separator characters)\"}" \
 	"a header name with separators: 400"
-ANS=$(hook github 'X-Hub-Signature-256: sha256=00' 'Transfer-Encoding: gzip' | raw send)
+ANS=$(hook github "X-Hub-Signature-256: sha256=$Z" 'Transfer-Encoding: gzip' | raw send)
 is "$ANS" "HTTP/1.1 400 Bad Request {\"error\":\"Transfer-Encoding 'gzip' is not supported: send 'chunked' or a Content-Length\"}" \
 	"an unknown Transfer-Encoding: 400"
 NUL='HTTP/1.1 400 Bad Request {"error":"the request target holds %00 (a NUL byte), which no path or query may contain"}'
