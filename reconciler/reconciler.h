@@ -781,6 +781,13 @@ struct file_row {
 void file_rows_free(struct file_row *v, size_t n);
 /* 0, or ERR_INVALID with a message naming the file and the rule. */
 int store_file_name_check(const char *name);
+/*
+ * Make the file at path (open as fd, written in full, in the data dir's
+ * file system), whose SHA-256 is hash, a blob: renamed into blobs/, or
+ * removed when that blob is there already.
+ */
+int store_blob_adopt(struct store *s, const char *path, int fd,
+		     const char hash[SHA256_HEX_LEN + 1]);
 /* Write data into blobs/; out is its SHA-256. */
 int store_blob_put_data(struct store *s, const void *data, size_t len,
 			char out[SHA256_HEX_LEN + 1]);

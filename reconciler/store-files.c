@@ -133,6 +133,43 @@ out:
 }
 
 int
+store_blob_adopt(struct store *s, const char *path, int fd,
+		 const char hash[SHA256_HEX_LEN + 1])
+{
+	struct buf dst = BUF_INIT, dir = BUF_INIT;
+	int ret = -1;
+
+	if (strlen(hash) != SHA256_HEX_LEN ||
+	    strspn(hash, "0123456789abcdef") != SHA256_HEX_LEN)
+		BUG("store_blob_adopt: '%s' is not a SHA-256", hash);
+	store_blob_path(s, hash, &dst);
+	if (access(dst.ptr, F_OK) == 0) {
+		unlink(path); /* the same bytes are there already */
+		ret = 0;
+		goto out;
+	}
+	buf_addf(&dir, "%s/blobs", s->dir);
+	if (mkdir(dir.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", dir.ptr, strerror(errno));
+		goto out;
+	}
+	buf_addf(&dir, "/%.2s", hash);
+	if (mkdir(dir.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", dir.ptr, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) < 0 || rename(path, dst.ptr) < 0) {
+		err_set("cannot store blob '%s': %s", dst.ptr, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&dst);
+	buf_release(&dir);
+	return ret;
+}
+
+int
 store_file_put(struct store *s, int64_t cascade_id, const char *name,
 	       const void *data, size_t len, struct file_row *out,
 	       int *out_created)

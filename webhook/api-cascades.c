@@ -489,7 +489,8 @@ out:
 }
 
 /* PUT .../files/{name}: the raw body, streamed to a file of the data dir
- * as it came (http.c), becomes the file (201 new, 200 replaced). */
+ * and hashed as it came (http.c), becomes the file's blob, renamed into
+ * place (201 new, 200 replaced). */
 void
 api_file_put(struct req *r)
 {
@@ -504,7 +505,7 @@ api_file_put(struct req *r)
 	memset(&f, 0, sizeof(f));
 	if (file_name(r, &name) < 0 || api_cascade(r, &c) < 0)
 		goto out;
-	if (store_blob_put(req_store(r), r->upload_path.ptr, blob, &size) < 0 ||
+	if (req_upload_store(r, blob, &size) < 0 ||
 	    store_file_put_blob(req_store(r), c.id, name, blob, size, &f,
 				&created) < 0) {
 		api_reply_err(r, -1);

@@ -390,12 +390,18 @@ upload_open(struct req *r)
 		buf_reset(&r->upload_path);
 		return -1;
 	}
+	r->upload_hash = sha256_new();
 	return 0;
 }
 
 static void
 upload_drop(struct req *r)
 {
+	char discard[SHA256_HEX_LEN + 1];
+
+	if (r->upload_hash)
+		sha256_final_hex(r->upload_hash, discard);
+	r->upload_hash = NULL;
 	if (r->upload_fd >= 0)
 		close(r->upload_fd);
 	r->upload_fd = -1;
@@ -522,6 +528,7 @@ on_body(struct req *r, const char *data, size_t n)
 			body_too_big(r);
 			return -1;
 		}
+		sha256_update(r->upload_hash, data, n);
 		if (write_all(r->upload_fd, data, n) < 0) {
 			log_warn("http: cannot write '%s'", r->upload_path.ptr);
 			reply_error(r, 500, "cannot write the upload to the "
@@ -553,6 +560,24 @@ on_body(struct req *r, const char *data, size_t n)
 		r->body.alloc = cap;
 	}
 	buf_add(&r->body, data, n);
+	return 0;
+}
+
+int
+req_upload_store(struct req *r, char out[SHA256_HEX_LEN + 1], int64_t *size)
+{
+	struct store *st = req_store(r);
+
+	if (!st)
+		return -1;
+	if (!r->upload_hash)
+		BUG("req_upload_store: not a streamed route");
+	sha256_final_hex(r->upload_hash, out);
+	r->upload_hash = NULL;
+	*size = (int64_t)r->received;
+	if (store_blob_adopt(st, r->upload_path.ptr, r->upload_fd, out) < 0)
+		return -1;
+	buf_reset(&r->upload_path); /* renamed: nothing to remove */
 	return 0;
 }
 

@@ -69,6 +69,7 @@ struct req {
 	uint64_t received;
 	int upload_fd;
 	struct buf upload_path;
+	struct sha256_ctx *upload_hash; /* of what upload_fd holds so far */
 	enum role role;
 	/* the reply */
 	int code;
@@ -101,6 +102,11 @@ extern const struct route ui_routes[]; /* the status pages, ui.c */
  * with the reply already set to 500. */
 struct store *req_store(struct req *r);
 struct sched *req_sched(struct req *r);
+
+/* A streamed body (HTTP_STREAM_BODY), made a blob of the store without a
+ * copy: out its SHA-256, *size its length; -1 with err_set. */
+int req_upload_store(struct req *r, char out[SHA256_HEX_LEN + 1],
+		     int64_t *size);
 
 const char *req_header(struct req *r, const char *name);
 const char *req_query(struct req *r, const char *name);

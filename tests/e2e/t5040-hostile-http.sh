@@ -222,6 +222,11 @@ is "$CODE $(sed 's/"updated_at":[0-9]*/"updated_at":T/' "$T/put.json")" \
 	"a file of exactly limits.store_file, streamed to disk: 201"
 curl -s -H "Authorization: Bearer $OPER" -o "$T/got.bin" "$U$C/files/file.bin"
 ok cmp "$T/file.bin" "$T/got.bin" "and it reads back intact"
+CODE=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $OPER" \
+	--data-binary @"$T/file.bin" "$U$C/files/again.bin")
+is "$CODE $(grep -o '"sha256":"[0-9a-f]*"' "$T/put.json")" \
+	"201 \"sha256\":\"$(sha256sum <"$T/file.bin" | cut -d' ' -f1)\"" "the same bytes again, under another name: 201, one blob"
+is "$(find "$D/blobs" -type f | wc -l | tr -d ' ')" 1 "and the store holds them once"
 ANS=$(rq PUT "$C/files/chunked.bin" "Authorization: Bearer $OPER" 'Transfer-Encoding: chunked' | raw flood 65536)
 is "$ANS" 'HTTP/1.1 413 Content Too Large {"error":"the request body is larger than 2097152 bytes (limits.store_file)"} closed' \
 	"a chunked upload over limits.store_file: 413, and closed at once"
