@@ -19,6 +19,8 @@ use Time::HiRes qw(time);
 use Socket qw(SOL_SOCKET SO_SNDBUF);
 
 my ($port, $pid, $mode, @args) = @ARGV;
+# a connection the daemon closed (413, 503) is written to no more
+$SIG{PIPE} = "IGNORE";
 
 sub vm {
 	my ($key) = @_;
