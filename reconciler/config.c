@@ -630,17 +630,19 @@ get_size(struct lctx *x, const struct ynode *n, const char *field,
 		       field, yn_desc(x, n));
 }
 
-/* limits: {store_file, store_run, run_log} */
+/* limits: {store_file, store_run, run_log, header_timeout, body_min_rate} */
 static void
 load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 {
 	static const char *const keys[] = { "store_file", "store_run",
-					    "run_log" };
+					    "run_log", "header_timeout",
+					    "body_min_rate" };
 	const struct ynode *s[ARRAY_SIZE(keys)];
 
 	if (n->kind != Y_MAP) {
 		yn_err(x, n, "'limits' must be a mapping with 'store_file', "
-			     "'store_run' and 'run_log', not %s",
+			     "'store_run', 'run_log', 'header_timeout' and "
+			     "'body_min_rate', not %s",
 		       yn_kind(n));
 		return;
 	}
@@ -651,6 +653,11 @@ load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 		get_size(x, s[1], "limits.store_run", &cf->store_run_max);
 	if (s[2])
 		get_size(x, s[2], "limits.run_log", &cf->run_log_max);
+	if (s[3])
+		yn_duration(x, s[3], "limits.header_timeout",
+			    &cf->http_head_timeout_ms);
+	if (s[4])
+		get_size(x, s[4], "limits.body_min_rate", &cf->http_body_rate);
 }
 
 int
@@ -744,6 +751,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	cf->store_file_max = CONFIG_STORE_FILE_MAX;
 	cf->store_run_max = CONFIG_STORE_RUN_MAX;
 	cf->run_log_max = CONFIG_RUN_LOG_MAX;
+	cf->http_head_timeout_ms = CONFIG_HEADER_TIMEOUT_MS;
+	cf->http_body_rate = CONFIG_BODY_MIN_RATE;
 	if (s[K_LIMITS] && !ynode_is_null(s[K_LIMITS]))
 		load_limits(&x, s[K_LIMITS], cf);
 	/* as root, local tasks need a user to run as (docs/config.md) */

@@ -337,8 +337,16 @@ struct config {
 	int64_t store_run_max;
 	/* limits: {run_log}: bytes of output one run keeps in its log */
 	int64_t run_log_max;
+	/* limits: {header_timeout, body_min_rate}: an HTTP request head must
+	 * be complete this long after the connection opened or its previous
+	 * reply; a body must come at this average rate (bytes a second) after
+	 * a grace of header_timeout (docs/api.md) */
+	int64_t http_head_timeout_ms;
+	int64_t http_body_rate;
 };
 #define CONFIG_STORE_FILE_MAX ((int64_t)256 << 20)
+#define CONFIG_HEADER_TIMEOUT_MS ((int64_t)10000)
+#define CONFIG_BODY_MIN_RATE ((int64_t)16 << 10)
 #define CONFIG_STORE_RUN_MAX ((int64_t)1 << 30)
 #define CONFIG_RUN_LOG_MAX ((int64_t)32 << 20)
 /*
@@ -807,6 +815,13 @@ struct file_row {
 void file_rows_free(struct file_row *v, size_t n);
 /* 0, or ERR_INVALID with a message naming the file and the rule. */
 int store_file_name_check(const char *name);
+/*
+ * Make the file at path (open as fd, written in full, in the data dir's
+ * file system), whose SHA-256 is hash, a blob: renamed into blobs/, or
+ * removed when that blob is there already.
+ */
+int store_blob_adopt(struct store *s, const char *path, int fd,
+		     const char hash[SHA256_HEX_LEN + 1]);
 /* Write data into blobs/; out is its SHA-256. */
 int store_blob_put_data(struct store *s, const void *data, size_t len,
 			char out[SHA256_HEX_LEN + 1]);
@@ -818,6 +833,10 @@ int store_blob_put_data(struct store *s, const void *data, size_t len,
 int store_file_put(struct store *s, int64_t cascade_id, const char *name,
 		   const void *data, size_t len, struct file_row *out,
 		   int *out_created);
+/* The same for bytes stored already (store_blob_put): blob, size bytes. */
+int store_file_put_blob(struct store *s, int64_t cascade_id, const char *name,
+			const char *blob, int64_t size, struct file_row *out,
+			int *out_created);
 /* ERR_NOTFOUND when absent; caller frees out->name. */
 int store_file_get(struct store *s, int64_t cascade_id, const char *name,
 		   struct file_row *out);

@@ -145,14 +145,49 @@ out:
 }
 
 int
+store_blob_adopt(struct store *s, const char *path, int fd,
+		 const char hash[SHA256_HEX_LEN + 1])
+{
+	struct buf dst = BUF_INIT, dir = BUF_INIT;
+	int ret = -1;
+
+	if (strlen(hash) != SHA256_HEX_LEN ||
+	    strspn(hash, "0123456789abcdef") != SHA256_HEX_LEN)
+		BUG("store_blob_adopt: '%s' is not a SHA-256", hash);
+	store_blob_path(s, hash, &dst);
+	if (access(dst.ptr, F_OK) == 0) {
+		unlink(path); /* the same bytes are there already */
+		ret = 0;
+		goto out;
+	}
+	buf_addf(&dir, "%s/blobs", s->dir);
+	if (mkdir(dir.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", dir.ptr, strerror(errno));
+		goto out;
+	}
+	buf_addf(&dir, "/%.2s", hash);
+	if (mkdir(dir.ptr, 0700) < 0 && errno != EEXIST) {
+		err_set("cannot create '%s': %s", dir.ptr, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) < 0 || rename(path, dst.ptr) < 0) {
+		err_set("cannot store blob '%s': %s", dst.ptr, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&dst);
+	buf_release(&dir);
+	return ret;
+}
+
+int
 store_file_put(struct store *s, int64_t cascade_id, const char *name,
 	       const void *data, size_t len, struct file_row *out,
 	       int *out_created)
 {
-	sqlite3_stmt *st;
-	struct file_row old;
 	char blob[SHA256_HEX_LEN + 1];
-	int ret, existed;
+	int ret;
 
 	if (out_created)
 		*out_created = 0;
@@ -160,6 +195,23 @@ store_file_put(struct store *s, int64_t cascade_id, const char *name,
 		return ret;
 	if (store_blob_put_data(s, data, len, blob) < 0)
 		return -1;
+	return store_file_put_blob(s, cascade_id, name, blob, (int64_t)len,
+				   out, out_created);
+}
+
+int
+store_file_put_blob(struct store *s, int64_t cascade_id, const char *name,
+		    const char *blob, int64_t size, struct file_row *out,
+		    int *out_created)
+{
+	sqlite3_stmt *st;
+	struct file_row old;
+	int ret, existed;
+
+	if (out_created)
+		*out_created = 0;
+	if ((ret = store_file_name_check(name)) < 0)
+		return ret;
 	ret = store_file_get(s, cascade_id, name, &old);
 	if (ret < 0 && ret != ERR_NOTFOUND)
 		return ret;
@@ -174,7 +226,7 @@ store_file_put(struct store *s, int64_t cascade_id, const char *name,
 	sqlite3_bind_int64(st, 1, cascade_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, blob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)len);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
 	sqlite3_bind_int64(st, 5, store_now_ms());
 	if (db_step_done(s, st, "store file") < 0)
 		return -1;

@@ -488,13 +488,16 @@ out:
 	cascade_row_release(&c);
 }
 
-/* PUT .../files/{name}: the raw body becomes the file (201 new, 200
- * replaced). */
+/* PUT .../files/{name}: the raw body, streamed to a file of the data dir
+ * and hashed as it came (http.c), becomes the file's blob, renamed into
+ * place (201 new, 200 replaced). */
 void
 api_file_put(struct req *r)
 {
 	struct cascade_row c;
 	struct file_row f;
+	char blob[SHA256_HEX_LEN + 1];
+	int64_t size = 0;
 	const char *name;
 	int created = 0;
 
@@ -502,8 +505,9 @@ api_file_put(struct req *r)
 	memset(&f, 0, sizeof(f));
 	if (file_name(r, &name) < 0 || api_cascade(r, &c) < 0)
 		goto out;
-	if (store_file_put(req_store(r), c.id, name, r->body.ptr, r->body.len,
-			   &f, &created) < 0) {
+	if (req_upload_store(r, blob, &size) < 0 ||
+	    store_file_put_blob(req_store(r), c.id, name, blob, size, &f,
+				&created) < 0) {
 		api_reply_err(r, -1);
 		goto out;
 	}

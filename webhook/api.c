@@ -330,7 +330,7 @@ const struct route api_routes[] = {
 	{ "GET", CASCADE "/files", ROLE_VIEWER, PAGE_API, api_files },
 	{ "GET", CASCADE "/files/{name*}", ROLE_VIEWER, PAGE_API, api_file_get },
 	{ "PUT", CASCADE "/files/{name*}", ROLE_OPERATOR, PAGE_API,
-	  api_file_put },
+	  api_file_put, HTTP_STREAM_BODY, NULL },
 	{ "DELETE", CASCADE "/files/{name*}", ROLE_OPERATOR, PAGE_API,
 	  api_file_delete },
 	{ "GET", "/api/v1/runs/{id}", ROLE_VIEWER, PAGE_API, api_run_get },

@@ -196,6 +196,11 @@ auth_request(struct req *r, const struct route *rt)
 
 	r->role = ROLE_NONE;
 	r->session_token[0] = '\0';
+	/* another scheme (a proxy's Basic auth) is not ours: on a page, or
+	 * on a route that needs no role, it is as if absent */
+	if (h && strncasecmp(h, "Bearer ", 7) &&
+	    (rt->page != PAGE_API || auth_need(rt, r->srv->cf) == ROLE_NONE))
+		h = NULL;
 	if (!h) {
 		/* a cookie never makes a change: GET and HEAD of pages only
 		 * (the sign-out form checks its own) */

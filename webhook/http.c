@@ -5,12 +5,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "webhook-int.h"
 
@@ -248,89 +250,357 @@ no:
 	return 0;
 }
 
-static void
-dispatch(struct req *r)
+/* The role a route needs of the request: the one rule, in auth.c. */
+static enum role
+route_need(const struct req *r)
+{
+	return auth_need(r->route, r->srv->cf);
+}
+
+/* Find the route of method and path: 0, or -1 with a 404 or 405 reply. */
+static int
+route_find(struct req *r)
 {
 	static const struct route *const tables[] = { hook_routes, api_routes,
 						      ui_routes };
-	const struct route *rt, *found = NULL;
+	const struct route *rt;
 	int path_matched = 0;
-	enum role need;
 	size_t t;
 
-	for (t = 0; t < ARRAY_SIZE(tables) && !found; t++)
+	for (t = 0; t < ARRAY_SIZE(tables); t++)
 		for (rt = tables[t]; rt->pattern; rt++) {
 			if (!route_match(r, rt->pattern, r->url))
 				continue;
 			path_matched = 1;
 			if (!strcmp(rt->method, r->method)) {
-				found = rt;
-				break;
+				r->route = rt;
+				return 0;
 			}
 			while (r->nparams)
 				free(r->params[--r->nparams]);
 		}
-	if (!found) {
-		if (path_matched)
-			reply_error(r, 405, "%s is not allowed on '%s'",
-				    r->method, r->url);
-		else
-			reply_error(r, 404, "no such path '%s'", r->url);
-		return;
-	}
-	if (r->too_big) {
-		reply_error(r, 413, "the request body is larger than %u bytes",
-			    HTTP_MAX_BODY);
-		return;
-	}
-	/* who may see what: auth.c */
-	need = auth_need(found, r->srv->cf);
-	if (auth_request(r, found) < 0)
-		return;
-	if (r->role < need) {
-		auth_refuse(r, found, need);
-		return;
-	}
-	found->fn(r);
-	if (!r->done)
-		reply_error(r, 500, "no answer");
+	if (path_matched)
+		reply_error(r, 405, "%s is not allowed on '%s'", r->method,
+			    r->url);
+	else
+		reply_error(r, 404, "no such path '%s'", r->url);
+	return -1;
 }
 
-static enum MHD_Result
-count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-	      const char *value)
+/* The role check of the found route: 0, or -1 with a 401/403 reply (or,
+ * for an anonymous browser, a 303 to the sign-in page). */
+static int
+admit(struct req *r)
 {
-	unsigned *n = cls;
+	enum role need = route_need(r);
+
+	if (auth_request(r, r->route) < 0)
+		return -1;
+	if (r->role >= need)
+		return 0;
+	auth_refuse(r, r->route, need);
+	return -1;
+}
+
+struct http_fields {
+	struct http_field *v;
+	size_t n, alloc;
+};
+
+static enum MHD_Result
+collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+	      size_t key_size, const char *value, size_t value_size)
+{
+	struct http_fields *f = cls;
 
 	(void)kind;
-	(void)value;
-	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
-		n[0]++;
-	else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
-		n[1]++;
+	(void)value_size;
+	f->v = xgrow(f->v, sizeof(*f->v), f->n + 1, &f->alloc);
+	f->v[f->n].name = key;
+	f->v[f->n].name_len = key_size;
+	f->v[f->n].value = value ? value : "";
+	f->n++;
 	return MHD_YES;
 }
 
+/* The framing rules (http-screen.c): 0, or -1 with a 400 reply. */
+static int
+screen(struct req *r)
+{
+	struct http_fields f = { NULL, 0, 0 };
+	struct buf why = BUF_INIT;
+	int code;
+
+	if (r->bad_target) {
+		reply_error(r, 400, "%s", r->target_err.ptr);
+		return -1;
+	}
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, collect_field,
+				    &f);
+	code = http_screen_head(f.v, f.n, &why);
+	if (code)
+		reply_error(r, code, "%s", why.ptr);
+	free(f.v);
+	buf_release(&why);
+	return code ? -1 : 0;
+}
+
+/* Reserve n more bytes of the memory all bodies share: 0, or -1. */
+static int
+reserve(struct req *r, long long n)
+{
+	long long was = atomic_fetch_add(&r->srv->buffered, n);
+
+	if (was + n > HTTP_MAX_BUFFERED) {
+		atomic_fetch_sub(&r->srv->buffered, n);
+		return -1;
+	}
+	r->reserved += n;
+	return 0;
+}
+
+static void
+body_too_big(struct req *r)
+{
+	if (r->max_body == HTTP_STREAM_BODY)
+		reply_error(r, 413, "the request body is larger than %lld "
+				    "bytes (limits.store_file)",
+			    (long long)r->srv->cf->store_file_max);
+	else
+		reply_error(r, 413, "the request body is larger than %zu "
+				    "bytes (the limit of %s '%s')",
+			    r->max_body, r->method, r->url);
+}
+
+static void
+too_much_buffered(struct req *r)
+{
+	reply_error(r, 503, "the server holds %lld MiB of request bodies "
+			    "already: try again later",
+		    HTTP_MAX_BUFFERED >> 20);
+}
+
+/* A streamed body's file in the data dir, removed when the request ends. */
+static int
+upload_open(struct req *r)
+{
+	buf_addf(&r->upload_path, "%s/.upload-XXXXXX", r->srv->cf->data_dir);
+	r->upload_fd = mkostemp(r->upload_path.ptr, O_CLOEXEC);
+	if (r->upload_fd < 0) {
+		log_warn("http: cannot create '%s'", r->upload_path.ptr);
+		reply_error(r, 500, "cannot create a file for the upload in "
+				    "the data dir: %s",
+			    strerror(errno));
+		buf_reset(&r->upload_path);
+		return -1;
+	}
+	r->upload_hash = sha256_new();
+	return 0;
+}
+
+static void
+upload_drop(struct req *r)
+{
+	char discard[SHA256_HEX_LEN + 1];
+
+	if (r->upload_hash)
+		sha256_final_hex(r->upload_hash, discard);
+	r->upload_hash = NULL;
+	if (r->upload_fd >= 0)
+		close(r->upload_fd);
+	r->upload_fd = -1;
+	if (r->upload_path.len)
+		unlink(r->upload_path.ptr);
+	buf_release(&r->upload_path);
+}
+
 /*
- * A body whose length two headers could disagree on (RFC 9112, 6.3): a
- * proxy in front might read another request into it than we would.
- * libmicrohttpd takes the first Content-Length and ignores the rest: refuse
- * the request instead, before reading any of its body.
+ * The request head is complete: screen it, route it, authenticate it, let
+ * the route check it (a webhook's proof), and set the body's limit, all
+ * before any byte of the body is read.  0, or -1 with the reply set.
  */
 static int
-ambiguous_length(struct req *r)
+on_head(struct req *r)
 {
-	unsigned n[2] = { 0, 0 };
+	const char *cl;
+	unsigned long long len = 0;
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, n);
-	if (n[0] > 1)
-		reply_error(r, 400, "the request has %u Content-Length headers: "
-				    "send one",
-			    n[0]);
-	else if (n[0] && n[1])
-		reply_error(r, 400, "the request has both Content-Length and "
-				    "Transfer-Encoding headers: send one");
-	return n[0] > 1 || (n[0] && n[1]);
+	if (screen(r) < 0 || route_find(r) < 0 || admit(r) < 0)
+		return -1;
+	if (r->route->head) {
+		r->route->head(r);
+		if (r->done)
+			return -1;
+	}
+	r->max_body = r->route->max_body ? r->route->max_body : HTTP_MAX_JSON;
+	cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl)
+		len = strtoull(cl, NULL, 10);
+	if (r->max_body == HTTP_STREAM_BODY) {
+		if (len > (unsigned long long)r->srv->cf->store_file_max) {
+			body_too_big(r);
+			return -1;
+		}
+		return upload_open(r);
+	}
+	if (len > r->max_body) {
+		body_too_big(r);
+		return -1;
+	}
+	if (len) {
+		/* the whole body, at once: the memory it takes is known */
+		if (reserve(r, (long long)len + 1) < 0) {
+			too_much_buffered(r);
+			return -1;
+		}
+		r->body.ptr = xmalloc(len + 1);
+		r->body.ptr[0] = '\0';
+		r->body.alloc = len + 1;
+	}
+	return 0;
+}
+
+/*
+ * Answer in the middle of a body and close: libmicrohttpd 0.9.75 refuses
+ * MHD_queue_response while it reads one, so the reply is written to the
+ * socket here and the connection dropped (MHD_NO).
+ */
+static enum MHD_Result
+answer_and_close(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct buf msg = BUF_INIT;
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	upload_drop(r);
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		goto out;
+	fd = ci->connect_fd;
+	buf_addf(&msg, "HTTP/1.1 %d %s\r\nConnection: close\r\n"
+		       "Content-Type: application/json\r\n"
+		       "Content-Length: %zu\r\n"
+		       "X-Content-Type-Options: nosniff\r\n"
+		       "Cache-Control: no-store\r\n\r\n",
+		 r->code, MHD_get_reason_phrase_for((unsigned)r->code),
+		 r->out.len);
+	buf_add(&msg, r->out.ptr, r->out.len);
+	while (off < msg.len) {
+		n = send(fd, msg.ptr + off, msg.len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* a full socket buffer: the peer reads nothing */
+		off += (size_t)n;
+	}
+	shutdown(fd, SHUT_WR);
+	log_debug("http: %s %s %d, closed", r->method, r->url, r->code);
+out:
+	buf_release(&msg);
+	return MHD_NO;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Take a piece of the body: 0, or -1 with the reply set. */
+static int
+on_body(struct req *r, const char *data, size_t n)
+{
+	size_t cap;
+
+	r->received += n;
+	guard_body(r->conn, n);
+	if (r->upload_fd >= 0) {
+		if (r->received > (uint64_t)r->srv->cf->store_file_max) {
+			body_too_big(r);
+			return -1;
+		}
+		sha256_update(r->upload_hash, data, n);
+		if (write_all(r->upload_fd, data, n) < 0) {
+			log_warn("http: cannot write '%s'", r->upload_path.ptr);
+			reply_error(r, 500, "cannot write the upload to the "
+					    "data dir: %s",
+				    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (r->body.len + n > r->max_body) {
+		body_too_big(r);
+		return -1;
+	}
+	if (r->body.len + n + 1 > r->body.alloc) {
+		/* a body of unknown length (chunked): grow, counted */
+		cap = r->body.alloc ? r->body.alloc * 2 : 16384;
+		if (cap < r->body.len + n + 1)
+			cap = r->body.len + n + 1;
+		if (cap > r->max_body + 1)
+			cap = r->max_body + 1;
+		if (reserve(r, (long long)(cap - r->body.alloc)) < 0) {
+			too_much_buffered(r);
+			return -1;
+		}
+		r->body.ptr = xrealloc(r->body.alloc ? r->body.ptr : NULL,
+				       cap);
+		if (!r->body.alloc)
+			r->body.ptr[0] = '\0';
+		r->body.alloc = cap;
+	}
+	buf_add(&r->body, data, n);
+	return 0;
+}
+
+int
+req_upload_store(struct req *r, char out[SHA256_HEX_LEN + 1], int64_t *size)
+{
+	struct store *st = req_store(r);
+
+	if (!st)
+		return -1;
+	if (!r->upload_hash)
+		BUG("req_upload_store: not a streamed route");
+	sha256_final_hex(r->upload_hash, out);
+	r->upload_hash = NULL;
+	*size = (int64_t)r->received;
+	if (store_blob_adopt(st, r->upload_path.ptr, r->upload_fd, out) < 0)
+		return -1;
+	buf_reset(&r->upload_path); /* renamed: nothing to remove */
+	return 0;
+}
+
+/* The request line came: the request starts here, with its raw target. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req *r = xcalloc(1, sizeof(*r));
+
+	r->srv = cls;
+	r->conn = conn;
+	r->upload_fd = -1;
+	buf_init(&r->body);
+	buf_init(&r->out);
+	buf_init(&r->target_err);
+	buf_init(&r->upload_path);
+	r->bad_target = http_screen_target(uri, &r->target_err) != 0;
+	guard_set(conn, GUARD_HEAD);
+	return r;
 }
 
 static enum MHD_Result
@@ -338,53 +608,35 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	   const char *method, const char *version, const char *upload,
 	   size_t *upload_size, void **con_cls)
 {
-	struct http_server *h = cls;
 	struct req *r = *con_cls;
 	struct MHD_Response *resp;
-	const char *cl;
 	enum MHD_Result ret;
 
+	(void)cls;
 	(void)version;
-	if (!r) {
-		r = xcalloc(1, sizeof(*r));
-		r->srv = h;
-		r->conn = conn;
+	if (!r)
+		return MHD_NO; /* on_uri makes every request */
+	if (!r->head_done) {
+		r->head_done = 1;
 		r->method = method;
 		r->url = url;
-		buf_init(&r->body);
-		buf_init(&r->out);
-		*con_cls = r;
-		if (ambiguous_length(r))
+		if (on_head(r) < 0)
 			goto respond;
-		cl = MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (!cl || strtoull(cl, NULL, 10) <= HTTP_MAX_BODY)
-			return MHD_YES;
-		/* answer before reading a body that is too big */
-		r->too_big = 1;
-		reply_error(r, 413, "the request body is larger than %u bytes",
-			    HTTP_MAX_BODY);
-		goto respond;
+		guard_set(conn, GUARD_BODY);
+		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (r->too_big || r->body.len + *upload_size > HTTP_MAX_BODY) {
-			/* refuse to read gigabytes: answer now */
-			r->too_big = 1;
-			buf_release(&r->body);
-			if (r->body.len + *upload_size > 4 * HTTP_MAX_BODY)
-				return MHD_NO;
-		} else {
-			buf_add(&r->body, upload, *upload_size);
-		}
+		if (!r->done && on_body(r, upload, *upload_size) < 0)
+			return answer_and_close(r);
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->too_big)
-		reply_error(r, 413, "the request body is larger than %u bytes",
-			    HTTP_MAX_BODY);
-	else
-		dispatch(r);
+	guard_set(conn, GUARD_BUSY);
+	r->route->fn(r);
+	if (!r->done)
+		reply_error(r, 500, "no answer");
 respond:
+	guard_set(conn, GUARD_BUSY);
 	if (r->resp) {
 		resp = r->resp;
 		r->resp = NULL;
@@ -413,7 +665,6 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	size_t i;
 
 	(void)cls;
-	(void)conn;
 	(void)why;
 	if (!r)
 		return;
@@ -421,10 +672,15 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->params[i]);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
+	upload_drop(r);
+	if (r->reserved)
+		atomic_fetch_sub(&r->srv->buffered, r->reserved);
+	buf_release(&r->target_err);
 	buf_release(&r->body);
 	buf_release(&r->out);
 	free(r);
 	*con_cls = NULL;
+	guard_set(conn, GUARD_IDLE);
 }
 
 static void
@@ -533,14 +789,18 @@ http_start(struct http_server **out, const struct config *cf,
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	h->guard = guard_new(cf->http_head_timeout_ms, cf->http_head_timeout_ms,
+			     cf->http_body_rate);
+	/* No per-address limit of libmicrohttpd's: the guard's (http-guard.c)
+	 * makes room by evicting half-sent and idle connections instead. */
 	h->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h,
+		flags, 0, guard_accept, h->guard, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, h, MHD_OPTION_CONNECTION_LIMIT, 512u,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-		MHD_OPTION_END);
+		on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, guard_notify,
+		h->guard, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+		MHD_OPTION_CONNECTION_LIMIT, 512u,
+		MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
 	if (!h->mhd) {
 		err_set("cannot listen on '%s': %s", cf->listen,
 			errno ? strerror(errno) : "libmicrohttpd failed");
@@ -570,6 +830,7 @@ http_stop(struct http_server *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	guard_free(h->guard);
 	for (i = 0; i < h->cf->nrepos; i++)
 		buf_release(&h->secrets[i]);
 	free(h->secrets);

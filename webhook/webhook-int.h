@@ -10,11 +10,20 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "webhook.h"
 
-/* Request bodies beyond this get 413. */
-#define HTTP_MAX_BODY (25u << 20)
+/*
+ * Body limits (docs/api.md): a route's max_body, else HTTP_MAX_JSON; the
+ * webhooks HTTP_MAX_HOOK (a push payload lists at most 20 commits on
+ * GitHub, GitLab and Gitea: tens of KiB, a few MiB with thousands of
+ * paths); file uploads go to disk, capped by limits.store_file.  What all
+ * requests hold in memory at once is capped by HTTP_MAX_BUFFERED (503).
+ */
+#define HTTP_MAX_JSON ((size_t)1 << 20)
+#define HTTP_MAX_HOOK ((size_t)5 << 20)
+#define HTTP_MAX_BUFFERED ((long long)64 << 20)
 #define HTTP_MAX_PARAMS 4
 
 struct http_server {
@@ -26,6 +35,9 @@ struct http_server {
 	struct buf *secrets; /* [cf->nrepos] */
 	/* counters for /metrics */
 	atomic_llong deliveries[3][5]; /* [forge][result], see http.c */
+	/* body bytes held in memory by all requests (HTTP_MAX_BUFFERED) */
+	atomic_llong buffered;
+	struct guard *guard; /* the connections, http-guard.c */
 	pthread_mutex_t mlock;	       /* guards syncs */
 	struct sync_stat *syncs;       /* [cf->nrepos] */
 };
@@ -35,17 +47,30 @@ struct sync_stat {
 	int64_t sum_ms, last_ms;
 };
 
-/* One request, from its first callback to its completion. */
+struct route;
+
+/* One request, from its request line to its completion. */
 struct req {
 	struct http_server *srv;
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *url;
+	int bad_target;	      /* the raw target broke a rule: 400 */
+	struct buf target_err; /* and why */
+	int head_done;	      /* the head was screened, routed, admitted */
+	const struct route *route;
 	/* the {name} segments of the route, decoded, in order */
 	char *params[HTTP_MAX_PARAMS];
 	size_t nparams;
+	/* the body: in memory (body, counted in srv->buffered as reserved),
+	 * or, for a streamed route, in the file upload_path (upload_fd) */
 	struct buf body;
-	int too_big;
+	size_t max_body;
+	long long reserved;
+	uint64_t received;
+	int upload_fd;
+	struct buf upload_path;
+	struct sha256_ctx *upload_hash; /* of what upload_fd holds so far */
 	enum role role;
 	/* the name of the token whose browser session authenticated the
 	 * request ("" for none: anonymous, or a bearer token) */
@@ -77,7 +102,14 @@ struct route {
 	enum role need;	     /* ROLE_NONE: public (see public_status) */
 	enum page_class page;
 	route_fn fn;
+	/* the largest body taken, in memory; 0: HTTP_MAX_JSON;
+	 * HTTP_STREAM_BODY: streamed to a file, up to limits.store_file */
+	size_t max_body;
+	/* called with the headers, before any body byte is read: may reply
+	 * (a webhook without its proof); NULL: nothing to check */
+	route_fn head;
 };
+#define HTTP_STREAM_BODY ((size_t)-1)
 extern const struct route hook_routes[];
 extern const struct route api_routes[];
 extern const struct route ui_routes[]; /* the status pages, ui.c */
@@ -86,6 +118,11 @@ extern const struct route ui_routes[]; /* the status pages, ui.c */
  * with the reply already set to 500. */
 struct store *req_store(struct req *r);
 struct sched *req_sched(struct req *r);
+
+/* A streamed body (HTTP_STREAM_BODY), made a blob of the store without a
+ * copy: out its SHA-256, *size its length; -1 with err_set. */
+int req_upload_store(struct req *r, char out[SHA256_HEX_LEN + 1],
+		     int64_t *size);
 
 const char *req_header(struct req *r, const char *name);
 const char *req_query(struct req *r, const char *name);
@@ -156,6 +193,43 @@ int auth_same_origin(struct req *r);
 void auth_peer(struct req *r, char out[64]);
 /* "../../" from the request's path back to "/". */
 void auth_root(struct buf *out, const char *path);
+
+/*
+ * The header screening (http-screen.c), pure: 0 when the head keeps the
+ * rules, else the status to answer (400) with the reason added to out.
+ * http_screen_target takes the request target as sent, before
+ * percent-decoding; http_screen_head the header fields, as received.
+ */
+struct http_field {
+	const char *name;
+	size_t name_len;
+	const char *value;
+};
+int http_screen_target(const char *raw, struct buf *out);
+int http_screen_head(const struct http_field *f, size_t n, struct buf *out);
+
+/*
+ * The connections (http-guard.c): deadlines for the request head and body,
+ * and room for new connections when too many are half-sent or idle.
+ */
+enum guard_state {
+	GUARD_IDLE,	/* no request yet, or between requests */
+	GUARD_HEAD,	/* a request line came, the headers are not complete */
+	GUARD_BODY,	/* the body is coming */
+	GUARD_BUSY,	/* being answered */
+};
+struct guard;
+struct guard *guard_new(int64_t head_ms, int64_t body_grace_ms,
+			int64_t body_rate);
+void guard_free(struct guard *g); /* NULL: no-op */
+/* the libmicrohttpd callbacks (MHD_OPTION_NOTIFY_CONNECTION and
+ * MHD_OPTION_APPLY_POLICY), with the guard as their cls */
+void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+		  enum MHD_ConnectionNotificationCode code);
+enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr,
+			     socklen_t addrlen);
+void guard_set(struct MHD_Connection *conn, enum guard_state state);
+void guard_body(struct MHD_Connection *conn, size_t n);
 
 /* Count a webhook delivery for /metrics. */
 enum { FORGE_GITHUB, FORGE_GITLAB, FORGE_GITEA };

@@ -429,6 +429,23 @@ test_limits(void **state)
 	assert_int_equal(cf->store_file_max, (int64_t)256 << 20);
 	assert_int_equal(cf->store_run_max, 1000);
 	config_free(cf);
+	/* the HTTP deadlines: 10 s for a head, 16 KiB a second for a body */
+	cf = config_ok("data_dir: data\n");
+	assert_int_equal(cf->http_head_timeout_ms, 10000);
+	assert_int_equal(cf->http_body_rate, 16 * 1024);
+	config_free(cf);
+	cf = config_ok("data_dir: data\n"
+		       "limits: {header_timeout: 1500ms, body_min_rate: 1M}\n");
+	assert_int_equal(cf->http_head_timeout_ms, 1500);
+	assert_int_equal(cf->http_body_rate, 1 << 20);
+	config_free(cf);
+	assert_config_errors(
+		"data_dir: data\n"
+		"limits: {header_timeout: 0s, body_min_rate: fast}\n",
+		"D/c.yaml:2:26: error: 'limits.header_timeout' must be longer "
+		"than 0\n"
+		"D/c.yaml:2:45: error: 'limits.body_min_rate' must be a size "
+		"from 1 byte to 1024T, such as 512K, 256M or 1G, not 'fast'\n");
 	assert_config_errors(
 		"data_dir: data\n"
 		"limits:\n"
@@ -450,8 +467,9 @@ test_limits(void **state)
 		"1 byte to 1024T, such as 512K, 256M or 1G, not '2000T'\n");
 	assert_config_errors("data_dir: data\nlimits: 1G\n",
 			     "D/c.yaml:2:9: error: 'limits' must be a mapping "
-			     "with 'store_file', 'store_run' and 'run_log', "
-			     "not a scalar\n");
+			     "with 'store_file', 'store_run', 'run_log', "
+			     "'header_timeout' and 'body_min_rate', not a "
+			     "scalar\n");
 	/* the log cap of a run */
 	cf = config_ok("data_dir: data\n");
 	assert_int_equal(cf->run_log_max, (int64_t)32 << 20);
