@@ -280,6 +280,8 @@ is "$CODE" 404 "and no file 'x' was stored"
 # --- 10. another Authorization scheme
 ANS=$(rq GET /healthz 'Authorization: Basic dXNlcjpwYXNz' | raw send)
 is "${ANS%% *} ${ANS#* }" "HTTP/1.1 200 OK {\"status\":\"ok\"}" "a Basic Authorization header on a public page is ignored"
+ANS=$(rq GET / 'Authorization: Basic dXNlcjpwYXNz' | raw send)
+is "$(printf "%s\n" "$ANS" | head -1 | cut -d" " -f1-3)" "HTTP/1.1 200 OK" "and on the public index page (public_status: summary)"
 ANS=$(rq GET "$C" 'Authorization: Basic dXNlcjpwYXNz' | raw send)
 is "$ANS" "HTTP/1.1 401 Unauthorized {\"error\":\"the Authorization header must be 'Bearer TOKEN'\"}" \
 	"and still 401 on a route that needs a role"

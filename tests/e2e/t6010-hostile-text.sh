@@ -55,6 +55,7 @@ SHA=$(tgit -C "$T/work" rev-parse HEAD)
 
 cat >"$T/scaffold.yaml" <<Y
 listen: 127.0.0.1:0
+public_status: full  # the run page and its live log for anyone: what this test reads
 data_dir: data
 poll_interval: 1h
 local: {user: nobody}
