@@ -235,9 +235,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 
 		if (!files[i].data) {
 			diags_add(&diags, DIAG_ERROR, files[i].path,
-				  (struct pos){ 0, 0 },
-				  "the file is larger than %u bytes",
-				  CASCADE_MAX_FILE_SIZE);
+				  (struct pos){ 0, 0 }, "%s", files[i].error);
 			strvec_push(&keep, files[i].path);
 			continue;
 		}
