@@ -65,7 +65,7 @@ SHA2=$(tgit -C "$W" rev-parse HEAD)
 CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $OPS" \
 	"$H/api/v1/repos/infra/sync")
 is "$CODE" 202 "a sync is asked for"
-ok wait_for 60 revision_seen "$SHA2" "the commit with the huge file is synced"
+ok wait_for 180 revision_seen "$SHA2" "the commit with the huge file is synced"
 run "$SCAFFOLD" repos -d "$T/data" -o json
 is "$(printf '%s\n' "$OUT" | grep -A7 "\"commit\": \"$SHA2\"" | grep -E '"result"|"errors"' | sed 's/^ *//')" '"result": "invalid",
 "errors": ".scaffold/big.yaml: error: the file is 1073741824 bytes, over the limit of 16777216 bytes for a cascade file\n"' \
