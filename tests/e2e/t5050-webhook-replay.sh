@@ -158,6 +158,26 @@ is "$CODE $BODY" '202 {"accepted":true,"delivery":"ctype-charset","repos":["infr
 	"application/json; charset=utf-8: accepted"
 ok wait_for 10 applied "$SHA4" "and applied"
 
+# --- GitLab: the token proves no body; its replays are duplicates too,
+# whatever Idempotency-Key they carry
+SHA5=$(commit 5)
+sed -e "s|@REF@|refs/heads/main|g" -e "s|@BEFORE@|$SHA4|g" -e "s|@AFTER@|$SHA5|g" \
+	-e "s|@CLONE_URL@|$URL|g" -e "s|@PROJECT@|acme/infra|g" \
+	"$FIX/gitlab-push.json" >"$T/gl5.json"
+glpost() {
+	CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -X POST --data-binary "@$T/gl5.json" \
+		-H 'Content-Type: application/json' -H 'X-Gitlab-Event: Push Hook' \
+		-H "X-Gitlab-Token: $SECRET" -H "Idempotency-Key: $1" "$H/hooks/gitlab")
+	BODY=$(cat "$T/.resp")
+}
+glpost 5f1c2d3e-gl-first
+is "$CODE $BODY" '202 {"accepted":true,"delivery":"5f1c2d3e-gl-first","repos":["infra"]}' "gitlab: a push is accepted"
+ok wait_for 10 applied "$SHA5" "gitlab: and applied"
+N=$(syncs)
+glpost 5f1c2d3e-gl-replay
+is "$CODE $BODY" '200 {"duplicate":true,"delivery":"5f1c2d3e-gl-replay"}' "gitlab: the same body under a fresh Idempotency-Key: a duplicate"
+is "$(syncs)" "$N" "gitlab: and no sync"
+
 # --- refused deliveries: logged with the address, one line in 10 s
 # (the window is per address, whatever the forge)
 CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -X POST --data-binary "@$T/push4.json" \
