@@ -13,8 +13,9 @@
 # Settings (environment): SCAFFOLD (binary, default ./scaffold),
 # BENCH_REPLAY_OLD (a binary of an earlier version, measured the same way
 # after it, without the checks: the figures to compare),
-# BENCH_REPLAY_SECONDS (10), BENCH_REPLAY_CONNS (4).  The smallest size,
-# for make bench-smoke: BENCH_REPLAY_SECONDS=1 BENCH_REPLAY_CONNS=1.
+# BENCH_REPLAY_SECONDS (10), BENCH_REPLAY_CONNS (4).  BENCH_REPLAY_SMOKE=1
+# is the smallest size, for make bench-smoke (bench/smoke.sh):
+# BENCH_REPLAY_SECONDS=1 BENCH_REPLAY_CONNS=1, the same checks.
 # Needs git, curl and perl (core modules).  Exit 1 when a check fails.
 set -eu
 
@@ -44,7 +45,13 @@ skip() {
 command -v perl >/dev/null 2>&1 || die "perl is required"
 command -v git >/dev/null 2>&1 || skip "git is not installed"
 command -v curl >/dev/null 2>&1 || skip "curl is not installed"
-for v in "${BENCH_REPLAY_SECONDS:-10}" "${BENCH_REPLAY_CONNS:-4}"; do
+if [ "${BENCH_REPLAY_SMOKE:-0}" = 1 ]; then
+	BENCH_REPLAY_SECONDS=1
+	BENCH_REPLAY_CONNS=1
+fi
+export BENCH_REPLAY_SECONDS=${BENCH_REPLAY_SECONDS:-10}
+export BENCH_REPLAY_CONNS=${BENCH_REPLAY_CONNS:-4}
+for v in "$BENCH_REPLAY_SECONDS" "$BENCH_REPLAY_CONNS"; do
 	case $v in
 	'' | *[!0-9]* | 0*) die "BENCH_REPLAY_SECONDS and _CONNS must be positive numbers" ;;
 	esac
