@@ -61,7 +61,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
 INSERT INTO deliveries (forge, delivery, event, repo, ref, after, received_at, processed_at, digest)
   SELECT 'github', 'old-' || i, 'push', 'infra', 'refs/heads/main', 'x', $NOW - 86400000 + i, $NOW - 86400000 + i, 'd-' || i FROM n;
 "
-is "$RC $ERR" "0 " "10,007 deliveries recorded before the start (digests kept: schema 7)"
+is "$RC $ERR" "0 " "10,007 deliveries recorded before the start (digests kept: schema 8)"
 
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
