@@ -32,6 +32,7 @@ struct worker {
 	struct parsed *cache; /* valid cascades of the applied revision */
 	size_t ncache;
 	int sync_now;
+	int64_t pruned_at; /* the deliveries, last (epoch ms) */
 	char *save_error; /* the store refused the repo's state (a full
 			   * disk): said once, until it works again */
 };
@@ -51,19 +52,29 @@ struct daemon {
 
 static volatile sig_atomic_t got_signal;
 
-/* From HTTP threads: a webhook or `repo sync` asks for a sync now. */
-static void
+/*
+ * From HTTP threads: a webhook or `repo sync` asks for a sync now.  A repo
+ * due to sync already queues nothing more: requests coalesce into the
+ * one sync that starts next.  1 when queued.
+ */
+static int
 hook_sync(void *arg, const char *repo)
 {
 	struct daemon *d = arg;
 	size_t i;
+	int queued = 0;
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < d->nworkers; i++)
-		if (!strcmp(d->workers[i].rc->name, repo))
+		if (!strcmp(d->workers[i].rc->name, repo) &&
+		    !d->workers[i].sync_now) {
 			d->workers[i].sync_now = 1;
-	pthread_cond_broadcast(&d->cond);
+			queued = 1;
+		}
+	if (queued)
+		pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
+	return queued;
 }
 
 static void
@@ -224,9 +235,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 
 		if (!files[i].data) {
 			diags_add(&diags, DIAG_ERROR, files[i].path,
-				  (struct pos){ 0, 0 },
-				  "the file is larger than %u bytes",
-				  CASCADE_MAX_FILE_SIZE);
+				  (struct pos){ 0, 0 }, "%s", files[i].error);
 			strvec_push(&keep, files[i].path);
 			continue;
 		}
@@ -443,6 +452,25 @@ save:
 	return changed;
 }
 
+/* Processed deliveries are kept for a while to answer replays as
+ * duplicates, not for ever: pruned after a sync, once an hour at most. */
+static void
+prune_deliveries(struct worker *w, struct store *st)
+{
+	int64_t now = store_now_ms(), n = 0;
+
+	if (w->pruned_at && now - w->pruned_at < 3600 * 1000)
+		return;
+	w->pruned_at = now;
+	if (store_deliveries_prune(st, w->rc->name,
+				   now - (int64_t)DELIVERY_KEEP_DAYS * 86400000,
+				   DELIVERY_KEEP_ROWS, &n) < 0)
+		log_warnx("webhook: repo '%s': %s", w->rc->name, err_msg());
+	else if (n)
+		log_info("webhook: repo '%s': %lld old deliveries forgotten",
+			 w->rc->name, (long long)n);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -474,6 +502,7 @@ worker_main(void *arg)
 		if (upto > 0 &&
 		    store_deliveries_done(st, w->rc->name, upto) < 0)
 			log_warnx("webhook: %s", err_msg());
+		prune_deliveries(w, st);
 		failures = 0;
 		if (store_repo_get(st, w->rc->name, &row) == 0) {
 			failures = row.failures;

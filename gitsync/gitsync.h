@@ -89,14 +89,19 @@ struct cascade_file {
 	char blob[GIT_OID_HEX + 1];
 	char *data; /* the content, NUL-terminated (may hold NULs) */
 	size_t len;
+	char *error; /* why data is NULL: "the file is N bytes, over ..." */
 };
 /*
  * Every *.yaml and *.yml file directly under dir (e.g. ".scaffold") at
  * commit, sorted by path; none (n = 0, return 0) when dir is absent.
- * Files larger than max_size (when max_size > 0) are returned with
- * data = NULL and len set.  Symbolic links and submodules are skipped.
- * ERR_NOTFOUND when the commit is not in the mirror.
+ * Files larger than max_size (when max_size > 0), or past
+ * CASCADE_FILES_BUDGET times max_size for all of them together, are
+ * returned with data = NULL, len set and error saying so: their size is
+ * read from the object's header, they are never inflated.  Symbolic
+ * links and submodules are skipped.  ERR_NOTFOUND when the commit is not
+ * in the mirror.
  */
+#define CASCADE_FILES_BUDGET 4
 int mirror_read_cascades(const char *mirror_dir, const char *commit,
 			 const char *dir, size_t max_size,
 			 struct cascade_file **out, size_t *n);

@@ -191,6 +191,7 @@ cascade_files_free(struct cascade_file *v, size_t n)
 	for (i = 0; i < n; i++) {
 		free(v[i].path);
 		free(v[i].data);
+		free(v[i].error);
 	}
 	free(v);
 }
@@ -223,19 +224,40 @@ out:
 	return ret;
 }
 
+/*
+ * The size of a blob from its object header (a loose object's first bytes,
+ * a pack entry's header, a delta's target size): a huge blob is refused
+ * without being inflated.
+ */
+static int
+blob_size(size_t *out, git_odb *odb, const git_oid *id)
+{
+	git_object_t type;
+	size_t size = 0;
+	int r;
+
+	*out = 0;
+	if ((r = git_odb_read_header(&size, &type, odb, id)) < 0)
+		return r;
+	*out = size;
+	return 0;
+}
+
 int
 mirror_read_cascades(const char *mirror_dir, const char *commit,
 		     const char *dir, size_t max_size,
 		     struct cascade_file **out, size_t *n)
 {
 	git_repository *repo = NULL;
+	git_odb *odb = NULL;
 	git_commit *c = NULL;
 	git_tree *root = NULL, *tree = NULL;
 	git_blob *blob = NULL;
 	const git_tree_entry *e;
 	struct cascade_file *v = NULL, *f;
-	struct buf d = BUF_INIT, path = BUF_INIT;
-	size_t cnt = 0, alloc = 0, i, count, size;
+	struct buf d = BUF_INIT, path = BUF_INIT, why = BUF_INIT;
+	size_t cnt = 0, alloc = 0, i, count, size, total = 0;
+	size_t budget = max_size * CASCADE_FILES_BUDGET;
 	const char *name;
 	int r = 0, ret;
 
@@ -245,7 +267,8 @@ mirror_read_cascades(const char *mirror_dir, const char *commit,
 	if ((ret = gitsync_open(&repo, mirror_dir)) < 0 ||
 	    (ret = gitsync_lookup_commit(&c, repo, mirror_dir, commit)) < 0)
 		goto out;
-	if ((r = git_commit_tree(&root, c)) < 0) {
+	if ((r = git_repository_odb(&odb, repo)) < 0 ||
+	    (r = git_commit_tree(&root, c)) < 0) {
 		ret = gitsync_err(r,
 				  "cannot read the tree of '%s' in mirror "
 				  "'%s'",
@@ -265,8 +288,7 @@ mirror_read_cascades(const char *mirror_dir, const char *commit,
 		if (d.len > 0)
 			buf_addf(&path, "%s/", d.ptr);
 		buf_puts(&path, name);
-		if ((r = git_blob_lookup(&blob, repo, git_tree_entry_id(e))) <
-		    0) {
+		if ((r = blob_size(&size, odb, git_tree_entry_id(e))) < 0) {
 			ret = gitsync_err(r,
 					  "cannot read '%s' at '%s' in "
 					  "mirror '%s'",
@@ -278,13 +300,35 @@ mirror_read_cascades(const char *mirror_dir, const char *commit,
 		memset(f, 0, sizeof(*f));
 		f->path = xstrdup(path.ptr);
 		git_oid_tostr(f->blob, sizeof(f->blob), git_tree_entry_id(e));
+		f->len = size;
+		buf_reset(&why);
+		if (max_size && size > max_size)
+			buf_addf(&why, "the file is %zu bytes, over the limit "
+				       "of %zu bytes for a cascade file",
+				 size, max_size);
+		else if (max_size && size > budget - total)
+			buf_addf(&why, "the file is %zu bytes, over what is "
+				       "left (%zu) of the limit of %zu bytes "
+				       "for all cascade files together",
+				 size, budget - total, budget);
+		if (why.len) {
+			f->error = buf_detach(&why, NULL);
+			continue;
+		}
+		if ((r = git_blob_lookup(&blob, repo, git_tree_entry_id(e))) <
+		    0) {
+			ret = gitsync_err(r,
+					  "cannot read '%s' at '%s' in "
+					  "mirror '%s'",
+					  path.ptr, commit, mirror_dir);
+			goto out;
+		}
 		size = (size_t)git_blob_rawsize(blob);
 		f->len = size;
-		if (max_size == 0 || size <= max_size) {
-			f->data = xmalloc(size + 1);
-			memcpy(f->data, git_blob_rawcontent(blob), size);
-			f->data[size] = '\0';
-		}
+		total += size;
+		f->data = xmalloc(size + 1);
+		memcpy(f->data, git_blob_rawcontent(blob), size);
+		f->data[size] = '\0';
 		git_blob_free(blob);
 		blob = NULL;
 	}
@@ -301,9 +345,11 @@ out:
 	git_tree_free(tree);
 	git_tree_free(root);
 	git_commit_free(c);
+	git_odb_free(odb);
 	git_repository_free(repo);
 	buf_release(&d);
 	buf_release(&path);
+	buf_release(&why);
 	return ret;
 }
 

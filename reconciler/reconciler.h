@@ -600,13 +600,27 @@ struct delivery_row {
 	const char *repo; /* the matched repo, NULL when ignored */
 	const char *ref;
 	const char *after;
+	const char *digest; /* hex SHA-256 of the signed body; NULL: none */
 };
-/* ERR_CONFLICT (nothing recorded) when that delivery id came before. */
+/* What the store keeps of a delivery: longer ids are cut (forges send
+ * UUIDs), and processed deliveries go after DELIVERY_KEEP_DAYS, or sooner
+ * beyond DELIVERY_KEEP_ROWS a repo. */
+#define DELIVERY_ID_MAX 128
+#define DELIVERY_KEEP_DAYS 30
+#define DELIVERY_KEEP_ROWS 10000
+/* ERR_CONFLICT (nothing recorded) when that delivery id, or that body,
+ * came before for the repo. */
 int store_delivery_record(struct store *s, const struct delivery_row *d,
 			  int64_t *out_id);
-/* *out = 1 when that delivery id was recorded before (a read, no lock). */
+/* *out = 1 when that delivery id, or a delivery of that body digest (either
+ * may be NULL), was recorded before from forge (a read, no lock). */
 int store_delivery_seen(struct store *s, const char *forge,
-			const char *delivery, int *out);
+			const char *delivery, const char *digest, int *out);
+/* Forget repo's processed deliveries received before older_than_ms (epoch
+ * ms), and beyond its newest keep_rows; *out_n: how many went. */
+int store_deliveries_prune(struct store *s, const char *repo,
+			   int64_t older_than_ms, int64_t keep_rows,
+			   int64_t *out_n);
 /* The newest unprocessed delivery of a repo (0: none). */
 int store_deliveries_pending(struct store *s, const char *repo,
 			     int64_t *out_max);

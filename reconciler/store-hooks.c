@@ -14,8 +14,8 @@ store_delivery_record(struct store *s, const struct delivery_row *d,
 {
 	sqlite3_stmt *st = db_stmt(
 		s, "INSERT INTO deliveries (forge, delivery, event, repo, ref, "
-		   "after, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON "
-		   "CONFLICT (forge, delivery, repo) DO NOTHING");
+		   "after, received_at, digest) VALUES (?1, ?2, ?3, ?4, ?5, "
+		   "?6, ?7, ?8) ON CONFLICT DO NOTHING");
 	int rc;
 
 	if (!st)
@@ -27,13 +27,15 @@ store_delivery_record(struct store *s, const struct delivery_row *d,
 	sqlite3_bind_text(st, 5, d->ref, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, d->after, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, store_now_ms());
+	sqlite3_bind_text(st, 8, d->digest, -1, SQLITE_STATIC);
 	if (db_step_done(s, st, "record delivery") < 0)
 		return -1;
 	rc = sqlite3_changes(s->db);
 	if (out_id)
 		*out_id = rc ? sqlite3_last_insert_rowid(s->db) : 0;
 	if (!rc)
-		return err_set("delivery '%s' from %s was already received",
+		return err_set("delivery '%s' from %s (or its body) was "
+			       "already received",
 			       d->delivery ? d->delivery : "", d->forge),
 		       ERR_CONFLICT;
 	return 0;
@@ -41,23 +43,53 @@ store_delivery_record(struct store *s, const struct delivery_row *d,
 
 int
 store_delivery_seen(struct store *s, const char *forge, const char *delivery,
-		    int *out)
+		    const char *digest, int *out)
 {
 	sqlite3_stmt *st = db_stmt(s, "SELECT 1 FROM deliveries WHERE forge = "
-				      "?1 AND delivery = ?2 LIMIT 1");
+				      "?1 AND (delivery = ?2 OR digest = ?3) "
+				      "LIMIT 1");
 	int rc;
 
 	*out = 0;
 	if (!st)
 		return -1;
+	if (!delivery && !digest)
+		return 0;
 	sqlite3_bind_text(st, 1, forge, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, delivery, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW;
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		       ? 0
 		       : db_err(s, "look up delivery");
+}
+
+/*
+ * Deliveries are kept to answer a forge's retries, and a replayed body,
+ * as duplicates; only processed ones go, the oldest first.
+ */
+int
+store_deliveries_prune(struct store *s, const char *repo,
+		       int64_t older_than_ms, int64_t keep_rows, int64_t *out_n)
+{
+	sqlite3_stmt *st = db_stmt(
+		s, "DELETE FROM deliveries WHERE repo = ?1 AND processed_at IS "
+		   "NOT NULL AND (received_at < ?2 OR id <= (SELECT id FROM "
+		   "deliveries WHERE repo = ?1 ORDER BY id DESC LIMIT 1 OFFSET "
+		   "?3))");
+
+	*out_n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, older_than_ms);
+	sqlite3_bind_int64(st, 3, keep_rows);
+	if (db_step_done(s, st, "prune deliveries") < 0)
+		return -1;
+	*out_n = sqlite3_changes(s->db);
+	return 0;
 }
 
 int

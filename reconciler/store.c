@@ -183,6 +183,12 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL);"
 	"CREATE INDEX sessions_token ON sessions (token_id);",
+	/* 8: a delivery is known by the digest of its signed body too: a
+	 * captured push sent again under a fresh delivery id is a duplicate */
+	"ALTER TABLE deliveries ADD COLUMN digest TEXT;"
+	"CREATE UNIQUE INDEX deliveries_digest ON deliveries (forge, digest, "
+	"repo);"
+	"CREATE INDEX deliveries_received ON deliveries (repo, received_at);",
 };
 
 int64_t

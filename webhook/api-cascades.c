@@ -160,6 +160,8 @@ cascade_at(struct req *r, const char *mirror, const char *repo,
 	for (i = 0; i < nfiles && !*out; i++) {
 		c = NULL;
 		if (!files[i].data) {
+			diags_add(&diags, DIAG_ERROR, files[i].path,
+				  (struct pos){ 0, 0 }, "%s", files[i].error);
 			bad++;
 			continue;
 		}
@@ -177,14 +179,17 @@ cascade_at(struct req *r, const char *mirror, const char *repo,
 		/* the invalid file may be the one that defines it */
 		diags_sort(&diags);
 		for (i = 0; i < diags.n; i++)
-			if (diags.v[i].sev == DIAG_ERROR)
+			if (diags.v[i].sev != DIAG_ERROR)
+				continue;
+			else if (diags.v[i].pos.line)
 				buf_addf(&errs, "%s%s:%d:%d: %s",
 					 errs.len ? "; " : "", diags.v[i].file,
 					 diags.v[i].pos.line,
 					 diags.v[i].pos.col, diags.v[i].msg);
-		if (!errs.len)
-			buf_puts(&errs, "a cascade file is larger than the "
-					"limit");
+			else
+				buf_addf(&errs, "%s%s: %s",
+					 errs.len ? "; " : "", diags.v[i].file,
+					 diags.v[i].msg);
 		reply_error(r, 422, "%s: repo '%s' at '%s' has invalid cascade "
 				    "files: %s",
 			    which, repo, commit, errs.ptr);
@@ -216,6 +221,7 @@ api_cascade_plan(struct req *r)
 	struct plan plan;
 	struct stat sb;
 	size_t i;
+	int gated = 0;
 
 	if (api_params_ok(r) < 0)
 		goto out;
@@ -240,6 +246,12 @@ api_cascade_plan(struct req *r)
 		reply_error(r, 409, "repo '%s' has not been fetched yet", repo);
 		goto out;
 	}
+	/* each side may read up to CASCADE_FILES_BUDGET files' worth */
+	if (plan_gate_enter(r->srv) < 0) {
+		reply_error(r, 503, "%s", err_msg());
+		goto out;
+	}
+	gated = 1;
 	if (cascade_at(r, mirror.ptr, repo, rc, "from", from, name, &old) < 0 ||
 	    cascade_at(r, mirror.ptr, repo, rc, "to", to, name, &new) < 0)
 		goto out;
@@ -266,6 +278,8 @@ api_cascade_plan(struct req *r)
 	reply_json(r, 200, view_plan(&plan, from, to));
 	plan_release(&plan);
 out:
+	if (gated)
+		plan_gate_leave(r->srv);
 	cascade_free(old);
 	cascade_free(new);
 	buf_release(&mirror);

@@ -5,11 +5,18 @@
  * store before the answer, then its repos sync at once.  Events that are
  * not pushes get 202 and are ignored: forges disable hooks that keep
  * failing.
+ *
+ * The delivery id is not signed: a delivery is known by its id and by the
+ * SHA-256 of its body (which holds the pushed commit), so a captured push
+ * sent again under fresh ids is answered as a duplicate and syncs nothing.
  */
 #include <ctype.h>
+#include <netdb.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "webhook-int.h"
 
@@ -110,6 +117,40 @@ push_error(struct hooks_push *out, int status, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Is ct the media type want (RFC 9110 8.3.1: case-insensitive, optional
+ * whitespace and parameters after it, such as "; charset=utf-8")?  A
+ * longer type that starts the same ("application/json-evil") is not.
+ */
+static int
+media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (strncasecmp(ct, want, n))
+		return 0;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}
+
+/* 415 unless the request's Content-Type is one a push may have: checked
+ * before the body is looked up as a duplicate.  1 when answered. */
+static int
+wrong_type(struct req *r, int forge)
+{
+	const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (ct && (media_type_is(ct, "application/json") ||
+		   media_type_is(ct, "application/x-www-form-urlencoded")))
+		return 0;
+	reply_error(r, 415, "unsupported Content-Type '%s': send "
+			    "application/json",
+		    ct ? ct : "");
+	http_count_delivery(r->srv, forge, DLV_REJECTED);
+	return 1;
+}
+
 /* The body as JSON: application/json, or GitHub's form-encoded
  * payload=...; NULL with out's error set. */
 static json_t *
@@ -123,7 +164,7 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 
 	if (!ct)
 		ct = "";
-	if (!strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+	if (media_type_is(ct, "application/x-www-form-urlencoded")) {
 		/* find payload= among the form's fields; the form ends at
 		 * the first NUL, if any */
 		end = body + strnlen(body, len);
@@ -146,7 +187,7 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 		form.len = MHD_http_unescape(form.ptr);
 		j = json_loadb(form.ptr, form.len, JSON_REJECT_DUPLICATES,
 			       &jerr);
-	} else if (!strncasecmp(ct, "application/json", 16)) {
+	} else if (media_type_is(ct, "application/json")) {
 		j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	} else {
 		push_error(out, 415, "unsupported Content-Type '%s': send "
@@ -272,7 +313,7 @@ log_untrusted(struct buf *b, const char *s)
  */
 static void
 accept_push(struct req *r, int forge, const struct proof *p,
-	    const char *delivery, const char *event,
+	    const char *delivery, const char *digest, const char *event,
 	    const struct hooks_push *pu)
 {
 	const struct config *cf = r->srv->cf;
@@ -284,9 +325,18 @@ accept_push(struct req *r, int forge, const struct proof *p,
 	struct store *st;
 	struct strvec fresh = STRVEC_INIT, other = STRVEC_INIT;
 	struct buf lg = BUF_INIT;
+	char after_kept[SHA256_HEX_LEN + 1];
 	json_t *repos;
 	size_t i, named = 0;
 	int rc, ret = -1;
+
+	/* a commit id is 40 or 64 hex digits: keep no more than that of an
+	 * unsigned payload's (GitLab's token proves no body) */
+	if (after && strlen(after) > SHA256_HEX_LEN) {
+		memcpy(after_kept, after, SHA256_HEX_LEN);
+		after_kept[SHA256_HEX_LEN] = '\0';
+		after = after_kept;
+	}
 
 	for (i = 0; i < cf->nrepos; i++) {
 		const struct repo_config *c = &cf->repos[i];
@@ -331,6 +381,7 @@ accept_push(struct req *r, int forge, const struct proof *p,
 		d.repo = fresh.v[i];
 		d.ref = ref;
 		d.after = after;
+		d.digest = digest;
 		rc = store_delivery_record(st, &d, NULL);
 		if (rc == ERR_CONFLICT)
 			continue;
@@ -364,8 +415,12 @@ accept_push(struct req *r, int forge, const struct proof *p,
 	for (i = 0; i < json_array_size(repos); i++) {
 		const char *name = json_string_value(json_array_get(repos, i));
 
-		log_info("%s: repo '%s' syncs now", lg.ptr, name);
-		r->srv->hooks->sync(r->srv->hooks->arg, name);
+		/* a repo due to sync already does not queue another */
+		if (r->srv->hooks->sync(r->srv->hooks->arg, name))
+			log_info("%s: repo '%s' syncs now", lg.ptr, name);
+		else
+			log_info("%s: repo '%s' is due to sync already",
+				 lg.ptr, name);
 	}
 	reply_json(r, 202, json_pack("{s:b,s:s?,s:o}", "accepted", 1,
 				     "delivery", delivery, "repos", repos));
@@ -384,28 +439,114 @@ out:
 }
 
 /*
- * A retried delivery (its id recorded already) is answered as a duplicate
- * before its payload is parsed or the store locked: forges retry in
- * bursts.  1 when answered.
+ * A retried delivery (its id recorded already), or a replayed one (its
+ * body), is answered as a duplicate before its payload is parsed or the
+ * store locked: forges retry in bursts.  1 when answered.
  */
 static int
-known_delivery(struct req *r, int forge, const char *delivery)
+known_delivery(struct req *r, int forge, const char *delivery,
+	       const char *digest)
 {
 	struct store *st;
 	int seen = 0;
 
-	if (!delivery || !(st = req_store(r)))
+	if (!(st = req_store(r)))
 		return 0;
-	if (store_delivery_seen(st, forge_names[forge], delivery, &seen) < 0)
+	if (store_delivery_seen(st, forge_names[forge], delivery, digest,
+				&seen) < 0)
 		return 0; /* the insert will tell */
 	if (!seen)
 		return 0;
 	log_debug("webhook: %s delivery seen before, a duplicate",
 		  forge_names[forge]);
-	reply_json(r, 200, json_pack("{s:b,s:s}", "duplicate", 1, "delivery",
+	reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1, "delivery",
 				     delivery));
 	http_count_delivery(r->srv, forge, DLV_DUPLICATE);
 	return 1;
+}
+
+/*
+ * Refused deliveries are logged with the address they came from, one line
+ * an address every REFUSED_LOG_MS at most, the next one counting those
+ * left out: a flood of bad signatures must not fill the disk.  The table
+ * is the process's (one HTTP server a daemon); an address that finds it
+ * full of recent ones is counted with the others.
+ */
+#define REFUSED_LOG_MS 10000
+#define REFUSED_SLOTS 64
+static struct {
+	char addr[NI_MAXHOST];
+	int64_t logged_at;
+	unsigned long left_out;
+} refused[REFUSED_SLOTS];
+static unsigned long refused_others;
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+client_address(struct req *r, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t len = sa && sa->sa_family == AF_INET6
+				? sizeof(struct sockaddr_in6)
+				: sizeof(struct sockaddr_in);
+
+	if (!sa || getnameinfo(sa, len, out, (socklen_t)size, NULL, 0,
+			       NI_NUMERICHOST) != 0)
+		snprintf(out, size, "an unknown address");
+}
+
+static void
+log_refused(struct req *r, int forge, const char *why)
+{
+	char addr[NI_MAXHOST];
+	int64_t now = store_now_ms();
+	unsigned long left_out = 0, others = 0;
+	size_t i, slot = REFUSED_SLOTS, oldest = 0;
+	int say = 0;
+
+	client_address(r, addr, sizeof(addr));
+	pthread_mutex_lock(&refused_lock);
+	for (i = 0; i < REFUSED_SLOTS; i++) {
+		if (!strcmp(refused[i].addr, addr)) {
+			slot = i;
+			break;
+		}
+		if (refused[i].logged_at < refused[oldest].logged_at)
+			oldest = i;
+	}
+	if (slot == REFUSED_SLOTS &&
+	    now - refused[oldest].logged_at >= REFUSED_LOG_MS) {
+		/* a free slot, or one quiet long enough to reuse */
+		slot = oldest;
+		snprintf(refused[slot].addr, sizeof(refused[slot].addr), "%s",
+			 addr);
+		refused[slot].logged_at = 0;
+		refused[slot].left_out = 0;
+	}
+	if (slot == REFUSED_SLOTS) {
+		refused_others++;
+	} else if (now - refused[slot].logged_at >= REFUSED_LOG_MS) {
+		say = 1;
+		left_out = refused[slot].left_out;
+		others = refused_others;
+		refused[slot].logged_at = now;
+		refused[slot].left_out = 0;
+		refused_others = 0;
+	} else {
+		refused[slot].left_out++;
+	}
+	pthread_mutex_unlock(&refused_lock);
+	if (!say)
+		return;
+	if (left_out || others)
+		log_warnx("webhook: %s delivery from %s refused (401): %s (%lu "
+			  "more from there, %lu from elsewhere, not logged)",
+			  forge_names[forge], addr, why, left_out, others);
+	else
+		log_warnx("webhook: %s delivery from %s refused (401): %s",
+			  forge_names[forge], addr, why);
 }
 
 /* Check the proof; 0 when some repo's secret verified it. */
@@ -413,20 +554,44 @@ static int
 require_proof(struct req *r, int forge, const char *header, const char *sig,
 	      struct proof *p)
 {
-	if (!any_secret(r)) {
-		reply_error(r, 401, "no repository in the config has a "
-				    "webhook_secret_file");
-	} else if (!sig) {
-		reply_error(r, 401, "missing %s header", header);
-	} else if (!p->n) {
-		reply_error(r, 401, "the %s header does not match the webhook "
-				    "secret of any repository",
-			    header);
-	} else {
+	struct buf m = BUF_INIT;
+
+	if (!any_secret(r))
+		buf_puts(&m, "no repository in the config has a "
+			     "webhook_secret_file");
+	else if (!sig)
+		buf_addf(&m, "missing %s header", header);
+	else if (!p->n)
+		buf_addf(&m, "the %s header does not match the webhook secret "
+			     "of any repository",
+			 header);
+	else
 		return 0;
-	}
+	reply_error(r, 401, "%s", m.ptr);
+	log_refused(r, forge, m.ptr);
+	buf_release(&m);
 	http_count_delivery(r->srv, forge, DLV_UNAUTHORIZED);
 	return -1;
+}
+
+/* The delivery id as kept: cut to DELIVERY_ID_MAX bytes; NULL: none. */
+static const char *
+delivery_id(char out[DELIVERY_ID_MAX + 1], const char *header)
+{
+	size_t n;
+
+	if (!header)
+		return NULL;
+	n = strnlen(header, DELIVERY_ID_MAX + 1);
+	if (n > DELIVERY_ID_MAX) {
+		/* not in the middle of a UTF-8 sequence */
+		n = DELIVERY_ID_MAX;
+		while (n > 0 && ((unsigned char)header[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out, header, n);
+	out[n] = '\0';
+	return out;
 }
 
 static void
@@ -446,7 +611,9 @@ hook_github(struct req *r)
 	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
 	const char *sig = req_header(r, "X-Hub-Signature-256");
 	const char *event = req_header(r, "X-GitHub-Event");
-	const char *delivery = req_header(r, "X-GitHub-Delivery");
+	char idbuf[DELIVERY_ID_MAX + 1], digest[SHA256_HEX_LEN + 1];
+	const char *delivery = delivery_id(idbuf,
+					   req_header(r, "X-GitHub-Delivery"));
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
 
@@ -463,7 +630,10 @@ hook_github(struct req *r)
 		ignore_event(r, FORGE_GITHUB, event);
 		goto out;
 	}
-	if (known_delivery(r, FORGE_GITHUB, delivery))
+	if (wrong_type(r, FORGE_GITHUB))
+		goto out;
+	sha256_hex(digest, r->body.ptr, r->body.len);
+	if (known_delivery(r, FORGE_GITHUB, delivery, digest))
 		goto out;
 	if (hooks_parse_push(&pu, FORGE_GITHUB,
 			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
@@ -472,7 +642,7 @@ hook_github(struct req *r)
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITHUB, &p, delivery, event, &pu);
+	accept_push(r, FORGE_GITHUB, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);
@@ -484,12 +654,14 @@ hook_gitlab(struct req *r)
 	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
 	const char *token = req_header(r, "X-Gitlab-Token");
 	const char *event = req_header(r, "X-Gitlab-Event");
+	char idbuf[DELIVERY_ID_MAX + 1], digest[SHA256_HEX_LEN + 1];
 	const char *delivery = req_header(r, "Idempotency-Key");
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
 
 	if (!delivery)
 		delivery = req_header(r, "X-Gitlab-Event-UUID");
+	delivery = delivery_id(idbuf, delivery);
 	if (token)
 		prove_token(r, token, &p);
 	if (require_proof(r, FORGE_GITLAB, "X-Gitlab-Token", token, &p) < 0)
@@ -498,7 +670,10 @@ hook_gitlab(struct req *r)
 		ignore_event(r, FORGE_GITLAB, event);
 		goto out;
 	}
-	if (known_delivery(r, FORGE_GITLAB, delivery))
+	if (wrong_type(r, FORGE_GITLAB))
+		goto out;
+	sha256_hex(digest, r->body.ptr, r->body.len);
+	if (known_delivery(r, FORGE_GITLAB, delivery, digest))
 		goto out;
 	if (hooks_parse_push(&pu, FORGE_GITLAB,
 			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
@@ -507,7 +682,7 @@ hook_gitlab(struct req *r)
 		http_count_delivery(r->srv, FORGE_GITLAB, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITLAB, &p, delivery, event, &pu);
+	accept_push(r, FORGE_GITLAB, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);
@@ -520,6 +695,7 @@ hook_gitea(struct req *r)
 	const char *sig = req_header(r, "X-Gitea-Signature");
 	const char *event = req_header(r, "X-Gitea-Event");
 	const char *delivery = req_header(r, "X-Gitea-Delivery");
+	char idbuf[DELIVERY_ID_MAX + 1], digest[SHA256_HEX_LEN + 1];
 	const char *header = "X-Gitea-Signature";
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
@@ -531,6 +707,7 @@ hook_gitea(struct req *r)
 		event = req_header(r, "X-Forgejo-Event");
 	if (!delivery)
 		delivery = req_header(r, "X-Forgejo-Delivery");
+	delivery = delivery_id(idbuf, delivery);
 	if (sig)
 		prove_hmac(r, sig, &p);
 	if (require_proof(r, FORGE_GITEA, header, sig, &p) < 0)
@@ -539,7 +716,10 @@ hook_gitea(struct req *r)
 		ignore_event(r, FORGE_GITEA, event);
 		goto out;
 	}
-	if (known_delivery(r, FORGE_GITEA, delivery))
+	if (wrong_type(r, FORGE_GITEA))
+		goto out;
+	sha256_hex(digest, r->body.ptr, r->body.len);
+	if (known_delivery(r, FORGE_GITEA, delivery, digest))
 		goto out;
 	if (hooks_parse_push(&pu, FORGE_GITEA,
 			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
@@ -548,7 +728,7 @@ hook_gitea(struct req *r)
 		http_count_delivery(r->srv, FORGE_GITEA, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITEA, &p, delivery, event, &pu);
+	accept_push(r, FORGE_GITEA, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);

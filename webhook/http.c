@@ -762,6 +762,7 @@ http_start(struct http_server **out, const struct config *cf,
 	h->cf = cf;
 	h->hooks = hooks;
 	pthread_mutex_init(&h->mlock, NULL);
+	plan_gate_init(h);
 	h->syncs = xcalloc(cf->nrepos + 1, sizeof(*h->syncs));
 	h->secrets = xcalloc(cf->nrepos + 1, sizeof(*h->secrets));
 	for (i = 0; i < cf->nrepos; i++) {
@@ -836,5 +837,6 @@ http_stop(struct http_server *h)
 	free(h->secrets);
 	free(h->syncs);
 	pthread_mutex_destroy(&h->mlock);
+	plan_gate_release(h);
 	free(h);
 }

@@ -139,7 +139,7 @@ plan_section(struct page *p, const struct cascade_row *c,
 	struct buf mirror = BUF_INIT;
 	struct plan plan;
 	size_t j;
-	int ret;
+	int ret, gated = 0;
 
 	buf_puts(&p->b, "<section id=\"plan-of-revision\">\n<h2>What ");
 	ui_short_id(&p->b, rev->commit_id);
@@ -158,6 +158,14 @@ plan_section(struct page *p, const struct cascade_row *c,
 	}
 	buf_addf(&mirror, "%s/mirrors/%s.git", p->r->srv->cf->data_dir,
 		 rc->name);
+	if (plan_gate_enter(p->r->srv) < 0) {
+		buf_puts(&p->b, "<p class=\"note bad\">The plan is not "
+				"computed now: ");
+		html_txt(&p->b, err_msg());
+		buf_puts(&p->b, ".</p>\n");
+		goto out;
+	}
+	gated = 1;
 	ret = 0;
 	cur = def;
 	if (!c->active || !c->revision || strcmp(c->revision, rev->commit_id)) {
@@ -202,6 +210,8 @@ plan_section(struct page *p, const struct cascade_row *c,
 	plan_show(p, &plan);
 	plan_release(&plan);
 out:
+	if (gated)
+		plan_gate_leave(p->r->srv);
 	buf_puts(&p->b, "</section>\n");
 	cascade_free(old);
 	cascade_free(new);

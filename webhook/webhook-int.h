@@ -40,7 +40,23 @@ struct http_server {
 	struct guard *guard; /* the connections, http-guard.c */
 	pthread_mutex_t mlock;	       /* guards syncs */
 	struct sync_stat *syncs;       /* [cf->nrepos] */
+	/* plans being computed, plan-gate.c */
+	pthread_mutex_t plan_lock;
+	pthread_cond_t plan_cond;
+	int plans;
 };
+
+/*
+ * At most PLAN_GATE_MAX plans are computed at once (plan-gate.c);
+ * plan_gate_enter waits PLAN_GATE_WAIT_MS for a turn, then fails (-1, the
+ * message set: answer 503).  Each successful enter takes one leave.
+ */
+#define PLAN_GATE_MAX 2
+#define PLAN_GATE_WAIT_MS 2000
+void plan_gate_init(struct http_server *h);
+void plan_gate_release(struct http_server *h);
+int plan_gate_enter(struct http_server *h);
+void plan_gate_leave(struct http_server *h);
 
 struct sync_stat {
 	int64_t count, failures;

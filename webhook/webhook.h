@@ -14,8 +14,9 @@
 /* What the daemon lets the HTTP side ask of it; called from HTTP threads. */
 struct http_hooks {
 	void *arg;
-	/* fetch and reconcile the repo (config name) now */
-	void (*sync)(void *arg, const char *repo);
+	/* fetch and reconcile the repo (config name) now: 1 queued, 0 when
+	 * it was due to sync already (one sync serves both) */
+	int (*sync)(void *arg, const char *repo);
 	/* something may have become ready to run, or a kill was requested */
 	void (*wake)(void *arg);
 };

@@ -113,6 +113,32 @@ test_errors(void **state)
 					  "application/json");
 	hooks_push_release(&pu);
 
+	/* the exact media type: a longer one that starts the same is not */
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json-evil",
+			       "{\"ref\":\"x\"}"),
+			 -1);
+	assert_int_equal(pu.status, 415);
+	assert_string_equal(pu.error.ptr, "unsupported Content-Type "
+					  "'application/json-evil': send "
+					  "application/json");
+	hooks_push_release(&pu);
+	assert_int_equal(parse(&pu, FORGE_GITHUB,
+			       "application/x-www-form-urlencodedx",
+			       "payload=%7B%7D"),
+			 -1);
+	assert_int_equal(pu.status, 415);
+	hooks_push_release(&pu);
+	/* parameters and optional whitespace are allowed, any case */
+	assert_int_equal(parse(&pu, FORGE_GITHUB,
+			       "Application/JSON ; charset=utf-8",
+			       "{\"ref\":\"x\"}"),
+			 0);
+	hooks_push_release(&pu);
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json;",
+			       "{\"ref\":\"x\"}"),
+			 0);
+	hooks_push_release(&pu);
+
 	assert_int_equal(parse(&pu, FORGE_GITEA, NULL, "{}"), -1);
 	assert_int_equal(pu.status, 415);
 	assert_string_equal(pu.error.ptr, "unsupported Content-Type '': send "
