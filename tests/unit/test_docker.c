@@ -1512,9 +1512,16 @@ test_fake_engine_stops(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(f.res.outcome, RUN_LOST);
 	assert_int_equal(f.res.exit_code, -1);
-	assert_string_equal(f.res.message,
-			    "lost contact with the Docker engine: the "
-			    "connection was closed");
+	/*
+	 * Which the runner meets first is a race the fake's stop cannot
+	 * order: the open streams closing, or a new request finding the
+	 * socket gone.  Either is the truth, and nothing else is.
+	 */
+	if (strcmp(f.res.message, "lost contact with the Docker engine: the "
+				  "connection was closed"))
+		assert_string_equal(f.res.message,
+				    "lost contact with the Docker engine: No "
+				    "such file or directory");
 	runner_docker.free(f.h); /* cannot remove: warns, goes on */
 	f.h = NULL;
 	fx_read_log(&f);
