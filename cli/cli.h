@@ -120,6 +120,28 @@ int exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 		    int quiet);
 
 /*
+ * The drift probes (probe.c): due probes claimed from the scheduler, run
+ * on threads of their own through the runners, at most max at once (the
+ * daemon's max_checks_parallel, apart from max_parallel).  probes_new
+ * ends the probes an earlier process left running (lost: they run again)
+ * and arms the checks of tasks in success.  probes_step records the ends
+ * and starts what is due; it returns the milliseconds until the next due
+ * probe.  wake(arg) is called from a probe's thread when it ends;
+ * drift(arg, cascade_id) after a probe changed its task.
+ */
+struct probes;
+typedef void (*probes_wake_fn)(void *arg);
+typedef void (*probes_drift_fn)(void *arg, int64_t cascade_id);
+struct probes *probes_new(struct store *st, struct sched *s, int max,
+			  int quiet);
+void probes_set_hooks(struct probes *p, probes_wake_fn wake,
+		      probes_drift_fn drift, void *arg);
+int64_t probes_step(struct probes *p);
+size_t probes_running(struct probes *p);
+/* Stop the probes in flight (each ends lost with why: no verdict). */
+void probes_free(struct probes *p, const char *why);
+
+/*
  * The states of the active cascades (all, or those whose ids are given) as
  * text or JSON on stdout; *all_success (if given) tells whether every task
  * shown is success.

@@ -32,7 +32,7 @@ void
 print_status_view(json_t *view, int json, int *all_success)
 {
 	json_t *cascades = json_object_get(view, "cascades");
-	json_t *root, *arr = json_array(), *c, *t, *oc, *tarr;
+	json_t *root, *arr = json_array(), *c, *t, *oc, *tarr, *ot;
 	const char *repo;
 	size_t i, k, shown = 0;
 	json_int_t last;
@@ -60,12 +60,20 @@ print_status_view(json_t *view, int json, int *all_success)
 			if (strcmp(str_or(t, "state", ""), "success") &&
 			    all_success)
 				*all_success = 0;
-			json_array_append_new(
-				tarr, json_pack("{s:o,s:o,s:o,s:o}", "name",
-						copy_of(t, "name"), "state",
-						copy_of(t, "state"), "runs",
-						copy_of(t, "runs"), "last_run",
-						copy_of(t, "last_run")));
+			ot = json_pack("{s:o,s:o,s:o,s:o}", "name",
+				       copy_of(t, "name"), "state",
+				       copy_of(t, "state"), "runs",
+				       copy_of(t, "runs"), "last_run",
+				       copy_of(t, "last_run"));
+			/* a task with a check: why it is in its state (a
+			 * drift), its last probe and the next one */
+			if (json_object_get(t, "check")) {
+				json_object_set_new(ot, "reason",
+						    copy_of(t, "reason"));
+				json_object_set_new(ot, "check",
+						    copy_of(t, "check"));
+			}
+			json_array_append_new(tarr, ot);
 			if (json)
 				continue;
 			last = json_integer_value(json_object_get(t,

@@ -415,13 +415,14 @@ enum {
 	K_REPO_SCHEMES,
 	K_LOCAL,
 	K_LIMITS,
+	K_MAX_CHECKS_PARALLEL,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
 	"repos",	 "public_status", "repo_schemes", "local",
-	"limits",
+	"limits",	 "max_checks_parallel",
 };
 
 static int
@@ -696,6 +697,10 @@ config_load(struct config **out, const char *path, struct diags *diags)
 		else
 			cf->max_parallel = (int)v;
 	}
+	cf->max_checks_parallel = 2;
+	if (s[K_MAX_CHECKS_PARALLEL])
+		get_int(&x, s[K_MAX_CHECKS_PARALLEL], "max_checks_parallel", 1,
+			256, &cf->max_checks_parallel);
 	if (s[K_DOCKER])
 		load_docker(&x, s[K_DOCKER], cf, base.ptr);
 	if (s[K_HOSTS] && !ynode_is_null(s[K_HOSTS]))

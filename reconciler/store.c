@@ -175,6 +175,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE statuses ADD COLUMN opened_at INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE statuses ADD COLUMN outcome TEXT;"
 	"CREATE INDEX statuses_subject ON statuses (repo, context, commit_id);",
+	/* 7: drift probes: check runs and due times (store-checks.c) */
+	store_checks_schema,
 };
 
 int64_t
