@@ -275,7 +275,10 @@ probes_recover(struct probes *p)
 	struct run_spec sp;
 	const struct runner_ops *ops;
 	struct buf dir = BUF_INIT;
+	const char *why = "scaffold stopped while the probe ran; it runs "
+			  "again";
 	size_t n = 0, i;
+	int fd;
 
 	if (sched_check_running(p->s, &rows, &n) < 0) {
 		log_warnx("probe: %s", err_msg());
@@ -302,9 +305,13 @@ probes_recover(struct probes *p)
 			ops->free(h);
 		}
 		rm_rf(dir.ptr);
-		if (sched_check_interrupt(p->s, rows[i].id,
-					  "scaffold stopped while the probe "
-					  "ran; it runs again") < 0)
+		buf_reset(&dir);
+		store_check_log_path(p->st, rows[i].id, &dir);
+		fd = open(dir.ptr, O_WRONLY | O_APPEND | O_CLOEXEC);
+		plog(fd, "%s", why);
+		if (fd >= 0)
+			close(fd);
+		if (sched_check_interrupt(p->s, rows[i].id, why) < 0)
 			log_warnx("probe: check run %lld: %s",
 				  (long long)rows[i].id, err_msg());
 	}
