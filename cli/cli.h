@@ -63,6 +63,7 @@ struct cmd_opts {
 	 * --server nor --data-dir is given.  NULL: work on data_dir. */
 	const char *server;
 	int follow; /* F (--follow, and -f when f is not allowed) */
+	int check;  /* K (--check): a drift probe's, not a run's */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);

@@ -28,6 +28,45 @@ copy_of(json_t *o, const char *key)
 	return v ? json_incref(v) : json_null();
 }
 
+/*
+ * Under a task with a check: its last probe and the next one, and a
+ * drift apart from a failed run ("  drift: check failed on web2 (exit 1)").
+ */
+static void
+print_check(json_t *t)
+{
+	json_t *ck = json_object_get(t, "check"), *last;
+	json_int_t due, now = store_now_ms();
+	const char *reason = str_or(t, "reason", "");
+	char ago[32], in[32];
+
+	if (!ck)
+		return;
+	last = json_object_get(ck, "last");
+	due = json_integer_value(json_object_get(ck, "next_due"));
+	printf("    check:");
+	if (json_is_object(last)) {
+		duration_format(ago, sizeof(ago),
+				now - json_integer_value(json_object_get(
+					      last, "started_at")));
+		printf(" last %lld %s on %s, %s ago",
+		       (long long)json_integer_value(json_object_get(last, "id")),
+		       str_or(last, "state", ""), str_or(last, "host", ""),
+		       ago);
+	} else {
+		printf(" not probed yet");
+	}
+	if (due) {
+		duration_format(in, sizeof(in), due > now ? due - now : 0);
+		printf("; next in %s", in);
+	} else {
+		printf("; none due");
+	}
+	printf("\n");
+	if (!strncmp(reason, "drift: ", 7))
+		printf("    %s\n", reason);
+}
+
 void
 print_status_view(json_t *view, int json, int *all_success)
 {
@@ -91,6 +130,7 @@ print_status_view(json_t *view, int json, int *all_success)
 				       str_or(t, "state", ""),
 				       (int)json_integer_value(
 					       json_object_get(t, "runs")));
+			print_check(t);
 		}
 		json_object_set_new(oc, "tasks", tarr);
 		json_array_append_new(arr, oc);

@@ -708,6 +708,7 @@ ui_cascade(struct req *r)
 		 def->ntasks);
 	tasks_table(&p, def, rows);
 	buf_puts(&p.b, "</section>\n");
+	ui_checks_section(&p, st, c.id, def);
 	if (inputs_section(&p, st, &c) < 0)
 		goto fail;
 	ui_end(&p);

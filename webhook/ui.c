@@ -505,6 +505,7 @@ const struct route ui_routes[] = {
 	{ "GET", "/c/{repo}/{cascade}", ROLE_NONE, 1, ui_cascade },
 	{ "GET", "/r/{id}", ROLE_NONE, 1, ui_run },
 	{ "GET", "/r/{id}/log", ROLE_NONE, 1, api_run_log },
+	{ "GET", "/k/{id}/log", ROLE_NONE, 1, api_check_log },
 	{ "GET", "/r/{id}/files/{name*}", ROLE_NONE, 1, ui_run_file },
 	{ "GET", "/badge/{repo}/{cascade}", ROLE_NONE, 1, ui_badge },
 	{ NULL, NULL, ROLE_NONE, 0, NULL },

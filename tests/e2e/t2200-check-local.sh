@@ -94,4 +94,41 @@ is "$(status | tr -d ' \n' | sed 's/.*"tasks":\[{"name":"deploy","state":"error"
 is "$(checks)" "$n" "no probe of a task in error"
 ok grep -q "check [0-9]* web/deploy on local: error (drift: the task is error)" "$T/serve.log" \
 	"the daemon says so"
+
+# visible everywhere: status, logs --check (data dir and API), metrics,
+# the status page with a link to the probe's log
+last=$(ls "$D/logs" | grep '^check-' | sed 's/check-\([0-9]*\).log/\1/' | sort -n | tail -1)
+run "$SCAFFOLD" status -d "$D" web
+is "$(printf '%s\n' "$OUT" | sed -n '/^  deploy/,/^  remediate/p' | sed 's/, [0-9.a-z ]* ago;/, T ago;/')" \
+"  deploy                   error            1  1
+    check: last $last error on local, T ago; none due
+    drift: check failed on local (exit 1)
+  remediate                success          1  2" "scaffold status shows the last probe and the drift"
+run "$SCAFFOLD" logs --check -d "$D" web deploy
+is "$(printf '%s\n' "$OUT" | sed 's/ after [0-9.]*m\{0,1\}s$//')" "scaffold: check run $last of web/deploy on local, runner local
+probe 1 hello deploy
+scaffold: check run $last ended error: exit code 1
+scaffold: drift: the task is error" "scaffold logs --check prints the last probe's log"
+run "$SCAFFOLD" logs --check -d "$D" web remediate
+is "$RC:$ERR" "1:scaffold logs: task 'remediate' has not been probed yet" \
+	"a task without probes says so"
+VIEW=$("$SCAFFOLD" token create watcher --role viewer -d "$D" 2>/dev/null)
+H="http://127.0.0.1:$PORT"
+run env SCAFFOLD_TOKEN="$VIEW" "$SCAFFOLD" logs --check --server "$H" web deploy
+is "$(printf '%s\n' "$OUT" | tail -n 1)" "scaffold: drift: the task is error" \
+	"the same through the API"
+if command -v curl >/dev/null; then
+	curl -s -H "Authorization: Bearer $VIEW" "$H/metrics" >"$T/metrics"
+	is "$(grep '^scaffold_drifted_tasks' "$T/metrics")" "scaffold_drifted_tasks 1" \
+		"metrics: one drifted task"
+	is "$(grep '^scaffold_checks_total{result="error"}' "$T/metrics")" \
+		'scaffold_checks_total{result="error"} 1' "metrics: one failed probe"
+	curl -s -H "Authorization: Bearer $VIEW" "$H/c/r/web" >"$T/page"
+	ok grep -q "<span class=\"st st-error\">drift</span> check failed on local (exit 1)" "$T/page" \
+		"the status page shows the drift apart from a failed run"
+	ok grep -q "<a href=\"../../k/$last/log\">#$last</a>" "$T/page" \
+		"and links the probe's log"
+	is "$(curl -s -H "Authorization: Bearer $VIEW" "$H/k/$last/log" | tail -n 1)" \
+		"scaffold: drift: the task is error" "which is there"
+fi
 done_testing
