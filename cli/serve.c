@@ -262,7 +262,8 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		/* the runners the repo allows: a pushed file is not trusted
 		 * to pick them */
 		if (j < ndefs ||
-		    config_check_runners(rc, cache[ncache].c, &diags) < 0) {
+		    config_check_runners(rc, cache[ncache].c, &diags) < 0 ||
+		    config_check_hosts(w->d->cf, cache[ncache].c, &diags) < 0) {
 			strvec_push(&keep, cache[ncache].path);
 			free(cache[ncache].path);
 			free(cache[ncache].source);

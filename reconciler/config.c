@@ -838,3 +838,39 @@ config_check_runners(const struct repo_config *rc, const struct cascade *c,
 	}
 	return ret;
 }
+
+int
+config_check_hosts(const struct config *cf, const struct cascade *c,
+		   struct diags *diags)
+{
+	const struct task *t;
+	const struct name_ref *h;
+	struct buf inv = BUF_INIT;
+	size_t i, j, k;
+	int ret = 0;
+
+	for (k = 0; k < cf->nhosts; k++)
+		buf_addf(&inv, "%s%s", k ? ", " : "", cf->hosts[k].name);
+	for (i = 0; i < c->ntasks; i++) {
+		t = &c->tasks[i];
+		if (!t->check)
+			continue;
+		for (j = 0; j < t->check->hosts.n; j++) {
+			h = &t->check->hosts.v[j];
+			for (k = 0; k < cf->nhosts; k++)
+				if (!strcmp(cf->hosts[k].name, h->name))
+					break;
+			if (k < cf->nhosts)
+				continue;
+			ret = ERR_INVALID;
+			diags_add(diags, DIAG_ERROR, c->file, h->pos,
+				  "task '%s': check host '%s' is not in the "
+				  "daemon config's 'hosts' (%s): its probe "
+				  "could not reach it",
+				  t->name, h->name,
+				  inv.len ? inv.ptr : "none");
+		}
+	}
+	buf_release(&inv);
+	return ret;
+}

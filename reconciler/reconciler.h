@@ -359,6 +359,13 @@ const struct repo_config *config_repo(const struct config *cf,
  */
 int config_check_runners(const struct repo_config *rc,
 			 const struct cascade *c, struct diags *diags);
+/*
+ * Can every task's check reach its hosts?  Each 'check.hosts' entry not in
+ * the daemon config's inventory is an error in diags at its position.  0,
+ * or ERR_INVALID.
+ */
+int config_check_hosts(const struct config *cf, const struct cascade *c,
+		       struct diags *diags);
 
 /*
  * The state store (store.c, the only file that includes sqlite3.h).  One

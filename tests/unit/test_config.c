@@ -506,6 +506,43 @@ test_check_runners(void **state)
 	config_free(cf);
 }
 
+/* A check's hosts must be in the inventory: an error at each one not. */
+static void
+test_check_hosts(void **state)
+{
+	struct host_config hosts[2];
+	struct config cf;
+	struct cascade *c;
+	struct diags d = DIAGS_INIT;
+
+	(void)state;
+	memset(&cf, 0, sizeof(cf));
+	memset(hosts, 0, sizeof(hosts));
+	hosts[0].name = "web1";
+	hosts[1].name = "web2";
+	cf.hosts = hosts;
+	cf.nhosts = 2;
+	c = load_ok("version: v1\nname: c\nrunner: ssh\nhosts: [web1]\n"
+		    "tasks:\n"
+		    "  - name: a\n    run: x\n"
+		    "    check: {interval: 1s, run: y, hosts: [web2, web9]}\n"
+		    "  - {name: b, run: x, check: {interval: 1s, run: y}}\n");
+	assert_int_equal(config_check_hosts(&cf, c, &d), ERR_INVALID);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].pos.line, 8);
+	assert_int_equal(d.v[0].pos.col, 49);
+	assert_string_equal(d.v[0].msg,
+			    "task 'a': check host 'web9' is not in the daemon "
+			    "config's 'hosts' (web1, web2): its probe could "
+			    "not reach it");
+	diags_release(&d);
+	cf.nhosts = 0;
+	assert_int_equal(config_check_hosts(&cf, c, &d), ERR_INVALID);
+	assert_int_equal(d.n, 2);
+	diags_release(&d);
+	cascade_free(c);
+}
+
 int
 main(void)
 {
@@ -528,6 +565,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_runners, setup,
 						teardown),
+		cmocka_unit_test(test_check_hosts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
