@@ -137,6 +137,9 @@ struct probes *probes_new(struct store *st, struct sched *s, int max,
 			  int quiet);
 void probes_set_hooks(struct probes *p, probes_wake_fn wake,
 		      probes_drift_fn drift, void *arg);
+/* Asked before a probe starts, as exec_set_allow: a refused probe ends
+ * killed (no verdict on its task), saying why. */
+void probes_set_allow(struct probes *p, exec_allow_fn fn, void *arg);
 int64_t probes_step(struct probes *p);
 size_t probes_running(struct probes *p);
 /* Stop the probes in flight (each ends lost with why: no verdict). */

@@ -47,6 +47,8 @@ struct probes {
 	probes_wake_fn wake;
 	probes_drift_fn drift;
 	void *arg;
+	exec_allow_fn allow;
+	void *allow_arg;
 	int stopping; /* under lock: probes that start now are killed */
 };
 
@@ -243,6 +245,16 @@ probe_start(struct probes *p, struct run_req *req)
 			 req->runner);
 	else if (mkdir_p(req->work_dir, 0700) < 0)
 		snprintf(msg, sizeof(msg), "%s", err_msg());
+	if (!msg[0] && p->allow &&
+	    p->allow(p->allow_arg, req->repo ? req->repo : "", req->runner,
+		     msg, sizeof(msg)) < 0) {
+		/* the repo's 'runners' changed: no probe, and no verdict
+		 * on the task (its own runs are refused the same way) */
+		plog(pr->log_fd, "not run: %s", msg);
+		probe_end(p, pr, RS_KILLED, -1, msg);
+		probe_free(pr);
+		return;
+	}
 	if (!msg[0]) {
 		plog(pr->log_fd, "check run %lld of %s/%s on %s, runner %s",
 		     (long long)req->run_id, req->cascade, req->task,
@@ -346,6 +358,13 @@ probes_set_hooks(struct probes *p, probes_wake_fn wake, probes_drift_fn drift,
 	p->wake = wake;
 	p->drift = drift;
 	p->arg = arg;
+}
+
+void
+probes_set_allow(struct probes *p, exec_allow_fn fn, void *arg)
+{
+	p->allow = fn;
+	p->allow_arg = arg;
 }
 
 int64_t

@@ -593,6 +593,7 @@ serve_run(struct config *cf, int quiet)
 	exec_set_allow(d.x, allow_runner, cf);
 	d.probes = probes_new(st, s, cf->max_checks_parallel, quiet);
 	probes_set_hooks(d.probes, hook_wake, on_run_end, &d);
+	probes_set_allow(d.probes, allow_runner, cf);
 	log_info("serve: listening on %s (port %d), status pages at %s",
 		 cf->listen, http_port(d.http), cf->public_url);
 	{

@@ -675,6 +675,8 @@ int store_check_heals_since(struct store *s, int64_t task_id, int64_t since,
 /* Check runs by state; tasks in error by a drift (for /metrics). */
 int store_check_counts(struct store *s, int64_t out[RS_N]);
 int store_drifted_count(struct store *s, int64_t *out);
+/* store_cascade_get without the source (NULL): cheap, for the probes. */
+int store_cascade_brief(struct store *s, int64_t id, struct cascade_row *out);
 /* Why the task is in its state: its newest history entry (free it). */
 int store_task_reason(struct store *s, int64_t task_id, char **out);
 void store_check_log_path(const struct store *s, int64_t id, struct buf *out);

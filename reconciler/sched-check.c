@@ -167,7 +167,7 @@ claim_check(struct sched *s, const struct check_due *due, int64_t now,
 		return ret;
 	ret = store_task_get(s->st, due->task_id, &task);
 	if (ret == 0)
-		ret = store_cascade_get(s->st, task.cascade_id, &crow);
+		ret = store_cascade_brief(s->st, task.cascade_id, &crow);
 	if (ret == 0 && crow.active)
 		ret = sched_definition(s, task.cascade_id, &c);
 	if (ret == ERR_NOTFOUND)
@@ -364,7 +364,7 @@ sched_check_finish(struct sched *s, const struct run_done *d,
 		goto fail;
 	}
 	if ((ret = store_task_get(s->st, k.task_id, &task)) < 0 ||
-	    (ret = store_cascade_get(s->st, task.cascade_id, &crow)) < 0)
+	    (ret = store_cascade_brief(s->st, task.cascade_id, &crow)) < 0)
 		goto fail;
 	if (crow.active &&
 	    (ret = sched_definition(s, task.cascade_id, &c)) < 0)

@@ -453,3 +453,37 @@ store_task_reason(struct store *s, int64_t task_id, char **out)
 	return rc == SQLITE_DONE ? ERR_NOTFOUND
 				 : db_err(s, "read a task's history");
 }
+
+int
+store_cascade_brief(struct store *s, int64_t id, struct cascade_row *out)
+{
+	/* NULL for the source: its text is the size of the cascade, and a
+	 * probe of a task in a 1,000-task cascade needs none of it */
+	sqlite3_stmt *st = db_stmt(s, "SELECT id, repo, name, file, revision, "
+				      "active, updated_at, generation FROM "
+				      "cascades WHERE id = ?1");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		out->repo = db_col_str(st, 1);
+		out->name = db_col_str(st, 2);
+		out->file = db_col_str(st, 3);
+		out->revision = db_col_str(st, 4);
+		out->active = sqlite3_column_int(st, 5);
+		out->updated_at = sqlite3_column_int64(st, 6);
+		out->generation = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return err_set("cascade %lld does not exist", (long long)id),
+		       ERR_NOTFOUND;
+	return db_err(s, "read cascade");
+}
