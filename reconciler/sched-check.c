@@ -213,7 +213,9 @@ claim_check(struct sched *s, const struct check_due *due, int64_t now,
 				t, strcmp(t->runner, "ssh") ? NULL : row.host,
 				r);
 		if (ret == ERR_INVALID) {
-			/* it cannot start: a failed probe, ended here */
+			/* it cannot start (an input lost its value): ended
+			 * here, saying why; no verdict on what it never
+			 * probed, and it is tried again next interval */
 			(*n)--;
 			run_req_free(r);
 			ret = store_check_finish(s->st, row.id, RS_ERROR, -1,
