@@ -401,10 +401,46 @@ test_validation(void **state)
 			       "so does its check\n");
 	free(e);
 	e = load_errors("version: v1\nname: c\ntasks:\n- name: a\n  run: x\n"
+			"  image: alpine\n"
+			"  check: {interval: 1s, run: y, image: busybox, "
+			"heal: maybe}\n");
+	assert_string_equal(e, "7:55: error: task 'a': 'check.heal' must be "
+			       "true or false, not 'maybe'\n");
+	free(e);
+	e = load_errors("version: v1\nname: c\ntasks:\n- name: a\n  run: x\n"
+			"  check: {interval: 1s, run: y, image: busybox}\n");
+	assert_string_equal(e, "6:40: error: task 'a': 'check.image' needs "
+			       "runner 'docker'; the task runs on 'local', "
+			       "and so does its check\n");
+	free(e);
+	e = load_errors("version: v1\nname: c\ntasks:\n- name: a\n  run: x\n"
 			"  check: {interval: 1s, run: y, max_heals: 0}\n");
 	assert_string_equal(e, "6:44: error: task 'a': 'check.max_heals' must "
 			       "be a whole number from 1 to 1000, not '0'\n");
 	free(e);
+}
+
+/* A check on a task run only by hand is fine; the timeout defaults to the
+ * interval, at most the task's timeout, and a longer one is cut to it. */
+static void
+test_defaults(void **state)
+{
+	struct cascade *c;
+
+	(void)state;
+	c = load_ok("version: v1\nname: c\ntasks:\n"
+		    "- name: a\n  run: x\n  auto_execute: false\n"
+		    "  check: {interval: 5m, run: y}\n"
+		    "- name: b\n  run: x\n  timeout: 1m\n"
+		    "  check: {interval: 5m, run: y, timeout: 2m}\n"
+		    "- name: d\n  run: x\n"
+		    "  check: {interval: 5s, run: y, timeout: 9s}\n");
+	assert_int_equal(c->tasks[0].check->timeout_ms, 5 * 60 * 1000);
+	assert_int_equal(c->tasks[0].check->heal, 0);
+	assert_int_equal(c->tasks[0].check->max_heals, 3);
+	assert_int_equal(c->tasks[1].check->timeout_ms, 60 * 1000);
+	assert_int_equal(c->tasks[2].check->timeout_ms, 9000);
+	cascade_free(c);
 }
 
 int
@@ -418,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_ancestor_busy),
 		cmocka_unit_test(test_heal),
 		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -401,6 +401,9 @@ test_limits(void **state)
 		"from 1 byte to 1024T, such as 512K, 256M or 1G, not a list\n"
 		"D/c.yaml:2:39: error: 'limits.store_run' must be a size from "
 		"1 byte to 1024T, such as 512K, 256M or 1G, not '2000T'\n");
+	assert_config_errors("data_dir: data\nmax_checks_parallel: 0\n",
+			     "D/c.yaml:2:22: error: 'max_checks_parallel' "
+			     "must be a number from 1 to 256, not '0'\n");
 	assert_config_errors("data_dir: data\nlimits: 1G\n",
 			     "D/c.yaml:2:9: error: 'limits' must be a mapping "
 			     "with 'store_file' and 'store_run', not a "
@@ -506,6 +509,23 @@ test_check_runners(void **state)
 	config_free(cf);
 }
 
+/* max_checks_parallel: 2 unless set, apart from max_parallel. */
+static void
+test_max_checks_parallel(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = config_ok("data_dir: data\n");
+	assert_int_equal(cf->max_checks_parallel, 2);
+	config_free(cf);
+	cf = config_ok("data_dir: data\nmax_parallel: 3\n"
+		       "max_checks_parallel: 7\n");
+	assert_int_equal(cf->max_parallel, 3);
+	assert_int_equal(cf->max_checks_parallel, 7);
+	config_free(cf);
+}
+
 /* A check's hosts must be in the inventory: an error at each one not. */
 static void
 test_check_hosts(void **state)
@@ -566,6 +586,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_check_runners, setup,
 						teardown),
 		cmocka_unit_test(test_check_hosts),
+		cmocka_unit_test_setup_teardown(test_max_checks_parallel, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
