@@ -144,11 +144,13 @@ req_for_probe(struct sched *s, const struct task *t, struct run_req *r)
 /*
  * Start the probes of one due task, in one transaction: a check run per
  * host, requests appended to *out; or, when it must not run now, its due
- * time moved (or dropped: the task left success, or lost its check).
+ * time moved (or dropped: the task left success, or lost its check).  1,
+ * with nothing changed, when its hosts need more than room and probes
+ * were claimed already.
  */
 static int
 claim_check(struct sched *s, const struct check_due *due, int64_t now,
-	    struct run_req ***out, size_t *n, size_t *cap)
+	    size_t room, struct run_req ***out, size_t *n, size_t *cap)
 {
 	struct task_row task;
 	struct cascade_row crow;
@@ -196,6 +198,12 @@ claim_check(struct sched *s, const struct check_due *due, int64_t now,
 	nhosts = 1;
 	if (!strcmp(t->runner, "ssh"))
 		nhosts = t->check->hosts.n ? t->check->hosts.n : t->hosts.n;
+	if (*n && nhosts > room) {
+		/* its hosts do not fit beside the probes claimed so far:
+		 * it stays due, for the next call */
+		ret = 1;
+		goto fail;
+	}
 	GROW(*out, *n + nhosts + 1, *cap);
 	for (h = 0; h < nhosts; h++) {
 		memset(&row, 0, sizeof(row));
@@ -264,9 +272,13 @@ sched_check_claim(struct sched *s, size_t max, struct run_req ***out,
 	if (max && (ret = store_check_due_list(s->st, now, max, &due,
 					       &ndue)) < 0)
 		return ret;
-	for (i = 0; i < ndue && *n < max; i++)
-		if ((ret = claim_check(s, &due[i], now, out, n, &cap)) < 0)
+	for (i = 0; i < ndue && *n < max; i++) {
+		ret = claim_check(s, &due[i], now, max - *n, out, n, &cap);
+		if (ret)
 			break;
+	}
+	if (ret > 0)
+		ret = 0;
 	free(due);
 	if (!*out)
 		*out = xcalloc(1, sizeof(**out));

@@ -420,6 +420,48 @@ test_validation(void **state)
 	free(e);
 }
 
+/* The bound holds for a fan-out: an ssh task probed on two hosts is not
+ * claimed beside another probe when only one more fits; it stays due. */
+static void
+test_fan_out_room(void **state)
+{
+	struct h *h = h_new("version: v1\nname: c\ntasks:\n"
+			    "- name: a\n  run: x\n"
+			    "  check: {interval: 1s, run: y}\n"
+			    "- name: b\n  run: x\n  runner: ssh\n"
+			    "  hosts: [h1, h2]\n"
+			    "  check: {interval: 1s, run: y}\n");
+	struct check_due da, db;
+	struct run_req **reqs;
+	int64_t now = store_now_ms();
+	size_t n, i;
+
+	(void)state;
+	h_run(h, "a", RS_SUCCESS); /* b too: both are roots */
+	assert_int_equal(store_check_due_get(h->st, task_id(h, "a"), &da), 0);
+	assert_int_equal(store_check_due_get(h->st, task_id(h, "b"), &db), 0);
+	assert_int_equal(store_check_due_set(h->st, da.task_id, now - 20,
+					     da.run_id), 0);
+	assert_int_equal(store_check_due_set(h->st, db.task_id, now - 10,
+					     db.run_id), 0);
+	assert_int_equal(sched_check_claim(h->s, 2, &reqs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(reqs[0]->task, "a");
+	run_req_free(reqs[0]);
+	free(reqs);
+	assert_int_equal(store_check_due_get(h->st, db.task_id, &db), 0);
+	assert_int_equal(db.due_at, now - 10);
+	/* alone, it goes over the bound rather than never running */
+	assert_int_equal(sched_check_claim(h->s, 1, &reqs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(reqs[0]->host, "h1");
+	assert_string_equal(reqs[1]->host, "h2");
+	for (i = 0; i < n; i++)
+		run_req_free(reqs[i]);
+	free(reqs);
+	h_free(h);
+}
+
 /* A check on a task run only by hand is fine; the timeout defaults to the
  * interval, at most the task's timeout, and a longer one is cut to it. */
 static void
@@ -455,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_heal),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_fan_out_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
