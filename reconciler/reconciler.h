@@ -680,6 +680,15 @@ int store_cascade_brief(struct store *s, int64_t id, struct cascade_row *out);
 /* Why the task is in its state: its newest history entry (free it). */
 int store_task_reason(struct store *s, int64_t task_id, char **out);
 void store_check_log_path(const struct store *s, int64_t id, struct buf *out);
+/*
+ * Retention: drop the task's ended check runs but the newest keep (those
+ * that drifted or healed stay); *out (free it) their ids, whose logs go
+ * with store_check_log_remove once the transaction is committed.
+ */
+#define CHECK_KEEP_RUNS 100
+int store_checks_prune(struct store *s, int64_t task_id, size_t keep,
+		       int64_t **out, size_t *n);
+void store_check_log_remove(const struct store *s, int64_t id);
 void store_check_dir(const struct store *s, int64_t id, struct buf *out);
 /* When a task's next probe is due, and the successful run it follows. */
 struct check_due {

@@ -363,7 +363,8 @@ sched_check_finish(struct sched *s, const struct run_done *d,
 	struct cascade_row crow;
 	const struct cascade *c = NULL;
 	const struct task *t = NULL;
-	int64_t last = 0;
+	int64_t last = 0, *pruned = NULL;
+	size_t npruned = 0, i;
 	int ret, current, failed, drift = 0, heal = 0;
 
 	memset(&task, 0, sizeof(task));
@@ -400,14 +401,19 @@ sched_check_finish(struct sched *s, const struct run_done *d,
 		buf_puts(note, "no drift: the task changed while it ran");
 	}
 	if ((ret = store_check_finish(s->st, k.id, d->state, d->exit_code,
-				      d->message, drift, heal)) < 0)
+				      d->message, drift, heal)) < 0 ||
+	    (ret = store_checks_prune(s->st, k.task_id, CHECK_KEEP_RUNS,
+				      &pruned, &npruned)) < 0)
 		goto fail;
 	if ((ret = store_commit(s->st)) < 0)
 		goto fail;
+	for (i = 0; i < npruned; i++)
+		store_check_log_remove(s->st, pruned[i]);
 	goto out;
 fail:
 	store_rollback(s->st);
 out:
+	free(pruned);
 	check_row_release(&k);
 	free(task.name);
 	cascade_row_release(&crow);

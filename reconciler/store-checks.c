@@ -6,8 +6,10 @@
  * name their work after the id, and a probe must never share a name with
  * a task's run.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store-int.h"
 
@@ -486,4 +488,51 @@ store_cascade_brief(struct store *s, int64_t id, struct cascade_row *out)
 		return err_set("cascade %lld does not exist", (long long)id),
 		       ERR_NOTFOUND;
 	return db_err(s, "read cascade");
+}
+
+int
+store_checks_prune(struct store *s, int64_t task_id, size_t keep,
+		   int64_t **out, size_t *n)
+{
+	/* the newest keep ended ones stay, and every one that drifted or
+	 * healed (as many as the task's runs at most) */
+	sqlite3_stmt *sel = db_stmt(
+		s, "SELECT id FROM check_runs WHERE task_id = ?1 AND state != "
+		   "'running' AND drift = 0 AND heal = 0 ORDER BY id DESC "
+		   "LIMIT -1 OFFSET ?2");
+	sqlite3_stmt *del = db_stmt(s, "DELETE FROM check_runs WHERE id = ?1");
+	size_t alloc = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!sel || !del)
+		return -1;
+	sqlite3_bind_int64(sel, 1, task_id);
+	sqlite3_bind_int64(sel, 2, (int64_t)keep);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = sqlite3_column_int64(sel, 0);
+	}
+	sqlite3_reset(sel);
+	if (rc != SQLITE_DONE)
+		return db_err(s, "list old check runs");
+	for (i = 0; i < *n; i++) {
+		sqlite3_bind_int64(del, 1, (*out)[i]);
+		if (db_step_done(s, del, "drop an old check run") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+store_check_log_remove(const struct store *s, int64_t id)
+{
+	struct buf path = BUF_INIT;
+
+	store_check_log_path(s, id, &path);
+	if (unlink(path.ptr) < 0 && errno != ENOENT)
+		log_warnx("store: cannot remove '%s': %s", path.ptr,
+			  strerror(errno));
+	buf_release(&path);
 }

@@ -462,6 +462,48 @@ test_fan_out_room(void **state)
 	h_free(h);
 }
 
+/* Retention: the newest CHECK_KEEP_RUNS probes of a task stay, with their
+ * logs; older ones go. */
+static void
+test_prune(void **state)
+{
+	struct h *h = h_new(WEB);
+	struct run_req **reqs;
+	struct check_row *rows;
+	struct buf path = BUF_INIT;
+	int64_t first = 0;
+	size_t n, i;
+	FILE *f;
+
+	(void)state;
+	h_run(h, "a", RS_SUCCESS);
+	for (i = 0; i < CHECK_KEEP_RUNS + 3; i++) {
+		reqs = h_probe(h, "a", 1);
+		if (!first) {
+			first = reqs[0]->run_id;
+			assert_int_equal(mkdir_p(h->dir, 0700), 0);
+			buf_addf(&path, "%s/logs", h->dir);
+			mkdir_p(path.ptr, 0700);
+			buf_reset(&path);
+			store_check_log_path(h->st, first, &path);
+			f = fopen(path.ptr, "w");
+			assert_non_null(f);
+			fclose(f);
+		}
+		h_probe_end(h, reqs[0], RS_SUCCESS, 0, "");
+		free(reqs);
+	}
+	assert_int_equal(store_checks_of_task(h->st, task_id(h, "a"), 1000,
+					      &rows, &n),
+			 0);
+	assert_int_equal(n, CHECK_KEEP_RUNS);
+	assert_int_equal(rows[n - 1].id, first + 3);
+	check_rows_free(rows, n);
+	assert_int_equal(access(path.ptr, F_OK), -1);
+	buf_release(&path);
+	h_free(h);
+}
+
 /* A check on a task run only by hand is fine; the timeout defaults to the
  * interval, at most the task's timeout, and a longer one is cut to it. */
 static void
@@ -498,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_fan_out_room),
+		cmocka_unit_test(test_prune),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
