@@ -212,6 +212,14 @@ if [ "${BENCH_UI:-1}" != 0 ]; then
 	echo
 	SCAFFOLD=$SCAFFOLD sh bench/ui.sh || die "status page benchmark failed"
 fi
+# 11. drift probes (bench/check.sh; issue 16): 1,000 tasks with a 1 s
+# local probe under scaffold serve: the daemon's CPU per probe beside a
+# shell loop, and the spread of the probes' start times.  A few minutes; no
+# target.  BENCH_CHECK=0 skips it; its settings: bench/README.md.
+if [ "${BENCH_CHECK:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/check.sh || die "drift probe benchmark failed"
+fi
 if [ "$missed" = yes ]; then
 	echo "bench: target missed" >&2
 	exit 1

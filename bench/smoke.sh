@@ -24,10 +24,7 @@ export SCAFFOLD
 OUT=bench/out/smoke
 mkdir -p "$OUT"
 
-ALL="core engine gitsync docker ssh webhook ui"
-for b in http replay; do
-	[ -f "bench/$b.sh" ] && ALL="$ALL $b"
-done
+ALL="core engine gitsync docker ssh webhook ui check http replay"
 
 # name: the command at its smallest size
 smoke() {
@@ -35,7 +32,7 @@ smoke() {
 	core) # validate and plan of a 50-task cascade, the plan checked
 		env BENCH_TASKS=50 BENCH_RUNS=1 BENCH_ENGINE=0 \
 			BENCH_GITSYNC=0 BENCH_DOCKER=0 BENCH_SSH=0 \
-			BENCH_WEBHOOK=0 BENCH_UI=0 sh bench/run.sh ;;
+			BENCH_WEBHOOK=0 BENCH_UI=0 BENCH_CHECK=0 sh bench/run.sh ;;
 	engine)
 		env BENCH_ENGINE_TASKS=5 BENCH_ENGINE_RUNS=1 \
 			sh bench/engine.sh ;;
@@ -57,6 +54,8 @@ smoke() {
 			sh bench/webhook.sh ;;
 	ui)
 		env BENCH_UI_TASKS=10 BENCH_UI_RUNS=1 sh bench/ui.sh ;;
+	check)
+		env BENCH_CHECK_TASKS=5 BENCH_CHECK_WINDOW=2 sh bench/check.sh ;;
 	http)
 		env BENCH_HTTP_SMOKE=1 sh bench/http.sh ;;
 	replay)

@@ -63,6 +63,7 @@ struct cmd_opts {
 	 * --server nor --data-dir is given.  NULL: work on data_dir. */
 	const char *server;
 	int follow; /* F (--follow, and -f when f is not allowed) */
+	int check;  /* K (--check): a drift probe's, not a run's */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);
@@ -118,6 +119,31 @@ void exec_free(struct exec *x);
 /* Run what is ready until nothing is left (scaffold apply, run). */
 int exec_until_idle(struct store *st, struct sched *s, int max_parallel,
 		    int quiet);
+
+/*
+ * The drift probes (probe.c): due probes claimed from the scheduler, run
+ * on threads of their own through the runners, at most max at once (the
+ * daemon's max_checks_parallel, apart from max_parallel).  probes_new
+ * ends the probes an earlier process left running (lost: they run again)
+ * and arms the checks of tasks in success.  probes_step records the ends
+ * and starts what is due; it returns the milliseconds until the next due
+ * probe.  wake(arg) is called from a probe's thread when it ends;
+ * drift(arg, cascade_id) after a probe changed its task.
+ */
+struct probes;
+typedef void (*probes_wake_fn)(void *arg);
+typedef void (*probes_drift_fn)(void *arg, int64_t cascade_id);
+struct probes *probes_new(struct store *st, struct sched *s, int max,
+			  int quiet);
+void probes_set_hooks(struct probes *p, probes_wake_fn wake,
+		      probes_drift_fn drift, void *arg);
+/* Asked before a probe starts, as exec_set_allow: a refused probe ends
+ * killed (no verdict on its task), saying why. */
+void probes_set_allow(struct probes *p, exec_allow_fn fn, void *arg);
+int64_t probes_step(struct probes *p);
+size_t probes_running(struct probes *p);
+/* Stop the probes in flight (each ends lost with why: no verdict). */
+void probes_free(struct probes *p, const char *why);
 
 /*
  * The states of the active cascades (all, or those whose ids are given) as

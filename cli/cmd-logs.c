@@ -1,4 +1,5 @@
-/* cmd-logs.c - scaffold logs: the output of a task's run. */
+/* cmd-logs.c - scaffold logs: the output of a task's run, or of its
+ * latest drift probe (--check). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -79,6 +80,90 @@ str_of(json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* --check through a daemon's API: the probe's log, not followed. */
+static int
+check_log_remote(struct client *c, const struct cmd_opts *o, json_t *v,
+		 json_t *found, const char *task)
+{
+	struct buf path = BUF_INIT, log = BUF_INIT;
+	json_t *k = NULL;
+	json_int_t id;
+	int ret = EXIT_FINDING;
+
+	id = o->run ? o->run
+		    : json_integer_value(json_object_get(
+			      json_object_get(json_object_get(found, "check"),
+					      "last"),
+			      "id"));
+	if (!id) {
+		fprintf(stderr, "scaffold logs: task '%s' has not been probed "
+				"yet\n",
+			task);
+		goto out;
+	}
+	buf_addf(&path, "/api/v1/checks/%lld", (long long)id);
+	if (client_json(c, "GET", path.ptr, NULL, 0, NULL, &k) < 0)
+		goto out;
+	if (strcmp(str_of(k, "task"), task) ||
+	    strcmp(str_of(k, "cascade"), str_of(v, "name"))) {
+		fprintf(stderr, "scaffold logs: check run %lld is not a probe "
+				"of '%s/%s'\n",
+			(long long)id, str_of(v, "name"), task);
+		goto out;
+	}
+	buf_puts(&path, "/log");
+	if (client_raw(c, "GET", path.ptr, NULL, 0, NULL, &log) < 0)
+		goto out;
+	fwrite(log.ptr, 1, log.len, stdout);
+	ret = EXIT_OK;
+out:
+	json_decref(k);
+	buf_release(&path);
+	buf_release(&log);
+	return ret;
+}
+
+/* --check on a data dir: the task's last probe's log, or probe N's. */
+static int
+check_log_local(struct store *st, const struct cmd_opts *o,
+		const struct cascade_row *row, const struct task_row *task)
+{
+	struct check_row k;
+	struct buf path = BUF_INIT, log = BUF_INIT;
+	int ret = EXIT_FINDING, r;
+
+	r = o->run ? store_check_get(st, o->run, &k)
+		   : store_check_last(st, task->id, &k);
+	if (r == ERR_NOTFOUND && !o->run) {
+		fprintf(stderr, "scaffold logs: task '%s' has not been probed "
+				"yet\n",
+			task->name);
+		return EXIT_FINDING;
+	}
+	if (r < 0) {
+		fprintf(stderr, "scaffold logs: %s\n", err_msg());
+		return EXIT_FINDING;
+	}
+	if (k.task_id != task->id) {
+		fprintf(stderr, "scaffold logs: check run %lld is not a probe "
+				"of '%s/%s'\n",
+			(long long)k.id, row->name, task->name);
+		goto out;
+	}
+	store_check_log_path(st, k.id, &path);
+	if (buf_read_file(&log, path.ptr, (size_t)1 << 30) < 0) {
+		fprintf(stderr, "scaffold logs: %s\n", err_msg());
+		goto out;
+	}
+	fwrite(log.ptr, 1, log.len, stdout);
+	ret = EXIT_OK;
+out:
+	check_row_release(&k);
+	buf_release(&path);
+	buf_release(&log);
+	return ret;
+}
+
 /* The same through a daemon's API. */
 static int
 logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
@@ -102,6 +187,10 @@ logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
 		fprintf(stderr,
 			"scaffold logs: cascade '%s' has no task '%s'\n", spec,
 			task);
+		goto out;
+	}
+	if (o->check) {
+		ret = check_log_remote(c, o, v, found, task);
 		goto out;
 	}
 	id = o->run ? o->run
@@ -160,9 +249,15 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 	memset(&row, 0, sizeof(row));
 	memset(&task, 0, sizeof(task));
 	memset(&run, 0, sizeof(run));
-	first = cmd_parse(self, argc, argv, "drSF", &o);
+	first = cmd_parse(self, argc, argv, "drSFK", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
+	if (o.check && o.follow) {
+		ret = cmd_usage_error(self, "--check and --follow cannot go "
+					    "together (a probe's log is "
+					    "printed whole)");
+		goto out;
+	}
 	if (argc - first != 2) {
 		ret = cmd_usage_error(self, "expected CASCADE and TASK");
 		goto out;
@@ -180,6 +275,10 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 	if (store_task_find(st, row.id, argv[first + 1], &task) < 0) {
 		fprintf(stderr, "scaffold logs: cascade '%s' has no task '%s'\n",
 			argv[first], argv[first + 1]);
+		goto out;
+	}
+	if (o.check) {
+		ret = check_log_local(st, &o, &row, &task);
 		goto out;
 	}
 	id = o.run ? o.run : task.last_run;
@@ -227,17 +326,20 @@ out:
 const struct cmd_entry cmd_logs_entry = {
 	"logs",
 	"print the log of a task's latest run (or of run N)",
-	"usage: scaffold logs [-d DIR | --server URL] [--run N] [-f] CASCADE "
-	"TASK\n"
+	"usage: scaffold logs [-d DIR | --server URL] [--run N] [-f] [--check] "
+	"CASCADE TASK\n"
 	"\n"
 	"Print the output of the task's latest run, or of run N.  Password\n"
 	"input values never appear: they were masked as they were written.\n"
+	"With --check, the log of the task's latest drift probe (or of\n"
+	"check run N) instead.\n"
 	"\n"
 	"  -d, --data-dir DIR   default ./.scaffold-data\n"
 	"      --server URL     ask scaffold serve at URL (default\n"
 	"                       $SCAFFOLD_SERVER)\n"
 	"  -r, --run N          that run instead of the latest\n"
 	"  -f, --follow         print the log as it grows, until the run ends\n"
+	"      --check          a drift probe's log (the task's check)\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status with --follow: 0 the run succeeded, 1 it did not.\n",

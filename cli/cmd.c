@@ -48,6 +48,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "config", required_argument, NULL, 'c' },
 		{ "server", required_argument, NULL, 'S' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "check", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env_server = getenv("SCAFFOLD_SERVER");
@@ -107,6 +108,9 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 			break;
 		case 'F':
 			opts->follow = 1;
+			break;
+		case 'K':
+			opts->check = 1;
 			break;
 		case 'i':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {

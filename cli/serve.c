@@ -45,6 +45,7 @@ struct daemon {
 	struct http_server *http;
 	struct http_hooks hooks;
 	struct outbox *outbox; /* commit statuses */
+	struct probes *probes; /* drift checks */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stopping;
@@ -270,7 +271,8 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		/* the runners the repo allows: a pushed file is not trusted
 		 * to pick them */
 		if (j < ndefs ||
-		    config_check_runners(rc, cache[ncache].c, &diags) < 0) {
+		    config_check_runners(rc, cache[ncache].c, &diags) < 0 ||
+		    config_check_hosts(w->d->cf, cache[ncache].c, &diags) < 0) {
 			strvec_push(&keep, cache[ncache].path);
 			free(cache[ncache].path);
 			free(cache[ncache].source);
@@ -584,6 +586,7 @@ serve_run(struct config *cf, int quiet)
 	struct sigaction sa;
 	size_t i;
 	int ret = -1, lockfd = -1;
+	int64_t wait;
 
 	memset(&d, 0, sizeof(d));
 	d.cf = cf;
@@ -622,6 +625,9 @@ serve_run(struct config *cf, int quiet)
 		goto out;
 	exec_set_on_finish(d.x, on_run_end, &d);
 	exec_set_allow(d.x, allow_runner, cf);
+	d.probes = probes_new(st, s, cf->max_checks_parallel, quiet);
+	probes_set_hooks(d.probes, hook_wake, on_run_end, &d);
+	probes_set_allow(d.probes, allow_runner, cf);
 	log_info("serve: listening on %s (port %d), status pages at %s",
 		 cf->listen, http_port(d.http), cf->public_url);
 	{
@@ -648,7 +654,10 @@ serve_run(struct config *cf, int quiet)
 	while (!got_signal) {
 		/* signals interrupt nothing here: wake twice a second to
 		 * notice them */
-		if (exec_step(d.x, 500, NULL) < 0) {
+		/* probes first: their due times bound the wait */
+		wait = probes_step(d.probes);
+		wait = wait < 10 ? 10 : wait > 500 ? 500 : wait;
+		if (exec_step(d.x, wait, NULL) < 0) {
 			log_warnx("serve: %s", err_msg());
 			sleep(1);
 		}
@@ -664,6 +673,9 @@ serve_run(struct config *cf, int quiet)
 	d.http = NULL;
 	exec_interrupt_all(d.x, "scaffold serve stopped while the run was in "
 				"progress; it will run again");
+	probes_free(d.probes, "scaffold serve stopped while the probe ran; "
+			      "it runs again");
+	d.probes = NULL;
 	outbox_stop(d.outbox);
 	d.outbox = NULL;
 	log_info("serve: stopped");
@@ -673,6 +685,7 @@ out:
 		log_warnx("serve: %s", err_msg());
 	http_stop(d.http);
 	outbox_stop(d.outbox);
+	probes_free(d.probes, "scaffold serve stopped while the probe ran");
 	exec_free(d.x);
 	free(d.workers);
 	sched_free(s);

@@ -28,11 +28,50 @@ copy_of(json_t *o, const char *key)
 	return v ? json_incref(v) : json_null();
 }
 
+/*
+ * Under a task with a check: its last probe and the next one, and a
+ * drift apart from a failed run ("  drift: check failed on web2 (exit 1)").
+ */
+static void
+print_check(json_t *t)
+{
+	json_t *ck = json_object_get(t, "check"), *last;
+	json_int_t due, now = store_now_ms();
+	const char *reason = str_or(t, "reason", "");
+	char ago[32], in[32];
+
+	if (!ck)
+		return;
+	last = json_object_get(ck, "last");
+	due = json_integer_value(json_object_get(ck, "next_due"));
+	printf("    check:");
+	if (json_is_object(last)) {
+		duration_format(ago, sizeof(ago),
+				now - json_integer_value(json_object_get(
+					      last, "started_at")));
+		printf(" last %lld %s on %s, %s ago",
+		       (long long)json_integer_value(json_object_get(last, "id")),
+		       str_or(last, "state", ""), str_or(last, "host", ""),
+		       ago);
+	} else {
+		printf(" not probed yet");
+	}
+	if (due) {
+		duration_format(in, sizeof(in), due > now ? due - now : 0);
+		printf("; next in %s", in);
+	} else {
+		printf("; none due");
+	}
+	printf("\n");
+	if (!strncmp(reason, "drift: ", 7))
+		printf("    %s\n", reason);
+}
+
 void
 print_status_view(json_t *view, int json, int *all_success)
 {
 	json_t *cascades = json_object_get(view, "cascades");
-	json_t *root, *arr = json_array(), *c, *t, *oc, *tarr;
+	json_t *root, *arr = json_array(), *c, *t, *oc, *tarr, *ot;
 	struct buf e[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
 	const char *repo;
 	size_t i, k, shown = 0;
@@ -62,12 +101,20 @@ print_status_view(json_t *view, int json, int *all_success)
 			if (strcmp(str_or(t, "state", ""), "success") &&
 			    all_success)
 				*all_success = 0;
-			json_array_append_new(
-				tarr, json_pack("{s:o,s:o,s:o,s:o}", "name",
-						copy_of(t, "name"), "state",
-						copy_of(t, "state"), "runs",
-						copy_of(t, "runs"), "last_run",
-						copy_of(t, "last_run")));
+			ot = json_pack("{s:o,s:o,s:o,s:o}", "name",
+				       copy_of(t, "name"), "state",
+				       copy_of(t, "state"), "runs",
+				       copy_of(t, "runs"), "last_run",
+				       copy_of(t, "last_run"));
+			/* a task with a check: why it is in its state (a
+			 * drift), its last probe and the next one */
+			if (json_object_get(t, "check")) {
+				json_object_set_new(ot, "reason",
+						    copy_of(t, "reason"));
+				json_object_set_new(ot, "check",
+						    copy_of(t, "check"));
+			}
+			json_array_append_new(tarr, ot);
 			if (json)
 				continue;
 			last = json_integer_value(json_object_get(t,
@@ -85,6 +132,7 @@ print_status_view(json_t *view, int json, int *all_success)
 				       str_or(t, "state", ""),
 				       (int)json_integer_value(
 					       json_object_get(t, "runs")));
+			print_check(t);
 		}
 		json_object_set_new(oc, "tasks", tarr);
 		json_array_append_new(arr, oc);

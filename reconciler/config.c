@@ -416,13 +416,14 @@ enum {
 	K_LOCAL,
 	K_LIMITS,
 	K_SESSION_LIFETIME,
+	K_MAX_CHECKS_PARALLEL,
 	K_N
 };
 static const char *const config_keys[K_N] = {
 	"listen",	 "public_url",	 "data_dir", "poll_interval",
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
 	"repos",	 "public_status", "repo_schemes", "local",
-	"limits",	 "session_lifetime",
+	"limits",	 "session_lifetime", "max_checks_parallel",
 };
 
 /*
@@ -739,6 +740,10 @@ config_load(struct config **out, const char *path, struct diags *diags)
 		else
 			cf->max_parallel = (int)v;
 	}
+	cf->max_checks_parallel = 2;
+	if (s[K_MAX_CHECKS_PARALLEL])
+		get_int(&x, s[K_MAX_CHECKS_PARALLEL], "max_checks_parallel", 1,
+			256, &cf->max_checks_parallel);
 	if (s[K_DOCKER])
 		load_docker(&x, s[K_DOCKER], cf, base.ptr);
 	if (s[K_HOSTS] && !ynode_is_null(s[K_HOSTS]))
@@ -877,5 +882,41 @@ config_check_runners(const struct repo_config *rc, const struct cascade *c,
 						 "without an image)");
 		}
 	}
+	return ret;
+}
+
+int
+config_check_hosts(const struct config *cf, const struct cascade *c,
+		   struct diags *diags)
+{
+	const struct task *t;
+	const struct name_ref *h;
+	struct buf inv = BUF_INIT;
+	size_t i, j, k;
+	int ret = 0;
+
+	for (k = 0; k < cf->nhosts; k++)
+		buf_addf(&inv, "%s%s", k ? ", " : "", cf->hosts[k].name);
+	for (i = 0; i < c->ntasks; i++) {
+		t = &c->tasks[i];
+		if (!t->check)
+			continue;
+		for (j = 0; j < t->check->hosts.n; j++) {
+			h = &t->check->hosts.v[j];
+			for (k = 0; k < cf->nhosts; k++)
+				if (!strcmp(cf->hosts[k].name, h->name))
+					break;
+			if (k < cf->nhosts)
+				continue;
+			ret = ERR_INVALID;
+			diags_add(diags, DIAG_ERROR, c->file, h->pos,
+				  "task '%s': check host '%s' is not in the "
+				  "daemon config's 'hosts' (%s): its probe "
+				  "could not reach it",
+				  t->name, h->name,
+				  inv.len ? inv.ptr : "none");
+		}
+	}
+	buf_release(&inv);
 	return ret;
 }

@@ -618,11 +618,14 @@ get_depends_on(struct lctx *x, const struct ynode *n, struct task *t)
 static void
 get_check(struct lctx *x, const struct ynode *n, struct task *t)
 {
-	static const char *const keys[] = { "interval", "run", "image",
-					    "hosts" };
+	static const char *const keys[] = { "interval", "run",	"image",
+					    "hosts",	"timeout", "heal",
+					    "max_heals" };
 	const struct ynode *s[ARRAY_SIZE(keys)];
 	struct check *ck;
 	unsigned sugg;
+	char *end;
+	long v;
 
 	if (n->kind != Y_MAP) {
 		yn_err(x, n, "'check' must be a mapping with 'interval' and "
@@ -631,21 +634,49 @@ get_check(struct lctx *x, const struct ynode *n, struct task *t)
 		return;
 	}
 	ck = arena_alloc(x->arena, sizeof(*ck));
+	memset(ck, 0, sizeof(*ck));
 	ck->pos = n->pos;
+	ck->max_heals = CHECK_DEFAULT_MAX_HEALS;
 	yn_match_keys(x, n, "check", keys, ARRAY_SIZE(keys), s, &sugg);
-	if (s[0])
-		yn_duration(x, s[0], "check.interval", &ck->interval_ms);
-	else if (!(sugg & 1))
+	if (s[0]) {
+		ck->interval_pos = s[0]->pos;
+		if (yn_duration(x, s[0], "check.interval", &ck->interval_ms) ==
+			    0 &&
+		    ck->interval_ms < CHECK_MIN_INTERVAL_MS)
+			yn_err(x, s[0], "'check.interval' must be at least 1s, "
+					"not %s",
+			       yn_desc(x, s[0]));
+	} else if (!(sugg & 1)) {
 		yn_err(x, n, "'check' is missing required key 'interval'");
-	if (s[1])
+	}
+	if (s[1]) {
 		ck->run = yn_nonempty(x, s[1], "check.run");
-	else if (!(sugg & 2))
+		ck->run_len = ck->run ? s[1]->len : 0;
+	} else if (!(sugg & 2)) {
 		yn_err(x, n, "'check' is missing required key 'run'");
+	}
 	if (s[2])
 		ck->image = yn_nonempty(x, s[2], "check.image");
 	if (s[3])
 		yn_names(x, s[3], "check.hosts", "host", yn_valid_host,
 			  &ck->hosts);
+	if (s[4])
+		yn_duration(x, s[4], "check.timeout", &ck->timeout_ms);
+	if (s[5])
+		yn_bool(x, s[5], "check.heal", &ck->heal);
+	if (s[6]) {
+		v = -1;
+		end = NULL;
+		if (s[6]->kind == Y_SCALAR && s[6]->len > 0 &&
+		    s[6]->str[0] != '-' && s[6]->str[0] != '+')
+			v = strtol(s[6]->str, &end, 10);
+		if (v < 1 || !end || *end || v > CHECK_MAX_HEALS_LIMIT)
+			yn_err(x, s[6], "'check.max_heals' must be a whole "
+					"number from 1 to %d, not %s",
+			       CHECK_MAX_HEALS_LIMIT, yn_desc(x, s[6]));
+		else
+			ck->max_heals = (int)v;
+	}
 	t->check = ck;
 }
 
@@ -803,6 +834,14 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	}
 	if (s[TK_CHECK])
 		get_check(x, s[TK_CHECK], t);
+	if (t->check && (!t->check->timeout_ms ||
+			 t->check->timeout_ms > t->timeout_ms))
+		t->check->timeout_ms = t->check->timeout_ms
+					       ? t->timeout_ms
+					       : t->check->interval_ms <
+							 t->timeout_ms
+					       ? t->check->interval_ms
+					       : t->timeout_ms;
 
 	/* the effective runner */
 	if (!runner && (runner = x->c->runner))
@@ -827,6 +866,17 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	else if (strcmp(runner, "docker") && t->image)
 		yn_warn(x, s[TK_IMAGE], "'image' is ignored by runner '%s'",
 		      runner);
+	/* a probe runs where the task runs: no other runner reaches it */
+	if (t->check && t->check->image && strcmp(runner, "docker"))
+		yn_err(x, yn_find_key(s[TK_CHECK], "image"),
+		       "'check.image' needs runner 'docker'; the task runs on "
+		       "'%s', and so does its check",
+		       runner);
+	if (t->check && t->check->hosts.n && strcmp(runner, "ssh"))
+		yn_err(x, yn_find_key(s[TK_CHECK], "hosts"),
+		       "'check.hosts' needs runner 'ssh'; the task runs on "
+		       "'%s', and so does its check",
+		       runner);
 }
 
 static void

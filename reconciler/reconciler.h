@@ -90,12 +90,26 @@ struct input {
 	struct pos pos;
 };
 
+/*
+ * A task's drift probe (DESIGN §3, "Check"): check.run every interval
+ * after a success, on the task's runner.  timeout_ms is effective (the
+ * interval, at most the task's timeout, when not given); max_heals is
+ * per hour.
+ */
+#define CHECK_MIN_INTERVAL_MS 1000
+#define CHECK_DEFAULT_MAX_HEALS 3
+#define CHECK_MAX_HEALS_LIMIT 1000
 struct check {
 	int64_t interval_ms;
 	const char *run;
+	size_t run_len;
 	const char *image;	  /* NULL: the task's */
 	struct name_list hosts;	  /* empty: the task's */
+	int64_t timeout_ms;
+	int heal;
+	int max_heals;
 	struct pos pos;
+	struct pos interval_pos;
 };
 
 struct task {
@@ -319,6 +333,7 @@ struct config {
 	int64_t poll_interval_ms;
 	int64_t fetch_timeout_ms;
 	int max_parallel;
+	int max_checks_parallel; /* drift probes at once, apart from tasks */
 	const char *docker_socket; /* NULL: /var/run/docker.sock */
 	int docker_keep_failed;
 	struct repo_config *repos;
@@ -366,6 +381,13 @@ const struct repo_config *config_repo(const struct config *cf,
  */
 int config_check_runners(const struct repo_config *rc,
 			 const struct cascade *c, struct diags *diags);
+/*
+ * Can every task's check reach its hosts?  Each 'check.hosts' entry not in
+ * the daemon config's inventory is an error in diags at its position.  0,
+ * or ERR_INVALID.
+ */
+int config_check_hosts(const struct config *cf, const struct cascade *c,
+		       struct diags *diags);
 
 /*
  * The state store (store.c, the only file that includes sqlite3.h).  One
@@ -666,6 +688,83 @@ int store_session_find(struct store *s, const char *hash, int64_t now,
 int store_session_delete(struct store *s, const char *hash);
 
 /*
+ * Drift probes in the store (store-checks.c).  A check run probes the
+ * task's successful run run_id on one host ("local", "docker", or the ssh
+ * host); its state is a run state (lost: scaffold stopped while it ran,
+ * not a drift).  drift: it set the task to error; heal: it re-ran it.
+ */
+struct check_row {
+	int64_t id;
+	int64_t task_id;
+	int64_t run_id;
+	char *cascade; /* names, joined in */
+	char *task;
+	char *runner;
+	char *host;
+	enum run_state state;
+	int exit_code; /* -1: none */
+	char *message;
+	int drift;
+	int heal;
+	int64_t started_at;
+	int64_t ended_at; /* 0 while running */
+};
+void check_row_release(struct check_row *r);
+void check_rows_free(struct check_row *v, size_t n);
+/* Insert a running check run; sets row->id and row->started_at. */
+int store_check_insert(struct store *s, struct check_row *row);
+int store_check_finish(struct store *s, int64_t id, enum run_state state,
+		       int exit_code, const char *message, int drift,
+		       int heal);
+int store_check_get(struct store *s, int64_t id, struct check_row *out);
+/* The task's newest check run; ERR_NOTFOUND when none. */
+int store_check_last(struct store *s, int64_t task_id,
+		     struct check_row *out);
+/* The task's newest check runs, newest first. */
+int store_checks_of_task(struct store *s, int64_t task_id, size_t limit,
+			 struct check_row **out, size_t *n);
+int store_checks_running(struct store *s, struct check_row **out, size_t *n);
+int store_check_running_count(struct store *s, int64_t task_id, int *out);
+/* Check runs of the task that healed it, ended at or after since. */
+int store_check_heals_since(struct store *s, int64_t task_id, int64_t since,
+			    int *out);
+/* Check runs by state; tasks in error by a drift (for /metrics). */
+int store_check_counts(struct store *s, int64_t out[RS_N]);
+int store_drifted_count(struct store *s, int64_t *out);
+/* store_cascade_get without the source (NULL): cheap, for the probes. */
+int store_cascade_brief(struct store *s, int64_t id, struct cascade_row *out);
+/* Why the task is in its state: its newest history entry (free it). */
+int store_task_reason(struct store *s, int64_t task_id, char **out);
+void store_check_log_path(const struct store *s, int64_t id, struct buf *out);
+/*
+ * Retention: drop the task's ended check runs but the newest keep (those
+ * that drifted or healed stay); *out (free it) their ids, whose logs go
+ * with store_check_log_remove once the transaction is committed.
+ */
+#define CHECK_KEEP_RUNS 100
+int store_checks_prune(struct store *s, int64_t task_id, size_t keep,
+		       int64_t **out, size_t *n);
+void store_check_log_remove(const struct store *s, int64_t id);
+void store_check_dir(const struct store *s, int64_t id, struct buf *out);
+/* When a task's next probe is due, and the successful run it follows. */
+struct check_due {
+	int64_t task_id;
+	int64_t due_at;
+	int64_t run_id;
+};
+int store_check_due_set(struct store *s, int64_t task_id, int64_t due_at,
+			int64_t run_id);
+/* ERR_NOTFOUND when the task has no probe due. */
+int store_check_due_get(struct store *s, int64_t task_id,
+			struct check_due *out);
+int store_check_due_delete(struct store *s, int64_t task_id);
+/* Due at or before until, earliest first. */
+int store_check_due_list(struct store *s, int64_t until, size_t limit,
+			 struct check_due **out, size_t *n);
+/* The earliest due time; ERR_NOTFOUND when none. */
+int store_check_due_next(struct store *s, int64_t *out);
+
+/*
  * The scheduler (sched.c): every rule of DESIGN §3 as transactions on the
  * store.  It decides what runs; the caller runs it (through runner/) and
  * reports the end with sched_finish().  One struct sched per thread, on
@@ -813,6 +912,28 @@ int sched_recover_lost(struct sched *s, const char *why, size_t *n);
 /* The active definition of a cascade (cached; owned by the scheduler). */
 int sched_definition(struct sched *s, int64_t cascade_id,
 		     const struct cascade **out);
+
+/*
+ * Drift probes (sched-check.c).  sched_check_claim hands out up to max
+ * probes that are due, as run requests (run_id: the check run's id; log
+ * and work dir its own; the task's environment plus SCAFFOLD_CHECK=1);
+ * sched_check_finish records one's end (d->run_id the check run): a
+ * failure of the task's current success is drift, or a heal, and note
+ * says which.  sched_check_next: the earliest due time (ERR_NOTFOUND when
+ * none).  sched_check_interrupt: scaffold stops (or stopped) while a
+ * probe ran: it ends lost, no verdict, and is due again at once.
+ */
+int sched_check_claim(struct sched *s, size_t max, struct run_req ***out,
+		      size_t *n);
+int sched_check_finish(struct sched *s, const struct run_done *d,
+		       struct buf *note);
+int sched_check_next(struct sched *s, int64_t *out);
+int sched_check_interrupt(struct sched *s, int64_t check_id,
+			  const char *why);
+/* Check runs the store shows running (after a restart: interrupted). */
+int sched_check_running(struct sched *s, struct check_row **out, size_t *n);
+/* Every task in success with a check gets a due time (at start). */
+int sched_check_sweep(struct sched *s);
 
 /*
  * A cascade's file store (store-files.c): files an operator uploads for

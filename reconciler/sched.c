@@ -6,22 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconciler-int.h"
-
-struct def_entry {
-	int64_t cascade_id;
-	int64_t generation;
-	struct cascade *c;
-};
-
-struct sched {
-	struct store *st;
-	struct def_entry *defs;
-	size_t ndefs;
-	size_t alloc;
-	sched_apply_hook apply_hook;
-	void *apply_hook_arg;
-};
+#include "sched-int.h"
 
 void
 sched_set_apply_hook(struct sched *s, sched_apply_hook fn, void *arg)
@@ -114,7 +99,7 @@ struct input_ctx {
 };
 
 /* The value of an input: the stored one, else the default; NULL if none. */
-static int
+int
 input_value(struct sched *s, int64_t cascade_id, const struct input *in,
 	    struct buf *out)
 {
@@ -158,7 +143,7 @@ fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
 }
 
 /* Every password value of the cascade (set or default): masked in logs. */
-static int
+int
 cascade_secrets(struct sched *s, int64_t cascade_id, const struct cascade *c,
 		struct run_env_var **out, size_t *n)
 {
@@ -188,7 +173,7 @@ cascade_secrets(struct sched *s, int64_t cascade_id, const struct cascade *c,
 	return 0;
 }
 
-static void
+void
 env_vars_free(struct run_env_var *v, size_t n)
 {
 	size_t i;
@@ -205,7 +190,7 @@ env_vars_free(struct run_env_var *v, size_t n)
 /* ---- readiness ---- */
 
 /* Task rows by name, for lookups in a cascade's rows. */
-static void
+void
 index_rows(struct strmap *m, struct task_row *rows, size_t n)
 {
 	size_t i;
@@ -288,7 +273,7 @@ promote_one(struct sched *s, const struct task *t, struct task_row *r,
  * with only, just the children of that task (reading the rows of those
  * children and their parents, not of the whole cascade).
  */
-static int
+int
 promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
 		size_t *moved)
 {
@@ -375,7 +360,7 @@ out:
 /* ---- new definitions ---- */
 
 /* Put a task back to not_started (a running one finishes superseded). */
-static int
+int
 reset_task(struct sched *s, struct task_row *r, const char *reason)
 {
 	int ret = 0;
@@ -523,6 +508,9 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 				 nadded, nchanged, nremoved, nreset);
 		buf_putc(report, '\n');
 	}
+	/* a check that came (or stayed) on a task in success */
+	if ((ret = check_sweep_locked(s, row.id)) < 0)
+		goto out;
 	ret = 0;
 out:
 	if (have_plan)
@@ -606,247 +594,6 @@ sched_apply(struct sched *s, const char *repo, const char *revision,
 fail:
 	store_rollback(s->st);
 	cascade_rows_free(cs, ncs);
-	return ret;
-}
-
-/* ---- starting runs ---- */
-
-static void
-push_env(struct run_req *r, size_t *alloc, const char *name,
-	 const char *value, size_t len)
-{
-	size_t i;
-
-	/* later entries win: replace an earlier one of the same name */
-	for (i = 0; i < r->nenv; i++) {
-		if (!strcmp(r->env[i].name, name)) {
-			free(r->env[i].value);
-			r->env[i].value = xstrndup(value, len);
-			r->env[i].len = len;
-			return;
-		}
-	}
-	GROW(r->env, r->nenv + 1, *alloc);
-	r->env[r->nenv].name = xstrdup(name);
-	r->env[r->nenv].value = xstrndup(value, len);
-	r->env[r->nenv].len = len;
-	r->nenv++;
-}
-
-void
-run_req_free(struct run_req *r)
-{
-	size_t i;
-
-	if (!r)
-		return;
-	free(r->repo);
-	free(r->cascade);
-	free(r->task);
-	free(r->revision);
-	free(r->runner);
-	free(r->image);
-	free(r->host);
-	free(r->script);
-	env_vars_free(r->env, r->nenv);
-	for (i = 0; i < r->nfiles; i++) {
-		free(r->files[i].path);
-		free(r->files[i].src);
-	}
-	free(r->files);
-	strvec_clear(&r->store_files);
-	strvec_clear(&r->store_env);
-	env_vars_free(r->secrets, r->nsecrets);
-	free(r->log_path);
-	free(r->work_dir);
-	free(r);
-}
-
-/*
- * The nearest ancestor of t that stores name and has a successful run
- * (parents t needs to fail have no stores).  *out_run is that run.
- */
-static int
-find_provider(struct sched *s, const struct cascade *c, int64_t cascade_id,
-	      const struct task *t, const char *name, int env,
-	      int64_t *out_run)
-{
-	size_t n = c->ntasks, head = 0, tail = 0, i, j, v, w;
-	size_t *queue = xmalloc(n * sizeof(*queue));
-	unsigned char *seen = xcalloc(n, 1);
-	struct task_row row;
-	const struct name_list *l;
-	int found = 0, ret = 0;
-
-	*out_run = 0;
-	queue[tail++] = cascade_task_index(c, t);
-	seen[queue[0]] = 1;
-	while (head < tail && !found) {
-		v = queue[head++];
-		for (i = 0; i < c->tasks[v].ndeps && !found; i++) {
-			w = c->tasks[v].deps[i].task;
-			if (seen[w])
-				continue;
-			seen[w] = 1;
-			queue[tail++] = w;
-			if (c->tasks[v].deps[i].kind == DEP_ERROR)
-				continue;
-			l = env ? &c->tasks[w].store_env
-				: &c->tasks[w].store_file;
-			for (j = 0; j < l->n; j++)
-				if (!strcmp(l->v[j].name, name))
-					break;
-			if (j == l->n)
-				continue;
-			ret = store_task_find(s->st, cascade_id,
-					      c->tasks[w].name, &row);
-			if (ret == ERR_NOTFOUND)
-				continue;
-			if (ret < 0)
-				goto out;
-			ret = store_run_last_success(s->st, row.id, out_run);
-			free(row.name);
-			if (ret == 0)
-				found = 1;
-			else if (ret != ERR_NOTFOUND)
-				goto out;
-		}
-	}
-	ret = found ? 0 : ERR_NOTFOUND;
-out:
-	free(queue);
-	free(seen);
-	return ret;
-}
-
-/*
- * Everything a runner needs for task t.  On a problem that stops the run
- * (an input without value, a load nothing satisfies) returns ERR_INVALID
- * with the reason in err_msg().
- */
-static int
-build_req(struct sched *s, const struct cascade *c, const char *repo,
-	  int64_t cascade_id, const char *revision, const struct task *t,
-	  const char *host, struct run_req *r)
-{
-	struct buf v = BUF_INIT, path = BUF_INIT;
-	const struct input *in;
-	size_t i, alloc = 0, falloc = 0;
-	int64_t prov;
-	char blob[SHA256_HEX_LEN + 1];
-	int ret = 0;
-
-	r->repo = xstrdup(repo ? repo : "");
-	r->cascade = xstrdup(c->name);
-	r->task = xstrdup(t->name);
-	r->revision = xstrdup(revision ? revision : "");
-	r->runner = xstrdup(t->runner);
-	r->image = t->image ? xstrdup(t->image) : NULL;
-	r->host = host ? xstrdup(host) : NULL;
-	r->timeout_ms = t->timeout_ms;
-	r->script = xstrndup(t->run, t->run_len);
-	r->script_len = t->run_len;
-
-	push_env(r, &alloc, "SCAFFOLD_CASCADE", c->name, strlen(c->name));
-	push_env(r, &alloc, "SCAFFOLD_TASK", t->name, strlen(t->name));
-	buf_addf(&v, "%lld", (long long)r->run_id);
-	push_env(r, &alloc, "SCAFFOLD_RUN_ID", v.ptr, v.len);
-	push_env(r, &alloc, "SCAFFOLD_REVISION", r->revision,
-		 strlen(r->revision));
-	buf_reset(&v);
-	buf_addf(&v, "%d", r->attempt);
-	push_env(r, &alloc, "SCAFFOLD_ATTEMPT", v.ptr, v.len);
-	if (r->host)
-		push_env(r, &alloc, "SCAFFOLD_HOST", r->host, strlen(r->host));
-	for (i = 0; i < t->nenv; i++)
-		push_env(r, &alloc, t->env[i].key, t->env[i].value,
-			 t->env[i].value_len);
-	for (i = 0; i < t->ninputs; i++) {
-		in = cascade_input(c, t->inputs[i].value);
-		buf_reset(&v);
-		ret = in ? input_value(s, cascade_id, in, &v) : ERR_NOTFOUND;
-		if (ret == ERR_NOTFOUND) {
-			ret = err_set("input '%s' has no value; set it with "
-				      "'scaffold input set %s %s VALUE'",
-				      t->inputs[i].value, c->name,
-				      t->inputs[i].value);
-			ret = ERR_INVALID;
-			goto out;
-		}
-		if (ret < 0)
-			goto out;
-		push_env(r, &alloc, t->inputs[i].key, v.ptr, v.len);
-	}
-	for (i = 0; i < t->load_env.n; i++) {
-		const char *name = t->load_env.v[i].name;
-
-		ret = find_provider(s, c, cascade_id, t, name, 1, &prov);
-		if (ret == 0) {
-			buf_reset(&v);
-			ret = store_run_env_get(s->st, prov, name, &v);
-		}
-		if (ret == ERR_NOTFOUND) {
-			err_set("load env '%s': no task it depends on has "
-				"stored it",
-				name);
-			ret = ERR_INVALID;
-			goto out;
-		}
-		if (ret < 0)
-			goto out;
-		push_env(r, &alloc, name, v.ptr, v.len);
-	}
-	for (i = 0; i < t->load_file.n; i++) {
-		const char *name = t->load_file.v[i].name;
-
-		ret = find_provider(s, c, cascade_id, t, name, 0, &prov);
-		if (ret == 0)
-			ret = store_run_file_get(s->st, prov, name, blob);
-		if (ret == ERR_NOTFOUND) {
-			/* no ancestor stores it: the cascade's file store */
-			struct file_row fr;
-
-			ret = store_file_get(s->st, cascade_id, name, &fr);
-			if (ret == 0) {
-				memcpy(blob, fr.blob, sizeof(blob));
-				free(fr.name);
-			}
-		}
-		if (ret == ERR_NOTFOUND) {
-			err_set("load file '%s': no task it depends on has "
-				"stored it, and the cascade's file store does "
-				"not have it",
-				name);
-			ret = ERR_INVALID;
-			goto out;
-		}
-		if (ret < 0)
-			goto out;
-		buf_reset(&path);
-		store_blob_path(s->st, blob, &path);
-		GROW(r->files, r->nfiles + 1, falloc);
-		r->files[r->nfiles].path = xstrdup(name);
-		r->files[r->nfiles].src = buf_detach(&path, NULL);
-		r->nfiles++;
-	}
-	for (i = 0; i < t->store_file.n; i++)
-		strvec_push(&r->store_files, t->store_file.v[i].name);
-	for (i = 0; i < t->store_env.n; i++)
-		strvec_push(&r->store_env, t->store_env.v[i].name);
-	if ((ret = cascade_secrets(s, cascade_id, c, &r->secrets,
-				   &r->nsecrets)) < 0)
-		goto out;
-	buf_reset(&path);
-	store_log_path(s->st, r->run_id, &path);
-	r->log_path = buf_detach(&path, NULL);
-	store_run_dir(s->st, r->run_id, &path);
-	r->work_dir = buf_detach(&path, NULL);
-	ret = 0;
-out:
-	if (v.len)
-		memset(v.ptr, 0, v.len);
-	buf_release(&v);
-	buf_release(&path);
 	return ret;
 }
 
@@ -1209,6 +956,9 @@ finish_locked(struct sched *s, const struct run_done *d,
 	    (ret = store_task_set_state(s->st, task.id, TS_RUNNING, to,
 					why.ptr)) < 0)
 		goto out;
+	if (to == TS_SUCCESS && t->check &&
+	    (ret = check_arm_locked(s, &task, t)) < 0)
+		goto out;
 	if (to != TS_WAITING)
 		ret = promote_cascade(s, task.cascade_id, task.name, NULL);
 out:
@@ -1288,30 +1038,25 @@ active_cascade(struct sched *s, const char *repo, const char *name,
 }
 
 int
-sched_trigger(struct sched *s, const char *repo, const char *cascade,
-	      const char *task, int force, int64_t *out_task_id)
+trigger_locked(struct sched *s, int64_t cascade_id, const struct cascade *c,
+	       const char *task, int force, const char *reason,
+	       int64_t *out_task_id)
 {
-	struct cascade_row crow;
-	const struct cascade *c;
 	const struct task *t;
 	struct task_row *rows = NULL, *r;
 	size_t n = 0, i, seed, *origin = NULL;
-	struct buf why = BUF_INIT, reason = BUF_INIT;
+	struct buf why = BUF_INIT, down = BUF_INIT;
 	struct strmap idx = STRMAP_INIT;
 	int ret;
 
-	if ((ret = active_cascade(s, repo, cascade, &crow, &c)) < 0)
-		return ret;
-	if ((ret = store_begin(s->st)) < 0)
-		goto out;
 	t = cascade_task(c, task);
 	if (!t) {
-		ret = err_set("cascade '%s' has no task '%s'", cascade, task);
+		ret = err_set("cascade '%s' has no task '%s'", c->name, task);
 		ret = ERR_NOTFOUND;
-		goto fail;
+		goto out;
 	}
-	if ((ret = store_tasks(s->st, crow.id, &rows, &n)) < 0)
-		goto fail;
+	if ((ret = store_tasks(s->st, cascade_id, &rows, &n)) < 0)
+		goto out;
 	index_rows(&idx, rows, n);
 	r = strmap_get(&idx, task);
 	if (r->state == TS_RUNNING || r->state == TS_WAITING) {
@@ -1320,47 +1065,64 @@ sched_trigger(struct sched *s, const char *repo, const char *cascade,
 						     : "waiting to run",
 			      "");
 		ret = ERR_CONFLICT;
-		goto fail;
+		goto out;
 	}
 	if (!force && unmet_parents(t, &idx, &why)) {
 		err_set("task '%s' is not ready: %s; use --force to run it "
 			"anyway",
 			task, why.ptr);
 		ret = ERR_CONFLICT;
-		goto fail;
+		goto out;
 	}
 	seed = cascade_task_index(c, t);
 	origin = xmalloc((c->ntasks + 1) * sizeof(*origin));
 	dag_reach(c, &seed, 1, origin);
-	buf_addf(&reason, "downstream of '%s', run by hand", task);
+	buf_addf(&down, "downstream of '%s', %s", task, reason);
 	for (i = 0; i < c->ntasks; i++) {
 		if (i == seed || origin[i] == SIZE_MAX)
 			continue;
 		r = strmap_get(&idx, c->tasks[i].name);
-		if (r && (ret = reset_task(s, r, reason.ptr)) < 0)
-			goto fail;
+		if (r && (ret = reset_task(s, r, down.ptr)) < 0)
+			goto out;
 	}
 	r = strmap_get(&idx, task);
 	r->attempts = 0;
 	r->manual = 1;
 	if ((ret = store_task_update(s->st, r)) < 0 ||
 	    (ret = store_task_set_state(s->st, r->id, r->state, TS_WAITING,
-					force ? "run by hand (forced)"
-					      : "run by hand")) < 0)
-		goto fail;
+					reason)) < 0)
+		goto out;
 	if (out_task_id)
 		*out_task_id = r->id;
-	if ((ret = store_commit(s->st)) < 0)
-		goto fail;
-	goto out;
-fail:
-	store_rollback(s->st);
 out:
 	strmap_release(&idx);
 	free(origin);
 	task_rows_free(rows, n);
 	buf_release(&why);
-	buf_release(&reason);
+	buf_release(&down);
+	return ret;
+}
+
+int
+sched_trigger(struct sched *s, const char *repo, const char *cascade,
+	      const char *task, int force, int64_t *out_task_id)
+{
+	struct cascade_row crow;
+	const struct cascade *c;
+	int ret;
+
+	if ((ret = active_cascade(s, repo, cascade, &crow, &c)) < 0)
+		return ret;
+	if ((ret = store_begin(s->st)) < 0)
+		goto out;
+	ret = trigger_locked(s, crow.id, c, task, force,
+			     force ? "run by hand (forced)" : "run by hand",
+			     out_task_id);
+	if (ret == 0)
+		ret = store_commit(s->st);
+	if (ret < 0)
+		store_rollback(s->st);
+out:
 	cascade_row_release(&crow);
 	return ret;
 }

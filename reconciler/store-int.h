@@ -31,4 +31,7 @@ char *db_col_str(sqlite3_stmt *st, int i);
 /* Column i, a hex SHA-256, into out ("" for NULL). */
 void db_col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1]);
 
+/* The tables of drift probes (store-checks.c), a migration of store.c. */
+extern const char store_checks_schema[];
+
 #endif

@@ -189,6 +189,8 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX deliveries_digest ON deliveries (forge, digest, "
 	"repo);"
 	"CREATE INDEX deliveries_received ON deliveries (repo, received_at);",
+	/* 9: drift probes: check runs and due times (store-checks.c) */
+	store_checks_schema,
 };
 
 int64_t

@@ -45,6 +45,9 @@ void api_file_delete(struct req *r);
 /* api-runs.c */
 void api_run_get(struct req *r);
 void api_run_log(struct req *r);
+/* api-checks.c */
+void api_check_get(struct req *r);
+void api_check_log(struct req *r);
 void api_run_kill(struct req *r);
 
 #endif

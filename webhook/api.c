@@ -150,6 +150,34 @@ api_repo_sync(struct req *r)
 				     rc->name));
 }
 
+/* Drift probes by result, and the tasks a drift left in error. */
+static int
+metrics_checks(struct req *r, struct buf *b)
+{
+	struct store *st = req_store(r);
+	int64_t checks[RS_N], drifted;
+	size_t i;
+
+	if (store_check_counts(st, checks) < 0 ||
+	    store_drifted_count(st, &drifted) < 0) {
+		reply_error(r, 503, "%s", err_msg());
+		return -1;
+	}
+	buf_puts(b, "# HELP scaffold_checks_total Drift probes by result; "
+		    "running ones have not ended yet, lost ones were cut "
+		    "short by a restart.\n"
+		    "# TYPE scaffold_checks_total counter\n");
+	for (i = 0; i < RS_N; i++)
+		buf_addf(b, "scaffold_checks_total{result=\"%s\"} %lld\n",
+			 run_state_names[i], (long long)checks[i]);
+	buf_addf(b, "# HELP scaffold_drifted_tasks Tasks in error because "
+		    "their probe failed.\n"
+		    "# TYPE scaffold_drifted_tasks gauge\n"
+		    "scaffold_drifted_tasks %lld\n",
+		 (long long)drifted);
+	return 0;
+}
+
 /* Runs by outcome, tasks by state, the queue; -1 with a reply set. */
 static int
 metrics_state(struct req *r, struct buf *b)
@@ -177,6 +205,8 @@ metrics_state(struct req *r, struct buf *b)
 	for (i = 0; i < TS_N; i++)
 		buf_addf(b, "scaffold_tasks{state=\"%s\"} %lld\n",
 			 task_state_names[i], (long long)tasks[i]);
+	if (metrics_checks(r, b) < 0)
+		return -1;
 	buf_addf(b, "# HELP scaffold_queue_depth Tasks waiting for a runner "
 		    "slot.\n"
 		    "# TYPE scaffold_queue_depth gauge\n"
@@ -337,6 +367,9 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/runs/{id}/log", ROLE_VIEWER, PAGE_API, api_run_log },
 	{ "POST", "/api/v1/runs/{id}/kill", ROLE_OPERATOR, PAGE_API,
 	  api_run_kill },
+	{ "GET", "/api/v1/checks/{id}", ROLE_VIEWER, PAGE_API, api_check_get },
+	{ "GET", "/api/v1/checks/{id}/log", ROLE_VIEWER, PAGE_API,
+	  api_check_log },
 	{ "GET", "/api/v1/tokens", ROLE_ADMIN, PAGE_API, api_tokens },
 	{ "POST", "/api/v1/tokens", ROLE_ADMIN, PAGE_API, api_token_create },
 	{ "DELETE", "/api/v1/tokens/{name}", ROLE_ADMIN, PAGE_API,

@@ -718,6 +718,7 @@ ui_cascade(struct req *r)
 		 def->ntasks);
 	tasks_table(&p, def, rows);
 	buf_puts(&p.b, "</section>\n");
+	ui_checks_section(&p, st, c.id, def);
 	if (!auth_may_see(r, PAGE_DETAIL))
 		ui_sign_in_note(&p, "The inputs of this cascade");
 	else if (inputs_section(&p, st, &c) < 0)

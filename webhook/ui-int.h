@@ -108,6 +108,9 @@ int ui_revisions(struct store *st, const char *repo, const char *commit,
 void ui_index(struct req *r);
 void ui_cascade(struct req *r);
 void ui_run(struct req *r);
+/* ui-check.c: the drift checks section of a cascade's page. */
+void ui_checks_section(struct page *p, struct store *st, int64_t cascade_id,
+		       const struct cascade *def);
 void ui_run_file(struct req *r);
 void ui_badge(struct req *r);
 void ui_script(struct req *r);

@@ -587,6 +587,7 @@ const struct route ui_routes[] = {
 	{ "GET", "/c/{repo}/{cascade}", ROLE_NONE, PAGE_STATE, ui_cascade },
 	{ "GET", "/r/{id}", ROLE_NONE, PAGE_STATE, ui_run },
 	{ "GET", "/r/{id}/log", ROLE_NONE, PAGE_DETAIL, api_run_log },
+	{ "GET", "/k/{id}/log", ROLE_NONE, PAGE_DETAIL, api_check_log },
 	{ "GET", "/r/{id}/files/{name*}", ROLE_NONE, PAGE_DETAIL,
 	  ui_run_file },
 	{ "GET", "/badge/{repo}/{cascade}", ROLE_NONE, PAGE_STATE, ui_badge },

@@ -56,13 +56,60 @@ view_int_or_null(int64_t v)
 	return v ? json_integer(v) : json_null();
 }
 
+/*
+ * A task's drift probes, for a task that has any (a due one, or a check
+ * run): its last check run and when the next is due; and why the task is
+ * in its state (a drift says so).  NULL when the task has no check.
+ */
+static json_t *
+view_check(struct store *st, int64_t task_id, json_t **reason)
+{
+	struct check_row k;
+	struct check_due due;
+	json_t *o, *last = json_null();
+	char *why = NULL;
+	int has_due, has_last;
+
+	has_due = store_check_due_get(st, task_id, &due) == 0;
+	has_last = store_check_last(st, task_id, &k) == 0;
+	if (!has_due && !has_last)
+		return NULL;
+	if (has_last) {
+		last = json_object();
+		json_object_set_new(last, "id", json_integer(k.id));
+		json_object_set_new(last, "state",
+				    json_string(run_state_names[k.state]));
+		json_object_set_new(last, "host", view_str(k.host));
+		json_object_set_new(last, "exit_code",
+				    k.exit_code >= 0 ? json_integer(k.exit_code)
+						     : json_null());
+		json_object_set_new(last, "message", view_str(k.message));
+		json_object_set_new(last, "drift", json_boolean(k.drift));
+		json_object_set_new(last, "heal", json_boolean(k.heal));
+		json_object_set_new(last, "started_at",
+				    json_integer(k.started_at));
+		json_object_set_new(last, "ended_at",
+				    view_int_or_null(k.ended_at));
+		check_row_release(&k);
+	}
+	o = json_object();
+	json_object_set_new(o, "last", last);
+	json_object_set_new(o, "next_due",
+			    has_due ? json_integer(due.due_at) : json_null());
+	if (store_task_reason(st, task_id, &why) == 0) {
+		*reason = view_str(why);
+		free(why);
+	}
+	return o;
+}
+
 int
 view_cascade(struct json_t **out, struct store *st,
 	     const struct cascade_row *c)
 {
 	struct task_row *ts = NULL;
 	size_t nts = 0, k;
-	json_t *o, *tarr, *t;
+	json_t *o, *tarr, *t, *ck, *reason;
 
 	*out = NULL;
 	if (store_tasks(st, c->id, &ts, &nts) < 0)
@@ -92,6 +139,12 @@ view_cascade(struct json_t **out, struct store *st,
 		json_object_set_new(t, "manual", json_boolean(ts[k].manual));
 		json_object_set_new(t, "updated_at",
 				    json_integer(ts[k].updated_at));
+		reason = NULL;
+		if ((ck = view_check(st, ts[k].id, &reason))) {
+			json_object_set_new(t, "reason",
+					    reason ? reason : json_null());
+			json_object_set_new(t, "check", ck);
+		}
 		json_array_append_new(tarr, t);
 	}
 	json_object_set_new(o, "tasks", tarr);

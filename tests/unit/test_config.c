@@ -465,6 +465,9 @@ test_limits(void **state)
 		"from 1 byte to 1024T, such as 512K, 256M or 1G, not a list\n"
 		"D/c.yaml:2:39: error: 'limits.store_run' must be a size from "
 		"1 byte to 1024T, such as 512K, 256M or 1G, not '2000T'\n");
+	assert_config_errors("data_dir: data\nmax_checks_parallel: 0\n",
+			     "D/c.yaml:2:22: error: 'max_checks_parallel' "
+			     "must be a number from 1 to 256, not '0'\n");
 	assert_config_errors("data_dir: data\nlimits: 1G\n",
 			     "D/c.yaml:2:9: error: 'limits' must be a mapping "
 			     "with 'store_file', 'store_run', 'run_log', "
@@ -582,6 +585,60 @@ test_check_runners(void **state)
 	config_free(cf);
 }
 
+/* max_checks_parallel: 2 unless set, apart from max_parallel. */
+static void
+test_max_checks_parallel(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = config_ok("data_dir: data\n");
+	assert_int_equal(cf->max_checks_parallel, 2);
+	config_free(cf);
+	cf = config_ok("data_dir: data\nmax_parallel: 3\n"
+		       "max_checks_parallel: 7\n");
+	assert_int_equal(cf->max_parallel, 3);
+	assert_int_equal(cf->max_checks_parallel, 7);
+	config_free(cf);
+}
+
+/* A check's hosts must be in the inventory: an error at each one not. */
+static void
+test_check_hosts(void **state)
+{
+	struct host_config hosts[2];
+	struct config cf;
+	struct cascade *c;
+	struct diags d = DIAGS_INIT;
+
+	(void)state;
+	memset(&cf, 0, sizeof(cf));
+	memset(hosts, 0, sizeof(hosts));
+	hosts[0].name = "web1";
+	hosts[1].name = "web2";
+	cf.hosts = hosts;
+	cf.nhosts = 2;
+	c = load_ok("version: v1\nname: c\nrunner: ssh\nhosts: [web1]\n"
+		    "tasks:\n"
+		    "  - name: a\n    run: x\n"
+		    "    check: {interval: 1s, run: y, hosts: [web2, web9]}\n"
+		    "  - {name: b, run: x, check: {interval: 1s, run: y}}\n");
+	assert_int_equal(config_check_hosts(&cf, c, &d), ERR_INVALID);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].pos.line, 8);
+	assert_int_equal(d.v[0].pos.col, 49);
+	assert_string_equal(d.v[0].msg,
+			    "task 'a': check host 'web9' is not in the daemon "
+			    "config's 'hosts' (web1, web2): its probe could "
+			    "not reach it");
+	diags_release(&d);
+	cf.nhosts = 0;
+	assert_int_equal(config_check_hosts(&cf, c, &d), ERR_INVALID);
+	assert_int_equal(d.n, 2);
+	diags_release(&d);
+	cascade_free(c);
+}
+
 int
 main(void)
 {
@@ -605,6 +662,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_public_status, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_check_runners, setup,
+						teardown),
+		cmocka_unit_test(test_check_hosts),
+		cmocka_unit_test_setup_teardown(test_max_checks_parallel, setup,
 						teardown),
 	};
 

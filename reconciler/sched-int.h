@@ -1,0 +1,79 @@
+/*
+ * sched-int.h - internals shared by the files of the scheduler: sched.c
+ * (the state machine), sched-req.c (what a run needs), sched-check.c
+ * (drift probes).
+ */
+#ifndef SCAFFOLD_SCHED_INT_H
+#define SCAFFOLD_SCHED_INT_H
+
+#include "reconciler-int.h"
+
+struct def_entry {
+	int64_t cascade_id;
+	int64_t generation;
+	struct cascade *c;
+};
+
+struct sched {
+	struct store *st;
+	struct def_entry *defs;
+	size_t ndefs;
+	size_t alloc;
+	sched_apply_hook apply_hook;
+	void *apply_hook_arg;
+};
+
+/* The value of an input: the stored one, else the default; ERR_NOTFOUND
+ * when it has none. */
+int input_value(struct sched *s, int64_t cascade_id, const struct input *in,
+		struct buf *out);
+/* Every password value of the cascade (set or default): masked in logs.
+ * *out is freed with env_vars_free. */
+int cascade_secrets(struct sched *s, int64_t cascade_id,
+		    const struct cascade *c, struct run_env_var **out,
+		    size_t *n);
+/* Free n variables, wiping their values. */
+void env_vars_free(struct run_env_var *v, size_t n);
+/* Task rows by name, for lookups in a cascade's rows. */
+void index_rows(struct strmap *m, struct task_row *rows, size_t n);
+/*
+ * Promote ready tasks of one cascade, inside the caller's transaction;
+ * with only, just the children of that task.
+ */
+int promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
+		    size_t *moved);
+/* Put a task back to not_started (a running one finishes superseded). */
+int reset_task(struct sched *s, struct task_row *r, const char *reason);
+/*
+ * Run a task by hand inside the caller's transaction (sched_trigger's
+ * rules); reason goes to its history.  ERR_CONFLICT as sched_trigger.
+ */
+int trigger_locked(struct sched *s, int64_t cascade_id,
+		   const struct cascade *c, const char *task, int force,
+		   const char *reason, int64_t *out_task_id);
+
+/*
+ * Everything a runner needs for task t (sched-req.c), r->run_id set by
+ * the caller.  On a problem that stops the run (an input without value, a
+ * load nothing satisfies) returns ERR_INVALID with the reason in
+ * err_msg().
+ */
+int build_req(struct sched *s, const struct cascade *c, const char *repo,
+	      int64_t cascade_id, const char *revision, const struct task *t,
+	      const char *host, struct run_req *r);
+/* Add (or replace) a variable of r's environment. */
+void push_env(struct run_req *r, size_t *alloc, const char *name,
+	      const char *value, size_t len);
+
+/*
+ * Drift probes (sched-check.c), inside the caller's transaction: a task
+ * that has just succeeded with a check gets its first probe due in about
+ * one interval.
+ */
+int check_arm_locked(struct sched *s, const struct task_row *task,
+		     const struct task *t);
+
+/* Arm the checks of a cascade's tasks in success that have none due. */
+int check_sweep_locked(struct sched *s, int64_t cascade_id);
+
+#endif
