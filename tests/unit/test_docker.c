@@ -1,6 +1,8 @@
 /*
- * test_docker.c - the docker runner against the real Docker engine on
- * /var/run/docker.sock (started here when no engine answers), and against
+ * test_docker.c - the docker runner against a real Docker engine of the
+ * test's own (dockerd with its own socket, data root and exec root in a
+ * temporary directory, stopped at the end: an engine shared with another
+ * test run could be stopped under it, or hold its containers), and against
  * a small fake engine on a socket of our own for what a real one will not
  * do on demand: run out of disk, stop in the middle of a run, speak
  * another API version.
@@ -31,6 +33,10 @@
 #define IMAGE_USER "scaffold-test:busybox-user" /* USER 1000, ENTRYPOINT */
 
 static const char *skip_reason;
+/* the test's engine: its directory, and the socket every run and docker
+ * CLI call here uses (DOCKER_HOST) */
+static char engine_dir[] = "/tmp/scaffold-test-dockerd.XXXXXX";
+static char engine_sock[sizeof(engine_dir) + 16];
 static bool started_dockerd;
 static int64_t next_run_id;
 static int64_t first_run_id;
@@ -186,6 +192,7 @@ build_images(void)
 static int
 group_setup(void **state)
 {
+	char cmd[512];
 	int i;
 
 	(void)state;
@@ -194,27 +201,35 @@ group_setup(void **state)
 		skip_reason = "the docker CLI is not installed";
 		goto out;
 	}
+	if (system("command -v dockerd >/dev/null 2>&1") != 0) {
+		skip_reason = "dockerd is not installed (scripts/install-deps.sh "
+			      "installs docker.io)";
+		goto out;
+	}
+	if (!mkdtemp(engine_dir)) {
+		skip_reason = "cannot make a directory for the test's engine";
+		goto out;
+	}
+	snprintf(engine_sock, sizeof(engine_sock), "%s/docker.sock",
+		 engine_dir);
+	snprintf(cmd, sizeof(cmd), "unix://%s", engine_sock);
+	setenv("DOCKER_HOST", cmd, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "dockerd --host unix://%s/docker.sock --data-root %s/data "
+		 "--exec-root %s/exec --pidfile %s/docker.pid "
+		 "--iptables=false --bridge=none >%s/dockerd.log 2>&1 &",
+		 engine_dir, engine_dir, engine_dir, engine_dir, engine_dir);
+	if (system(cmd) != 0) {
+		skip_reason = "dockerd cannot be started";
+		goto out;
+	}
+	started_dockerd = true;
+	for (i = 0; i < 300 && !engine_answers(); i++)
+		usleep(100000);
 	if (!engine_answers()) {
-		if (system("command -v dockerd >/dev/null 2>&1") != 0) {
-			skip_reason = "no Docker engine answers and dockerd "
-				      "is not installed";
-			goto out;
-		}
-		fprintf(stderr, "test_docker: starting dockerd (log in "
-				"/tmp/scaffold-test-dockerd.log)\n");
-		if (system("dockerd --iptables=false --bridge=none "
-			   ">/tmp/scaffold-test-dockerd.log 2>&1 &") != 0) {
-			skip_reason = "dockerd cannot be started";
-			goto out;
-		}
-		started_dockerd = true;
-		for (i = 0; i < 300 && !engine_answers(); i++)
-			usleep(100000);
-		if (!engine_answers()) {
-			skip_reason = "dockerd did not come up (see "
-				      "/tmp/scaffold-test-dockerd.log)";
-			goto out;
-		}
+		skip_reason = "dockerd did not come up (see its log in "
+			      "/tmp/scaffold-test-dockerd.*/dockerd.log)";
+		goto out;
 	}
 	if (build_images() < 0)
 		skip_reason = "cannot build the busybox test images";
@@ -225,25 +240,40 @@ out:
 	first_run_id = next_run_id =
 		7000000000000LL + (int64_t)getpid() * 100000 +
 		(int64_t)(time(NULL) % 1000) * 100;
-	runner_docker_configure(NULL, 0);
+	runner_docker_configure(engine_sock, 0);
 	return 0;
 }
 
 static int
 group_teardown(void **state)
 {
+	char cmd[512];
 	int64_t id;
 	char *pid;
+	int i;
 
 	(void)state;
 	if (!skip_reason)
 		for (id = first_run_id; id < next_run_id; id++)
 			remove_containers_of(id);
 	if (started_dockerd) {
-		pid = slurp("/var/run/docker.pid", NULL);
-		if (pid && atoi(pid) > 1)
+		snprintf(cmd, sizeof(cmd), "%s/docker.pid", engine_dir);
+		pid = slurp(cmd, NULL);
+		if (pid && atoi(pid) > 1) {
 			kill(atoi(pid), SIGTERM);
+			for (i = 0; i < 100 && kill(atoi(pid), 0) == 0; i++)
+				usleep(100000);
+		}
 		free(pid);
+		/* what the engine leaves mounted, then its directory */
+		snprintf(cmd, sizeof(cmd),
+			 "grep ' %s/' /proc/mounts | awk '{print $2}' | "
+			 "sort -r | xargs -r -n1 umount -l 2>/dev/null; "
+			 "rm -rf %s",
+			 engine_dir, engine_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "test_docker: cannot remove %s\n",
+				engine_dir);
 	}
 	return 0;
 }
@@ -722,7 +752,7 @@ test_wrong_socket(void **state)
 		 "cannot reach the Docker engine at '%s': Connection refused",
 		 path);
 	assert_string_equal(err_msg(), msg);
-	runner_docker_configure(NULL, 0);
+	runner_docker_configure(engine_sock, 0);
 
 	/* DOCKER_HOST's spelling is a path too */
 	runner_docker_configure("unix:///nonexistent/docker.sock", 0);
@@ -737,7 +767,7 @@ test_wrong_socket(void **state)
 	assert_string_equal(err_msg(), "cannot reach the Docker engine at "
 				       "'/nonexistent/docker.sock': No such "
 				       "file or directory");
-	runner_docker_configure(NULL, 0);
+	runner_docker_configure(engine_sock, 0);
 	fx_done(&f);
 }
 
@@ -952,7 +982,7 @@ test_keep_failed(void **state)
 
 	(void)state;
 	NEED_ENGINE();
-	runner_docker_configure(NULL, 1);
+	runner_docker_configure(engine_sock, 1);
 	fx_init(&f);
 	fx_run(&f, "echo failing\nexit 2\n");
 	assert_int_equal(f.res.outcome, RUN_ERROR);
@@ -983,7 +1013,7 @@ test_keep_failed(void **state)
 	assert_string_equal(f.log, "fine\n");
 	assert_int_equal(containers_of(f.spec.run_id), 0);
 	fx_done(&f);
-	runner_docker_configure(NULL, 0);
+	runner_docker_configure(engine_sock, 0);
 }
 
 static void
@@ -1387,7 +1417,7 @@ fake_done(struct fake *fk)
 	rmdir(fk->dir);
 	strvec_clear(&fk->seen);
 	pthread_mutex_destroy(&fk->lock);
-	runner_docker_configure(NULL, 0);
+	runner_docker_configure(engine_sock, 0);
 }
 
 static bool
