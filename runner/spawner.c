@@ -24,8 +24,8 @@
  *	- It is a fork of a process that may have threads: it makes only
  *	  system calls (no malloc, no stdio), like the init itself.
  *
- * Under valgrind (which follows neither the fork's CLONE_PARENT clone nor
- * a process that does not exec) the daemon clones the inits itself.
+ * Under valgrind (not tried with the spawner yet), or with
+ * SCAFFOLD_NO_SPAWNER=1, the daemon clones the inits itself, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
