@@ -170,8 +170,8 @@ pid_t sandbox_clone(const struct sandbox *sb, unsigned long extra);
  * the daemon never forks itself (see there).  spawner_spawn: the pid of
  * the init (a child of this process: CLONE_PARENT) or -errno of its
  * clone in *out, 0; or -1 with err_set when the spawner cannot be reached
- * or restarted.  spawner_enabled: false under valgrind, or when
- * spawner_disable is set (tests, and SCAFFOLD_NO_SPAWNER=1).
+ * or restarted.  spawner_enabled: false when spawner_disable is set
+ * (tests) or SCAFFOLD_NO_SPAWNER=1.
  */
 int spawner_spawn(pid_t *out, const struct sandbox *sb);
 /* Start the spawner now, if it is used and not running (no error). */

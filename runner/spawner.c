@@ -24,8 +24,10 @@
  *	- It is a fork of a process that may have threads: it makes only
  *	  system calls (no malloc, no stdio), like the init itself.
  *
- * Under valgrind (not tried with the spawner yet), or with
- * SCAFFOLD_NO_SPAWNER=1, the daemon clones the inits itself, as before.
+ * With SCAFFOLD_NO_SPAWNER=1 the daemon clones the inits itself, as
+ * before.  Under valgrind the spawner runs too (valgrind follows the fork
+ * and its clones; the init's mount_setattr fallback is decided by the
+ * daemon, sb->valgrind).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,15 +47,6 @@
 #include <unistd.h>
 
 #include "runner-int.h"
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define SP_MAGIC 0x53504e31u /* "SPN1" */
 #define SP_MAX (64u << 20)   /* the largest request: argv and env */
@@ -277,7 +270,7 @@ spawner_enabled(void)
 	if (off < 0) {
 		const char *e = getenv("SCAFFOLD_NO_SPAWNER");
 
-		off = RUNNING_ON_VALGRIND || (e && !strcmp(e, "1"));
+		off = e && !strcmp(e, "1");
 	}
 	return !off && !spawner_disable;
 }
