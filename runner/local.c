@@ -159,6 +159,8 @@ runner_local_configure(const char *user, const char *const *hide, size_t n)
 	free(lc.home);
 	lc.user = lc.home = NULL;
 	lc.drop = false;
+	/* now, on the caller's main thread and before the heap grows */
+	spawner_prestart();
 	if (!user)
 		return 0;
 	if (sz < 1024)

@@ -155,8 +155,31 @@ struct sandbox {
 	char *args_start, *args_end, *env_start, *env_end;
 	bool valgrind; /* under valgrind: see sandbox.c */
 };
-/* The init's pid in *out (our child), or an error. */
+/*
+ * The init's pid in *out (our child, whether the spawner cloned it or
+ * this process), or an error.
+ */
 int sandbox_spawn(pid_t *out, struct sandbox *sb);
+/* The daemon's half: ids, maxfd, where argv and environ live, bind_buf. */
+void sandbox_prepare(struct sandbox *sb);
+/* The clone (flags | extra): the init's pid or -errno; signal-safe. */
+pid_t sandbox_clone(const struct sandbox *sb, unsigned long extra);
+
+/*
+ * spawner.c: a small process, forked once, that clones the inits so that
+ * the daemon never forks itself (see there).  spawner_spawn: the pid of
+ * the init (a child of this process: CLONE_PARENT) or -errno of its
+ * clone in *out, 0; or -1 with err_set when the spawner cannot be reached
+ * or restarted.  spawner_enabled: false when spawner_disable is set
+ * (tests) or SCAFFOLD_NO_SPAWNER=1.
+ */
+int spawner_spawn(pid_t *out, const struct sandbox *sb);
+/* Start the spawner now, if it is used and not running (no error). */
+void spawner_prestart(void);
+bool spawner_enabled(void);
+extern bool spawner_disable;
+/* The spawner's pid (-1: none); for tests. */
+pid_t spawner_pid(void);
 /* err_set() the failure an init reported through st; returns -1. */
 int sandbox_report(const struct sandbox *sb, const int report[3]);
 void sandbox_release(struct sandbox *sb);

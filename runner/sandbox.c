@@ -504,33 +504,59 @@ proc_areas(struct sandbox *sb)
 		sb->env_start = sb->env_end = NULL;
 }
 
-int
-sandbox_spawn(pid_t *out, struct sandbox *sb)
+/* The daemon's part of a spawn: what the init needs, computed here. */
+void
+sandbox_prepare(struct sandbox *sb)
 {
-	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
-			      CLONE_NEWUTS | SIGCHLD;
-	pid_t pid;
 	long lim;
 
-	*out = -1;
 	sb->outer_uid = geteuid();
 	sb->outer_gid = getegid();
 	sb->userns = sb->outer_uid != 0;
 	lim = sysconf(_SC_OPEN_MAX);
 	sb->maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
-	if (sb->userns)
-		flags |= CLONE_NEWUSER;
 	proc_areas(sb);
 	for (int i = 0; i < 2; i++) {
 		free(sb->bind_buf[i]);
 		sb->bind_buf[i] = xstrdup(i ? sb->task_dir : sb->run_dir);
 	}
+}
+
+/*
+ * The clone itself, for a prepared sb: -errno, or the init's pid (0 in
+ * no process).  Async-signal-safe: the spawner (spawner.c) calls it.
+ */
+pid_t
+sandbox_clone(const struct sandbox *sb, unsigned long extra)
+{
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+			      CLONE_NEWUTS | SIGCHLD | extra;
+	pid_t pid;
+
+	if (sb->userns)
+		flags |= CLONE_NEWUSER;
 	pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
 	if (pid < 0)
-		return err_set("cannot create the sandbox's namespaces: %s",
-			       strerror(errno));
+		return -errno;
 	if (pid == 0)
-		init(sb);
+		init((struct sandbox *)sb);
+	return pid;
+}
+
+int
+sandbox_spawn(pid_t *out, struct sandbox *sb)
+{
+	pid_t pid;
+
+	*out = -1;
+	sandbox_prepare(sb);
+	if (!spawner_enabled())
+		pid = sandbox_clone(sb, 0);
+	else if (spawner_spawn(&pid, sb) < 0)
+		return -1;
+	if (pid < 0)
+		return err_set("cannot create the sandbox's namespaces: %s",
+			       strerror(-pid));
 	*out = pid;
 	return 0;
 }

@@ -651,6 +651,36 @@ test_exit0_mid_script(void **state)
 	fx_done(&f);
 }
 
+/*
+ * The spawner (runner/spawner.c): a spawner killed between two runs is
+ * started again at the next one, which runs as usual, with its exit code
+ * (the init is our child, not the spawner's).
+ */
+static void
+test_spawner_restart(void **state)
+{
+	struct fx f;
+	pid_t first;
+
+	(void)state;
+	if (!spawner_enabled())
+		skip();
+	fx_init(&f);
+	fx_run(&f, "exit 3\n");
+	assert_int_equal(f.res.exit_code, 3);
+	fx_done(&f);
+	first = spawner_pid();
+	assert_true(first > 0);
+	assert_int_equal(kill(first, SIGKILL), 0);
+	fx_init(&f);
+	fx_run(&f, "echo again\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(f.log, "again\n");
+	fx_done(&f);
+	assert_true(spawner_pid() > 0);
+	assert_true(spawner_pid() != first);
+}
+
 /* A script that sets its own EXIT trap and ends normally still stores. */
 static void
 test_user_exit_trap(void **state)
@@ -1353,6 +1383,7 @@ main(void)
 		cmocka_unit_test(test_success_files_env),
 		cmocka_unit_test(test_display),
 		cmocka_unit_test(test_exit0_mid_script),
+		cmocka_unit_test(test_spawner_restart),
 		cmocka_unit_test(test_user_exit_trap),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_error_lines),
