@@ -88,6 +88,11 @@ print_status_view(json_t *view, int json, int *all_success)
 		json_object_set_new(oc, "name", copy_of(c, "name"));
 		json_object_set_new(oc, "repo", copy_of(c, "repo"));
 		json_object_set_new(oc, "revision", copy_of(c, "revision"));
+		json_object_set_new(oc, "state", copy_of(c, "state"));
+		/* the cascade's verdict, not its tasks': skipped ones do not
+		 * count against it (reconciler/verdict.c) */
+		if (all_success && strcmp(str_or(c, "state", ""), "success"))
+			*all_success = 0;
 		tarr = json_array();
 		if (!json) {
 			printf("%scascade '%s%s%s' at %s\n",
@@ -98,9 +103,6 @@ print_status_view(json_t *view, int json, int *all_success)
 			       "RUNS", "LAST RUN");
 		}
 		json_array_foreach(json_object_get(c, "tasks"), k, t) {
-			if (strcmp(str_or(t, "state", ""), "success") &&
-			    all_success)
-				*all_success = 0;
 			ot = json_pack("{s:o,s:o,s:o,s:o}", "name",
 				       copy_of(t, "name"), "state",
 				       copy_of(t, "state"), "runs",

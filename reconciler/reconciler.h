@@ -402,6 +402,7 @@ enum task_state {
 	TS_SUCCESS,
 	TS_ERROR,
 	TS_KILLED,
+	TS_SKIPPED, /* its trigger can no longer be met (DESIGN §3) */
 	TS_N
 };
 extern const char *const task_state_names[TS_N];
@@ -440,6 +441,17 @@ struct task_row {
 	int runs;
 	int64_t updated_at;
 };
+
+/*
+ * The one verdict on a cascade, from its present tasks' states (DESIGN §3),
+ * used by every view (pages, badge, API, /metrics, commit status, exit
+ * codes): "running" (some task waiting or running), "error", "killed",
+ * "success" (every task that is not skipped succeeded), or "not_started".
+ * counts (may be NULL) gets the present tasks per state.  The string is
+ * static.
+ */
+const char *cascade_verdict(const struct task_row *ts, size_t n,
+			    int64_t counts[TS_N]);
 void task_rows_free(struct task_row *v, size_t n);
 
 struct run_row {

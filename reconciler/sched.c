@@ -244,13 +244,93 @@ unmet_parents(const struct task *t, const struct strmap *m, struct buf *why)
 	return unmet;
 }
 
-/* Move task t (row r) to waiting if it is ready. */
+/*
+ * Can a parent in state st never meet a dependency of kind (DESIGN §3)?
+ * Only a new run of the parent (which resets its descendants) or a drift
+ * (success to error) changes a settled parent, and the latter is why a
+ * skipped task is looked at again.
+ */
+static int
+dep_dead(enum dep_kind kind, enum task_state st)
+{
+	switch (kind) {
+	case DEP_SUCCESS:
+		return st == TS_ERROR || st == TS_KILLED || st == TS_SKIPPED;
+	case DEP_ERROR:
+		return st == TS_SUCCESS || st == TS_KILLED || st == TS_SKIPPED;
+	case DEP_ALWAYS:
+		return st == TS_SKIPPED;
+	}
+	return 0;
+}
+
+/* The first parent of t whose state can no longer meet its dependency:
+ * its index, or -1. */
+static int
+dead_parent(const struct task *t, const struct strmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < t->ndeps; i++)
+		if (dep_dead(t->deps[i].kind, state_of(m, t->deps[i].name)))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Settle whether task t (row r) is skipped: a not_started task with a
+ * parent that can no longer meet its dependency becomes skipped, a skipped
+ * one whose parents could meet them again (a drift) not_started.  *changed
+ * is set when it moved either way, so its children are looked at too.
+ */
+static int
+settle_skip(struct sched *s, const struct task *t, struct task_row *r,
+	    const struct strmap *m, int *changed)
+{
+	struct buf why = BUF_INIT;
+	static const char *const needs[] = { "success", "error",
+					     "success, error or killed" };
+	int dead, ret = 0;
+
+	if (!r || !r->present ||
+	    (r->state != TS_NOT_STARTED && r->state != TS_SKIPPED))
+		return 0;
+	dead = dead_parent(t, m);
+	if (r->state == TS_NOT_STARTED && dead >= 0) {
+		buf_addf(&why, "skipped: '%s' is %s (needs %s)",
+			 t->deps[dead].name,
+			 task_state_names[state_of(m, t->deps[dead].name)],
+			 needs[t->deps[dead].kind]);
+		ret = store_task_set_state(s->st, r->id, TS_NOT_STARTED,
+					   TS_SKIPPED, why.ptr);
+		if (ret == 0) {
+			r->state = TS_SKIPPED;
+			*changed = 1;
+		}
+	} else if (r->state == TS_SKIPPED && dead < 0) {
+		ret = store_task_set_state(s->st, r->id, TS_SKIPPED,
+					   TS_NOT_STARTED,
+					   "its parents can meet its "
+					   "dependencies again");
+		if (ret == 0) {
+			r->state = TS_NOT_STARTED;
+			*changed = 1;
+		}
+	}
+	buf_release(&why);
+	return ret;
+}
+
+/* Move task t (row r) to waiting if it is ready, or to skipped if it can
+ * never be (*changed set then). */
 static int
 promote_one(struct sched *s, const struct task *t, struct task_row *r,
-	    const struct strmap *m, size_t *moved)
+	    const struct strmap *m, size_t *moved, int *changed)
 {
 	int ret;
 
+	if ((ret = settle_skip(s, t, r, m, changed)) < 0)
+		return ret;
 	if (!r || !r->present || r->state != TS_NOT_STARTED)
 		return 0;
 	if (!t->auto_execute && !r->manual)
@@ -282,7 +362,7 @@ promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
 	struct strmap m = STRMAP_INIT;
 	size_t n = 0, i, k, alloc = 0;
 	const struct task *t, *p;
-	int ret;
+	int ret, changed = 1, pass;
 
 	if ((ret = sched_definition(s, cascade_id, &c)) < 0)
 		return ret;
@@ -293,10 +373,16 @@ promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
 		if ((ret = store_tasks(s->st, cascade_id, &rows, &n)) < 0)
 			return ret;
 		index_rows(&m, rows, n);
-		for (i = 0; i < c->ntasks && ret == 0; i++)
-			ret = promote_one(s, &c->tasks[i],
-					  strmap_get(&m, c->tasks[i].name), &m,
-					  moved);
+		/* a skip reaches one generation a pass: again until none */
+		for (pass = 0; changed && ret == 0 && pass <= (int)c->ntasks;
+		     pass++) {
+			changed = 0;
+			for (i = 0; i < c->ntasks && ret == 0; i++)
+				ret = promote_one(
+				    s, &c->tasks[i],
+				    strmap_get(&m, c->tasks[i].name), &m,
+				    moved, &changed);
+		}
 		goto out;
 	}
 	/* the children of p, and their parents */
@@ -325,7 +411,12 @@ promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
 	index_rows(&m, rows, n);
 	for (i = 0; i < p->nchildren && ret == 0; i++) {
 		t = &c->tasks[p->children[i]];
-		ret = promote_one(s, t, strmap_get(&m, t->name), &m, moved);
+		changed = 0;
+		ret = promote_one(s, t, strmap_get(&m, t->name), &m, moved,
+				  &changed);
+		/* skipped (or no more): so may its own children be */
+		if (ret == 0 && changed)
+			ret = promote_cascade(s, cascade_id, t->name, moved);
 	}
 out:
 	strmap_release(&m);

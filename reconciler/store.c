@@ -18,6 +18,7 @@
 
 const char *const task_state_names[TS_N] = {
 	"not_started", "waiting", "running", "success", "error", "killed",
+	"skipped",
 };
 const char *const run_state_names[RS_N] = {
 	"running", "success", "error", "killed", "lost",

@@ -178,6 +178,58 @@ metrics_checks(struct req *r, struct buf *b)
 	return 0;
 }
 
+/* A label value as Prometheus reads it: \\, \" and \n escaped. */
+static void
+metrics_label(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_putc(b, '\\');
+		if (*s == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_putc(b, *s);
+	}
+}
+
+/* Each active cascade's verdict, the one every view gives; -1 with a
+ * reply set. */
+static int
+metrics_cascades(struct req *r, struct buf *b)
+{
+	struct store *st = req_store(r);
+	struct cascade_row *cs = NULL;
+	struct task_row *ts = NULL;
+	size_t ncs = 0, nts = 0, i;
+	int ret = -1;
+
+	if (store_cascade_list(st, 1, &cs, &ncs) < 0) {
+		reply_error(r, 503, "%s", err_msg());
+		return -1;
+	}
+	buf_puts(b, "# HELP scaffold_cascade_state Each active cascade's "
+		    "state (1 for the one it is in).\n"
+		    "# TYPE scaffold_cascade_state gauge\n");
+	for (i = 0; i < ncs; i++) {
+		if (store_tasks(st, cs[i].id, &ts, &nts) < 0) {
+			reply_error(r, 503, "%s", err_msg());
+			goto out;
+		}
+		buf_puts(b, "scaffold_cascade_state{repo=\"");
+		metrics_label(b, cs[i].repo ? cs[i].repo : "");
+		buf_puts(b, "\",cascade=\"");
+		metrics_label(b, cs[i].name);
+		buf_addf(b, "\",state=\"%s\"} 1\n",
+			 cascade_verdict(ts, nts, NULL));
+		task_rows_free(ts, nts);
+		ts = NULL;
+	}
+	ret = 0;
+out:
+	cascade_rows_free(cs, ncs);
+	return ret;
+}
+
 /* Runs by outcome, tasks by state, the queue; -1 with a reply set. */
 static int
 metrics_state(struct req *r, struct buf *b)
@@ -205,6 +257,8 @@ metrics_state(struct req *r, struct buf *b)
 	for (i = 0; i < TS_N; i++)
 		buf_addf(b, "scaffold_tasks{state=\"%s\"} %lld\n",
 			 task_state_names[i], (long long)tasks[i]);
+	if (metrics_cascades(r, b) < 0)
+		return -1;
 	if (metrics_checks(r, b) < 0)
 		return -1;
 	buf_addf(b, "# HELP scaffold_queue_depth Tasks waiting for a runner "

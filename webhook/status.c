@@ -138,28 +138,32 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	struct run_row *runs = NULL;
 	struct strmap last = STRMAP_INIT;
 	struct buf failed = BUF_INIT, older = BUF_INIT;
-	size_t ntasks = 0, nruns = 0, busy = 0, notrun = 0, nfailed = 0, i;
+	size_t ntasks = 0, nruns = 0, nfailed = 0, i;
+	int64_t counts[TS_N];
+	const char *verdict;
 	int ret;
 
 	buf_reset(desc);
 	if ((ret = store_tasks(st, sj->cascade_id, &tasks, &ntasks)) < 0)
 		goto out;
-	for (i = 0; i < ntasks; i++) {
-		if (!tasks[i].present)
-			continue;
-		if (tasks[i].state == TS_WAITING || tasks[i].state == TS_RUNNING)
-			busy++;
-		else if (tasks[i].state == TS_NOT_STARTED)
-			notrun++;
-	}
+	/* the one verdict every view gives (reconciler/verdict.c) */
+	verdict = cascade_verdict(tasks, ntasks, counts);
 	if (sj->changed >= 0)
 		buf_addf(desc, "%d changed, ", sj->changed);
-	if (busy) {
+	if (!strcmp(verdict, "running")) {
 		*state = "pending";
 		if (sj->to_run >= 0)
 			buf_addf(desc, "%d to run", sj->to_run);
 		else
-			buf_addf(desc, "%zu running or waiting", busy);
+			buf_addf(desc, "%lld running or waiting",
+				 (long long)(counts[TS_RUNNING] +
+					     counts[TS_WAITING]));
+		goto out;
+	}
+	if (!strcmp(verdict, "not_started")) {
+		/* by hand only, or waiting on a file: not done yet */
+		*state = "pending";
+		buf_addf(desc, "%lld not run", (long long)counts[TS_NOT_STARTED]);
 		goto out;
 	}
 	if ((ret = store_status_runs(st, sj->cascade_id, sj->opened_at, &runs,
@@ -191,8 +195,9 @@ decide(struct store *st, const struct subject *sj, const char **state,
 			buf_addf(desc, "%zu re-ran, all succeeded", last.n);
 		else
 			buf_puts(desc, "nothing to run");
-		if (notrun)
-			buf_addf(desc, "; %zu not run", notrun);
+		if (counts[TS_SKIPPED])
+			buf_addf(desc, "; %lld skipped",
+				 (long long)counts[TS_SKIPPED]);
 	} else {
 		*state = "failure";
 		if (nfailed) {

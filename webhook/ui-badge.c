@@ -55,7 +55,7 @@ ui_badge(struct req *r)
 		goto out;
 	}
 	if (c.active)
-		state = ui_cascade_state(ts, nts, NULL);
+		state = cascade_verdict(ts, nts, NULL);
 	col = ui_colour(state);
 	lw = text_width(name.ptr) + 2 * BADGE_PAD;
 	rw = text_width(col->label) + 2 * BADGE_PAD;

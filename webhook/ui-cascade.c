@@ -503,13 +503,14 @@ out:
 static void
 verdict(struct page *p, const struct cascade *def, const struct trow *rows)
 {
-	size_t i, done = 0, failed = 0, active = 0;
+	size_t i, done = 0, failed = 0, active = 0, skipped = 0;
 
 	for (i = 0; i < def->ntasks; i++) {
 		enum task_state s =
 		    rows[i].row ? rows[i].row->state : TS_NOT_STARTED;
 
 		done += s == TS_SUCCESS;
+		skipped += s == TS_SKIPPED;
 		failed += s == TS_ERROR || s == TS_KILLED;
 		active += s == TS_RUNNING || s == TS_WAITING;
 	}
@@ -542,6 +543,12 @@ verdict(struct page *p, const struct cascade *def, const struct trow *rows)
 			 "or waiting.",
 			 done, def->ntasks, def->ntasks == 1 ? "" : "s",
 			 active);
+	} else if (done && done + skipped == def->ntasks && skipped) {
+		/* what cannot run any more does not count against it */
+		buf_addf(&p->b,
+			 "All %zu task%s that could run succeeded; %zu "
+			 "skipped.",
+			 done, done == 1 ? "" : "s", skipped);
 	} else if (done == def->ntasks) {
 		buf_addf(&p->b, "All %zu task%s succeeded.", def->ntasks,
 			 def->ntasks == 1 ? "" : "s");
@@ -703,7 +710,7 @@ ui_cascade(struct req *r)
 	buf_puts(&p.b, "<h1 id=\"cascade\">");
 	html_txt(&p.b, c.name);
 	buf_putc(&p.b, ' ');
-	ui_state(&p.b, ui_cascade_state(ts, nts, NULL));
+	ui_state(&p.b, cascade_verdict(ts, nts, NULL));
 	buf_puts(&p.b, "</h1>\n");
 	verdict(&p, def, rows);
 	header(&p, &c, at != SIZE_MAX ? &revs[at] : NULL, asked);

@@ -28,7 +28,7 @@ cascade_row(struct page *p, struct store *st, const struct cascade_row *c,
 {
 	static const enum task_state order[] = {
 	    TS_RUNNING, TS_WAITING, TS_ERROR,
-	    TS_KILLED,	TS_SUCCESS, TS_NOT_STARTED,
+	    TS_KILLED,	TS_SUCCESS, TS_NOT_STARTED, TS_SKIPPED,
 	};
 	struct task_row *ts = NULL;
 	int64_t counts[TS_N], last = c->updated_at;
@@ -37,7 +37,7 @@ cascade_row(struct page *p, struct store *st, const struct cascade_row *c,
 
 	if (store_tasks(st, c->id, &ts, &nts) < 0)
 		return -1;
-	state = ui_cascade_state(ts, nts, counts);
+	state = cascade_verdict(ts, nts, counts);
 	for (i = 0; i < nts; i++)
 		if (ts[i].present && ts[i].updated_at > last)
 			last = ts[i].updated_at;

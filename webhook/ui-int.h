@@ -79,14 +79,6 @@ void ui_short_id(struct buf *b, const char *id);
 void ui_href(struct page *p, ...);
 
 /*
- * The overall state of a cascade from its present tasks' states: running
- * (some running or waiting), error, killed, success (all), or not_started.
- * counts (may be NULL) gets the tasks per state.
- */
-const char *ui_cascade_state(const struct task_row *ts, size_t n,
-			     int64_t counts[TS_N]);
-
-/*
  * The cascade of the URL (repo "-" for one applied from files): 0 and *out
  * (release it), or <0 with a 404 (or 500) page as the reply.
  */

@@ -30,6 +30,7 @@ static const struct ui_colour colours[] = {
 	{ "success", "success", "success", "#1a7f37" },
 	{ "error", "error", "error", "#cf222e" },
 	{ "killed", "killed", "killed", "#8250df" },
+	{ "skipped", "skipped", "skipped", "#8c959f" },
 	{ "lost", "lost", "lost", "#bc4c00" },
 	/* revision results */
 	{ "applied", "applied", "applied", "#1a7f37" },
@@ -437,31 +438,6 @@ ui_href(struct page *p, ...)
 }
 
 /* ---- lookups ---- */
-
-const char *
-ui_cascade_state(const struct task_row *ts, size_t n, int64_t counts[TS_N])
-{
-	int64_t c[TS_N] = {0}, present = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!ts[i].present)
-			continue;
-		c[ts[i].state]++;
-		present++;
-	}
-	if (counts)
-		memcpy(counts, c, sizeof(c));
-	if (c[TS_RUNNING] || c[TS_WAITING])
-		return "running";
-	if (c[TS_ERROR])
-		return "error";
-	if (c[TS_KILLED])
-		return "killed";
-	if (present && c[TS_SUCCESS] == present)
-		return "success";
-	return "not_started";
-}
 
 const char *
 ui_repo_arg(const struct cascade_row *c)

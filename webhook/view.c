@@ -123,6 +123,9 @@ view_cascade(struct json_t **out, struct store *st,
 	json_object_set_new(o, "file", view_str(c->file));
 	json_object_set_new(o, "active", json_boolean(c->active));
 	json_object_set_new(o, "updated_at", json_integer(c->updated_at));
+	/* the verdict every view gives (reconciler/verdict.c) */
+	json_object_set_new(o, "state",
+			    json_string(cascade_verdict(ts, nts, NULL)));
 	tarr = json_array();
 	for (k = 0; k < nts; k++) {
 		if (!ts[k].present)

@@ -33,6 +33,7 @@ is "$OUT" '{
       "name": "foobar-local",
       "repo": null,
       "revision": "local-'"$(sha256sum <examples/simple-local.yaml | cut -c1-12)"'",
+      "state": "success",
       "tasks": [
         {
           "name": "write_file",

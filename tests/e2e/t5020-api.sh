@@ -194,8 +194,8 @@ is "$(grep -vc '^200 ' "$T/reads")" 0 "viewers, operators and admins read every 
 # ---- cascades ----
 api GET $C "$VIEW"
 is "$(echo "$RES" | sed 's/"updated_at":[0-9]*,//; s/"tasks".*//')" \
-	"200 {\"name\":\"app\",\"repo\":\"infra\",\"revision\":\"$SHA1\",\"file\":\".scaffold/app.yaml\",\"active\":true," \
-	"a cascade carries its applied revision"
+	"200 {\"name\":\"app\",\"repo\":\"infra\",\"revision\":\"$SHA1\",\"file\":\".scaffold/app.yaml\",\"active\":true,\"state\":\"error\"," \
+	"a cascade carries its applied revision and its verdict"
 is "$(echo "$RES" | sed 's/.*"tasks":\[{//; s/},{.*//; s/"last_run":[0-9]*/"last_run":N/; s/,"updated_at":[0-9]*//')" \
 	'"name":"build","state":"success","runs":1,"last_run":N,"attempts":0,"manual":false' \
 	"its tasks carry name, state, runs, last run and attempts"
@@ -212,7 +212,7 @@ api POST $C/tasks/nope/run "$OPER"
 is "$RES" "404 {\"error\":\"cascade 'app' has no task 'nope'\"}" "an unknown task: 404"
 api POST "$C/tasks/after_file/run?force=maybe" "$OPER"
 is "$RES" "400 {\"error\":\"query parameter force takes 1 or 0, not 'maybe'\"}" "a bad force flag: 400"
-is "$(state_of after_file):$(runs_of after_file)" "not_started:0" "refused runs change nothing"
+is "$(state_of after_file):$(runs_of after_file)" "skipped:0" "refused runs change nothing (its parent failed: skipped)"
 
 # ---- the file store satisfies a load ----
 api PUT "$C/files/a/../b" "$OPER" --data-binary x
@@ -439,7 +439,7 @@ is "$RES" "404 {\"error\":\"no token named 'ci'\"}" "revoking it again: 404"
 ok wait_for 10 sh -c "[ \"\$('$SCAFFOLD' status -d '$D' app | awk 'NR > 2 && (\$2 == \"waiting\" || \$2 == \"running\")' | wc -l)\" = 0 ]" "the cascade is idle"
 api GET /metrics "$VIEW"
 is "$(echo "$RES" | grep -E '^scaffold_(tasks|queue_depth|runs_total)' | grep -vE 'outcome="(success|error)"' | tr '\n' ' ')" \
-	'scaffold_runs_total{outcome="running"} 0 scaffold_runs_total{outcome="killed"} 1 scaffold_runs_total{outcome="lost"} 0 scaffold_tasks{state="not_started"} 0 scaffold_tasks{state="waiting"} 0 scaffold_tasks{state="running"} 0 scaffold_tasks{state="success"} 9 scaffold_tasks{state="error"} 0 scaffold_tasks{state="killed"} 0 scaffold_queue_depth 0 ' \
+	'scaffold_runs_total{outcome="running"} 0 scaffold_runs_total{outcome="killed"} 1 scaffold_runs_total{outcome="lost"} 0 scaffold_tasks{state="not_started"} 0 scaffold_tasks{state="waiting"} 0 scaffold_tasks{state="running"} 0 scaffold_tasks{state="success"} 9 scaffold_tasks{state="error"} 0 scaffold_tasks{state="killed"} 0 scaffold_tasks{state="skipped"} 0 scaffold_queue_depth 0 ' \
 	"/metrics: tasks by state, the queue, runs by outcome"
 is "$(echo "$RES" | sed -n 's/^scaffold_runs_total{outcome="error"} //p')" 1 "and the one error run counted"
 

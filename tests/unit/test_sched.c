@@ -155,7 +155,7 @@ test_triggering_success(void **state)
 	EXPECT(h, "a:running ok:not_started onerr:not_started "
 		  "fin:not_started");
 	h_end(h, "a", RS_SUCCESS);
-	EXPECT(h, "a:success ok:waiting onerr:not_started fin:waiting");
+	EXPECT(h, "a:success ok:waiting onerr:skipped fin:waiting");
 	h_free(h);
 }
 
@@ -166,10 +166,10 @@ test_triggering_error_and_killed(void **state)
 		enum run_state end;
 		const char *want;
 	} cases[] = {
-		{ RS_ERROR, "a:error ok:not_started onerr:waiting fin:waiting" },
-		{ RS_LOST, "a:error ok:not_started onerr:waiting fin:waiting" },
+		{ RS_ERROR, "a:error ok:skipped onerr:waiting fin:waiting" },
+		{ RS_LOST, "a:error ok:skipped onerr:waiting fin:waiting" },
 		{ RS_KILLED,
-		  "a:killed ok:not_started onerr:not_started fin:waiting" },
+		  "a:killed ok:skipped onerr:skipped fin:waiting" },
 	};
 	size_t i;
 
@@ -182,6 +182,44 @@ test_triggering_error_and_killed(void **state)
 		EXPECT(h, cases[i].want);
 		h_free(h);
 	}
+}
+
+/*
+ * Skipped (DESIGN §3): what only a dead trigger leads to is skipped, down
+ * the graph (an always: of a skipped task too); a task with another live
+ * path is not; a new run of the parent resets them like any state.
+ */
+static void
+test_skipped(void **state)
+{
+	struct h *h = h_new();
+	int64_t id;
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: a, run: x}\n"
+			"- {name: onerr, run: x, depends_on: {error: [a]}}\n"
+			"- {name: after, run: x, depends_on: [onerr]}\n"
+			"- {name: fin, run: x, depends_on: {always: [after]}}\n"
+			"- {name: ok, run: x, depends_on: [a]}\n");
+	h_end(h, "a", RS_SUCCESS);
+	EXPECT(h, "a:success onerr:skipped after:skipped fin:skipped "
+		  "ok:waiting");
+	h_end(h, "ok", RS_SUCCESS);
+	EXPECT(h, "a:success onerr:skipped after:skipped fin:skipped "
+		  "ok:success");
+	/* a run by hand of a: its descendants reset, then settle again */
+	assert_int_equal(sched_trigger(h->s, "", "c", "a", 0, &id), 0);
+	EXPECT(h, "a:waiting onerr:not_started after:not_started "
+		  "fin:not_started ok:not_started");
+	h_end(h, "a", RS_ERROR);
+	EXPECT(h, "a:error onerr:waiting after:not_started fin:not_started "
+		  "ok:skipped");
+	/* a promotion pass over everything changes nothing settled */
+	assert_int_equal(sched_promote(h->s, NULL), 0);
+	EXPECT(h, "a:error onerr:waiting after:not_started fin:not_started "
+		  "ok:skipped");
+	h_free(h);
 }
 
 static void
@@ -350,7 +388,7 @@ test_retries(void **state)
 	h_end(h, "flaky", RS_LOST);
 	EXPECT(h, "flaky:waiting next:not_started");
 	h_end(h, "flaky", RS_ERROR);
-	EXPECT(h, "flaky:error next:not_started");
+	EXPECT(h, "flaky:error next:skipped");
 	assert_int_equal(count_runs(h, "flaky"), 3);
 	/* a retry that succeeds counts */
 	assert_int_equal(sched_trigger(h->s, "", "c", "flaky", 0, NULL), 0);
@@ -456,7 +494,7 @@ test_recover_lost(void **state)
 	h_claim(h);
 	assert_int_equal(sched_recover_lost(h->s, "scaffold stopped", &n), 0);
 	assert_int_equal(n, 1);
-	EXPECT(h, "a:error ok:not_started onerr:waiting fin:waiting");
+	EXPECT(h, "a:error ok:skipped onerr:waiting fin:waiting");
 	h_free(h);
 }
 
@@ -626,7 +664,7 @@ test_fan_out(void **state)
 	h_end_host(h, "patch", "web2", RS_ERROR);
 	EXPECT(h, "patch:running after:not_started");
 	h_end_host(h, "patch", "web3", RS_SUCCESS);
-	EXPECT(h, "patch:error after:not_started");
+	EXPECT(h, "patch:error after:skipped");
 	/* each host's run is its own; the task's history says why it failed */
 	assert_int_equal(store_run_get(h->st, 2, &run), 0);
 	assert_string_equal(run.host, "web2");
@@ -740,6 +778,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_triggering_success),
 		cmocka_unit_test(test_triggering_error_and_killed),
+		cmocka_unit_test(test_skipped),
 		cmocka_unit_test(test_auto_execute_and_manual),
 		cmocka_unit_test(test_new_definition_resets_descendants),
 		cmocka_unit_test(test_running_task_superseded),
