@@ -116,7 +116,7 @@ kept
 scaffold: store file 'out.bin': cannot write '$D/runs/$k/store/0': No space left on device
 scaffold: run $k ended error: store file 'out.bin': cannot write '$D/runs/$k/store/0': No space left on device" \
 	"its log says so"
-is "$(state_of app reader)" "not_started:1" "the task that needs its file does not run"
+is "$(state_of app reader)" "skipped:1" "the task that needs its file does not run: skipped, as its parent failed"
 
 # 3. the disk has room again: everything goes on
 rm "$D/filler" "$D/filler2"
