@@ -61,7 +61,7 @@ applied_is() {
 ok wait_for 20 all_success "a push is reconciled and its tasks run"
 is "$(runs_of build):$(runs_of test):$(runs_of release):$(runs_of docs)" "1:1:1:1" "each task ran once"
 run "$SCAFFOLD" status -d "$D" -o json
-is "$(printf '%s\n' "$OUT" | tr -d ' \n' | sed 's/"tasks".*//')" "{\"cascades\":[{\"name\":\"deploy\",\"repo\":\"infra\",\"revision\":\"$first\"," "status carries the repo and the applied commit"
+is "$(printf '%s\n' "$OUT" | tr -d ' \n' | sed 's/"tasks".*//')" "{\"cascades\":[{\"name\":\"deploy\",\"repo\":\"infra\",\"revision\":\"$first\",\"state\":\"success\"," "status carries the repo, the applied commit and the verdict"
 
 # an edit to one task: exactly it and its descendants run again
 sed -i 's/echo testing/echo testing more/' .scaffold/deploy.yaml

@@ -71,7 +71,7 @@ is "$RC" 1 "the cascade is not a success"
 is "$(tail -n 1 "$D2/logs/1.log")" "scaffold: scaffold stopped while the run was in progress, and the run is gone" \
 	"the run ends lost"
 run "$SCAFFOLD" status -d "$D2" -o json orphan
-is "$(printf '%s\n' "$OUT" | tr -d ' \n' | sed 's/.*"tasks"://')" '[{"name":"slow","state":"error","runs":1,"last_run":1},{"name":"after","state":"not_started","runs":0,"last_run":null}]}]}' \
+is "$(printf '%s\n' "$OUT" | tr -d ' \n' | sed 's/.*"tasks"://')" '[{"name":"slow","state":"error","runs":1,"last_run":1},{"name":"after","state":"skipped","runs":0,"last_run":null}]}]}' \
 	"its task is in error, with one run"
 pkill -f "^sleep 77\.$M\$" 2>/dev/null
 done_testing
