@@ -110,6 +110,22 @@ void exec_set_on_finish(struct exec *x, exec_finish_fn fn, void *arg);
 typedef int (*exec_allow_fn)(void *arg, const char *repo, const char *runner,
 			     char *msg, size_t msgsize);
 void exec_set_allow(struct exec *x, exec_allow_fn fn, void *arg);
+/*
+ * The runner's spec of a run request (exec.c; the probes use it too): the
+ * arrays it points to are made into a, and freed by spec_arrays_release.
+ */
+struct run_spec;
+struct runner_env;
+struct runner_file;
+struct spec_arrays {
+	struct runner_env *env;
+	struct runner_file *files;
+	const char **secrets;
+	size_t *secret_lens;
+};
+void spec_arrays_fill(struct spec_arrays *a, struct run_spec *sp,
+		      const struct run_req *r, int log_fd);
+void spec_arrays_release(struct spec_arrays *a);
 /* From any thread: make a waiting exec_step return now. */
 void exec_wake(struct exec *x);
 size_t exec_running(struct exec *x);

@@ -22,10 +22,7 @@ struct slot {
 	const struct runner_ops *ops;
 	struct run_handle *h;
 	struct run_spec spec;
-	struct runner_env *env;
-	struct runner_file *files;
-	const char **secrets;
-	size_t *secret_lens;
+	struct spec_arrays arrays; /* what spec points to */
 	struct run_result result;
 	int log_fd;
 	int started_ok;
@@ -110,10 +107,7 @@ slot_free(struct slot *sl)
 	run_result_release(&sl->result);
 	if (sl->log_fd >= 0)
 		close(sl->log_fd);
-	free(sl->env);
-	free(sl->files);
-	free(sl->secrets);
-	free(sl->secret_lens);
+	spec_arrays_release(&sl->arrays);
 	run_req_free(sl->req);
 	free(sl);
 }
@@ -154,29 +148,28 @@ log_line(int fd, const char *fmt, ...)
 	return ret;
 }
 
-static void
-spec_from_req(struct slot *sl)
+void
+spec_arrays_fill(struct spec_arrays *a, struct run_spec *sp,
+		 const struct run_req *r, int log_fd)
 {
-	struct run_req *r = sl->req;
-	struct run_spec *sp = &sl->spec;
 	size_t i;
 
-	sl->env = xcalloc(r->nenv + 1, sizeof(*sl->env));
+	a->env = xcalloc(r->nenv + 1, sizeof(*a->env));
 	for (i = 0; i < r->nenv; i++) {
-		sl->env[i].name = r->env[i].name;
-		sl->env[i].value = r->env[i].value;
-		sl->env[i].len = r->env[i].len;
+		a->env[i].name = r->env[i].name;
+		a->env[i].value = r->env[i].value;
+		a->env[i].len = r->env[i].len;
 	}
-	sl->files = xcalloc(r->nfiles + 1, sizeof(*sl->files));
+	a->files = xcalloc(r->nfiles + 1, sizeof(*a->files));
 	for (i = 0; i < r->nfiles; i++) {
-		sl->files[i].path = r->files[i].path;
-		sl->files[i].src = r->files[i].src;
+		a->files[i].path = r->files[i].path;
+		a->files[i].src = r->files[i].src;
 	}
-	sl->secrets = xcalloc(r->nsecrets + 1, sizeof(*sl->secrets));
-	sl->secret_lens = xcalloc(r->nsecrets + 1, sizeof(*sl->secret_lens));
+	a->secrets = xcalloc(r->nsecrets + 1, sizeof(*a->secrets));
+	a->secret_lens = xcalloc(r->nsecrets + 1, sizeof(*a->secret_lens));
 	for (i = 0; i < r->nsecrets; i++) {
-		sl->secrets[i] = r->secrets[i].value;
-		sl->secret_lens[i] = r->secrets[i].len;
+		a->secrets[i] = r->secrets[i].value;
+		a->secret_lens[i] = r->secrets[i].len;
 	}
 	memset(sp, 0, sizeof(*sp));
 	sp->run_id = r->run_id;
@@ -188,9 +181,9 @@ spec_from_req(struct slot *sl)
 	sp->attempt = r->attempt;
 	sp->script = r->script;
 	sp->script_len = r->script_len;
-	sp->env = sl->env;
+	sp->env = a->env;
 	sp->nenv = r->nenv;
-	sp->files = sl->files;
+	sp->files = a->files;
 	sp->nfiles = r->nfiles;
 	sp->store_files = (const char *const *)r->store_files.v;
 	sp->nstore_files = r->store_files.n;
@@ -198,10 +191,20 @@ spec_from_req(struct slot *sl)
 	sp->nstore_env = r->store_env.n;
 	sp->timeout_ms = r->timeout_ms;
 	sp->work_dir = r->work_dir;
-	sp->log_fd = sl->log_fd;
-	sp->secrets = sl->secrets;
-	sp->secret_lens = sl->secret_lens;
+	sp->log_fd = log_fd;
+	sp->secrets = a->secrets;
+	sp->secret_lens = a->secret_lens;
 	sp->nsecrets = r->nsecrets;
+}
+
+void
+spec_arrays_release(struct spec_arrays *a)
+{
+	free(a->env);
+	free(a->files);
+	free(a->secrets);
+	free(a->secret_lens);
+	memset(a, 0, sizeof(*a));
 }
 
 /* Tell the daemon a run of the task's cascade ended (it may be settled). */
@@ -308,7 +311,7 @@ start_or_adopt(struct exec *x, struct sched *s, struct run_req *req,
 	else if (mkdir_p(req->work_dir, 0700) < 0)
 		snprintf(msg, sizeof(msg), "%s", err_msg());
 	if (!msg[0]) {
-		spec_from_req(sl);
+		spec_arrays_fill(&sl->arrays, &sl->spec, sl->req, sl->log_fd);
 		sl->spec.instance = store_instance_id(x->st);
 		if (adopt) {
 			log_line(sl->log_fd, "restarted: adopting run %lld",
@@ -385,7 +388,8 @@ mask_display(struct slot *sl, const char *path)
 		return 0;
 	if (buf_read_file(&in, path, (size_t)RUN_DISPLAY_MAX) < 0)
 		goto out;
-	m = masker_new((const char *const *)sl->secrets, sl->secret_lens,
+	m = masker_new((const char *const *)sl->arrays.secrets,
+		       sl->arrays.secret_lens,
 		       sl->req->nsecrets);
 	masker_feed(m, in.ptr, in.len, &out);
 	masker_flush(m, &out);

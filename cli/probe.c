@@ -22,10 +22,7 @@ struct probe {
 	const struct runner_ops *ops;
 	struct run_handle *h;
 	struct run_spec spec;
-	struct runner_env *env;
-	struct runner_file *files;
-	const char **secrets;
-	size_t *secret_lens;
+	struct spec_arrays arrays; /* what spec points to */
 	struct run_result result;
 	char start_err[600];
 	int log_fd;
@@ -85,52 +82,20 @@ probe_main(void *arg)
 	return NULL;
 }
 
-/* The runner's spec of a probe's request (arrays owned by the probe). */
+/* The runner's spec of a probe's request: a run's, but a first attempt
+ * that stores nothing. */
 static void
 probe_spec(struct probe *pr, const char *instance)
 {
-	struct run_req *r = pr->req;
 	struct run_spec *sp = &pr->spec;
-	size_t i;
 
-	pr->env = xcalloc(r->nenv + 1, sizeof(*pr->env));
-	for (i = 0; i < r->nenv; i++) {
-		pr->env[i].name = r->env[i].name;
-		pr->env[i].value = r->env[i].value;
-		pr->env[i].len = r->env[i].len;
-	}
-	pr->files = xcalloc(r->nfiles + 1, sizeof(*pr->files));
-	for (i = 0; i < r->nfiles; i++) {
-		pr->files[i].path = r->files[i].path;
-		pr->files[i].src = r->files[i].src;
-	}
-	pr->secrets = xcalloc(r->nsecrets + 1, sizeof(*pr->secrets));
-	pr->secret_lens = xcalloc(r->nsecrets + 1, sizeof(*pr->secret_lens));
-	for (i = 0; i < r->nsecrets; i++) {
-		pr->secrets[i] = r->secrets[i].value;
-		pr->secret_lens[i] = r->secrets[i].len;
-	}
-	memset(sp, 0, sizeof(*sp));
-	sp->run_id = r->run_id;
+	spec_arrays_fill(&pr->arrays, sp, pr->req, pr->log_fd);
 	sp->instance = instance;
-	sp->cascade = r->cascade;
-	sp->task = r->task;
-	sp->revision = r->revision;
-	sp->host = r->host;
-	sp->image = r->image;
 	sp->attempt = 1;
-	sp->script = r->script;
-	sp->script_len = r->script_len;
-	sp->env = pr->env;
-	sp->nenv = r->nenv;
-	sp->files = pr->files;
-	sp->nfiles = r->nfiles;
-	sp->timeout_ms = r->timeout_ms;
-	sp->work_dir = r->work_dir;
-	sp->log_fd = pr->log_fd;
-	sp->secrets = pr->secrets;
-	sp->secret_lens = pr->secret_lens;
-	sp->nsecrets = r->nsecrets;
+	sp->store_files = NULL;
+	sp->nstore_files = 0;
+	sp->store_env = NULL;
+	sp->nstore_env = 0;
 }
 
 static void
@@ -143,10 +108,7 @@ probe_free(struct probe *pr)
 		close(pr->log_fd);
 	if (pr->req)
 		rm_rf(pr->req->work_dir);
-	free(pr->env);
-	free(pr->files);
-	free(pr->secrets);
-	free(pr->secret_lens);
+	spec_arrays_release(&pr->arrays);
 	run_req_free(pr->req);
 	free(pr);
 }
