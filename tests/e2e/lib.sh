@@ -63,7 +63,15 @@ skip_all() {
 
 done_testing() {
 	echo "1..$_n"
-	[ "$_failed" -eq 0 ]
+	[ "$_failed" -eq 0 ] && return 0
+	# a failure on a machine we cannot log into must explain itself: show
+	# the tail of every log the test wrote
+	for _log in "$T"/*.log; do
+		[ -f "$_log" ] || continue
+		echo "# --- last lines of $(basename "$_log") ---"
+		tail -n 40 "$_log" | sed 's/^/# /'
+	done
+	return 1
 }
 
 [ -x "$SCAFFOLD" ] || { echo "Bail out! no binary at $SCAFFOLD"; exit 1; }
