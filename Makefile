@@ -32,7 +32,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRC = $(wildcard common/*.c reconciler/*.c runner/*.c gitsync/*.c \
-	webhook/*.c)
+	webhook/*.c daemon/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 

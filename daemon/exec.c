@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "daemon.h"
 #include "../runner/runner.h"
 
 struct slot {

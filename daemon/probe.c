@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "daemon.h"
 #include "../runner/runner.h"
 
 struct probe {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "daemon.h"
 #include "../runner/runner.h"
 
 void

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "daemon.h"
 #include "../gitsync/gitsync.h"
 #include "../runner/runner.h"
 #include "../webhook/webhook.h"
