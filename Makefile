@@ -24,6 +24,11 @@ CPPFLAGS += -D_GNU_SOURCE
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(CPPFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# Resolve every symbol at start (and keep the GOT read-only): each local
+# run's init is a clone of the spawner that calls functions the spawner
+# never did, and lazy binding made every one of them look its symbols up
+# again in some 50 shared objects (bench/README.md, "Engine").
+LDFLAGS += -Wl,-z,relro,-z,now
 
 ifdef SANITIZE
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
