@@ -42,10 +42,10 @@ start_dockerd() {
 stop_dockerd() {
 	[ -n "$DOCKERD_PID" ] || return 0
 	if [ "${1:-}" = crash ]; then
-		kill -9 "$DOCKERD_PID" 2>/dev/null
+		kill_ours -KILL "$DOCKERD_PID"
 	else
 		dk ps -aq 2>/dev/null | xargs -r docker -H "unix://$DOCKER_SOCK" rm -f >/dev/null 2>&1
-		kill "$DOCKERD_PID" 2>/dev/null
+		kill_ours "$DOCKERD_PID"
 	fi
 	wait "$DOCKERD_PID" 2>/dev/null
 	DOCKERD_PID=""

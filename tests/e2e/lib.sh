@@ -90,6 +90,25 @@ wait_for() {
 	return 1
 }
 
+# kill_ours [-SIG] PID...: signal each PID only while it is still a process
+# this test started: a child of this shell, or one whose command line
+# names $T.  A cleanup that kills a remembered pid after that process was
+# reaped may hit whatever took the pid since (pid_max is 32768 here and
+# the suite starts thousands of processes a minute): another test's
+# daemon, which then stops in the middle of that test.
+kill_ours() {
+	_sig=-TERM
+	case "${1:-}" in -*) _sig=$1; shift ;; esac
+	for _p in "$@"; do
+		[ -r "/proc/$_p/stat" ] || continue
+		if [ "$(sed 's/.*) [A-Za-z] \([0-9]*\) .*/\1/' "/proc/$_p/stat" 2>/dev/null)" = "$$" ] ||
+			tr '\0' ' ' <"/proc/$_p/cmdline" 2>/dev/null | grep -qF "$T"; then
+			kill "$_sig" "$_p" 2>/dev/null
+		fi
+	done
+	return 0
+}
+
 # git with a fixed identity and no system or user config
 tgit() {
 	GIT_CONFIG_NOSYSTEM=1 HOME="$T" GIT_AUTHOR_NAME="Test Author" \

@@ -9,7 +9,7 @@ SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 [ -x "$SSHD" ] || skip_all "sshd is not installed (scripts/install-deps.sh installs openssh-server)"
 mkdir -p /run/sshd 2>/dev/null
 _sshd_pids=""
-trap 'for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
+trap 'kill_ours $_sshd_pids; rm -rf "$T"' EXIT
 
 TEST_USER=scaffoldtest
 test_user() {
@@ -56,7 +56,7 @@ C
 			echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_HOSTKEY")" >"$SSHD_KNOWN"
 			return 0
 		fi
-		kill $SSHD_PID 2>/dev/null
+		kill_ours $SSHD_PID
 		_try=$((_try + 1))
 	done
 	echo "Bail out! cannot start sshd: $(cat "$_d/log")"

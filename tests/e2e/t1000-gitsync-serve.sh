@@ -44,7 +44,7 @@ repos:
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $spid 2>/dev/null; rm -rf "$T"' EXIT
 
 runs_of() { # TASK -> its run count
 	"$SCAFFOLD" status -d "$D" -o json deploy | tr -d ' \n' |

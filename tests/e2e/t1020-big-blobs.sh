@@ -42,7 +42,7 @@ repos:
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
-trap 'kill $SPID $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $SPID $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 serve_port "$T/serve.log"
 H="http://127.0.0.1:$PORT"
 revision_seen() {

@@ -74,12 +74,15 @@ is "$r" 0 "the task is success with one run: probes are not runs"
 is "$(ls "$D/logs" | grep -vc '^check-')" 1 "one task log only"
 
 rm "$G/marker"
-t0=$(date +%s%N)
-wait_for 4 sh -c "'$SCAFFOLD' status -d '$D' -o json web | grep -q '\"state\": \"error\"'"
+t0=$(($(date +%s%N) / 1000000))
+wait_for 20 sh -c "'$SCAFFOLD' status -d '$D' -o json web | grep -q '\"state\": \"error\"'"
 is "$?" 0 "the task turns error once its probe fails"
-t1=$(date +%s%N)
-echo "# drift seen after $(( (t1 - t0) / 1000000 )) ms"
-ok [ $(( (t1 - t0) / 1000000 )) -le 2200 ] "within two intervals"
+# no probe is ignored: one in flight when the marker went may pass, the
+# next one is the drift (counted, not timed: the load of the machine
+# decides how long a probe takes)
+ended=$(sqlite3 "$D/scaffold.db" "SELECT k.drift FROM check_runs k JOIN tasks t ON t.id = k.task_id WHERE t.name = 'deploy' AND k.ended_at >= $t0 ORDER BY k.id" | tr '\n' ' ')
+echo "# drift flags of the probes that ended after the change: $ended"
+ok sh -c "case '$ended' in '1 '|'0 1 ') exit 0;; esac; exit 1" "the first probe started after the change is the drift"
 out=$(status)
 is "$(printf '%s\n' "$out" | sed -n 's/.*"reason": "\(drift[^"]*\)".*/\1/p' | head -1)" \
 	"drift: check failed on local (exit 1)" "the exact drift reason"

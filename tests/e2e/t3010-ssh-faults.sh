@@ -30,7 +30,7 @@ leftover_runs() {
 }
 apid=
 spid=
-trap 'for p in $apid $spid $_sshd_pids $(remote_pids); do kill $p 2>/dev/null; done
+trap 'kill_ours $apid $spid $_sshd_pids; kill $(remote_pids) 2>/dev/null
 leftover_runs; rm -f "$PWNED" "$PWNED-bt"; rm -rf "$T"' EXIT
 
 start_sshd web1 "$TEST_USER"

@@ -9,7 +9,7 @@
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed (scripts/install-deps.sh installs it)"
 test_user
 spid=
-trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+trap '[ -n "$spid" ] && kill_ours "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
 for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
 D="$T/data"
 G="$T/markers"
@@ -87,12 +87,15 @@ wait_for 5 sh -c "[ \$(cat '$D'/logs/check-*.log | grep -c 'ended success') = \$
 is "$?" 0 "every probe passed"
 
 rm "$G/marker-web2"
-t0=$(date +%s%N)
-wait_for 5 sh -c "'$SCAFFOLD' status -d '$D' -o json web | grep -q '\"state\": \"error\"'"
+t0=$(($(date +%s%N) / 1000000))
+wait_for 20 sh -c "'$SCAFFOLD' status -d '$D' -o json web | grep -q '\"state\": \"error\"'"
 is "$?" 0 "the task turns error once a probe fails"
-t1=$(date +%s%N)
-echo "# drift seen after $(( (t1 - t0) / 1000000 )) ms"
-ok [ $(( (t1 - t0) / 1000000 )) -le 2500 ] "within two intervals (and a margin for ssh)"
+# no probe is ignored: one in flight when the marker went may pass, the
+# next one is the drift (counted, not timed: the load of the machine
+# decides how long a probe takes)
+ended=$(sqlite3 "$D/scaffold.db" "SELECT k.drift FROM check_runs k JOIN tasks t ON t.id = k.task_id WHERE t.name = 'deploy' AND k.host = 'web2' AND k.ended_at >= $t0 ORDER BY k.id" | tr '\n' ' ')
+echo "# drift flags of the probes that ended after the change: $ended"
+ok sh -c "case '$ended' in '1 '|'0 1 ') exit 0;; esac; exit 1" "the first probe started after the change is the drift"
 is "$(status | sed -n 's/.*"reason": "\(drift[^"]*\)".*/\1/p' | head -1)" \
 	"drift: check failed on web2 (exit 1)" "the reason names the host"
 wait_for 10 sh -c "'$SCAFFOLD' status -d '$D' -o json web | tr -d ' \n' | grep -q '\"name\":\"remediate\",\"state\":\"success\"'"

@@ -89,7 +89,7 @@ repos:
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
-trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$G"' EXIT
+trap 'kill_ours $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$G"' EXIT
 serve_port "$T/serve.log"
 U="http://127.0.0.1:$PORT"
 

@@ -63,7 +63,7 @@ Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
 HELD=
-trap 'kill $SPID $HELD 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $SPID $HELD 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 serve_port "$T/serve.log"
 H="http://127.0.0.1:$PORT"
 applied() {

@@ -24,7 +24,7 @@ while (my $c = $l->accept) {
 P
 perl "$T/hold.pl" "$T/accepts" &
 HPID=$!
-trap 'kill $HPID $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $HPID $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 wait_for 10 test -s "$T/accepts.port" || { echo "Bail out! the listener did not start"; exit 1; }
 URL="git://127.0.0.1:$(cat "$T/accepts.port")/acme/infra.git"
 accepts() { if [ -f "$T/accepts" ]; then wc -l <"$T/accepts" | tr -d ' '; else echo 0; fi; }

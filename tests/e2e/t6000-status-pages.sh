@@ -98,7 +98,7 @@ repos:
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
-trap 'kill $SPID 2>/dev/null; touch "$T/gate1" "$T/gate2"; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $SPID 2>/dev/null; touch "$T/gate1" "$T/gate2"; wait 2>/dev/null; rm -rf "$T"' EXIT
 serve_port "$T/serve.log"
 H="http://127.0.0.1:$PORT"
 
@@ -368,7 +368,7 @@ chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome-li
 CHPID=$!
 # the gates are in the run dir: the task sees nothing else of ours
 GATE="$D/runs/$TICK/run"
-trap 'kill $SPID $CHPID 2>/dev/null; touch "$GATE/gate1" "$GATE/gate2" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $SPID $CHPID 2>/dev/null; touch "$GATE/gate1" "$GATE/gate2" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 wait_for 30 test -s "$T/chrome-live/DevToolsActivePort" ||
 	{ echo "Bail out! Chromium's DevTools did not start: $(tail -3 "$T/chrome.log")"; exit 1; }
 CDP=$(head -n 1 "$T/chrome-live/DevToolsActivePort")

@@ -57,7 +57,7 @@ Y
 	} >"$T/scaffold.yaml"
 }
 SPID=
-trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 # stop: stop the daemon; it must exit 0, and (sanitizer builds) report
 # nothing
 stop() {

@@ -139,7 +139,7 @@ repos:
 Y
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 SPID=$!
-trap 'kill $SPID $FPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $SPID $FPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 serve_port "$T/serve.log"
 U="http://127.0.0.1:$PORT"
 C=/api/v1/cascades/infra/vault

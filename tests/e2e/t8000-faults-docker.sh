@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker.sh"
 . "$(dirname "$0")/faults.sh"
-trap '[ -n "$SPID" ] && { kill $SPID; wait $SPID; } 2>/dev/null; stop_dockerd; docker_leftovers; rm -rf "$T"' EXIT
+trap '[ -n "$SPID" ] && { kill_ours $SPID; wait $SPID; } 2>/dev/null; stop_dockerd; docker_leftovers; rm -rf "$T"' EXIT
 IMG=scaffold-test:busybox
 start_dockerd
 import_image "$IMG"

@@ -13,7 +13,7 @@ chmod 777 "$T/shared"
 M=$$
 remote_pids() { pgrep -u "$TEST_USER" -f "^sleep 5[0-9]\.$M\$" | tr '\n' ' '; }
 RUNS=$(getent passwd "$TEST_USER" | cut -d: -f6)/.scaffold/runs
-trap 'kill $SPID $_sshd_pids $(remote_pids) 2>/dev/null; wait 2>/dev/null
+trap 'kill_ours $SPID $_sshd_pids; kill $(remote_pids) 2>/dev/null; wait 2>/dev/null
 for f in "$T"/shared/rundir-*; do [ -f "$f" ] || continue; d=$(cat "$f")
 case $d in "$RUNS"/*/run) rm -rf "${d%/run}" ;; esac; done; rm -rf "$T"' EXIT
 

@@ -13,7 +13,7 @@ GITD=$(git --exec-path)/git-daemon
 [ -x "$GITD" ] || skip_all "git daemon is not installed (it comes with git)"
 
 hpid= g1pid= g2pid=
-trap 'for p in $SPID $hpid $g1pid $g2pid; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'for p in $SPID $hpid $g1pid $g2pid; do kill_ours $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 free_port() {
 	perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr =>

@@ -14,7 +14,7 @@ STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
 # own of, and readable by the task user
 G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
 	skip_all "cannot make a dir in /run"
-trap 'kill $SPID $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$G"' EXIT
+trap 'kill_ours $SPID $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$G"' EXIT
 
 start_stub() { # NAME ARGS...
 	_name=$1

@@ -15,7 +15,7 @@ mount -t tmpfs -o size=24m,mode=0700 tmpfs "$D" 2>"$T/mount.err" ||
 # own of, and readable by the task user
 G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
 	skip_all "cannot make a dir in /run"
-trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; umount "$D"; rm -rf "$T" "$G"' EXIT
+trap 'kill_ours $SPID 2>/dev/null; wait 2>/dev/null; umount "$D"; rm -rf "$T" "$G"' EXIT
 
 # app: writer prints a long log once $G/gate1 exists; keeper makes a
 # file to store first, then waits for $G/gate2
