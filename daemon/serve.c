@@ -577,6 +577,25 @@ allow_runner(void *arg, const char *repo, const char *runner, char *msg,
 	return -1;
 }
 
+/*
+ * A public URL made from "listen: HOST:0" names port 0; once the kernel
+ * chose the port, the links in commit statuses and the same-origin check
+ * of the forms need the real one.
+ */
+static void
+public_url_port(struct config *cf, int port)
+{
+	const char *colon = strrchr(cf->public_url, ':');
+	struct buf u = BUF_INIT;
+
+	if (!cf->public_url_derived || !colon || strcmp(colon, ":0"))
+		return;
+	buf_addf(&u, "%.*s:%d", (int)(colon - cf->public_url),
+		 cf->public_url, port);
+	cf->public_url = arena_strdup(&cf->arena, u.ptr);
+	buf_release(&u);
+}
+
 int
 serve_run(struct config *cf, int quiet)
 {
@@ -620,6 +639,7 @@ serve_run(struct config *cf, int quiet)
 	d.hooks.wake = hook_wake;
 	if (http_start(&d.http, cf, &d.hooks) < 0)
 		goto out;
+	public_url_port(cf, http_port(d.http));
 	/* statuses left by an earlier run are sent, unsettled ones decided */
 	if (outbox_start(&d.outbox, cf) < 0)
 		goto out;

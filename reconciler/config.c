@@ -794,6 +794,7 @@ config_load(struct config **out, const char *path, struct diags *diags)
 
 		buf_addf(&u, "http://%s", cf->listen);
 		cf->public_url = arena_strdup(&cf->arena, u.ptr);
+		cf->public_url_derived = 1;
 		buf_release(&u);
 	}
 	ret = diags->nerrors == errors ? 0 : ERR_INVALID;

@@ -324,6 +324,7 @@ struct config {
 	const char *file;
 	const char *listen;
 	const char *public_url;
+	int public_url_derived; /* 1: made from listen, not given */
 	/* what anonymous users see (docs/config.md); PUBLIC_SUMMARY unless
 	 * the config says otherwise */
 	enum public_status public_status;

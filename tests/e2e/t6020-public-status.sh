@@ -119,6 +119,8 @@ is "$(echo "$ERR" | grep session_lifetime | sed 's/^[^:]*scaffold.yaml:/scaffold
 
 # ---- summary, the default
 serve
+ok grep -q "status pages at http://127.0.0.1:$PORT\$" "$T/serve.log" \
+	"listen on port 0: the public URL (status links) names the chosen port"
 settled() {
 	"$SCAFFOLD" status -d "$D" deploy 2>/dev/null | awk '$1 == "ship" { print $2 }' |
 		grep -qx success
