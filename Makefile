@@ -152,6 +152,14 @@ $(FORGE_STUB): tests/stub/forge-stub.c $(FLAGS_FILE)
 test: $(FORGE_STUB)
 test: export FORGE_STUB := $(abspath $(FORGE_STUB))
 
+# systemd's notify socket, for the sd_notify test (t0430).
+NOTIFY_LISTEN = $(BUILD)/tests/notify-listen
+$(NOTIFY_LISTEN): tests/stub/notify-listen.c $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+test: $(NOTIFY_LISTEN)
+test: export NOTIFY_LISTEN := $(abspath $(NOTIFY_LISTEN))
+
 # Fuzzing (issue 9, item 4; docs/RELIABILITY.md): the libFuzzer targets of
 # fuzz/, built with clang, ASan and UBSan into $(FUZZ_BUILD) with their own
 # copy of the library (the normal build is untouched).  Seeds and
