@@ -5,6 +5,8 @@
 # pages are clean under mandoc -Tlint; the bash completion made from the
 # same --help texts completes commands, subcommands and options.
 . "$(dirname "$0")/lib.sh"
+[ -z "${SANITIZE:-}" ] ||
+	skip_all "the pages and the --help texts are checked in the plain build's pass of make check"
 command -v mandoc >/dev/null ||
 	skip_all "mandoc is not installed (scripts/install-deps.sh installs it)"
 CHECK="$SRC/scripts/man-check.sh"
