@@ -25,6 +25,7 @@ notified() { # SOCKET NAME
 	NOTIFY_SOCKET=$1 "$SCAFFOLD" serve --config "$T/scaffold.yaml" \
 		2>"$T/serve-$2.log" &
 	spid=$!
+	trap 'kill $spid $lpid 2>/dev/null; rm -rf "$T"' EXIT
 	wait_for 10 grep -q '^READY=1' "$T/notes"
 	_result $? "$2: READY=1 is sent"
 	# no waiting from here: the port must already be known and open
