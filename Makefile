@@ -10,6 +10,9 @@
 #   make SANITIZE=address,undefined check   the tests of one sanitized build
 #   make valgrind             the unit tests under valgrind
 #   make bench                run the benchmarks (see bench/README.md)
+#   make install              binary, man pages, unit, completion, config
+#                             (PREFIX, DESTDIR, ...; see "Installing")
+#   make deb / deb-check      a Debian package / and lintian on it
 
 CC ?= cc
 PKGS = yaml-0.1 libcrypto jansson sqlite3 libgit2 libcurl libarchive libssh2 \
@@ -146,6 +149,99 @@ clean:
 .PHONY: all deps check demo test unit bench bench-smoke clean FORCE \
 	test-asan valgrind
 
+# Installing (issue 18): the binary, the man pages, the systemd unit, the
+# bash completion and an example config.
+#   make install [PREFIX=/usr/local] [DESTDIR=...] [BINDIR=...] [MANDIR=...]
+#                [SYSCONFDIR=...] [UNITDIR=...]
+#   make uninstall (the same variables)
+# The config, SYSCONFDIR/scaffold/scaffold.yaml, is installed from the
+# example only when there is none; uninstall removes it only when it is
+# still the example.  The unit runs BINDIR/scaffold with that config, as
+# the user scaffold (make deb's postinst creates it; see README.md).
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share
+MANDIR = $(DATADIR)/man
+DOCDIR = $(DATADIR)/doc/scaffold
+SYSCONFDIR = $(PREFIX)/etc
+UNITDIR = $(PREFIX)/lib/systemd/system
+BASHCOMPDIR = $(DATADIR)/bash-completion/completions
+MAN1 = docs/scaffold.1
+MAN5 = docs/scaffold.yaml.5 docs/scaffold-cascade.5
+
+# INSTALL_BIN: the binary make install installs, built first; a test
+# names the one it tests (an absolute path: nothing is built then).
+INSTALL_BIN = $(BIN)
+
+# made from the binary's --help texts (scripts/completion.sh)
+$(BUILD)/scaffold.bash: $(INSTALL_BIN) scripts/completion.sh \
+		scripts/help-table.sh
+	@mkdir -p $(dir $@)
+	sh scripts/completion.sh $(abspath $(INSTALL_BIN)) >$@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/scaffold.service: dist/scaffold.service.in FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		$< >$@.tmp
+	@if cmp -s $@ $@.tmp; then rm $@.tmp; else mv $@.tmp $@; fi
+
+install: $(INSTALL_BIN) $(BUILD)/scaffold.bash $(BUILD)/scaffold.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSCONFDIR)/scaffold
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/scaffold
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(BUILD)/scaffold.service $(DESTDIR)$(UNITDIR)/scaffold.service
+	install -m 644 $(BUILD)/scaffold.bash $(DESTDIR)$(BASHCOMPDIR)/scaffold
+	install -m 644 dist/scaffold.yaml $(DESTDIR)$(DOCDIR)/examples/scaffold.yaml
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml ]; then \
+		echo "install: $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml exists: kept"; \
+	else \
+		echo "install -m 640 dist/scaffold.yaml $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml"; \
+		install -m 640 dist/scaffold.yaml $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/scaffold \
+		$(DESTDIR)$(MANDIR)/man1/scaffold.1 \
+		$(DESTDIR)$(MANDIR)/man5/scaffold.yaml.5 \
+		$(DESTDIR)$(MANDIR)/man5/scaffold-cascade.5 \
+		$(DESTDIR)$(UNITDIR)/scaffold.service \
+		$(DESTDIR)$(BASHCOMPDIR)/scaffold \
+		$(DESTDIR)$(DOCDIR)/examples/scaffold.yaml
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if cmp -s dist/scaffold.yaml $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml; then \
+		echo "rm -f $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml"; \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/scaffold 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml ]; then \
+		echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/scaffold/scaffold.yaml was changed: kept"; \
+	fi
+
+# A Debian package (issue 18): make install into a staging tree with
+# Debian's paths, plus the control files of dist/debian/.  make deb-check
+# builds it and runs lintian, which must report no error.
+DEB_VERSION = $(shell sed -n 's/^\#define SCAFFOLD_VERSION "\(.*\)"/\1/p' \
+	common/common.h)
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_STAGE = $(BUILD)/deb/scaffold
+DEB = $(BUILD)/scaffold_$(DEB_VERSION)-1_$(DEB_ARCH).deb
+
+deb: $(INSTALL_BIN)
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_STAGE)) \
+		PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system
+	sh dist/debian/stage.sh $(DEB_STAGE) $(DEB_VERSION)-1 $(DEB_ARCH)
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $(DEB)
+
+deb-check: deb
+	lintian --fail-on error $(DEB)
+
+.PHONY: install uninstall deb deb-check
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 # The recording forge API of the commit status tests (t5010): it stands in
@@ -156,6 +252,14 @@ $(FORGE_STUB): tests/stub/forge-stub.c $(FLAGS_FILE)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBS)
 test: $(FORGE_STUB)
 test: export FORGE_STUB := $(abspath $(FORGE_STUB))
+
+# systemd's notify socket, for the sd_notify test (t0430).
+NOTIFY_LISTEN = $(BUILD)/tests/notify-listen
+$(NOTIFY_LISTEN): tests/stub/notify-listen.c $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+test: $(NOTIFY_LISTEN)
+test: export NOTIFY_LISTEN := $(abspath $(NOTIFY_LISTEN))
 
 # Fuzzing (issue 9, item 4; docs/RELIABILITY.md): the libFuzzer targets of
 # fuzz/, built with clang, ASan and UBSan into $(FUZZ_BUILD) with their own

@@ -12,6 +12,14 @@
 
 int serve_run(struct config *cf, int quiet);
 
+/*
+ * Tell systemd the daemon's state (notify.c): state is one or more
+ * "VAR=VALUE" lines ("READY=1", "STOPPING=1", "RELOADING=1"), sent as
+ * one datagram to $NOTIFY_SOCKET (a path, or '@' for an abstract name).
+ * 0 when sent or when NOTIFY_SOCKET is unset; -1 with err_set().
+ */
+int notify_send(const char *state);
+
 struct exec;
 struct exec *exec_new(struct store *st, struct sched *s, int max_parallel,
 		      int quiet);

@@ -659,6 +659,17 @@ serve_run(struct config *cf, int quiet)
 			 cf->data_dir, cf->nrepos, cf->nrepos == 1 ? "" : "s",
 			 poll, cf->max_parallel);
 	}
+	/* systemd (Type=notify): started once the store is open and the
+	 * HTTP server listens */
+	{
+		char state[256];
+
+		snprintf(state, sizeof(state),
+			 "READY=1\nSTATUS=listening on port %d",
+			 http_port(d.http));
+		if (notify_send(state) < 0)
+			log_warnx("serve: %s", err_msg());
+	}
 	d.workers = xcalloc(cf->nrepos + 1, sizeof(*d.workers));
 	for (i = 0; i < cf->nrepos; i++) {
 		d.workers[i].rc = &cf->repos[i];
@@ -683,6 +694,8 @@ serve_run(struct config *cf, int quiet)
 		}
 	}
 	log_info("serve: stopping (signal %d)", (int)got_signal);
+	if (notify_send("STOPPING=1") < 0)
+		log_warnx("serve: %s", err_msg());
 	pthread_mutex_lock(&d.lock);
 	d.stopping = 1;
 	pthread_cond_broadcast(&d.cond);

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -619,7 +620,7 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	struct sandbox sb;
 	struct buf p = BUF_INIT, v = BUF_INIT;
 	int st[2] = { -1, -1 }, go[2] = { -1, -1 }, devnull = -1, out = -1;
-	int report[3], ret = -1;
+	int report[3], ret = -1, gone = 0;
 	ssize_t n;
 
 	memset(&sb, 0, sizeof(sb));
@@ -636,7 +637,10 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	}
 	if (open_output(h) < 0)
 		goto out;
-	if (pipe2(st, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+	/* go: a socket, so that the go to an init that already failed (and
+	 * closed it) is EPIPE, not a SIGPIPE that kills scaffold apply */
+	if (pipe2(st, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
 		err_set("cannot create a pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -666,11 +670,15 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	buf_addf(&p, "%s/pid", h->meta_dir);
 	buf_addf(&v, "%d %llu %lld\n", (int)h->pid, h->start,
 		 (long long)h->started_wall);
-	if (write_file(p.ptr, v.ptr, v.len) < 0 ||
-	    write(go[1], "g", 1) != 1) {
-		if (!err_msg()[0])
-			err_set("cannot start the run: %s", strerror(errno));
+	if (write_file(p.ptr, v.ptr, v.len) < 0)
 		goto out;
+	/* EPIPE: the init failed before the go; its report says why */
+	if (send(go[1], "g", 1, MSG_NOSIGNAL) != 1) {
+		if (errno != EPIPE) {
+			err_set("cannot start the run: %s", strerror(errno));
+			goto out;
+		}
+		gone = 1;
 	}
 	close_fd(&go[1]);
 	/* EOF: the shell was exec'd (st[1] is close-on-exec) */
@@ -682,6 +690,11 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 			sandbox_report(&sb, report);
 		else
 			err_set("cannot run %s", SHELL);
+		goto out;
+	}
+	if (gone) {
+		err_set("cannot start the run: its sandbox ended before it "
+			"started");
 		goto out;
 	}
 	watch_init(h);
