@@ -49,7 +49,7 @@ sed -e "s|^data_dir: .*|data_dir: $T/data|" -e 's|^listen: .*|listen: 127.0.0.1:
 	"$R/usr/local/etc/scaffold/scaffold.yaml" >"$T/scaffold.yaml"
 "$R/usr/local/bin/scaffold" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $spid; rm -rf "$T"' EXIT
 serve_port "$T/serve.log"
 run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz"
 is "$OUT" 200 "the installed binary serves with the example config"

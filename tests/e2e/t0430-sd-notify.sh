@@ -52,7 +52,7 @@ notified "$T/notify.sock" path
 NOTIFY_SOCKET=relative/name "$SCAFFOLD" serve --config "$T/scaffold.yaml" \
 	2>"$T/serve-bad.log" &
 spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $spid; rm -rf "$T"' EXIT
 serve_port "$T/serve-bad.log"
 run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz"
 is "$OUT" 200 "a bad NOTIFY_SOCKET: serve runs"
