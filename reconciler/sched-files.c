@@ -1,0 +1,87 @@
+/*
+ * sched-files.c - the file store moves its cascade: the content of a file
+ * a task loads from the store is in the task's fingerprint, so a file put
+ * or removed resets the tasks that load it (and their descendants), each
+ * with why, and those then ready run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched-int.h"
+
+/* Inside the caller's transaction: reconcile the cascade with its stored
+ * definition after file fc changed (an inactive cascade: nothing runs). */
+static int
+file_changed_locked(struct sched *s, const struct cascade_row *row,
+		    const struct file_change *fc, struct buf *report)
+{
+	const struct cascade *c;
+	struct sched_def def;
+	int ret;
+
+	if (!row->active)
+		return 0;
+	if ((ret = sched_definition(s, row->id, &c)) < 0)
+		return ret;
+	def.cascade = (struct cascade *)c;
+	def.source = row->source;
+	def.file = row->file;
+	if ((ret = reconcile(s, row->repo, NULL, &def, 1, fc, report)) < 0)
+		return ret;
+	return promote_cascade(s, row->id, NULL, NULL);
+}
+
+int
+sched_file_put(struct sched *s, int64_t cascade_id, const char *name,
+	       const char *blob, int64_t size, struct file_row *out,
+	       int *out_created, struct buf *report)
+{
+	struct cascade_row row;
+	struct file_change fc = { name, 0 };
+	int ret;
+
+	if ((ret = store_cascade_get(s->st, cascade_id, &row)) < 0)
+		return ret;
+	if ((ret = store_begin(s->st)) < 0)
+		goto out;
+	ret = store_file_put_blob(s->st, cascade_id, name, blob, size, out,
+				  out_created);
+	if (ret == 0)
+		ret = file_changed_locked(s, &row, &fc, report);
+	if (ret == 0)
+		ret = store_commit(s->st);
+	if (ret < 0) {
+		store_rollback(s->st);
+		if (out) {
+			free(out->name);
+			memset(out, 0, sizeof(*out));
+		}
+	}
+out:
+	cascade_row_release(&row);
+	return ret;
+}
+
+int
+sched_file_delete(struct sched *s, int64_t cascade_id, const char *name,
+		  struct buf *report)
+{
+	struct cascade_row row;
+	struct file_change fc = { name, 1 };
+	int ret;
+
+	if ((ret = store_cascade_get(s->st, cascade_id, &row)) < 0)
+		return ret;
+	if ((ret = store_begin(s->st)) < 0)
+		goto out;
+	ret = store_file_delete(s->st, cascade_id, name);
+	if (ret == 0)
+		ret = file_changed_locked(s, &row, &fc, report);
+	if (ret == 0)
+		ret = store_commit(s->st);
+	if (ret < 0)
+		store_rollback(s->st);
+out:
+	cascade_row_release(&row);
+	return ret;
+}
