@@ -339,6 +339,7 @@ struct host_config {
 	const char *key_file;
 	const char *known_hosts_file;
 	int max_sessions;
+	const char *umask; /* the runs' unless a task sets one; NULL: 022 */
 	struct pos pos;
 };
 /*
@@ -871,6 +872,7 @@ struct run_req {
 	int64_t timeout_ms;
 	char *script;
 	size_t script_len;
+	char *umask; /* the task's ("077"); NULL: the host's, else 022 */
 	struct run_env_var *env; /* SCAFFOLD_*, env, inputs, loaded env */
 	size_t nenv;
 	struct run_load_file *files;
