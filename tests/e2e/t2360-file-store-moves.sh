@@ -178,4 +178,9 @@ printf 'c=2\n' >"$T/conf.txt"
 is "$?:$(cat "$T/err")" "0:cascade 'fs': file 'conf.txt' stored (4 bytes)
 cascade 'fs': 0 new, 1 changed, 0 removed; 0 downstream reset" \
 	"file put -d resets conf too"
+ok wait_for 20 conf_ran "and the daemon runs it"
+is "$(counts)" "build=1 deploy=2 smoke=2 other=1 conf=2" \
+	"conf alone ran once more"
+is "$("$SCAFFOLD" logs -d "$D" fs conf | grep -v '^scaffold:')" "c=2
+ran conf" "with the file put beside the daemon"
 done_testing
