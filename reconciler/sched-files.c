@@ -9,6 +9,36 @@
 
 #include "sched-int.h"
 
+/* Why task t changed when its definition did not (the plan says no). */
+void
+unplanned_reason(struct buf *out, const struct cascade *c,
+		 const struct task *t, const struct file_change *fc)
+{
+	size_t i;
+	int files = 0;
+
+	if (fc && task_loads_from_file_store(c, t, fc->name)) {
+		for (i = 0; i < t->load_file.n; i++)
+			if (!strcmp(t->load_file.v[i].name, fc->name))
+				break;
+		if (i < t->load_file.n) {
+			buf_addf(out, "file '%s' %s the file store", fc->name,
+				 fc->removed ? "removed from" : "changed in");
+			return;
+		}
+	}
+	for (i = 0; i < t->load_file.n && !files; i++)
+		files = task_loads_from_file_store(c, t,
+						   t->load_file.v[i].name);
+	if (files && !t->ninputs)
+		buf_puts(out, "changed: files in the file store");
+	else if (files)
+		buf_puts(out, "changed: input values or files in the file "
+			      "store");
+	else
+		buf_puts(out, "changed: input values");
+}
+
 /* Inside the caller's transaction: reconcile the cascade with its stored
  * definition after file fc changed (an inactive cascade: nothing runs). */
 static int

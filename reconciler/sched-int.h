@@ -57,6 +57,13 @@ struct file_change {
 int reconcile(struct sched *s, const char *repo, const char *revision,
 	      const struct sched_def *def, int keep_revision,
 	      const struct file_change *fc, struct buf *report);
+/*
+ * Why task t changed when its definition did not (the plan says no): the
+ * file fc (or NULL) it loads from the file store, else its input values
+ * or its files in the store (sched-files.c).
+ */
+void unplanned_reason(struct buf *out, const struct cascade *c,
+		      const struct task *t, const struct file_change *fc);
 /* Put a task back to not_started (a running one finishes superseded). */
 int reset_task(struct sched *s, struct task_row *r, const char *reason);
 /*
