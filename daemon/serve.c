@@ -181,50 +181,14 @@ note_statuses(void *arg, const char *report)
 	return ret;
 }
 
-/*
- * A load only the file store can satisfy depends on the store, not on the
- * revision: its warning leaves the revision's record (the cascade's page
- * says, live, which files are missing), and is logged while the store
- * does not have the file.
- */
+/* A load the file store does not have yet: said in the log. */
 static void
-file_store_warnings(struct store *st, const char *repo,
-		    const struct sched_def *defs, size_t ndefs,
-		    struct diags *diags)
+log_missing_file(void *arg, const char *cascade, const char *task,
+		 const char *file)
 {
-	const struct cascade *c;
-	const struct task *t;
-	struct cascade_row row;
-	struct file_row f;
-	size_t i, j, k;
-	int have;
-
-	for (i = 0; i < ndefs; i++) {
-		c = defs[i].cascade;
-		have = store_cascade_find(st, repo, c->name, &row) == 0;
-		for (j = 0; j < c->ntasks; j++) {
-			t = &c->tasks[j];
-			for (k = 0; k < t->load_file.n; k++) {
-				const char *name = t->load_file.v[k].name;
-
-				if (!task_loads_from_file_store(c, t, name))
-					continue;
-				diags_drop(diags, DIAG_WARNING, defs[i].file,
-					   t->load_file.v[k].pos);
-				if (have && store_file_get(st, row.id, name,
-							   &f) == 0) {
-					free(f.name);
-					continue;
-				}
-				log_warnx("reconcile: repo '%s': cascade '%s': "
-					  "task '%s' loads file '%s' from the "
-					  "file store, which does not have it",
-					  repo, c->name, t->name, name);
-			}
-		}
-		if (have)
-			cascade_row_release(&row);
-	}
+	log_warnx("reconcile: repo '%s': cascade '%s': task '%s' loads file "
+		  "'%s' from the file store, which does not have it",
+		  (const char *)arg, cascade, task, file);
 }
 
 /*
@@ -349,7 +313,11 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		outbox_wake(w->d->outbox);
 	if (ret < 0)
 		goto out;
-	file_store_warnings(st, rc->name, defs, ndefs, &diags);
+	/* a load only the file store can satisfy depends on the store, not
+	 * on the revision: its warning leaves the revision's record (the
+	 * cascade's page says, live, which files are missing) */
+	file_store_loads(st, rc->name, defs, ndefs, &diags, 1,
+			 log_missing_file, (void *)rc->name);
 	diags_sort(&diags);
 	for (i = 0; i < diags.n; i++) {
 		/* a file name of the repository's tree: one line, no escapes

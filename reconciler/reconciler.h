@@ -936,6 +936,19 @@ int sched_input_set(struct sched *s, const char *repo, const char *cascade,
  * from"), and those ready are promoted.  report as sched_input_set.
  * ERR_NOTFOUND: no such cascade (delete: no such file).
  */
+/*
+ * The loads of defs (cascades of repo, "" for files applied by hand) that
+ * only the file store can satisfy: each one's validation warning ("it
+ * must be in the cascade's file store") is dropped from d when the store
+ * has the file, or always with drop_all; for each file the store does not
+ * have, missing(arg, cascade, task, file) when not NULL.
+ */
+typedef void (*file_missing_fn)(void *arg, const char *cascade,
+				const char *task, const char *file);
+void file_store_loads(struct store *st, const char *repo,
+		      const struct sched_def *defs, size_t ndefs,
+		      struct diags *d, int drop_all, file_missing_fn missing,
+		      void *arg);
 struct file_row;
 int sched_file_put(struct sched *s, int64_t cascade_id, const char *name,
 		   const char *blob, int64_t size, struct file_row *out,

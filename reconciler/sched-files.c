@@ -39,6 +39,46 @@ unplanned_reason(struct buf *out, const struct cascade *c,
 		buf_puts(out, "changed: input values");
 }
 
+void
+file_store_loads(struct store *st, const char *repo,
+		 const struct sched_def *defs, size_t ndefs, struct diags *d,
+		 int drop_all, file_missing_fn missing, void *arg)
+{
+	const struct cascade *c;
+	const struct task *t;
+	struct cascade_row row;
+	struct file_row f;
+	size_t i, j, k;
+	const char *name;
+	int have, there;
+
+	for (i = 0; i < ndefs; i++) {
+		if (!(c = defs[i].cascade))
+			continue;
+		have = store_cascade_find(st, repo, c->name, &row) == 0;
+		for (j = 0; j < c->ntasks; j++) {
+			t = &c->tasks[j];
+			for (k = 0; k < t->load_file.n; k++) {
+				name = t->load_file.v[k].name;
+				if (!task_loads_from_file_store(c, t, name))
+					continue;
+				there = have && store_file_get(st, row.id, name,
+							       &f) == 0;
+				if (there)
+					free(f.name);
+				if (there || drop_all)
+					diags_drop(d, DIAG_WARNING,
+						   defs[i].file,
+						   t->load_file.v[k].pos);
+				if (!there && missing)
+					missing(arg, c->name, t->name, name);
+			}
+		}
+		if (have)
+			cascade_row_release(&row);
+	}
+}
+
 /* Inside the caller's transaction: reconcile the cascade with its stored
  * definition after file fc changed (an inactive cascade: nothing runs). */
 static int

@@ -183,4 +183,29 @@ is "$(counts)" "build=1 deploy=2 smoke=2 other=1 conf=2" \
 	"conf alone ran once more"
 is "$("$SCAFFOLD" logs -d "$D" fs conf | grep -v '^scaffold:')" "c=2
 ran conf" "with the file put beside the daemon"
+
+# ---- scaffold apply on a data dir of its own: the warning goes too ----
+D2="$T/data2"
+cat >"$T/off.yaml" <<Y
+version: v1
+name: off
+runner: local
+tasks:
+  - name: use
+    run: cat conf.txt
+    load: {file: [conf.txt]}
+Y
+run "$SCAFFOLD" apply -d "$D2" "$T/off.yaml"
+is "$RC:$(printf '%s\n' "$ERR" | head -n 2)" "1:$T/off.yaml:7:19: warning: task 'use': loads file 'conf.txt' but no task it depends on stores it; it must be in the cascade's file store
+cascade 'off': 1 new, 0 changed, 0 removed; 0 downstream reset" \
+	"apply warns while the file store does not have the file, and fails"
+printf 'offline\n' >"$T/off.txt"
+run "$SCAFFOLD" file put -d "$D2" off conf.txt "$T/off.txt"
+is "$RC:$ERR" "0:cascade 'off': file 'conf.txt' stored (8 bytes)
+cascade 'off': 0 new, 1 changed, 0 removed; 0 downstream reset" "the upload resets the task"
+run "$SCAFFOLD" apply -d "$D2" "$T/off.yaml"
+is "$RC:$(printf '%s\n' "$ERR" | head -n 1)" "0:cascade 'off': no change" \
+	"the next apply has no warning, and runs the task"
+is "$("$SCAFFOLD" logs -d "$D2" off use | grep -v '^scaffold:')" "offline" \
+	"which read the file"
 done_testing
