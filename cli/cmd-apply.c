@@ -68,8 +68,8 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	}
 	sha256_final_hex(h, hex);
 	diags_sort(&diags);
-	diags_print(stderr, &diags);
 	if (diags.nerrors) {
+		diags_print(stderr, &diags);
 		fprintf(stderr, "scaffold apply: nothing applied: fix the "
 				"errors above first\n");
 		goto out;
@@ -100,6 +100,9 @@ cmd_apply(const struct cmd_entry *self, int argc, char **argv)
 	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
 	    !(st = cmd_open_store(self, &o, 1)))
 		goto out;
+	/* the warnings, but not of loads the file store satisfies now */
+	file_store_loads(st, "", defs, paths.n, &diags, 0, NULL, NULL);
+	diags_print(stderr, &diags);
 	if (runners_configure_local(cf, o.data_dir) < 0) {
 		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
 		goto out;

@@ -74,6 +74,15 @@ name_ok(const char *name)
 	return 1;
 }
 
+/* The reset report of an answer ("cascade 'x': ...\n"), or "". */
+static const char *
+report_of(json_t *v)
+{
+	const char *r = json_string_value(json_object_get(v, "report"));
+
+	return r ? r : "";
+}
+
 static void
 print_one(json_t *v)
 {
@@ -91,6 +100,8 @@ file_put(const struct cmd_entry *self, const struct cmd_opts *o, int argc,
 	struct buf data = BUF_INIT, path = BUF_INIT;
 	struct file_row f;
 	json_t *v = NULL;
+	struct sched *s = NULL;
+	struct buf report = BUF_INIT;
 	char chunk[65536];
 	size_t n;
 	int ret = EXIT_FINDING;
@@ -125,26 +136,36 @@ file_put(const struct cmd_entry *self, const struct cmd_opts *o, int argc,
 				"application/octet-stream", &v) < 0)
 			goto out;
 	} else {
-		if (store_file_put(t.st, t.row.id, argv[1], data.ptr, data.len,
-				   &f, NULL) < 0) {
+		char blob[SHA256_HEX_LEN + 1];
+
+		sched_new(&s, t.st);
+		if (store_blob_put_data(t.st, data.ptr, data.len, blob) < 0 ||
+		    sched_file_put(s, t.row.id, argv[1], blob,
+				   (int64_t)data.len, &f, NULL,
+				   &report) < 0) {
 			fprintf(stderr, "scaffold file: %s\n", err_msg());
 			goto out;
 		}
 		v = view_file(&f);
+		json_object_set_new(v, "report", json_string(report.ptr));
 	}
 	if (o->json)
 		print_one(v);
 	else if (!o->quiet)
-		fprintf(stderr, "cascade '%s': file '%s' stored (%lld bytes)\n",
+		fprintf(stderr, "cascade '%s': file '%s' stored (%lld bytes)\n"
+				"%s",
 			t.name, argv[1],
 			(long long)json_integer_value(json_object_get(v,
-								      "size")));
+								      "size")),
+			report_of(v));
 	ret = EXIT_OK;
 out:
 	json_decref(v);
 	free(f.name);
 	buf_release(&data);
 	buf_release(&path);
+	buf_release(&report);
+	sched_free(s);
 	target_close(&t);
 	return ret;
 }
@@ -247,7 +268,8 @@ file_rm(const struct cmd_entry *self, const struct cmd_opts *o, int argc,
 	char **argv)
 {
 	struct target t;
-	struct buf path = BUF_INIT;
+	struct sched *s = NULL;
+	struct buf path = BUF_INIT, report = BUF_INIT;
 	json_t *v = NULL;
 	int ret = EXIT_FINDING, r;
 
@@ -263,7 +285,8 @@ file_rm(const struct cmd_entry *self, const struct cmd_opts *o, int argc,
 		if (client_json(t.c, "DELETE", path.ptr, NULL, 0, NULL, &v) < 0)
 			goto out;
 	} else {
-		r = store_file_delete(t.st, t.row.id, argv[1]);
+		sched_new(&s, t.st);
+		r = sched_file_delete(s, t.row.id, argv[1], &report);
 		if (r == ERR_NOTFOUND) {
 			fprintf(stderr, "scaffold file: cascade '%s' has no "
 					"file '%s' in its file store\n",
@@ -276,12 +299,14 @@ file_rm(const struct cmd_entry *self, const struct cmd_opts *o, int argc,
 		}
 	}
 	if (!o->quiet)
-		fprintf(stderr, "cascade '%s': file '%s' removed\n", t.name,
-			argv[1]);
+		fprintf(stderr, "cascade '%s': file '%s' removed\n%s", t.name,
+			argv[1], v ? report_of(v) : report.ptr);
 	ret = EXIT_OK;
 out:
 	json_decref(v);
 	buf_release(&path);
+	buf_release(&report);
+	sched_free(s);
 	target_close(&t);
 	return ret;
 }
@@ -328,7 +353,11 @@ const struct cmd_entry cmd_file_entry = {
 	"loads a file no task upstream of it stores gets it from there.  NAME\n"
 	"is the path the task loads (relative, inside the run dir, no '..').\n"
 	"put reads PATH (stdin when absent or '-'); get writes to PATH\n"
-	"(stdout when absent or '-').\n"
+	"(stdout when absent or '-').  The file's content is part of the\n"
+	"fingerprint of the tasks that load it from the store: put (of new\n"
+	"bytes) and rm reset them and their descendants, and print what\n"
+	"reset; the ready ones run (on a daemon at once, else at the next\n"
+	"apply).\n"
 	"\n"
 	"  -d, --data-dir DIR    default ./.scaffold-data\n"
 	"      --server URL      ask scaffold serve at URL (default\n"

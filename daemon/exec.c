@@ -181,6 +181,7 @@ spec_arrays_fill(struct spec_arrays *a, struct run_spec *sp,
 	sp->attempt = r->attempt;
 	sp->script = r->script;
 	sp->script_len = r->script_len;
+	sp->umask = r->umask;
 	sp->env = a->env;
 	sp->nenv = r->nenv;
 	sp->files = a->files;

@@ -19,6 +19,7 @@ runners_configure_hosts(const struct config *cf)
 		h[i].key_file = cf->hosts[i].key_file;
 		h[i].known_hosts_file = cf->hosts[i].known_hosts_file;
 		h[i].max_sessions = cf->hosts[i].max_sessions;
+		h[i].umask = cf->hosts[i].umask;
 	}
 	/* the runner copies what it keeps */
 	runner_ssh_configure(h, cf->nhosts);

@@ -181,6 +181,16 @@ note_statuses(void *arg, const char *report)
 	return ret;
 }
 
+/* A load the file store does not have yet: said in the log. */
+static void
+log_missing_file(void *arg, const char *cascade, const char *task,
+		 const char *file)
+{
+	log_warnx("reconcile: repo '%s': cascade '%s': task '%s' loads file "
+		  "'%s' from the file store, which does not have it",
+		  (const char *)arg, cascade, task, file);
+}
+
 /*
  * Reconcile the repository at commit head: parse its cascade files (those
  * unchanged since the last revision come from the cache), apply the valid
@@ -303,6 +313,11 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		outbox_wake(w->d->outbox);
 	if (ret < 0)
 		goto out;
+	/* a load only the file store can satisfy depends on the store, not
+	 * on the revision: its warning leaves the revision's record (the
+	 * cascade's page says, live, which files are missing) */
+	file_store_loads(st, rc->name, defs, ndefs, &diags, 1,
+			 log_missing_file, (void *)rc->name);
 	diags_sort(&diags);
 	for (i = 0; i < diags.n; i++) {
 		/* a file name of the repository's tree: one line, no escapes

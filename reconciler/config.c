@@ -474,14 +474,15 @@ get_int(struct lctx *x, const struct ynode *n, const char *field, long lo,
 }
 
 /* hosts: {NAME: {address, port, user, key_file, known_hosts_file,
- * max_sessions}} */
+ * max_sessions, umask}} */
 static void
 load_hosts(struct lctx *x, const struct ynode *n, struct config *cf,
 	   const char *base)
 {
 	static const char *const keys[] = { "address",	       "port",
 					    "user",	       "key_file",
-					    "known_hosts_file", "max_sessions" };
+					    "known_hosts_file", "max_sessions",
+					    "umask" };
 	const struct ynode *s[ARRAY_SIZE(keys)], *k, *v;
 	struct host_config *h;
 	unsigned sugg;
@@ -537,6 +538,8 @@ load_hosts(struct lctx *x, const struct ynode *n, struct config *cf,
 		if (s[5])
 			get_int(x, s[5], "max_sessions", 1, 64,
 				&h->max_sessions);
+		if (s[6])
+			h->umask = yn_umask(x, s[6], "umask");
 	}
 	buf_reset(&x->what);
 }

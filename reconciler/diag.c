@@ -70,6 +70,30 @@ diags_print(FILE *f, const struct diags *d)
 	}
 }
 
+int
+diags_drop(struct diags *d, enum diag_severity sev, const char *file,
+	   struct pos pos)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].sev != sev || d->v[i].pos.line != pos.line ||
+		    d->v[i].pos.col != pos.col || strcmp(d->v[i].file, file))
+			continue;
+		free(d->v[i].file);
+		free(d->v[i].msg);
+		memmove(&d->v[i], &d->v[i + 1],
+			(d->n - i - 1) * sizeof(*d->v));
+		d->n--;
+		if (sev == DIAG_ERROR)
+			d->nerrors--;
+		else
+			d->nwarnings--;
+		return 1;
+	}
+	return 0;
+}
+
 void
 diags_release(struct diags *d)
 {

@@ -12,7 +12,8 @@
 
 const char *const fp_field_names[FP_NFIELDS] = {
 	"runner", "image",  "hosts", "run",  "env",	   "inputs",
-	"input values", "store", "load", "depends_on",
+	"input values", "store", "load", "depends_on", "file store",
+	"umask",
 };
 
 static void
@@ -111,11 +112,19 @@ void
 task_fingerprint(struct fingerprint *out, const struct cascade *c,
 		 const struct task *t, input_value_fn input_value, void *ctx)
 {
+	task_fingerprint_files(out, c, t, input_value, NULL, ctx);
+}
+
+void
+task_fingerprint_files(struct fingerprint *out, const struct cascade *c,
+		       const struct task *t, input_value_fn input_value,
+		       file_hash_fn file_hash, void *ctx)
+{
 	struct buf b = BUF_INIT;
 	struct kv *vals;
 	struct dep_ref *deps;
 	const struct input *in;
-	size_t i, len;
+	size_t i, len, nstore;
 	const char *v;
 	struct sha256_ctx *h;
 
@@ -179,10 +188,39 @@ task_fingerprint(struct fingerprint *out, const struct cascade *c,
 	free(deps);
 	field_hash(out, FP_DEPENDS_ON, &b);
 
+	/*
+	 * The content of each file only the file store can give it (no
+	 * ancestor stores it), by name: a new version is a change.  Without
+	 * file_hash (a plan of two definitions) the content is unknown, the
+	 * same on both sides.
+	 */
+	nstore = 0;
+	for (i = 0; i < t->load_file.n; i++) {
+		const char *name = t->load_file.v[i].name;
+
+		if (!task_loads_from_file_store(c, t, name))
+			continue;
+		v = file_hash ? file_hash(ctx, c, name) : "?";
+		put_str(&b, name);
+		put_str(&b, v);
+		nstore++;
+	}
+	field_hash(out, FP_FILES, &b);
+	put_str(&b, t->umask);
+	field_hash(out, FP_UMASK, &b);
+
+	/*
+	 * The last two fields count only where they are used, so that a
+	 * task without them keeps the fingerprint it had before they were.
+	 */
 	h = sha256_new();
 	sha256_update(h, "scaffold-task-v1", 16);
-	for (i = 0; i < FP_NFIELDS; i++)
+	for (i = 0; i <= FP_DEPENDS_ON; i++)
 		sha256_update(h, out->field[i], SHA256_HEX_LEN);
+	if (nstore)
+		sha256_update(h, out->field[FP_FILES], SHA256_HEX_LEN);
+	if (t->umask)
+		sha256_update(h, out->field[FP_UMASK], SHA256_HEX_LEN);
 	sha256_final_hex(h, out->hex);
 	buf_release(&b);
 }

@@ -336,6 +336,33 @@ yn_duration(struct lctx *x, const struct ynode *n, const char *field,
 	return -1;
 }
 
+/*
+ * A umask: one to four octal digits ("022", "0077"), kept as three
+ * ("022") for the shell's umask builtin.  NULL after an error.
+ */
+const char *
+yn_umask(struct lctx *x, const struct ynode *n, const char *field)
+{
+	unsigned long v = 0;
+	size_t i;
+	char out[8];
+
+	if (n->kind == Y_SCALAR && n->len >= 1 && n->len <= 4 &&
+	    strlen(n->str) == n->len &&
+	    strspn(n->str, "01234567") == n->len) {
+		for (i = 0; i < n->len; i++)
+			v = v * 8 + (unsigned long)(n->str[i] - '0');
+		if (v <= 0777) {
+			snprintf(out, sizeof(out), "%03lo", v);
+			return arena_strdup(x->arena, out);
+		}
+	}
+	yn_err(x, n, "'%s' must be an octal umask such as \"022\" or "
+		     "\"077\", not %s",
+	       field, yn_desc(x, n));
+	return NULL;
+}
+
 static int valid_path(struct lctx *x, const struct ynode *n,
 		      const char *kind);
 
@@ -696,12 +723,14 @@ enum {
 	TK_TIMEOUT,
 	TK_RETRIES,
 	TK_CHECK,
+	TK_UMASK,
 	TK_N
 };
 static const char *const task_keys[TK_N] = {
 	"name",	   "description", "image",	  "runner",  "hosts",
 	"run",	   "env",	  "inputs",	  "depends_on", "store",
 	"load",	   "auto_execute", "timeout",	  "retries", "check",
+	"umask",
 };
 
 const char *const runner_kind_names[RUNNER_KIND_N] = { "docker", "ssh",
@@ -834,6 +863,8 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	}
 	if (s[TK_CHECK])
 		get_check(x, s[TK_CHECK], t);
+	if (s[TK_UMASK])
+		t->umask = yn_umask(x, s[TK_UMASK], "umask");
 	if (t->check && (!t->check->timeout_ms ||
 			 t->check->timeout_ms > t->timeout_ms))
 		t->check->timeout_ms = t->check->timeout_ms

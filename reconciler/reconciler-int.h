@@ -70,6 +70,10 @@ void yn_names(struct lctx *x, const struct ynode *n, const char *field,
 	      int (*valid)(struct lctx *, const struct ynode *, const char *),
 	      struct name_list *out);
 int yn_valid_host(struct lctx *x, const struct ynode *n, const char *kind);
+/* A umask (task and host key 'umask'), normalized to three octal digits
+ * ("022"); NULL after an error. */
+const char *yn_umask(struct lctx *x, const struct ynode *n,
+		     const char *field);
 
 /*
  * Cross-task checks (validate.c); with dag_ok and no errors, also the

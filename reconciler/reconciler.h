@@ -51,6 +51,9 @@ void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 /* Order by file, line, column (stable); the order users read them in. */
 void diags_sort(struct diags *d);
 void diags_print(FILE *f, const struct diags *d);
+/* Remove the first diagnostic of sev at file:pos; 1 if there was one. */
+int diags_drop(struct diags *d, enum diag_severity sev, const char *file,
+	       struct pos pos);
 void diags_release(struct diags *d);
 
 struct name_ref {
@@ -133,6 +136,9 @@ struct task {
 	int64_t timeout_ms;
 	int retries;
 	struct check *check;
+	/* the script's umask, three octal digits ("077"); NULL: the host's,
+	 * else 022 */
+	const char *umask;
 
 	/* the DAG: indexes of tasks that depend on this one */
 	size_t *children;
@@ -220,6 +226,8 @@ enum fp_field {
 	FP_STORE,
 	FP_LOAD,
 	FP_DEPENDS_ON,
+	FP_FILES, /* content hashes of the loads the file store satisfies */
+	FP_UMASK,
 	FP_NFIELDS
 };
 extern const char *const fp_field_names[FP_NFIELDS];
@@ -232,6 +240,28 @@ struct fingerprint {
 void task_fingerprint(struct fingerprint *out, const struct cascade *c,
 		      const struct task *t, input_value_fn input_value,
 		      void *ctx);
+/*
+ * The content hash (SHA-256, hex) of file name in the cascade's file
+ * store, or NULL when the store does not have it.
+ */
+typedef const char *(*file_hash_fn)(void *ctx, const struct cascade *c,
+				    const char *name);
+/*
+ * The fingerprint the engine records: task_fingerprint with the content of
+ * every file t loads that only the file store gives it (see
+ * task_loads_from_file_store).  task_fingerprint is this without
+ * file_hash: the same for two definitions, which is all a plan compares.
+ */
+void task_fingerprint_files(struct fingerprint *out, const struct cascade *c,
+			    const struct task *t, input_value_fn input_value,
+			    file_hash_fn file_hash, void *ctx);
+/*
+ * Whether t's load of file name can only come from the cascade's file
+ * store: no task it depends on (other than through an error: edge)
+ * stores it.
+ */
+int task_loads_from_file_store(const struct cascade *c, const struct task *t,
+			       const char *name);
 
 /*
  * Plans: the difference between two versions of a cascade.  Entries are
@@ -309,6 +339,7 @@ struct host_config {
 	const char *key_file;
 	const char *known_hosts_file;
 	int max_sessions;
+	const char *umask; /* the runs' unless a task sets one; NULL: 022 */
 	struct pos pos;
 };
 /*
@@ -842,6 +873,7 @@ struct run_req {
 	int64_t timeout_ms;
 	char *script;
 	size_t script_len;
+	char *umask; /* the task's ("077"); NULL: the host's, else 022 */
 	struct run_env_var *env; /* SCAFFOLD_*, env, inputs, loaded env */
 	size_t nenv;
 	struct run_load_file *files;
@@ -896,6 +928,34 @@ int sched_trigger(struct sched *s, const char *repo, const char *cascade,
 int sched_input_set(struct sched *s, const char *repo, const char *cascade,
 		    const char *name, const char *value, size_t len,
 		    struct buf *report);
+/*
+ * Put (or replace) file name of a cascade's file store with the blob
+ * already in blobs/ (store_file_put_blob), or remove it, in one
+ * transaction with its effect: the tasks that load it from the store
+ * (their fingerprint holds its content hash) and their descendants reset,
+ * each with the reason "file 'NAME' changed in the file store" ("removed
+ * from"), and those ready are promoted.  report as sched_input_set.
+ * ERR_NOTFOUND: no such cascade (delete: no such file).
+ */
+/*
+ * The loads of defs (cascades of repo, "" for files applied by hand) that
+ * only the file store can satisfy: each one's validation warning ("it
+ * must be in the cascade's file store") is dropped from d when the store
+ * has the file, or always with drop_all; for each file the store does not
+ * have, missing(arg, cascade, task, file) when not NULL.
+ */
+typedef void (*file_missing_fn)(void *arg, const char *cascade,
+				const char *task, const char *file);
+void file_store_loads(struct store *st, const char *repo,
+		      const struct sched_def *defs, size_t ndefs,
+		      struct diags *d, int drop_all, file_missing_fn missing,
+		      void *arg);
+struct file_row;
+int sched_file_put(struct sched *s, int64_t cascade_id, const char *name,
+		   const char *blob, int64_t size, struct file_row *out,
+		   int *out_created, struct buf *report);
+int sched_file_delete(struct sched *s, int64_t cascade_id, const char *name,
+		      struct buf *report);
 /* Ask for a run to be killed (the executor that runs it acts on it). */
 int sched_kill(struct sched *s, int64_t run_id);
 /*

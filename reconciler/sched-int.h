@@ -42,6 +42,28 @@ void index_rows(struct strmap *m, struct task_row *rows, size_t n);
  */
 int promote_cascade(struct sched *s, int64_t cascade_id, const char *only,
 		    size_t *moved);
+/* What made a reconcile without a new definition: a file of the store. */
+struct file_change {
+	const char *name;
+	int removed;
+};
+/*
+ * Reconcile one cascade against a definition, inside the caller's
+ * transaction: changed (new, or a different fingerprint) tasks and their
+ * descendants reset, each with why; removed tasks leave the DAG.  With
+ * keep_revision, the cascade keeps its revision; fc (or NULL) names the
+ * file-store change that caused it, for the reasons.
+ */
+int reconcile(struct sched *s, const char *repo, const char *revision,
+	      const struct sched_def *def, int keep_revision,
+	      const struct file_change *fc, struct buf *report);
+/*
+ * Why task t changed when its definition did not (the plan says no): the
+ * file fc (or NULL) it loads from the file store, else its input values
+ * or its files in the store (sched-files.c).
+ */
+void unplanned_reason(struct buf *out, const struct cascade *c,
+		      const struct task *t, const struct file_change *fc);
 /* Put a task back to not_started (a running one finishes superseded). */
 int reset_task(struct sched *s, struct task_row *r, const char *reason);
 /*

@@ -45,6 +45,7 @@ run_req_free(struct run_req *r)
 	free(r->image);
 	free(r->host);
 	free(r->script);
+	free(r->umask);
 	env_vars_free(r->env, r->nenv);
 	for (i = 0; i < r->nfiles; i++) {
 		free(r->files[i].path);
@@ -142,6 +143,7 @@ build_req(struct sched *s, const struct cascade *c, const char *repo,
 	r->host = host ? xstrdup(host) : NULL;
 	r->timeout_ms = t->timeout_ms;
 	r->script = xstrndup(t->run, t->run_len);
+	r->umask = t->umask ? xstrdup(t->umask) : NULL;
 	r->script_len = t->run_len;
 
 	push_env(r, &alloc, "SCAFFOLD_CASCADE", c->name, strlen(c->name));

@@ -142,6 +142,23 @@ fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
 	return hex;
 }
 
+/* For fingerprints: the content hash of a file of the file store. */
+static const char *
+fp_file_hash(void *ctx, const struct cascade *c, const char *name)
+{
+	struct input_ctx *x = ctx;
+	struct file_row f;
+	char *hex;
+
+	(void)c;
+	if (!x->cascade_id || store_file_get(x->s->st, x->cascade_id, name,
+					     &f) < 0)
+		return NULL;
+	hex = arena_strdup(&x->arena, f.blob);
+	free(f.name);
+	return hex;
+}
+
 /* Every password value of the cascade (set or default): masked in logs. */
 int
 cascade_secrets(struct sched *s, int64_t cascade_id, const struct cascade *c,
@@ -469,14 +486,10 @@ reset_task(struct sched *s, struct task_row *r, const char *reason)
 	return ret;
 }
 
-/*
- * Reconcile one cascade against a definition, inside the caller's
- * transaction: changed (new, or a different fingerprint) tasks and their
- * descendants reset; removed tasks leave the DAG.
- */
-static int
+int
 reconcile(struct sched *s, const char *repo, const char *revision,
-	  const struct sched_def *def, int keep_revision, struct buf *report)
+	  const struct sched_def *def, int keep_revision,
+	  const struct file_change *fc, struct buf *report)
 {
 	const struct cascade *c = def->cascade;
 	struct cascade_row row, prev;
@@ -523,8 +536,8 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	seeds = xcalloc(c->ntasks + 1, sizeof(*seeds));
 	origin = xcalloc(c->ntasks + 1, sizeof(*origin));
 	for (i = 0; i < c->ntasks; i++) {
-		task_fingerprint(&fps[i], c, &c->tasks[i], fp_input_value,
-				 &ictx);
+		task_fingerprint_files(&fps[i], c, &c->tasks[i],
+				       fp_input_value, fp_file_hash, &ictx);
 		r = strmap_get(&idx, c->tasks[i].name);
 		if (!r || !r->present || strcmp(r->fingerprint, fps[i].hex))
 			seeds[nseeds++] = i;
@@ -562,7 +575,7 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 			else if (pe && pe->action == PLAN_CHANGED)
 				buf_puts(&reason, pe->reason);
 			else
-				buf_puts(&reason, "changed: input values");
+				unplanned_reason(&reason, c, t, fc);
 			nchanged++;
 		} else {
 			buf_addf(&reason, "downstream of '%s' (changed)",
@@ -643,8 +656,8 @@ sched_apply(struct sched *s, const char *repo, const char *revision,
 	if ((ret = store_begin(s->st)) < 0)
 		return ret;
 	for (i = 0; i < n; i++)
-		if ((ret = reconcile(s, repo, revision, &defs[i], 0, report)) <
-		    0)
+		if ((ret = reconcile(s, repo, revision, &defs[i], 0, NULL,
+				     report)) < 0)
 			goto fail;
 	if (deactivate_missing) {
 		if ((ret = store_cascade_list(s->st, 1, &cs, &ncs)) < 0)
@@ -1252,7 +1265,7 @@ sched_input_set(struct sched *s, const char *repo, const char *cascade,
 	def.cascade = (struct cascade *)c;
 	def.source = crow.source;
 	def.file = crow.file;
-	if ((ret = reconcile(s, repo, NULL, &def, 1, report)) < 0)
+	if ((ret = reconcile(s, repo, NULL, &def, 1, NULL, report)) < 0)
 		goto fail;
 	if ((ret = store_cascade_list(s->st, 1, &cs, &ncs)) < 0)
 		goto fail;

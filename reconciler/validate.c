@@ -255,6 +255,20 @@ ancestor_stores(const struct cascade *c, size_t t, const char *name,
 	return 0;
 }
 
+int
+task_loads_from_file_store(const struct cascade *c, const struct task *t,
+			   const char *name)
+{
+	size_t *queue = xmalloc((c->ntasks + 1) * sizeof(*queue));
+	unsigned *seen = xcalloc(c->ntasks + 1, sizeof(*seen));
+	int r = !ancestor_stores(c, cascade_task_index(c, t), name, 0, queue,
+				 seen, 1);
+
+	free(queue);
+	free(seen);
+	return r;
+}
+
 static void
 check_loads(const struct cascade *c, const char *file, struct diags *d)
 {

@@ -935,6 +935,7 @@ build_wrapper(struct buf *w, const struct run_handle *h,
 	buf_puts(w, "__scaffold_end() {\n"
 		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
 		    "\t__scaffold_done=1\n"
+		    "\tumask 077\n"
 		    "\tcommand printf '%s\\n' \"$1\" >" META_DIR "/exit\n"
 		    "\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
 	for (i = 0; i < h->store_env.n; i++) {
@@ -980,6 +981,7 @@ build_archive(struct buf *out, const struct run_handle *h,
 			     spec->files[i].src) < 0)
 			goto out;
 	}
+	runner_umask_line(&w, spec, NULL);
 	build_wrapper(&w, h, exports);
 	if (tar_dir(a, &dirs, "tmp/.scaffold/") < 0 ||
 	    tar_dir(a, &dirs, "tmp/.scaffold/env/") < 0 ||

@@ -324,6 +324,7 @@ build_wrapper(struct buf *w, const struct run_handle *h)
 		    "__scaffold_end() {\n"
 		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
 		    "\t__scaffold_done=1\n"
+		    "\tumask 077\n"
 		    "\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
 	for (i = 0; i < h->store_env.n; i++) {
 		n = h->store_env.v[i];
@@ -803,6 +804,7 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 	if (write_file(path.ptr, spec->script, spec->script_len) < 0 ||
 	    chmod(path.ptr, 0644) < 0)
 		goto out;
+	runner_umask_line(&w, spec, NULL);
 	build_wrapper(&w, h);
 	buf_reset(&path);
 	buf_addf(&path, "%s/wrapper.sh", h->task_dir);

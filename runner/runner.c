@@ -22,6 +22,30 @@ static const struct runner_ops *const backends[] = {
 	&runner_ssh,
 };
 
+/* A umask the shell's builtin takes as is: 1 to 4 octal digits. */
+static int
+umask_ok(const char *u)
+{
+	size_t n = u ? strlen(u) : 0;
+
+	return n >= 1 && n <= 4 && strspn(u, "01234567") == n;
+}
+
+void
+runner_umask_line(struct buf *w, const struct run_spec *spec,
+		  const char *host_umask)
+{
+	const char *u = RUNNER_UMASK_DEFAULT;
+
+	/* the loaders checked both; a bad one is never written into a
+	 * shell line */
+	if (umask_ok(spec->umask))
+		u = spec->umask;
+	else if (umask_ok(host_umask))
+		u = host_umask;
+	buf_addf(w, "umask %s\n", u);
+}
+
 const struct runner_ops *
 runner_find(const char *name)
 {

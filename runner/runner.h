@@ -47,6 +47,12 @@ struct run_spec {
 	const char *script; /* the task's run script, run by /bin/sh -e */
 	size_t script_len;
 	/*
+	 * The script's umask, three or four octal digits ("077"); NULL: the
+	 * host's (ssh inventory), else 022.  Scaffold's own files of the run
+	 * (store env, exit status) are written with 077 whatever it is.
+	 */
+	const char *umask;
+	/*
 	 * The environment in order (later entries win): SCAFFOLD_CASCADE,
 	 * SCAFFOLD_TASK, SCAFFOLD_RUN_ID, SCAFFOLD_REVISION, SCAFFOLD_ATTEMPT,
 	 * SCAFFOLD_HOST (ssh), then the task's env, its mapped inputs, its
@@ -174,6 +180,8 @@ struct ssh_host {
 	const char *key_file;	      /* private key (ed25519, ecdsa or RSA) */
 	const char *known_hosts_file; /* the host's key must be listed here */
 	int max_sessions;	      /* runs at once on the host; <= 0: 8 */
+	const char *umask; /* the runs' umask unless the task has one;
+			    * NULL: 022 */
 };
 /*
  * Set the ssh inventory (copied) and drop the connections to the hosts of
@@ -191,6 +199,14 @@ void runner_ssh_configure(const struct ssh_host *hosts, size_t n);
  */
 int runner_local_configure(const char *user, const char *const *hide,
 			   size_t n);
+
+/*
+ * The line a run's wrapper sets the script's umask with: "umask 022\n",
+ * or the task's (spec->umask), else the host's (host_umask, or NULL).
+ */
+#define RUNNER_UMASK_DEFAULT "022"
+void runner_umask_line(struct buf *w, const struct run_spec *spec,
+		       const char *host_umask);
 
 /* The backend of that name, or NULL. */
 const struct runner_ops *runner_find(const char *name);

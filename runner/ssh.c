@@ -137,6 +137,7 @@ struct conn {
 	char *key_file;
 	char *known_hosts;
 	int max_sessions;
+	char *umask; /* the runs' unless the task has one; NULL: 022 */
 	char *where; /* "127.0.0.1:2222", for messages */
 	int refs;    /* under inv_lock: the inventory's and each handle's */
 
@@ -300,6 +301,7 @@ conn_new(const struct ssh_host *hc)
 	c->user = dup_or_null(hc->user);
 	c->key_file = dup_or_null(hc->key_file);
 	c->known_hosts = dup_or_null(hc->known_hosts_file);
+	c->umask = dup_or_null(hc->umask);
 	c->max_sessions =
 	    hc->max_sessions > 0 ? hc->max_sessions : DEFAULT_MAX_SESSIONS;
 	if (strchr(c->address, ':'))
@@ -357,6 +359,7 @@ conn_destroy(struct conn *c)
 	free(c->user);
 	free(c->key_file);
 	free(c->known_hosts);
+	free(c->umask);
 	free(c->where);
 	buf_release(&c->ain);
 	buf_release(&c->aerr);
@@ -1767,6 +1770,7 @@ build_wrapper(struct buf *w, const struct run_handle *h,
 	buf_puts(w, "\n__scaffold_end() {\n"
 		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
 		    "\t__scaffold_done=1\n"
+		    "\tumask 077\n"
 		    "\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
 	for (i = 0; i < h->store_env.n; i++) {
 		n = h->store_env.v[i];
@@ -2527,6 +2531,7 @@ prepare_remote(struct conn *c, struct run_handle *h,
 	int r, ret = -1;
 
 	set_paths(h);
+	runner_umask_line(&w, spec, c->umask);
 	build_wrapper(&w, h, exports);
 	if (run_line(&line, h, spec, &w))
 		goto start;

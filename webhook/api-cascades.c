@@ -508,48 +508,60 @@ out:
 void
 api_file_put(struct req *r)
 {
+	struct sched *s = req_sched(r);
 	struct cascade_row c;
 	struct file_row f;
+	struct buf report = BUF_INIT;
 	char blob[SHA256_HEX_LEN + 1];
 	int64_t size = 0;
 	const char *name;
 	int created = 0;
+	json_t *v;
 
 	memset(&c, 0, sizeof(c));
 	memset(&f, 0, sizeof(f));
-	if (file_name(r, &name) < 0 || api_cascade(r, &c) < 0)
+	if (!s || file_name(r, &name) < 0 || api_cascade(r, &c) < 0)
 		goto out;
 	if (req_upload_store(r, blob, &size) < 0 ||
-	    store_file_put_blob(req_store(r), c.id, name, blob, size, &f,
-				&created) < 0) {
+	    sched_file_put(s, c.id, name, blob, size, &f, &created,
+			   &report) < 0) {
 		api_reply_err(r, -1);
 		goto out;
 	}
-	reply_json(r, created ? 201 : 200, view_file(&f));
+	v = view_file(&f);
+	json_object_set_new(v, "report", json_string(report.ptr));
+	reply_json(r, created ? 201 : 200, v);
 	api_wake(r);
 out:
 	free(f.name);
+	buf_release(&report);
 	cascade_row_release(&c);
 }
 
 void
 api_file_delete(struct req *r)
 {
+	struct sched *s = req_sched(r);
+	struct buf report = BUF_INIT;
 	struct cascade_row c;
 	const char *name;
 	int ret;
 
-	if (file_name(r, &name) < 0 || api_cascade(r, &c) < 0)
+	if (!s || file_name(r, &name) < 0 || api_cascade(r, &c) < 0)
 		return;
-	ret = store_file_delete(req_store(r), c.id, name);
+	ret = sched_file_delete(s, c.id, name, &report);
 	if (ret == ERR_NOTFOUND)
 		reply_error(r, 404, "cascade '%s' has no file '%s' in its file "
 				    "store",
 			    c.name, name);
 	else if (ret < 0)
 		api_reply_err(r, ret);
-	else
-		reply_json(r, 200, json_pack("{s:s,s:b}", "name", name,
-					     "deleted", 1));
+	else {
+		reply_json(r, 200, json_pack("{s:s,s:b,s:s}", "name", name,
+					     "deleted", 1, "report",
+					     report.ptr));
+		api_wake(r);
+	}
+	buf_release(&report);
 	cascade_row_release(&c);
 }

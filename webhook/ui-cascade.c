@@ -714,6 +714,7 @@ ui_cascade(struct req *r)
 	buf_puts(&p.b, "</h1>\n");
 	verdict(&p, def, rows);
 	header(&p, &c, at != SIZE_MAX ? &revs[at] : NULL, asked);
+	ui_missing_files(&p, st, c.id, def);
 	if (at != SIZE_MAX)
 		plan_section(&p, &c, def, revs, nrevs, at);
 	buf_puts(&p.b, "<section>\n<h2>Graph</h2>\n");

@@ -100,6 +100,10 @@ int ui_revisions(struct store *st, const char *repo, const char *commit,
 void ui_index(struct req *r);
 void ui_cascade(struct req *r);
 void ui_run(struct req *r);
+/* ui-files.c: the files tasks load from the file store that it does not
+ * have yet, as a note (nothing when none is missing). */
+void ui_missing_files(struct page *p, struct store *st, int64_t cascade_id,
+		      const struct cascade *def);
 /* ui-check.c: the drift checks section of a cascade's page. */
 void ui_checks_section(struct page *p, struct store *st, int64_t cascade_id,
 		       const struct cascade *def);

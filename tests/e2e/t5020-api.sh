@@ -225,11 +225,14 @@ api GET $C/files/conf/app.conf "$VIEW"
 is "$RES" "404 {\"error\":\"cascade 'app' has no file 'conf/app.conf' in its file store\"}" "a file not there: 404"
 printf 'port=8080\n' >"$T/app.conf"
 api PUT $C/files/conf/app.conf "$OPER" --data-binary @"$T/app.conf"
-is "$(echo "$RES" | sed 's/"updated_at":[0-9]*/"updated_at":N/')" \
-	"201 {\"name\":\"conf/app.conf\",\"size\":10,\"sha256\":\"$(sha256sum <"$T/app.conf" | cut -c1-64)\",\"updated_at\":N}" \
-	"a new file: 201 with its size and digest"
+is "$(printf '%s' "$RES" | sed 's/"updated_at":[0-9]*/"updated_at":N/')" \
+	"201 {\"name\":\"conf/app.conf\",\"size\":10,\"sha256\":\"$(sha256sum <"$T/app.conf" | cut -c1-64)\",\"updated_at\":N,\"report\":\"cascade 'app': 0 new, 1 changed, 0 removed; 1 downstream reset\\n\"}" \
+	"a new file: 201 with its size, digest and what it reset"
+ok wait_for 10 sh -c "[ \"\$('$SCAFFOLD' status -d '$D' app | awk '\$1 == \"after_file\" {print \$2}')\" = success ]" \
+	"the load is satisfied from the file store: the task that failed for it runs, and what follows"
 api PUT $C/files/conf/app.conf "$OPER" --data-binary @"$T/app.conf"
-is "${RES%% *}" 200 "the same name again replaces it: 200"
+is "$(printf '%s' "$RES" | sed 's/"updated_at":[0-9]*/"updated_at":N/')" "200 {\"name\":\"conf/app.conf\",\"size\":10,\"sha256\":\"$(sha256sum <"$T/app.conf" | cut -c1-64)\",\"updated_at\":N,\"report\":\"cascade 'app': no change\\n\"}" \
+	"the same name again replaces it: 200; the same bytes reset nothing"
 curl -s -H "Authorization: Bearer $VIEW" -D "$T/hdr" -o "$T/got.conf" "$U$C/files/conf/app.conf"
 ok cmp "$T/app.conf" "$T/got.conf" "GET gives the bytes back"
 is "$(grep -i '^content-type' "$T/hdr" | tr -d '\r')" "Content-Type: application/octet-stream" "as application/octet-stream"
@@ -237,23 +240,20 @@ api GET $C/files "$VIEW"
 is "$(echo "$RES" | sed 's/"updated_at":[0-9]*/"updated_at":N/')" \
 	"200 {\"files\":[{\"name\":\"conf/app.conf\",\"size\":10,\"sha256\":\"$(sha256sum <"$T/app.conf" | cut -c1-64)\",\"updated_at\":N}]}" \
 	"the listing shows only it"
-api POST $C/tasks/usefile/run "$OPER"
-is "$RES" '202 {"repo":"infra","cascade":"app","task":"usefile","state":"waiting","forced":false}' "an operator runs a task: 202"
-ok wait_for 10 sh -c "[ \"\$('$SCAFFOLD' status -d '$D' app | awk '\$1 == \"after_file\" {print \$2}')\" = success ]" \
-	"the load is satisfied from the file store, and what follows runs"
 is "$("$SCAFFOLD" logs -d "$D" app usefile | grep -v '^scaffold:')" "port=8080" "the task read the uploaded file"
 printf 'x' | "$SCAFFOLD" file put --server "$U" -q app tmp/x.txt 2>"$T/err"
 is "$?:$(cat "$T/err")" "1:scaffold file: this needs a token with role viewer or more: send 'Authorization: Bearer TOKEN'" \
 	"the CLI prints the server's error as it is, exit 1"
 printf 'x' | SCAFFOLD_TOKEN="$OPER" "$SCAFFOLD" file put --server "$U" app tmp/x.txt 2>"$T/err"
-is "$?:$(cat "$T/err")" "0:cascade 'app': file 'tmp/x.txt' stored (1 bytes)" "file put --server"
+is "$?:$(cat "$T/err")" "0:cascade 'app': file 'tmp/x.txt' stored (1 bytes)
+cascade 'app': no change" "file put --server, and what it reset (no task loads it)"
 run env SCAFFOLD_TOKEN="$VIEW" "$SCAFFOLD" file ls --server "$U" app
 run_server_ls=$OUT
 run "$SCAFFOLD" file ls -d "$D" app
 is "$run_server_ls" "$OUT" "file ls: the same with --server and -d"
 is "$(SCAFFOLD_TOKEN="$VIEW" "$SCAFFOLD" file get --server "$U" app tmp/x.txt)" "x" "file get --server"
 api DELETE $C/files/tmp/x.txt "$OPER"
-is "$RES" '200 {"name":"tmp/x.txt","deleted":true}' "DELETE removes a file"
+is "$RES" '200 {"name":"tmp/x.txt","deleted":true,"report":"cascade '"'app'"': no change\n"}' "DELETE removes a file"
 api DELETE $C/files/tmp/x.txt "$OPER"
 is "$RES" "404 {\"error\":\"cascade 'app' has no file 'tmp/x.txt' in its file store\"}" "a second DELETE: 404"
 run "$SCAFFOLD" file rm -d "$D" app tmp/x.txt

@@ -240,6 +240,96 @@ test_load_from_file_store(void **state)
 	free(f.name);
 }
 
+/* The reason of the task's state change back from the latest. */
+static char *
+last_reason(int64_t cascade_id, const char *task, size_t back)
+{
+	struct history_row *h = NULL;
+	struct task_row t;
+	size_t n = 0;
+	char *why;
+
+	assert_int_equal(store_task_find(st, cascade_id, task, &t), 0);
+	assert_int_equal(store_task_history(st, t.id, &h, &n), 0);
+	free(t.name);
+	assert_true(n > back);
+	why = xstrdup(h[n - 1 - back].reason ? h[n - 1 - back].reason : "");
+	history_rows_free(h, n);
+	return why;
+}
+
+static enum task_state
+state_of(int64_t cascade_id, const char *task)
+{
+	struct task_row t;
+
+	assert_int_equal(store_task_find(st, cascade_id, task, &t), 0);
+	free(t.name);
+	return t.state;
+}
+
+/* A put resets the tasks that load the file from the store, with why; the
+ * same bytes again, or a file a task gets from an ancestor, reset none. */
+static void
+test_file_put_resets_consumers(void **state)
+{
+	struct run_req **all = NULL;
+	struct buf report = BUF_INIT;
+	char blob[SHA256_HEX_LEN + 1];
+	struct file_row f;
+	size_t n = 0;
+	int64_t id;
+	char *why;
+
+	(void)state;
+	id = apply("version: v1\nname: moves\ntasks:\n"
+		   "- {name: make, run: x, store: {file: [made]}}\n"
+		   "- {name: use, run: x, load: {file: [app.tar]}}\n"
+		   "- {name: after, run: x, depends_on: [use]}\n"
+		   "- {name: mine, run: x, depends_on: [make], "
+		   "load: {file: [made]}}\n");
+	assert_null(claim("use", &all, &n));
+	release(all, n);
+	assert_int_equal(state_of(id, "use"), TS_ERROR);
+	assert_int_equal(store_blob_put_data(st, "v1", 2, blob), 0);
+	assert_int_equal(sched_file_put(sc, id, "app.tar", blob, 2, &f, NULL,
+					&report),
+			 0);
+	free(f.name);
+	assert_string_equal(report.ptr, "cascade 'moves': 0 new, 1 changed, "
+					"0 removed; 1 downstream reset\n");
+	assert_int_equal(state_of(id, "use"), TS_WAITING);
+	why = last_reason(id, "use", 1);
+	assert_string_equal(why, "file 'app.tar' changed in the file store");
+	free(why);
+	why = last_reason(id, "use", 0);
+	assert_string_equal(why, "ready: no dependencies");
+	free(why);
+	/* the same bytes: no change */
+	buf_reset(&report);
+	assert_int_equal(sched_file_put(sc, id, "app.tar", blob, 2, NULL, NULL,
+					&report),
+			 0);
+	assert_string_equal(report.ptr, "cascade 'moves': no change\n");
+	/* a file 'mine' gets from 'make': the store's copy moves nothing */
+	buf_reset(&report);
+	assert_int_equal(sched_file_put(sc, id, "made", blob, 2, NULL, NULL,
+					&report),
+			 0);
+	assert_string_equal(report.ptr, "cascade 'moves': no change\n");
+	/* removed: 'use' resets, saying so */
+	buf_reset(&report);
+	assert_int_equal(sched_file_delete(sc, id, "app.tar", &report), 0);
+	assert_string_equal(report.ptr, "cascade 'moves': 0 new, 1 changed, "
+					"0 removed; 1 downstream reset\n");
+	why = last_reason(id, "use", 1);
+	assert_string_equal(why, "file 'app.tar' removed from the file store");
+	free(why);
+	assert_int_equal(sched_file_delete(sc, id, "app.tar", &report),
+			 ERR_NOTFOUND);
+	buf_release(&report);
+}
+
 static void
 test_ancestor_wins_over_file_store(void **state)
 {
@@ -544,6 +634,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_put_get_list_delete),
 		cmocka_unit_test(test_load_from_file_store),
+		cmocka_unit_test(test_file_put_resets_consumers),
 		cmocka_unit_test(test_ancestor_wins_over_file_store),
 		cmocka_unit_test(test_store_failure_named),
 		cmocka_unit_test(test_blob_put_streams),

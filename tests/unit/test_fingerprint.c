@@ -104,6 +104,10 @@ test_meaningful_changes(void **state)
 		{ "timeout: 5m", "runner: ssh\n    hosts: [h1]", 1,
 		  B(FP_RUNNER) | B(FP_IMAGE) | B(FP_HOSTS) },
 		{ "    run: echo a\n", "    run: echo b\n", 0, B(FP_RUN) },
+		{ "timeout: 5m", "umask: \"077\"", 1, B(FP_UMASK) },
+		/* a load the file store satisfies (content unknown here) */
+		{ "timeout: 5m", "load: {file: [conf]}", 1,
+		  B(FP_LOAD) | B(FP_FILES) },
 	};
 	struct cascade *a = load_ok(base), *b;
 	struct fingerprint fa, fb;
@@ -168,6 +172,62 @@ test_input_values_from_caller(void **state)
 	cascade_free(a);
 }
 
+static const char *
+file_hash(void *ctx, const struct cascade *c, const char *name)
+{
+	(void)c;
+	return strcmp(name, "conf") ? NULL : ctx;
+}
+
+/* The content of a file the store gives a task is in its fingerprint;
+ * nothing changes for a task that loads none. */
+static void
+test_file_store_content(void **state)
+{
+	static const char y[] =
+		"version: v1\nname: fs\ntasks:\n"
+		"  - {name: a, run: x, store: {file: [built]}}\n"
+		"  - {name: b, run: x, depends_on: [a],\n"
+		"     load: {file: [built, conf]}}\n"
+		"  - {name: c, run: x, load: {file: [built]}}\n"
+		"  - {name: d, run: x, umask: '22'}\n";
+	struct cascade *c = load_ok(y);
+	struct fingerprint f0, f1, f2, f3;
+
+	(void)state;
+	task_fingerprint(&f0, c, cascade_task(c, "b"), NULL, NULL);
+	task_fingerprint_files(&f1, c, cascade_task(c, "b"), NULL, file_hash,
+			       "1111");
+	task_fingerprint_files(&f2, c, cascade_task(c, "b"), NULL, file_hash,
+			       "2222");
+	task_fingerprint_files(&f3, c, cascade_task(c, "b"), NULL, file_hash,
+			       "1111");
+	assert_string_not_equal(f0.hex, f1.hex);
+	assert_string_not_equal(f1.hex, f2.hex);
+	assert_string_equal(f1.hex, f3.hex);
+	assert_string_not_equal(f1.field[FP_FILES], f2.field[FP_FILES]);
+	assert_string_equal(f1.field[FP_LOAD], f2.field[FP_LOAD]);
+	/* 'built' comes from a, not the store: only conf counts */
+	assert_true(task_loads_from_file_store(c, cascade_task(c, "b"),
+					       "conf"));
+	assert_false(task_loads_from_file_store(c, cascade_task(c, "b"),
+						"built"));
+	/* a task with no store load: the same with or without contents */
+	task_fingerprint(&f0, c, cascade_task(c, "a"), NULL, NULL);
+	task_fingerprint_files(&f1, c, cascade_task(c, "a"), NULL, file_hash,
+			       "1111");
+	assert_string_equal(f0.hex, f1.hex);
+	/* c loads 'built' from the store (a is not its parent) */
+	task_fingerprint_files(&f1, c, cascade_task(c, "c"), NULL, file_hash,
+			       "1111");
+	task_fingerprint_files(&f2, c, cascade_task(c, "c"), NULL, NULL,
+			       NULL);
+	assert_string_not_equal(f1.hex, f2.hex);
+	/* the umask, normalized */
+	assert_string_equal(cascade_task(c, "d")->umask, "022");
+	cascade_free(c);
+}
+
 int
 main(void)
 {
@@ -175,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_formatting_invariance),
 		cmocka_unit_test(test_meaningful_changes),
 		cmocka_unit_test(test_input_values_from_caller),
+		cmocka_unit_test(test_file_store_content),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
