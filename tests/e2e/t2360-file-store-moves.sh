@@ -17,7 +17,7 @@ mkdir -p "$HOME"
 unset SCAFFOLD_SERVER SCAFFOLD_TOKEN SCAFFOLD_DATA_DIR
 spid=
 cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	[ -n "$spid" ] && kill_ours "$spid"
 	[ -n "$spid" ] && wait "$spid" 2>/dev/null
 	rm -rf "$T"
 }

@@ -11,7 +11,7 @@ if command -v dockerd >/dev/null && [ -x /bin/busybox ]; then
 	. "$(dirname "$0")/docker.sh"
 	HAVE_DOCKER=1
 fi
-trap 'for p in $_sshd_pids; do kill $p 2>/dev/null; done;
+trap 'kill_ours $_sshd_pids;
 	[ -n "$HAVE_DOCKER" ] && { stop_dockerd; docker_leftovers; }
 	rm -rf "$HOMEDIR"/umask-"$TAG"-*; rm -rf "$T"' EXIT
 test_user
