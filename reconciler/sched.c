@@ -714,10 +714,11 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 	struct run_row run;
 	struct run_req **reqs = NULL;
 	struct run_done d;
-	struct buf why = BUF_INIT;
-	size_t nhosts, h, nreqs = 0;
+	struct buf why = BUF_INIT, done = BUF_INIT;
+	struct run_row *last = NULL;
+	size_t nhosts, h, nreqs = 0, nlast = 0, *sel = NULL;
 	int64_t *ids = NULL;
-	int ret;
+	int ret, fanout;
 
 	memset(&crow, 0, sizeof(crow));
 	if ((ret = store_begin(s->st)) < 0)
@@ -731,7 +732,29 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 			      row->name);
 		goto fail;
 	}
-	nhosts = !strcmp(t->runner, "ssh") && t->hosts.n ? t->hosts.n : 1;
+	fanout = !strcmp(t->runner, "ssh") && t->hosts.n;
+	nhosts = fanout ? t->hosts.n : 1;
+	sel = xcalloc(nhosts, sizeof(*sel));
+	if (fanout) {
+		/* a retry runs again only the hosts that failed */
+		unsigned char *run_it = xcalloc(nhosts, 1);
+
+		if ((ret = store_runs_per_host(s->st, row->id, &last,
+					       &nlast)) < 0) {
+			free(run_it);
+			goto fail;
+		}
+		fanout_hosts_to_run(&t->hosts, last, nlast, row->fingerprint,
+				    row->attempts > 0 || row->manual, run_it);
+		for (h = 0, nhosts = 0; h < t->hosts.n; h++) {
+			if (run_it[h])
+				sel[nhosts++] = h;
+			else
+				buf_addf(&done, "%s%s", done.len ? ", " : "",
+					 t->hosts.v[h].name);
+		}
+		free(run_it);
+	}
 	ids = xcalloc(nhosts, sizeof(*ids));
 	reqs = xcalloc(nhosts, sizeof(*reqs));
 	for (h = 0; h < nhosts; h++) {
@@ -742,9 +765,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		       sizeof(run.fingerprint));
 		run.revision = crow.revision;
 		run.runner = (char *)t->runner;
-		run.host = !strcmp(t->runner, "ssh") && t->hosts.n
-				   ? (char *)t->hosts.v[h].name
-				   : NULL;
+		run.host = fanout ? (char *)t->hosts.v[sel[h]].name : NULL;
 		run.batch = h ? ids[0] : 0;
 		if ((ret = store_run_insert(s->st, &run)) < 0)
 			goto fail;
@@ -758,6 +779,9 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 	if ((ret = store_task_update(s->st, row)) < 0)
 		goto fail;
 	buf_addf(&why, " started (attempt %d)", row->attempts);
+	if (done.len)
+		buf_addf(&why, "; not again on %s: succeeded there already",
+			 done.ptr);
 	if ((ret = store_task_set_state(s->st, row->id, TS_WAITING,
 					TS_RUNNING, why.ptr)) < 0)
 		goto fail;
@@ -769,11 +793,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		r->attempt = row->attempts;
 		reqs[nreqs++] = r;
 		ret = build_req(s, c, crow.repo, row->cascade_id, crow.revision, t,
-				nhosts > 1 || !strcmp(t->runner, "ssh")
-					? (t->hosts.n ? t->hosts.v[h].name
-						      : NULL)
-					: NULL,
-				r);
+				fanout ? t->hosts.v[sel[h]].name : NULL, r);
 		if (ret < 0)
 			break;
 	}
@@ -810,7 +830,10 @@ fail:
 out:
 	free(reqs);
 	free(ids);
+	free(sel);
+	run_rows_free(last, nlast);
 	buf_release(&why);
+	buf_release(&done);
 	cascade_row_release(&crow);
 	return ret;
 }
