@@ -151,8 +151,8 @@ print_status_view(json_t *view, int json, int *all_success)
 				json_object_set_new(ot, "check",
 						    copy_of(t, "check"));
 			}
-			/* a task on hosts: each host's last run */
-			if (json_object_get(t, "hosts"))
+			/* a fan-out (several hosts): each host's last run */
+			if (json_array_size(json_object_get(t, "hosts")) > 1)
 				json_object_set_new(ot, "hosts",
 						    copy_of(t, "hosts"));
 			json_array_append_new(tarr, ot);
