@@ -175,6 +175,11 @@ logs_hosts(struct logsrc *src, json_t *hosts)
 			if (json_is_integer(code))
 				printf(", exit %lld",
 				       (long long)json_integer_value(code));
+			else if (*str_of(h, "message"))
+				/* it never exited (lost, could not start):
+				 * why, which its log may not say */
+				printf(": %s",
+				       escape_text(&e, str_of(h, "message")));
 			printf(") <==\n");
 			fflush(stdout);
 			if (log_print(src, json_integer_value(

@@ -4,7 +4,8 @@
 # cascade too; the API, `scaffold status`, the cascade page, `scaffold
 # logs` and the run list (API and `scaffold runs`) show each host's last
 # run; the task's retry and a run by hand run again only the failed host.
-# The task fails where a marker of its host ($SCAFFOLD_HOST) exists.
+# The task fails where a marker of its host ($SCAFFOLD_HOST) exists.  A
+# third host nothing listens on: the run that cannot start there says why.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed (scripts/install-deps.sh installs it)"
@@ -16,6 +17,9 @@ D="$T/data"
 G="$T/markers"
 mkdir -p "$G" && chmod 755 "$T" "$G"
 
+# a port nothing listens on (bound, then closed)
+GONE_PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
+: >"$T/gone_known"
 {
 	echo "data_dir: data"
 	echo "listen: 127.0.0.1:0"
@@ -26,6 +30,15 @@ mkdir -p "$G" && chmod 755 "$T" "$G"
 	echo "    url: $T/r.git"
 	echo "    runners: [ssh]"
 	echo "hosts:"
+	# a host nothing listens on: its runs never start
+	cat <<Y
+  gone:
+    address: 127.0.0.1
+    port: $GONE_PORT
+    user: $TEST_USER
+    key_file: $T/user_ed25519
+    known_hosts_file: $T/gone_known
+Y
 	for h in web1 web2; do
 		start_sshd "$h" "$TEST_USER"
 		cat <<Y
@@ -195,4 +208,35 @@ is "$(printf '%s\n' "$OUT" | sed 1d)" "  TASK                     STATE         
     host web2: run 2 success
   smoke                    success          1  5" "status: every host succeeded, web2 by its first run"
 is "$(get /api/v1/cascades/r/web | jq -r .state)" success "the cascade's verdict is success"
+
+# a host where the run cannot start: no exit code, the header says why
+cat >"$T/r/.scaffold/down.yaml" <<Y
+version: v1
+name: down
+runner: ssh
+tasks:
+  - name: ping
+    hosts: [web2, gone]
+    run: echo pong
+Y
+(cd "$T/r" && tgit add -A && tgit commit -q -m down &&
+	tgit push -q origin main 2>/dev/null)
+SCAFFOLD_TOKEN=$OPER run "$SCAFFOLD" repo sync --server "$U" r
+is "$RC" 0 "the new commit is fetched"
+ok wait_for 30 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $VIEW' $U/api/v1/cascades/r/down | jq -r '.tasks[0].state')\" = error ]" \
+	"down: the task is error"
+WHY="cannot start: host 'gone' (127.0.0.1:$GONE_PORT): cannot connect: Connection refused"
+run "$SCAFFOLD" logs --server "$U" down ping
+is "$RC:$(printf '%s\n' "$OUT" | sed 's/after [0-9a-z]*$/after DUR/')" "0:==> gone (run 7, error: $WHY) <==
+scaffold: run 7 of down/ping, attempt 1, runner ssh
+scaffold: $WHY
+
+==> web2 (run 6, success, exit 0) <==
+scaffold: run 6 of down/ping, attempt 1, runner ssh
+pong
+scaffold: run 6 ended success after DUR" "logs: a host where the run never started comes first, with why"
+run "$SCAFFOLD" status -d "$D" down
+is "$(printf '%s\n' "$OUT" | sed -n '3,5p')" "  ping                     error            2  7
+    host web2: run 6 success
+    host gone: run 7 error ($WHY)" "status: the host that could not start, and why"
 done_testing
