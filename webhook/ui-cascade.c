@@ -292,6 +292,20 @@ dag_layout(const struct cascade *def, double *x, size_t *y, size_t *out_w,
 	free(count);
 }
 
+/* The run a node links to: the last run, or for a fan-out that failed,
+ * the first failed host's (the one to read). */
+static int64_t
+node_run(const struct trow *row)
+{
+	size_t i;
+
+	for (i = 0; row->nhosts > 1 && i < row->nhosts; i++)
+		if (row->hosts[i].state != RS_SUCCESS &&
+		    row->hosts[i].state != RS_RUNNING)
+			return row->hosts[i].id;
+	return row->run.id;
+}
+
 static void
 dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 {
@@ -346,7 +360,7 @@ dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 
 		if (rows[i].run.id)
 			buf_addf(&p->b, "<a href=\"%sr/%lld\">", p->root,
-				 (long long)rows[i].run.id);
+				 (long long)node_run(&rows[i]));
 		buf_puts(&p->b, "<g class=\"node\" data-task=\"");
 		html_attr(&p->b, name);
 		buf_addf(&p->b, "\" data-state=\"%s\"><title>", state);

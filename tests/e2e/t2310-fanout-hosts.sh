@@ -216,7 +216,7 @@ name: down
 runner: ssh
 tasks:
   - name: ping
-    hosts: [web2, gone]
+    hosts: [gone, web2]
     run: echo pong
 Y
 (cd "$T/r" && tgit add -A && tgit commit -q -m down &&
@@ -227,16 +227,21 @@ ok wait_for 30 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $VIEW' $U/api/v1/
 	"down: the task is error"
 WHY="cannot start: host 'gone' (127.0.0.1:$GONE_PORT): cannot connect: Connection refused"
 run "$SCAFFOLD" logs --server "$U" down ping
-is "$RC:$(printf '%s\n' "$OUT" | sed 's/after [0-9a-z]*$/after DUR/')" "0:==> gone (run 7, error: $WHY) <==
-scaffold: run 7 of down/ping, attempt 1, runner ssh
+is "$RC:$(printf '%s\n' "$OUT" | sed 's/after [0-9a-z]*$/after DUR/')" "0:==> gone (run 6, error: $WHY) <==
+scaffold: run 6 of down/ping, attempt 1, runner ssh
 scaffold: $WHY
 
-==> web2 (run 6, success, exit 0) <==
-scaffold: run 6 of down/ping, attempt 1, runner ssh
+==> web2 (run 7, success, exit 0) <==
+scaffold: run 7 of down/ping, attempt 1, runner ssh
 pong
-scaffold: run 6 ended success after DUR" "logs: a host where the run never started comes first, with why"
+scaffold: run 7 ended success after DUR" "logs: a host where the run never started comes first, with why"
 run "$SCAFFOLD" status -d "$D" down
 is "$(printf '%s\n' "$OUT" | sed -n '3,5p')" "  ping                     error            2  7
-    host web2: run 6 success
-    host gone: run 7 error ($WHY)" "status: the host that could not start, and why"
+    host gone: run 6 error ($WHY)
+    host web2: run 7 success" "status: the host that could not start, and why, though the last run succeeded"
+get /c/r/down >"$T/down.html"
+is "$(xp "$T/down.html" "string(//a[.//*[@data-task='ping']]/@href)")" "../../r/6" \
+	"page: the graph's node links to the failed host's run, not the newest"
+is "$(xp "$T/down.html" "normalize-space(//p[@id='verdict'])")" \
+	"1 of 1 task failed: ping (on gone: $WHY)." "page: the verdict names the host and why"
 done_testing
