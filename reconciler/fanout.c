@@ -4,8 +4,10 @@
  * only the hosts whose last run did not succeed at the task's current
  * fingerprint: what succeeded with this very definition and these inputs
  * is not done twice.  When nothing failed (a forced run of a succeeded
- * task), or for a first attempt, every host runs.
+ * task), or for a first attempt, every host runs.  fanout_hosts_to_run
+ * decides (pure); fanout_claim_hosts asks the store for its facts.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "reconciler-int.h"
@@ -42,4 +44,32 @@ fanout_hosts_to_run(const struct name_list *hosts, const struct run_row *last,
 	/* every host succeeded already: a run by hand runs them all */
 	memset(run_it, 1, hosts->n);
 	return hosts->n;
+}
+
+int
+fanout_claim_hosts(struct store *st, const struct task_row *row,
+		   const struct task *t, size_t *sel, size_t *n,
+		   struct buf *done)
+{
+	struct run_row *last = NULL;
+	unsigned char *run_it;
+	size_t nlast = 0, h;
+	int ret;
+
+	*n = 0;
+	if ((ret = store_runs_per_host(st, row->id, &last, &nlast)) < 0)
+		return ret;
+	run_it = xcalloc(t->hosts.n, 1);
+	fanout_hosts_to_run(&t->hosts, last, nlast, row->fingerprint,
+			    row->attempts > 0 || row->manual, run_it);
+	for (h = 0; h < t->hosts.n; h++) {
+		if (run_it[h])
+			sel[(*n)++] = h;
+		else
+			buf_addf(done, "%s%s", done->len ? ", " : "",
+				 t->hosts.v[h].name);
+	}
+	free(run_it);
+	run_rows_free(last, nlast);
+	return 0;
 }

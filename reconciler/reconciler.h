@@ -1065,7 +1065,7 @@ int store_status_retry(struct store *s, int64_t id, const char *error);
 /*
  * The runs of a cascade's present tasks started at or after since (not
  * superseded), oldest first.  Filled: id, task_id, task, state,
- * exit_code, message, started_at, ended_at.
+ * exit_code, message, started_at, ended_at, host.
  */
 int store_status_runs(struct store *s, int64_t cascade_id, int64_t since,
 		      struct run_row **out, size_t *n);

@@ -715,8 +715,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 	struct run_req **reqs = NULL;
 	struct run_done d;
 	struct buf why = BUF_INIT, done = BUF_INIT;
-	struct run_row *last = NULL;
-	size_t nhosts, h, nreqs = 0, nlast = 0, *sel = NULL;
+	size_t nhosts, h, nreqs = 0, *sel = NULL;
 	int64_t *ids = NULL;
 	int ret, fanout;
 
@@ -735,26 +734,10 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 	fanout = !strcmp(t->runner, "ssh") && t->hosts.n;
 	nhosts = fanout ? t->hosts.n : 1;
 	sel = xcalloc(nhosts, sizeof(*sel));
-	if (fanout) {
-		/* a retry runs again only the hosts that failed */
-		unsigned char *run_it = xcalloc(nhosts, 1);
-
-		if ((ret = store_runs_per_host(s->st, row->id, &last,
-					       &nlast)) < 0) {
-			free(run_it);
-			goto fail;
-		}
-		fanout_hosts_to_run(&t->hosts, last, nlast, row->fingerprint,
-				    row->attempts > 0 || row->manual, run_it);
-		for (h = 0, nhosts = 0; h < t->hosts.n; h++) {
-			if (run_it[h])
-				sel[nhosts++] = h;
-			else
-				buf_addf(&done, "%s%s", done.len ? ", " : "",
-					 t->hosts.v[h].name);
-		}
-		free(run_it);
-	}
+	/* a retry runs again only the hosts that failed */
+	if (fanout && (ret = fanout_claim_hosts(s->st, row, t, sel, &nhosts,
+						&done)) < 0)
+		goto fail;
 	ids = xcalloc(nhosts, sizeof(*ids));
 	reqs = xcalloc(nhosts, sizeof(*reqs));
 	for (h = 0; h < nhosts; h++) {
@@ -831,7 +814,6 @@ out:
 	free(reqs);
 	free(ids);
 	free(sel);
-	run_rows_free(last, nlast);
 	buf_release(&why);
 	buf_release(&done);
 	cascade_row_release(&crow);

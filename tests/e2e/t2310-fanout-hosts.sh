@@ -9,10 +9,19 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed (scripts/install-deps.sh installs it)"
+STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
+[ -x "$STUB" ] || skip_all "no forge stub (make build/tests/forge-stub)"
 test_user
 spid=
 trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+[ -s "$T/gh.pid" ] && kill "$(cat "$T/gh.pid")" 2>/dev/null
 for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
+# the forge the commit statuses go to
+"$STUB" --log "$T/gh.log" >"$T/gh.port" 2>"$T/gh.err" &
+echo $! >"$T/gh.pid"
+wait_for 10 test -s "$T/gh.port" || { echo "Bail out! no forge stub"; exit 1; }
+touch "$T/gh.log"
+echo ghp-token >"$T/gh.token"
 D="$T/data"
 G="$T/markers"
 mkdir -p "$G" && chmod 755 "$T" "$G"
@@ -25,10 +34,16 @@ GONE_PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
 	echo "listen: 127.0.0.1:0"
 	echo "poll_interval: 1h"
 	echo "public_status: full"
+	echo "public_url: https://scaffold.example.com/"
 	echo "repos:"
 	echo "  - name: r"
 	echo "    url: $T/r.git"
 	echo "    runners: [ssh]"
+	echo "    forge:"
+	echo "      kind: github"
+	echo "      api_url: http://127.0.0.1:$(cat "$T/gh.port")"
+	echo "      token_file: gh.token"
+	echo "      project: acme/r"
 	echo "hosts:"
 	# a host nothing listens on: its runs never start
 	cat <<Y
@@ -192,6 +207,14 @@ is "$rows" "deploy|2 hosts, 1 failed: web1||
 ↳ web1|#3 error exit 3|2 of 2|
 ↳ web2|#2 success|1 of 2|" "page: a row per host, its last run and attempt"
 
+# the commit status names the host
+last_status() { # CASCADE: the description of its newest commit status
+	grep "\"context\":\"scaffold/$1\"" "$T/gh.log" | tail -n 1 | jq -r '.body.state + ": " + .body.description'
+}
+ok wait_for 10 sh -c "grep -q '\"context\":\"scaffold/web\".*failure' '$T/gh.log'" "a failure status is sent"
+is "$(last_status web)" "failure: 1 of 1 failed: deploy (web1: exit 3)" \
+	"commit status: the failed host and its exit code"
+
 # a run by hand, the fault fixed: only web1 runs again
 rm "$G/broken-web1"
 SCAFFOLD_TOKEN=$OPER run "$SCAFFOLD" run -q --server "$U" web deploy
@@ -244,4 +267,7 @@ is "$(xp "$T/down.html" "string(//a[.//*[@data-task='ping']]/@href)")" "../../r/
 	"page: the graph's node links to the failed host's run, not the newest"
 is "$(xp "$T/down.html" "normalize-space(//p[@id='verdict'])")" \
 	"1 of 1 task failed: ping (on gone: $WHY)." "page: the verdict names the host and why"
+ok wait_for 10 sh -c "grep -q '\"context\":\"scaffold/down\".*failure' '$T/gh.log'" "down: a failure status is sent"
+is "$(last_status down)" "failure: 1 of 1 failed: ping (gone: cannot start: host 'gone' (127.0.0.1:$GONE_PORT): ...)" \
+	"commit status: the host that failed, though another host's run came last"
 done_testing
