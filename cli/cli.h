@@ -24,6 +24,7 @@ extern const struct cmd_entry cmd_graph_entry;
 extern const struct cmd_entry cmd_apply_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_input_entry;
 extern const struct cmd_entry cmd_kill_entry;
@@ -43,7 +44,8 @@ int cmd_help(const struct cmd_entry *self);
  * Parse the options of a command.  allowed lists the short names it takes:
  * o (--output text|json), q (--quiet), d (--data-dir DIR), i (--input
  * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N),
- * c (--config FILE), S (--server URL), F (--follow);
+ * c (--config FILE), S (--server URL), F (--follow), K (--check),
+ * L (--limit N), H (--host NAME);
  * --help always.  Options and operands may mix.  Returns the index of the
  * first operand (operands are moved to the end), -1 after --help was
  * printed, or -2 after a usage error was printed.  Release with
@@ -63,6 +65,8 @@ struct cmd_opts {
 	const char *server;
 	int follow; /* F (--follow, and -f when f is not allowed) */
 	int check;  /* K (--check): a drift probe's, not a run's */
+	int limit;	  /* L (--limit N): at most N (1 to 1000); 0: unset */
+	const char *host; /* H (--host NAME): that host's (a fan-out) */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);

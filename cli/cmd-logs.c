@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../webhook/webhook.h"
 
 #define FOLLOW_POLL_US (100 * 1000)
 
@@ -78,6 +79,117 @@ str_of(json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "";
+}
+
+/* Where logs come from: a data dir, or a daemon. */
+struct logsrc {
+	struct store *st;
+	struct client *c;
+};
+
+/* Write run id's log to stdout; -1 after printing the error. */
+static int
+log_print(struct logsrc *src, int64_t id)
+{
+	struct buf path = BUF_INIT, log = BUF_INIT;
+	int ret = -1;
+
+	if (src->c) {
+		buf_addf(&path, "/api/v1/runs/%lld/log", (long long)id);
+		if (client_raw(src->c, "GET", path.ptr, NULL, 0, NULL, &log) <
+		    0)
+			goto out;
+	} else {
+		store_log_path(src->st, id, &path);
+		if (buf_read_file(&log, path.ptr, (size_t)1 << 30) < 0) {
+			fprintf(stderr, "scaffold logs: %s\n", err_msg());
+			goto out;
+		}
+	}
+	fwrite(log.ptr, 1, log.len, stdout);
+	ret = 0;
+out:
+	buf_release(&path);
+	buf_release(&log);
+	return ret;
+}
+
+/* A run of a fan-out that failed (what an operator reads first). */
+static int
+host_failed(json_t *h)
+{
+	const char *state = str_of(h, "state");
+
+	return strcmp(state, "success") && strcmp(state, "running");
+}
+
+/*
+ * The last run on host of a task's "hosts" (view.c): its id, or 0 after
+ * printing why there is none.
+ */
+static json_int_t
+host_run(json_t *hosts, const char *task, const char *host)
+{
+	struct buf names = BUF_INIT, e = BUF_INIT;
+	json_t *h;
+	size_t i;
+
+	json_array_foreach(hosts, i, h) {
+		if (!strcmp(str_of(h, "host"), host))
+			return json_integer_value(json_object_get(h, "id"));
+		buf_addf(&names, "%s%s", i ? ", " : "", str_of(h, "host"));
+	}
+	fprintf(stderr, "scaffold logs: task '%s' has not run on host '%s'",
+		task, escape_text(&e, host));
+	if (names.len)
+		fprintf(stderr, " (it ran on %s)",
+			escape_text(&e, names.ptr));
+	fprintf(stderr, "\n");
+	buf_release(&names);
+	buf_release(&e);
+	return 0;
+}
+
+/*
+ * A task on several hosts: each host's last run, the failed ones first,
+ * each headed by its host ("==> web1 (run 58, error, exit 3) <==").
+ */
+static int
+logs_hosts(struct logsrc *src, json_t *hosts)
+{
+	struct buf e = BUF_INIT;
+	json_t *h, *code;
+	size_t i, shown = 0;
+	int pass, ret = EXIT_OK;
+
+	for (pass = 0; pass < 2; pass++) {
+		json_array_foreach(hosts, i, h) {
+			if (host_failed(h) != !pass)
+				continue;
+			printf("%s==> %s (run %lld, %s", shown++ ? "\n" : "",
+			       escape_text(&e, str_of(h, "host")),
+			       (long long)json_integer_value(
+				       json_object_get(h, "id")),
+			       str_of(h, "state"));
+			code = json_object_get(h, "exit_code");
+			if (json_is_integer(code))
+				printf(", exit %lld",
+				       (long long)json_integer_value(code));
+			else if (*str_of(h, "message"))
+				/* it never exited (lost, could not start):
+				 * why, which its log may not say */
+				printf(": %s",
+				       escape_text(&e, str_of(h, "message")));
+			printf(") <==\n");
+			fflush(stdout);
+			if (log_print(src, json_integer_value(
+						   json_object_get(h, "id"))) <
+			    0)
+				ret = EXIT_FINDING;
+		}
+	}
+	buf_release(&e);
+	return ret;
 }
 
 /* --check through a daemon's API: the probe's log, not followed. */
@@ -164,6 +276,24 @@ out:
 	return ret;
 }
 
+/* --follow of a fan-out without --host: which log? */
+static int
+follow_needs_host(const char *task, json_t *hosts)
+{
+	struct buf names = BUF_INIT, e = BUF_INIT;
+	json_t *h;
+	size_t i;
+
+	json_array_foreach(hosts, i, h)
+		buf_addf(&names, "%s%s", i ? ", " : "", str_of(h, "host"));
+	fprintf(stderr, "scaffold logs: task '%s' runs on %zu hosts: "
+			"--follow needs --host NAME (one of %s)\n",
+		task, json_array_size(hosts), escape_text(&e, names.ptr));
+	buf_release(&names);
+	buf_release(&e);
+	return EXIT_USAGE;
+}
+
 /* The same through a daemon's API. */
 static int
 logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
@@ -171,7 +301,8 @@ logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
 {
 	struct client *c = client_new(self, o->server);
 	struct buf path = BUF_INIT, log = BUF_INIT;
-	json_t *v = NULL, *t, *found = NULL, *run = NULL, *end = NULL;
+	json_t *v = NULL, *t, *found = NULL, *run = NULL, *end = NULL, *hosts;
+	struct logsrc src = { NULL, NULL };
 	json_int_t id;
 	size_t i;
 	int ret = EXIT_FINDING;
@@ -193,8 +324,24 @@ logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
 		ret = check_log_remote(c, o, v, found, task);
 		goto out;
 	}
-	id = o->run ? o->run
-		    : json_integer_value(json_object_get(found, "last_run"));
+	hosts = json_object_get(found, "hosts");
+	if (!o->run && !o->host && json_array_size(hosts) > 1) {
+		if (o->follow) {
+			ret = follow_needs_host(task, hosts);
+			goto out;
+		}
+		src.c = c;
+		ret = logs_hosts(&src, hosts);
+		goto out;
+	}
+	if (o->host) {
+		if (!(id = host_run(hosts, task, o->host)))
+			goto out;
+	} else {
+		id = o->run ? o->run
+			    : json_integer_value(
+				      json_object_get(found, "last_run"));
+	}
 	if (!id) {
 		fprintf(stderr, "scaffold logs: task '%s' has not run yet\n",
 			task);
@@ -234,6 +381,28 @@ out:
 	return ret;
 }
 
+/*
+ * A task's "hosts" from its cascade's view (view.c), as the API shows
+ * them: *hosts points into *view (NULL when it never ran on a host).
+ */
+static int
+task_hosts(struct store *st, const struct cascade_row *row, const char *task,
+	   json_t **view, json_t **hosts)
+{
+	json_t *t;
+	size_t i;
+
+	*hosts = NULL;
+	if (view_cascade(view, st, row) < 0) {
+		fprintf(stderr, "scaffold logs: %s\n", err_msg());
+		return EXIT_FINDING;
+	}
+	json_array_foreach(json_object_get(*view, "tasks"), i, t)
+		if (!strcmp(str_of(t, "name"), task))
+			*hosts = json_object_get(t, "hosts");
+	return EXIT_OK;
+}
+
 static int
 cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 {
@@ -243,15 +412,22 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 	struct run_row run;
 	struct buf path = BUF_INIT, log = BUF_INIT;
 	struct cmd_opts o;
+	struct logsrc src = { NULL, NULL };
+	json_t *view = NULL, *hosts = NULL;
 	int64_t id;
 	int first, ret = EXIT_FINDING, r;
 
 	memset(&row, 0, sizeof(row));
 	memset(&task, 0, sizeof(task));
 	memset(&run, 0, sizeof(run));
-	first = cmd_parse(self, argc, argv, "drSFK", &o);
+	first = cmd_parse(self, argc, argv, "drSFKH", &o);
 	if (first < 0)
 		return first == -1 ? EXIT_OK : EXIT_USAGE;
+	if (o.host && (o.run || o.check)) {
+		ret = cmd_usage_error(self, "--host and %s cannot go together",
+				      o.run ? "--run" : "--check");
+		goto out;
+	}
 	if (o.check && o.follow) {
 		ret = cmd_usage_error(self, "--check and --follow cannot go "
 					    "together (a probe's log is "
@@ -281,7 +457,25 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 		ret = check_log_local(st, &o, &row, &task);
 		goto out;
 	}
-	id = o.run ? o.run : task.last_run;
+	if (!o.run && (ret = task_hosts(st, &row, task.name, &view,
+					&hosts)) != EXIT_OK)
+		goto out;
+	ret = EXIT_FINDING;
+	if (!o.run && !o.host && json_array_size(hosts) > 1) {
+		if (o.follow) {
+			ret = follow_needs_host(task.name, hosts);
+			goto out;
+		}
+		src.st = st;
+		ret = logs_hosts(&src, hosts);
+		goto out;
+	}
+	if (o.host) {
+		if (!(id = host_run(hosts, task.name, o.host)))
+			goto out;
+	} else {
+		id = o.run ? o.run : task.last_run;
+	}
 	if (!id) {
 		fprintf(stderr, "scaffold logs: task '%s' has not run yet\n",
 			task.name);
@@ -313,6 +507,7 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 	fwrite(log.ptr, 1, log.len, stdout);
 	ret = EXIT_OK;
 out:
+	json_decref(view);
 	run_row_release(&run);
 	free(task.name);
 	cascade_row_release(&row);
@@ -326,18 +521,22 @@ out:
 const struct cmd_entry cmd_logs_entry = {
 	"logs",
 	"print the log of a task's latest run (or of run N)",
-	"usage: scaffold logs [-d DIR | --server URL] [--run N] [-f] [--check] "
-	"CASCADE TASK\n"
+	"usage: scaffold logs [-d DIR | --server URL] [--run N | --host NAME]\n"
+	"                     [-f] [--check] CASCADE TASK\n"
 	"\n"
 	"Print the output of the task's latest run, or of run N.  Password\n"
 	"input values never appear: they were masked as they were written.\n"
-	"With --check, the log of the task's latest drift probe (or of\n"
-	"check run N) instead.\n"
+	"A task on several hosts (a fan-out) prints each host's last run,\n"
+	"the failed ones first, each headed by its host:\n"
+	"  ==> web1 (run 58, error, exit 3) <==\n"
+	"With --host, only that host's last run.  With --check, the log of\n"
+	"the task's latest drift probe (or of check run N) instead.\n"
 	"\n"
 	"  -d, --data-dir DIR   default ./.scaffold-data\n"
 	"      --server URL     ask scaffold serve at URL (default\n"
 	"                       $SCAFFOLD_SERVER)\n"
 	"  -r, --run N          that run instead of the latest\n"
+	"      --host NAME      the last run on host NAME (ssh)\n"
 	"  -f, --follow         print the log as it grows, until the run ends\n"
 	"      --check          a drift probe's log (the task's check)\n"
 	"  -h, --help           show this help\n"

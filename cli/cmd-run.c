@@ -130,6 +130,8 @@ const struct cmd_entry cmd_run_entry = {
 	"Run TASK now, even with auto_execute: false.  Everything downstream\n"
 	"of it resets and runs again as it becomes ready.  Refused while a\n"
 	"parent is not in the state its dependency needs, unless --force.\n"
+	"A task on several ssh hosts that failed on some runs again only on\n"
+	"those (on every host when none failed).\n"
 	"\n"
 	"  -d, --data-dir DIR     default ./.scaffold-data\n"
 	"      --server URL       let scaffold serve at URL run it, and wait\n"

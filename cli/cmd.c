@@ -49,6 +49,8 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "server", required_argument, NULL, 'S' },
 		{ "follow", no_argument, NULL, 'F' },
 		{ "check", no_argument, NULL, 'K' },
+		{ "limit", required_argument, NULL, 'L' },
+		{ "host", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env_server = getenv("SCAFFOLD_SERVER");
@@ -112,6 +114,14 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		case 'K':
 			opts->check = 1;
 			break;
+		case 'H':
+			if (!*optarg) {
+				cmd_usage_error(self, "--host needs a host "
+						      "name");
+				return -2;
+			}
+			opts->host = optarg;
+			break;
 		case 'i':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				cmd_usage_error(self, "--input takes NAME=VALUE, "
@@ -129,25 +139,32 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 			break;
 		case 'r':
 		case 'j':
+		case 'L':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || (c == 'j' && v > 256)) {
+			if (errno || *end || v < 1 || (c == 'j' && v > 256) ||
+			    (c == 'L' && v > 1000)) {
 				cmd_usage_error(self, "%s takes a number%s, "
 						      "not '%s'",
-						c == 'r' ? "--run"
-							 : "--max-parallel",
-						c == 'j' ? " from 1 to 256" : "",
+						c == 'r'   ? "--run"
+						: c == 'L' ? "--limit"
+							   : "--max-parallel",
+						c == 'j'   ? " from 1 to 256"
+						: c == 'L' ? " from 1 to 1000"
+							   : "",
 						optarg);
 				return -2;
 			}
 			if (c == 'r')
 				opts->run = v;
+			else if (c == 'L')
+				opts->limit = (int)v;
 			else
 				opts->max_parallel = (int)v;
 			break;
 		default:
 			if ((optopt && strchr("odirjc", optopt)) ||
-			    optopt == 'S')
+			    optopt == 'S' || optopt == 'L' || optopt == 'H')
 				cmd_usage_error(self, "option '%s' needs a "
 						      "value",
 						argv[optind - 1]);

@@ -12,6 +12,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_apply_entry,
 	&cmd_status_entry,
 	&cmd_logs_entry,
+	&cmd_runs_entry,
 	&cmd_run_entry,
 	&cmd_input_entry,
 	&cmd_kill_entry,

@@ -67,6 +67,41 @@ print_check(json_t *t)
 		printf("    %s\n", reason);
 }
 
+/*
+ * Under a fan-out task (several hosts): each host's last run, so the host
+ * that failed is named ("    host web1: run 58 error (exit 3)").
+ */
+static void
+print_hosts(json_t *t)
+{
+	json_t *hosts = json_object_get(t, "hosts"), *h, *code;
+	struct buf e[2] = { BUF_INIT, BUF_INIT };
+	const char *state, *msg;
+	size_t i;
+
+	if (json_array_size(hosts) < 2)
+		return;
+	json_array_foreach(hosts, i, h) {
+		state = str_or(h, "state", "");
+		code = json_object_get(h, "exit_code");
+		msg = str_or(h, "message", "");
+		printf("    host %s: run %lld %s",
+		       escape_text(&e[0], str_or(h, "host", "")),
+		       (long long)json_integer_value(json_object_get(h, "id")),
+		       state);
+		if (!strcmp(state, "success") || !strcmp(state, "running"))
+			;
+		else if (json_is_integer(code))
+			printf(" (exit %lld)",
+			       (long long)json_integer_value(code));
+		else if (*msg)
+			printf(" (%s)", escape_text(&e[1], msg));
+		printf("\n");
+	}
+	for (i = 0; i < ARRAY_SIZE(e); i++)
+		buf_release(&e[i]);
+}
+
 void
 print_status_view(json_t *view, int json, int *all_success)
 {
@@ -116,6 +151,10 @@ print_status_view(json_t *view, int json, int *all_success)
 				json_object_set_new(ot, "check",
 						    copy_of(t, "check"));
 			}
+			/* a fan-out (several hosts): each host's last run */
+			if (json_array_size(json_object_get(t, "hosts")) > 1)
+				json_object_set_new(ot, "hosts",
+						    copy_of(t, "hosts"));
 			json_array_append_new(tarr, ot);
 			if (json)
 				continue;
@@ -134,6 +173,7 @@ print_status_view(json_t *view, int json, int *all_success)
 				       str_or(t, "state", ""),
 				       (int)json_integer_value(
 					       json_object_get(t, "runs")));
+			print_hosts(t);
 			print_check(t);
 		}
 		json_object_set_new(oc, "tasks", tarr);

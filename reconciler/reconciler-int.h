@@ -89,4 +89,26 @@ void cascade_build_dag(struct cascade *c, const char *file,
  */
 const char *file_name_problem(const char *name);
 
+/*
+ * Which hosts of a task's host list a new attempt runs on (fanout.c):
+ * run_it[i] (hosts->n of them) is set for each, and the count returned.
+ * last is the task's last run per host (store_runs_per_host).  With retry
+ * (an attempt after a failed one, or a run by hand), a host whose last
+ * run succeeded at fingerprint is left out, unless every host's did.
+ */
+size_t fanout_hosts_to_run(const struct name_list *hosts,
+			   const struct run_row *last, size_t nlast,
+			   const char *fingerprint, int retry,
+			   unsigned char *run_it);
+/*
+ * The hosts of ssh task t that the next attempt of row runs on, as indexes
+ * into t->hosts: sel (room for t->hosts.n) gets *n of them, done the names
+ * of those left out ("web2, web3").  A retry is an attempt after a failed
+ * one (row->attempts) or a run by hand (row->manual).  <0 if the store
+ * fails.
+ */
+int fanout_claim_hosts(struct store *st, const struct task_row *row,
+		       const struct task *t, size_t *sel, size_t *n,
+		       struct buf *done);
+
 #endif

@@ -584,6 +584,16 @@ int store_run_get(struct store *s, int64_t run_id, struct run_row *out);
 int store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
 		       size_t *n);
 int store_runs_running(struct store *s, struct run_row **out, size_t *n);
+/* A task's runs, newest first, at most limit of them. */
+int store_runs_page(struct store *s, int64_t task_id, size_t limit,
+		    struct run_row **out, size_t *n);
+/*
+ * The last run on each host of a task that runs on hosts (ssh; a fan-out
+ * has several), for the hosts of its newest run's definition, in the
+ * definition's order; none for a task that never ran on a host.
+ */
+int store_runs_per_host(struct store *s, int64_t task_id,
+			struct run_row **out, size_t *n);
 /* The latest successful run of a task, or ERR_NOTFOUND. */
 int store_run_last_success(struct store *s, int64_t task_id, int64_t *out);
 
@@ -1116,7 +1126,7 @@ int store_status_retry(struct store *s, int64_t id, const char *error);
 /*
  * The runs of a cascade's present tasks started at or after since (not
  * superseded), oldest first.  Filled: id, task_id, task, state,
- * exit_code, message, started_at, ended_at.
+ * exit_code, message, started_at, ended_at, host.
  */
 int store_status_runs(struct store *s, int64_t cascade_id, int64_t since,
 		      struct run_row **out, size_t *n);

@@ -727,10 +727,10 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 	struct run_row run;
 	struct run_req **reqs = NULL;
 	struct run_done d;
-	struct buf why = BUF_INIT;
-	size_t nhosts, h, nreqs = 0;
+	struct buf why = BUF_INIT, done = BUF_INIT;
+	size_t nhosts, h, nreqs = 0, *sel = NULL;
 	int64_t *ids = NULL;
-	int ret;
+	int ret, fanout;
 
 	memset(&crow, 0, sizeof(crow));
 	if ((ret = store_begin(s->st)) < 0)
@@ -744,7 +744,13 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 			      row->name);
 		goto fail;
 	}
-	nhosts = !strcmp(t->runner, "ssh") && t->hosts.n ? t->hosts.n : 1;
+	fanout = !strcmp(t->runner, "ssh") && t->hosts.n;
+	nhosts = fanout ? t->hosts.n : 1;
+	sel = xcalloc(nhosts, sizeof(*sel));
+	/* a retry runs again only the hosts that failed */
+	if (fanout && (ret = fanout_claim_hosts(s->st, row, t, sel, &nhosts,
+						&done)) < 0)
+		goto fail;
 	ids = xcalloc(nhosts, sizeof(*ids));
 	reqs = xcalloc(nhosts, sizeof(*reqs));
 	for (h = 0; h < nhosts; h++) {
@@ -755,9 +761,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		       sizeof(run.fingerprint));
 		run.revision = crow.revision;
 		run.runner = (char *)t->runner;
-		run.host = !strcmp(t->runner, "ssh") && t->hosts.n
-				   ? (char *)t->hosts.v[h].name
-				   : NULL;
+		run.host = fanout ? (char *)t->hosts.v[sel[h]].name : NULL;
 		run.batch = h ? ids[0] : 0;
 		if ((ret = store_run_insert(s->st, &run)) < 0)
 			goto fail;
@@ -771,6 +775,9 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 	if ((ret = store_task_update(s->st, row)) < 0)
 		goto fail;
 	buf_addf(&why, " started (attempt %d)", row->attempts);
+	if (done.len)
+		buf_addf(&why, "; not again on %s: succeeded there already",
+			 done.ptr);
 	if ((ret = store_task_set_state(s->st, row->id, TS_WAITING,
 					TS_RUNNING, why.ptr)) < 0)
 		goto fail;
@@ -782,11 +789,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		r->attempt = row->attempts;
 		reqs[nreqs++] = r;
 		ret = build_req(s, c, crow.repo, row->cascade_id, crow.revision, t,
-				nhosts > 1 || !strcmp(t->runner, "ssh")
-					? (t->hosts.n ? t->hosts.v[h].name
-						      : NULL)
-					: NULL,
-				r);
+				fanout ? t->hosts.v[sel[h]].name : NULL, r);
 		if (ret < 0)
 			break;
 	}
@@ -823,7 +826,9 @@ fail:
 out:
 	free(reqs);
 	free(ids);
+	free(sel);
 	buf_release(&why);
+	buf_release(&done);
 	cascade_row_release(&crow);
 	return ret;
 }

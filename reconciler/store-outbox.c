@@ -275,7 +275,7 @@ store_status_runs(struct store *s, int64_t cascade_id, int64_t since,
 	sqlite3_stmt *st = db_stmt(
 		s, "SELECT r.id, r.task_id, t.name, r.state, "
 		   "COALESCE(r.exit_code, -1), r.message, r.started_at, "
-		   "COALESCE(r.ended_at, 0) FROM runs r JOIN tasks t ON "
+		   "COALESCE(r.ended_at, 0), r.host FROM runs r JOIN tasks t ON "
 		   "t.id = r.task_id WHERE t.cascade_id = ?1 AND t.present = 1 "
 		   "AND r.superseded = 0 AND r.started_at >= ?2 ORDER BY r.id");
 	size_t alloc = 0;
@@ -307,6 +307,7 @@ store_status_runs(struct store *s, int64_t cascade_id, int64_t since,
 		r->message = db_col_str(st, 5);
 		r->started_at = sqlite3_column_int64(st, 6);
 		r->ended_at = sqlite3_column_int64(st, 7);
+		r->host = db_col_str(st, 8);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

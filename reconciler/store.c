@@ -1215,6 +1215,47 @@ store_runs_of_task(struct store *s, int64_t task_id, struct run_row **out,
 }
 
 int
+store_runs_page(struct store *s, int64_t task_id, size_t limit,
+		struct run_row **out, size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(s, "SELECT " RUN_COLS RUN_FROM
+				   "WHERE r.task_id = ?1 ORDER BY r.id DESC "
+				   "LIMIT ?2");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	return list_runs(s, st, out, n);
+}
+
+/*
+ * The hosts are those of the runs at the fingerprint of the task's newest
+ * run (a definition's host list is part of its fingerprint); each host's
+ * last run may be older (a retry runs only the failed hosts), ordered by
+ * the host's first run at that fingerprint: the definition's order.
+ */
+int
+store_runs_per_host(struct store *s, int64_t task_id, struct run_row **out,
+		    size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(
+		s, "SELECT " RUN_COLS " FROM (SELECT max(id) AS last, "
+		   "min(CASE WHEN fingerprint = (SELECT fingerprint FROM runs "
+		   "WHERE task_id = ?1 ORDER BY id DESC LIMIT 1) THEN id END) "
+		   "AS first FROM runs WHERE task_id = ?1 AND host IS NOT NULL "
+		   "GROUP BY host) h JOIN runs r ON r.id = h.last "
+		   "JOIN tasks t ON t.id = r.task_id "
+		   "JOIN cascades c ON c.id = t.cascade_id "
+		   "WHERE h.first IS NOT NULL ORDER BY h.first");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, task_id);
+	return list_runs(s, st, out, n);
+}
+
+int
 store_runs_running(struct store *s, struct run_row **out, size_t *n)
 {
 	sqlite3_stmt *st = db_stmt(s, "SELECT " RUN_COLS RUN_FROM

@@ -43,6 +43,7 @@ void api_file_put(struct req *r);
 void api_file_delete(struct req *r);
 
 /* api-runs.c */
+void api_task_runs(struct req *r);
 void api_run_get(struct req *r);
 void api_run_log(struct req *r);
 /* api-checks.c */

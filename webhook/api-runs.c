@@ -1,6 +1,7 @@
 /*
- * api-runs.c - the API on runs: a run, its log (whole, or followed as
- * server-sent events until the run ends), and killing it.
+ * api-runs.c - the API on runs: a task's runs (newest first), a run, its
+ * log (whole, or followed as server-sent events until the run ends), and
+ * killing it.
  *
  * Following a log: each connection has its own thread, so the content
  * reader may wait for the log to grow (up to a tenth of a second at a
@@ -58,6 +59,56 @@ get_run(struct req *r, struct run_row *out)
 		return -1;
 	}
 	return 0;
+}
+
+/* ?limit=N: 1 to RUNS_LIMIT_MAX; 0 with a 400 reply when it is not. */
+static size_t
+runs_limit(struct req *r)
+{
+	const char *s = req_query(r, "limit");
+	char *end;
+	long long v;
+
+	if (!s)
+		return RUNS_LIMIT_DEFAULT;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || !*s || v < 1 || v > RUNS_LIMIT_MAX ||
+	    !(s[0] >= '0' && s[0] <= '9')) {
+		reply_error(r, 400, "query parameter limit takes a number from "
+				    "1 to %d, not '%s'",
+			    RUNS_LIMIT_MAX, api_text(s));
+		return 0;
+	}
+	return (size_t)v;
+}
+
+void
+api_task_runs(struct req *r)
+{
+	struct store *st = req_store(r);
+	struct cascade_row c;
+	struct task_row t;
+	size_t limit;
+	json_t *v;
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	if (!st || !(limit = runs_limit(r)) || api_cascade(r, &c) < 0)
+		return;
+	ret = store_task_find(st, c.id, r->params[2], &t);
+	if (ret == ERR_NOTFOUND || (ret == 0 && !t.present)) {
+		reply_error(r, 404, "cascade '%s' has no task '%s'", c.name,
+			    r->params[2]);
+		goto out;
+	}
+	if (ret < 0 || view_task_runs(&v, st, &c, &t, limit) < 0)
+		api_reply_err(r, -1);
+	else
+		reply_json(r, 200, v);
+out:
+	free(t.name);
+	cascade_row_release(&c);
 }
 
 void

@@ -406,6 +406,8 @@ const struct route api_routes[] = {
 	{ "GET", CASCADE "/plan", ROLE_VIEWER, PAGE_API, api_cascade_plan },
 	{ "POST", CASCADE "/tasks/{task}/run", ROLE_OPERATOR, PAGE_API,
 	  api_task_run },
+	{ "GET", CASCADE "/tasks/{task}/runs", ROLE_VIEWER, PAGE_API,
+	  api_task_runs },
 	{ "GET", CASCADE "/inputs", ROLE_VIEWER, PAGE_API, api_inputs },
 	{ "GET", CASCADE "/inputs/{name}", ROLE_VIEWER, PAGE_API,
 	  api_input_get },

@@ -125,6 +125,19 @@ fail_detail(struct buf *out, const struct task_row *t, const struct run_row *r)
 	buf_release(&m);
 }
 
+/* Did run's task run on another host too (a fan-out)? */
+static int
+fanned_out(const struct run_row *runs, size_t n, const struct run_row *run)
+{
+	size_t i;
+
+	for (i = 0; run->host && i < n; i++)
+		if (runs[i].task_id == run->task_id && runs[i].host &&
+		    strcmp(runs[i].host, run->host))
+			return 1;
+	return 0;
+}
+
 /*
  * The state and description of a subject now: pending while a task of
  * the cascade waits or runs; else failure when one is error or killed
@@ -136,7 +149,7 @@ decide(struct store *st, const struct subject *sj, const char **state,
 {
 	struct task_row *tasks = NULL;
 	struct run_row *runs = NULL;
-	struct strmap last = STRMAP_INIT;
+	struct strmap last = STRMAP_INIT, lastfail = STRMAP_INIT;
 	struct buf failed = BUF_INIT, older = BUF_INIT;
 	size_t ntasks = 0, nruns = 0, nfailed = 0, i;
 	int64_t counts[TS_N];
@@ -169,9 +182,14 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	if ((ret = store_status_runs(st, sj->cascade_id, sj->opened_at, &runs,
 				     &nruns)) < 0)
 		goto out;
-	/* each task's last run since the revision (runs come oldest first) */
-	for (i = 0; i < nruns; i++)
+	/* each task's last run since the revision (runs come oldest first),
+	 * and its last failed one: a fan-out's newest run may be that of a
+	 * host that succeeded */
+	for (i = 0; i < nruns; i++) {
 		strmap_put(&last, runs[i].task, &runs[i]);
+		if (runs[i].state != RS_SUCCESS && runs[i].state != RS_RUNNING)
+			strmap_put(&lastfail, runs[i].task, &runs[i]);
+	}
 	for (i = 0; i < ntasks; i++) {
 		const struct run_row *r;
 
@@ -180,9 +198,15 @@ decide(struct store *st, const struct subject *sj, const char **state,
 			continue;
 		r = strmap_get(&last, tasks[i].name);
 		if (r) {
+			const struct run_row *f =
+			    strmap_get(&lastfail, tasks[i].name);
+
 			buf_addf(&failed, "%s%s (", nfailed++ ? ", " : "",
 				 tasks[i].name);
-			fail_detail(&failed, &tasks[i], r);
+			/* a fan-out: the host that failed */
+			if (f && fanned_out(runs, nruns, f))
+				buf_addf(&failed, "%s: ", f->host);
+			fail_detail(&failed, &tasks[i], f ? f : r);
 			buf_putc(&failed, ')');
 		} else {
 			buf_addf(&older, "%s%s", older.len ? ", " : "",
@@ -214,6 +238,7 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	ret = 0;
 out:
 	strmap_release(&last);
+	strmap_release(&lastfail);
 	task_rows_free(tasks, ntasks);
 	run_rows_free(runs, nruns);
 	buf_release(&failed);

@@ -4,8 +4,9 @@
  * answers "what did this commit change, what ran, did it work, and why
  * not": the revision and its commit subject, the plan of that revision
  * (the tasks it changed or reset, and why), the DAG as an SVG coloured by
- * state, a table of the tasks (state, last run, duration, attempt), and
- * the inputs (password values never: ********).
+ * state, a table of the tasks (state, last run, duration, attempt; a
+ * task on several hosts has a row per host, its last run there), and the
+ * inputs (password values never: ********).
  *
  * The plan is computed again, with plan.c, from the cascade files of the
  * mirror at the revision and at the one applied before it: the same
@@ -35,6 +36,8 @@ struct trow {
 	const struct task *t;	    /* in the active definition */
 	const struct task_row *row; /* NULL: not in the store yet */
 	struct run_row run;	    /* the last run; id 0 when none */
+	struct run_row *hosts;	    /* a task on hosts: each one's last run */
+	size_t nhosts;
 };
 
 /*
@@ -289,6 +292,20 @@ dag_layout(const struct cascade *def, double *x, size_t *y, size_t *out_w,
 	free(count);
 }
 
+/* The run a node links to: the last run, or for a fan-out that failed,
+ * the first failed host's (the one to read). */
+static int64_t
+node_run(const struct trow *row)
+{
+	size_t i;
+
+	for (i = 0; row->nhosts > 1 && i < row->nhosts; i++)
+		if (row->hosts[i].state != RS_SUCCESS &&
+		    row->hosts[i].state != RS_RUNNING)
+			return row->hosts[i].id;
+	return row->run.id;
+}
+
 static void
 dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 {
@@ -343,7 +360,7 @@ dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 
 		if (rows[i].run.id)
 			buf_addf(&p->b, "<a href=\"%sr/%lld\">", p->root,
-				 (long long)rows[i].run.id);
+				 (long long)node_run(&rows[i]));
 		buf_puts(&p->b, "<g class=\"node\" data-task=\"");
 		html_attr(&p->b, name);
 		buf_addf(&p->b, "\" data-state=\"%s\"><title>", state);
@@ -389,6 +406,87 @@ legend(struct page *p)
 
 /* ---- the tasks ---- */
 
+/* The cells of a run: link and outcome (with show_exit, the exit code of
+ * a failure), start, duration, attempt, revision. */
+static void
+run_cells(struct page *p, const struct task *t, const struct run_row *run,
+	  int show_exit)
+{
+	buf_addf(&p->b, "<td><a href=\"%sr/%lld\">#%lld</a> ", p->root,
+		 (long long)run->id, (long long)run->id);
+	ui_state(&p->b, run_state_names[run->state]);
+	if (show_exit && run->state != RS_SUCCESS &&
+	    run->state != RS_RUNNING && run->exit_code >= 0)
+		buf_addf(&p->b, " <span class=\"muted\">exit %d</span>",
+			 run->exit_code);
+	if (run->superseded)
+		buf_puts(&p->b, " <span class=\"muted\">superseded"
+				"</span>");
+	buf_puts(&p->b, "</td><td class=\"wide\">");
+	ui_time(p, run->started_at);
+	buf_puts(&p->b, "</td><td>");
+	ui_duration(&p->b, (run->ended_at ? run->ended_at : p->now) -
+			       run->started_at);
+	if (!run->ended_at)
+		buf_puts(&p->b, " so far");
+	buf_addf(&p->b, "</td><td>%d of %d</td><td class=\"wide\">",
+		 run->attempt, t->retries + 1);
+	ui_short_id(&p->b, run->revision);
+	buf_puts(&p->b, "</td>");
+}
+
+/* How many hosts of a fan-out did not succeed (or run on). */
+static size_t
+hosts_failed(const struct trow *row)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < row->nhosts; i++)
+		n += row->hosts[i].state != RS_SUCCESS &&
+		     row->hosts[i].state != RS_RUNNING;
+	return n;
+}
+
+/*
+ * A fan-out (a task on several hosts): a summary in the task's row, then
+ * a row per host with its last run, so the host that failed is named.
+ */
+static void
+host_rows(struct page *p, const struct trow *row)
+{
+	const struct task *t = row->t;
+	size_t i, failed = hosts_failed(row);
+
+	buf_addf(&p->b, "<td colspan=\"5\">%zu hosts", row->nhosts);
+	if (failed) {
+		buf_addf(&p->b, ", %zu failed:", failed);
+		for (i = 0; i < row->nhosts; i++) {
+			if (row->hosts[i].state == RS_SUCCESS ||
+			    row->hosts[i].state == RS_RUNNING)
+				continue;
+			buf_puts(&p->b, " <a href=\"#task-");
+			html_attr(&p->b, t->name);
+			buf_puts(&p->b, "-host-");
+			html_attr(&p->b, row->hosts[i].host);
+			buf_puts(&p->b, "\">");
+			html_txt(&p->b, row->hosts[i].host);
+			buf_puts(&p->b, "</a>");
+		}
+	}
+	buf_puts(&p->b, "</td></tr>\n");
+	for (i = 0; i < row->nhosts; i++) {
+		buf_puts(&p->b, "<tr class=\"host\" id=\"task-");
+		html_attr(&p->b, t->name);
+		buf_puts(&p->b, "-host-");
+		html_attr(&p->b, row->hosts[i].host);
+		buf_puts(&p->b, "\"><td class=\"name\">&#8627; ");
+		html_txt(&p->b, row->hosts[i].host);
+		buf_puts(&p->b, "</td><td></td>");
+		run_cells(p, t, &row->hosts[i], 1);
+		buf_puts(&p->b, "</tr>\n");
+	}
+}
+
 static void
 tasks_table(struct page *p, const struct cascade *def, const struct trow *rows)
 {
@@ -424,23 +522,12 @@ tasks_table(struct page *p, const struct cascade *def, const struct trow *rows)
 				 "<td class=\"wide\"></td></tr>\n");
 			continue;
 		}
-		buf_addf(&p->b, "<td><a href=\"%sr/%lld\">#%lld</a> ", p->root,
-			 (long long)run->id, (long long)run->id);
-		ui_state(&p->b, run_state_names[run->state]);
-		if (run->superseded)
-			buf_puts(&p->b, " <span class=\"muted\">superseded"
-					"</span>");
-		buf_puts(&p->b, "</td><td class=\"wide\">");
-		ui_time(p, run->started_at);
-		buf_puts(&p->b, "</td><td>");
-		ui_duration(&p->b, (run->ended_at ? run->ended_at : p->now) -
-				       run->started_at);
-		if (!run->ended_at)
-			buf_puts(&p->b, " so far");
-		buf_addf(&p->b, "</td><td>%d of %d</td><td class=\"wide\">",
-			 run->attempt, t->retries + 1);
-		ui_short_id(&p->b, run->revision);
-		buf_puts(&p->b, "</td></tr>\n");
+		if (rows[i].nhosts > 1) {
+			host_rows(p, &rows[i]);
+			continue;
+		}
+		run_cells(p, t, run, 0);
+		buf_puts(&p->b, "</tr>\n");
 	}
 	buf_puts(&p->b, "</tbody>\n</table></div>\n");
 }
@@ -530,7 +617,28 @@ verdict(struct page *p, const struct cascade *def, const struct trow *rows)
 			buf_puts(&p->b, "\">");
 			html_txt(&p->b, rows[i].t->name);
 			buf_puts(&p->b, "</a>");
-			if (run->id && run->message && *run->message) {
+			if (rows[i].nhosts > 1 && hosts_failed(&rows[i])) {
+				/* a fan-out: the hosts that failed, and how */
+				size_t k, shown = 0;
+
+				buf_puts(&p->b, " <span class=\"muted\">(on ");
+				for (k = 0; k < rows[i].nhosts; k++) {
+					const struct run_row *h =
+					    &rows[i].hosts[k];
+
+					if (h->state == RS_SUCCESS ||
+					    h->state == RS_RUNNING)
+						continue;
+					buf_puts(&p->b, shown++ ? "; " : "");
+					html_txt(&p->b, h->host);
+					buf_puts(&p->b, ": ");
+					html_txt(&p->b,
+						 h->message && *h->message
+						     ? h->message
+						     : run_state_names[h->state]);
+				}
+				buf_puts(&p->b, ")</span>");
+			} else if (run->id && run->message && *run->message) {
 				buf_puts(&p->b, " <span class=\"muted\">(");
 				html_txt(&p->b, run->message);
 				buf_puts(&p->b, ")</span>");
@@ -645,6 +753,10 @@ load_rows(struct store *st, const struct cascade *def,
 		if (rows[i].row && rows[i].row->last_run)
 			ret = store_run_get(st, rows[i].row->last_run,
 					    &rows[i].run);
+		if (ret == 0 && rows[i].row && rows[i].row->last_run)
+			ret = store_runs_per_host(st, rows[i].row->id,
+						  &rows[i].hosts,
+						  &rows[i].nhosts);
 	}
 	strmap_release(&idx);
 	*out = rows;
@@ -656,8 +768,10 @@ free_rows(struct trow *rows, size_t n)
 {
 	size_t i;
 
-	for (i = 0; rows && i < n; i++)
+	for (i = 0; rows && i < n; i++) {
 		run_row_release(&rows[i].run);
+		run_rows_free(rows[i].hosts, rows[i].nhosts);
+	}
 	free(rows);
 }
 

@@ -103,13 +103,91 @@ view_check(struct store *st, int64_t task_id, json_t **reason)
 	return o;
 }
 
+/*
+ * A run as the per-host results and the run list show it: the outcome
+ * ("state"), the exit code, when it started and for how long (null while
+ * it runs), at which revision.
+ */
+static json_t *
+view_run_brief(const struct run_row *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "host", view_str(r->host));
+	json_object_set_new(o, "attempt", json_integer(r->attempt));
+	json_object_set_new(o, "state", json_string(run_state_names[r->state]));
+	json_object_set_new(o, "exit_code", r->exit_code >= 0
+						    ? json_integer(r->exit_code)
+						    : json_null());
+	json_object_set_new(o, "message", view_str(r->message));
+	json_object_set_new(o, "revision", view_str(r->revision));
+	json_object_set_new(o, "started_at", json_integer(r->started_at));
+	json_object_set_new(o, "ended_at", view_int_or_null(r->ended_at));
+	json_object_set_new(o, "duration_ms",
+			    r->ended_at ? json_integer(r->ended_at -
+						       r->started_at)
+					: json_null());
+	return o;
+}
+
+/*
+ * Each host's last run of a task that runs on hosts (ssh): a fan-out is
+ * error when any host is, and this says which.  NULL (no member) for a
+ * task that never ran on a host; -1 when the store fails.
+ */
+static int
+view_hosts(json_t **out, struct store *st, int64_t task_id)
+{
+	struct run_row *v = NULL;
+	size_t n = 0, i;
+
+	*out = NULL;
+	if (store_runs_per_host(st, task_id, &v, &n) < 0)
+		return -1;
+	if (n) {
+		*out = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(*out, view_run_brief(&v[i]));
+	}
+	run_rows_free(v, n);
+	return 0;
+}
+
+int
+view_task_runs(struct json_t **out, struct store *st,
+	       const struct cascade_row *c, const struct task_row *t,
+	       size_t limit)
+{
+	struct run_row *v = NULL;
+	size_t n = 0, i;
+	json_t *arr;
+
+	*out = NULL;
+	if (store_runs_page(st, t->id, limit, &v, &n) < 0)
+		return -1;
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, view_run_brief(&v[i]));
+	run_rows_free(v, n);
+	*out = json_object();
+	json_object_set_new(*out, "repo", c->repo && c->repo[0]
+						  ? view_str(c->repo)
+						  : json_null());
+	json_object_set_new(*out, "cascade", view_str(c->name));
+	json_object_set_new(*out, "task", view_str(t->name));
+	json_object_set_new(*out, "total", json_integer(t->runs));
+	json_object_set_new(*out, "runs", arr);
+	return 0;
+}
+
 int
 view_cascade(struct json_t **out, struct store *st,
 	     const struct cascade_row *c)
 {
 	struct task_row *ts = NULL;
 	size_t nts = 0, k;
-	json_t *o, *tarr, *t, *ck, *reason;
+	json_t *o, *tarr, *t, *ck, *reason, *hosts;
 
 	*out = NULL;
 	if (store_tasks(st, c->id, &ts, &nts) < 0)
@@ -142,6 +220,15 @@ view_cascade(struct json_t **out, struct store *st,
 		json_object_set_new(t, "manual", json_boolean(ts[k].manual));
 		json_object_set_new(t, "updated_at",
 				    json_integer(ts[k].updated_at));
+		if (view_hosts(&hosts, st, ts[k].id) < 0) {
+			json_decref(t);
+			json_decref(tarr);
+			json_decref(o);
+			task_rows_free(ts, nts);
+			return -1;
+		}
+		if (hosts)
+			json_object_set_new(t, "hosts", hosts);
 		reason = NULL;
 		if ((ck = view_check(st, ts[k].id, &reason))) {
 			json_object_set_new(t, "reason",

@@ -65,9 +65,19 @@ int view_cascades(struct json_t **out, struct store *st, const int64_t *ids,
 		  size_t nids);
 /* CASCADE: {"name", "repo", "revision", "file", "active", "updated_at",
  * "tasks": [{"name", "state", "runs", "last_run", "attempts", "manual",
- * "updated_at"}]}, present tasks only. */
+ * "updated_at"[, "hosts": [RUN, ...]]}]}, present tasks only; "hosts" (a
+ * task that ran on ssh hosts) has each host's last run. */
 int view_cascade(struct json_t **out, struct store *st,
 		 const struct cascade_row *c);
+/* {"repo", "cascade", "task", "total", "runs": [RUN, ...]}: the task's
+ * runs, newest first, at most limit.  RUN: {"id", "host", "attempt",
+ * "state", "exit_code", "message", "revision", "started_at", "ended_at",
+ * "duration_ms"}. */
+#define RUNS_LIMIT_DEFAULT 50
+#define RUNS_LIMIT_MAX 1000
+int view_task_runs(struct json_t **out, struct store *st,
+		   const struct cascade_row *c, const struct task_row *t,
+		   size_t limit);
 /* {"id", "repo", "cascade", "task", "attempt", "state", "exit_code", ...} */
 int view_run(struct json_t **out, struct store *st, const struct run_row *run);
 /* {"inputs": [{"name", "type", "description", "source", "has_value",

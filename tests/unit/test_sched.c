@@ -682,13 +682,98 @@ test_fan_out(void **state)
 		history_rows_free(hist, nh);
 	}
 	run_row_release(&run);
-	/* a run by hand fans out again; all succeed */
+	/* a run by hand runs again only where it failed */
 	assert_int_equal(sched_trigger(h->s, "", "c", "patch", 0, NULL), 0);
+	h_claim(h);
+	assert_int_equal(h->nrunning, 1);
+	assert_string_equal(h->running[0]->host, "web2");
+	assert_int_equal(h->running[0]->attempt, 1);
 	h_end_host(h, "patch", "web2", RS_SUCCESS);
+	EXPECT(h, "patch:success after:waiting");
+	h_end(h, "after", RS_SUCCESS);
+	/* each host's last run: web1's and web3's first, web2's second */
+	{
+		struct run_row *last;
+		size_t n;
+
+		assert_int_equal(store_runs_per_host(h->st, 1, &last, &n),
+				 0);
+		assert_int_equal(n, 3);
+		assert_string_equal(last[0].host, "web1");
+		assert_int_equal(last[0].id, 1);
+		assert_string_equal(last[1].host, "web2");
+		assert_int_equal(last[1].id, 4);
+		assert_string_equal(last[2].host, "web3");
+		assert_int_equal(last[2].id, 3);
+		run_rows_free(last, n);
+		assert_int_equal(store_runs_page(h->st, 1, 2, &last, &n), 0);
+		assert_int_equal(n, 2);
+		assert_int_equal(last[0].id, 4);
+		assert_int_equal(last[1].id, 3);
+		run_rows_free(last, n);
+	}
+	/* forced again when every host succeeded: all of them run */
+	assert_int_equal(sched_trigger(h->s, "", "c", "patch", 0, NULL), 0);
+	h_claim(h);
+	assert_int_equal(h->nrunning, 3);
 	h_end_host(h, "patch", "web1", RS_SUCCESS);
-	EXPECT(h, "patch:running after:not_started");
+	h_end_host(h, "patch", "web2", RS_SUCCESS);
 	h_end_host(h, "patch", "web3", RS_SUCCESS);
 	EXPECT(h, "patch:success after:waiting");
+	h_free(h);
+}
+
+/*
+ * The task's retries on a fan-out run again only the hosts that failed;
+ * a new definition runs every host.
+ */
+static void
+test_fan_out_retry(void **state)
+{
+	struct h *h = h_new();
+	struct history_row *hist;
+	struct task_row row;
+	struct cascade_row c;
+	size_t nh;
+
+	(void)state;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: patch, run: x, runner: ssh, retries: 2, "
+			"hosts: [web1, web2, web3]}\n");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 3);
+	h_end_host(h, "patch", "web1", RS_ERROR);
+	h_end_host(h, "patch", "web2", RS_SUCCESS);
+	h_end_host(h, "patch", "web3", RS_ERROR);
+	EXPECT(h, "patch:waiting");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 2);
+	assert_string_equal(h->running[0]->host, "web1");
+	assert_string_equal(h->running[1]->host, "web3");
+	assert_int_equal(h->running[0]->attempt, 2);
+	assert_int_equal(store_cascade_find(h->st, "", "c", &c), 0);
+	assert_int_equal(store_task_find(h->st, c.id, "patch", &row), 0);
+	assert_int_equal(store_task_history(h->st, row.id, &hist, &nh), 0);
+	assert_string_equal(hist[nh - 1].reason,
+			    "run 4 on web1, 5 on web3 started (attempt 2); "
+			    "not again on web2: succeeded there already");
+	history_rows_free(hist, nh);
+	h_end_host(h, "patch", "web3", RS_SUCCESS);
+	h_end_host(h, "patch", "web1", RS_ERROR);
+	EXPECT(h, "patch:waiting");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 1);
+	assert_string_equal(h->running[0]->host, "web1");
+	h_end_host(h, "patch", "web1", RS_ERROR);
+	EXPECT(h, "patch:error");
+	/* a changed definition: every host again */
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: patch, run: y, runner: ssh, retries: 2, "
+			"hosts: [web1, web2, web3]}\n");
+	h_claim(h);
+	assert_int_equal(h->nrunning, 3);
+	free(row.name);
+	cascade_row_release(&c);
 	h_free(h);
 }
 
@@ -792,6 +877,7 @@ main(void)
 		cmocka_unit_test(test_store_crash_mid_transaction),
 		cmocka_unit_test(test_password_sealed_and_fingerprint_keyed),
 		cmocka_unit_test(test_fan_out),
+		cmocka_unit_test(test_fan_out_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
