@@ -32,7 +32,7 @@ struct subject {
 	const char *cascade;
 	int64_t cascade_id;
 	const char *commit;
-	int changed;	   /* -1: unknown */
+	int changed;	   /* -1: unknown; STATUS_NO_CHANGE */
 	int64_t opened_at; /* runs from then on are its runs */
 	int to_run;	   /* the reset set, when just applied; else -1 */
 };
@@ -141,7 +141,9 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	size_t ntasks = 0, nruns = 0, nfailed = 0, i;
 	int64_t counts[TS_N];
 	const char *verdict;
-	int ret;
+	/* a commit that left the definition as it was says the state it
+	 * found: each failed task's last run, whenever it ran */
+	int nochange = sj->changed == STATUS_NO_CHANGE, ret;
 
 	buf_reset(desc);
 	if ((ret = store_tasks(st, sj->cascade_id, &tasks, &ntasks)) < 0)
@@ -150,6 +152,8 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	verdict = cascade_verdict(tasks, ntasks, counts);
 	if (sj->changed >= 0)
 		buf_addf(desc, "%d changed, ", sj->changed);
+	else if (nochange)
+		buf_puts(desc, "no change to the definition; ");
 	if (!strcmp(verdict, "running")) {
 		*state = "pending";
 		if (sj->to_run >= 0)
@@ -166,7 +170,8 @@ decide(struct store *st, const struct subject *sj, const char **state,
 		buf_addf(desc, "%lld not run", (long long)counts[TS_NOT_STARTED]);
 		goto out;
 	}
-	if ((ret = store_status_runs(st, sj->cascade_id, sj->opened_at, &runs,
+	if ((ret = store_status_runs(st, sj->cascade_id,
+				     nochange ? 0 : sj->opened_at, &runs,
 				     &nruns)) < 0)
 		goto out;
 	/* each task's last run since the revision (runs come oldest first) */
@@ -191,7 +196,9 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	}
 	if (!nfailed && !older.len) {
 		*state = "success";
-		if (last.n)
+		if (nochange)
+			buf_puts(desc, "all succeeded");
+		else if (last.n)
 			buf_addf(desc, "%zu re-ran, all succeeded", last.n);
 		else
 			buf_puts(desc, "nothing to run");
@@ -200,6 +207,13 @@ decide(struct store *st, const struct subject *sj, const char **state,
 				 (long long)counts[TS_SKIPPED]);
 	} else {
 		*state = "failure";
+		if (nochange) {
+			buf_addf(desc, "failing: %s", failed.ptr);
+			if (older.len)
+				buf_addf(desc, "%s%s", nfailed ? ", " : "",
+					 older.ptr);
+			goto out;
+		}
 		if (nfailed) {
 			/* "1 of 6 failed: migrate (exit 3)" says it all */
 			buf_reset(desc);
@@ -413,10 +427,25 @@ invalid_name(struct buf *out, const struct cascade_row *cs, size_t ncs,
 }
 
 /* One line of sched_apply's report: open or supersede its subject. */
+/* Was file among those the revision touched (NULL: all of them)? */
+static int
+touched_file(const struct strvec *touched, const char *file)
+{
+	size_t i;
+
+	if (!touched)
+		return 1;
+	for (i = 0; file && i < touched->n; i++)
+		if (!strcmp(touched->v[i], file))
+			return 1;
+	return 0;
+}
+
 static int
 note_line(struct store *st, const struct config *cf,
 	  const struct repo_config *rc, const char *revision,
-	  int64_t applied_at, const char *line, size_t *enqueued)
+	  int64_t applied_at, const char *line, const struct strvec *touched,
+	  size_t *enqueued)
 {
 	struct status_row tracked;
 	struct cascade_row crow;
@@ -424,15 +453,29 @@ note_line(struct store *st, const struct config *cf,
 	struct buf name = BUF_INIT, ctx = BUF_INIT, desc = BUF_INIT;
 	const char *p, *rest;
 	size_t nnew, nchanged, nremoved, nreset;
-	int ret = 0, removed, have_tracked = 0, have_crow = 0;
+	int ret = 0, removed, nochange, have_tracked = 0, have_crow = 0;
 
 	memset(&tracked, 0, sizeof(tracked));
 	if (strncmp(line, "cascade '", 9) || !(p = strstr(line + 9, "': ")))
 		goto out;
 	buf_add(&name, line + 9, (size_t)(p - (line + 9)));
 	rest = p + 3;
-	if (!strcmp(rest, "no change"))
-		goto out;
+	nochange = !strcmp(rest, "no change");
+	if (nochange) {
+		/* its file changed, not its definition (a comment, the fix
+		 * of an error): the commit still gets a status, or a
+		 * required check would wait for it for ever */
+		ret = store_cascade_find(st, rc->name, name.ptr, &crow);
+		if (ret == ERR_NOTFOUND) {
+			ret = 0;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		have_crow = 1;
+		if (!touched_file(touched, crow.file))
+			goto out;
+	}
 	removed = !strncmp(rest, "removed", 7);
 	buf_addf(&ctx, CONTEXT_PREFIX "%s", name.ptr);
 
@@ -460,18 +503,20 @@ note_line(struct store *st, const struct config *cf,
 	ret = 0;
 	if (removed)
 		goto out;
-	ret = store_cascade_find(st, rc->name, name.ptr, &crow);
-	if (ret == ERR_NOTFOUND) {
-		ret = 0;
-		goto out;
+	if (!have_crow) {
+		ret = store_cascade_find(st, rc->name, name.ptr, &crow);
+		if (ret == ERR_NOTFOUND) {
+			ret = 0;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		have_crow = 1;
 	}
-	if (ret < 0)
-		goto out;
-	have_crow = 1;
 	sj.commit = revision;
 	sj.cascade_id = crow.id;
 	sj.opened_at = applied_at;
-	sj.changed = -1;
+	sj.changed = nochange ? STATUS_NO_CHANGE : -1;
 	/* the format of sched.c's reconcile() */
 	if (sscanf(rest, "%zu new, %zu changed, %zu removed; %zu downstream "
 			 "reset",
@@ -546,6 +591,7 @@ int
 status_note_revision_in(struct store *st, const struct config *cf,
 			const struct repo_config *rc, const char *revision,
 			int64_t applied_at, const char *report,
+			const struct strvec *touched,
 			const struct status_invalid *inv, size_t ninv,
 			size_t *enqueued)
 {
@@ -562,7 +608,7 @@ status_note_revision_in(struct store *st, const struct config *cf,
 		buf_reset(&line);
 		buf_add(&line, p, nl ? (size_t)(nl - p) : strlen(p));
 		if ((ret = note_line(st, cf, rc, revision, applied_at,
-				     line.ptr, enqueued)) < 0)
+				     line.ptr, touched, enqueued)) < 0)
 			goto fail;
 	}
 	if (ninv && (ret = store_cascade_list(st, 0, &cs, &ncs)) < 0)
@@ -582,8 +628,8 @@ int
 status_note_revision(struct outbox *ob, struct store *st,
 		     const struct config *cf, const struct repo_config *rc,
 		     const char *revision, int64_t applied_at,
-		     const char *report, const struct status_invalid *inv,
-		     size_t ninv)
+		     const char *report, const struct strvec *touched,
+		     const struct status_invalid *inv, size_t ninv)
 {
 	size_t enqueued = 0;
 	int ret;
@@ -593,7 +639,8 @@ status_note_revision(struct outbox *ob, struct store *st,
 	if ((ret = store_begin(st)) < 0)
 		return ret;
 	if ((ret = status_note_revision_in(st, cf, rc, revision, applied_at,
-					   report, inv, ninv, &enqueued)) < 0 ||
+					   report, touched, inv, ninv,
+					   &enqueued)) < 0 ||
 	    (ret = store_commit(st)) < 0) {
 		store_rollback(st);
 		return ret;
