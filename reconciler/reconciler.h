@@ -624,8 +624,8 @@ void revision_rows_free(struct revision_row *v, size_t n);
 
 /*
  * What a revision did to a cascade (store-resets.c): the tasks it added,
- * changed, reset downstream or removed, in that order, with their reasons;
- * recorded when the revision is applied.
+ * changed, reset downstream or removed, by task name (as plan.c sorts
+ * them), with their reasons; recorded when the revision is applied.
  */
 struct reset_row {
 	char *task;

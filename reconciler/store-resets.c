@@ -113,7 +113,8 @@ store_resets_get(struct store *s, int64_t cascade_id, const char *revision,
 	if (rc != SQLITE_ROW)
 		return db_err(s, "read resets");
 	st = db_stmt(s, "SELECT task, action, reason FROM revision_resets "
-			"WHERE cascade_id = ?1 AND revision = ?2 ORDER BY seq");
+			"WHERE cascade_id = ?1 AND revision = ?2 ORDER BY task, "
+			"seq");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, cascade_id);
