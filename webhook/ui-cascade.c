@@ -7,9 +7,15 @@
  * state, a table of the tasks (state, last run, duration, attempt), and
  * the inputs (password values never: ********).
  *
- * The plan is computed again, with plan.c, from the cascade files of the
- * mirror at the revision and at the one applied before it: the same
- * answer `scaffold plan` gives for the two files.
+ * The page of an older revision tells what happened then, not now
+ * (ui-revision.c): the verdict of its own runs, each run with its log,
+ * what it reset; today's graph, tasks and inputs are a link away.
+ *
+ * What a revision reset is as recorded when it was applied; for one
+ * applied before that was recorded, the plan is computed again, with
+ * plan.c, from the cascade files of the mirror at the revision and at the
+ * one applied before it: the same answer `scaffold plan` gives for the two
+ * files.
  */
 #include <stdlib.h>
 #include <string.h>
