@@ -1,6 +1,8 @@
 /*
  * status.c - what each cascade's commit status says (DESIGN §3).  A
- * revision that changes a cascade opens a status for (cascade, commit):
+ * revision that touches a cascade's file opens a status for (cascade,
+ * commit), even when the definition did not change ("no change to the
+ * definition; all succeeded": the state it found):
  * pending while any of its tasks waits or runs, then success, or failure
  * when any task is error or killed.  An invalid file is error at that
  * commit.  A newer revision supersedes an unsettled one.  Decisions go to
@@ -426,7 +428,6 @@ invalid_name(struct buf *out, const struct cascade_row *cs, size_t ncs,
 					     : strlen(base));
 }
 
-/* One line of sched_apply's report: open or supersede its subject. */
 /* Was file among those the revision touched (NULL: all of them)? */
 static int
 touched_file(const struct strvec *touched, const char *file)
@@ -441,6 +442,7 @@ touched_file(const struct strvec *touched, const char *file)
 	return 0;
 }
 
+/* One line of sched_apply's report: open or supersede its subject. */
 static int
 note_line(struct store *st, const struct config *cf,
 	  const struct repo_config *rc, const char *revision,
