@@ -134,6 +134,7 @@ struct note_ctx {
 	int64_t applied_at;
 	const struct diags *diags;
 	const struct strvec *keep;
+	const struct strvec *touched; /* NULL: every cascade file */
 	size_t enqueued;
 };
 
@@ -172,8 +173,9 @@ note_statuses(void *arg, const char *report)
 		}
 	}
 	ret = status_note_revision_in(nc->st, nc->w->d->cf, nc->w->rc,
-				      nc->head, nc->applied_at, report, inv,
-				      keep->n, &nc->enqueued);
+				      nc->head, nc->applied_at, report,
+				      nc->touched, inv, keep->n,
+				      &nc->enqueued);
 	if (ret < 0)
 		log_warnx("status: repo '%s' at %.12s: %s", nc->w->rc->name,
 			  nc->head, err_msg());
@@ -213,7 +215,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	struct buf report = BUF_INIT, errors = BUF_INIT, fname = BUF_INIT;
 	size_t nfiles = 0, ndefs = 0, ncache = 0, i, j;
 	int64_t applied_at;
-	int ret;
+	int ret, diffed = 0;
 
 	memset(&ci, 0, sizeof(ci));
 	memset(&rev, 0, sizeof(rev));
@@ -224,10 +226,13 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	rev.author = ci.author;
 	rev.subject = ci.subject;
 	rev.time = ci.time;
+	/* the cascade files the commit touched: each gets a status, its
+	 * definition changed or not (NULL: all, as for a first revision) */
 	if (row->applied &&
 	    mirror_diff_cascades(mirror, row->applied, head, rc->path,
-				 &changed) == 0 &&
-	    !changed.n) {
+				 &changed) == 0)
+		diffed = 1;
+	if (diffed && !changed.n) {
 		rev.result = "no cascade change";
 		if ((ret = store_revision_put(st, &rev)) < 0)
 			goto out;
@@ -305,6 +310,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	nc.applied_at = applied_at;
 	nc.diags = &diags;
 	nc.keep = &keep;
+	nc.touched = diffed ? &changed : NULL;
 	sched_set_apply_hook(s, note_statuses, &nc);
 	ret = sched_apply(s, rc->name, head, defs, ndefs, 1, &keep, &report);
 	sched_set_apply_hook(s, NULL, NULL);

@@ -594,6 +594,11 @@ int store_runs_page(struct store *s, int64_t task_id, size_t limit,
  */
 int store_runs_per_host(struct store *s, int64_t task_id,
 			struct run_row **out, size_t *n);
+/* The runs of a cascade started at a revision (its tasks present or
+ * not), oldest first. */
+int store_runs_of_revision(struct store *s, int64_t cascade_id,
+			   const char *revision, struct run_row **out,
+			   size_t *n);
 /* The latest successful run of a task, or ERR_NOTFOUND. */
 int store_run_last_success(struct store *s, int64_t task_id, int64_t *out);
 
@@ -658,6 +663,26 @@ int store_revision_put(struct store *s, const struct revision_row *r);
 int store_revisions(struct store *s, const char *repo, size_t limit,
 		    struct revision_row **out, size_t *n);
 void revision_rows_free(struct revision_row *v, size_t n);
+
+/*
+ * What a revision did to a cascade (store-resets.c): the tasks it added,
+ * changed, reset downstream or removed, by task name (as plan.c sorts
+ * them), with their reasons; recorded when the revision is applied.
+ */
+struct reset_row {
+	char *task;
+	enum plan_action action;
+	char *reason;
+};
+void reset_rows_free(struct reset_row *v, size_t n);
+/* Record (replacing) what applying revision did to the cascade, which then
+ * had ntasks tasks.  Inside the caller's transaction. */
+int store_resets_put(struct store *s, int64_t cascade_id, const char *revision,
+		     size_t ntasks, const struct reset_row *v, size_t n);
+/* What was recorded; ERR_NOTFOUND when the revision was never applied to
+ * the cascade (or before this was recorded). */
+int store_resets_get(struct store *s, int64_t cascade_id, const char *revision,
+		     size_t *ntasks, struct reset_row **out, size_t *n);
 
 /* Input values; password values are sealed with secret.key. */
 int store_input_put(struct store *s, int64_t cascade_id, const char *name,
@@ -1075,6 +1100,7 @@ int store_task_counts(struct store *s, int64_t out[TS_N]);
  * are scaffold's own ("pending", "success", "failure", "error",
  * "canceled"); each forge's client maps them to its words.
  */
+#define STATUS_NO_CHANGE (-2)
 struct status_row {
 	int64_t id;
 	char *repo;
@@ -1083,7 +1109,9 @@ struct status_row {
 	char *state;
 	char *description; /* at most STATUS_DESCRIPTION_MAX bytes */
 	char *target_url;
-	int changed;	   /* tasks the revision changed; -1: unknown */
+	int changed;	   /* tasks the revision changed; -1: unknown;
+			    * STATUS_NO_CHANGE: it touched the cascade's
+			    * file, not its definition */
 	int64_t opened_at; /* when the revision was applied */
 	int64_t created_at;
 	int attempts;	   /* failed attempts so far */

@@ -503,6 +503,8 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	struct plan plan;
 	struct buf reason = BUF_INIT;
 	struct strmap idx = STRMAP_INIT;
+	struct reset_row *resets = NULL; /* what the revision did */
+	size_t nresets = 0;
 	int ret, have_prev, have_plan = 0;
 
 	memset(&ictx, 0, sizeof(ictx));
@@ -520,6 +522,8 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	if ((ret = store_tasks(s->st, row.id, &rows, &nrows)) < 0)
 		goto out;
 	index_rows(&idx, rows, nrows);
+	/* at most one entry per task, old or new */
+	resets = xcalloc(c->ntasks + nrows + 1, sizeof(*resets));
 
 	/* the previous definition names which fields changed */
 	if (have_prev && cascade_load(&old, c->file, prev.source,
@@ -559,6 +563,9 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 			if ((ret = store_task_insert(s->st, &nr)) < 0)
 				goto out;
 			nadded++;
+			resets[nresets].task = xstrdup(t->name);
+			resets[nresets].action = PLAN_ADDED;
+			resets[nresets++].reason = xstrdup("new task");
 			continue;
 		}
 		if (origin[i] == SIZE_MAX)
@@ -582,6 +589,10 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 				 c->tasks[seeds[origin[i]]].name);
 			nreset++;
 		}
+		resets[nresets].task = xstrdup(t->name);
+		resets[nresets].action =
+		    seeds[origin[i]] == i ? PLAN_CHANGED : PLAN_RESET;
+		resets[nresets++].reason = xstrdup(reason.ptr);
 		r->present = 1;
 		memcpy(r->fingerprint, fps[i].hex, sizeof(r->fingerprint));
 		if ((ret = store_task_update(s->st, r)) < 0)
@@ -600,7 +611,14 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 		    (ret = store_runs_supersede(s->st, r->id)) < 0)
 			goto out;
 		nremoved++;
+		resets[nresets].task = xstrdup(r->name);
+		resets[nresets].action = PLAN_REMOVED;
+		resets[nresets++].reason = xstrdup("removed from the cascade");
 	}
+	if (revision && *revision &&
+	    (ret = store_resets_put(s->st, row.id, revision, c->ntasks, resets,
+				    nresets)) < 0)
+		goto out;
 	if (report) {
 		buf_addf(report, "cascade '%s': ", c->name);
 		if (!nchanged && !nadded && !nremoved)
@@ -627,6 +645,7 @@ out:
 	task_rows_free(rows, nrows);
 	arena_release(&ictx.arena);
 	buf_release(&reason);
+	reset_rows_free(resets, nresets);
 	free(fps);
 	free(seeds);
 	free(origin);

@@ -192,6 +192,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX deliveries_received ON deliveries (repo, received_at);",
 	/* 9: drift probes: check runs and due times (store-checks.c) */
 	store_checks_schema,
+	/* 10: what each revision did to each cascade (store-resets.c) */
+	store_resets_schema,
 };
 
 int64_t
@@ -1263,6 +1265,21 @@ store_runs_running(struct store *s, struct run_row **out, size_t *n)
 
 	if (!st)
 		return -1;
+	return list_runs(s, st, out, n);
+}
+
+int
+store_runs_of_revision(struct store *s, int64_t cascade_id,
+		       const char *revision, struct run_row **out, size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(s, "SELECT " RUN_COLS RUN_FROM
+				   "WHERE t.cascade_id = ?1 AND r.revision = "
+				   "?2 ORDER BY r.id");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, cascade_id);
+	sqlite3_bind_text(st, 2, revision, -1, SQLITE_STATIC);
 	return list_runs(s, st, out, n);
 }
 

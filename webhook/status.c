@@ -1,6 +1,8 @@
 /*
  * status.c - what each cascade's commit status says (DESIGN §3).  A
- * revision that changes a cascade opens a status for (cascade, commit):
+ * revision that touches a cascade's file opens a status for (cascade,
+ * commit), even when the definition did not change ("no change to the
+ * definition; all succeeded": the state it found):
  * pending while any of its tasks waits or runs, then success, or failure
  * when any task is error or killed.  An invalid file is error at that
  * commit.  A newer revision supersedes an unsettled one.  Decisions go to
@@ -32,7 +34,7 @@ struct subject {
 	const char *cascade;
 	int64_t cascade_id;
 	const char *commit;
-	int changed;	   /* -1: unknown */
+	int changed;	   /* -1: unknown; STATUS_NO_CHANGE */
 	int64_t opened_at; /* runs from then on are its runs */
 	int to_run;	   /* the reset set, when just applied; else -1 */
 };
@@ -154,7 +156,9 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	size_t ntasks = 0, nruns = 0, nfailed = 0, i;
 	int64_t counts[TS_N];
 	const char *verdict;
-	int ret;
+	/* a commit that left the definition as it was says the state it
+	 * found: each failed task's last run, whenever it ran */
+	int nochange = sj->changed == STATUS_NO_CHANGE, ret;
 
 	buf_reset(desc);
 	if ((ret = store_tasks(st, sj->cascade_id, &tasks, &ntasks)) < 0)
@@ -163,6 +167,8 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	verdict = cascade_verdict(tasks, ntasks, counts);
 	if (sj->changed >= 0)
 		buf_addf(desc, "%d changed, ", sj->changed);
+	else if (nochange)
+		buf_puts(desc, "no change to the definition; ");
 	if (!strcmp(verdict, "running")) {
 		*state = "pending";
 		if (sj->to_run >= 0)
@@ -179,7 +185,8 @@ decide(struct store *st, const struct subject *sj, const char **state,
 		buf_addf(desc, "%lld not run", (long long)counts[TS_NOT_STARTED]);
 		goto out;
 	}
-	if ((ret = store_status_runs(st, sj->cascade_id, sj->opened_at, &runs,
+	if ((ret = store_status_runs(st, sj->cascade_id,
+				     nochange ? 0 : sj->opened_at, &runs,
 				     &nruns)) < 0)
 		goto out;
 	/* each task's last run since the revision (runs come oldest first),
@@ -215,7 +222,9 @@ decide(struct store *st, const struct subject *sj, const char **state,
 	}
 	if (!nfailed && !older.len) {
 		*state = "success";
-		if (last.n)
+		if (nochange)
+			buf_puts(desc, "all succeeded");
+		else if (last.n)
 			buf_addf(desc, "%zu re-ran, all succeeded", last.n);
 		else
 			buf_puts(desc, "nothing to run");
@@ -224,6 +233,13 @@ decide(struct store *st, const struct subject *sj, const char **state,
 				 (long long)counts[TS_SKIPPED]);
 	} else {
 		*state = "failure";
+		if (nochange) {
+			buf_addf(desc, "failing: %s", failed.ptr);
+			if (older.len)
+				buf_addf(desc, "%s%s", nfailed ? ", " : "",
+					 older.ptr);
+			goto out;
+		}
 		if (nfailed) {
 			/* "1 of 6 failed: migrate (exit 3)" says it all */
 			buf_reset(desc);
@@ -437,11 +453,26 @@ invalid_name(struct buf *out, const struct cascade_row *cs, size_t ncs,
 					     : strlen(base));
 }
 
+/* Was file among those the revision touched (NULL: all of them)? */
+static int
+touched_file(const struct strvec *touched, const char *file)
+{
+	size_t i;
+
+	if (!touched)
+		return 1;
+	for (i = 0; file && i < touched->n; i++)
+		if (!strcmp(touched->v[i], file))
+			return 1;
+	return 0;
+}
+
 /* One line of sched_apply's report: open or supersede its subject. */
 static int
 note_line(struct store *st, const struct config *cf,
 	  const struct repo_config *rc, const char *revision,
-	  int64_t applied_at, const char *line, size_t *enqueued)
+	  int64_t applied_at, const char *line, const struct strvec *touched,
+	  size_t *enqueued)
 {
 	struct status_row tracked;
 	struct cascade_row crow;
@@ -449,15 +480,29 @@ note_line(struct store *st, const struct config *cf,
 	struct buf name = BUF_INIT, ctx = BUF_INIT, desc = BUF_INIT;
 	const char *p, *rest;
 	size_t nnew, nchanged, nremoved, nreset;
-	int ret = 0, removed, have_tracked = 0, have_crow = 0;
+	int ret = 0, removed, nochange, have_tracked = 0, have_crow = 0;
 
 	memset(&tracked, 0, sizeof(tracked));
 	if (strncmp(line, "cascade '", 9) || !(p = strstr(line + 9, "': ")))
 		goto out;
 	buf_add(&name, line + 9, (size_t)(p - (line + 9)));
 	rest = p + 3;
-	if (!strcmp(rest, "no change"))
-		goto out;
+	nochange = !strcmp(rest, "no change");
+	if (nochange) {
+		/* its file changed, not its definition (a comment, the fix
+		 * of an error): the commit still gets a status, or a
+		 * required check would wait for it for ever */
+		ret = store_cascade_find(st, rc->name, name.ptr, &crow);
+		if (ret == ERR_NOTFOUND) {
+			ret = 0;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		have_crow = 1;
+		if (!touched_file(touched, crow.file))
+			goto out;
+	}
 	removed = !strncmp(rest, "removed", 7);
 	buf_addf(&ctx, CONTEXT_PREFIX "%s", name.ptr);
 
@@ -485,18 +530,20 @@ note_line(struct store *st, const struct config *cf,
 	ret = 0;
 	if (removed)
 		goto out;
-	ret = store_cascade_find(st, rc->name, name.ptr, &crow);
-	if (ret == ERR_NOTFOUND) {
-		ret = 0;
-		goto out;
+	if (!have_crow) {
+		ret = store_cascade_find(st, rc->name, name.ptr, &crow);
+		if (ret == ERR_NOTFOUND) {
+			ret = 0;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		have_crow = 1;
 	}
-	if (ret < 0)
-		goto out;
-	have_crow = 1;
 	sj.commit = revision;
 	sj.cascade_id = crow.id;
 	sj.opened_at = applied_at;
-	sj.changed = -1;
+	sj.changed = nochange ? STATUS_NO_CHANGE : -1;
 	/* the format of sched.c's reconcile() */
 	if (sscanf(rest, "%zu new, %zu changed, %zu removed; %zu downstream "
 			 "reset",
@@ -571,6 +618,7 @@ int
 status_note_revision_in(struct store *st, const struct config *cf,
 			const struct repo_config *rc, const char *revision,
 			int64_t applied_at, const char *report,
+			const struct strvec *touched,
 			const struct status_invalid *inv, size_t ninv,
 			size_t *enqueued)
 {
@@ -587,7 +635,7 @@ status_note_revision_in(struct store *st, const struct config *cf,
 		buf_reset(&line);
 		buf_add(&line, p, nl ? (size_t)(nl - p) : strlen(p));
 		if ((ret = note_line(st, cf, rc, revision, applied_at,
-				     line.ptr, enqueued)) < 0)
+				     line.ptr, touched, enqueued)) < 0)
 			goto fail;
 	}
 	if (ninv && (ret = store_cascade_list(st, 0, &cs, &ncs)) < 0)
@@ -607,8 +655,8 @@ int
 status_note_revision(struct outbox *ob, struct store *st,
 		     const struct config *cf, const struct repo_config *rc,
 		     const char *revision, int64_t applied_at,
-		     const char *report, const struct status_invalid *inv,
-		     size_t ninv)
+		     const char *report, const struct strvec *touched,
+		     const struct status_invalid *inv, size_t ninv)
 {
 	size_t enqueued = 0;
 	int ret;
@@ -618,7 +666,8 @@ status_note_revision(struct outbox *ob, struct store *st,
 	if ((ret = store_begin(st)) < 0)
 		return ret;
 	if ((ret = status_note_revision_in(st, cf, rc, revision, applied_at,
-					   report, inv, ninv, &enqueued)) < 0 ||
+					   report, touched, inv, ninv,
+					   &enqueued)) < 0 ||
 	    (ret = store_commit(st)) < 0) {
 		store_rollback(st);
 		return ret;

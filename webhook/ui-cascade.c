@@ -8,9 +8,15 @@
  * task on several hosts has a row per host, its last run there), and the
  * inputs (password values never: ********).
  *
- * The plan is computed again, with plan.c, from the cascade files of the
- * mirror at the revision and at the one applied before it: the same
- * answer `scaffold plan` gives for the two files.
+ * The page of an older revision tells what happened then, not now
+ * (ui-revision.c): the verdict of its own runs, each run with its log,
+ * what it reset; today's graph, tasks and inputs are a link away.
+ *
+ * What a revision reset is as recorded when it was applied; for one
+ * applied before that was recorded, the plan is computed again, with
+ * plan.c, from the cascade files of the mirror at the revision and at the
+ * one applied before it: the same answer `scaffold plan` gives for the two
+ * files.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +157,18 @@ plan_section(struct page *p, const struct cascade_row *c,
 		buf_puts(&p->b,
 			 "<p id=\"plan-summary\">No cascade file changed "
 			 "in this revision: nothing was reset.</p>\n");
+		goto out;
+	}
+	/* what was recorded when it was applied; revisions applied before
+	 * it was recorded have their plan computed again */
+	ret = ui_rev_resets(p, req_store(p->r), c, rev);
+	if (ret == 0)
+		goto out;
+	if (ret != ERR_NOTFOUND) {
+		buf_puts(&p->b, "<p class=\"note bad\">What the revision "
+				"reset cannot be read: ");
+		ui_err_txt(p, err_msg());
+		buf_puts(&p->b, "</p>\n");
 		goto out;
 	}
 	if (!rc) {
@@ -672,23 +690,24 @@ verdict(struct page *p, const struct cascade *def, const struct trow *rows)
 /* The revision and where the cascade comes from. */
 static void
 header(struct page *p, const struct cascade_row *c,
-       const struct revision_row *rev, const char *asked)
+       const struct revision_row *rev, int past, const char *now)
 {
 	if (!c->active)
 		buf_puts(&p->b, "<p class=\"note\">This cascade is no longer "
 				"active: its file was removed.</p>\n");
-	if (asked && rev && c->revision &&
-	    strcmp(rev->commit_id, c->revision)) {
+	if (past) {
 		buf_puts(&p->b,
 			 "<p class=\"note\" id=\"newer\">This page shows "
-			 "what revision ");
+			 "revision ");
 		ui_short_id(&p->b, rev->commit_id);
-		buf_puts(&p->b, " changed; the states below are the cascade's "
-				"current ones, from revision ");
+		buf_puts(&p->b, " as it happened: what it reset and what ran. "
+				"The cascade is now at revision ");
 		ui_short_id(&p->b, c->revision);
-		buf_puts(&p->b, " on (<a href=\"");
+		buf_puts(&p->b, ", ");
+		ui_state(&p->b, now);
+		buf_puts(&p->b, ": <a id=\"current\" href=\"");
 		ui_href(p, "c", ui_repo_arg(c), c->name, NULL);
-		buf_puts(&p->b, "\">latest</a>).</p>\n");
+		buf_puts(&p->b, "\">its current state</a>.</p>\n");
 	}
 	buf_puts(&p->b, "<section>\n<dl class=\"kv\">\n");
 	if (c->repo && *c->repo) {
@@ -787,10 +806,12 @@ ui_cascade(struct req *r)
 	struct task_row *ts = NULL;
 	struct revision_row *revs = NULL;
 	struct trow *rows = NULL;
+	struct run_row *rruns = NULL;
 	struct buf crumbs = BUF_INIT;
-	size_t nts = 0, nrevs = 0, at = SIZE_MAX;
+	size_t nts = 0, nrevs = 0, at = SIZE_MAX, nrruns = 0;
+	const char *now;
 	struct page p;
-	int ret;
+	int ret, past = 0;
 
 	memset(&p, 0, sizeof(p));
 	if (!st || !s || ui_cascade_find(r, ROOT, repo, name, &c) < 0)
@@ -812,6 +833,14 @@ ui_cascade(struct req *r)
 	    store_tasks(st, c.id, &ts, &nts) < 0 ||
 	    load_rows(st, def, ts, nts, &rows) < 0)
 		goto fail;
+	/* an older revision's page tells what happened then, not now */
+	past = at != SIZE_MAX && c.revision &&
+	       strcmp(revs[at].commit_id, c.revision);
+	if (at != SIZE_MAX &&
+	    store_runs_of_revision(st, c.id, revs[at].commit_id, &rruns,
+				   &nrruns) < 0)
+		goto fail;
+	now = cascade_verdict(ts, nts, NULL);
 
 	buf_puts(&crumbs, "<span class=\"sep\">/</span><span>");
 	html_txt(&crumbs, ui_repo_arg(&c));
@@ -824,13 +853,25 @@ ui_cascade(struct req *r)
 	buf_puts(&p.b, "<h1 id=\"cascade\">");
 	html_txt(&p.b, c.name);
 	buf_putc(&p.b, ' ');
-	ui_state(&p.b, cascade_verdict(ts, nts, NULL));
+	ui_state(&p.b, past ? ui_rev_verdict(&revs[at], &c, rruns, nrruns)
+			    : now);
 	buf_puts(&p.b, "</h1>\n");
-	verdict(&p, def, rows);
-	header(&p, &c, at != SIZE_MAX ? &revs[at] : NULL, asked);
-	ui_missing_files(&p, st, c.id, def);
-	if (at != SIZE_MAX)
+	if (past)
+		ui_rev_verdict_text(&p, &revs[at], &c, rruns, nrruns);
+	else
+		verdict(&p, def, rows);
+	header(&p, &c, at != SIZE_MAX ? &revs[at] : NULL, past, now);
+	if (!past)
+		ui_missing_files(&p, st, c.id, def);
+	if (at != SIZE_MAX) {
 		plan_section(&p, &c, def, revs, nrevs, at);
+		ui_rev_runs(&p, &revs[at], rruns, nrruns);
+	}
+	if (past) {
+		/* today's graph, tasks and inputs are on the current page */
+		ui_end(&p);
+		goto out;
+	}
 	buf_puts(&p.b, "<section>\n<h2>Graph</h2>\n");
 	legend(&p);
 	dag_svg(&p, def, rows);
@@ -852,6 +893,7 @@ fail:
 	ui_fail(r, ROOT, 500, "%s", err_msg());
 out:
 	free_rows(rows, def && rows ? def->ntasks : 0);
+	run_rows_free(rruns, nrruns);
 	task_rows_free(ts, nts);
 	revision_rows_free(revs, nrevs);
 	cascade_row_release(&c);

@@ -1,8 +1,8 @@
 /*
  * ui-int.h - shared by the status pages: ui.c (the layout, the state
  * colours, times, lookups) and one file per page, cgit's way: ui-index.c
- * (/), ui-cascade.c (/c/REPO/CASCADE), ui-run.c (/r/RUN), ui-badge.c
- * (/badge/REPO/CASCADE.svg).
+ * (/), ui-cascade.c (/c/REPO/CASCADE; ui-revision.c for ?rev=),
+ * ui-run.c (/r/RUN), ui-badge.c (/badge/REPO/CASCADE.svg).
  *
  * Pages are HTML built in a struct buf and work without JavaScript.  Every
  * string that comes from a repository, a run or an operator goes through
@@ -95,6 +95,24 @@ const char *ui_repo_arg(const struct cascade_row *c);
 #define UI_REVISIONS 1000
 int ui_revisions(struct store *st, const char *repo, const char *commit,
 		 struct revision_row **revs, size_t *n, size_t *at);
+
+/* ui-revision.c: a cascade's page at one revision. */
+/* The verdict of the revision's own runs (runs: store_runs_of_revision):
+ * a state, "invalid" (its file was), or "nothing ran". */
+const char *ui_rev_verdict(const struct revision_row *rev,
+			   const struct cascade_row *c,
+			   const struct run_row *runs, size_t n);
+/* The same as a sentence, <p id="verdict">, naming the failed runs. */
+void ui_rev_verdict_text(struct page *p, const struct revision_row *rev,
+			 const struct cascade_row *c,
+			 const struct run_row *runs, size_t n);
+/* What the revision reset, as recorded when applied: ERR_NOTFOUND (and
+ * nothing written) when nothing was. */
+int ui_rev_resets(struct page *p, struct store *st,
+		  const struct cascade_row *c, const struct revision_row *rev);
+/* The section of the revision's runs, with links to their logs. */
+void ui_rev_runs(struct page *p, const struct revision_row *rev,
+		 const struct run_row *runs, size_t n);
 
 /* Handlers of the route table (ui.c). */
 void ui_index(struct req *r);

@@ -36,6 +36,8 @@ static const struct ui_colour colours[] = {
 	{ "applied", "applied", "applied", "#1a7f37" },
 	{ "invalid", "invalid", "invalid", "#cf222e" },
 	{ "no cascade change", "unchanged", "no cascade change", "#6e7781" },
+	/* a revision's own verdict (ui-revision.c) */
+	{ "nothing ran", "none", "nothing ran", "#6e7781" },
 };
 
 static const struct ui_colour *

@@ -136,14 +136,17 @@ void status_revision_end(const struct repo_config *rc);
  * (pending, or success/failure at once when nothing is to run), supersede
  * the unsettled statuses of older revisions, and mark invalid files
  * error.  report is sched_apply's, one "cascade 'NAME': ..." line per
- * cascade.  Does nothing for a repo without a forge.  ob (may be NULL) is
- * woken.
+ * cascade.  A cascade whose definition did not change gets a status too
+ * when its file is among touched (the cascade files the commit changed;
+ * NULL: all), its current state: "no change to the definition; all
+ * succeeded".  Does nothing for a repo without a forge.  ob (may be NULL)
+ * is woken.
  */
 int status_note_revision(struct outbox *ob, struct store *st,
 			 const struct config *cf, const struct repo_config *rc,
 			 const char *revision, int64_t applied_at,
-			 const char *report, const struct status_invalid *inv,
-			 size_t ninv);
+			 const char *report, const struct strvec *touched,
+			 const struct status_invalid *inv, size_t ninv);
 /*
  * The same inside the caller's transaction (sched_apply's hook, so that a
  * revision is never applied without its statuses): adds the statuses it
@@ -152,6 +155,7 @@ int status_note_revision(struct outbox *ob, struct store *st,
 int status_note_revision_in(struct store *st, const struct config *cf,
 			    const struct repo_config *rc, const char *revision,
 			    int64_t applied_at, const char *report,
+			    const struct strvec *touched,
 			    const struct status_invalid *inv, size_t ninv,
 			    size_t *enqueued);
 /* Tell the sender thread that rows were added.  NULL is a no-op. */

@@ -17,6 +17,7 @@ struct h {
 	struct sched *s;
 	struct config cf;
 	struct repo_config rc;
+	const struct strvec *touched; /* the files a revision touched */
 };
 
 static int
@@ -259,7 +260,7 @@ h_revision(struct h *h, const char *commit, const char *b_run)
 	if (sched_apply(h->s, "infra", commit, &def, 1, 1, NULL, &report) < 0)
 		fail_msg("sched_apply: %s", err_msg());
 	if (status_note_revision(NULL, h->st, &h->cf, &h->rc, commit, at,
-				 report.ptr, NULL, 0) < 0)
+				 report.ptr, h->touched, NULL, 0) < 0)
 		fail_msg("status_note_revision: %s", err_msg());
 	status_revision_end(&h->rc);
 	cascade_free(c);
@@ -339,6 +340,10 @@ static void
 test_decisions(void **state)
 {
 	struct h *h = h_new();
+	struct strvec other = STRVEC_INIT, mine = STRVEC_INIT;
+
+	strvec_push(&other, ".scaffold/other.yaml");
+	strvec_push(&mine, ".scaffold/deploy.yaml");
 
 	(void)state;
 	h_revision(h, "c1", "y");
@@ -365,7 +370,8 @@ test_decisions(void **state)
 		       "c3 pending 1 changed, 1 to run\n"
 		       "c3 success 1 changed, 1 re-ran, all succeeded\n");
 
-	/* a revision that changes nothing opens nothing */
+	/* a revision that touches another file opens nothing */
+	h->touched = &other;
 	h_revision(h, "c4", "w");
 	h_settle(h);
 	EXPECT_ROWS(h, "c1 pending 2 changed, 2 to run\n"
@@ -374,6 +380,39 @@ test_decisions(void **state)
 		       "c2 canceled superseded by c3\n"
 		       "c3 pending 1 changed, 1 to run\n"
 		       "c3 success 1 changed, 1 re-ran, all succeeded\n");
+	/* one that touches its file (a comment) says its state */
+	h->touched = &mine;
+	h_revision(h, "c5", "w");
+	h_settle(h);
+	EXPECT_ROWS(h, "c1 pending 2 changed, 2 to run\n"
+		       "c1 failure 1 of 2 failed: b (exit 3)\n"
+		       "c2 pending 1 changed, 1 to run\n"
+		       "c2 canceled superseded by c3\n"
+		       "c3 pending 1 changed, 1 to run\n"
+		       "c3 success 1 changed, 1 re-ran, all succeeded\n"
+		       "c5 success no change to the definition; all "
+		       "succeeded\n");
+	/* a failing one names what fails, from its last run */
+	h_revision(h, "c6", "v");
+	h_end(h, "b", RS_ERROR, 4);
+	h_settle(h);
+	h->touched = NULL;
+	h_revision(h, "c7", "v");
+	h_settle(h);
+	EXPECT_ROWS(h, "c1 pending 2 changed, 2 to run\n"
+		       "c1 failure 1 of 2 failed: b (exit 3)\n"
+		       "c2 pending 1 changed, 1 to run\n"
+		       "c2 canceled superseded by c3\n"
+		       "c3 pending 1 changed, 1 to run\n"
+		       "c3 success 1 changed, 1 re-ran, all succeeded\n"
+		       "c5 success no change to the definition; all "
+		       "succeeded\n"
+		       "c6 pending 1 changed, 1 to run\n"
+		       "c6 failure 1 of 1 failed: b (exit 4)\n"
+		       "c7 failure no change to the definition; failing: b "
+		       "(exit 4)\n");
+	strvec_clear(&other);
+	strvec_clear(&mine);
 	h_free(h);
 }
 
@@ -408,7 +447,7 @@ test_invalid(void **state)
 		at = status_revision_begin(&h->rc);
 		assert_int_equal(status_note_revision(NULL, h->st, &h->cf,
 						      &h->rc, "c1", at, "",
-						      &inv, 1),
+						      NULL, &inv, 1),
 				 0);
 		status_revision_end(&h->rc);
 	}
@@ -437,7 +476,7 @@ apply_hook(void *arg, const char *report)
 	int ret;
 
 	ret = status_note_revision_in(a->h->st, &a->h->cf, &a->h->rc, "c1", 1,
-				      report, NULL, 0, &a->noted);
+				      report, NULL, NULL, 0, &a->noted);
 	if (ret < 0)
 		return ret;
 	return a->fail ? err_set("the hook fails on purpose") : 0;

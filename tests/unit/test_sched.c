@@ -857,6 +857,85 @@ test_not_started(void **state)
 	h_free(h);
 }
 
+/* What each revision reset is recorded with it, for its ?rev= page. */
+static void
+apply_at(struct h *h, const char *revision, const char *yaml)
+{
+	struct sched_def def;
+	struct cascade *c = load_ok(yaml);
+
+	def.cascade = c;
+	def.source = yaml;
+	def.file = "t.yaml";
+	if (sched_apply(h->s, "infra", revision, &def, 1, 1, NULL, NULL) < 0)
+		fail_msg("sched_apply: %s", err_msg());
+	cascade_free(c);
+}
+
+static char *
+resets_of(struct h *h, const char *revision)
+{
+	struct cascade_row c;
+	struct reset_row *v;
+	struct buf b = BUF_INIT;
+	size_t n, ntasks, i;
+	int ret;
+
+	assert_int_equal(store_cascade_find(h->st, "infra", "t", &c), 0);
+	ret = store_resets_get(h->st, c.id, revision, &ntasks, &v, &n);
+	cascade_row_release(&c);
+	if (ret == ERR_NOTFOUND)
+		return xstrdup("not recorded");
+	assert_int_equal(ret, 0);
+	buf_addf(&b, "%zu tasks", ntasks);
+	for (i = 0; i < n; i++)
+		buf_addf(&b, "; %s %s (%s)", plan_action_names[v[i].action],
+			 v[i].task, v[i].reason);
+	reset_rows_free(v, n);
+	return buf_detach(&b, NULL);
+}
+
+#define EXPECT_RESETS(h, rev, want)                      \
+	do {                                             \
+		char *got_ = resets_of((h), (rev));      \
+		assert_string_equal(got_, (want));       \
+		free(got_);                              \
+	} while (0)
+
+static void
+test_resets_recorded(void **state)
+{
+	struct h *h = h_new();
+	const char *abc = "version: v1\nname: t\ntasks:\n"
+			  "- {name: a, run: x}\n"
+			  "- {name: b, run: y, depends_on: [a]}\n"
+			  "- {name: c, run: z}\n";
+	const char *abc2 = "version: v1\nname: t\ntasks:\n"
+			   "- {name: a, run: x2}\n"
+			   "- {name: b, run: y, depends_on: [a]}\n";
+
+	(void)state;
+	apply_at(h, "c1", abc);
+	EXPECT_RESETS(h, "c1", "3 tasks; added a (new task); added b (new "
+			       "task); added c (new task)");
+	apply_at(h, "c2", abc2);
+	EXPECT_RESETS(h, "c2", "2 tasks; changed a (changed: run); reset b "
+			       "(downstream of 'a' (changed)); removed c "
+			       "(removed from the cascade)");
+	/* a comment: nothing reset, recorded all the same */
+	apply_at(h, "c3", abc2);
+	EXPECT_RESETS(h, "c3", "2 tasks");
+	EXPECT_RESETS(h, "c1", "3 tasks; added a (new task); added b (new "
+			       "task); added c (new task)");
+	EXPECT_RESETS(h, "c9", "not recorded");
+	/* the same commit applied again says what it did the last time */
+	apply_at(h, "c1", abc);
+	EXPECT_RESETS(h, "c1", "3 tasks; changed a (changed: run); reset b "
+			       "(downstream of 'a' (changed)); changed c "
+			       "(back in the cascade)");
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -878,6 +957,7 @@ main(void)
 		cmocka_unit_test(test_password_sealed_and_fingerprint_keyed),
 		cmocka_unit_test(test_fan_out),
 		cmocka_unit_test(test_fan_out_retry),
+		cmocka_unit_test(test_resets_recorded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
