@@ -61,7 +61,7 @@ serve() { # PUBLIC_STATUS LOG
 	H="http://127.0.0.1:$PORT"
 }
 stop() { kill -TERM "$SPID" && wait "$SPID"; SPID=; }
-trap '[ -n "$SPID" ] && kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "$SPID" ] && kill_ours $SPID; wait 2>/dev/null; rm -rf "$T"' EXIT
 serve summary serve.log
 
 task() { # TASK -> "STATE RUNS LAST_RUN"

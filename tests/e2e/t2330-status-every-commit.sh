@@ -17,8 +17,8 @@ if [ ! -x "$STUB" ]; then
 fi
 spid= gpid=
 cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	[ -n "$gpid" ] && kill "$gpid" 2>/dev/null
+	[ -n "$spid" ] && kill_ours "$spid"
+	[ -n "$gpid" ] && kill_ours "$gpid"
 	wait 2>/dev/null
 	rm -rf "$T"
 }
