@@ -160,15 +160,12 @@ note_statuses(void *arg, const char *report)
 			dg = &diags->v[j];
 			if (dg->sev != DIAG_ERROR || strcmp(dg->file, keep->v[i]))
 				continue;
-			/* the first in the file */
-			if (inv[i].msg &&
-			    (dg->pos.line > inv[i].line ||
-			     (dg->pos.line == inv[i].line &&
-			      dg->pos.col >= inv[i].col)))
-				continue;
+			/* the first in the file (diags are sorted): a root
+			 * cause before what follows from it */
 			inv[i].line = dg->pos.line;
 			inv[i].col = dg->pos.col;
 			inv[i].msg = dg->msg;
+			break;
 		}
 	}
 	ret = status_note_revision_in(nc->st, nc->w->d->cf, nc->w->rc,
@@ -286,6 +283,8 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		ndefs++;
 		ncache++;
 	}
+	/* the order of every list of them, the statuses' first error too */
+	diags_sort(&diags);
 	/* statuses are decided from the apply to their opening at once */
 	applied_at = status_revision_begin(rc);
 	memset(&nc, 0, sizeof(nc));
@@ -303,7 +302,6 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		outbox_wake(w->d->outbox);
 	if (ret < 0)
 		goto out;
-	diags_sort(&diags);
 	for (i = 0; i < diags.n; i++) {
 		/* a file name of the repository's tree: one line, no escapes
 		 * (these lines are logged, and shown by scaffold repos) */
