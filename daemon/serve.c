@@ -597,7 +597,9 @@ serve_run(struct config *cf, int quiet)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (mkdir_p(cf->data_dir, 0700) < 0 || lock_dir(&lockfd, cf->data_dir) < 0 ||
+	/* "serve" in the lock: run and input set leave the running to us */
+	if (mkdir_p(cf->data_dir, 0700) < 0 ||
+	    lock_dir_as(&lockfd, cf->data_dir, "serve") < 0 ||
 	    store_open(&st, cf->data_dir) < 0 || gitsync_init() < 0)
 		goto out;
 	sched_new(&s, st);
