@@ -390,6 +390,9 @@ const struct cmd_entry cmd_logs_entry = {
 	"      --check          a drift probe's log (the task's check)\n"
 	"  -h, --help           show this help\n"
 	"\n"
-	"Exit status with --follow: 0 the run succeeded, 1 it did not.\n",
+	"Exit status with --follow: 0 the run succeeded, 1 it did not.\n"
+	"A run that never started (its runner or host could not start it,\n"
+	"a file it loads was missing) exits 1, its reason on stderr when it\n"
+	"wrote no log.\n",
 	cmd_logs,
 };

@@ -182,6 +182,8 @@ const struct cmd_entry cmd_run_entry = {
 	"Run TASK now, even with auto_execute: false.  Everything downstream\n"
 	"of it resets and runs again as it becomes ready.  Refused while a\n"
 	"parent is not in the state its dependency needs, unless --force.\n"
+	"When scaffold serve holds the data dir, the request is recorded\n"
+	"there and the daemon runs it; scaffold run waits as --server does.\n"
 	"\n"
 	"  -d, --data-dir DIR     default ./.scaffold-data\n"
 	"      --server URL       let scaffold serve at URL run it, and wait\n"
