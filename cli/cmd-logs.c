@@ -104,7 +104,8 @@ report_unstarted(long long id, const char *message, size_t log_len)
 {
 	if (!log_len)
 		fprintf(stderr, "scaffold logs: run %lld never started: %s\n",
-			id, message && *message ? message : "no reason recorded");
+			id,
+			message && *message ? message : "no reason recorded");
 	return EXIT_FINDING;
 }
 
