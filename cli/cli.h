@@ -107,6 +107,13 @@ void runners_configure_hosts(const struct config *cf);
 int runners_configure_local(const struct config *cf, const char *data_dir);
 /* Lock the data dir for a command that changes state; prints errors. */
 int cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd);
+/*
+ * The same for a command that only records a request (run, input set):
+ * when scaffold serve holds the data dir, *daemon is set and no lock is
+ * taken: the command writes to the store, the daemon acts on it.
+ */
+int cmd_lock_or_daemon(const struct cmd_entry *self, const char *data_dir,
+		       int *fd, int *daemon);
 
 /* Expand operands: directories become their *.yaml / *.yml files, sorted. */
 int cascade_paths(struct strvec *out, char **argv, int argc,

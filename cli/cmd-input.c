@@ -126,7 +126,7 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 	struct buf value = BUF_INIT, report = BUF_INIT;
 	struct cascade_row row;
 	json_t *view = NULL;
-	int ret = EXIT_FINDING, lockfd = -1, from_argv;
+	int ret = EXIT_FINDING, lockfd = -1, from_argv, daemon;
 
 	memset(&row, 0, sizeof(row));
 
@@ -139,7 +139,9 @@ input_set(const struct cmd_entry *self, struct cmd_opts *o, int argc,
 		ret = input_set_remote(self, o, argv, &value, from_argv);
 		goto out;
 	}
-	if (cmd_lock(self, o->data_dir, &lockfd) < 0 ||
+	/* with scaffold serve on the data dir, the value is stored here and
+	 * the daemon runs what it resets */
+	if (cmd_lock_or_daemon(self, o->data_dir, &lockfd, &daemon) < 0 ||
 	    !(st = cmd_open_store(self, o, 0)))
 		goto out;
 	sched_new(&s, st);

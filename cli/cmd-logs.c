@@ -192,6 +192,35 @@ logs_hosts(struct logsrc *src, json_t *hosts)
 	return ret;
 }
 
+/*
+ * Did the run end before its script started (an image that is not there, a
+ * host that does not answer, a file the store lacks)?  It ended in error or
+ * was lost with no exit code, and either wrote no log at all or says it
+ * could not start.
+ */
+static int
+never_started(const char *state, int has_exit_code, const char *message,
+	      size_t log_len)
+{
+	if (has_exit_code || (strcmp(state, "error") && strcmp(state, "lost")))
+		return 0;
+	return !log_len || (message && !strncmp(message, "cannot start: ", 14));
+}
+
+/*
+ * After the log of a run that never started: its reason on stderr when the
+ * log did not say it (there was none); EXIT_FINDING, as for any failure.
+ */
+static int
+report_unstarted(long long id, const char *message, size_t log_len)
+{
+	if (!log_len)
+		fprintf(stderr, "scaffold logs: run %lld never started: %s\n",
+			id,
+			message && *message ? message : "no reason recorded");
+	return EXIT_FINDING;
+}
+
 /* --check through a daemon's API: the probe's log, not followed. */
 static int
 check_log_remote(struct client *c, const struct cmd_opts *o, json_t *v,
@@ -370,7 +399,13 @@ logs_remote(const struct cmd_entry *self, const struct cmd_opts *o,
 	if (client_raw(c, "GET", path.ptr, NULL, 0, NULL, &log) < 0)
 		goto out;
 	fwrite(log.ptr, 1, log.len, stdout);
-	ret = EXIT_OK;
+	fflush(stdout);
+	if (never_started(str_of(run, "state"),
+			  json_is_integer(json_object_get(run, "exit_code")),
+			  str_of(run, "message"), log.len))
+		ret = report_unstarted(id, str_of(run, "message"), log.len);
+	else
+		ret = EXIT_OK;
 out:
 	json_decref(v);
 	json_decref(run);
@@ -393,7 +428,7 @@ task_hosts(struct store *st, const struct cascade_row *row, const char *task,
 	size_t i;
 
 	*hosts = NULL;
-	if (view_cascade(view, st, row) < 0) {
+	if (view_cascade(view, st, NULL, row) < 0) {
 		fprintf(stderr, "scaffold logs: %s\n", err_msg());
 		return EXIT_FINDING;
 	}
@@ -498,14 +533,28 @@ cmd_logs(const struct cmd_entry *self, int argc, char **argv)
 			goto out;
 		}
 		ret = r ? EXIT_FINDING : EXIT_OK;
+		/* no log written at all: the reason is the run's message */
+		if (r && access(path.ptr, F_OK) < 0 && errno == ENOENT) {
+			run_row_release(&run);
+			if (store_run_get(st, id, &run) == 0)
+				report_unstarted(id, run.message, 0);
+		}
 		goto out;
 	}
-	if (buf_read_file(&log, path.ptr, (size_t)1 << 30) < 0) {
+	if (access(path.ptr, F_OK) < 0 && errno == ENOENT &&
+	    run.state != RS_RUNNING) {
+		/* no log: the run ended before it began to write one */
+	} else if (buf_read_file(&log, path.ptr, (size_t)1 << 30) < 0) {
 		fprintf(stderr, "scaffold logs: %s\n", err_msg());
 		goto out;
 	}
 	fwrite(log.ptr, 1, log.len, stdout);
-	ret = EXIT_OK;
+	fflush(stdout);
+	if (never_started(run_state_names[run.state], run.exit_code >= 0,
+			  run.message, log.len))
+		ret = report_unstarted(id, run.message, log.len);
+	else
+		ret = EXIT_OK;
 out:
 	json_decref(view);
 	run_row_release(&run);
@@ -541,6 +590,9 @@ const struct cmd_entry cmd_logs_entry = {
 	"      --check          a drift probe's log (the task's check)\n"
 	"  -h, --help           show this help\n"
 	"\n"
-	"Exit status with --follow: 0 the run succeeded, 1 it did not.\n",
+	"Exit status with --follow: 0 the run succeeded, 1 it did not.\n"
+	"A run that never started (its runner or host could not start it,\n"
+	"a file it loads was missing) exits 1, its reason on stderr when it\n"
+	"wrote no log.\n",
 	cmd_logs,
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../webhook/webhook.h"
 
 /* Is any task of a cascade view waiting or running? */
 static int
@@ -64,6 +65,47 @@ out:
 	return ret;
 }
 
+/*
+ * scaffold serve holds the data dir: the trigger is recorded in the store,
+ * where the daemon finds the task waiting and runs it (within its half a
+ * second of sleep).  Wait as run_remote does, reading the store, until
+ * nothing of the cascade is waiting or running; the daemon stopping first
+ * is an error.
+ */
+static int
+wait_for_daemon(const struct cmd_entry *self, struct store *st,
+		const char *data_dir, const struct cascade_row *row,
+		int json)
+{
+	json_t *v = NULL;
+	int all_ok = 0, ret = EXIT_FINDING;
+
+	for (;;) {
+		json_decref(v);
+		if (view_cascades(&v, st, NULL, &row->id, 1) < 0) {
+			fprintf(stderr, "scaffold %s: %s\n", self->name,
+				err_msg());
+			goto out;
+		}
+		if (!busy(json_array_get(json_object_get(v, "cascades"), 0)))
+			break;
+		if (!lock_held_by(data_dir, "serve")) {
+			fprintf(stderr,
+				"scaffold %s: scaffold serve stopped before "
+				"cascade '%s' was done; it runs the rest when "
+				"it starts again\n",
+				self->name, row->name);
+			goto out;
+		}
+		usleep(200 * 1000);
+	}
+	print_status_view(v, json, &all_ok);
+	ret = all_ok ? EXIT_OK : EXIT_FINDING;
+out:
+	json_decref(v);
+	return ret;
+}
+
 static int
 cmd_run(const struct cmd_entry *self, int argc, char **argv)
 {
@@ -72,7 +114,7 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	struct sched *s = NULL;
 	struct cmd_opts o;
 	struct config *cf = NULL;
-	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, r;
+	int first, ret = EXIT_FINDING, lockfd = -1, all_ok = 0, r, daemon;
 
 	memset(&row, 0, sizeof(row));
 	first = cmd_parse(self, argc, argv, "oqdfjcS", &o);
@@ -88,9 +130,19 @@ cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	}
 	if (cmd_runners_setup(self, o.config, &cf) < 0)
 		goto out;
-	if (cmd_lock(self, o.data_dir, &lockfd) < 0 ||
+	if (cmd_lock_or_daemon(self, o.data_dir, &lockfd, &daemon) < 0 ||
 	    !(st = cmd_open_store(self, &o, 0)))
 		goto out;
+	if (daemon) {
+		sched_new(&s, st);
+		if (cmd_cascade(self, st, argv[first], &row) < 0)
+			goto out;
+		if (sched_trigger(s, row.repo, row.name, argv[first + 1],
+				  o.force, NULL) < 0)
+			goto fail;
+		ret = wait_for_daemon(self, st, o.data_dir, &row, o.json);
+		goto out;
+	}
 	if (runners_configure_local(cf, o.data_dir) < 0) {
 		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
 		goto out;
@@ -132,6 +184,8 @@ const struct cmd_entry cmd_run_entry = {
 	"parent is not in the state its dependency needs, unless --force.\n"
 	"A task on several ssh hosts that failed on some runs again only on\n"
 	"those (on every host when none failed).\n"
+	"When scaffold serve holds the data dir, the request is recorded\n"
+	"there and the daemon runs it; scaffold run waits as --server does.\n"
 	"\n"
 	"  -d, --data-dir DIR     default ./.scaffold-data\n"
 	"      --server URL       let scaffold serve at URL run it, and wait\n"

@@ -248,6 +248,30 @@ cmd_lock(const struct cmd_entry *self, const char *data_dir, int *fd)
 }
 
 int
+cmd_lock_or_daemon(const struct cmd_entry *self, const char *data_dir,
+		   int *fd, int *daemon)
+{
+	int ret;
+
+	*daemon = 0;
+	if (mkdir_p(data_dir, 0700) < 0) {
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+		return -1;
+	}
+	ret = lock_dir(fd, data_dir);
+	if (ret == ERR_CONFLICT && lock_held_by(data_dir, "serve")) {
+		/* the daemon runs what the store says is waiting */
+		*daemon = 1;
+		return 0;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "scaffold %s: %s\n", self->name, err_msg());
+		return -1;
+	}
+	return 0;
+}
+
+int
 cmd_cascade(const struct cmd_entry *self, struct store *st, const char *spec,
 	    struct cascade_row *out)
 {

@@ -202,7 +202,7 @@ print_status(struct store *st, const int64_t *ids, size_t nids, int json,
 
 	if (all_success)
 		*all_success = 1;
-	if (view_cascades(&v, st, ids, nids) < 0)
+	if (view_cascades(&v, st, NULL, ids, nids) < 0)
 		return -1;
 	print_status_view(v, json, all_success);
 	json_decref(v);

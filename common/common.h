@@ -155,6 +155,11 @@ void size_format(char *buf, size_t len, int64_t bytes);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 int lock_dir(int *out_fd, const char *dir);
+/* lock_dir, the lock file saying who holds it ("PID ROLE"): "serve" for
+ * the daemon, which other commands then leave the running to. */
+int lock_dir_as(int *out_fd, const char *dir, const char *role);
+/* 1 when a live process holds DIR/lock as role, else 0. */
+int lock_held_by(const char *dir, const char *role);
 
 /* Levenshtein distance, capped: returns cap + 1 when larger than cap. */
 size_t edit_distance(const char *a, const char *b, size_t cap);

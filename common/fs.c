@@ -61,8 +61,26 @@ rm_rf(const char *path)
 	return 0;
 }
 
+/* What the lock file of a held lock says: "PID" or "PID ROLE". */
+static void
+lock_read(int fd, char *pid, size_t pidlen, char *role, size_t rolelen)
+{
+	char held[64] = "";
+	ssize_t n = pread(fd, held, sizeof(held) - 1, 0);
+	size_t k;
+
+	pid[0] = role[0] = '\0';
+	if (n <= 0)
+		return;
+	held[strcspn(held, "\n")] = '\0';
+	k = strcspn(held, " ");
+	snprintf(pid, pidlen, "%.*s", (int)k, held);
+	if (held[k] == ' ')
+		snprintf(role, rolelen, "%s", held + k + 1);
+}
+
 int
-lock_dir(int *out_fd, const char *dir)
+lock_dir_as(int *out_fd, const char *dir, const char *role)
 {
 	struct buf path = BUF_INIT, pid = BUF_INIT;
 	int fd, ret = -1;
@@ -75,19 +93,19 @@ lock_dir(int *out_fd, const char *dir)
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char held[32] = "";
-		ssize_t n = pread(fd, held, sizeof(held) - 1, 0);
+		char held[32], by[32];
 
-		if (n > 0)
-			held[strcspn(held, "\n")] = '\0';
-		err_set("the data dir '%s' is in use by another scaffold%s%s%s",
-			dir, n > 0 ? " (pid " : "", n > 0 ? held : "",
-			n > 0 ? ")" : "");
+		lock_read(fd, held, sizeof(held), by, sizeof(by));
+		err_set("the data dir '%s' is in use by %s%s%s%s", dir,
+			!strcmp(by, "serve") ? "scaffold serve"
+					     : "another scaffold",
+			held[0] ? " (pid " : "", held, held[0] ? ")" : "");
 		close(fd);
 		ret = ERR_CONFLICT;
 		goto out;
 	}
-	buf_addf(&pid, "%d\n", (int)getpid());
+	buf_addf(&pid, "%d%s%s\n", (int)getpid(), role ? " " : "",
+		 role ? role : "");
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid.ptr, pid.len, 0) < 0) {
 		err_set("cannot write '%s': %s", path.ptr, strerror(errno));
 		close(fd);
@@ -98,5 +116,32 @@ lock_dir(int *out_fd, const char *dir)
 out:
 	buf_release(&path);
 	buf_release(&pid);
+	return ret;
+}
+
+int
+lock_dir(int *out_fd, const char *dir)
+{
+	return lock_dir_as(out_fd, dir, NULL);
+}
+
+int
+lock_held_by(const char *dir, const char *role)
+{
+	struct buf path = BUF_INIT;
+	char held[32], by[32];
+	int fd, ret = 0;
+
+	buf_addf(&path, "%s/lock", dir);
+	fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	buf_release(&path);
+	if (fd < 0)
+		return 0;
+	/* a shared lock we get means nobody holds it: let go at once */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		lock_read(fd, held, sizeof(held), by, sizeof(by));
+		ret = !strcmp(by, role);
+	}
+	close(fd);
 	return ret;
 }

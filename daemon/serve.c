@@ -161,15 +161,12 @@ note_statuses(void *arg, const char *report)
 			dg = &diags->v[j];
 			if (dg->sev != DIAG_ERROR || strcmp(dg->file, keep->v[i]))
 				continue;
-			/* the first in the file */
-			if (inv[i].msg &&
-			    (dg->pos.line > inv[i].line ||
-			     (dg->pos.line == inv[i].line &&
-			      dg->pos.col >= inv[i].col)))
-				continue;
+			/* the first in the file (diags are sorted): a root
+			 * cause before what follows from it */
 			inv[i].line = dg->pos.line;
 			inv[i].col = dg->pos.col;
 			inv[i].msg = dg->msg;
+			break;
 		}
 	}
 	ret = status_note_revision_in(nc->st, nc->w->d->cf, nc->w->rc,
@@ -301,6 +298,8 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		ndefs++;
 		ncache++;
 	}
+	/* the order of every list of them, the statuses' first error too */
+	diags_sort(&diags);
 	/* statuses are decided from the apply to their opening at once */
 	applied_at = status_revision_begin(rc);
 	memset(&nc, 0, sizeof(nc));
@@ -639,7 +638,9 @@ serve_run(struct config *cf, int quiet)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (mkdir_p(cf->data_dir, 0700) < 0 || lock_dir(&lockfd, cf->data_dir) < 0 ||
+	/* "serve" in the lock: run and input set leave the running to us */
+	if (mkdir_p(cf->data_dir, 0700) < 0 ||
+	    lock_dir_as(&lockfd, cf->data_dir, "serve") < 0 ||
 	    store_open(&st, cf->data_dir) < 0 || gitsync_init() < 0)
 		goto out;
 	sched_new(&s, st);

@@ -22,6 +22,7 @@ diags_add(struct diags *d, enum diag_severity sev, const char *file,
 	x->sev = sev;
 	x->msg = buf_detach(&b, NULL);
 	x->seq = d->n++;
+	x->derived = 0;
 	if (sev == DIAG_ERROR)
 		d->nerrors++;
 	else
@@ -36,11 +37,20 @@ diag_cmp(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (x->derived != y->derived)
+		return x->derived ? 1 : -1;
 	if (x->pos.line != y->pos.line)
 		return x->pos.line < y->pos.line ? -1 : 1;
 	if (x->pos.col != y->pos.col)
 		return x->pos.col < y->pos.col ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void
+diags_mark_derived(struct diags *d, size_t from)
+{
+	for (; from < d->n; from++)
+		d->v[from].derived = 1;
 }
 
 void

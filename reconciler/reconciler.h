@@ -37,6 +37,10 @@ struct diag {
 	enum diag_severity sev;
 	char *msg;
 	size_t seq;
+	/* 1 for a consequence of the file's other problems as much as a
+	 * problem of its own (a load no ancestor stores: often a misspelt
+	 * depends_on); listed after the root causes of its file */
+	int derived;
 };
 struct diags {
 	struct diag *v;
@@ -48,7 +52,13 @@ struct diags {
 #define DIAGS_INIT { NULL, 0, 0, 0, 0 }
 void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 	       struct pos pos, const char *fmt, ...) PRINTF_LIKE(5, 6);
-/* Order by file, line, column (stable); the order users read them in. */
+/* Mark the diagnostics added since the first 'from' as derived. */
+void diags_mark_derived(struct diags *d, size_t from);
+/*
+ * Order by file, then root causes (syntax, unknown keys, types, names)
+ * before derived problems, then line, column (stable): the order users
+ * read them in, the first one the one to fix first.
+ */
 void diags_sort(struct diags *d);
 void diags_print(FILE *f, const struct diags *d);
 /* Remove the first diagnostic of sev at file:pos; 1 if there was one. */

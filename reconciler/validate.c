@@ -383,7 +383,11 @@ cascade_build_dag(struct cascade *c, const char *file, struct diags *d,
 		}
 	}
 	find_cycles(c, file, d);
+	/* what no ancestor stores follows from the dependencies: after a
+	 * misspelt depends_on, the misspelling is the one to read first */
+	i = d->n;
 	check_loads(c, file, d);
+	diags_mark_derived(d, i);
 	if (d->nerrors != errors || !dag_ok)
 		return;
 

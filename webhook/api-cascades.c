@@ -55,7 +55,7 @@ api_cascades(struct req *r)
 
 	if (!st)
 		return;
-	if (view_cascades(&v, st, NULL, 0) < 0) {
+	if (view_cascades(&v, st, req_sched(r), NULL, 0) < 0) {
 		api_reply_err(r, -1);
 		return;
 	}
@@ -67,7 +67,7 @@ reply_cascade(struct req *r, struct cascade_row *c)
 {
 	json_t *v;
 
-	if (view_cascade(&v, req_store(r), c) < 0)
+	if (view_cascade(&v, req_store(r), req_sched(r), c) < 0)
 		api_reply_err(r, -1);
 	else
 		reply_json(r, 200, v);

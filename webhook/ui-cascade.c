@@ -740,11 +740,18 @@ header(struct page *p, const struct cascade_row *c,
 	ui_time_full(p, rev ? rev->seen_at : c->updated_at);
 	buf_puts(&p->b, "</dd>\n</dl>\n");
 	if (rev && rev->errors && *rev->errors) {
-		buf_puts(&p->b,
-			 "<p class=\"note bad\">The cascade files of this "
-			 "revision have errors; the invalid ones keep "
-			 "their last good definition:</p>\n"
-			 "<pre id=\"revision-errors\">");
+		/* warnings alone leave every file valid: no red banner */
+		if (rev->result && !strcmp(rev->result, "invalid"))
+			buf_puts(&p->b,
+				 "<p class=\"note bad\">The cascade files of "
+				 "this revision have errors; the invalid ones "
+				 "keep their last good definition:</p>\n");
+		else
+			buf_puts(&p->b,
+				 "<p class=\"note\">The cascade files of "
+				 "this revision are valid, with "
+				 "warnings:</p>\n");
+		buf_puts(&p->b, "<pre id=\"revision-errors\">");
 		html_txt(&p->b, rev->errors);
 		buf_puts(&p->b, "</pre>\n");
 	}

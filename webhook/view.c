@@ -181,17 +181,65 @@ view_task_runs(struct json_t **out, struct store *st,
 	return 0;
 }
 
+/*
+ * The attempt number of a task's last run (1 for a first try, counting up
+ * through its retries; 0 when it never ran): what "attempts" shows.  The
+ * task row's own counter is the scheduler's, reset once the task settles.
+ */
+static int
+view_attempts(struct store *st, const struct task_row *t, int *out)
+{
+	struct run_row run;
+
+	*out = 0;
+	if (!t->last_run)
+		return 0;
+	if (store_run_get(st, t->last_run, &run) < 0)
+		return -1;
+	*out = run.attempt;
+	run_row_release(&run);
+	return 0;
+}
+
+/*
+ * The definition of c: the scheduler's (cached) when there is one, else
+ * parsed from the source the store keeps (*owned set: cascade_free it).
+ * NULL when neither has it (a cascade without a source).
+ */
+static const struct cascade *
+view_definition(struct sched *s, const struct cascade_row *c,
+		struct cascade **owned)
+{
+	const struct cascade *def = NULL;
+	struct diags d = DIAGS_INIT;
+
+	*owned = NULL;
+	if (s && sched_definition(s, c->id, &def) == 0)
+		return def;
+	if (c->source &&
+	    cascade_load(owned, c->file ? c->file : c->name, c->source,
+			 strlen(c->source), 0, &d) < 0)
+		*owned = NULL;
+	diags_release(&d);
+	return *owned;
+}
+
 int
-view_cascade(struct json_t **out, struct store *st,
+view_cascade(struct json_t **out, struct store *st, struct sched *s,
 	     const struct cascade_row *c)
 {
 	struct task_row *ts = NULL;
+	struct cascade *owned = NULL;
+	const struct cascade *def;
+	const struct task *td;
 	size_t nts = 0, k;
 	json_t *o, *tarr, *t, *ck, *reason, *hosts;
+	int attempts, ret = -1;
 
 	*out = NULL;
 	if (store_tasks(st, c->id, &ts, &nts) < 0)
 		return -1;
+	def = view_definition(s, c, &owned);
 	o = json_object();
 	json_object_set_new(o, "name", view_str(c->name));
 	json_object_set_new(o, "repo", c->repo && c->repo[0]
@@ -215,17 +263,24 @@ view_cascade(struct json_t **out, struct store *st,
 		json_object_set_new(t, "runs", json_integer(ts[k].runs));
 		json_object_set_new(t, "last_run",
 				    view_int_or_null(ts[k].last_run));
-		json_object_set_new(t, "attempts",
-				    json_integer(ts[k].attempts));
-		json_object_set_new(t, "manual", json_boolean(ts[k].manual));
+		if (view_attempts(st, &ts[k], &attempts) < 0) {
+			json_decref(t);
+			json_decref(tarr);
+			json_decref(o);
+			goto out;
+		}
+		json_object_set_new(t, "attempts", json_integer(attempts));
+		/* runs only when started by hand: auto_execute: false */
+		td = def ? cascade_task(def, ts[k].name) : NULL;
+		json_object_set_new(t, "manual",
+				    json_boolean(td && !td->auto_execute));
 		json_object_set_new(t, "updated_at",
 				    json_integer(ts[k].updated_at));
 		if (view_hosts(&hosts, st, ts[k].id) < 0) {
 			json_decref(t);
 			json_decref(tarr);
 			json_decref(o);
-			task_rows_free(ts, nts);
-			return -1;
+			goto out;
 		}
 		if (hosts)
 			json_object_set_new(t, "hosts", hosts);
@@ -238,14 +293,17 @@ view_cascade(struct json_t **out, struct store *st,
 		json_array_append_new(tarr, t);
 	}
 	json_object_set_new(o, "tasks", tarr);
-	task_rows_free(ts, nts);
 	*out = o;
-	return 0;
+	ret = 0;
+out:
+	task_rows_free(ts, nts);
+	cascade_free(owned);
+	return ret;
 }
 
 int
-view_cascades(struct json_t **out, struct store *st, const int64_t *ids,
-	      size_t nids)
+view_cascades(struct json_t **out, struct store *st, struct sched *s,
+	      const int64_t *ids, size_t nids)
 {
 	struct cascade_row *cs = NULL;
 	size_t ncs = 0, i, k;
@@ -262,7 +320,7 @@ view_cascades(struct json_t **out, struct store *st, const int64_t *ids,
 				break;
 		if (nids && k == nids)
 			continue;
-		if (view_cascade(&c, st, &cs[i]) < 0)
+		if (view_cascade(&c, st, s, &cs[i]) < 0)
 			goto out;
 		json_array_append_new(arr, c);
 	}
@@ -446,7 +504,10 @@ view_repo(struct store *st, const struct repo_row *row, const char *url)
 		json_object_set_new(v, "commit", view_str(revs[k].commit_id));
 		json_object_set_new(v, "author", view_str(revs[k].author));
 		json_object_set_new(v, "subject", view_str(revs[k].subject));
-		json_object_set_new(v, "time", json_integer(revs[k].time));
+		/* the commit time, kept in seconds as git has it; ms like
+		 * every other time of the API */
+		json_object_set_new(v, "time",
+				    json_integer(revs[k].time * 1000));
 		json_object_set_new(v, "result", view_str(revs[k].result));
 		json_object_set_new(v, "errors", view_str(revs[k].errors));
 		json_array_append_new(ra, v);

@@ -60,14 +60,17 @@ int token_check(struct store *st, const char *token, enum role *out);
  * Password input values are never part of a view.
  */
 struct json_t;
-/* {"cascades": [CASCADE, ...]}: the active ones, or those in ids. */
-int view_cascades(struct json_t **out, struct store *st, const int64_t *ids,
-		  size_t nids);
+/* {"cascades": [CASCADE, ...]}: the active ones, or those in ids.  s: the
+ * scheduler, for the definitions it has parsed already; NULL (the CLI on a
+ * data dir) parses them from the store. */
+int view_cascades(struct json_t **out, struct store *st, struct sched *s,
+		  const int64_t *ids, size_t nids);
 /* CASCADE: {"name", "repo", "revision", "file", "active", "updated_at",
- * "tasks": [{"name", "state", "runs", "last_run", "attempts", "manual",
- * "updated_at"[, "hosts": [RUN, ...]]}]}, present tasks only; "hosts" (a
- * task that ran on ssh hosts) has each host's last run. */
-int view_cascade(struct json_t **out, struct store *st,
+ * "state", "tasks": [{"name", "state", "runs", "last_run", "attempts",
+ * "manual", "updated_at"[, "hosts": [RUN, ...]]}]}, present tasks only;
+ * "hosts" (a task that ran on ssh hosts) has each host's last run
+ * (docs/api.md says what each field means). */
+int view_cascade(struct json_t **out, struct store *st, struct sched *s,
 		 const struct cascade_row *c);
 /* {"repo", "cascade", "task", "total", "runs": [RUN, ...]}: the task's
  * runs, newest first, at most limit.  RUN: {"id", "host", "attempt",

@@ -197,7 +197,7 @@ is "$(echo "$RES" | sed 's/"updated_at":[0-9]*,//; s/"tasks".*//')" \
 	"200 {\"name\":\"app\",\"repo\":\"infra\",\"revision\":\"$SHA1\",\"file\":\".scaffold/app.yaml\",\"active\":true,\"state\":\"error\"," \
 	"a cascade carries its applied revision and its verdict"
 is "$(echo "$RES" | sed 's/.*"tasks":\[{//; s/},{.*//; s/"last_run":[0-9]*/"last_run":N/; s/,"updated_at":[0-9]*//')" \
-	'"name":"build","state":"success","runs":1,"last_run":N,"attempts":0,"manual":false' \
+	'"name":"build","state":"success","runs":1,"last_run":N,"attempts":1,"manual":false' \
 	"its tasks carry name, state, runs, last run and attempts"
 api GET /api/v1/cascades/infra/nope "$VIEW"
 is "$RES" "404 {\"error\":\"no cascade 'infra/nope'\"}" "an unknown cascade: 404"

@@ -185,6 +185,42 @@ test_load_file_warning(void **state)
 	diags_release(&d);
 }
 
+/*
+ * A misspelt depends_on leaves a load no ancestor stores: the unknown key
+ * is the root cause and sorts first, though the load comes first in the
+ * file; in another file, position still decides.
+ */
+static void
+test_root_cause_first(void **state)
+{
+	struct diags d = DIAGS_INIT;
+	struct cascade *c = NULL;
+	const char *y = HEAD "tasks:\n"
+			     "  - {name: a, run: x, store: {env: [M]}}\n"
+			     "  - name: b\n"
+			     "    load: {env: [M]}\n"
+			     "    depend_on: [a]\n"
+			     "    run: x\n";
+
+	(void)state;
+	diags_add(&d, DIAG_ERROR, "a.yaml", (struct pos){ 9, 1 }, "late");
+	assert_int_equal(cascade_load(&c, "t.yaml", y, strlen(y), 0, &d),
+			 ERR_INVALID);
+	diags_add(&d, DIAG_ERROR, "t.yaml", (struct pos){ 1, 1 }, "early");
+	diags_sort(&d);
+	assert_int_equal(d.n, 4);
+	assert_string_equal(d.v[0].msg, "late");
+	assert_string_equal(d.v[1].msg, "early");
+	assert_string_equal(d.v[2].msg, "task 'b': unknown key 'depend_on'; "
+					"did you mean 'depends_on'?");
+	assert_int_equal(d.v[2].derived, 0);
+	assert_string_equal(d.v[3].msg, "task 'b': loads env 'M' but no task "
+					"it depends on stores it");
+	assert_int_equal(d.v[3].derived, 1);
+	assert_true(d.v[3].pos.line < d.v[2].pos.line);
+	diags_release(&d);
+}
+
 int
 main(void)
 {
@@ -193,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_load_file_warning),
+		cmocka_unit_test(test_root_cause_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
