@@ -19,8 +19,8 @@ fi
 
 spid= gpid=
 cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	[ -n "$gpid" ] && kill "$gpid" 2>/dev/null
+	[ -n "$spid" ] && kill_ours "$spid"
+	[ -n "$gpid" ] && kill_ours "$gpid"
 	[ -n "$spid" ] && wait "$spid" 2>/dev/null
 	rm -rf "$T"
 }

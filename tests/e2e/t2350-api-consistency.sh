@@ -13,7 +13,7 @@ perl -MJSON::PP -e 1 2>/dev/null || skip_all "perl's JSON::PP is missing"
 
 spid=
 cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	[ -n "$spid" ] && kill_ours "$spid"
 	[ -n "$spid" ] && wait "$spid" 2>/dev/null
 	rm -rf "$T"
 }
