@@ -88,13 +88,21 @@ local: {user: nobody}
 repos:
   - name: gh
     url: $T/gh.git
-    runners: [local]
+    runners: [local, ssh]
     forge:
       kind: github
       api_url: http://127.0.0.1:$(cat "$T/gh.port")
       token_file: gh.token
       project: acme/gh
+hosts:
+  web1:
+    address: 127.0.0.1
+    port: 1
+    user: nobody
+    key_file: $T/key
+    known_hosts_file: $T/known_hosts
 Y
+ssh-keygen -q -t ed25519 -N '' -f "$T/key" && : >"$T/known_hosts"
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 spid=$!
 serve_port "$T/serve.log"
@@ -127,8 +135,25 @@ is "$(sed -n '/<pre id="revision-errors">/,/<\/pre>/p' "$T/typo.html" | head -2)
 .scaffold/deploy.yaml:11:13: error: task 'test': loads env 'MESSAGE' but no task it depends on stores it" \
 	"and lists the unknown key first"
 
-# 4. warnings only: valid files, no error banner
-cascade depends_on "file: [conf.txt]" >"$T/gh/.scaffold/deploy.yaml"
+# 4. warnings only: valid files, no error banner (a load only the file
+# store can satisfy is no longer one of a revision's warnings: it depends
+# on the store; 'image' on an ssh task is)
+cat >"$T/gh/.scaffold/deploy.yaml" <<Y
+version: v1
+name: deploy
+runner: local
+tasks:
+  - name: build
+    run: MESSAGE=hi
+    store:
+      env: [MESSAGE]
+  - name: test
+    runner: ssh
+    hosts: [web1]
+    image: alpine
+    depends_on: [build]
+    run: echo test
+Y
 push "warnings only"
 applied() {
 	"$SCAFFOLD" repos -d "$D" -o json | tr -d ' \n' |
@@ -143,7 +168,7 @@ is "$(grep -o '<p class="note">The cascade files of this revision are valid, wit
 	'<p class="note">The cascade files of this revision are valid, with warnings:</p>' \
 	"it says the files are valid, with warnings"
 is "$(sed -n 's/^<pre id="revision-errors">//p' "$T/warn.html")" \
-	".scaffold/deploy.yaml:11:14: warning: task 'test': loads file 'conf.txt' but no task it depends on stores it; it must be in the cascade's file store" \
+	".scaffold/deploy.yaml:12:12: warning: task 'test': 'image' is ignored by runner 'ssh'" \
 	"and lists the warning"
 
 kill -TERM "$spid"
