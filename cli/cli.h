@@ -30,6 +30,7 @@ extern const struct cmd_entry cmd_kill_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_repos_entry;
 extern const struct cmd_entry cmd_token_entry;
+extern const struct cmd_entry cmd_config_entry;
 
 /* The daemon (serve.c): runs until SIGTERM/SIGINT; 0 on a clean stop. */
 #define DEFAULT_DATA_DIR ".scaffold-data"
@@ -43,7 +44,8 @@ int cmd_help(const struct cmd_entry *self);
  * Parse the options of a command.  allowed lists the short names it takes:
  * o (--output text|json), q (--quiet), d (--data-dir DIR), i (--input
  * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N),
- * c (--config FILE), S (--server URL), F (--follow);
+ * c (--config FILE), S (--server URL), F (--follow), K (--check),
+ * C (--connect), n (--dry-run);
  * --help always.  Options and operands may mix.  Returns the index of the
  * first operand (operands are moved to the end), -1 after --help was
  * printed, or -2 after a usage error was printed.  Release with
@@ -63,6 +65,8 @@ struct cmd_opts {
 	const char *server;
 	int follow; /* F (--follow, and -f when f is not allowed) */
 	int check;  /* K (--check): a drift probe's, not a run's */
+	int connect; /* C (--connect) */
+	int dry_run; /* n (--dry-run) */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);

@@ -49,6 +49,8 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "server", required_argument, NULL, 'S' },
 		{ "follow", no_argument, NULL, 'F' },
 		{ "check", no_argument, NULL, 'K' },
+		{ "connect", no_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env_server = getenv("SCAFFOLD_SERVER");
@@ -65,7 +67,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	opts->max_parallel = 4;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:c:", longopts,
+	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:c:n", longopts,
 				NULL)) != -1) {
 		/* -f is --follow for a command that has no --force */
 		if (c == 'f' && !strchr(allowed, 'f') && strchr(allowed, 'F'))
@@ -111,6 +113,12 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 			break;
 		case 'K':
 			opts->check = 1;
+			break;
+		case 'C':
+			opts->connect = 1;
+			break;
+		case 'n':
+			opts->dry_run = 1;
 			break;
 		case 'i':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {

@@ -16,6 +16,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_input_entry,
 	&cmd_kill_entry,
 	&cmd_serve_entry,
+	&cmd_config_entry,
 	&cmd_repos_entry,
 	&cmd_token_entry,
 	&cmd_repo_entry,

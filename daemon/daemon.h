@@ -26,6 +26,8 @@ int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
  * process): through the runner's adopt, or else ended lost.
  */
 int exec_adopt_all(struct exec *x);
+/* A reloaded max_parallel (exec_step's thread). */
+void exec_set_max_parallel(struct exec *x, int max_parallel);
 /* For a daemon: exec_step also waits (for exec_wake) when idle. */
 void exec_set_idle_wait(struct exec *x, int on);
 /* For a daemon: fn(arg, cascade_id) after each run's end is recorded
@@ -99,5 +101,7 @@ void probes_free(struct probes *p, const char *why);
  */
 void runners_configure_hosts(const struct config *cf);
 int runners_configure_local(const struct config *cf, const char *data_dir);
+/* A reloaded config's secret files, hidden from local runs from now on. */
+void runners_local_hide(const struct config *cf, const char *data_dir);
 
 #endif

@@ -51,6 +51,9 @@ void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 /* Order by file, line, column (stable); the order users read them in. */
 void diags_sort(struct diags *d);
 void diags_print(FILE *f, const struct diags *d);
+/* One diagnostic as diags_print writes it ("file:line:col: error: msg"),
+ * without the newline, appended to b. */
+void diag_format(struct buf *b, const struct diag *x);
 void diags_release(struct diags *d);
 
 struct name_ref {
@@ -412,6 +415,11 @@ int task_state_parse(const char *s); /* -1 when unknown */
 enum run_state { RS_RUNNING, RS_SUCCESS, RS_ERROR, RS_KILLED, RS_LOST, RS_N };
 extern const char *const run_state_names[RS_N];
 
+/*
+ * A data dir that exists must be a directory other users cannot reach:
+ * 0, or -1 with the message naming the fix (store_open makes this check).
+ */
+int store_check_data_dir(const char *dir);
 struct store;
 
 struct cascade_row {

@@ -129,7 +129,7 @@ api_repos(struct req *r)
 
 	if (!st)
 		return;
-	if (view_repos(&v, st, r->srv->cf) < 0)
+	if (view_repos(&v, st, r->cf) < 0)
 		api_reply_err(r, -1);
 	else
 		reply_json(r, 200, v);
@@ -138,7 +138,7 @@ api_repos(struct req *r)
 static void
 api_repo_sync(struct req *r)
 {
-	const struct repo_config *rc = config_repo(r->srv->cf, r->params[0]);
+	const struct repo_config *rc = config_repo(r->cf, r->params[0]);
 
 	if (!rc) {
 		reply_error(r, 404, "no repo '%s' in the config",
