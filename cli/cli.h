@@ -31,6 +31,8 @@ extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_repos_entry;
 extern const struct cmd_entry cmd_token_entry;
 extern const struct cmd_entry cmd_config_entry;
+extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_restore_entry;
 
 /* The daemon (serve.c): runs until SIGTERM/SIGINT; 0 on a clean stop. */
 #define DEFAULT_DATA_DIR ".scaffold-data"

@@ -17,6 +17,8 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_kill_entry,
 	&cmd_serve_entry,
 	&cmd_config_entry,
+	&cmd_backup_entry,
+	&cmd_restore_entry,
 	&cmd_repos_entry,
 	&cmd_token_entry,
 	&cmd_repo_entry,

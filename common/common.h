@@ -252,6 +252,25 @@ int known_hosts_extract(struct buf *out, const char *file, const char *host,
 /* The name a known_hosts line uses for host:port ("h" or "[h]:p"); caller
  * frees. */
 char *known_hosts_name(const char *host, int port);
+/*
+ * Tar archives (tar.c, the only file that includes archive.h for them).
+ * A writer makes PATH.tmp-PID (0600) and renames it to path at commit; a
+ * writer freed before its commit removes it.  Members are written 0700
+ * (dirs) and 0600 (files); tar_writer_file streams src (ERR_NOTFOUND
+ * when it is missing), as long as it is when it starts.  tar_extract
+ * writes the members of path under dir (which must exist), refusing names
+ * that would leave it and anything but plain files and directories, every
+ * file 0600 and directory 0700; the names of the files go on names.
+ */
+struct tar_writer;
+int tar_writer_open(struct tar_writer **out, const char *path);
+int tar_writer_dir(struct tar_writer *t, const char *name);
+int tar_writer_file(struct tar_writer *t, const char *name, const char *src);
+int tar_writer_commit(struct tar_writer *t);
+int64_t tar_writer_bytes(const struct tar_writer *t);
+void tar_writer_free(struct tar_writer *t);
+int tar_extract(const char *path, const char *dir, struct strvec *names);
+
 /* Decode standard base64 (padding optional) into out; -1 when malformed. */
 int b64_decode(struct buf *out, const char *s, size_t len);
 /*

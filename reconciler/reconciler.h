@@ -420,6 +420,20 @@ extern const char *const run_state_names[RS_N];
  * 0, or -1 with the message naming the fix (store_open makes this check).
  */
 int store_check_data_dir(const char *dir);
+/*
+ * Backups (store-backup.c).  store_backup_db copies the database of s, as
+ * one consistent snapshot taken while others write, into the new file
+ * dest (rollback journal, not WAL: one file).  store_backup_refs lists
+ * what such a copy refers to in the data dir, as relative paths:
+ * "blobs/ab/cdef..." (run and cascade files) and "logs/N.log",
+ * "logs/check-N.log".  store_integrity: 0 when SQLite finds the database
+ * intact.  Each -1 with the message set.
+ */
+struct store;
+int store_backup_db(struct store *s, const char *dest);
+int store_backup_refs(const char *db_path, struct strvec *blobs,
+		      struct strvec *logs);
+int store_integrity(struct store *s);
 struct store;
 
 struct cascade_row {
