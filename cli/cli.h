@@ -33,6 +33,7 @@ extern const struct cmd_entry cmd_token_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_backup_entry;
 extern const struct cmd_entry cmd_restore_entry;
+extern const struct cmd_entry cmd_gc_entry;
 
 /* The daemon (serve.c): runs until SIGTERM/SIGINT; 0 on a clean stop. */
 #define DEFAULT_DATA_DIR ".scaffold-data"
@@ -69,6 +70,7 @@ struct cmd_opts {
 	int check;  /* K (--check): a drift probe's, not a run's */
 	int connect; /* C (--connect) */
 	int dry_run; /* n (--dry-run) */
+	int data_dir_given; /* -d was given (not the default) */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);

@@ -100,6 +100,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		case 'd':
 			opts->data_dir = optarg;
 			explicit_dir = 1;
+			opts->data_dir_given = 1;
 			break;
 		case 'S':
 			if (!*optarg) {

@@ -19,6 +19,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_config_entry,
 	&cmd_backup_entry,
 	&cmd_restore_entry,
+	&cmd_gc_entry,
 	&cmd_repos_entry,
 	&cmd_token_entry,
 	&cmd_repo_entry,

@@ -100,6 +100,23 @@ void probes_free(struct probes *p, const char *why);
  * shown is success.
  */
 void runners_configure_hosts(const struct config *cf);
+
+/*
+ * Retention (gc.c): the runs cf's 'retention' lets go with their logs
+ * and run dirs, processed deliveries past retention.deliveries, and the
+ * blobs nothing refers to (those written less than blob_grace_ms ago are
+ * kept: a run or an upload may not have recorded them yet; 0 when the
+ * caller holds the data dir's lock).  dry_run counts what would go.
+ * cf may be NULL: blobs only.  0, or -1 with the message set.
+ */
+struct gc_stats {
+	int64_t runs, logs, blobs, deliveries;
+	int64_t freed_bytes; /* disk blocks of what went (or would) */
+	int64_t data_bytes;  /* the data dir after it */
+};
+int gc_run(struct store *st, const char *data_dir, const struct config *cf,
+	   int64_t blob_grace_ms, int dry_run, struct gc_stats *out);
+int64_t gc_dir_bytes(const char *dir);
 int runners_configure_local(const struct config *cf, const char *data_dir);
 /* A reloaded config's secret files, hidden from local runs from now on. */
 void runners_local_hide(const struct config *cf, const char *data_dir);

@@ -56,6 +56,8 @@ struct daemon {
 	struct http_hooks hooks;
 	struct outbox *outbox; /* commit statuses */
 	struct probes *probes; /* drift checks */
+	pthread_t gc; /* retention, hourly */
+	int gc_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stopping;
@@ -492,7 +494,10 @@ prune_deliveries(struct worker *w, struct store *st)
 		return;
 	w->pruned_at = now;
 	if (store_deliveries_prune(st, w->rc->name,
-				   now - (int64_t)DELIVERY_KEEP_DAYS * 86400000,
+				   now - (w->cf->retain_deliveries_ms > 0
+						  ? w->cf->retain_deliveries_ms
+						  : (int64_t)DELIVERY_KEEP_DAYS *
+							    86400000),
 				   DELIVERY_KEEP_ROWS, &n) < 0)
 		log_warnx("webhook: repo '%s': %s", w->rc->name, err_msg());
 	else if (n)
@@ -612,6 +617,74 @@ allow_runner(void *arg, const char *repo, const char *runner, char *msg,
 		 "the daemon config: %s)",
 		 runner, repo, rc->runners_text);
 	return -1;
+}
+
+/*
+ * Retention: at start, then every hour, on this thread with its own
+ * store connection; the store deletes in small transactions, so the
+ * scheduler's writes wait little.  Blobs of the last hour are kept: a
+ * run or an upload may not have recorded its blob yet.
+ */
+static void *
+gc_main(void *arg)
+{
+	struct daemon *d = arg;
+	const struct config *cf;
+	struct store *st = NULL;
+	struct gc_stats gs;
+	struct timespec ts;
+	char freed[32], size[32];
+	int64_t until, left;
+
+	pthread_mutex_lock(&d->lock);
+	cf = d->cf;
+	pthread_mutex_unlock(&d->lock);
+	if (store_open(&st, cf->data_dir) < 0) {
+		log_error("gc: %s; retention is not applied", err_msg());
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		cf = d->cf; /* a reload's retention applies from now */
+		pthread_mutex_unlock(&d->lock);
+		if (gc_run(st, cf->data_dir, cf, 3600 * 1000, 0, &gs) < 0) {
+			log_warnx("gc: %s", err_msg());
+		} else {
+			http_note_gc(d->http, gs.data_bytes, gs.freed_bytes,
+				     gs.runs, gs.blobs);
+			size_format(freed, sizeof(freed), gs.freed_bytes);
+			size_format(size, sizeof(size), gs.data_bytes);
+			if (gs.runs || gs.blobs || gs.deliveries)
+				log_info("gc: removed %lld run%s, %lld blob%s, "
+					 "%lld deliver%s: %s freed, the data "
+					 "dir holds %s",
+					 (long long)gs.runs,
+					 gs.runs == 1 ? "" : "s",
+					 (long long)gs.blobs,
+					 gs.blobs == 1 ? "" : "s",
+					 (long long)gs.deliveries,
+					 gs.deliveries == 1 ? "y" : "ies",
+					 freed, size);
+		}
+		until = store_now_ms() + 3600 * 1000;
+		pthread_mutex_lock(&d->lock);
+		while (!d->stopping && (left = until - store_now_ms()) > 0) {
+			if (left > 1000)
+				left = 1000;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (left % 1000) * 1000000;
+			ts.tv_sec += left / 1000 + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		}
+		if (d->stopping) {
+			pthread_mutex_unlock(&d->lock);
+			break;
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+	store_close(st);
+	return NULL;
 }
 
 /* Start the thread of a repo; 0, or -1 logged. */
@@ -750,9 +823,9 @@ reload(struct daemon *d)
 		w->next_cf = ncf;
 		w->next_rc = &ncf->repos[j];
 	}
+	d->cf = ncf; /* the gc thread reads it under the lock */
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
-	d->cf = ncf;
 	GROW(d->retired, d->nretired + 1, d->aretired);
 	d->retired[d->nretired++] = old;
 	for (j = 0; j < ncf->nrepos; j++) {
@@ -859,6 +932,11 @@ serve_run(struct config *cf, int quiet)
 	for (i = 0; i < cf->nrepos; i++)
 		if (worker_start(&d, cf, &cf->repos[i]) < 0)
 			break;
+	if (pthread_create(&d.gc, NULL, gc_main, &d) == 0)
+		d.gc_started = 1;
+	else
+		log_error("serve: cannot start the gc thread: retention is "
+			  "not applied");
 	while (!got_signal) {
 		if (got_hup) {
 			got_hup = 0;
@@ -884,6 +962,8 @@ serve_run(struct config *cf, int quiet)
 	pthread_mutex_unlock(&d.lock);
 	for (i = 0; i < d.nworkers; i++)
 		pthread_join(d.workers[i]->thread, NULL);
+	if (d.gc_started)
+		pthread_join(d.gc, NULL);
 	http_stop(d.http);
 	d.http = NULL;
 	exec_interrupt_all(d.x, "scaffold serve stopped while the run was in "

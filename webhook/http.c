@@ -189,6 +189,19 @@ http_count_delivery(struct http_server *h, int forge, int result)
 }
 
 void
+http_note_gc(struct http_server *h, int64_t data_bytes, int64_t freed_bytes,
+	     int64_t runs, int64_t blobs)
+{
+	if (!h)
+		return;
+	atomic_store(&h->data_bytes, data_bytes);
+	atomic_fetch_add(&h->gc_freed, freed_bytes);
+	atomic_fetch_add(&h->gc_runs, runs);
+	atomic_fetch_add(&h->gc_blobs, blobs);
+	atomic_store(&h->gc_at, store_now_ms() / 1000);
+}
+
+void
 http_note_sync(struct http_server *h, const char *repo, int64_t duration_ms,
 	       int ok)
 {

@@ -46,6 +46,8 @@ struct http_server {
 	atomic_llong deliveries[3][5]; /* [forge][result], see http.c */
 	/* body bytes held in memory by all requests (HTTP_MAX_BUFFERED) */
 	atomic_llong buffered;
+	/* retention (the daemon's gc, http_note_gc) for /metrics */
+	atomic_llong data_bytes, gc_freed, gc_runs, gc_blobs, gc_at;
 	struct guard *guard; /* the connections, http-guard.c */
 	pthread_mutex_t mlock;	       /* guards syncs, cf, secrets */
 	struct sync_stat *syncs;       /* [cf->nrepos] */

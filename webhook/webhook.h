@@ -35,6 +35,9 @@ int http_start(struct http_server **out, const struct config *cf,
  * before go on with the old one; it must outlive the server too.
  */
 int http_reload(struct http_server *h, const struct config *cf);
+/* For /metrics: the data dir's size after a gc, what that gc removed. */
+void http_note_gc(struct http_server *h, int64_t data_bytes,
+		  int64_t freed_bytes, int64_t runs, int64_t blobs);
 /* The port listened on. */
 int http_port(const struct http_server *h);
 /* Stop: waits for the request threads to end.  NULL is a no-op. */
