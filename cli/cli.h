@@ -31,6 +31,10 @@ extern const struct cmd_entry cmd_kill_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_repos_entry;
 extern const struct cmd_entry cmd_token_entry;
+extern const struct cmd_entry cmd_config_entry;
+extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_restore_entry;
+extern const struct cmd_entry cmd_gc_entry;
 
 /* The daemon (serve.c): runs until SIGTERM/SIGINT; 0 on a clean stop. */
 #define DEFAULT_DATA_DIR ".scaffold-data"
@@ -45,7 +49,7 @@ int cmd_help(const struct cmd_entry *self);
  * o (--output text|json), q (--quiet), d (--data-dir DIR), i (--input
  * NAME=VALUE, repeatable), f (--force), r (--run ID), j (--max-parallel N),
  * c (--config FILE), S (--server URL), F (--follow), K (--check),
- * L (--limit N), H (--host NAME);
+ * L (--limit N), H (--host NAME), C (--connect), n (--dry-run);
  * --help always.  Options and operands may mix.  Returns the index of the
  * first operand (operands are moved to the end), -1 after --help was
  * printed, or -2 after a usage error was printed.  Release with
@@ -67,6 +71,9 @@ struct cmd_opts {
 	int check;  /* K (--check): a drift probe's, not a run's */
 	int limit;	  /* L (--limit N): at most N (1 to 1000); 0: unset */
 	const char *host; /* H (--host NAME): that host's (a fan-out) */
+	int connect;	    /* C (--connect) */
+	int dry_run;	    /* n (--dry-run) */
+	int data_dir_given; /* -d was given (not the default) */
 };
 int cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	      const char *allowed, struct cmd_opts *opts);

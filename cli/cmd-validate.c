@@ -5,6 +5,64 @@
 
 #include "cli.h"
 
+/*
+ * A daemon config given to validate by mistake: a top-level 'repos:',
+ * 'data_dir:' or 'listen:' and no 'tasks:'.  1 with the first such key
+ * and its line.
+ */
+static int
+daemon_config_key(const char *path, char key[16], int *line)
+{
+	static const char *const keys[] = { "repos:", "data_dir:", "listen:" };
+	struct buf b = BUF_INIT;
+	const char *p;
+	int n = 1, found = 0;
+	size_t i;
+
+	if (buf_read_file(&b, path, CASCADE_MAX_FILE_SIZE) < 0) {
+		err_clear();
+		return 0;
+	}
+	for (p = b.ptr; p && *p; n++) {
+		if (!strncmp(p, "tasks:", 6)) {
+			found = 0;
+			break;
+		}
+		for (i = 0; i < ARRAY_SIZE(keys) && !found; i++)
+			if (!strncmp(p, keys[i], strlen(keys[i]))) {
+				snprintf(key, 16, "%.*s",
+					 (int)strlen(keys[i]) - 1, keys[i]);
+				*line = n;
+				found = 1;
+			}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	buf_release(&b);
+	return found;
+}
+
+/* The diagnostics of file replaced by one: it is a daemon config. */
+static void
+say_daemon_config(struct diags *diags, const char *file, const char *key,
+		  int line)
+{
+	struct diags keep = DIAGS_INIT;
+	size_t i;
+
+	for (i = 0; i < diags->n; i++)
+		if (strcmp(diags->v[i].file, file))
+			diags_add(&keep, diags->v[i].sev, diags->v[i].file,
+				  diags->v[i].pos, "%s", diags->v[i].msg);
+	diags_add(&keep, DIAG_ERROR, file, (struct pos){ line, 1 },
+		  "this looks like a daemon config (top-level '%s'), not a "
+		  "cascade: check it with 'scaffold config check --config %s'",
+		  key, file);
+	diags_release(diags);
+	*diags = keep;
+}
+
 static int
 cmd_validate(const struct cmd_entry *self, int argc, char **argv)
 {
@@ -25,8 +83,15 @@ cmd_validate(const struct cmd_entry *self, int argc, char **argv)
 	cascade_paths(&paths, argv + first, argc - first, &diags);
 	cs = xcalloc(paths.n + 1, sizeof(*cs));
 	for (i = 0; i < paths.n; i++) {
-		if (cascade_load_file(&cs[i], paths.v[i], 0, &diags) < 0)
+		if (cascade_load_file(&cs[i], paths.v[i], 0, &diags) < 0) {
+			char key[16];
+			int line;
+
+			if (daemon_config_key(paths.v[i], key, &line))
+				say_daemon_config(&diags, paths.v[i], key,
+						  line);
 			continue;
+		}
 		prev = strmap_get(&names, cs[i]->name);
 		if (!prev) {
 			strmap_put(&names, cs[i]->name, cs[i]);

@@ -51,6 +51,8 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		{ "check", no_argument, NULL, 'K' },
 		{ "limit", required_argument, NULL, 'L' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "connect", no_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env_server = getenv("SCAFFOLD_SERVER");
@@ -67,7 +69,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 	opts->max_parallel = 4;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:c:", longopts,
+	while ((c = getopt_long(argc, argv, "ho:qd:i:fr:j:c:n", longopts,
 				NULL)) != -1) {
 		/* -f is --follow for a command that has no --force */
 		if (c == 'f' && !strchr(allowed, 'f') && strchr(allowed, 'F'))
@@ -100,6 +102,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 		case 'd':
 			opts->data_dir = optarg;
 			explicit_dir = 1;
+			opts->data_dir_given = 1;
 			break;
 		case 'S':
 			if (!*optarg) {
@@ -121,6 +124,12 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 				return -2;
 			}
 			opts->host = optarg;
+			break;
+		case 'C':
+			opts->connect = 1;
+			break;
+		case 'n':
+			opts->dry_run = 1;
 			break;
 		case 'i':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {

@@ -189,9 +189,20 @@ int aead_seal(struct buf *out, const unsigned char key[AEAD_KEY_LEN],
 int aead_open(struct buf *out, const unsigned char key[AEAD_KEY_LEN],
 	      const void *sealed, size_t len);
 
-/* Logging to stderr: "LEVEL module: message".  log_warn appends errno. */
+/*
+ * Logging to stderr: "LEVEL module: message".  log_warn appends errno.
+ * The daemon's style (log_style_for_stderr) puts an ISO-8601 UTC time with
+ * milliseconds first, or under journald (JOURNAL_STREAM is stderr) the
+ * level as a syslog priority ("<3>" for errors) instead of its name.
+ * Commands keep the plain style: their lines are for the terminal.
+ */
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_style { LOG_STYLE_PLAIN, LOG_STYLE_TIME, LOG_STYLE_JOURNAL };
 void log_set_level(enum log_level lvl);
+void log_set_style(enum log_style style);
+enum log_style log_style_for_stderr(void);
+/* A condition that stops the daemon (or what it was asked to do). */
+void log_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
@@ -246,6 +257,36 @@ int known_hosts_extract(struct buf *out, const char *file, const char *host,
 /* The name a known_hosts line uses for host:port ("h" or "[h]:p"); caller
  * frees. */
 char *known_hosts_name(const char *host, int port);
+/*
+ * Tar archives (tar.c, the only file that includes archive.h for them).
+ * A writer makes PATH.tmp-PID (0600) and renames it to path at commit; a
+ * writer freed before its commit removes it.  Members are written 0700
+ * (dirs) and 0600 (files); tar_writer_file streams src (ERR_NOTFOUND
+ * when it is missing), as long as it is when it starts.  tar_extract
+ * writes the members of path under dir (which must exist), refusing names
+ * that would leave it and anything but plain files and directories, every
+ * file 0600 and directory 0700; the names of the files go on names.
+ */
+struct tar_writer;
+int tar_writer_open(struct tar_writer **out, const char *path);
+int tar_writer_dir(struct tar_writer *t, const char *name);
+int tar_writer_file(struct tar_writer *t, const char *name, const char *src);
+int tar_writer_commit(struct tar_writer *t);
+int64_t tar_writer_bytes(const struct tar_writer *t);
+void tar_writer_free(struct tar_writer *t);
+int tar_extract(const char *path, const char *dir, struct strvec *names);
+
+/* Decode standard base64 (padding optional) into out; -1 when malformed. */
+int b64_decode(struct buf *out, const char *s, size_t len);
+/*
+ * Is path an SSH private key scaffold can use (OpenSSH's format or PEM,
+ * without a passphrase)?  0 with its type appended to type ("ssh-ed25519",
+ * "RSA"...), or -1 with why (sshkey.c).
+ */
+int ssh_key_check(const char *path, struct buf *type);
+/* The PEM private key of path (data, len): its type; -1 with why. */
+int pem_key_type(const char *path, const char *data, size_t len,
+		 struct buf *type);
 /* OpenSSH's fingerprint of a key blob: "SHA256:" + unpadded base64. */
 #define SSH_FINGERPRINT_LEN 51
 void ssh_fingerprint(char out[SSH_FINGERPRINT_LEN], const void *key,

@@ -2,7 +2,9 @@
  * crypto.c - randomness, HMAC-SHA256 and AES-256-GCM sealing through
  * OpenSSL's libcrypto.  Sealed data is nonce (12) || ciphertext || tag (16).
  */
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -131,5 +133,42 @@ aead_open(struct buf *out, const unsigned char key[AEAD_KEY_LEN],
 	ret = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
+	return ret;
+}
+
+/* No passphrase to give: an encrypted PEM key fails to read. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(int *)u = 1;
+	return -1;
+}
+
+int
+pem_key_type(const char *path, const char *data, size_t len,
+	     struct buf *type)
+{
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	EVP_PKEY *k = NULL;
+	int asked = 0, ret = -1;
+
+	if (!bio)
+		return err_set("'%s': out of memory", path);
+	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &asked);
+	if (!k && (asked || strstr(data, "ENCRYPTED")))
+		err_set("'%s' is protected by a passphrase: scaffold cannot "
+			"use it (ssh-keygen -p -N '' -f '%s' removes it)",
+			path, path);
+	else if (!k)
+		err_set("'%s' is not a valid PEM private key", path);
+	else {
+		buf_addf(type, "%s", OBJ_nid2sn(EVP_PKEY_base_id(k)));
+		ret = 0;
+	}
+	EVP_PKEY_free(k);
+	BIO_free(bio);
 	return ret;
 }

@@ -40,8 +40,7 @@ b64_value(unsigned char c)
 	return -1;
 }
 
-/* Decode standard base64 (padding optional) into out; -1 when malformed. */
-static int
+int
 b64_decode(struct buf *out, const char *s, size_t len)
 {
 	uint32_t acc = 0;

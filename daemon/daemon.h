@@ -34,6 +34,8 @@ int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
  * process): through the runner's adopt, or else ended lost.
  */
 int exec_adopt_all(struct exec *x);
+/* A reloaded max_parallel (exec_step's thread). */
+void exec_set_max_parallel(struct exec *x, int max_parallel);
 /* For a daemon: exec_step also waits (for exec_wake) when idle. */
 void exec_set_idle_wait(struct exec *x, int on);
 /* For a daemon: fn(arg, cascade_id) after each run's end is recorded
@@ -106,6 +108,25 @@ void probes_free(struct probes *p, const char *why);
  * shown is success.
  */
 void runners_configure_hosts(const struct config *cf);
+
+/*
+ * Retention (gc.c): the runs cf's 'retention' lets go with their logs
+ * and run dirs, processed deliveries past retention.deliveries, and the
+ * blobs nothing refers to (those written less than blob_grace_ms ago are
+ * kept: a run or an upload may not have recorded them yet; 0 when the
+ * caller holds the data dir's lock).  dry_run counts what would go.
+ * cf may be NULL: blobs only.  0, or -1 with the message set.
+ */
+struct gc_stats {
+	int64_t runs, logs, blobs, deliveries;
+	int64_t freed_bytes; /* disk blocks of what went (or would) */
+	int64_t data_bytes;  /* the data dir after it */
+};
+int gc_run(struct store *st, const char *data_dir, const struct config *cf,
+	   int64_t blob_grace_ms, int dry_run, struct gc_stats *out);
+int64_t gc_dir_bytes(const char *dir);
 int runners_configure_local(const struct config *cf, const char *data_dir);
+/* A reloaded config's secret files, hidden from local runs from now on. */
+void runners_local_hide(const struct config *cf, const char *data_dir);
 
 #endif

@@ -610,6 +610,13 @@ check_kills(struct exec *x, struct store *st)
 	free(ids);
 }
 
+void
+exec_set_max_parallel(struct exec *x, int max_parallel)
+{
+	/* runs over a lowered bound go on; no new one starts until under */
+	x->max_parallel = max_parallel;
+}
+
 struct exec *
 exec_new(struct store *st, struct sched *s, int max_parallel, int quiet)
 {

@@ -50,32 +50,50 @@ push_abs(struct strvec *v, const char *path)
 	buf_release(&b);
 }
 
+/* What local runs must not see: the data dir, the config, secret files. */
+static void
+hide_list(struct strvec *hide, const struct config *cf, const char *data_dir)
+{
+	size_t i;
+
+	push_abs(hide, data_dir);
+	if (!cf)
+		return;
+	push_abs(hide, cf->file);
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct repo_config *r = &cf->repos[i];
+
+		push_abs(hide, r->ssh_key_file);
+		push_abs(hide, r->token_file);
+		push_abs(hide, r->webhook_secret_file);
+		push_abs(hide, r->forge_token_file);
+	}
+	for (i = 0; i < cf->nhosts; i++)
+		push_abs(hide, cf->hosts[i].key_file);
+	/* the Docker engine is root on this machine */
+	push_abs(hide, cf->docker_socket ? cf->docker_socket
+					  : "/var/run/docker.sock");
+}
+
 int
 runners_configure_local(const struct config *cf, const char *data_dir)
 {
 	struct strvec hide = STRVEC_INIT;
-	size_t i;
 	int ret;
 
-	push_abs(&hide, data_dir);
-	if (cf) {
-		push_abs(&hide, cf->file);
-		for (i = 0; i < cf->nrepos; i++) {
-			const struct repo_config *r = &cf->repos[i];
-
-			push_abs(&hide, r->ssh_key_file);
-			push_abs(&hide, r->token_file);
-			push_abs(&hide, r->webhook_secret_file);
-			push_abs(&hide, r->forge_token_file);
-		}
-		for (i = 0; i < cf->nhosts; i++)
-			push_abs(&hide, cf->hosts[i].key_file);
-		/* the Docker engine is root on this machine */
-		push_abs(&hide, cf->docker_socket ? cf->docker_socket :
-						    "/var/run/docker.sock");
-	}
+	hide_list(&hide, cf, data_dir);
 	ret = runner_local_configure(cf ? cf->local_user : NULL,
 				     (const char *const *)hide.v, hide.n);
 	strvec_clear(&hide);
 	return ret;
+}
+
+void
+runners_local_hide(const struct config *cf, const char *data_dir)
+{
+	struct strvec hide = STRVEC_INIT;
+
+	hide_list(&hide, cf, data_dir);
+	runner_local_hide((const char *const *)hide.v, hide.n);
+	strvec_clear(&hide);
 }

@@ -27,7 +27,13 @@ struct parsed {
 
 struct worker {
 	pthread_t thread;
+	/* the config this worker follows; a reload hands it the next pair
+	 * (next_cf, next_rc, under d->lock), taken between two syncs */
+	const struct config *cf;
 	const struct repo_config *rc;
+	const struct config *next_cf;
+	const struct repo_config *next_rc;
+	int quit; /* its repo left the config: the thread ends */
 	struct daemon *d;
 	struct parsed *cache; /* valid cascades of the applied revision */
 	size_t ncache;
@@ -38,20 +44,26 @@ struct worker {
 };
 
 struct daemon {
-	struct config *cf;
+	struct config *cf; /* the current one; the main thread's */
+	/* configs replaced by a reload: a thread may still read one, so they
+	 * are freed when the daemon stops (each is a few kilobytes) */
+	struct config **retired;
+	size_t nretired, aretired;
 	struct exec *x;
-	struct worker *workers;
-	size_t nworkers;
+	struct worker **workers; /* guarded by lock; never shrinks */
+	size_t nworkers, aworkers;
 	struct http_server *http;
 	struct http_hooks hooks;
 	struct outbox *outbox; /* commit statuses */
 	struct probes *probes; /* drift checks */
+	pthread_t gc; /* retention, hourly */
+	int gc_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stopping;
 };
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 
 /*
  * From HTTP threads: a webhook or `repo sync` asks for a sync now.  A repo
@@ -67,9 +79,10 @@ hook_sync(void *arg, const char *repo)
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < d->nworkers; i++)
-		if (!strcmp(d->workers[i].rc->name, repo) &&
-		    !d->workers[i].sync_now) {
-			d->workers[i].sync_now = 1;
+		if (!d->workers[i]->quit &&
+		    !strcmp(d->workers[i]->rc->name, repo) &&
+		    !d->workers[i]->sync_now) {
+			d->workers[i]->sync_now = 1;
 			queued = 1;
 		}
 	if (queued)
@@ -98,7 +111,10 @@ on_run_end(void *arg, int64_t cascade_id)
 static void
 on_signal(int sig)
 {
-	got_signal = sig;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_signal = sig;
 }
 
 static void
@@ -169,7 +185,7 @@ note_statuses(void *arg, const char *report)
 			break;
 		}
 	}
-	ret = status_note_revision_in(nc->st, nc->w->d->cf, nc->w->rc,
+	ret = status_note_revision_in(nc->st, nc->w->cf, nc->w->rc,
 				      nc->head, nc->applied_at, report,
 				      nc->touched, inv, keep->n,
 				      &nc->enqueued);
@@ -284,7 +300,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		 * to pick them */
 		if (j < ndefs ||
 		    config_check_runners(rc, cache[ncache].c, &diags) < 0 ||
-		    config_check_hosts(w->d->cf, cache[ncache].c, &diags) < 0) {
+		    config_check_hosts(w->cf, cache[ncache].c, &diags) < 0) {
 			strvec_push(&keep, cache[ncache].path);
 			free(cache[ncache].path);
 			free(cache[ncache].source);
@@ -346,11 +362,24 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 		goto out;
 	{
 		char *line, *save = NULL;
+		size_t same = 0, n;
 
+		/* what changed, one line each; the rest in one line */
 		for (line = strtok_r(report.ptr, "\n", &save); line;
-		     line = strtok_r(NULL, "\n", &save))
+		     line = strtok_r(NULL, "\n", &save)) {
+			n = strlen(line);
+			if (n > 11 && !strcmp(line + n - 11, ": no change") &&
+			    !strncmp(line, "cascade '", 9)) {
+				same++;
+				continue;
+			}
 			log_info("reconcile: repo '%s' at %.12s: %s", rc->name,
 				 head, line);
+		}
+		if (same)
+			log_info("reconcile: repo '%s' at %.12s: %zu other "
+				 "cascade%s unchanged",
+				 rc->name, head, same, same == 1 ? "" : "s");
 		for (line = strtok_r(errors.ptr, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save))
 			log_warnx("reconcile: repo '%s' at %.12s: %s",
@@ -410,7 +439,7 @@ sync_once(struct worker *w, struct store *st, struct sched *s,
 	spec.creds.ssh_key_file = rc->ssh_key_file;
 	spec.creds.known_hosts_file = rc->known_hosts_file;
 	spec.creds.token_file = rc->token_file;
-	ret = mirror_fetch(mirror, &spec, w->d->cf->fetch_timeout_ms);
+	ret = mirror_fetch(mirror, &spec, w->cf->fetch_timeout_ms);
 	if (ret < 0) {
 		row.failures++;
 		row.last_error = xstrdup(err_msg());
@@ -485,7 +514,10 @@ prune_deliveries(struct worker *w, struct store *st)
 		return;
 	w->pruned_at = now;
 	if (store_deliveries_prune(st, w->rc->name,
-				   now - (int64_t)DELIVERY_KEEP_DAYS * 86400000,
+				   now - (w->cf->retain_deliveries_ms > 0
+						  ? w->cf->retain_deliveries_ms
+						  : (int64_t)DELIVERY_KEEP_DAYS *
+							    86400000),
 				   DELIVERY_KEEP_ROWS, &n) < 0)
 		log_warnx("webhook: repo '%s': %s", w->rc->name, err_msg());
 	else if (n)
@@ -506,12 +538,13 @@ worker_main(void *arg)
 	int64_t delay, until, left;
 	int failures;
 
-	if (store_open(&st, d->cf->data_dir) < 0) {
-		log_warnx("gitsync: repo '%s': %s", w->rc->name, err_msg());
+	if (store_open(&st, w->cf->data_dir) < 0) {
+		log_error("gitsync: repo '%s': %s; it is not synced",
+			  w->rc->name, err_msg());
 		return NULL;
 	}
 	sched_new(&s, st);
-	buf_addf(&mirror, "%s/mirrors/%s.git", d->cf->data_dir, w->rc->name);
+	buf_addf(&mirror, "%s/mirrors/%s.git", w->cf->data_dir, w->rc->name);
 	for (;;) {
 		int64_t started = store_now_ms(), upto = 0;
 
@@ -534,17 +567,17 @@ worker_main(void *arg)
 			       store_now_ms() - started, !failures);
 		/* after failures, back off: twice as long each time, up to
 		 * ten minutes (or the poll interval, if longer) */
-		delay = d->cf->poll_interval_ms;
+		delay = w->cf->poll_interval_ms;
 		while (failures-- > 1 && delay < 10 * 60 * 1000)
 			delay *= 2;
 		if (delay > 10 * 60 * 1000 &&
-		    delay > d->cf->poll_interval_ms)
-			delay = d->cf->poll_interval_ms > 10 * 60 * 1000
-					? d->cf->poll_interval_ms
+		    delay > w->cf->poll_interval_ms)
+			delay = w->cf->poll_interval_ms > 10 * 60 * 1000
+					? w->cf->poll_interval_ms
 					: 10 * 60 * 1000;
 		until = store_now_ms() + delay;
 		pthread_mutex_lock(&d->lock);
-		while (!d->stopping && !w->sync_now &&
+		while (!d->stopping && !w->quit && !w->sync_now &&
 		       (left = until - store_now_ms()) > 0) {
 			/* wake at least every second to notice a stop */
 			if (left > 1000)
@@ -556,9 +589,17 @@ worker_main(void *arg)
 			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
 		}
 		w->sync_now = 0;
-		if (d->stopping) {
+		if (d->stopping || w->quit) {
 			pthread_mutex_unlock(&d->lock);
 			break;
+		}
+		if (w->next_rc) {
+			/* a reload: the next sync follows the new config
+			 * (its mirror is the repo's name: the same) */
+			w->cf = w->next_cf;
+			w->rc = w->next_rc;
+			w->next_cf = NULL;
+			w->next_rc = NULL;
 		}
 		pthread_mutex_unlock(&d->lock);
 	}
@@ -579,7 +620,8 @@ static int
 allow_runner(void *arg, const char *repo, const char *runner, char *msg,
 	     size_t msgsize)
 {
-	const struct config *cf = arg;
+	const struct daemon *d = arg;
+	const struct config *cf = d->cf; /* on the main thread, as reload */
 	const struct repo_config *rc;
 	size_t k;
 
@@ -616,6 +658,254 @@ public_url_port(struct config *cf, int port)
 	buf_release(&u);
 }
 
+/*
+ * Retention: at start, then every hour, on this thread with its own
+ * store connection; the store deletes in small transactions, so the
+ * scheduler's writes wait little.  Blobs of the last hour are kept: a
+ * run or an upload may not have recorded its blob yet.
+ */
+static void *
+gc_main(void *arg)
+{
+	struct daemon *d = arg;
+	const struct config *cf;
+	struct store *st = NULL;
+	struct gc_stats gs;
+	struct timespec ts;
+	char freed[32], size[32];
+	int64_t until, left;
+
+	pthread_mutex_lock(&d->lock);
+	cf = d->cf;
+	pthread_mutex_unlock(&d->lock);
+	if (store_open(&st, cf->data_dir) < 0) {
+		log_error("gc: %s; retention is not applied", err_msg());
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		cf = d->cf; /* a reload's retention applies from now */
+		pthread_mutex_unlock(&d->lock);
+		if (gc_run(st, cf->data_dir, cf, 3600 * 1000, 0, &gs) < 0) {
+			log_warnx("gc: %s", err_msg());
+		} else {
+			http_note_gc(d->http, gs.data_bytes, gs.freed_bytes,
+				     gs.runs, gs.blobs);
+			size_format(freed, sizeof(freed), gs.freed_bytes);
+			size_format(size, sizeof(size), gs.data_bytes);
+			if (gs.runs || gs.blobs || gs.deliveries)
+				log_info("gc: removed %lld run%s, %lld blob%s, "
+					 "%lld deliver%s: %s freed, the data "
+					 "dir holds %s",
+					 (long long)gs.runs,
+					 gs.runs == 1 ? "" : "s",
+					 (long long)gs.blobs,
+					 gs.blobs == 1 ? "" : "s",
+					 (long long)gs.deliveries,
+					 gs.deliveries == 1 ? "y" : "ies",
+					 freed, size);
+		}
+		until = store_now_ms() + 3600 * 1000;
+		pthread_mutex_lock(&d->lock);
+		while (!d->stopping && (left = until - store_now_ms()) > 0) {
+			if (left > 1000)
+				left = 1000;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (left % 1000) * 1000000;
+			ts.tv_sec += left / 1000 + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		}
+		if (d->stopping) {
+			pthread_mutex_unlock(&d->lock);
+			break;
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+	store_close(st);
+	return NULL;
+}
+
+/* Start the thread of a repo; 0, or -1 logged. */
+static int
+worker_start(struct daemon *d, const struct config *cf,
+	     const struct repo_config *rc)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+
+	w->cf = cf;
+	w->rc = rc;
+	w->d = d;
+	pthread_mutex_lock(&d->lock);
+	GROW(d->workers, d->nworkers + 1, d->aworkers);
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		pthread_mutex_unlock(&d->lock);
+		log_error("serve: cannot start the thread of repo '%s'",
+			  rc->name);
+		free(w);
+		return -1;
+	}
+	d->workers[d->nworkers++] = w;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Does the repo's mirror or reconcile differ between a and b? */
+static int
+repo_changed(const struct repo_config *a, const struct repo_config *b)
+{
+	return !str_eq(a->url, b->url) || !str_eq(a->branch, b->branch) ||
+	       !str_eq(a->path, b->path) ||
+	       !str_eq(a->ssh_key_file, b->ssh_key_file) ||
+	       !str_eq(a->known_hosts_file, b->known_hosts_file) ||
+	       !str_eq(a->token_file, b->token_file) ||
+	       !str_eq(a->webhook_secret_file, b->webhook_secret_file) ||
+	       !str_eq(a->forge_kind, b->forge_kind) ||
+	       !str_eq(a->forge_api_url, b->forge_api_url) ||
+	       !str_eq(a->forge_token_file, b->forge_token_file) ||
+	       !str_eq(a->project, b->project) || a->runners != b->runners;
+}
+
+/*
+ * SIGHUP: load the config again, from the same file.  An invalid one is
+ * refused, its errors logged, and the running one stays.  A valid one
+ * replaces it: repos added start syncing, removed ones stop (their state
+ * stays in the store), changed ones sync now; hosts, forge and webhook
+ * settings, limits and max_parallel apply to what starts from now on.
+ * Runs in flight go on, on the runner settings they started with.
+ */
+static void
+reload(struct daemon *d)
+{
+	struct config *ncf = NULL, *old = d->cf;
+	struct diags diags = DIAGS_INIT;
+	struct buf line = BUF_INIT;
+	size_t i, j, added = 0, removed = 0, changed = 0;
+	int ret;
+
+	log_info("serve: SIGHUP received: reloading '%s'", old->file);
+	ret = config_load(&ncf, old->file, &diags);
+	diags_sort(&diags);
+	for (i = 0; i < diags.n; i++) {
+		buf_reset(&line);
+		diag_format(&line, &diags.v[i]);
+		if (diags.v[i].sev == DIAG_ERROR)
+			log_error("serve: reload: %s", line.ptr);
+		else
+			log_warnx("serve: reload: %s", line.ptr);
+	}
+	if (ret < 0)
+		goto refused;
+	if (!ncf->data_dir || strcmp(ncf->data_dir, old->data_dir)) {
+		log_error("serve: reload: 'data_dir' cannot change while the "
+			  "daemon runs (it is '%s'): restart to move it",
+			  old->data_dir);
+		goto refused;
+	}
+	public_url_port(ncf, http_port(d->http));
+	/* the webhook secrets are read now: one that cannot be is refused
+	 * here, before anything changed */
+	if (http_reload(d->http, ncf) < 0) {
+		log_error("serve: reload: %s", err_msg());
+		goto refused;
+	}
+#define RESTART(what, differs)                                              	if (differs)                                                        		log_warnx("serve: reload: '%s' changes at the next start "   			  "only",                                           			  what)
+	RESTART("listen", !str_eq(ncf->listen, old->listen));
+	RESTART("local.user", !str_eq(ncf->local_user, old->local_user));
+	RESTART("docker.socket", !str_eq(ncf->docker_socket,
+					   old->docker_socket));
+	RESTART("max_checks_parallel",
+		ncf->max_checks_parallel != old->max_checks_parallel);
+	RESTART("limits.header_timeout",
+		ncf->http_head_timeout_ms != old->http_head_timeout_ms);
+	RESTART("limits.body_min_rate",
+		ncf->http_body_rate != old->http_body_rate);
+#undef RESTART
+	runners_configure_hosts(ncf);
+	runner_store_limits(ncf->store_file_max, ncf->store_run_max);
+	runner_log_limit(ncf->run_log_max);
+	runners_local_hide(ncf, old->data_dir);
+	exec_set_max_parallel(d->x, ncf->max_parallel);
+	outbox_set_config(d->outbox, ncf);
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < d->nworkers; i++) {
+		struct worker *w = d->workers[i];
+		const struct repo_config *rc;
+
+		if (w->quit)
+			continue;
+		/* the pair it will take, or the one it runs on */
+		rc = w->next_rc ? w->next_rc : w->rc;
+		for (j = 0; j < ncf->nrepos; j++)
+			if (!strcmp(ncf->repos[j].name, rc->name))
+				break;
+		if (j == ncf->nrepos) {
+			w->quit = 1;
+			removed++;
+			log_info("serve: reload: repo '%s' removed: no longer "
+				 "synced (its state stays)",
+				 rc->name);
+			continue;
+		}
+		if (repo_changed(rc, &ncf->repos[j])) {
+			changed++;
+			w->sync_now = 1;
+			log_info("serve: reload: repo '%s' changed: syncing now",
+				 rc->name);
+		}
+		w->next_cf = ncf;
+		w->next_rc = &ncf->repos[j];
+	}
+	d->cf = ncf; /* the gc thread reads it under the lock */
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	GROW(d->retired, d->nretired + 1, d->aretired);
+	d->retired[d->nretired++] = old;
+	for (j = 0; j < ncf->nrepos; j++) {
+		for (i = 0; i < old->nrepos; i++)
+			if (!strcmp(ncf->repos[j].name, old->repos[i].name))
+				break;
+		if (i < old->nrepos)
+			continue;
+		log_info("serve: reload: repo '%s' added", ncf->repos[j].name);
+		if (worker_start(d, ncf, &ncf->repos[j]) == 0)
+			added++;
+	}
+	ncf = NULL;
+	log_info("serve: config reloaded: %zu repo%s (%zu added, %zu removed, "
+		 "%zu changed), %zu host%s, at most %d tasks at once",
+		 d->cf->nrepos, d->cf->nrepos == 1 ? "" : "s", added, removed,
+		 changed, d->cf->nhosts, d->cf->nhosts == 1 ? "" : "s",
+		 d->cf->max_parallel);
+	goto out;
+refused:
+	log_error("serve: reload refused: the running config stays");
+out:
+	config_free(ncf);
+	diags_release(&diags);
+	buf_release(&line);
+}
+
+static const char *
+signal_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	default:
+		return "a signal";
+	}
+}
+
 int
 serve_run(struct config *cf, int quiet)
 {
@@ -627,6 +917,8 @@ serve_run(struct config *cf, int quiet)
 	int ret = -1, lockfd = -1;
 	int64_t wait;
 
+	/* a daemon's log: times, or journald's priorities */
+	log_set_style(log_style_for_stderr());
 	memset(&d, 0, sizeof(d));
 	d.cf = cf;
 	pthread_mutex_init(&d.lock, NULL);
@@ -636,6 +928,7 @@ serve_run(struct config *cf, int quiet)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* "serve" in the lock: run and input set leave the running to us */
@@ -648,10 +941,8 @@ serve_run(struct config *cf, int quiet)
 	runners_configure_hosts(cf);
 	runner_store_limits(cf->store_file_max, cf->store_run_max);
 	runner_log_limit(cf->run_log_max);
-	if (runners_configure_local(cf, cf->data_dir) < 0) {
-		log_warnx("serve: %s", err_msg());
+	if (runners_configure_local(cf, cf->data_dir) < 0)
 		goto out;
-	}
 	d.x = exec_new(st, s, cf->max_parallel, quiet);
 	exec_set_idle_wait(d.x, 1);
 	if (exec_adopt_all(d.x) < 0)
@@ -666,10 +957,10 @@ serve_run(struct config *cf, int quiet)
 	if (outbox_start(&d.outbox, cf) < 0)
 		goto out;
 	exec_set_on_finish(d.x, on_run_end, &d);
-	exec_set_allow(d.x, allow_runner, cf);
+	exec_set_allow(d.x, allow_runner, &d);
 	d.probes = probes_new(st, s, cf->max_checks_parallel, quiet);
 	probes_set_hooks(d.probes, hook_wake, on_run_end, &d);
-	probes_set_allow(d.probes, allow_runner, cf);
+	probes_set_allow(d.probes, allow_runner, &d);
 	log_info("serve: listening on %s (port %d), status pages at %s",
 		 cf->listen, http_port(d.http), cf->public_url);
 	{
@@ -692,19 +983,19 @@ serve_run(struct config *cf, int quiet)
 		if (notify_send(state) < 0)
 			log_warnx("serve: %s", err_msg());
 	}
-	d.workers = xcalloc(cf->nrepos + 1, sizeof(*d.workers));
-	for (i = 0; i < cf->nrepos; i++) {
-		d.workers[i].rc = &cf->repos[i];
-		d.workers[i].d = &d;
-		if (pthread_create(&d.workers[i].thread, NULL, worker_main,
-				   &d.workers[i]) != 0) {
-			log_warnx("serve: cannot start the thread of repo '%s'",
-				  cf->repos[i].name);
+	for (i = 0; i < cf->nrepos; i++)
+		if (worker_start(&d, cf, &cf->repos[i]) < 0)
 			break;
-		}
-		d.nworkers++;
-	}
+	if (pthread_create(&d.gc, NULL, gc_main, &d) == 0)
+		d.gc_started = 1;
+	else
+		log_error("serve: cannot start the gc thread: retention is "
+			  "not applied");
 	while (!got_signal) {
+		if (got_hup) {
+			got_hup = 0;
+			reload(&d);
+		}
 		/* signals interrupt nothing here: wake twice a second to
 		 * notice them */
 		/* probes first: their due times bound the wait */
@@ -715,7 +1006,10 @@ serve_run(struct config *cf, int quiet)
 			sleep(1);
 		}
 	}
-	log_info("serve: stopping (signal %d)", (int)got_signal);
+	log_info("serve: stopping: %s received; %zu run%s in progress "
+		 "stopped, to run again at the next start",
+		 signal_name(got_signal), exec_running(d.x),
+		 exec_running(d.x) == 1 ? "" : "s");
 	if (notify_send("STOPPING=1") < 0)
 		log_warnx("serve: %s", err_msg());
 	pthread_mutex_lock(&d.lock);
@@ -723,7 +1017,9 @@ serve_run(struct config *cf, int quiet)
 	pthread_cond_broadcast(&d.cond);
 	pthread_mutex_unlock(&d.lock);
 	for (i = 0; i < d.nworkers; i++)
-		pthread_join(d.workers[i].thread, NULL);
+		pthread_join(d.workers[i]->thread, NULL);
+	if (d.gc_started)
+		pthread_join(d.gc, NULL);
 	http_stop(d.http);
 	d.http = NULL;
 	exec_interrupt_all(d.x, "scaffold serve stopped while the run was in "
@@ -737,12 +1033,20 @@ serve_run(struct config *cf, int quiet)
 	ret = 0;
 out:
 	if (ret < 0)
-		log_warnx("serve: %s", err_msg());
+		log_error("serve: %s; not started", err_msg());
 	http_stop(d.http);
 	outbox_stop(d.outbox);
 	probes_free(d.probes, "scaffold serve stopped while the probe ran");
 	exec_free(d.x);
+	for (i = 0; i < d.nworkers; i++)
+		free(d.workers[i]);
 	free(d.workers);
+	for (i = 0; i < d.nretired; i++)
+		if (d.retired[i] != cf)
+			config_free(d.retired[i]);
+	free(d.retired);
+	if (d.cf != cf)
+		config_free(d.cf);
 	sched_free(s);
 	store_close(st);
 	if (lockfd >= 0)

@@ -417,6 +417,7 @@ enum {
 	K_LIMITS,
 	K_SESSION_LIFETIME,
 	K_MAX_CHECKS_PARALLEL,
+	K_RETENTION,
 	K_N
 };
 static const char *const config_keys[K_N] = {
@@ -424,6 +425,7 @@ static const char *const config_keys[K_N] = {
 	"fetch_timeout", "max_parallel", "docker",   "hosts",
 	"repos",	 "public_status", "repo_schemes", "local",
 	"limits",	 "session_lifetime", "max_checks_parallel",
+	"retention",
 };
 
 /*
@@ -664,6 +666,31 @@ load_limits(struct lctx *x, const struct ynode *n, struct config *cf)
 		get_size(x, s[4], "limits.body_min_rate", &cf->http_body_rate);
 }
 
+/* retention: {runs, keep_last_runs, deliveries} */
+static void
+load_retention(struct lctx *x, const struct ynode *n, struct config *cf)
+{
+	static const char *const keys[] = { "runs", "keep_last_runs",
+					    "deliveries" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'retention' must be a mapping with 'runs', "
+			     "'keep_last_runs' and 'deliveries', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "retention", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0])
+		yn_duration(x, s[0], "retention.runs", &cf->retain_runs_ms);
+	if (s[1])
+		get_int(x, s[1], "retention.keep_last_runs", 1, 1000000,
+			&cf->retain_last_runs);
+	if (s[2])
+		yn_duration(x, s[2], "retention.deliveries",
+			    &cf->retain_deliveries_ms);
+}
+
 int
 config_load(struct config **out, const char *path, struct diags *diags)
 {
@@ -763,6 +790,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 	cf->http_body_rate = CONFIG_BODY_MIN_RATE;
 	if (s[K_LIMITS] && !ynode_is_null(s[K_LIMITS]))
 		load_limits(&x, s[K_LIMITS], cf);
+	if (s[K_RETENTION] && !ynode_is_null(s[K_RETENTION]))
+		load_retention(&x, s[K_RETENTION], cf);
 	/* as root, local tasks need a user to run as (docs/config.md) */
 	need_user = geteuid() == 0 && !user_given;
 	if ((n = s[K_REPOS]) && !ynode_is_null(n)) {

@@ -61,23 +61,29 @@ diags_sort(struct diags *d)
 }
 
 void
+diag_format(struct buf *b, const struct diag *x)
+{
+	if (x->pos.line > 0)
+		buf_addf(b, "%s:%d:%d: %s: %s", x->file, x->pos.line,
+			 x->pos.col, x->sev == DIAG_ERROR ? "error" : "warning",
+			 x->msg);
+	else
+		buf_addf(b, "%s: %s: %s", x->file,
+			 x->sev == DIAG_ERROR ? "error" : "warning", x->msg);
+}
+
+void
 diags_print(FILE *f, const struct diags *d)
 {
+	struct buf b = BUF_INIT;
 	size_t i;
-	const struct diag *x;
 
 	for (i = 0; i < d->n; i++) {
-		x = &d->v[i];
-		if (x->pos.line > 0)
-			fprintf(f, "%s:%d:%d: %s: %s\n", x->file, x->pos.line,
-				x->pos.col,
-				x->sev == DIAG_ERROR ? "error" : "warning",
-				x->msg);
-		else
-			fprintf(f, "%s: %s: %s\n", x->file,
-				x->sev == DIAG_ERROR ? "error" : "warning",
-				x->msg);
+		buf_reset(&b);
+		diag_format(&b, &d->v[i]);
+		fprintf(f, "%s\n", b.ptr);
 	}
+	buf_release(&b);
 }
 
 int

@@ -64,6 +64,9 @@ void diags_print(FILE *f, const struct diags *d);
 /* Remove the first diagnostic of sev at file:pos; 1 if there was one. */
 int diags_drop(struct diags *d, enum diag_severity sev, const char *file,
 	       struct pos pos);
+/* One diagnostic as diags_print writes it ("file:line:col: error: msg"),
+ * without the newline, appended to b. */
+void diag_format(struct buf *b, const struct diag *x);
 void diags_release(struct diags *d);
 
 struct name_ref {
@@ -400,6 +403,11 @@ struct config {
 	 * a grace of header_timeout (docs/api.md) */
 	int64_t http_head_timeout_ms;
 	int64_t http_body_rate;
+	/* retention: {runs, keep_last_runs, deliveries} (docs/config.md):
+	 * 0 where absent (no limit; deliveries: DELIVERY_KEEP_DAYS) */
+	int64_t retain_runs_ms;
+	int retain_last_runs;
+	int64_t retain_deliveries_ms;
 };
 #define CONFIG_STORE_FILE_MAX ((int64_t)256 << 20)
 #define CONFIG_HEADER_TIMEOUT_MS ((int64_t)10000)
@@ -454,6 +462,46 @@ int task_state_parse(const char *s); /* -1 when unknown */
 enum run_state { RS_RUNNING, RS_SUCCESS, RS_ERROR, RS_KILLED, RS_LOST, RS_N };
 extern const char *const run_state_names[RS_N];
 
+/*
+ * A data dir that exists must be a directory other users cannot reach:
+ * 0, or -1 with the message naming the fix (store_open makes this check).
+ */
+int store_check_data_dir(const char *dir);
+/*
+ * Backups (store-backup.c).  store_backup_db copies the database of s, as
+ * one consistent snapshot taken while others write, into the new file
+ * dest (rollback journal, not WAL: one file).  store_backup_refs lists
+ * what such a copy refers to in the data dir, as relative paths:
+ * "blobs/ab/cdef..." (run and cascade files) and "logs/N.log",
+ * "logs/check-N.log".  store_integrity: 0 when SQLite finds the database
+ * intact.  Each -1 with the message set.
+ */
+struct store;
+int store_backup_db(struct store *s, const char *dest);
+int store_backup_refs(const char *db_path, struct strvec *blobs,
+		      struct strvec *logs);
+int store_integrity(struct store *s);
+/*
+ * Retention (store-gc.c).  store_gc_runs deletes, in one transaction, at
+ * most max of the runs the policy lets go (with their env and file rows),
+ * oldest first, and returns their ids in *ids (free() it) for the caller
+ * to remove their logs; with dry_run it deletes nothing and returns them
+ * all.  Never a running run, never one of a task's last batch.
+ * store_gc_deliveries deletes at most max processed deliveries received
+ * before before_ms (dry_run: counts them all).  store_gc_blob_refs puts
+ * every blob hash the rows refer to in refs, sorted (strcmp), but for the
+ * runs in gone (sorted: those a dry run would delete).
+ */
+struct gc_policy {
+	int64_t runs_ms;    /* runs older than this go; 0: no age limit */
+	int keep_last_runs; /* runs beyond this many of a task go; 0: none */
+};
+int store_gc_runs(struct store *s, const struct gc_policy *p, size_t max,
+		  int dry_run, int64_t **ids, size_t *n);
+int store_gc_deliveries(struct store *s, int64_t before_ms, size_t max,
+			int dry_run, int64_t *n);
+int store_gc_blob_refs(struct store *s, const int64_t *gone, size_t ngone,
+		       struct strvec *refs);
 struct store;
 
 struct cascade_row {

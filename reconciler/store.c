@@ -388,8 +388,8 @@ store_open_existing(struct store **out, const char *data_dir)
  * an existing one that other users can reach is refused, naming the fix
  * (one scaffold created is 0700 already).
  */
-static int
-check_data_dir(const char *dir)
+int
+store_check_data_dir(const char *dir)
 {
 	struct stat st;
 	unsigned mode;
@@ -471,7 +471,7 @@ store_open(struct store **out, const char *data_dir)
 
 	*out = NULL;
 	s->dir = xstrdup(data_dir);
-	if (mkdir_p(data_dir, 0700) < 0 || check_data_dir(data_dir) < 0)
+	if (mkdir_p(data_dir, 0700) < 0 || store_check_data_dir(data_dir) < 0)
 		goto out;
 	buf_addf(&path, "%s/blobs", data_dir);
 	if (private_dir(path.ptr) < 0)

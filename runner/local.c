@@ -72,7 +72,9 @@ bool local_force_poll;
 
 enum why_stop { STOP_NONE, STOP_TIMEOUT, STOP_KILLED };
 
-/* runner_local_configure(); read-only while runs go. */
+/* runner_local_configure(); read-only while runs go, but for hide, which
+ * a reload replaces (runner_local_hide) under hide_lock. */
+static pthread_mutex_t hide_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	bool drop;
 	uid_t uid;
@@ -142,6 +144,21 @@ sh_quote(struct buf *b, const char *s)
 	runner_sh_quote(b, s, strlen(s));
 }
 
+void
+runner_local_hide(const char *const *hide, size_t n)
+{
+	struct strvec v = STRVEC_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hide[i] && hide[i][0] == '/')
+			strvec_push(&v, hide[i]);
+	pthread_mutex_lock(&hide_lock);
+	strvec_clear(&lc.hide);
+	lc.hide = v;
+	pthread_mutex_unlock(&hide_lock);
+}
+
 /* The account local tasks run as, and what they must not see. */
 int
 runner_local_configure(const char *user, const char *const *hide, size_t n)
@@ -149,13 +166,9 @@ runner_local_configure(const char *user, const char *const *hide, size_t n)
 	struct passwd pw, *res = NULL;
 	char *tmp;
 	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t i;
 	int e, ret = 0;
 
-	strvec_clear(&lc.hide);
-	for (i = 0; i < n; i++)
-		if (hide[i] && hide[i][0] == '/')
-			strvec_push(&lc.hide, hide[i]);
+	runner_local_hide(hide, n);
 	free(lc.user);
 	free(lc.home);
 	lc.user = lc.home = NULL;
@@ -619,6 +632,7 @@ static int
 spawn(struct run_handle *h, char *const argv[], char *const envp[])
 {
 	struct sandbox sb;
+	struct strvec hide = STRVEC_INIT;
 	struct buf p = BUF_INIT, v = BUF_INIT;
 	int st[2] = { -1, -1 }, go[2] = { -1, -1 }, devnull = -1, out = -1;
 	int report[3], ret = -1, gone = 0;
@@ -650,8 +664,12 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	sb.meta_dir = h->meta_dir;
 	sb.argv = argv;
 	sb.envp = envp;
-	sb.hide = (const char *const *)lc.hide.v;
-	sb.nhide = lc.hide.n;
+	pthread_mutex_lock(&hide_lock);
+	for (size_t i = 0; i < lc.hide.n; i++)
+		strvec_push(&hide, lc.hide.v[i]);
+	pthread_mutex_unlock(&hide_lock);
+	sb.hide = (const char *const *)hide.v;
+	sb.nhide = hide.n;
 	sb.drop = lc.drop;
 	sb.uid = lc.uid;
 	sb.gid = lc.gid;
@@ -709,6 +727,7 @@ out:
 		h->gone = true;
 	}
 	sandbox_release(&sb);
+	strvec_clear(&hide);
 	close_fd(&devnull);
 	close_fd(&out);
 	close_fd(&st[0]);

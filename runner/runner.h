@@ -189,6 +189,13 @@ struct ssh_host {
  * runner_ssh_configure(NULL, 0) closes every connection, e.g. at exit.
  */
 void runner_ssh_configure(const struct ssh_host *hosts, size_t n);
+/*
+ * Connect to host, check its key against its known_hosts, log in and find
+ * the home directory (appended to home); then log out.  Nothing is started
+ * on the host.  0, ERR_AUTH (the key or the login refused), or -1; the
+ * message says which host and why.
+ */
+int runner_ssh_probe(const struct ssh_host *host, struct buf *home);
 
 /*
  * Settings of the local backend: the user local tasks run as when
@@ -197,6 +204,9 @@ void runner_ssh_configure(const struct ssh_host *hosts, size_t n);
  * the paths its tasks must not see (the data dir, the config, secret
  * files; absolute).  Call before the first run.
  */
+/* Replace what local runs must not see (a reloaded config); a run that
+ * started keeps its sandbox. */
+void runner_local_hide(const char *const *hide, size_t n);
 int runner_local_configure(const char *user, const char *const *hide,
 			   size_t n);
 

@@ -159,6 +159,7 @@ struct conn {
 	pthread_t io;
 	int wake[2]; /* wakes the I/O thread from its poll */
 	bool connecting; /* conn_connect() runs: the lock is never dropped */
+	bool probe;	 /* runner_ssh_probe's: log in, and no more */
 
 	/* the helper shell of the session (all under lock) */
 	LIBSSH2_CHANNEL *agent;
@@ -420,6 +421,26 @@ runner_ssh_configure(const struct ssh_host *hosts, size_t n)
 	for (i = 0; i < nold; i++)
 		conn_put(old[i]);
 	free(old);
+}
+
+static int conn_connect(struct conn *c);
+
+int
+runner_ssh_probe(const struct ssh_host *host, struct buf *home)
+{
+	struct conn *c = conn_new(host);
+	int ret;
+
+	c->probe = true;
+	pthread_mutex_lock(&c->lock);
+	ret = conn_connect(c);
+	if (ret == 0) {
+		buf_puts(home, c->home);
+		teardown(c, true);
+	}
+	pthread_mutex_unlock(&c->lock);
+	conn_put(c);
+	return ret;
 }
 
 /* ---- the connection --------------------------------------------------- */
@@ -1010,6 +1031,11 @@ conn_connect_(struct conn *c)
 		goto out;
 	}
 	c->home = xstrdup(home);
+	if (c->probe) {
+		/* no helper shell, no orphans reaped: a look, no change */
+		ret = 0;
+		goto out;
+	}
 	if ((ret = agent_start(c)) < 0)
 		goto out;
 	ret = -1;

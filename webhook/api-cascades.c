@@ -215,7 +215,7 @@ api_cascade_plan(struct req *r)
 {
 	const char *repo = r->params[0], *name = r->params[1];
 	const char *from = req_query(r, "from"), *to = req_query(r, "to");
-	const struct repo_config *rc = config_repo(r->srv->cf, repo);
+	const struct repo_config *rc = config_repo(r->cf, repo);
 	struct cascade *old = NULL, *new = NULL;
 	struct buf mirror = BUF_INIT;
 	struct plan plan;
@@ -241,7 +241,7 @@ api_cascade_plan(struct req *r)
 		reply_error(r, 404, "no repo '%s' in the config", repo);
 		goto out;
 	}
-	buf_addf(&mirror, "%s/mirrors/%s.git", r->srv->cf->data_dir, rc->name);
+	buf_addf(&mirror, "%s/mirrors/%s.git", r->cf->data_dir, rc->name);
 	if (stat(mirror.ptr, &sb) < 0) {
 		reply_error(r, 409, "repo '%s' has not been fetched yet", repo);
 		goto out;

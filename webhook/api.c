@@ -129,7 +129,7 @@ api_repos(struct req *r)
 
 	if (!st)
 		return;
-	if (view_repos(&v, st, r->srv->cf) < 0)
+	if (view_repos(&v, st, r->cf) < 0)
 		api_reply_err(r, -1);
 	else
 		reply_json(r, 200, v);
@@ -138,7 +138,7 @@ api_repos(struct req *r)
 static void
 api_repo_sync(struct req *r)
 {
-	const struct repo_config *rc = config_repo(r->srv->cf, r->params[0]);
+	const struct repo_config *rc = config_repo(r->cf, r->params[0]);
 
 	if (!rc) {
 		reply_error(r, 404, "no repo '%s' in the config",
@@ -307,6 +307,31 @@ api_metrics(struct req *r)
 		buf_addf(&b, "scaffold_sync_failures_total{repo=\"%s\"} %lld\n",
 			 h->cf->repos[i].name, (long long)h->syncs[i].failures);
 	pthread_mutex_unlock(&h->mlock);
+	buf_addf(&b,
+		 "# HELP scaffold_data_dir_bytes Disk used by the data dir, "
+		 "measured by the last gc.\n"
+		 "# TYPE scaffold_data_dir_bytes gauge\n"
+		 "scaffold_data_dir_bytes %lld\n"
+		 "# HELP scaffold_gc_freed_bytes_total Disk freed by gc "
+		 "(retention).\n"
+		 "# TYPE scaffold_gc_freed_bytes_total counter\n"
+		 "scaffold_gc_freed_bytes_total %lld\n"
+		 "# HELP scaffold_gc_runs_removed_total Runs removed by gc.\n"
+		 "# TYPE scaffold_gc_runs_removed_total counter\n"
+		 "scaffold_gc_runs_removed_total %lld\n"
+		 "# HELP scaffold_gc_blobs_removed_total Unreferenced blobs "
+		 "removed by gc.\n"
+		 "# TYPE scaffold_gc_blobs_removed_total counter\n"
+		 "scaffold_gc_blobs_removed_total %lld\n"
+		 "# HELP scaffold_gc_last_run_timestamp_seconds When gc last "
+		 "ran (0: not yet).\n"
+		 "# TYPE scaffold_gc_last_run_timestamp_seconds gauge\n"
+		 "scaffold_gc_last_run_timestamp_seconds %lld\n",
+		 (long long)atomic_load(&h->data_bytes),
+		 (long long)atomic_load(&h->gc_freed),
+		 (long long)atomic_load(&h->gc_runs),
+		 (long long)atomic_load(&h->gc_blobs),
+		 (long long)atomic_load(&h->gc_at));
 	if (metrics_state(r, &b) < 0)
 		goto out;
 	reply_data(r, 200, "text/plain; version=0.0.4", b.ptr, b.len);

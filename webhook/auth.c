@@ -144,7 +144,7 @@ auth_need(const struct route *rt, const struct config *cf)
 int
 auth_may_see(const struct req *r, enum page_class c)
 {
-	return r->role >= class_need(c, r->srv->cf);
+	return r->role >= class_need(c, r->cf);
 }
 
 /* A session id as we make them: 64 lowercase hex digits. */
@@ -199,7 +199,7 @@ auth_request(struct req *r, const struct route *rt)
 	/* another scheme (a proxy's Basic auth) is not ours: on a page, or
 	 * on a route that needs no role, it is as if absent */
 	if (h && strncasecmp(h, "Bearer ", 7) &&
-	    (rt->page != PAGE_API || auth_need(rt, r->srv->cf) == ROLE_NONE))
+	    (rt->page != PAGE_API || auth_need(rt, r->cf) == ROLE_NONE))
 		h = NULL;
 	if (!h) {
 		/* a cookie never makes a change: GET and HEAD of pages only
@@ -434,7 +434,7 @@ auth_same_origin(struct req *r)
 	if (!from)
 		return 1; /* a browser sends one of them on every POST */
 	origin_of(&o, from);
-	origin_of(&mine, r->srv->cf->public_url);
+	origin_of(&mine, r->cf->public_url);
 	host = req_header(r, MHD_HTTP_HEADER_HOST);
 	if (o.len && mine.len && !strcasecmp(o.ptr, mine.ptr))
 		ok = 1;

@@ -37,7 +37,7 @@ lower(char *s)
 static void
 prove_hmac(struct req *r, const char *sig_hex, struct proof *p)
 {
-	const struct config *cf = r->srv->cf;
+	const struct config *cf = r->cf;
 	char want[SHA256_HEX_LEN + 1], got[SHA256_HEX_LEN + 1];
 	size_t i;
 
@@ -46,7 +46,7 @@ prove_hmac(struct req *r, const char *sig_hex, struct proof *p)
 	memcpy(got, sig_hex, sizeof(got));
 	lower(got);
 	for (i = 0; i < cf->nrepos; i++) {
-		const struct buf *sec = &r->srv->secrets[i];
+		const struct buf *sec = &r->secrets[i];
 
 		if (!sec->len)
 			continue;
@@ -64,14 +64,14 @@ prove_hmac(struct req *r, const char *sig_hex, struct proof *p)
 static void
 prove_token(struct req *r, const char *token, struct proof *p)
 {
-	const struct config *cf = r->srv->cf;
+	const struct config *cf = r->cf;
 	static const char k[] = "scaffold-token-compare";
 	unsigned char want[32], got[32];
 	size_t i;
 
 	hmac_sha256(got, k, sizeof(k) - 1, token, strlen(token));
 	for (i = 0; i < cf->nrepos; i++) {
-		const struct buf *sec = &r->srv->secrets[i];
+		const struct buf *sec = &r->secrets[i];
 
 		if (!sec->len)
 			continue;
@@ -88,8 +88,8 @@ any_secret(struct req *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->srv->cf->nrepos; i++)
-		if (r->srv->secrets[i].len)
+	for (i = 0; i < r->cf->nrepos; i++)
+		if (r->secrets[i].len)
 			return 1;
 	return 0;
 }
@@ -316,7 +316,7 @@ accept_push(struct req *r, int forge, const struct proof *p,
 	    const char *delivery, const char *digest, const char *event,
 	    const struct hooks_push *pu)
 {
-	const struct config *cf = r->srv->cf;
+	const struct config *cf = r->cf;
 	const char *ref = pu->ref, *after = pu->after;
 	const char *project = pu->project;
 	const char *const *urls = pu->urls;
@@ -608,7 +608,7 @@ ignore_event(struct req *r, int forge, const char *event)
 static void
 hook_github(struct req *r)
 {
-	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	struct proof p = { xcalloc(r->cf->nrepos + 1, 1), 0 };
 	const char *sig = req_header(r, "X-Hub-Signature-256");
 	const char *event = req_header(r, "X-GitHub-Event");
 	char idbuf[DELIVERY_ID_MAX + 1], digest[SHA256_HEX_LEN + 1];
@@ -651,7 +651,7 @@ out:
 static void
 hook_gitlab(struct req *r)
 {
-	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	struct proof p = { xcalloc(r->cf->nrepos + 1, 1), 0 };
 	const char *token = req_header(r, "X-Gitlab-Token");
 	const char *event = req_header(r, "X-Gitlab-Event");
 	char idbuf[DELIVERY_ID_MAX + 1], digest[SHA256_HEX_LEN + 1];
@@ -691,7 +691,7 @@ out:
 static void
 hook_gitea(struct req *r)
 {
-	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	struct proof p = { xcalloc(r->cf->nrepos + 1, 1), 0 };
 	const char *sig = req_header(r, "X-Gitea-Signature");
 	const char *event = req_header(r, "X-Gitea-Event");
 	const char *delivery = req_header(r, "X-Gitea-Delivery");
@@ -756,7 +756,7 @@ hmac_form(int forge, const char *sig)
 static void
 head_proof(struct req *r, int forge, const char *header, const char *sig)
 {
-	struct proof p = { xcalloc(r->srv->cf->nrepos + 1, 1), 0 };
+	struct proof p = { xcalloc(r->cf->nrepos + 1, 1), 0 };
 
 	if (forge == FORGE_GITLAB && sig)
 		prove_token(r, sig, &p);

@@ -189,6 +189,19 @@ http_count_delivery(struct http_server *h, int forge, int result)
 }
 
 void
+http_note_gc(struct http_server *h, int64_t data_bytes, int64_t freed_bytes,
+	     int64_t runs, int64_t blobs)
+{
+	if (!h)
+		return;
+	atomic_store(&h->data_bytes, data_bytes);
+	atomic_fetch_add(&h->gc_freed, freed_bytes);
+	atomic_fetch_add(&h->gc_runs, runs);
+	atomic_fetch_add(&h->gc_blobs, blobs);
+	atomic_store(&h->gc_at, store_now_ms() / 1000);
+}
+
+void
 http_note_sync(struct http_server *h, const char *repo, int64_t duration_ms,
 	       int ok)
 {
@@ -196,16 +209,16 @@ http_note_sync(struct http_server *h, const char *repo, int64_t duration_ms,
 
 	if (!h)
 		return;
+	pthread_mutex_lock(&h->mlock);
 	for (i = 0; i < h->cf->nrepos; i++) {
 		if (strcmp(h->cf->repos[i].name, repo))
 			continue;
-		pthread_mutex_lock(&h->mlock);
 		h->syncs[i].count++;
 		h->syncs[i].failures += !ok;
 		h->syncs[i].sum_ms += duration_ms;
 		h->syncs[i].last_ms = duration_ms;
-		pthread_mutex_unlock(&h->mlock);
 	}
+	pthread_mutex_unlock(&h->mlock);
 }
 
 /*
@@ -254,7 +267,7 @@ no:
 static enum role
 route_need(const struct req *r)
 {
-	return auth_need(r->route, r->srv->cf);
+	return auth_need(r->route, r->cf);
 }
 
 /* Find the route of method and path: 0, or -1 with a 404 or 405 reply. */
@@ -365,7 +378,7 @@ body_too_big(struct req *r)
 	if (r->max_body == HTTP_STREAM_BODY)
 		reply_error(r, 413, "the request body is larger than %lld "
 				    "bytes (limits.store_file)",
-			    (long long)r->srv->cf->store_file_max);
+			    (long long)r->cf->store_file_max);
 	else
 		reply_error(r, 413, "the request body is larger than %zu "
 				    "bytes (the limit of %s '%s')",
@@ -384,7 +397,7 @@ too_much_buffered(struct req *r)
 static int
 upload_open(struct req *r)
 {
-	buf_addf(&r->upload_path, "%s/.upload-XXXXXX", r->srv->cf->data_dir);
+	buf_addf(&r->upload_path, "%s/.upload-XXXXXX", r->cf->data_dir);
 	r->upload_fd = mkostemp(r->upload_path.ptr, O_CLOEXEC);
 	if (r->upload_fd < 0) {
 		log_warn("http: cannot create '%s'", r->upload_path.ptr);
@@ -437,7 +450,7 @@ on_head(struct req *r)
 	if (cl)
 		len = strtoull(cl, NULL, 10);
 	if (r->max_body == HTTP_STREAM_BODY) {
-		if (len > (unsigned long long)r->srv->cf->store_file_max) {
+		if (len > (unsigned long long)r->cf->store_file_max) {
 			body_too_big(r);
 			return -1;
 		}
@@ -528,7 +541,7 @@ on_body(struct req *r, const char *data, size_t n)
 	r->received += n;
 	guard_body(r->conn, n);
 	if (r->upload_fd >= 0) {
-		if (r->received > (uint64_t)r->srv->cf->store_file_max) {
+		if (r->received > (uint64_t)r->cf->store_file_max) {
 			body_too_big(r);
 			return -1;
 		}
@@ -592,6 +605,10 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	struct req *r = xcalloc(1, sizeof(*r));
 
 	r->srv = cls;
+	pthread_mutex_lock(&r->srv->mlock);
+	r->cf = r->srv->cf;
+	r->secrets = r->srv->secrets;
+	pthread_mutex_unlock(&r->srv->mlock);
 	r->conn = conn;
 	r->upload_fd = -1;
 	buf_init(&r->body);
@@ -743,6 +760,85 @@ out:
 	return ret;
 }
 
+static void
+secrets_free(struct buf *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		/* a secret: not left in freed memory */
+		if (v[i].len)
+			explicit_bzero(v[i].ptr, v[i].len);
+		buf_release(&v[i]);
+	}
+	free(v);
+}
+
+/* The webhook secret of each repo of cf ([nrepos], empty: none). */
+static int
+read_secrets(struct buf **out, const struct config *cf)
+{
+	struct buf *v = xcalloc(cf->nrepos + 1, sizeof(*v));
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; i < cf->nrepos; i++)
+		buf_init(&v[i]);
+	for (i = 0; i < cf->nrepos; i++) {
+		if (!cf->repos[i].webhook_secret_file)
+			continue;
+		if (buf_read_file(&v[i], cf->repos[i].webhook_secret_file,
+				  4096) < 0)
+			goto fail;
+		/* a trailing newline from `echo > file` is not the secret */
+		while (v[i].len && (v[i].ptr[v[i].len - 1] == '\n' ||
+				    v[i].ptr[v[i].len - 1] == '\r'))
+			v[i].ptr[--v[i].len] = '\0';
+		if (!v[i].len) {
+			err_set("repo '%s': webhook_secret_file '%s' is empty",
+				cf->repos[i].name,
+				cf->repos[i].webhook_secret_file);
+			goto fail;
+		}
+	}
+	*out = v;
+	return 0;
+fail:
+	secrets_free(v, cf->nrepos);
+	return -1;
+}
+
+int
+http_reload(struct http_server *h, const struct config *cf)
+{
+	struct buf *secrets = NULL;
+	struct sync_stat *syncs;
+	struct http_gen *g;
+	size_t i, j;
+
+	if (read_secrets(&secrets, cf) < 0)
+		return -1;
+	syncs = xcalloc(cf->nrepos + 1, sizeof(*syncs));
+	pthread_mutex_lock(&h->mlock);
+	/* a repo's counters go on under its name */
+	for (i = 0; i < cf->nrepos; i++)
+		for (j = 0; j < h->cf->nrepos; j++)
+			if (!strcmp(cf->repos[i].name, h->cf->repos[j].name))
+				syncs[i] = h->syncs[j];
+	GROW(h->old, h->nold + 1, h->aold);
+	g = &h->old[h->nold++];
+	g->cf = h->cf;
+	g->secrets = h->secrets;
+	g->syncs = h->syncs;
+	h->cf = cf;
+	h->secrets = secrets;
+	h->syncs = syncs;
+	pthread_mutex_unlock(&h->mlock);
+	return 0;
+}
+
 int
 http_start(struct http_server **out, const struct config *cf,
 	   const struct http_hooks *hooks)
@@ -752,7 +848,6 @@ http_start(struct http_server **out, const struct config *cf,
 	socklen_t salen = 0;
 	const union MHD_DaemonInfo *info;
 	unsigned flags;
-	size_t i;
 
 	*out = NULL;
 	pthread_once(&tl_once, tl_init);
@@ -764,26 +859,8 @@ http_start(struct http_server **out, const struct config *cf,
 	pthread_mutex_init(&h->mlock, NULL);
 	plan_gate_init(h);
 	h->syncs = xcalloc(cf->nrepos + 1, sizeof(*h->syncs));
-	h->secrets = xcalloc(cf->nrepos + 1, sizeof(*h->secrets));
-	for (i = 0; i < cf->nrepos; i++) {
-		buf_init(&h->secrets[i]);
-		if (!cf->repos[i].webhook_secret_file)
-			continue;
-		if (buf_read_file(&h->secrets[i],
-				  cf->repos[i].webhook_secret_file, 4096) < 0)
-			goto fail;
-		/* a trailing newline from `echo > file` is not the secret */
-		while (h->secrets[i].len &&
-		       (h->secrets[i].ptr[h->secrets[i].len - 1] == '\n' ||
-			h->secrets[i].ptr[h->secrets[i].len - 1] == '\r'))
-			h->secrets[i].ptr[--h->secrets[i].len] = '\0';
-		if (!h->secrets[i].len) {
-			err_set("repo '%s': webhook_secret_file '%s' is empty",
-				cf->repos[i].name,
-				cf->repos[i].webhook_secret_file);
-			goto fail;
-		}
-	}
+	if (read_secrets(&h->secrets, cf) < 0)
+		goto fail;
 	if (parse_listen(cf->listen, &sa, &salen) < 0)
 		goto fail;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD |
@@ -832,10 +909,13 @@ http_stop(struct http_server *h)
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	guard_free(h->guard);
-	for (i = 0; i < h->cf->nrepos; i++)
-		buf_release(&h->secrets[i]);
-	free(h->secrets);
+	secrets_free(h->secrets, h->cf->nrepos);
 	free(h->syncs);
+	for (i = 0; i < h->nold; i++) {
+		secrets_free(h->old[i].secrets, h->old[i].cf->nrepos);
+		free(h->old[i].syncs);
+	}
+	free(h->old);
 	pthread_mutex_destroy(&h->mlock);
 	plan_gate_release(h);
 	free(h);

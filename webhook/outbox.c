@@ -22,7 +22,8 @@
 #define UNSENT_LIMIT 10000
 
 struct outbox {
-	const struct config *cf;
+	const struct config *cf;      /* the thread's */
+	const struct config *next_cf; /* a reload's, under lock */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -203,6 +204,10 @@ outbox_main(void *arg)
 		nnotes = ob->nnotes;
 		ob->notes = NULL;
 		ob->nnotes = ob->alloc = 0;
+		if (ob->next_cf) {
+			ob->cf = ob->next_cf;
+			ob->next_cf = NULL;
+		}
 		if (ob->woken && sweep_at > store_now_ms() + SWEEP_MS)
 			sweep_at = store_now_ms() + SWEEP_MS;
 		ob->woken = 0;
@@ -245,6 +250,18 @@ outbox_main(void *arg)
 	}
 	store_close(st);
 	return NULL;
+}
+
+void
+outbox_set_config(struct outbox *ob, const struct config *cf)
+{
+	if (!ob)
+		return;
+	pthread_mutex_lock(&ob->lock);
+	ob->next_cf = cf;
+	ob->woken = 1;
+	pthread_cond_signal(&ob->cond);
+	pthread_mutex_unlock(&ob->lock);
 }
 
 int

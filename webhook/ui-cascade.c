@@ -141,7 +141,7 @@ plan_section(struct page *p, const struct cascade_row *c,
 	     const struct cascade *def, const struct revision_row *revs,
 	     size_t nrevs, size_t at)
 {
-	const struct repo_config *rc = config_repo(p->r->srv->cf, c->repo);
+	const struct repo_config *rc = config_repo(p->r->cf, c->repo);
 	const struct revision_row *rev = &revs[at];
 	struct cascade *old = NULL, *new = NULL;
 	const struct cascade *cur;
@@ -177,7 +177,7 @@ plan_section(struct page *p, const struct cascade_row *c,
 			 "in the config: its mirror cannot be read.</p>\n");
 		goto out;
 	}
-	buf_addf(&mirror, "%s/mirrors/%s.git", p->r->srv->cf->data_dir,
+	buf_addf(&mirror, "%s/mirrors/%s.git", p->r->cf->data_dir,
 		 rc->name);
 	if (plan_gate_enter(p->r->srv) < 0) {
 		buf_puts(&p->b, "<p class=\"note bad\">The plan is not "

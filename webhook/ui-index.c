@@ -155,7 +155,7 @@ repo_row(struct page *p, const char *name, const char *url,
 static int
 repos(struct page *p, struct store *st)
 {
-	const struct config *cf = p->r->srv->cf;
+	const struct config *cf = p->r->cf;
 	struct repo_row *v = NULL;
 	size_t n = 0, i, j;
 

@@ -160,7 +160,7 @@ ui_login(struct req *r)
 		login_page(r, 400, next.ptr, "Enter a token.");
 		goto out;
 	}
-	ret = auth_session_start(st, token.ptr, r->srv->cf->session_lifetime_ms,
+	ret = auth_session_start(st, token.ptr, r->cf->session_lifetime_ms,
 				 &id, &name);
 	if (ret == ERR_AUTH) {
 		log_warnx("http: sign-in from %s refused: the token is not "
@@ -177,7 +177,7 @@ ui_login(struct req *r)
 		goto out;
 	}
 	log_info("http: sign-in from %s with token '%s'", peer, name);
-	auth_cookie(&cookie, r->srv->cf, id.ptr);
+	auth_cookie(&cookie, r->cf, id.ptr);
 	auth_redirect(r, next.ptr, cookie.ptr);
 out:
 	if (token.len)
@@ -211,7 +211,7 @@ ui_logout(struct req *r)
 	}
 	auth_peer(r, peer);
 	log_info("http: sign-out from %s", peer);
-	auth_cookie(&cookie, r->srv->cf, NULL);
+	auth_cookie(&cookie, r->cf, NULL);
 	auth_redirect(r, "/", cookie.ptr);
 out:
 	buf_release(&cookie);

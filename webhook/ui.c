@@ -198,7 +198,7 @@ session_bar(struct page *p)
 		buf_puts(&p->b, "</span> <button type=\"submit\">Sign out"
 				"</button></form>");
 	} else if (r->role == ROLE_NONE &&
-		   r->srv->cf->public_status != PUBLIC_FULL &&
+		   r->cf->public_status != PUBLIC_FULL &&
 		   strcmp(r->url, "/login")) {
 		buf_addf(&p->b, "<a class=\"session\" href=\"%slogin?next=",
 			 p->root);

@@ -31,14 +31,25 @@ struct http_server {
 	const struct config *cf;
 	const struct http_hooks *hooks;
 	int port;
-	/* the repos' webhook secrets, read once at start; NULL: none */
+	/* the repos' webhook secrets, read at start and at each reload;
+	 * empty: none.  cf, secrets and syncs change together, under mlock;
+	 * a request reads its own copy of cf and secrets (struct req) */
 	struct buf *secrets; /* [cf->nrepos] */
+	/* what reloads replaced, freed by http_stop: requests may hold them */
+	struct http_gen {
+		const struct config *cf;
+		struct buf *secrets;
+		struct sync_stat *syncs;
+	} *old;
+	size_t nold, aold;
 	/* counters for /metrics */
 	atomic_llong deliveries[3][5]; /* [forge][result], see http.c */
 	/* body bytes held in memory by all requests (HTTP_MAX_BUFFERED) */
 	atomic_llong buffered;
+	/* retention (the daemon's gc, http_note_gc) for /metrics */
+	atomic_llong data_bytes, gc_freed, gc_runs, gc_blobs, gc_at;
 	struct guard *guard; /* the connections, http-guard.c */
-	pthread_mutex_t mlock;	       /* guards syncs */
+	pthread_mutex_t mlock;	       /* guards syncs, cf, secrets */
 	struct sync_stat *syncs;       /* [cf->nrepos] */
 	/* plans being computed, plan-gate.c */
 	pthread_mutex_t plan_lock;
@@ -68,6 +79,10 @@ struct route;
 /* One request, from its request line to its completion. */
 struct req {
 	struct http_server *srv;
+	/* the config and webhook secrets when the request came (a reload
+	 * replaces the server's; these stay valid until http_stop) */
+	const struct config *cf;
+	const struct buf *secrets; /* [cf->nrepos] */
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *url;

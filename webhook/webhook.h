@@ -29,6 +29,15 @@ struct http_server;
  */
 int http_start(struct http_server **out, const struct config *cf,
 	       const struct http_hooks *hooks);
+/*
+ * A reloaded config (SIGHUP): its webhook secrets are read first (-1 with
+ * the message when one cannot be: nothing changed).  Requests that came
+ * before go on with the old one; it must outlive the server too.
+ */
+int http_reload(struct http_server *h, const struct config *cf);
+/* For /metrics: the data dir's size after a gc, what that gc removed. */
+void http_note_gc(struct http_server *h, int64_t data_bytes,
+		  int64_t freed_bytes, int64_t runs, int64_t blobs);
 /* The port listened on. */
 int http_port(const struct http_server *h);
 /* Stop: waits for the request threads to end.  NULL is a no-op. */
@@ -113,6 +122,9 @@ struct json_t *view_plan(const struct plan *p, const char *from,
 struct outbox;
 /* Start the sender thread (its own store connection); cf must outlive it. */
 int outbox_start(struct outbox **out, const struct config *cf);
+/* A reloaded config (forge settings): the thread takes it before its
+ * next round.  cf must outlive the outbox. */
+void outbox_set_config(struct outbox *ob, const struct config *cf);
 /* Stop it; an attempt in flight is abandoned (its row stays, to be sent
  * after a restart).  NULL is a no-op. */
 void outbox_stop(struct outbox *ob);

@@ -7,6 +7,8 @@
 #   run CMD...                  run, setting $OUT, $ERR and $RC
 #   skip_all REASON             the whole script is skipped, with the reason
 #   done_testing                print the plan; exit 1 if anything failed
+#   untimed FILE                a daemon's log without the time of each line
+#   $TIME                       a grep pattern (BRE) for that time
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SCAFFOLD=${SCAFFOLD:-$SRC/scaffold}
@@ -72,6 +74,12 @@ done_testing() {
 		tail -n 40 "$_log" | sed 's/^/# /'
 	done
 	return 1
+}
+
+# the daemon's log lines start with a time (2026-12-06T09:30:01.123Z)
+TIME='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]*\.[0-9]\{3\}Z'
+untimed() {
+	sed "s/^$TIME //" "$1"
 }
 
 [ -x "$SCAFFOLD" ] || { echo "Bail out! no binary at $SCAFFOLD"; exit 1; }

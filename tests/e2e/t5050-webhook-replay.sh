@@ -191,7 +191,7 @@ while [ $i -lt 5 ]; do
 done
 is "$CODE $BODY" '401 {"error":"the X-Hub-Signature-256 header does not match the webhook secret of any repository"}' \
 	"a bad signature: 401"
-is "$(grep 'refused (401)' "$T/serve.log")" \
+is "$(untimed "$T/serve.log" | grep 'refused (401)')" \
 	"warn: webhook: gitea delivery from 127.0.0.1 refused (401): missing X-Gitea-Signature header" \
 	"6 refused deliveries from 127.0.0.1 within 10 s: one warning line, the first, with the address"
 

@@ -69,7 +69,7 @@ scaffold: run $(last_run box sleeper) ended success" "to the end"
 run "$SCAFFOLD" logs -d "$D" -r "$s" box sleeper
 is "$OUT" "$(cat "$T/lost.log")" "the log of the lost run is kept"
 is "$(dk ps -aq | wc -l)" 0 "no container is left behind"
-ok grep -q "^info: runner: removed container [0-9a-f]\{12\} of a run lost when the engine went away$" "$T/serve.log" \
+ok grep -q "^$TIME info: runner: removed container [0-9a-f]\{12\} of a run lost when the engine went away$" "$T/serve.log" \
 	"not even the lost run's, which could only be removed once the engine was back"
 serving "the daemon serves after the fault"
 serve_stop

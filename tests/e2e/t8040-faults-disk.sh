@@ -80,7 +80,7 @@ is "$(df -P "$D" | awk 'NR == 2 {print $4}')" 0 "the disk is full"
 # 1. writer's log cannot be written, nor its end recorded, for now
 touch "$G/gate1"
 ok wait_for 30 grep -q "exec: run $w: cannot record its end (store: " "$T/serve.log" "the run ends, but the store cannot record it"
-is "$(grep "exec: run $w: cannot record its end" "$T/serve.log")" \
+is "$(untimed "$T/serve.log" | grep "exec: run $w: cannot record its end")" \
 	"warn: exec: run $w: cannot record its end (store: database or disk is full); trying again every 1s" \
 	"the daemon log says so, and that it tries again"
 serving "the daemon serves with the disk full"
@@ -89,7 +89,7 @@ ok test "$(sqlite3 "$D/scaffold.db" 'PRAGMA integrity_check')" = ok "the databas
 push_other two second
 sleep 2
 is "$(state_of other say)" "success:1" "another repository's push waits (its fetch needs space)"
-ok grep -q "^warn: gitsync: repo 'other': cannot fetch '$T/other.git': cannot extend packfile '$D/mirrors/other.git/objects/pack/pack_git2_[0-9a-f]*': No space left on device (the last good revision stays active; retrying with backoff)$" "$T/serve.log" \
+ok grep -q "^$TIME warn: gitsync: repo 'other': cannot fetch '$T/other.git': cannot extend packfile '$D/mirrors/other.git/objects/pack/pack_git2_[0-9a-f]*': No space left on device (the last good revision stays active; retrying with backoff)$" "$T/serve.log" \
 	"the daemon log names the repo, the file it could not write and why"
 is "$(grep -c "gitsync: repo 'app': store: save repo: database or disk is full" "$T/serve.log")" 1 \
 	"a repository whose state cannot be saved says so once"
