@@ -12,7 +12,7 @@ G=$(mktemp -d /run/scaffold-gates.XXXXXX) && chmod 755 "$G" ||
 	skip_all "cannot make a dir in /run"
 spid=
 cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	[ -n "$spid" ] && kill_ours "$spid"
 	[ -n "$spid" ] && wait "$spid" 2>/dev/null
 	rm -rf "$T" "$G"
 }

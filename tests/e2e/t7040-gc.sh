@@ -46,7 +46,7 @@ is "$(q "SELECT COUNT(*) FROM runs"):$(blobs | wc -l):$(ls "$D/logs" | wc -l)" "
 # the daemon applies it at start: runs and logs go, young blobs stay
 "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
 spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill_ours $spid; rm -rf "$T"' EXIT
 serve_port "$T/serve.log"
 ok wait_for 10 grep -q "gc: removed 3 runs" "$T/serve.log" "the daemon's gc runs at start"
 is "$(untimed "$T/serve.log" | grep 'gc:' | sed 's/: [0-9.]*[KMG]* freed, the data dir holds [0-9.]*[KMG]*$//')" \
