@@ -53,12 +53,13 @@
 
 #include <jansson.h>
 
+#include "box.h"
 #include "engine.h"
 #include "runner-int.h"
 #include "tar.h"
 
-#define RUN_DIR "/tmp/run"
-#define META_DIR "/tmp/.scaffold"
+#define RUN_DIR BOX_RUN_DIR
+#define META_DIR BOX_META_DIR
 #define SHELL "/bin/sh"
 
 #define PULL_IDLE_TIMEOUT_S 900
@@ -234,140 +235,13 @@ out:
 
 /* ---- the run's files -------------------------------------------------- */
 
-/* A name and a value from the spec (not copied). */
-struct env_ref {
-	const char *name;
-	const char *value;
-	size_t len;
-};
-
-/* Set name in v, replacing an earlier one: later entries win. */
-static void
-env_put(struct env_ref **v, size_t *n, size_t *alloc, const char *name,
-	const char *value, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++) {
-		if (!strcmp((*v)[i].name, name)) {
-			(*v)[i].value = value;
-			(*v)[i].len = len;
-			return;
-		}
-	}
-	*v = xgrow(*v, sizeof(**v), *n + 1, alloc);
-	(*v)[*n].name = name;
-	(*v)[*n].value = value;
-	(*v)[*n].len = len;
-	(*n)++;
-}
-
-/*
- * The environment: values that are UTF-8 go in the container's Env (a
- * JSON array); the others (JSON cannot carry them) are exported by the
- * wrapper, single-quoted, which keeps every byte.
- */
-static int
-build_env(json_t *arr, struct buf *exports, const struct run_spec *spec)
-{
-	struct env_ref *v = NULL;
-	struct buf kv = BUF_INIT, e = BUF_INIT;
-	size_t i, n = 0, alloc = 0;
-	json_t *s;
-	int ret = -1;
-
-	for (i = 0; i < spec->nenv; i++) {
-		const struct runner_env *x = &spec->env[i];
-
-		if (!x->name || !*x->name || strchr(x->name, '=')) {
-			err_set("env '%s': not a valid variable name",
-				x->name ? runner_esc(&e, x->name) : "");
-			goto out;
-		}
-		if (x->len && (!x->value || memchr(x->value, '\0', x->len))) {
-			err_set("env '%s': the value holds a NUL byte",
-				runner_esc(&e, x->name));
-			goto out;
-		}
-		env_put(&v, &n, &alloc, x->name, x->len ? x->value : "",
-			x->len);
-	}
-	env_put(&v, &n, &alloc, "SCAFFOLD_RUN_DIR", RUN_DIR, strlen(RUN_DIR));
-	for (i = 0; i < n; i++) {
-		buf_reset(&kv);
-		buf_puts(&kv, v[i].name);
-		buf_putc(&kv, '=');
-		buf_add(&kv, v[i].value, v[i].len);
-		s = json_stringn(kv.ptr, kv.len);
-		if (s) {
-			json_array_append_new(arr, s);
-			continue;
-		}
-		if (!runner_valid_env_name(v[i].name)) {
-			err_set("env '%s': the value is not UTF-8 and the name "
-				"is not a shell variable name",
-				runner_esc(&e, v[i].name));
-			goto out;
-		}
-		buf_addf(exports, "export %s=", v[i].name);
-		runner_sh_quote(exports, v[i].value, v[i].len);
-		buf_putc(exports, '\n');
-	}
-	ret = 0;
-out:
-	free(v);
-	buf_release(&kv);
-	buf_release(&e);
-	return ret;
-}
-
-/*
- * The wrapper: exports what Env cannot carry, sources the script in this
- * shell; when the shell leaves (exit, set -e, end of the script) records
- * the status and, on success, the store env, one file per name, written
- * with printf so that every byte is kept.  The end also runs by hand after
- * the script, for scripts that replace the EXIT trap but end normally.
- */
-static void
-build_wrapper(struct buf *w, const struct run_handle *h,
-	      const struct buf *exports)
-{
-	size_t i;
-	const char *n;
-
-	buf_puts(w, "# Written by scaffold: runs the task's script in this "
-		    "shell, then records\n"
-		    "# its exit status and, on success, the store env.\n");
-	buf_add(w, exports->ptr, exports->len);
-	buf_puts(w, "__scaffold_end() {\n"
-		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
-		    "\t__scaffold_done=1\n"
-		    "\tcommand printf '%s\\n' \"$1\" >" META_DIR "/exit\n"
-		    "\tif [ \"$1\" -eq 0 ]; then\n\t\t:\n");
-	for (i = 0; i < h->store_env.n; i++) {
-		n = h->store_env.v[i];
-		buf_addf(w,
-			 "\t\tif [ \"${%s+set}\" = set ]; then "
-			 "command printf '%%s' \"$%s\" >" META_DIR
-			 "/env/%s; fi\n",
-			 n, n, n);
-	}
-	buf_puts(w, "\tfi\n"
-		    "}\n"
-		    "trap '__scaffold_end \"$?\"' EXIT\n"
-		    ". " META_DIR "/script\n"
-		    "__scaffold_st=$?\n"
-		    "__scaffold_end \"$__scaffold_st\"\n"
-		    "exit \"$__scaffold_st\"\n");
-}
-
 /* The archive put at / before the start: run dir, loaded files, meta. */
 static int
-build_archive(struct buf *out, const struct run_handle *h,
-	      const struct run_spec *spec, const struct buf *exports)
+build_archive(struct buf *out, const struct run_spec *spec,
+	      const struct buf *w)
 {
 	struct tar_out *t = NULL;
-	struct buf name = BUF_INIT, np = BUF_INIT, w = BUF_INIT;
+	struct buf name = BUF_INIT, np = BUF_INIT;
 	size_t i;
 	int ret = -1;
 
@@ -381,12 +255,11 @@ build_archive(struct buf *out, const struct run_handle *h,
 				 spec->files[i].src) < 0)
 			goto out;
 	}
-	build_wrapper(&w, h, exports);
 	if (tar_out_dir(t, "tmp/.scaffold/") < 0 ||
 	    tar_out_dir(t, "tmp/.scaffold/env/") < 0 ||
 	    tar_out_data(t, "tmp/.scaffold/script", spec->script,
 			 spec->script_len, 0644) < 0 ||
-	    tar_out_data(t, "tmp/.scaffold/wrapper.sh", w.ptr, w.len, 0644) <
+	    tar_out_data(t, "tmp/.scaffold/wrapper.sh", w->ptr, w->len, 0644) <
 		    0 ||
 	    tar_out_close(t) < 0)
 		goto out;
@@ -395,9 +268,6 @@ out:
 	tar_out_free(t);
 	buf_release(&name);
 	buf_release(&np);
-	if (w.len)
-		memset(w.ptr, 0, w.len); /* may hold secrets */
-	buf_release(&w);
 	return ret;
 }
 
@@ -411,9 +281,12 @@ utf8_ok(const char *s)
 	return j != NULL;
 }
 
-/* The JSON of POST /containers/create (caller frees). */
+/*
+ * The JSON of POST /containers/create (caller frees); boot: the command
+ * that writes the wrapper and the script itself (no archive to put).
+ */
 static char *
-create_body(const struct run_spec *spec, json_t *env)
+create_body(const struct run_spec *spec, json_t *env, json_t *boot)
 {
 	json_t *root = json_object(), *a, *labels, *hc;
 	char id[32];
@@ -421,13 +294,18 @@ create_body(const struct run_spec *spec, json_t *env)
 
 	snprintf(id, sizeof(id), "%lld", (long long)spec->run_id);
 	json_object_set_new(root, "Image", json_string(spec->image));
-	a = json_array();
-	json_array_append_new(a, json_string(SHELL));
-	json_array_append_new(a, json_string("-e"));
-	json_array_append_new(a, json_string(META_DIR "/wrapper.sh"));
-	json_object_set_new(root, "Entrypoint", a);
+	if (boot) {
+		/* no WorkingDir: the engine would make it, root-owned */
+		json_object_set(root, "Entrypoint", boot);
+	} else {
+		a = json_array();
+		json_array_append_new(a, json_string(SHELL));
+		json_array_append_new(a, json_string("-e"));
+		json_array_append_new(a, json_string(META_DIR "/wrapper.sh"));
+		json_object_set_new(root, "Entrypoint", a);
+		json_object_set_new(root, "WorkingDir", json_string(RUN_DIR));
+	}
 	json_object_set_new(root, "Cmd", json_array());
-	json_object_set_new(root, "WorkingDir", json_string(RUN_DIR));
 	json_object_set(root, "Env", env);
 	labels = json_object();
 	json_object_set_new(labels, "scaffold.run", json_string(id));
@@ -657,9 +535,9 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = NULL;
 	struct buf path = BUF_INIT, exports = BUF_INIT, tar = BUF_INIT;
-	struct buf e = BUF_INIT;
+	struct buf e = BUF_INIT, w = BUF_INIT;
 	struct engine_call c;
-	json_t *env = json_array(), *j = NULL, *id;
+	json_t *env = json_array(), *j = NULL, *id, *boot = NULL;
 	char *body = NULL;
 	size_t i;
 	int ret = -1;
@@ -690,11 +568,20 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 		ret = ERR_INVALID;
 		goto out;
 	}
-	if (build_env(env, &exports, spec) < 0) {
+	if (box_env(env, &exports, spec) < 0) {
 		ret = ERR_INVALID;
 		goto out;
 	}
-	if (build_archive(&tar, h, spec, &exports) < 0)
+	box_wrapper(&w, &h->store_env, &exports, NULL);
+	/*
+	 * A task that loads no files needs no archive: the command writes
+	 * the wrapper and the script (what PUT /archive costs: issue 19).
+	 */
+	if (!spec->nfiles && box_boot_fits(w.ptr, w.len) &&
+	    box_boot_fits(spec->script, spec->script_len))
+		boot = box_boot_cmd(w.ptr, w.len, spec->script,
+				    spec->script_len, NULL);
+	else if (build_archive(&tar, spec, &w) < 0)
 		goto out;
 
 	if (docker_engine_open(h) < 0)
@@ -703,7 +590,7 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 	if (image_ensure(&h->eng, spec->image) < 0)
 		goto out;
 
-	body = create_body(spec, env);
+	body = create_body(spec, env, boot);
 	engine_call_release(&c);
 	engine_call_init(&c, "POST", "/containers/create");
 	c.body = body;
@@ -725,6 +612,8 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	set_container(h, json_string_value(id));
+	if (boot)
+		goto attach;
 
 	buf_reset(&path);
 	buf_addf(&path, "/containers/%s/archive?path=/", h->id);
@@ -740,6 +629,7 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 
+attach:
 	if (attach_open(h) < 0)
 		goto out;
 	buf_reset(&path);
@@ -762,6 +652,10 @@ out:
 	engine_call_release(&c);
 	json_decref(env);
 	json_decref(j);
+	json_decref(boot);
+	if (w.len) /* may hold secrets */
+		memset(w.ptr, 0, w.len);
+	buf_release(&w);
 	if (body) /* the env may hold secrets */
 		memset(body, 0, strlen(body));
 	free(body);

@@ -63,6 +63,35 @@ engine_url_escape(struct buf *b, const char *s, const char *keep)
 	}
 }
 
+char *
+engine_base64_encode(const void *data, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				  "qrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	struct buf b = BUF_INIT;
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		buf_putc(&b, tab[v >> 18]);
+		buf_putc(&b, tab[(v >> 12) & 63]);
+		buf_putc(&b, tab[(v >> 6) & 63]);
+		buf_putc(&b, tab[v & 63]);
+	}
+	if (i < len) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		buf_putc(&b, tab[v >> 18]);
+		buf_putc(&b, tab[(v >> 12) & 63]);
+		buf_putc(&b, i + 1 < len ? tab[(v >> 6) & 63] : '=');
+		buf_putc(&b, '=');
+	}
+	return buf_detach(&b, NULL);
+}
+
 /* Decode base64 (path-stat headers, configs); -1 when malformed. */
 int
 engine_base64_decode(struct buf *out, const char *s, size_t len)

@@ -89,6 +89,8 @@ json_t *engine_answer_json(const struct engine_call *c, const char *what);
 
 /* Append s percent-encoded for a URL; bytes in keep pass as they are. */
 void engine_url_escape(struct buf *b, const char *s, const char *keep);
+/* Standard padded base64 of data (caller frees). */
+char *engine_base64_encode(const void *data, size_t len);
 /* Decode base64; -1 when malformed. */
 int engine_base64_decode(struct buf *out, const char *s, size_t len);
 /* "2026-11-22T12:07:26.123456789Z" → ms since the epoch; -1 if not. */

@@ -20,6 +20,7 @@ static const struct runner_ops *const backends[] = {
 	&runner_local,
 	&runner_docker,
 	&runner_ssh,
+	&runner_swarm,
 };
 
 const struct runner_ops *

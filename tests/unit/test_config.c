@@ -248,9 +248,12 @@ test_runners(void **state)
 		       "  - name: c\n"
 		       "    url: /srv/c.git\n"
 		       "    runners: [ssh, local, docker, ssh]\n");
+	/* swarm is in the default: a container sandbox like docker's,
+	 * and nothing until the daemon config names a swarm */
 	assert_int_equal(cf->repos[0].runners, (1u << RUNNER_KIND_DOCKER) |
-						       (1u << RUNNER_KIND_SSH));
-	assert_string_equal(cf->repos[0].runners_text, "docker, ssh");
+						       (1u << RUNNER_KIND_SSH) |
+						       (1u << RUNNER_KIND_SWARM));
+	assert_string_equal(cf->repos[0].runners_text, "docker, ssh, swarm");
 	assert_int_equal(cf->repos[1].runners, 1u << RUNNER_KIND_LOCAL);
 	assert_string_equal(cf->repos[1].runners_text, "local");
 	assert_int_equal(cf->repos[2].runners, (1u << RUNNER_KIND_DOCKER) |
@@ -272,22 +275,22 @@ test_bad_runners(void **state)
 		"  - {name: b, url: /srv/b.git, runners: []}\n"
 		"  - name: c\n"
 		"    url: /srv/c.git\n"
-		"    runners: [lokal, swarm, Docker, [ssh], shell]\n"
+		"    runners: [lokal, swarn, Docker, [ssh], shell]\n"
 		"  - {name: d, url: /srv/d.git, runner: [docker]}\n",
 		"D/c.yaml:3:41: error: repo 'a': 'runners' must be a list of "
-		"local, docker or ssh, not 'docker'\n"
+		"local, docker, ssh or swarm, not 'docker'\n"
 		"D/c.yaml:4:41: error: repo 'b': 'runners' must be a list of "
-		"local, docker or ssh, not an empty list\n"
+		"local, docker, ssh or swarm, not an empty list\n"
 		"D/c.yaml:7:15: error: repo 'c': unknown runner 'lokal' in "
 		"'runners'; did you mean 'local'?\n"
-		"D/c.yaml:7:22: error: repo 'c': unknown runner 'swarm' in "
-		"'runners': use local, docker or ssh\n"
+		"D/c.yaml:7:22: error: repo 'c': unknown runner 'swarn' in "
+		"'runners'; did you mean 'swarm'?\n"
 		"D/c.yaml:7:29: error: repo 'c': unknown runner 'Docker' in "
 		"'runners'; did you mean 'docker'?\n"
 		"D/c.yaml:7:37: error: repo 'c': unknown runner a list in "
-		"'runners': use local, docker or ssh\n"
+		"'runners': use local, docker, ssh or swarm\n"
 		"D/c.yaml:7:44: error: repo 'c': unknown runner 'shell' in "
-		"'runners': use local, docker or ssh\n"
+		"'runners': use local, docker, ssh or swarm\n"
 		"D/c.yaml:8:32: error: repo 'd': unknown key 'runner'; did "
 		"you mean 'runners'?\n");
 }
