@@ -604,19 +604,6 @@ serve_run(struct config *cf, int quiet)
 		goto out;
 	sched_new(&s, st);
 	runner_docker_configure(cf->docker_socket, cf->docker_keep_failed);
-	if (cf->swarm_set) {
-		struct swarm_conf sc = {
-			.socket = cf->swarm_socket,
-			.url = cf->swarm_url,
-			.ca = cf->swarm_ca,
-			.cert = cf->swarm_cert,
-			.key = cf->swarm_key,
-			.network = cf->swarm_network,
-			.pending_timeout_ms = cf->swarm_pending_timeout_ms,
-		};
-
-		runner_swarm_configure(&sc);
-	}
 	runners_configure_hosts(cf);
 	runner_store_limits(cf->store_file_max, cf->store_run_max);
 	runner_log_limit(cf->run_log_max);
