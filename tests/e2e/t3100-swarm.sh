@@ -11,15 +11,14 @@
 D="$T/data"
 IMG=scaffold-test:busybox
 start_dockerd
-# ports of its own, free now: another swarm may hold the default 2377
+# a port of its own, free now: another swarm may hold the default 2377
 free_port() {
 	perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(
 		Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'
 }
 SWARM_PORT=$(free_port)
 if ! dk swarm init --advertise-addr "127.0.0.1:$SWARM_PORT" \
-	--listen-addr "127.0.0.1:$SWARM_PORT" \
-	--data-path-port "$(free_port)" >"$T/swarm-init.log" 2>&1; then
+	--listen-addr "127.0.0.1:$SWARM_PORT" >"$T/swarm-init.log" 2>&1; then
 	sed 's/^/# /' "$T/swarm-init.log" >&2
 	skip_all "docker swarm init failed on the test's own engine"
 fi
