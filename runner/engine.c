@@ -24,6 +24,14 @@
 #define POLL_MAX_MS 1000
 #define ERR_BODY_MAX 4096
 
+/*
+ * The API version agreed on with each engine (by where), once per process:
+ * it cannot change while the engine answers on that address, and asking
+ * costs a GET /version (two execs in the engine) on every run.
+ */
+static pthread_mutex_t ver_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct strvec ver_where = STRVEC_INIT, ver_prefix = STRVEC_INIT;
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
@@ -410,6 +418,7 @@ engine_open(struct engine *eng, const struct engine_addr *addr)
 	struct engine_call c;
 	json_t *j = NULL, *v;
 	int major, minor, ret = -1;
+	size_t i;
 
 	pthread_once(&curl_once, curl_init);
 	memset(eng, 0, sizeof(*eng));
@@ -429,6 +438,16 @@ engine_open(struct engine *eng, const struct engine_addr *addr)
 	}
 	engine_call_init(&c, "GET", "/version");
 	c.unversioned = true;
+	pthread_mutex_lock(&ver_lock);
+	for (i = 0; i < ver_where.n; i++)
+		if (!strcmp(ver_where.v[i], eng->where))
+			snprintf(eng->prefix, sizeof(eng->prefix), "%s",
+				 ver_prefix.v[i]);
+	pthread_mutex_unlock(&ver_lock);
+	if (eng->prefix[0]) {
+		ret = 0;
+		goto out;
+	}
 	if (curl_init_rc != CURLE_OK) {
 		err_set("cannot reach the Docker engine at '%s': libcurl: %s",
 			eng->where, curl_easy_strerror(curl_init_rc));
@@ -461,6 +480,15 @@ engine_open(struct engine *eng, const struct engine_addr *addr)
 		goto out;
 	}
 	snprintf(eng->prefix, sizeof(eng->prefix), "/v%d.%d", major, minor);
+	pthread_mutex_lock(&ver_lock);
+	for (i = 0; i < ver_where.n; i++)
+		if (!strcmp(ver_where.v[i], eng->where))
+			break;
+	if (i == ver_where.n) {
+		strvec_push(&ver_where, eng->where);
+		strvec_push(&ver_prefix, eng->prefix);
+	}
+	pthread_mutex_unlock(&ver_lock);
 	ret = 0;
 out:
 	json_decref(j);

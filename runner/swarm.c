@@ -58,7 +58,8 @@
 #define IN_DIR "/.scaffold-in"
 #define CONFIG_MAX (500 * 1024)	  /* the swarm's limit on a config */
 #define FRAME_MAX ((size_t)200 << 20) /* hex of the outputs, in memory */
-#define POLL_MS 250
+#define POLL_MS 200	   /* the task's state, for its first ... */
+#define POLL_FAST_MS 10000 /* ... ten seconds; then every POLL_MAX_MS */
 #define POLL_MAX_MS 1000
 #define REMOVE_WAIT_MS 15000
 #define STOP_GRACE_NS 100000000LL /* the shell is PID 1: SIGKILL soon */
@@ -1397,6 +1398,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 	enum why_stop why = STOP_NONE;
 	bool kready, lost = false, running_seen = false;
 	int64_t now, t, next_poll = 0, poll_every = POLL_MS;
+	int64_t started_ms = engine_now_ms();
 	struct timespec rt;
 	int r;
 
@@ -1442,8 +1444,8 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 			}
 			if (r > 0 && state_is(&st, st_ended))
 				break;
-			if (poll_every < POLL_MAX_MS)
-				poll_every += POLL_MS;
+			if (now - started_ms > POLL_FAST_MS)
+				poll_every = POLL_MAX_MS;
 			next_poll = now + poll_every;
 		}
 		if (why == STOP_NONE && !running_seen &&
