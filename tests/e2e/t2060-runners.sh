@@ -218,11 +218,11 @@ local: {user: nobody}
 repos:
   - name: infra
     url: $T/infra.git
-    runners: [docker, lokal, swarm]
+    runners: [docker, lokal, shell]
 Y
 run "$SCAFFOLD" serve --config "$T/bad.yaml"
 is "$RC:$ERR" "1:$T/bad.yaml:6:23: error: repo 'infra': unknown runner 'lokal' in 'runners'; did you mean 'local'?
-$T/bad.yaml:6:30: error: repo 'infra': unknown runner 'swarm' in 'runners': use local, docker or ssh
+$T/bad.yaml:6:30: error: repo 'infra': unknown runner 'shell' in 'runners': use local, docker, ssh or swarm
 scaffold serve: the config is invalid; not started" "serve refuses an unknown runner, with did you mean"
 
 # as root, a repo that allows local needs local.user
