@@ -350,6 +350,18 @@ hold_cut(struct buf *b, size_t len)
 	b->ptr[len] = '\0';
 }
 
+/* The longest tail of data that is a start of mark (held back). */
+static size_t
+mark_tail(const char *data, size_t len, const char *mark)
+{
+	size_t ml = strlen(mark), k;
+
+	for (k = len < ml - 1 ? len : ml - 1; k > 0; k--)
+		if (!memcmp(data + len - k, mark, k))
+			return k;
+	return 0;
+}
+
 static void
 stdout_feed(struct run_handle *h, const char *data, size_t len)
 {
@@ -386,7 +398,8 @@ stdout_feed(struct run_handle *h, const char *data, size_t len)
 			continue;
 		}
 		/* all but a tail that may start the mark */
-		keep = (h->fstate ? el : bl) - 1;
+		keep = mark_tail(h->hold.ptr, h->hold.len,
+				 h->fstate ? end : begin);
 		if (h->hold.len <= keep)
 			return;
 		if (!h->fstate)
@@ -951,11 +964,6 @@ logs_open(struct run_handle *h)
 	struct buf path = BUF_INIT;
 	int ret = -1;
 
-	if (!h->set && !(h->set = engine_set_new())) {
-		err_set("run %lld: cannot set up libcurl",
-			(long long)h->run_id);
-		goto out;
-	}
 	buf_addf(&path, "/services/%s/logs?stdout=1&stderr=1&follow=1",
 		 h->service);
 	if (h->since)
@@ -964,7 +972,6 @@ logs_open(struct run_handle *h)
 				    log_body, h);
 	if (h->logs)
 		ret = 0;
-out:
 	buf_release(&path);
 	return ret;
 }
@@ -1094,8 +1101,6 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 		h->service = xstrdup(json_string_value(id));
 	}
 	h->pending_until_ms = engine_now_ms() + h->pending_ms;
-	if (logs_open(h) < 0)
-		goto out;
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -1155,8 +1160,6 @@ swarm_adopt(struct run_handle **out, const struct run_spec *spec)
 	run_log_note(&h->log, "re-attached to swarm service %s after a "
 			      "restart",
 		     h->name);
-	if (logs_open(h) < 0)
-		goto out;
 	*out = h;
 	h = NULL;
 	ret = 0;
@@ -1409,6 +1412,9 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 		return err_set("run %lld: already waited for",
 			       (long long)h->run_id);
 	h->waited = true;
+	if (!h->set && !(h->set = engine_set_new()))
+		return err_set("run %lld: cannot set up libcurl",
+			       (long long)h->run_id);
 
 	for (;;) {
 		engine_set_run(h->set);
@@ -1421,6 +1427,18 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 			}
 			if (r > 0 && !state_is(&st, st_waiting)) {
 				tell_node(h);
+				/*
+				 * follow the log once the task is on a node:
+				 * a subscription made before may see none of
+				 * its lines
+				 */
+				if (!h->logs && !state_is(&st, st_ended) &&
+				    logs_open(h) < 0) {
+					snprintf(reason, sizeof(reason), "%s",
+						 err_msg());
+					lost = true;
+					break;
+				}
 				if (!running_seen && h->timeout_ms) {
 					/* the clock runs from the start */
 					int64_t left = h->timeout_ms;
@@ -1472,11 +1490,11 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 		}
 	}
 
-	if (!lost && why == STOP_NONE) {
-		/* the rest of the output, and the frame */
+	if (!lost && running_seen) {
+		/* the rest of the output (so far, for a kill), and the frame */
 		if (logs_reread(h, reason, sizeof(reason)) < 0)
 			lost = true;
-		else if (h->since)
+		else if (h->since && why == STOP_NONE)
 			frame_from_start(h);
 	}
 	/* the log: what is held back is output, unless a frame began */

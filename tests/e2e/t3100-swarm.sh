@@ -37,7 +37,7 @@ run_of() { # CASCADE TASK: its last run
 }
 logs_body() { # CASCADE TASK: the log without its header, durations cut
 	"$SCAFFOLD" logs -d "$D" "$1" "$2" 2>/dev/null | sed -n '2,$p' |
-		sed 's/ after [0-9a-z.]*$//'
+		sed '/ ended /s/ after [0-9a-z.]*$//'
 }
 
 cat >"$T/c.yaml" <<Y
@@ -114,8 +114,7 @@ is "$(logs_body bad nowhere | sed 's/^scaffold: run [0-9]* /scaffold: run N /')"
 	"scaffold: no swarm node took the task in 3s: no suitable node (scheduling constraints not satisfied on 1 node)
 scaffold: run N ended error: no swarm node took the task in 3s: no suitable node (scheduling constraints not satisfied on 1 node)" \
 	"a constraint no node meets ends error after pending_timeout, with the swarm's reason"
-run "$SCAFFOLD" logs -d "$D" bad slow
-is "$(printf '%s\n' "$OUT" | sed '1,2d' | sed 's/^scaffold: run [0-9]* /scaffold: run N /; s/ after [0-9a-z]*$//')" "start
+is "$(logs_body bad slow | sed 1d | sed 's/^scaffold: run [0-9]* /scaffold: run N /')" "start
 scaffold: timed out after 2s
 scaffold: run N ended error: timed out after 2s" "a timeout ends the run in error"
 is "$(leftovers)" "0 0 0" "no service, container or config is left behind"
