@@ -517,10 +517,15 @@ leftovers_remove(const struct engine *eng)
 		return;
 	saved = xstrdup(err_msg());
 	for (i = 0; i < mine.n; i++) {
-		if (remove_by_id(eng, mine.v[i] + n + 1) < 0)
+		if (remove_by_id(eng, mine.v[i] + n + 1) < 0) {
+			/* the engine is still away (the API version is
+			 * known without asking it): the next run tries */
 			log_warnx("runner: container %.12s of a lost run: %s",
 				  mine.v[i] + n + 1, err_msg());
-		else
+			pthread_mutex_lock(&leftover_lock);
+			strvec_push(&leftovers, mine.v[i]);
+			pthread_mutex_unlock(&leftover_lock);
+		} else
 			log_info("runner: removed container %.12s of a run "
 				 "lost when the engine went away",
 				 mine.v[i] + n + 1);
