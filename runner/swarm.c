@@ -53,11 +53,10 @@
 
 #include "box.h"
 #include "engine.h"
-#include "runner-int.h"
+#include "swarm-int.h"
 
 #define IN_DIR "/.scaffold-in"
 #define CONFIG_MAX (500 * 1024)	  /* the swarm's limit on a config */
-#define FRAME_MAX ((size_t)200 << 20) /* hex of the outputs, in memory */
 #define POLL_MS 200	   /* the task's state, for its first ... */
 #define POLL_FAST_MS 10000 /* ... ten seconds; then every POLL_MAX_MS */
 #define POLL_MAX_MS 1000
@@ -70,7 +69,6 @@ struct run_handle {
 	int64_t run_id;
 	char instance[40];
 	char name[96]; /* the service */
-	char mark[80]; /* "@@scaffold-HASH" */
 	struct engine eng;
 	char *service;	 /* its id */
 	char *task;	 /* the task's id, once seen */
@@ -96,11 +94,7 @@ struct run_handle {
 	struct engine_demux dm;
 	int64_t seen[3]; /* bytes of each stream the follow brought */
 	int64_t skip[3]; /* the re-read: bytes still to skip */
-	/* the frame on stdout */
-	struct buf hold; /* stdout bytes that may start the mark */
-	int fstate;	 /* 0 before "begin", 1 inside, 2 after "end" */
-	struct buf frame;
-	bool frame_big;
+	struct swarm_frame fr; /* the outputs, on stdout */
 };
 
 /* Settings from runner_swarm_configure(). */
@@ -171,7 +165,6 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
 	struct buf e = BUF_INIT, p = BUF_INIT;
-	char hash[SHA256_HEX_LEN + 1];
 	size_t i;
 	int ret = -1;
 
@@ -188,18 +181,12 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		      (h->name[i] >= 'A' && h->name[i] <= 'Z') ||
 		      (h->name[i] >= '0' && h->name[i] <= '9')))
 			h->name[i] = '-';
-	buf_addf(&p, "scaffold frame %s %lld", h->instance,
-		 (long long)spec->run_id);
-	sha256_hex(hash, p.ptr, p.len);
-	buf_reset(&p);
-	snprintf(h->mark, sizeof(h->mark), "@@scaffold-%.40s", hash);
+	swarm_frame_init(&h->fr, h->instance, spec->run_id);
 	h->log.fd = spec->log_fd;
 	h->log.run_id = spec->run_id;
 	h->log.last = '\n';
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	buf_init(&h->hold);
-	buf_init(&h->frame);
 	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
 				   spec->secrets ? spec->nsecrets : 0);
 	if (!spec->work_dir) {
@@ -267,149 +254,13 @@ labels_of(const struct run_handle *h, const struct run_spec *spec)
 	return l;
 }
 
-/* ---- the output frame -------------------------------------------------- */
-
-/*
- * The epilogue of the wrapper: the frame, on the stdout saved as fd 7.
- * $1 is the exit status.
- */
+/* Log bytes of the task (stdout, once the frame is cut out of it). */
 static void
-build_epilogue(struct buf *w, const struct run_handle *h)
+to_log(void *arg, const char *data, size_t len)
 {
-	struct buf np = BUF_INIT;
-	const char *p;
-	size_t i;
+	struct run_handle *h = arg;
 
-	buf_addf(w, "\t{\n\tcommand printf '%%s begin\\nx %%s\\n' '%s' \"$1\"\n",
-		 h->mark);
-	buf_puts(w, "\tif [ \"$1\" -eq 0 ] && cd " BOX_RUN_DIR "; then\n");
-	for (i = 0; i < h->store_files.n; i++) {
-		runner_norm_path(&np, h->store_files.v[i]);
-		buf_addf(w, "\t\t__scaffold_out %zu ", i);
-		runner_sh_quote(w, np.ptr, np.len);
-		/* every directory on the way must not be a symlink */
-		for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
-			buf_putc(w, ' ');
-			runner_sh_quote(w, np.ptr, (size_t)(p - np.ptr));
-		}
-		buf_putc(w, '\n');
-	}
-	for (i = 0; i < h->store_env.n; i++)
-		buf_addf(w,
-			 "\t\tif [ -f " BOX_META_DIR "/env/%s ]; then "
-			 "echo 'e %zu'; od -An -v -tx1 <" BOX_META_DIR
-			 "/env/%s; fi\n",
-			 h->store_env.v[i], i, h->store_env.v[i]);
-	if (runner_display_wanted(&h->store_files))
-		buf_puts(w, "\t\tif [ -f " RUN_DISPLAY_FILE " ] && [ ! -h "
-			    RUN_DISPLAY_FILE " ]; then echo d; od -An -v "
-			    "-tx1 <" RUN_DISPLAY_FILE "; fi\n");
-	buf_addf(w, "\tfi\n\tcommand printf '%%s end\\n' '%s'\n\t} >&7\n",
-		 h->mark);
-	buf_release(&np);
-}
-
-/* The wrapper's helper for one store file: "f N" and its hex, "l N" (a
- * symlink on the way), "n N" (missing). */
-static const char out_fn[] =
-	"__scaffold_out() {\n"
-	"\t__scaffold_i=$1; __scaffold_f=$2; shift 2\n"
-	"\tfor __scaffold_d in \"$__scaffold_f\" \"$@\"; do\n"
-	"\t\tif [ -h \"$__scaffold_d\" ]; then echo \"l $__scaffold_i\"; "
-	"return 0; fi\n"
-	"\tdone\n"
-	"\tif [ -f \"$__scaffold_f\" ]; then echo \"f $__scaffold_i\"; "
-	"od -An -v -tx1 <\"$__scaffold_f\"; else echo \"n $__scaffold_i\"; "
-	"fi\n"
-	"}\n"
-	"exec 7>&1\n";
-
-/* Log bytes of the task: stdout is searched for the frame. */
-static void
-to_log(struct run_handle *h, const char *data, size_t len)
-{
 	run_log_output(&h->log, data, len);
-}
-
-static void
-frame_add(struct run_handle *h, const char *data, size_t len)
-{
-	if (h->frame_big)
-		return;
-	if (h->frame.len + len > FRAME_MAX) {
-		h->frame_big = true;
-		return;
-	}
-	buf_add(&h->frame, data, len);
-}
-
-static void
-hold_cut(struct buf *b, size_t len)
-{
-	b->len = len;
-	b->ptr[len] = '\0';
-}
-
-/* The longest tail of data that is a start of mark (held back). */
-static size_t
-mark_tail(const char *data, size_t len, const char *mark)
-{
-	size_t ml = strlen(mark), k;
-
-	for (k = len < ml - 1 ? len : ml - 1; k > 0; k--)
-		if (!memcmp(data + len - k, mark, k))
-			return k;
-	return 0;
-}
-
-static void
-stdout_feed(struct run_handle *h, const char *data, size_t len)
-{
-	char begin[96], end[96];
-	size_t bl, el, keep;
-	const char *m;
-
-	snprintf(begin, sizeof(begin), "%s begin\n", h->mark);
-	snprintf(end, sizeof(end), "%s end\n", h->mark);
-	bl = strlen(begin);
-	el = strlen(end);
-	buf_add(&h->hold, data, len);
-	for (;;) {
-		if (h->fstate == 2) {
-			to_log(h, h->hold.ptr, h->hold.len);
-			buf_reset(&h->hold);
-			return;
-		}
-		m = memmem(h->hold.ptr, h->hold.len, h->fstate ? end : begin,
-			   h->fstate ? el : bl);
-		if (m) {
-			if (!h->fstate)
-				to_log(h, h->hold.ptr,
-				       (size_t)(m - h->hold.ptr));
-			else
-				frame_add(h, h->hold.ptr,
-					  (size_t)(m - h->hold.ptr));
-			m += h->fstate ? el : bl;
-			h->fstate++;
-			memmove(h->hold.ptr, m,
-				h->hold.len - (size_t)(m - h->hold.ptr));
-			hold_cut(&h->hold,
-				 h->hold.len - (size_t)(m - h->hold.ptr));
-			continue;
-		}
-		/* all but a tail that may start the mark */
-		keep = mark_tail(h->hold.ptr, h->hold.len,
-				 h->fstate ? end : begin);
-		if (h->hold.len <= keep)
-			return;
-		if (!h->fstate)
-			to_log(h, h->hold.ptr, h->hold.len - keep);
-		else
-			frame_add(h, h->hold.ptr, h->hold.len - keep);
-		memmove(h->hold.ptr, h->hold.ptr + h->hold.len - keep, keep);
-		hold_cut(&h->hold, keep);
-		return;
-	}
 }
 
 /* A demultiplexed piece of the log; skip[] drops what was seen. */
@@ -430,7 +281,7 @@ log_data(void *arg, int stream, const char *data, size_t len)
 		return;
 	h->seen[s] += (int64_t)len;
 	if (s == 1)
-		stdout_feed(h, data, len);
+		swarm_frame_feed(&h->fr, data, len, to_log, h);
 	else
 		to_log(h, data, len);
 }
@@ -441,212 +292,6 @@ log_body(void *arg, const char *data, size_t len)
 	struct run_handle *h = arg;
 
 	engine_demux_feed(&h->dm, data, len, log_data, h);
-}
-
-/* Hex lines into raw bytes; -1 when not hex. */
-static int
-unhex(struct buf *out, const char *s, size_t len)
-{
-	int hi = -1, v;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else
-			return -1;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			buf_putc(out, (char)(hi << 4 | v));
-			hi = -1;
-		}
-	}
-	return hi < 0 ? 0 : -1;
-}
-
-/* Write data to run_dir/name (its directories made). */
-static int
-write_out(const char *path, const char *data, size_t len)
-{
-	struct buf dir = BUF_INIT;
-	const char *slash = strrchr(path, '/');
-	int fd, ret = -1;
-
-	buf_add(&dir, path, slash ? (size_t)(slash - path) : 0);
-	if (dir.len && mkdir_p(dir.ptr, 0755) < 0)
-		goto out;
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
-	if (fd < 0) {
-		err_set("cannot create '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (runner_write_all(fd, data, len) < 0 || close(fd) < 0) {
-		err_set("cannot write '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	ret = 0;
-out:
-	buf_release(&dir);
-	return ret;
-}
-
-/*
- * The frame's outputs into out (after success).  0, or 1 with
- * out->message set: the run fails.
- */
-static int
-collect(struct run_handle *h, struct run_result *out)
-{
-	struct runner_file *files;
-	struct runner_env *env;
-	struct buf val = BUF_INIT, e = BUF_INIT, np = BUF_INIT, dst = BUF_INIT;
-	const char *p = h->frame.ptr, *end = h->frame.ptr + h->frame.len;
-	const char *nl, *data;
-	char kind;
-	long idx;
-	int64_t total = 0;
-	size_t i, n;
-	int ret = 1;
-
-	files = xcalloc(h->store_files.n + 1, sizeof(*files));
-	env = xcalloc(h->store_env.n + 1, sizeof(*env));
-	if (h->frame_big) {
-		snprintf(out->message, sizeof(out->message),
-			 "the run's stored files are larger than the swarm "
-			 "runner carries (%zu MiB in all)",
-			 FRAME_MAX / 3 >> 20);
-		goto out;
-	}
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end;
-		kind = *p;
-		idx = strtol(p + 1, NULL, 10);
-		p = nl < end ? nl + 1 : end;
-		if (kind == 'x')
-			continue;
-		/* the data: the lines up to the next header */
-		data = p;
-		while (p < end && (*p == ' ' || *p == '\n'))
-			p = (nl = memchr(p, '\n', (size_t)(end - p))) ?
-				    nl + 1 :
-				    end;
-		buf_reset(&val);
-		if (unhex(&val, data, (size_t)(p - data)) < 0) {
-			snprintf(out->message, sizeof(out->message),
-				 "the task's output frame is damaged");
-			goto out;
-		}
-		if ((kind == 'f' || kind == 'n' || kind == 'l') &&
-		    (idx < 0 || (size_t)idx >= h->store_files.n))
-			continue;
-		if (kind == 'e' && (idx < 0 || (size_t)idx >= h->store_env.n))
-			continue;
-		switch (kind) {
-		case 'n':
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' was not created",
-				 runner_esc(&e, h->store_files.v[idx]));
-			goto out;
-		case 'l':
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is a symlink or behind one",
-				 runner_esc(&e, h->store_files.v[idx]));
-			goto out;
-		case 'f':
-		case 'd':
-			if (runner_store_cap_check(kind == 'd' ?
-							   RUN_DISPLAY_FILE :
-							   h->store_files.v[idx],
-						   (int64_t)val.len,
-						   total) < 0) {
-				if (kind == 'd')
-					break; /* no error of the run */
-				snprintf(out->message, sizeof(out->message),
-					 "%s", err_msg());
-				goto out;
-			}
-			total += (int64_t)val.len;
-			runner_norm_path(&np, kind == 'd' ?
-						      RUN_DISPLAY_FILE :
-						      h->store_files.v[idx]);
-			buf_reset(&dst);
-			buf_addf(&dst, "%s/%s", h->run_dir, np.ptr);
-			if (write_out(dst.ptr, val.ptr, val.len) < 0) {
-				snprintf(out->message, sizeof(out->message),
-					 "store file '%s': %s",
-					 runner_esc(&e, np.ptr), err_msg());
-				goto out;
-			}
-			n = kind == 'd' ? h->store_files.n : (size_t)idx;
-			free(files[n].src);
-			free(files[n].path);
-			files[n].path = xstrdup(kind == 'd' ?
-							RUN_DISPLAY_FILE :
-							h->store_files.v[idx]);
-			files[n].src = buf_detach(&dst, NULL);
-			break;
-		case 'e':
-			free(env[idx].name);
-			free(env[idx].value);
-			env[idx].name = xstrdup(h->store_env.v[idx]);
-			env[idx].len = val.len;
-			env[idx].value = buf_detach(&val, NULL);
-			break;
-		}
-	}
-	for (i = 0; i < h->store_files.n; i++) {
-		if (files[i].path)
-			continue;
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' was not created",
-			 runner_esc(&e, h->store_files.v[i]));
-		goto out;
-	}
-	for (i = 0; i < h->store_env.n; i++) {
-		if (env[i].name)
-			continue;
-		snprintf(out->message, sizeof(out->message),
-			 "store env '%s' is not set", h->store_env.v[i]);
-		goto out;
-	}
-	out->files = files;
-	out->nfiles = h->store_files.n + (files[h->store_files.n].path != NULL);
-	out->env = env;
-	out->nenv = h->store_env.n;
-	files = NULL;
-	env = NULL;
-	ret = 0;
-out:
-	for (i = 0; files && i <= h->store_files.n; i++) {
-		if (files[i].src)
-			unlink(files[i].src);
-		free(files[i].path);
-		free(files[i].src);
-	}
-	for (i = 0; env && i < h->store_env.n; i++) {
-		free(env[i].name);
-		free(env[i].value);
-	}
-	free(files);
-	free(env);
-	buf_release(&val);
-	buf_release(&e);
-	buf_release(&np);
-	buf_release(&dst);
-	return ret;
 }
 
 /* ---- the service ------------------------------------------------------- */
@@ -1022,8 +667,8 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 		ret = ERR_INVALID;
 		goto out;
 	}
-	buf_puts(&w, out_fn);
-	build_epilogue(&epi, h);
+	buf_puts(&w, swarm_frame_out_fn);
+	swarm_frame_epilogue(&epi, &h->fr, &h->store_files, &h->store_env);
 	box_wrapper(&w, &h->store_env, &exports, epi.ptr);
 	if (swarm_open(h) < 0)
 		goto out;
@@ -1308,7 +953,7 @@ logs_reread(struct run_handle *h, char *reason, size_t rlen)
 	if (h->since)
 		buf_addf(&path, "&since=%lld", (long long)h->since);
 	engine_call_init(&c, "GET", path.ptr);
-	c.max = (int64_t)FRAME_MAX + ((int64_t)64 << 20);
+	c.max = (int64_t)SWARM_FRAME_MAX + ((int64_t)64 << 20);
 	if (engine_call_do(&h->eng, &c) < 0) {
 		snprintf(reason, rlen, "%s", c.reason);
 		goto out;
@@ -1333,54 +978,34 @@ out:
 static void
 frame_from_start(struct run_handle *h)
 {
-	struct buf path = BUF_INIT;
+	struct buf path = BUF_INIT, all = BUF_INIT;
 	struct engine_call c;
-	struct engine_demux d;
-	const char *b, *e;
-	char begin[96], end[96];
+	size_t i = 0;
+	uint32_t len;
 
-	if (h->fstate == 2)
+	if (h->fr.state == 2)
 		return;
-	snprintf(begin, sizeof(begin), "%s begin\n", h->mark);
-	snprintf(end, sizeof(end), "%s end\n", h->mark);
 	buf_addf(&path, "/services/%s/logs?stdout=1", h->service);
 	engine_call_init(&c, "GET", path.ptr);
-	c.max = (int64_t)FRAME_MAX + ((int64_t)64 << 20);
+	c.max = (int64_t)SWARM_FRAME_MAX + ((int64_t)64 << 20);
 	if (engine_call_do(&h->eng, &c) < 0 || c.status != 200)
 		goto out;
-	/* stdout only: the payloads, concatenated */
-	{
-		struct buf all = BUF_INIT;
-		size_t i = 0;
-		uint32_t len;
+	/* stdout only: the payloads of the frames, one after another */
+	while (i + 8 <= c.resp.len) {
+		const unsigned char *p = (const unsigned char *)c.resp.ptr + i;
 
-		(void)d;
-		while (i + 8 <= c.resp.len) {
-			const unsigned char *p =
-				(const unsigned char *)c.resp.ptr + i;
-
-			len = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
-			      (uint32_t)p[6] << 8 | p[7];
-			if (i + 8 + len > c.resp.len)
-				break;
-			buf_add(&all, c.resp.ptr + i + 8, len);
-			i += 8 + len;
-		}
-		b = memmem(all.ptr, all.len, begin, strlen(begin));
-		e = b ? memmem(b, all.len - (size_t)(b - all.ptr), end,
-			       strlen(end)) :
-			NULL;
-		if (b && e) {
-			buf_reset(&h->frame);
-			b += strlen(begin);
-			frame_add(h, b, (size_t)(e - b));
-			h->fstate = 2;
-		}
-		buf_release(&all);
+		len = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+		      (uint32_t)p[6] << 8 | p[7];
+		if (i + 8 + len > c.resp.len)
+			break;
+		buf_add(&all, c.resp.ptr + i + 8, len);
+		i += 8 + len;
 	}
+	swarm_frame_find(&h->fr, all.ptr, all.len);
 out:
 	engine_call_release(&c);
 	buf_release(&path);
+	buf_release(&all);
 }
 
 static void
@@ -1498,10 +1123,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 			frame_from_start(h);
 	}
 	/* the log: what is held back is output, unless a frame began */
-	if (h->fstate == 0 && h->hold.len) {
-		to_log(h, h->hold.ptr, h->hold.len);
-		buf_reset(&h->hold);
-	}
+	swarm_frame_flush(&h->fr, to_log, h);
 	run_log_flush(&h->log);
 
 	if (lost) {
@@ -1551,13 +1173,15 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 			return 0;
 		}
 		out->outcome = RUN_SUCCESS;
-		if (h->fstate != 2) {
+		if (h->fr.state != 2) {
 			out->outcome = RUN_ERROR;
 			snprintf(out->message, sizeof(out->message),
 				 "the task ended without its output frame "
 				 "(did the script exec, or close its "
 				 "stdout?)");
-		} else if (collect(h, out)) {
+		} else if (swarm_frame_collect(&h->fr, &h->store_files,
+					       &h->store_env, h->run_dir,
+					       out)) {
 			out->outcome = RUN_ERROR;
 		}
 		if (out->outcome != RUN_SUCCESS)
@@ -1632,8 +1256,7 @@ swarm_free(struct run_handle *h)
 	strvec_clear(&h->store_env);
 	engine_set_free(h->set);
 	engine_release(&h->eng);
-	buf_release(&h->hold);
-	buf_release(&h->frame);
+	swarm_frame_release(&h->fr);
 	free(h->service);
 	free(h->task);
 	free(h->container);

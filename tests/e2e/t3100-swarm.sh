@@ -83,6 +83,15 @@ tasks:
     run: |
       od -An -tx1 out.bin | tr -d ' '
       printf '%s' "\$V" | od -An -tx1 | tr -d ' '
+  - name: makebig
+    image: $IMG
+    run: head -c 614400 /dev/zero >big.bin
+    store: {file: [big.bin]}
+  - name: usebig
+    image: $IMG
+    depends_on: [makebig]
+    load: {file: [big.bin]}
+    run: "true"
   - name: noimage
     image: scaffold-test:does-not-exist
     run: "true"
@@ -106,6 +115,8 @@ is "$(logs_body bad bytes | sed 1d)" "no newline at the endscaffold: run $(run_o
 	"output without a final newline stays so, and the frame never shows"
 is "$(logs_body bad readback | sed 1d | sed '$d')" "780079ff7a
 6109620a63" "a binary store file and an env value with a tab and a newline go out and back in byte for byte"
+is "$(logs_body bad usebig)" "scaffold: cannot start: file 'big.bin' is 600 KiB; the swarm runner carries at most 500 KiB a file (a Swarm config)" \
+	"a loaded file bigger than a Swarm config: a clear error naming it and the limit"
 is "$(logs_body bad noimage | sed 1d | sed 's/^scaffold: run [0-9]* /scaffold: run N /')" \
 	"scaffold: the swarm rejected the task: No such image: scaffold-test:does-not-exist
 scaffold: run N ended error: the swarm rejected the task: No such image: scaffold-test:does-not-exist" \
