@@ -128,17 +128,26 @@ raw_job() {
 	api GET "/services/raw-$1/logs?stdout=1&stderr=1" >/dev/null || return 1
 	api DELETE "/services/raw-$1" >/dev/null
 }
-raw_round() {
-	k=0
-	while [ "$k" -lt "$N" ]; do
-		j=0
-		while [ "$j" -lt "$P" ] && [ "$k" -lt "$N" ]; do
-			raw_job "$k" &
-			j=$((j + 1))
-			k=$((k + 1))
-		done
-		wait
+raw_round() { # P workers, each taking every P-th job (not `wait`: the
+	# engine is a child of this shell too)
+	pids=""
+	w=0
+	while [ "$w" -lt "$P" ]; do
+		(
+			k=$w
+			while [ "$k" -lt "$N" ]; do
+				raw_job "$k" || exit 1
+				k=$((k + P))
+			done
+		) &
+		pids="$pids $!"
+		w=$((w + 1))
 	done
+	st=0
+	for p in $pids; do
+		wait "$p" || st=1
+	done
+	return $st
 }
 
 cascade() { # NAME COUNT RUNNER SCRIPT

@@ -1024,7 +1024,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 	struct task_state st;
 	char reason[512], dur[32];
 	enum why_stop why = STOP_NONE;
-	bool kready, lost = false, running_seen = false;
+	bool kready, lost = false, running_seen = false, started = false;
 	int64_t now, t, next_poll = 0, poll_every = POLL_MS;
 	int64_t started_ms = engine_now_ms();
 	struct timespec rt;
@@ -1064,8 +1064,14 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 					lost = true;
 					break;
 				}
-				if (!running_seen && h->timeout_ms) {
-					/* the clock runs from the start */
+				running_seen = true;
+			}
+			/* the timeout runs from the container's start */
+			if (r > 0 && !started &&
+			    (!strcmp(st.state, "running") ||
+			     state_is(&st, st_ended))) {
+				started = true;
+				if (h->timeout_ms) {
 					int64_t left = h->timeout_ms;
 
 					clock_gettime(CLOCK_REALTIME, &rt);
@@ -1083,7 +1089,6 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 					}
 					h->deadline_ms = now + left;
 				}
-				running_seen = true;
 			}
 			if (r > 0 && state_is(&st, st_ended))
 				break;
@@ -1091,7 +1096,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 				poll_every = POLL_MAX_MS;
 			next_poll = now + poll_every;
 		}
-		if (why == STOP_NONE && !running_seen &&
+		if (why == STOP_NONE && !started &&
 		    now >= h->pending_until_ms) {
 			why = STOP_PENDING;
 			break;
@@ -1104,7 +1109,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 		t = next_poll - now;
 		if (h->deadline_ms && h->deadline_ms - now < t)
 			t = h->deadline_ms - now;
-		if (!running_seen && h->pending_until_ms - now < t)
+		if (!started && h->pending_until_ms - now < t)
 			t = h->pending_until_ms - now;
 		if (t < 0)
 			t = 0;
@@ -1153,9 +1158,15 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 	case STOP_PENDING:
 		out->outcome = RUN_ERROR;
 		duration_format(dur, sizeof(dur), h->pending_ms);
-		snprintf(out->message, sizeof(out->message),
-			 "no swarm node took the task in %s: %s", dur,
-			 st.err[0] ? st.err : "it stayed pending");
+		if (running_seen)
+			snprintf(out->message, sizeof(out->message),
+				 "the task did not start in %s on its node "
+				 "(%s%s%s)",
+				 dur, st.state, st.err[0] ? ": " : "", st.err);
+		else
+			snprintf(out->message, sizeof(out->message),
+				 "no swarm node took the task in %s: %s", dur,
+				 st.err[0] ? st.err : "it stayed pending");
 		run_log_note(&h->log, "%s", out->message);
 		return 0;
 	default:
