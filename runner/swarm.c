@@ -60,6 +60,7 @@
 #define POLL_MS 200	   /* the task's state, for its first ... */
 #define POLL_FAST_MS 10000 /* ... ten seconds; then every POLL_MAX_MS */
 #define POLL_MAX_MS 1000
+#define NODE_CHECK_MS 2000 /* is the task's node still up? */
 #define REMOVE_WAIT_MS 15000
 #define STOP_GRACE_NS 100000000LL /* the shell is PID 1: SIGKILL soon */
 
@@ -896,6 +897,52 @@ out:
 	return ret;
 }
 
+/*
+ * Whether the task's node is down (the manager lost its heartbeat): 1
+ * with why set ("swarm node 'NAME' is down: heartbeat failure"), 0 when
+ * it is up or cannot be told, -1 (why set) when the manager is gone.
+ */
+static int
+node_down(struct run_handle *h, char *why, size_t len)
+{
+	struct buf path = BUF_INIT, m = BUF_INIT, n = BUF_INIT;
+	struct engine_call c;
+	json_t *j = NULL, *st;
+	const char *state, *msg, *name;
+	int ret = 0;
+
+	buf_addf(&path, "/nodes/%s", h->node);
+	engine_call_init(&c, "GET", path.ptr);
+	if (engine_call_do(&h->eng, &c) < 0) {
+		snprintf(why, len, "%s", c.reason);
+		ret = -1;
+		goto out;
+	}
+	if (c.status != 200)
+		goto out;
+	j = json_loadb(c.resp.ptr, c.resp.len, 0, NULL);
+	st = json_object_get(j, "Status");
+	state = json_string_value(json_object_get(st, "State"));
+	if (!state || strcmp(state, "down"))
+		goto out;
+	msg = json_string_value(json_object_get(st, "Message"));
+	name = json_string_value(json_object_get(
+		json_object_get(j, "Description"), "Hostname"));
+	escape_log(&n, name ? name : h->node, strlen(name ? name : h->node));
+	if (msg)
+		escape_log(&m, msg, strlen(msg));
+	snprintf(why, len, "swarm node '%s' is down%s%s", n.ptr,
+		 m.len ? ": " : "", m.ptr);
+	ret = 1;
+out:
+	json_decref(j);
+	engine_call_release(&c);
+	buf_release(&path);
+	buf_release(&m);
+	buf_release(&n);
+	return ret;
+}
+
 /* "running on node HOST" once, for the run's page. */
 static void
 tell_node(struct run_handle *h)
@@ -1026,7 +1073,8 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 	enum why_stop why = STOP_NONE;
 	bool kready, lost = false, running_seen = false, started = false;
 	int64_t now, t, next_poll = 0, poll_every = POLL_MS;
-	int64_t started_ms = engine_now_ms();
+	int64_t started_ms = engine_now_ms(), next_node = 0;
+	bool node_gone = false;
 	struct timespec rt;
 	int r;
 
@@ -1092,6 +1140,16 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 			}
 			if (r > 0 && state_is(&st, st_ended))
 				break;
+			/* a node that dies takes its task's end with it */
+			if (running_seen && h->node && now >= next_node) {
+				next_node = now + NODE_CHECK_MS;
+				r = node_down(h, reason, sizeof(reason));
+				if (r) {
+					node_gone = r > 0;
+					lost = true;
+					break;
+				}
+			}
 			if (now - started_ms > POLL_FAST_MS)
 				poll_every = POLL_MAX_MS;
 			next_poll = now + poll_every;
@@ -1131,6 +1189,18 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 	swarm_frame_flush(&h->fr, to_log, h);
 	run_log_flush(&h->log);
 
+	if (lost && node_gone) {
+		/* the service goes: the swarm must not start it elsewhere */
+		char r2[512];
+
+		if (service_remove(h, r2, sizeof(r2)) == 0)
+			h->ended = true;
+		out->outcome = RUN_LOST;
+		out->exit_code = -1;
+		snprintf(out->message, sizeof(out->message), "%s", reason);
+		run_log_note(&h->log, "%s", out->message);
+		return 0;
+	}
 	if (lost) {
 		result_lost(h, out, reason);
 		return 0;

@@ -4,7 +4,9 @@
 # namespace of the test's own (a veth pair, its own address) and a UTS
 # namespace (its own host name), joined as a worker with the node label
 # pool=build.  A task constrained to that label runs there (its log names
-# the node), and its stored file reaches a task on the manager.
+# the node), and its stored file reaches a task on the manager; the worker
+# killed while a task runs there ends that run lost, with the reason.
+# (Its dirs are under $T/docker-*: docker_leftovers ends what it leaves.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker.sh"
 [ "$(id -u)" = 0 ] || skip_all "a network namespace needs root"
@@ -41,13 +43,13 @@ start_dockerd
 import_image "$IMG"
 # the worker: the net namespace only (ip netns exec would remount /sys,
 # without the cgroups dockerd needs), a host name of its own
-mkdir -p "$T/w-data" "$T/w-exec"
+mkdir -p "$T/docker-w-data" "$T/docker-w-exec"
 nsenter --net="/run/netns/$NS" unshare --uts sh -c "hostname sw-worker &&
-	exec '$DOCKERD' --host 'unix://$T/w.sock' --data-root '$T/w-data' \
-	--exec-root '$T/w-exec' --pidfile '$T/w.pid' --iptables=false \
+	exec '$DOCKERD' --host 'unix://$T/docker-w.sock' --data-root '$T/docker-w-data' \
+	--exec-root '$T/docker-w-exec' --pidfile '$T/docker-w.pid' --iptables=false \
 	--bridge=none" >>"$T/dockerd-worker.log" 2>&1 &
 WPID=$!
-wk() { docker -H "unix://$T/w.sock" "$@"; }
+wk() { docker -H "unix://$T/docker-w.sock" "$@"; }
 wait_for 30 wk version >/dev/null 2>&1 || {
 	tail -5 "$T/dockerd-worker.log" | sed 's/^/# /'
 	skip_all "a second dockerd cannot start in a network namespace here"
@@ -92,4 +94,30 @@ is "$("$SCAFFOLD" logs -d "$D" two use | sed -n '2,3p')" "scaffold: swarm node $
 artifact" "the file it stored reaches a task on the manager"
 is "$(dk service ls -q | wc -l) $(wk ps -aq --filter label=scaffold.run --filter status=running | wc -l)" "0 0" \
 	"no service is left, and nothing of the runs runs on the worker"
+# the worker dies while a task runs on it
+cat >"$T/dies.yaml" <<Y
+version: v1
+name: dies
+runner: swarm
+tasks:
+  - name: long
+    image: $IMG
+    placement: [node.labels.pool==build]
+    run: echo begin; sleep 300
+Y
+"$SCAFFOLD" apply -q -c "$T/c.yaml" -d "$D" "$T/dies.yaml" >"$T/dies.out" 2>&1 &
+apid=$!
+begun() { "$SCAFFOLD" logs -d "$D" dies long 2>/dev/null | grep -q '^begin$'; }
+ok wait_for 60 begun "a task runs on the worker"
+kill -9 "$WPID"
+wait "$WPID" 2>/dev/null
+WPID=""
+wait $apid
+is "$?" 1 "apply ends, exit 1"
+is "$("$SCAFFOLD" logs -d "$D" dies long | sed -n '2,$p' | sed 's/ after [0-9a-z.]*$//' | sed 's/^scaffold: run [0-9]* /scaffold: run N /')" "scaffold: swarm node sw-worker
+begin
+scaffold: swarm node 'sw-worker' is down: heartbeat failure
+scaffold: run N ended lost: swarm node 'sw-worker' is down: heartbeat failure" \
+	"the run ends lost, saying which node went down and why"
+is "$(dk service ls -q | wc -l)" 0 "its service is removed"
 done_testing
