@@ -18,11 +18,18 @@ NS=scaffold-t3110-$$
 VETH=sct$$
 NET=10.$((200 + $$ % 50)).$(($$ / 50 % 250)).
 WPID=""
+WCIDS=""
 cleanup_two() {
 	if [ -n "$WPID" ]; then
 		kill "$WPID" 2>/dev/null
 		wait "$WPID" 2>/dev/null
 	fi
+	# what runs in the containers the dead worker left (by their
+	# cgroup: their shims die with docker_leftovers, they would not)
+	for _c in $WCIDS; do
+		grep -l "/docker/$_c\$" /proc/[0-9]*/cgroup 2>/dev/null |
+			sed 's|/proc/\([0-9]*\)/cgroup|\1|' | xargs -r kill -9
+	done
 	ip netns del "$NS" 2>/dev/null
 	ip link del "${VETH}a" 2>/dev/null
 	stop_dockerd
@@ -103,12 +110,13 @@ tasks:
   - name: long
     image: $IMG
     placement: [node.labels.pool==build]
-    run: echo begin; sleep 300
+    run: echo begin; sleep 120
 Y
 "$SCAFFOLD" apply -q -c "$T/c.yaml" -d "$D" "$T/dies.yaml" >"$T/dies.out" 2>&1 &
 apid=$!
 begun() { "$SCAFFOLD" logs -d "$D" dies long 2>/dev/null | grep -q '^begin$'; }
 ok wait_for 60 begun "a task runs on the worker"
+WCIDS=$(wk ps -q --no-trunc)
 kill -9 "$WPID"
 wait "$WPID" 2>/dev/null
 WPID=""
