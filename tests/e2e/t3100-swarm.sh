@@ -5,7 +5,8 @@
 # import`): the Scaffold "simple" example, exit codes, a missing image and
 # an unsatisfiable constraint ending error with the swarm's reason, a
 # timeout and a kill leaving no service, container or config, and the
-# daemon SIGKILLed while a task runs adopting it once.
+# daemon SIGKILLed while a task runs, and after it has ended, adopting it
+# once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker.sh"
 D="$T/data"
@@ -198,6 +199,52 @@ is "$(printf '%s\n' "$OUT" | tr -d ' \n' | sed 's/.*"tasks"://')" '[{"name":"slo
 run "$SCAFFOLD" logs -d "$T/sdata" adopt after
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "after kept" "the value stored by the adopted run"
 ok grep -q "adopted 1 run" "$T/serve2.log" "the daemon says it adopted the run"
+kill -TERM $spid
+wait $spid
+is "$(leftovers)" "0 0 0" "no service, container or config is left behind"
+
+# 5. the daemon frozen while the task runs, the task ending meanwhile,
+# then the daemon SIGKILLed: the next one finds the task ended and takes
+# its outcome and stored env from the service's log, once
+cat >"$T/work/.scaffold/adopt.yaml" <<Y
+version: v1
+name: adopt
+runner: swarm
+tasks:
+  - name: slow
+    image: $IMG
+    run: echo begin; sleep 2; echo end; V=after-the-end
+    store: {env: [V]}
+  - name: after
+    image: $IMG
+    load: {env: [V]}
+    run: echo "after \$V"
+    depends_on: [slow]
+Y
+(cd "$T/work" && tgit add -A && tgit commit -q -m ended && tgit push -q origin main 2>/dev/null)
+"$SCAFFOLD" serve --config "$T/serve.yaml" 2>"$T/serve3.log" &
+spid=$!
+srunning3() { r=$(ls "$T/sdata/logs" | sort -n | tail -1) &&
+	grep -q '^begin' "$T/sdata/logs/$r" 2>/dev/null; }
+ok wait_for 60 srunning3 "the daemon starts the changed task"
+kill -STOP $spid
+completed() { dk service ps --format '{{.CurrentState}}' \
+	"$(dk service ls -q)" 2>/dev/null | grep -q '^Complete'; }
+ok wait_for 60 completed "the task completes while the daemon is frozen"
+kill -KILL $spid
+kill -CONT $spid 2>/dev/null
+wait $spid 2>/dev/null
+"$SCAFFOLD" serve --config "$T/serve.yaml" 2>"$T/serve4.log" &
+spid=$!
+done3() { "$SCAFFOLD" status -d "$T/sdata" adopt 2>/dev/null |
+	grep -q 'after  *success  *2'; }
+ok wait_for 60 done3 "the restarted daemon adopts the ended run, and the cascade finishes"
+run "$SCAFFOLD" logs -d "$T/sdata" adopt after
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "after after-the-end" \
+	"the stored env comes from the log of the task that had ended"
+run "$SCAFFOLD" status -d "$T/sdata" -o json adopt
+is "$(printf '%s\n' "$OUT" | tr -d ' \n' | sed 's/.*"tasks"://')" '[{"name":"slow","state":"success","runs":2,"last_run":3},{"name":"after","state":"success","runs":2,"last_run":4}]}]}' \
+	"the ended run counts once"
 kill -TERM $spid
 wait $spid
 is "$(leftovers)" "0 0 0" "no service, container or config is left behind"
