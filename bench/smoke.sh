@@ -24,7 +24,7 @@ export SCAFFOLD
 OUT=bench/out/smoke
 mkdir -p "$OUT"
 
-ALL="core engine gitsync docker ssh webhook ui check http replay"
+ALL="core engine gitsync docker swarm ssh webhook ui check http replay"
 
 # name: the command at its smallest size
 smoke() {
@@ -44,6 +44,9 @@ smoke() {
 		env BENCH_DOCKER_TASKS=2 BENCH_DOCKER_RUNS=1 \
 			BENCH_DOCKER_ONE=1 BENCH_DOCKER_WIDE=2 \
 			BENCH_DOCKER_WIDE_RUNS=1 sh bench/docker.sh ;;
+	swarm)
+		env BENCH_SWARM_JOBS=2 BENCH_SWARM_PAR=2 BENCH_SWARM_ONE=1 \
+			sh bench/swarm.sh ;;
 	ssh)
 		env BENCH_SSH_TASKS=2 BENCH_SSH_RUNS=1 BENCH_SSH_J=2 \
 			BENCH_SSH_HOSTS=2 BENCH_SSH_FAN_TASKS=1 \

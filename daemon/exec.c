@@ -178,6 +178,10 @@ spec_arrays_fill(struct spec_arrays *a, struct run_spec *sp,
 	sp->revision = r->revision;
 	sp->host = r->host;
 	sp->image = r->image;
+	sp->placement = (const char *const *)r->placement.v;
+	sp->nplacement = r->placement.n;
+	sp->nano_cpus = r->nano_cpus;
+	sp->memory_bytes = r->memory_bytes;
 	sp->attempt = r->attempt;
 	sp->script = r->script;
 	sp->script_len = r->script_len;

@@ -1,4 +1,7 @@
-/* hosts.c - hand the config's ssh inventory to the ssh runner. */
+/*
+ * hosts.c - hand the config's ssh inventory to the ssh runner, and its
+ * swarm to the swarm runner.
+ */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -24,6 +27,21 @@ runners_configure_hosts(const struct config *cf)
 	/* the runner copies what it keeps */
 	runner_ssh_configure(h, cf->nhosts);
 	free(h);
+	if (cf->swarm_set) {
+		struct swarm_conf sc = {
+			.socket = cf->swarm_socket,
+			.url = cf->swarm_url,
+			.ca = cf->swarm_ca,
+			.cert = cf->swarm_cert,
+			.key = cf->swarm_key,
+			.network = cf->swarm_network,
+			.pending_timeout_ms = cf->swarm_pending_timeout_ms,
+		};
+
+		runner_swarm_configure(&sc);
+	} else {
+		runner_swarm_configure(NULL);
+	}
 }
 
 /* path, absolute and with its symlinks resolved when it exists, into v. */

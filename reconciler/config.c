@@ -262,7 +262,8 @@ load_schemes(struct lctx *x, const struct ynode *n)
 }
 
 #define RUNNERS_DEFAULT                                                    \
-	((1u << RUNNER_KIND_DOCKER) | (1u << RUNNER_KIND_SSH))
+	((1u << RUNNER_KIND_DOCKER) | (1u << RUNNER_KIND_SSH) |            \
+	 (1u << RUNNER_KIND_SWARM))
 
 /*
  * runners: [local, docker, ssh], the runners a repo's cascades may use.
@@ -278,8 +279,8 @@ load_runners(struct lctx *x, const struct ynode *n, struct repo_config *r,
 	int idx;
 
 	if (n->kind != Y_SEQ || !n->n) {
-		yn_err(x, n, "'runners' must be a list of local, docker or "
-			     "ssh, not %s",
+		yn_err(x, n, "'runners' must be a list of local, docker, ssh "
+			     "or swarm, not %s",
 		       n->kind == Y_SEQ ? "an empty list" : yn_desc(x, n));
 		return;
 	}
@@ -303,7 +304,7 @@ load_runners(struct lctx *x, const struct ynode *n, struct repo_config *r,
 			       yn_desc(x, it), runner_kind_names[k]);
 		} else {
 			yn_err(x, it, "unknown runner %s in 'runners': use "
-				      "local, docker or ssh",
+				      "local, docker, ssh or swarm",
 			       yn_desc(x, it));
 		}
 	}
@@ -335,7 +336,7 @@ load_repo(struct lctx *x, const struct ynode *n, size_t idx,
 	buf_reset(&x->what);
 	r->pos = n->pos;
 	r->runners = RUNNERS_DEFAULT;
-	r->runners_text = "docker, ssh";
+	r->runners_text = "docker, ssh, swarm";
 	if (n->kind != Y_MAP) {
 		buf_addf(&x->what, "repo #%zu: ", idx + 1);
 		yn_err(x, n, "a repo must be a mapping, not %s", yn_kind(n));
@@ -418,6 +419,7 @@ enum {
 	K_SESSION_LIFETIME,
 	K_MAX_CHECKS_PARALLEL,
 	K_RETENTION,
+	K_SWARM,
 	K_N
 };
 static const char *const config_keys[K_N] = {
@@ -426,6 +428,7 @@ static const char *const config_keys[K_N] = {
 	"repos",	 "public_status", "repo_schemes", "local",
 	"limits",	 "session_lifetime", "max_checks_parallel",
 	"retention",
+	"swarm",
 };
 
 /*
@@ -564,6 +567,68 @@ load_docker(struct lctx *x, const struct ynode *n, struct config *cf,
 		cf->docker_socket = resolve(x, base, cf->docker_socket);
 	if (s[1])
 		yn_bool(x, s[1], "keep_failed", &cf->docker_keep_failed);
+}
+
+/*
+ * swarm: {socket | url, ca, cert, key, network, pending_timeout}: the
+ * manager of the Docker Swarm the swarm runner uses.
+ */
+static void
+load_swarm(struct lctx *x, const struct ynode *n, struct config *cf,
+	   const char *base)
+{
+	static const char *const keys[] = { "socket", "url",	 "ca",
+					    "cert",   "key",	 "network",
+					    "pending_timeout" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	const char *u;
+	size_t i;
+
+	cf->swarm_set = 1;
+	cf->swarm_pending_timeout_ms = CONFIG_SWARM_PENDING_DEFAULT;
+	if (ynode_is_null(n))
+		return;
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'swarm' must be a mapping with 'socket' or "
+			     "'url', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "swarm", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0] && s[1])
+		yn_err(x, s[1], "'swarm' takes 'socket' or 'url', not both");
+	if (s[0] && (cf->swarm_socket = yn_nonempty(x, s[0], "swarm.socket"))) {
+		if (!strncmp(cf->swarm_socket, "unix://", 7))
+			cf->swarm_socket += 7;
+		cf->swarm_socket = resolve(x, base, cf->swarm_socket);
+	}
+	if (s[1] && (u = yn_nonempty(x, s[1], "swarm.url"))) {
+		if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
+			yn_err(x, s[1], "'swarm.url' must start with https:// "
+					"(or http://), not %s",
+			       yn_desc(x, s[1]));
+		else
+			cf->swarm_url = u;
+	}
+	for (i = 2; i <= 4; i++) {
+		const char **dst = i == 2 ? &cf->swarm_ca :
+				   i == 3 ? &cf->swarm_cert :
+					    &cf->swarm_key;
+		char what[16];
+
+		if (!s[i])
+			continue;
+		snprintf(what, sizeof(what), "swarm.%s", keys[i]);
+		if (!s[1])
+			yn_err(x, s[i], "'%s' needs 'swarm.url'", what);
+		else if ((*dst = yn_nonempty(x, s[i], what)))
+			*dst = resolve(x, base, *dst);
+	}
+	if (s[5])
+		cf->swarm_network = yn_nonempty(x, s[5], "swarm.network");
+	if (s[6])
+		yn_duration(x, s[6], "swarm.pending_timeout",
+			    &cf->swarm_pending_timeout_ms);
 }
 
 /*
@@ -776,6 +841,8 @@ config_load(struct config **out, const char *path, struct diags *diags)
 			256, &cf->max_checks_parallel);
 	if (s[K_DOCKER])
 		load_docker(&x, s[K_DOCKER], cf, base.ptr);
+	if (s[K_SWARM])
+		load_swarm(&x, s[K_SWARM], cf, base.ptr);
 	if (s[K_HOSTS] && !ynode_is_null(s[K_HOSTS]))
 		load_hosts(&x, s[K_HOSTS], cf, base.ptr);
 	if (s[K_REPO_SCHEMES])

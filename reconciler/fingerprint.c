@@ -130,8 +130,20 @@ task_fingerprint_files(struct fingerprint *out, const struct cascade *c,
 
 	put_str(&b, t->runner);
 	field_hash(out, FP_RUNNER, &b);
-	/* the image only matters where it is used */
-	put_str(&b, !strcmp(t->runner, "docker") ? t->image : NULL);
+	/*
+	 * the image only matters where it is used; a swarm task's placement
+	 * and resources count with its image (a field of their own would
+	 * change every task's fingerprint)
+	 */
+	put_str(&b, !strcmp(t->runner, "docker") || !strcmp(t->runner, "swarm") ?
+			    t->image :
+			    NULL);
+	if (!strcmp(t->runner, "swarm")) {
+		buf_puts(&b, "placement");
+		put_names(&b, &t->placement);
+		buf_addf(&b, "cpus%lld,memory%lld,", (long long)t->nano_cpus,
+			 (long long)t->memory_bytes);
+	}
 	field_hash(out, FP_IMAGE, &b);
 	if (!strcmp(t->runner, "ssh"))
 		put_names(&b, &t->hosts);

@@ -4,6 +4,7 @@
  * them, each at the node it concerns.  Cross-task rules (dependencies,
  * cycles, loads) live in validate.c.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -724,6 +725,8 @@ enum {
 	TK_RETRIES,
 	TK_CHECK,
 	TK_UMASK,
+	TK_PLACEMENT,
+	TK_RESOURCES,
 	TK_N
 };
 static const char *const task_keys[TK_N] = {
@@ -731,10 +734,11 @@ static const char *const task_keys[TK_N] = {
 	"run",	   "env",	  "inputs",	  "depends_on", "store",
 	"load",	   "auto_execute", "timeout",	  "retries", "check",
 	"umask",
+	"placement", "resources",
 };
 
 const char *const runner_kind_names[RUNNER_KIND_N] = { "docker", "ssh",
-							"local" };
+							"local", "swarm" };
 
 int
 runner_kind_index(const char *name)
@@ -762,9 +766,111 @@ get_runner(struct lctx *x, const struct ynode *n)
 		     runners[i]);
 	else
 		yn_err(x, n,
-		     "unknown runner %s (expected 'docker', 'ssh' or 'local')",
+		     "unknown runner %s (expected 'docker', 'ssh', 'local' or "
+		     "'swarm')",
 		     yn_desc(x, n));
 	return NULL;
+}
+
+/*
+ * A swarm placement constraint: ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE, the
+ * attribute one the swarm knows (node.id, node.hostname, node.role,
+ * node.platform.os, node.platform.arch, node.labels.NAME,
+ * engine.labels.NAME).
+ */
+static int
+valid_constraint(struct lctx *x, const struct ynode *n, const char *kind)
+{
+	static const char *const attrs[] = { "node.id", "node.hostname",
+					     "node.role", "node.platform.os",
+					     "node.platform.arch" };
+	const char *op = strstr(n->str, "==");
+	const char *ne = strstr(n->str, "!=");
+	size_t klen, i;
+	int ok = 0;
+
+	(void)kind;
+	if (!op || (ne && ne < op))
+		op = ne;
+	if (!op) {
+		yn_err(x, n, "placement %s is not a constraint: use "
+			     "ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE, e.g. "
+			     "node.labels.pool==build",
+		       yn_desc(x, n));
+		return 0;
+	}
+	klen = (size_t)(op - n->str);
+	while (klen && n->str[klen - 1] == ' ')
+		klen--;
+	for (i = 0; i < ARRAY_SIZE(attrs); i++)
+		if (strlen(attrs[i]) == klen && !strncmp(n->str, attrs[i], klen))
+			ok = 1;
+	if ((klen > 12 && !strncmp(n->str, "node.labels.", 12)) ||
+	    (klen > 14 && !strncmp(n->str, "engine.labels.", 14)))
+		ok = 1;
+	if (!ok) {
+		yn_err(x, n, "placement %s: unknown attribute '%.*s' (use "
+			     "node.id, node.hostname, node.role, "
+			     "node.platform.os, node.platform.arch, "
+			     "node.labels.NAME or engine.labels.NAME)",
+		       yn_desc(x, n), (int)klen, n->str);
+		return 0;
+	}
+	for (op += 2; *op == ' '; op++)
+		;
+	if (!*op) {
+		yn_err(x, n, "placement %s has no value", yn_desc(x, n));
+		return 0;
+	}
+	return 1;
+}
+
+/* resources: {cpus: 0.5, memory: 256M} */
+static void
+get_resources(struct lctx *x, const struct ynode *n, struct task *t)
+{
+	static const char *const keys[] = { "cpus", "memory" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+	char *end = NULL;
+	double cpus;
+	int r;
+
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'resources' must be a mapping with 'cpus' and "
+			     "'memory', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "resources", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0]) {
+		errno = 0;
+		cpus = s[0]->kind == Y_SCALAR && s[0]->len ?
+			       strtod(s[0]->str, &end) :
+			       -1;
+		if (!end || *end || errno || !(cpus > 0) || cpus > 1024)
+			yn_err(x, s[0], "'resources.cpus' must be a number of "
+					"CPUs above 0 and at most 1024, such "
+					"as 0.5 or 2, not %s",
+			       yn_desc(x, s[0]));
+		else
+			t->nano_cpus = (int64_t)(cpus * 1e9 + 0.5);
+	}
+	if (s[1]) {
+		r = s[1]->kind == Y_SCALAR ?
+			    size_parse(&t->memory_bytes, s[1]->str) :
+			    ERR_INVALID;
+		if (r == 0 && t->memory_bytes < (4 << 20)) {
+			yn_err(x, s[1], "'resources.memory' must be at least "
+					"4M (the engine's smallest), not %s",
+			       yn_desc(x, s[1]));
+			t->memory_bytes = 0;
+		} else if (r) {
+			yn_err(x, s[1], "'resources.memory' must be a size "
+					"such as 256M or 2G, not %s",
+			       yn_desc(x, s[1]));
+			t->memory_bytes = 0;
+		}
+	}
 }
 
 static void
@@ -865,6 +971,11 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		get_check(x, s[TK_CHECK], t);
 	if (s[TK_UMASK])
 		t->umask = yn_umask(x, s[TK_UMASK], "umask");
+	if (s[TK_PLACEMENT])
+		yn_names(x, s[TK_PLACEMENT], "placement", "constraint",
+			 valid_constraint, &t->placement);
+	if (s[TK_RESOURCES])
+		get_resources(x, s[TK_RESOURCES], t);
 	if (t->check && (!t->check->timeout_ms ||
 			 t->check->timeout_ms > t->timeout_ms))
 		t->check->timeout_ms = t->check->timeout_ms
@@ -882,8 +993,17 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	if (!runner)
 		runner = t->image ? "docker" : "local";
 	t->runner = runner;
-	if (!strcmp(runner, "docker") && !t->image && !s[TK_IMAGE])
-		yn_err(x, n, "runner 'docker' needs an 'image'");
+	if ((!strcmp(runner, "docker") || !strcmp(runner, "swarm")) &&
+	    !t->image && !s[TK_IMAGE])
+		yn_err(x, n, "runner '%s' needs an 'image'", runner);
+	if (strcmp(runner, "swarm") && s[TK_PLACEMENT])
+		yn_err(x, s[TK_PLACEMENT], "'placement' needs runner 'swarm'; "
+					   "the task runs on '%s'",
+		       runner);
+	if (strcmp(runner, "swarm") && s[TK_RESOURCES])
+		yn_err(x, s[TK_RESOURCES], "'resources' needs runner 'swarm'; "
+					   "the task runs on '%s'",
+		       runner);
 	if (!strcmp(runner, "ssh") && !t->hosts.n && (!s[TK_HOSTS] ||
 						      s[TK_HOSTS]->kind == Y_SEQ))
 		yn_err(x, s[TK_HOSTS] ? s[TK_HOSTS] : n,
@@ -894,7 +1014,8 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 				       "runner 'local' (set at line %d): use "
 				       "runner 'docker', or remove 'image'",
 		       from.line);
-	else if (strcmp(runner, "docker") && t->image)
+	else if (strcmp(runner, "docker") && strcmp(runner, "swarm") &&
+		 t->image)
 		yn_warn(x, s[TK_IMAGE], "'image' is ignored by runner '%s'",
 		      runner);
 	/* a probe runs where the task runs: no other runner reaches it */

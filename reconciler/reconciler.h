@@ -152,6 +152,11 @@ struct task {
 	/* the script's umask, three octal digits ("077"); NULL: the host's,
 	 * else 022 */
 	const char *umask;
+	/* swarm: node constraints ("node.labels.pool==build"), and the
+	 * task's CPUs (in 1e-9) and memory in bytes (0: no limit) */
+	struct name_list placement;
+	int64_t nano_cpus;
+	int64_t memory_bytes;
 
 	/* the DAG: indexes of tasks that depend on this one */
 	size_t *children;
@@ -201,7 +206,7 @@ size_t cascade_task_index(const struct cascade *c, const struct task *t);
  * (1 << RUNNER_KIND_x) of a repo's 'runners' allows x.
  */
 enum runner_kind { RUNNER_KIND_DOCKER, RUNNER_KIND_SSH, RUNNER_KIND_LOCAL,
-		   RUNNER_KIND_N };
+		   RUNNER_KIND_SWARM, RUNNER_KIND_N };
 extern const char *const runner_kind_names[RUNNER_KIND_N];
 /* The index of name in runner_kind_names, or -1. */
 int runner_kind_index(const char *name);
@@ -381,6 +386,14 @@ struct config {
 	int max_checks_parallel; /* drift probes at once, apart from tasks */
 	const char *docker_socket; /* NULL: /var/run/docker.sock */
 	int docker_keep_failed;
+	/* swarm: {socket | url, ca, cert, key, network, pending_timeout};
+	 * swarm_set: the config has the section */
+	int swarm_set;
+	const char *swarm_socket; /* NULL with swarm_url NULL: the default */
+	const char *swarm_url;
+	const char *swarm_ca, *swarm_cert, *swarm_key;
+	const char *swarm_network; /* NULL: none */
+	int64_t swarm_pending_timeout_ms;
 	struct repo_config *repos;
 	size_t nrepos;
 	struct host_config *hosts;
@@ -414,6 +427,7 @@ struct config {
 #define CONFIG_BODY_MIN_RATE ((int64_t)16 << 10)
 #define CONFIG_STORE_RUN_MAX ((int64_t)1 << 30)
 #define CONFIG_RUN_LOG_MAX ((int64_t)32 << 20)
+#define CONFIG_SWARM_PENDING_DEFAULT ((int64_t)5 * 60 * 1000)
 /*
  * 0 and *out, or ERR_INVALID with every problem in diags.  The checks
  * that depend on this process (local.user is required when the euid is
@@ -962,6 +976,9 @@ struct run_req {
 	char *runner;
 	char *image;
 	char *host;
+	struct strvec placement; /* swarm */
+	int64_t nano_cpus;
+	int64_t memory_bytes;
 	int attempt;
 	int64_t timeout_ms;
 	char *script;

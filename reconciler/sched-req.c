@@ -44,6 +44,7 @@ run_req_free(struct run_req *r)
 	free(r->runner);
 	free(r->image);
 	free(r->host);
+	strvec_clear(&r->placement);
 	free(r->script);
 	free(r->umask);
 	env_vars_free(r->env, r->nenv);
@@ -141,6 +142,10 @@ build_req(struct sched *s, const struct cascade *c, const char *repo,
 	r->runner = xstrdup(t->runner);
 	r->image = t->image ? xstrdup(t->image) : NULL;
 	r->host = host ? xstrdup(host) : NULL;
+	for (i = 0; i < t->placement.n; i++)
+		strvec_push(&r->placement, t->placement.v[i].name);
+	r->nano_cpus = t->nano_cpus;
+	r->memory_bytes = t->memory_bytes;
 	r->timeout_ms = t->timeout_ms;
 	r->script = xstrndup(t->run, t->run_len);
 	r->umask = t->umask ? xstrdup(t->umask) : NULL;

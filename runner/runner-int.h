@@ -26,6 +26,12 @@ void local_detach(struct run_handle *h);
 void docker_detach(struct run_handle *h);
 
 /*
+ * swarm.c: forget the service of a swarm handle, so that free() leaves it
+ * (what a crash of scaffold does).  For tests of adopt.
+ */
+void swarm_detach(struct run_handle *h);
+
+/*
  * ssh.c: forget the remote run of an ssh handle, so that free() closes its
  * channel but neither kills the run nor removes its run dir (what a crash
  * of scaffold does).  For tests of adopt.

@@ -20,6 +20,7 @@ static const struct runner_ops *const backends[] = {
 	&runner_local,
 	&runner_docker,
 	&runner_ssh,
+	&runner_swarm,
 };
 
 /* A umask the shell's builtin takes as is: 1 to 4 octal digits. */

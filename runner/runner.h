@@ -41,7 +41,13 @@ struct run_spec {
 	const char *task;
 	const char *revision;
 	const char *host;  /* ssh: the host; else NULL */
-	const char *image; /* docker: the image; else NULL */
+	const char *image; /* docker, swarm: the image; else NULL */
+	/* swarm: placement constraints, CPUs in 1e-9, memory bytes (0: no
+	 * limit) */
+	const char *const *placement;
+	size_t nplacement;
+	int64_t nano_cpus;
+	int64_t memory_bytes;
 	int attempt;
 
 	const char *script; /* the task's run script, run by /bin/sh -e */
@@ -137,6 +143,21 @@ struct runner_ops {
  * default /var/run/docker.sock.
  */
 void runner_docker_configure(const char *socket, int keep_failed);
+
+/*
+ * Settings of the swarm backend, from the daemon's config (swarm: {socket
+ * | url, ca, cert, key, network, pending_timeout}), copied; call before
+ * the first run.  Without a call, a swarm run fails at its start ("no
+ * swarm is configured").  pending_timeout_ms <= 0: 5 minutes.
+ */
+struct swarm_conf {
+	const char *socket; /* NULL with url NULL: /var/run/docker.sock */
+	const char *url;
+	const char *ca, *cert, *key;
+	const char *network; /* NULL: none */
+	int64_t pending_timeout_ms;
+};
+void runner_swarm_configure(const struct swarm_conf *conf);
 
 /*
  * Caps on the files a run stores (the daemon config's limits: {store_file,
@@ -244,6 +265,11 @@ extern const struct runner_ops runner_docker;
  * ends RUN_LOST.  Collected files go to work_dir/run/PATH.
  */
 extern const struct runner_ops runner_ssh;
+/*
+ * "swarm": a ReplicatedJob service of one task on a Docker Swarm (see
+ * swarm.c): the docker contract on whichever node takes it.
+ */
+extern const struct runner_ops runner_swarm;
 
 /*
  * Secret masking for a stream: bytes go in, bytes with every secret

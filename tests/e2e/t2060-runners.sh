@@ -122,7 +122,7 @@ push infra "local tasks"
 infra2=$SHA
 ok wait_for 20 applied_is infra "$infra2" "the push is seen"
 want='"result": "invalid",
-"errors": ".scaffold/deploy.yaml:9:13: error: task '"'build'"': runner '"'local'"' is not allowed for repo '"'infra'"' (its '"'runners'"' in the daemon config: docker, ssh)\n.scaffold/lint.yaml:4:5: error: task '"'fmt'"': runner '"'local'"' (the default for a task without an image) is not allowed for repo '"'infra'"' (its '"'runners'"' in the daemon config: docker, ssh)\n.scaffold/ops.yaml:3:9: error: runner '"'local'"' is not allowed for repo '"'infra'"' (its '"'runners'"' in the daemon config: docker, ssh)\n"'
+"errors": ".scaffold/deploy.yaml:9:13: error: task '"'build'"': runner '"'local'"' is not allowed for repo '"'infra'"' (its '"'runners'"' in the daemon config: docker, ssh, swarm)\n.scaffold/lint.yaml:4:5: error: task '"'fmt'"': runner '"'local'"' (the default for a task without an image) is not allowed for repo '"'infra'"' (its '"'runners'"' in the daemon config: docker, ssh, swarm)\n.scaffold/ops.yaml:3:9: error: runner '"'local'"' is not allowed for repo '"'infra'"' (its '"'runners'"' in the daemon config: docker, ssh, swarm)\n"'
 is "$(revision "$infra2" -d "$D")" "$want" "the revision is invalid: each refused runner at its file:line:col, naming the repo and its runners"
 is "$(SCAFFOLD_TOKEN=$VIEW revision "$infra2" --server "$U")" "$want" "the API says the same"
 ok grep -q "reconcile: repo 'infra' at .*: .scaffold/deploy.yaml:9:13: error: task 'build': runner 'local' is not allowed for repo 'infra'" "$T/serve.log" "the daemon logs it"
@@ -218,11 +218,11 @@ local: {user: nobody}
 repos:
   - name: infra
     url: $T/infra.git
-    runners: [docker, lokal, swarm]
+    runners: [docker, lokal, shell]
 Y
 run "$SCAFFOLD" serve --config "$T/bad.yaml"
 is "$RC:$ERR" "1:$T/bad.yaml:6:23: error: repo 'infra': unknown runner 'lokal' in 'runners'; did you mean 'local'?
-$T/bad.yaml:6:30: error: repo 'infra': unknown runner 'swarm' in 'runners': use local, docker or ssh
+$T/bad.yaml:6:30: error: repo 'infra': unknown runner 'shell' in 'runners': use local, docker, ssh or swarm
 scaffold serve: the config is invalid; not started" "serve refuses an unknown runner, with did you mean"
 
 # as root, a repo that allows local needs local.user

@@ -248,9 +248,12 @@ test_runners(void **state)
 		       "  - name: c\n"
 		       "    url: /srv/c.git\n"
 		       "    runners: [ssh, local, docker, ssh]\n");
+	/* swarm is in the default: a container sandbox like docker's,
+	 * and nothing until the daemon config names a swarm */
 	assert_int_equal(cf->repos[0].runners, (1u << RUNNER_KIND_DOCKER) |
-						       (1u << RUNNER_KIND_SSH));
-	assert_string_equal(cf->repos[0].runners_text, "docker, ssh");
+						       (1u << RUNNER_KIND_SSH) |
+						       (1u << RUNNER_KIND_SWARM));
+	assert_string_equal(cf->repos[0].runners_text, "docker, ssh, swarm");
 	assert_int_equal(cf->repos[1].runners, 1u << RUNNER_KIND_LOCAL);
 	assert_string_equal(cf->repos[1].runners_text, "local");
 	assert_int_equal(cf->repos[2].runners, (1u << RUNNER_KIND_DOCKER) |
@@ -272,24 +275,63 @@ test_bad_runners(void **state)
 		"  - {name: b, url: /srv/b.git, runners: []}\n"
 		"  - name: c\n"
 		"    url: /srv/c.git\n"
-		"    runners: [lokal, swarm, Docker, [ssh], shell]\n"
+		"    runners: [lokal, swarn, Docker, [ssh], shell]\n"
 		"  - {name: d, url: /srv/d.git, runner: [docker]}\n",
 		"D/c.yaml:3:41: error: repo 'a': 'runners' must be a list of "
-		"local, docker or ssh, not 'docker'\n"
+		"local, docker, ssh or swarm, not 'docker'\n"
 		"D/c.yaml:4:41: error: repo 'b': 'runners' must be a list of "
-		"local, docker or ssh, not an empty list\n"
+		"local, docker, ssh or swarm, not an empty list\n"
 		"D/c.yaml:7:15: error: repo 'c': unknown runner 'lokal' in "
 		"'runners'; did you mean 'local'?\n"
-		"D/c.yaml:7:22: error: repo 'c': unknown runner 'swarm' in "
-		"'runners': use local, docker or ssh\n"
+		"D/c.yaml:7:22: error: repo 'c': unknown runner 'swarn' in "
+		"'runners'; did you mean 'swarm'?\n"
 		"D/c.yaml:7:29: error: repo 'c': unknown runner 'Docker' in "
 		"'runners'; did you mean 'docker'?\n"
 		"D/c.yaml:7:37: error: repo 'c': unknown runner a list in "
-		"'runners': use local, docker or ssh\n"
+		"'runners': use local, docker, ssh or swarm\n"
 		"D/c.yaml:7:44: error: repo 'c': unknown runner 'shell' in "
-		"'runners': use local, docker or ssh\n"
+		"'runners': use local, docker, ssh or swarm\n"
 		"D/c.yaml:8:32: error: repo 'd': unknown key 'runner'; did "
 		"you mean 'runners'?\n");
+}
+
+/* swarm: the manager by socket or URL, a network, the scheduling
+ * deadline (issue 19). */
+static void
+test_swarm(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = config_ok("data_dir: data\nswarm: {socket: unix:///run/m.sock, "
+		       "network: host, pending_timeout: 30s}\n");
+	assert_true(cf->swarm_set);
+	assert_string_equal(cf->swarm_socket, "/run/m.sock");
+	assert_null(cf->swarm_url);
+	assert_string_equal(cf->swarm_network, "host");
+	assert_int_equal(cf->swarm_pending_timeout_ms, 30000);
+	config_free(cf);
+	cf = config_ok("data_dir: data\nswarm: {url: 'https://m:2376', ca: "
+		       "ca.pem, cert: c.pem, key: k.pem}\n");
+	assert_string_equal(cf->swarm_url, "https://m:2376");
+	assert_non_null(strstr(cf->swarm_ca, "/ca.pem"));
+	assert_int_equal(cf->swarm_pending_timeout_ms, 5 * 60 * 1000);
+	config_free(cf);
+	cf = config_ok("data_dir: data\n");
+	assert_false(cf->swarm_set);
+	config_free(cf);
+	assert_config_errors(
+		"data_dir: data\n"
+		"swarm: {socket: /s, url: 'ftp://m', cert: c.pem, net: x,\n"
+		"        pending_timeout: 0s}\n",
+		"D/c.yaml:2:26: error: 'swarm' takes 'socket' or 'url', not "
+		"both\n"
+		"D/c.yaml:2:26: error: 'swarm.url' must start with https:// "
+		"(or http://), not 'ftp://m'\n"
+		"D/c.yaml:2:50: error: unknown key 'net' in 'swarm'; did you "
+		"mean 'network'?\n"
+		"D/c.yaml:3:26: error: 'swarm.pending_timeout' must be longer "
+		"than 0\n");
 }
 
 /* local.user: an existing user that is not root. */
@@ -548,11 +590,11 @@ test_check_runners(void **state)
 			     "  - {name: go, runner: ssh, run: ./go}\n",
 			     "t.yaml:6:13: task 'build': runner 'local' is "
 			     "not allowed for repo 'infra' (its 'runners' in "
-			     "the daemon config: docker, ssh)\n"
+			     "the daemon config: docker, ssh, swarm)\n"
 			     "t.yaml:8:5: task 'test': runner 'local' (the "
 			     "default for a task without an image) is not "
 			     "allowed for repo 'infra' (its 'runners' in the "
-			     "daemon config: docker, ssh)\n");
+			     "daemon config: docker, ssh, swarm)\n");
 	assert_runner_errors(&cf->repos[0],
 			     "version: v1\n"
 			     "name: deploy\n"
@@ -563,7 +605,7 @@ test_check_runners(void **state)
 			     "  - {name: c, run: x, image: i, runner: docker}\n",
 			     "t.yaml:3:9: runner 'local' is not allowed for "
 			     "repo 'infra' (its 'runners' in the daemon "
-			     "config: docker, ssh)\n");
+			     "config: docker, ssh, swarm)\n");
 	assert_runner_errors(&cf->repos[1],
 			     "version: v1\n"
 			     "name: deploy\n"
@@ -654,6 +696,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_runners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_runners, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_swarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_user, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_local_user_required, setup,

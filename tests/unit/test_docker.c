@@ -993,15 +993,19 @@ test_keep_failed(void **state)
 		 "failing\nscaffold: container %.12s kept for inspection\n", s);
 	assert_string_equal(f.log, want);
 	free(s);
-	/* how it was made */
+	/* how it was made: no file to load, so no archive: the command
+	 * writes the wrapper and the script (no WorkingDir: the engine
+	 * would make it root's) */
 	s = inspect_of(f.spec.run_id,
-		       "{{.HostConfig.NetworkMode}} {{.Config.WorkingDir}} "
+		       "{{.HostConfig.NetworkMode}} [{{.Config.WorkingDir}}] "
 		       "{{index .Config.Labels \"scaffold.cascade\"}} "
 		       "{{index .Config.Labels \"scaffold.task\"}} "
-		       "{{.Config.Tty}} {{json .Config.Entrypoint}}");
-	assert_string_equal(s, "none /tmp/run simple t false "
-			       "[\"/bin/sh\",\"-e\",\"/tmp/.scaffold/"
-			       "wrapper.sh\"]\n");
+		       "{{.Config.Tty}} {{index .Config.Entrypoint 0}} "
+		       "{{index .Config.Entrypoint 1}} "
+		       "{{index .Config.Entrypoint 3}} "
+		       "{{json (index .Config.Entrypoint 5)}}");
+	assert_string_equal(s, "none [] simple t false /bin/sh -c scaffold "
+			       "\"echo failing\\nexit 2\\n\"\n");
 	free(s);
 	remove_containers_of(f.spec.run_id);
 	fx_done(&f);
@@ -1533,8 +1537,9 @@ test_fake_engine_stops(void **state)
 	fake_start(&fk, routes, ARRAY_SIZE(routes));
 	if (fx_start(&f, "true\n"))
 		fail_msg("start: %s", err_msg());
-	assert_true(fake_saw(&fk, "PUT /v1.41/containers/" FAKE_ID
-				  "/archive?path=/"));
+	/* no file to load: no archive to put (issue 19, item 4) */
+	assert_false(fake_saw(&fk, "PUT /v1.41/containers/" FAKE_ID
+				   "/archive?path=/"));
 	st.fk = &fk;
 	st.logp = f.logp;
 	assert_int_equal(pthread_create(&th, NULL, stopper_main, &st), 0);

@@ -108,6 +108,8 @@ test_meaningful_changes(void **state)
 		/* a load the file store satisfies (content unknown here) */
 		{ "timeout: 5m", "load: {file: [conf]}", 1,
 		  B(FP_LOAD) | B(FP_FILES) },
+		/* swarm: placement and resources count with the image */
+		{ "timeout: 5m", "runner: swarm", 1, B(FP_RUNNER) | B(FP_IMAGE) },
 	};
 	struct cascade *a = load_ok(base), *b;
 	struct fingerprint fa, fb;
@@ -139,6 +141,42 @@ test_meaningful_changes(void **state)
 		free(y);
 	}
 	cascade_free(a);
+}
+
+/* A swarm task's placement and resources change its image field only. */
+static void
+test_swarm_fields(void **state)
+{
+	static const char *const tails[] = {
+		"",
+		"    placement: [node.role==worker]\n",
+		"    placement: [node.role==manager]\n",
+		"    resources: {cpus: 0.5}\n",
+		"    resources: {memory: 64M}\n",
+	};
+	struct fingerprint fp[ARRAY_SIZE(tails)];
+	struct cascade *c;
+	struct buf y = BUF_INIT;
+	size_t i, k, f;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(tails); i++) {
+		buf_reset(&y);
+		buf_addf(&y, "version: v1\nname: s\ntasks:\n  - name: t\n"
+			     "    runner: swarm\n    image: i\n    run: x\n%s",
+			 tails[i]);
+		c = load_ok(y.ptr);
+		fp_of(c, "t", &fp[i]);
+		cascade_free(c);
+	}
+	for (i = 0; i < ARRAY_SIZE(tails); i++)
+		for (k = i + 1; k < ARRAY_SIZE(tails); k++)
+			for (f = 0; f < FP_NFIELDS; f++)
+				if ((strcmp(fp[i].field[f], fp[k].field[f]) !=
+				     0) != (f == FP_IMAGE))
+					fail_msg("tails %zu and %zu: field '%s'",
+						 i, k, fp_field_names[f]);
+	buf_release(&y);
 }
 
 static const char *
@@ -234,6 +272,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_formatting_invariance),
 		cmocka_unit_test(test_meaningful_changes),
+		cmocka_unit_test(test_swarm_fields),
 		cmocka_unit_test(test_input_values_from_caller),
 		cmocka_unit_test(test_file_store_content),
 	};

@@ -1,0 +1,43 @@
+/*
+ * box.h - the run's contract inside a container (box.c), shared by the
+ * docker and swarm runners.
+ */
+#ifndef SCAFFOLD_RUNNER_BOX_H
+#define SCAFFOLD_RUNNER_BOX_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "runner-int.h"
+
+#define BOX_RUN_DIR "/tmp/run"
+#define BOX_META_DIR "/tmp/.scaffold"
+#define BOX_BOOT_ARG_MAX (100 * 1024) /* under Linux's 128 KiB an arg */
+
+/*
+ * The environment of spec: values that are UTF-8 go into arr (the
+ * container's Env, "NAME=value"); the others are exported by the wrapper,
+ * single-quoted, in exports.  SCAFFOLD_RUN_DIR added.  -1 with err_set on
+ * a bad name or value.
+ */
+int box_env(json_t *arr, struct buf *exports, const struct run_spec *spec);
+/*
+ * The wrapper: exports, sources the script; on leaving records the status
+ * and, on success, the store env; then runs epilogue (shell text inside a
+ * function whose $1 is the status; NULL: none).
+ */
+void box_wrapper(struct buf *w, const struct strvec *store_env,
+		 const struct buf *exports, const char *epilogue);
+/* s can travel as an argument of the boot command (UTF-8, no NUL, short). */
+bool box_boot_fits(const char *s, size_t len);
+/*
+ * The command that sets the run up without an archive: makes the run dir
+ * and the meta dir (mode 777), writes the wrapper and the script, cd's to
+ * the run dir, runs prep (shell text ending in "&& ", or NULL: the swarm
+ * runner copies its configs there) and execs the wrapper.  New reference.
+ */
+json_t *box_boot_cmd(const char *wrapper, size_t wlen, const char *script,
+		     size_t slen, const char *prep);
+
+#endif
