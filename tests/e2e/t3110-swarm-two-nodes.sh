@@ -21,7 +21,7 @@ WPID=""
 WCIDS=""
 cleanup_two() {
 	if [ -n "$WPID" ]; then
-		kill "$WPID" 2>/dev/null
+		kill_ours "$WPID"
 		wait "$WPID" 2>/dev/null
 	fi
 	# what runs in the containers the dead worker left (by their
