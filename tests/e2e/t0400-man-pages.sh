@@ -34,9 +34,9 @@ scaffold.1 documents option -x of 'kill'; scaffold kill --help does not show it"
 cat >"$T/scaffold" <<S
 #!/bin/sh
 if [ "\$1" = --help ]; then
-	"$SCAFFOLD" --help | sed 's/^  file .*/&\n  gc         collect garbage/'
-elif [ "\$1" = gc ]; then
-	printf 'usage: scaffold gc [--dry-run]\n\n  -n, --dry-run   say what would go\n'
+	"$SCAFFOLD" --help | sed 's/^  file .*/&\n  vacuum     compact the database/'
+elif [ "\$1" = vacuum ]; then
+	printf 'usage: scaffold vacuum [--dry-run]\n\n  -n, --dry-run   say what would go\n'
 elif [ "\$1" = status ]; then
 	"$SCAFFOLD" "\$@" | sed 's/^  -o, --output.*/&\n      --all          every cascade/'
 else
@@ -45,10 +45,10 @@ fi
 S
 chmod +x "$T/scaffold"
 run sh "$CHECK" "$T/scaffold" "$SRC/docs/scaffold.1"
-is "$RC:$OUT" "1:scaffold --help lists command 'gc'; scaffold.1 does not document it (a '.Ss gc' under COMMANDS)
-scaffold gc --help shows option --dry-run; scaffold.1 does not document it (an '.It Fl' under '.Ss gc')
-scaffold gc --help shows option -n; scaffold.1 does not document it (an '.It Fl' under '.Ss gc')
-scaffold status --help shows option --all; scaffold.1 does not document it (an '.It Fl' under '.Ss status')" \
+is "$RC:$OUT" "1:scaffold --help lists command 'vacuum'; scaffold.1 does not document it (a '.Ss vacuum' under COMMANDS)
+scaffold status --help shows option --all; scaffold.1 does not document it (an '.It Fl' under '.Ss status')
+scaffold vacuum --help shows option --dry-run; scaffold.1 does not document it (an '.It Fl' under '.Ss vacuum')
+scaffold vacuum --help shows option -n; scaffold.1 does not document it (an '.It Fl' under '.Ss vacuum')" \
 	"a new command and a new option the page lacks are named"
 
 # mandoc -Tlint, style messages included; a cross-reference to a page not

@@ -131,7 +131,7 @@ js=$(stat -c '%d:%i' "$T/second.log")
 cd "$T"
 JOURNAL_STREAM=$js "$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>>"$T/second.log"
 is "$?:$(cat "$T/second.log")" \
-"1:<3>serve: the data dir '$D' is in use by another scaffold (pid $spid); not started" \
+"1:<3>serve: the data dir '$D' is in use by scaffold serve (pid $spid); not started" \
 	"a data dir held by another daemon is an error (journald priority 3)"
 
 kill -TERM "$spid"
