@@ -383,12 +383,25 @@ dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 		html_attr(&p->b, name);
 		buf_addf(&p->b, "\" data-state=\"%s\"><title>", state);
 		html_txt(&p->b, name);
-		buf_addf(&p->b,
-			 ": %s</title><rect x=\"%d\" y=\"%d\" width=\"%d\" "
-			 "height=\"%d\" rx=\"5\" fill=\"%s\"/><text x=\"%d\" "
-			 "y=\"%d\">",
-			 ui_colour(state)->label, nx, ny, NODE_W, NODE_H,
-			 ui_colour(state)->bg, nx + 8, ny + NODE_H / 2 + 4);
+		if (rows[i].row && rows[i].row->state == TS_SKIPPED)
+			/* not to be confused with not started: an outline */
+			buf_addf(&p->b,
+				 ": %s</title><rect x=\"%d\" y=\"%d\" "
+				 "width=\"%d\" height=\"%d\" rx=\"5\" "
+				 "fill=\"#fff\" stroke=\"%s\" "
+				 "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>"
+				 "<text x=\"%d\" y=\"%d\" style=\"fill:#57606a\">",
+				 ui_colour(state)->label, nx, ny, NODE_W,
+				 NODE_H, ui_colour(state)->bg, nx + 8,
+				 ny + NODE_H / 2 + 4);
+		else
+			buf_addf(&p->b,
+				 ": %s</title><rect x=\"%d\" y=\"%d\" "
+				 "width=\"%d\" height=\"%d\" rx=\"5\" "
+				 "fill=\"%s\"/><text x=\"%d\" y=\"%d\">",
+				 ui_colour(state)->label, nx, ny, NODE_W,
+				 NODE_H, ui_colour(state)->bg, nx + 8,
+				 ny + NODE_H / 2 + 4);
 		if (len > LABEL_MAX) {
 			html_ntxt(&p->b, name, LABEL_MAX - 1);
 			buf_puts(&p->b, "\xe2\x80\xa6"); /* … */
@@ -409,7 +422,8 @@ static void
 legend(struct page *p)
 {
 	static const char *const states[] = {
-	    "not_started", "waiting", "running", "success", "error", "killed"};
+	    "not_started", "waiting", "running", "success",
+	    "error",	   "killed",  "skipped"};
 	size_t i;
 
 	buf_puts(&p->b, "<p class=\"counts\">");
@@ -417,8 +431,9 @@ legend(struct page *p)
 		ui_state(&p->b, states[i]);
 		buf_putc(&p->b, ' ');
 	}
-	buf_puts(&p->b, " <span class=\"muted\">Edges: on success "
-			"(solid), on error (red, dashed), always "
+	buf_puts(&p->b, " <span class=\"muted\">Skipped tasks (their "
+			"trigger can no longer be met) are outlined. Edges: on "
+			"success (solid), on error (red, dashed), always "
 			"(dotted).</span></p>\n");
 }
 
@@ -606,8 +621,10 @@ out:
 
 /* One sentence: did it work, and if not, which tasks failed and how. */
 static void
-verdict(struct page *p, const struct cascade *def, const struct trow *rows)
+verdict(struct page *p, struct store *st, const struct cascade *def,
+	const struct trow *rows)
 {
+	char *why = NULL;
 	size_t i, done = 0, failed = 0, active = 0, skipped = 0;
 
 	for (i = 0; i < def->ntasks; i++) {
@@ -656,11 +673,21 @@ verdict(struct page *p, const struct cascade *def, const struct trow *rows)
 						     : run_state_names[h->state]);
 				}
 				buf_puts(&p->b, ")</span>");
+			} else if (row->state == TS_ERROR &&
+				   (why = NULL,
+				    store_task_reason(st, row->id, &why) == 0) &&
+				   !strncmp(why, "drift: ", 7)) {
+				/* its run succeeded; its probe failed since */
+				buf_puts(&p->b, " <span class=\"muted\">(");
+				html_txt(&p->b, why);
+				buf_puts(&p->b, ")</span>");
 			} else if (run->id && run->message && *run->message) {
 				buf_puts(&p->b, " <span class=\"muted\">(");
 				html_txt(&p->b, run->message);
 				buf_puts(&p->b, ")</span>");
 			}
+			free(why);
+			why = NULL;
 		}
 		buf_putc(&p->b, '.');
 	} else if (active) {
@@ -866,7 +893,7 @@ ui_cascade(struct req *r)
 	if (past)
 		ui_rev_verdict_text(&p, &revs[at], &c, rruns, nrruns);
 	else
-		verdict(&p, def, rows);
+		verdict(&p, st, def, rows);
 	header(&p, &c, at != SIZE_MAX ? &revs[at] : NULL, past, now);
 	if (!past)
 		ui_missing_files(&p, st, c.id, def);

@@ -117,6 +117,26 @@ kill_ours() {
 	return 0
 }
 
+# page_shot URL NAME [WxH] [CURL ARGS...]: a screenshot of a status page,
+# kept as an artifact in tests/artifacts/TEST/NAME.png (or under
+# $SCAFFOLD_ARTIFACTS): the page is fetched with curl (so a token can
+# come along; the pages carry their CSS inline) and rendered by headless
+# Chromium.  1 when chromium is missing or nothing was drawn.
+page_shot() {
+	_url=$1 _name=$2 _size=${3:-1280,1400}
+	shift 2
+	[ $# -gt 0 ] && shift
+	command -v chromium >/dev/null || return 1
+	_art=${SCAFFOLD_ARTIFACTS:-$SRC/tests/artifacts}/$(basename "$0" .sh)
+	mkdir -p "$_art" || return 1
+	curl -s "$@" -o "$_art/$_name.html" "$_url" || return 1
+	timeout 60 chromium --headless=new --no-sandbox --disable-gpu \
+		--hide-scrollbars --user-data-dir="$T/chrome-shot" \
+		--window-size="$_size" --screenshot="$_art/$_name.png" \
+		"file://$_art/$_name.html" >/dev/null 2>>"$T/chrome-shot.log"
+	[ "$(head -c 4 "$_art/$_name.png" 2>/dev/null | od -An -c | tr -d ' ')" = "211PNG" ]
+}
+
 # git with a fixed identity and no system or user config
 tgit() {
 	GIT_CONFIG_NOSYSTEM=1 HOME="$T" GIT_AUTHOR_NAME="Test Author" \

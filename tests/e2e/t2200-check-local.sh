@@ -131,6 +131,8 @@ if command -v curl >/dev/null; then
 		"the status page shows the drift apart from a failed run"
 	ok grep -q "<a href=\"../../k/$last/log\">#$last</a>" "$T/page" \
 		"and links the probe's log"
+	ok page_shot "$H/c/r/web" drift 1280,1100 -H "Authorization: Bearer $VIEW" \
+		"screenshot of a drifted task and its remediation"
 	is "$(curl -s -H "Authorization: Bearer $VIEW" "$H/k/$last/log" | tail -n 1)" \
 		"scaffold: drift: the task is error" "which is there"
 fi

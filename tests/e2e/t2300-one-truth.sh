@@ -139,6 +139,10 @@ done
 is "$("$SCAFFOLD" status -d "$D" handled 2>/dev/null | awk 'NR > 2 {print $1 ":" $2}' | tr '\n' ' ')" \
 	"a:success rollback:skipped after:skipped cleanup:success " \
 	"the handler of a success, and what only it leads to, are skipped"
+ok page_shot "$U/c/gh/handled" skipped 1280,1100 -H "Authorization: Bearer $VIEW" \
+	"screenshot of a cascade with skipped tasks"
+ok page_shot "$U/" index 1280,700 -H "Authorization: Bearer $VIEW" \
+	"screenshot of the index: one verdict per cascade"
 
 # apply and run exit 0 exactly when the verdict is success
 L="$T/local"

@@ -206,6 +206,8 @@ done)
 is "$rows" "deploy|2 hosts, 1 failed: web1||
 ↳ web1|#3 error exit 3|2 of 2|
 ↳ web2|#2 success|1 of 2|" "page: a row per host, its last run and attempt"
+ok page_shot "$U/c/r/web" fanout 1280,1000 -H "Authorization: Bearer $VIEW" \
+	"screenshot of a task on two hosts, one failed"
 
 # the commit status names the host
 last_status() { # CASCADE: the description of its newest commit status
