@@ -192,6 +192,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX deliveries_received ON deliveries (repo, received_at);",
 	/* 9: drift probes: check runs and due times (store-checks.c) */
 	store_checks_schema,
+	/* 10: pull request plans (store-prplans.c) */
+	store_prplans_schema,
 };
 
 int64_t

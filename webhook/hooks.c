@@ -4,7 +4,10 @@
  * anything in the payload is believed; an accepted push is recorded in the
  * store before the answer, then its repos sync at once.  Events that are
  * not pushes get 202 and are ignored: forges disable hooks that keep
- * failing.
+ * failing.  GitHub's pull_request events (opened, synchronize, reopened)
+ * into a followed branch ask for a plan of the head (the repo's worker
+ * fetches refs/pull/N/head and plans it, daemon/prplan.c); nothing of a
+ * pull request is ever applied or run.
  *
  * The delivery id is not signed: a delivery is known by its id and by the
  * SHA-256 of its body (which holds the pushed commit), so a captured push
@@ -208,10 +211,17 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 	return j;
 }
 
-/* The payload's ref, commit and repository (project, URLs), by forge. */
 int
 hooks_parse_push(struct hooks_push *out, int forge, const char *content_type,
 		 const char *body, size_t len)
+{
+	return hooks_parse_event(out, forge, 0, content_type, body, len);
+}
+
+/* The payload's ref, commit and repository (project, URLs), by forge. */
+int
+hooks_parse_event(struct hooks_push *out, int forge, int pull,
+		  const char *content_type, const char *body, size_t len)
 {
 	json_t *j, *repo;
 
@@ -250,7 +260,7 @@ hooks_parse_push(struct hooks_push *out, int forge, const char *content_type,
 		out->project = jstr(repo, "full_name");
 		break;
 	}
-	if (!out->ref)
+	if (!out->ref && !pull)
 		return push_error(out, 400, "the push payload has no 'ref'");
 	return 0;
 }
@@ -439,6 +449,153 @@ out:
 }
 
 /*
+ * A verified GitHub pull_request delivery: the actions that bring a new
+ * head (opened, synchronize, reopened) into a followed branch ask for its
+ * plan, recorded with the delivery (for de-duplication) before the
+ * answer; the repo's worker plans it after its next fetch.  Other actions
+ * (closed among them, for now) and other branches get 202 and change
+ * nothing.
+ */
+static void
+accept_pull_request(struct req *r, const struct proof *p,
+		    const char *delivery, const char *digest,
+		    const struct hooks_push *pu)
+{
+	const struct config *cf = r->srv->cf;
+	json_t *pr = json_object_get(pu->json, "pull_request");
+	const char *action = jstr(pu->json, "action");
+	const char *head = jstr(json_object_get(pr, "head"), "sha");
+	const char *base = jstr(json_object_get(pr, "base"), "ref");
+	json_int_t number;
+	struct delivery_row d;
+	struct store *st;
+	struct strvec fresh = STRVEC_INIT, other = STRVEC_INIT;
+	struct buf m = BUF_INIT, ref = BUF_INIT, lg = BUF_INIT;
+	json_t *repos = NULL;
+	size_t i, named = 0;
+	int rc, isnew;
+
+	number = json_integer_value(json_object_get(pu->json, "number"));
+	if (!json_is_integer(json_object_get(pu->json, "number")))
+		number = json_integer_value(json_object_get(pr, "number"));
+	if (!action || !json_is_object(pr)) {
+		reply_error(r, 400, "the pull_request payload has no 'action' "
+				    "or 'pull_request'");
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
+		goto out;
+	}
+	if (strcmp(action, "opened") && strcmp(action, "synchronize") &&
+	    strcmp(action, "reopened")) {
+		buf_puts(&m, "pull request action '");
+		buf_puts(&m, action);
+		buf_puts(&m, "' brings no new head");
+		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
+		goto out;
+	}
+	if (number < 1 || number > 999999999 || !head || !base ||
+	    strlen(head) != 40 || /* SHA-1: GitHub */
+	    strspn(head, "0123456789abcdef") != 40) {
+		reply_error(r, 400, "the pull_request payload needs 'number' "
+				    "(1 to 999999999), 'pull_request.head.sha' "
+				    "(40 hex digits) and "
+				    "'pull_request.base.ref'");
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
+		goto out;
+	}
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct repo_config *c = &cf->repos[i];
+
+		if (!p->ok[i] ||
+		    !names_repo(c, pu->project, pu->urls, pu->nurls))
+			continue;
+		named++;
+		strvec_push(strcmp(base, c->branch) ? &other : &fresh,
+			    c->name);
+	}
+	if (!named) {
+		reply_error(r, 404, "no repository in the config with this "
+				    "webhook secret is '%s'",
+			    pu->project ? pu->project
+					: pu->urls[0] ? pu->urls[0] : "?");
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
+		goto out;
+	}
+	if (!fresh.n) {
+		buf_puts(&m, "a pull request into '");
+		buf_puts(&m, base);
+		buf_addf(&m, "', which no repo follows (repo '%s' follows "
+			     "'%s')",
+			 other.v[0], config_repo(cf, other.v[0])->branch);
+		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
+		goto out;
+	}
+	if (!(st = req_store(r)))
+		goto out;
+	buf_addf(&ref, "refs/pull/%lld/head", (long long)number);
+	if (store_begin(st) < 0)
+		goto fail;
+	repos = json_array();
+	for (i = 0; i < fresh.n; i++) {
+		memset(&d, 0, sizeof(d));
+		d.forge = forge_names[FORGE_GITHUB];
+		d.delivery = delivery;
+		d.event = "pull_request";
+		d.repo = fresh.v[i];
+		d.ref = ref.ptr;
+		d.after = head;
+		d.digest = digest;
+		rc = store_delivery_record(st, &d, NULL);
+		if (rc == ERR_CONFLICT)
+			continue;
+		if (rc < 0 ||
+		    store_prplan_request(st, fresh.v[i], number, head, base,
+					 &isnew) < 0) {
+			store_rollback(st);
+			goto fail;
+		}
+		json_array_append_new(repos, json_string(fresh.v[i]));
+	}
+	if (store_commit(st) < 0) {
+		store_rollback(st);
+		goto fail;
+	}
+	buf_puts(&lg, "webhook: github delivery ");
+	log_untrusted(&lg, delivery ? delivery : "(no id)");
+	buf_addf(&lg, ": pull request #%lld at %s", (long long)number, head);
+	if (!json_array_size(repos)) {
+		log_debug("%s: a duplicate, ignored", lg.ptr);
+		reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1,
+					     "delivery", delivery));
+		http_count_delivery(r->srv, FORGE_GITHUB, DLV_DUPLICATE);
+		goto out;
+	}
+	for (i = 0; i < json_array_size(repos); i++) {
+		const char *name = json_string_value(json_array_get(repos, i));
+
+		log_info("%s: repo '%s' plans it", lg.ptr, name);
+		r->srv->hooks->sync(r->srv->hooks->arg, name);
+	}
+	reply_json(r, 202, json_pack("{s:b,s:s?,s:I,s:O}", "accepted", 1,
+				     "delivery", delivery, "pull_request",
+				     number, "repos", repos));
+	http_count_delivery(r->srv, FORGE_GITHUB, DLV_ACCEPTED);
+	goto out;
+fail:
+	log_warnx("webhook: %s", err_msg());
+	reply_error(r, 503, "the delivery could not be recorded: %s",
+		    err_msg());
+out:
+	json_decref(repos);
+	strvec_clear(&fresh);
+	strvec_clear(&other);
+	buf_release(&m);
+	buf_release(&ref);
+	buf_release(&lg);
+}
+
+/*
  * A retried delivery (its id recorded already), or a replayed one (its
  * body), is answered as a duplicate before its payload is parsed or the
  * store locked: forges retry in bursts.  1 when answered.
@@ -616,6 +773,7 @@ hook_github(struct req *r)
 					   req_header(r, "X-GitHub-Delivery"));
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
+	int pull = 0;
 
 	if (sig && !strncasecmp(sig, "sha256=", 7))
 		prove_hmac(r, sig + 7, &p);
@@ -626,7 +784,9 @@ hook_github(struct req *r)
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
 		goto out;
 	}
-	if (!event || strcmp(event, "push")) {
+	if (event && !strcmp(event, "pull_request"))
+		pull = 1;
+	else if (!event || strcmp(event, "push")) {
 		ignore_event(r, FORGE_GITHUB, event);
 		goto out;
 	}
@@ -635,14 +795,17 @@ hook_github(struct req *r)
 	sha256_hex(digest, r->body.ptr, r->body.len);
 	if (known_delivery(r, FORGE_GITHUB, delivery, digest))
 		goto out;
-	if (hooks_parse_push(&pu, FORGE_GITHUB,
-			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-			     r->body.ptr, r->body.len) < 0) {
+	if (hooks_parse_event(&pu, FORGE_GITHUB, pull,
+			      req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			      r->body.ptr, r->body.len) < 0) {
 		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITHUB, &p, delivery, digest, event, &pu);
+	if (pull)
+		accept_pull_request(r, &p, delivery, digest, &pu);
+	else
+		accept_push(r, FORGE_GITHUB, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);

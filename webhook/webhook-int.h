@@ -277,6 +277,11 @@ struct hooks_push {
 int hooks_parse_push(struct hooks_push *out, int forge,
 		     const char *content_type, const char *body, size_t len);
 void hooks_push_release(struct hooks_push *p);
+/* The same for a push (pull 0) or a pull request event (pull 1: no 'ref'
+ * needed; the repository is the base repository, the one the pull request
+ * goes into). */
+int hooks_parse_event(struct hooks_push *out, int forge, int pull,
+		      const char *content_type, const char *body, size_t len);
 
 /*
  * sse.c: a log as server-sent events.  A line ends as the WHATWG
