@@ -168,6 +168,33 @@ test_errors(void **state)
 	hooks_push_release(&pu);
 }
 
+/* A pull_request payload: no ref needed, the base repository named. */
+static void
+test_pull_request(void **state)
+{
+	struct hooks_push pu;
+	const char *body =
+		"{\"action\":\"opened\",\"number\":3,\"pull_request\":"
+		"{\"head\":{\"sha\":\"ab\"},\"base\":{\"ref\":\"main\"}},"
+		"\"repository\":{\"full_name\":\"acme/infra\","
+		"\"clone_url\":\"https://h/acme/infra.git\"}}";
+
+	(void)state;
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITHUB, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 0);
+	assert_null(pu.ref);
+	assert_string_equal(pu.project, "acme/infra");
+	assert_string_equal(pu.urls[0], "https://h/acme/infra.git");
+	hooks_push_release(&pu);
+	/* the same as a push: a ref is required */
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json", body),
+			 -1);
+	assert_string_equal(pu.error.ptr, "the push payload has no 'ref'");
+	hooks_push_release(&pu);
+}
+
 int
 main(void)
 {
@@ -176,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_gitlab_gitea),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pull_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
