@@ -214,7 +214,10 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	spec.pull_ref = ref.ptr;
 	if ((ret = mirror_fetch(mirror, &spec, cf->fetch_timeout_ms)) < 0)
 		goto out;
-	if ((ret = mirror_ref_commit(mirror, ref.ptr, at)) < 0)
+	ret = mirror_ref_commit(mirror, ref.ptr, at);
+	if (ret == ERR_NOTFOUND)
+		err_set("repo '%s' does not serve %s", rc->name, ref.ptr);
+	if (ret < 0)
 		goto out;
 	if (strcmp(at, row->head))
 		log_info("prplan: repo '%s': %s is at %.12s now, not %.12s; "

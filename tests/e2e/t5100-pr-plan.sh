@@ -217,7 +217,35 @@ is "$(sed -n '/<pre class="errors">/,/<\/pre>/p' "$T/page2.html")" \
 </pre>" "the plan page shows the error, escaped"
 is "$(runs)" "$RUNS0" "still nothing ran"
 
-# 5. the page of a commit never planned, and a bad commit id
+# 5. reopened with a head whose error holds markup: the status says it as
+# it is, the page escapes it
+n=$(nplans)
+deploy 'echo v4' '"<b>x</b>"' >"$T/work/.scaffold/deploy.yaml"
+HEAD3=$(pr_head 7)
+payload reopened 7 "$HEAD3" main >"$T/pr3.json"
+post "$T/pr3.json" pr-delivery-3
+is "$CODE" 202 "reopened with a new head is accepted"
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "its status is posted"
+is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD3" failure ".scaffold/deploy.yaml:8:5: task 'test': unknown key '<b>x</b>'")" \
+	"failure with the error as the loader says it"
+is "$(curl -s "$H/p/infra/$HEAD3" | grep -cxF "<pre class=\"errors\">.scaffold/deploy.yaml:8:5: task 'test': unknown key '&lt;b&gt;x&lt;/b&gt;'")" 1 \
+	"the page escapes the markup in the error"
+
+# 6. a pull request whose head the base repository does not serve: error,
+# the reason on the page, nothing else
+n=$(nplans)
+payload opened 9 "$(printf 'f%.0s' $(seq 40))" main >"$T/pr9.json"
+post "$T/pr9.json" pr-delivery-9
+is "$CODE" 202 "a pull request with no refs/pull/9/head is accepted"
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "its status is posted"
+is "$(plans | tail -n +$((n + 1)))" "$(req ffffffffffffffffffffffffffffffffffffffff error "the head of pull request #9 cannot be read")" \
+	"error: its head cannot be read"
+is "$(curl -s "$H/p/infra/ffffffffffffffffffffffffffffffffffffffff" | sed -n 's|<p class="note bad" id="plan-error">\(.*\)</p>|\1|p')" \
+	"repo 'infra' does not serve refs/pull/9/head" \
+	"the page says why"
+is "$(runs)" "$RUNS0" "and still nothing ran"
+
+# 7. the page of a commit never planned, and a bad commit id
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/$BASE_SHA")" 404 "a commit no pull request asked about: 404"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/not-a-sha")" 404 "not a commit id: 404"
 is "$(grep -c "$GH_TOKEN" "$T/serve.log")" 0 "the forge token never reaches the log"
