@@ -127,6 +127,36 @@ add_invalid(struct prplan *pp, const char *file, struct diags *diags)
 }
 
 /*
+ * Is c's name that of a cascade applied from another file of the repo,
+ * one the pull request leaves as it is?  Then the merge would refuse the
+ * file as a push does: an error in diags, ERR_INVALID.
+ */
+static int
+name_taken(const struct repo_config *rc, const struct cascade *c,
+	   const char *path, const struct strvec *changed,
+	   const struct cascade_row *cs, size_t ncs, struct diags *diags)
+{
+	size_t i, j;
+
+	for (i = 0; i < ncs; i++) {
+		if (!cs[i].active || strcmp(cs[i].repo, rc->name) ||
+		    strcmp(cs[i].name, c->name) || !cs[i].file ||
+		    !strcmp(cs[i].file, path))
+			continue;
+		for (j = 0; j < changed->n; j++)
+			if (!strcmp(changed->v[j], cs[i].file))
+				break;
+		if (j < changed->n)
+			continue; /* that file changes too */
+		diags_add(diags, DIAG_ERROR, path, c->name_pos,
+			  "cascade name '%s' is also used by '%s'", c->name,
+			  cs[i].file);
+		return ERR_INVALID;
+	}
+	return 0;
+}
+
+/*
  * Plan one changed file: validate it at the head as a push's would be
  * (size limits, the loader, the repo's runners, the inventory's hosts),
  * then compare it with what is applied from that file now.
@@ -134,8 +164,8 @@ add_invalid(struct prplan *pp, const char *file, struct diags *diags)
 static void
 plan_file(struct prplan *pp, const struct config *cf,
 	  const struct repo_config *rc, const char *path,
-	  const struct cascade_file *files, size_t nfiles,
-	  const struct cascade_row *cs, size_t ncs)
+	  const struct strvec *changed, const struct cascade_file *files,
+	  size_t nfiles, const struct cascade_row *cs, size_t ncs)
 {
 	struct diags diags = DIAGS_INIT;
 	struct cascade *new = NULL, *old = NULL;
@@ -161,7 +191,8 @@ plan_file(struct prplan *pp, const struct config *cf,
 	}
 	if (cascade_load(&new, f->path, f->data, f->len, 0, &diags) < 0 ||
 	    config_check_runners(rc, new, &diags) < 0 ||
-	    config_check_hosts(cf, new, &diags) < 0) {
+	    config_check_hosts(cf, new, &diags) < 0 ||
+	    name_taken(rc, new, path, changed, cs, ncs, &diags) < 0) {
 		add_invalid(pp, path, &diags);
 		goto out;
 	}
@@ -233,7 +264,8 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	    (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
 		goto out;
 	for (i = 0; i < changed.n; i++)
-		plan_file(&pp, cf, rc, changed.v[i], files, nfiles, cs, ncs);
+		plan_file(&pp, cf, rc, changed.v[i], &changed, files, nfiles,
+			  cs, ncs);
 	if (pp.first.len) {
 		*state = "failure";
 		buf_puts(desc, pp.first.ptr);

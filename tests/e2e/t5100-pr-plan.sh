@@ -231,7 +231,19 @@ is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD3" failure ".scaffold/deploy.ya
 is "$(curl -s "$H/p/infra/$HEAD3" | grep -cxF "<pre class=\"errors\">.scaffold/deploy.yaml:8:5: task 'test': unknown key '&lt;b&gt;x&lt;/b&gt;'")" 1 \
 	"the page escapes the markup in the error"
 
-# 6. a pull request whose head the base repository does not serve: error,
+# 6. a new file whose cascade name another applied file holds: failure,
+# as the push of that merge would refuse it
+n=$(nplans)
+w checkout -q main && w checkout -q -b copy
+web "a copy" >"$T/work/.scaffold/copy.yaml"
+HEAD4=$(pr_head 11)
+payload opened 11 "$HEAD4" main >"$T/pr11.json"
+post "$T/pr11.json" pr-delivery-11
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "a second pull request gets its status"
+is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD4" failure ".scaffold/copy.yaml:3:7: cascade name 'web' is also used by '.scaffold/web.yaml'")" \
+	"a cascade name taken by another file: failure"
+
+# 7. a pull request whose head the base repository does not serve: error,
 # the reason on the page, nothing else
 n=$(nplans)
 payload opened 9 "$(printf 'f%.0s' $(seq 40))" main >"$T/pr9.json"
@@ -245,7 +257,7 @@ is "$(curl -s "$H/p/infra/ffffffffffffffffffffffffffffffffffffffff" | sed -n 's|
 	"the page says why"
 is "$(runs)" "$RUNS0" "and still nothing ran"
 
-# 7. the page of a commit never planned, and a bad commit id
+# 8. the page of a commit never planned, and a bad commit id
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/$BASE_SHA")" 404 "a commit no pull request asked about: 404"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/not-a-sha")" 404 "not a commit id: 404"
 is "$(grep -c "$GH_TOKEN" "$T/serve.log")" 0 "the forge token never reaches the log"
