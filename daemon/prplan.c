@@ -214,12 +214,13 @@ out:
 /*
  * Plan row's head in the mirror: 0 with *state and the description in
  * desc, the page's JSON in *out (a new reference); <0 with err_set when
- * the head cannot be fetched or read.
+ * the head cannot be fetched or read.  *fetch_ms: what the fetch took.
  */
 static int
 plan_head(json_t **out, const char **state, struct buf *desc,
-	  const struct config *cf, const struct repo_config *rc,
-	  struct store *st, const char *mirror, const struct prplan_row *row)
+	  int64_t *fetch_ms, const struct config *cf,
+	  const struct repo_config *rc, struct store *st, const char *mirror,
+	  const struct prplan_row *row)
 {
 	struct repo_spec spec;
 	struct prplan pp;
@@ -243,7 +244,10 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	spec.creds.known_hosts_file = rc->known_hosts_file;
 	spec.creds.token_file = rc->token_file;
 	spec.pull_ref = ref.ptr;
-	if ((ret = mirror_fetch(mirror, &spec, cf->fetch_timeout_ms)) < 0)
+	*fetch_ms = store_now_ms();
+	ret = mirror_fetch(mirror, &spec, cf->fetch_timeout_ms);
+	*fetch_ms = store_now_ms() - *fetch_ms;
+	if (ret < 0)
 		goto out;
 	ret = mirror_ref_commit(mirror, ref.ptr, at);
 	if (ret == ERR_NOTFOUND)
@@ -312,13 +316,13 @@ prplan_run(const struct config *cf, const struct repo_config *rc,
 	if ((ret = store_prplans_pending(st, rc->name, &rows, &n)) < 0)
 		return ret;
 	for (i = 0; i < n; i++) {
-		int64_t t0 = store_now_ms();
+		int64_t t0 = store_now_ms(), fetch_ms = 0;
 
 		plan = NULL;
 		state = "error";
 		buf_reset(&desc);
-		if (plan_head(&plan, &state, &desc, cf, rc, st, mirror,
-			      &rows[i]) < 0) {
+		if (plan_head(&plan, &state, &desc, &fetch_ms, cf, rc, st,
+			      mirror, &rows[i]) < 0) {
 			/* the detail goes to the log and the page; the forge
 			 * is told no URL or path */
 			log_warnx("prplan: repo '%s': pull request #%lld at "
@@ -358,9 +362,12 @@ prplan_run(const struct config *cf, const struct repo_config *rc,
 		}
 		free(text);
 		log_info("prplan: repo '%s': pull request #%lld at %.12s: "
-			 "%s in %lld ms",
+			 "%s in %lld ms (the fetch %lld ms, the plan and its "
+			 "status %lld ms)",
 			 rc->name, (long long)rows[i].number, rows[i].head,
-			 state, (long long)(store_now_ms() - t0));
+			 state, (long long)(store_now_ms() - t0),
+			 (long long)fetch_ms,
+			 (long long)(store_now_ms() - t0 - fetch_ms));
 	}
 	ret = 0;
 out:

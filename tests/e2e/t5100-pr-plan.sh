@@ -261,4 +261,6 @@ is "$(runs)" "$RUNS0" "and still nothing ran"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/$BASE_SHA")" 404 "a commit no pull request asked about: 404"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/not-a-sha")" 404 "not a commit id: 404"
 is "$(grep -c "$GH_TOKEN" "$T/serve.log")" 0 "the forge token never reaches the log"
+# what each plan took, for the record
+grep 'prplan: .* ms' "$T/serve.log" | sed 's/^/# /'
 done_testing
