@@ -211,6 +211,39 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 	return j;
 }
 
+/* The pull request part of a pull_request payload (GitHub's). */
+static int
+parse_pull(struct hooks_push *out)
+{
+	json_t *pr = json_object_get(out->json, "pull_request");
+	json_t *num = json_object_get(out->json, "number");
+	const char *a;
+
+	a = out->action = jstr(out->json, "action");
+	if (!a || !json_is_object(pr))
+		return push_error(out, 400, "the pull_request payload has no "
+					    "'action' or 'pull_request'");
+	out->new_head = !strcmp(a, "opened") || !strcmp(a, "synchronize") ||
+			!strcmp(a, "reopened");
+	if (!out->new_head)
+		return 0;
+	if (!json_is_integer(num))
+		num = json_object_get(pr, "number");
+	out->number = json_integer_value(num);
+	out->head = jstr(json_object_get(pr, "head"), "sha");
+	out->base = jstr(json_object_get(pr, "base"), "ref");
+	/* a SHA-1 commit id: GitHub's */
+	if (!json_is_integer(num) || out->number < 1 ||
+	    out->number > 999999999 || !out->head || !out->base ||
+	    strlen(out->head) != 40 ||
+	    strspn(out->head, "0123456789abcdef") != 40)
+		return push_error(out, 400,
+				  "the pull_request payload needs 'number' "
+				  "(1 to 999999999), 'pull_request.head.sha' "
+				  "(40 hex digits) and 'pull_request.base.ref'");
+	return 0;
+}
+
 int
 hooks_parse_push(struct hooks_push *out, int forge, const char *content_type,
 		 const char *body, size_t len)
@@ -260,9 +293,13 @@ hooks_parse_event(struct hooks_push *out, int forge, int pull,
 		out->project = jstr(repo, "full_name");
 		break;
 	}
-	if (!out->ref && !pull)
-		return push_error(out, 400, "the push payload has no 'ref'");
-	return 0;
+	if (!pull) {
+		if (!out->ref)
+			return push_error(out, 400,
+					  "the push payload has no 'ref'");
+		return 0;
+	}
+	return parse_pull(out);
 }
 
 void
@@ -462,11 +499,8 @@ accept_pull_request(struct req *r, const struct proof *p,
 		    const struct hooks_push *pu)
 {
 	const struct config *cf = r->srv->cf;
-	json_t *pr = json_object_get(pu->json, "pull_request");
-	const char *action = jstr(pu->json, "action");
-	const char *head = jstr(json_object_get(pr, "head"), "sha");
-	const char *base = jstr(json_object_get(pr, "base"), "ref");
-	json_int_t number;
+	const char *head = pu->head, *base = pu->base;
+	int64_t number = pu->number;
 	struct delivery_row d;
 	struct store *st;
 	struct strvec fresh = STRVEC_INIT, other = STRVEC_INIT;
@@ -475,32 +509,12 @@ accept_pull_request(struct req *r, const struct proof *p,
 	size_t i, named = 0;
 	int rc, isnew;
 
-	number = json_integer_value(json_object_get(pu->json, "number"));
-	if (!json_is_integer(json_object_get(pu->json, "number")))
-		number = json_integer_value(json_object_get(pr, "number"));
-	if (!action || !json_is_object(pr)) {
-		reply_error(r, 400, "the pull_request payload has no 'action' "
-				    "or 'pull_request'");
-		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
-		goto out;
-	}
-	if (strcmp(action, "opened") && strcmp(action, "synchronize") &&
-	    strcmp(action, "reopened")) {
+	if (!pu->new_head) {
 		buf_puts(&m, "pull request action '");
-		buf_puts(&m, action);
+		buf_puts(&m, pu->action);
 		buf_puts(&m, "' brings no new head");
 		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
-		goto out;
-	}
-	if (number < 1 || number > 999999999 || !head || !base ||
-	    strlen(head) != 40 || /* SHA-1: GitHub */
-	    strspn(head, "0123456789abcdef") != 40) {
-		reply_error(r, 400, "the pull_request payload needs 'number' "
-				    "(1 to 999999999), 'pull_request.head.sha' "
-				    "(40 hex digits) and "
-				    "'pull_request.base.ref'");
-		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
 		goto out;
 	}
 	for (i = 0; i < cf->nrepos; i++) {
@@ -579,7 +593,7 @@ accept_pull_request(struct req *r, const struct proof *p,
 	}
 	reply_json(r, 202, json_pack("{s:b,s:s?,s:I,s:O}", "accepted", 1,
 				     "delivery", delivery, "pull_request",
-				     number, "repos", repos));
+				     (json_int_t)number, "repos", repos));
 	http_count_delivery(r->srv, FORGE_GITHUB, DLV_ACCEPTED);
 	goto out;
 fail:

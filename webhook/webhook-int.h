@@ -271,6 +271,14 @@ struct hooks_push {
 	size_t nurls;
 	int status;
 	struct buf error;
+	/* a pull request event (hooks_parse_event with pull): its action;
+	 * for the actions that bring a head (opened, synchronize, reopened:
+	 * new_head 1) its number, head commit and base branch, checked */
+	const char *action;
+	int new_head;
+	int64_t number;
+	const char *head;
+	const char *base;
 };
 /* Parse body (len bytes, no NUL needed) sent with content_type (NULL:
  * none): 0, or -1 with out->status and out->error set.  Pure: no I/O. */
@@ -279,7 +287,9 @@ int hooks_parse_push(struct hooks_push *out, int forge,
 void hooks_push_release(struct hooks_push *p);
 /* The same for a push (pull 0) or a pull request event (pull 1: no 'ref'
  * needed; the repository is the base repository, the one the pull request
- * goes into). */
+ * goes into; a head-bringing action needs 'number' 1 to 999999999,
+ * 'pull_request.head.sha' of 40 hex digits and 'pull_request.base.ref',
+ * else 400). */
 int hooks_parse_event(struct hooks_push *out, int forge, int pull,
 		      const char *content_type, const char *body, size_t len);
 

@@ -168,23 +168,49 @@ test_errors(void **state)
 	hooks_push_release(&pu);
 }
 
-/* A pull_request payload: no ref needed, the base repository named. */
+static int
+parse_pull(struct hooks_push *pu, const char *body)
+{
+	return hooks_parse_event(pu, FORGE_GITHUB, 1, "application/json", body,
+				 strlen(body));
+}
+
+#define SHA "0123456789abcdef0123456789abcdef01234567"
+
+/* A pull_request payload: no ref needed, the base repository named, the
+ * head-bringing actions checked for number, head and base. */
 static void
 test_pull_request(void **state)
 {
 	struct hooks_push pu;
 	const char *body =
 		"{\"action\":\"opened\",\"number\":3,\"pull_request\":"
-		"{\"head\":{\"sha\":\"ab\"},\"base\":{\"ref\":\"main\"}},"
-		"\"repository\":{\"full_name\":\"acme/infra\","
+		"{\"head\":{\"sha\":\"" SHA "\"},\"base\":{\"ref\":"
+		"\"main\"}},\"repository\":{\"full_name\":\"acme/infra\","
 		"\"clone_url\":\"https://h/acme/infra.git\"}}";
+	static const char *const bad[] = {
+		/* no number, a number out of range, a short head, no base */
+		"{\"action\":\"opened\",\"pull_request\":{\"head\":"
+		"{\"sha\":\"" SHA "\"},\"base\":{\"ref\":\"main\"}}}",
+		"{\"action\":\"synchronize\",\"number\":1000000000,"
+		"\"pull_request\":{\"head\":{\"sha\":\"" SHA "\"},"
+		"\"base\":{\"ref\":\"main\"}}}",
+		"{\"action\":\"reopened\",\"number\":1,\"pull_request\":"
+		"{\"head\":{\"sha\":\"abc\"},\"base\":{\"ref\":"
+		"\"main\"}}}",
+		"{\"action\":\"opened\",\"number\":1,\"pull_request\":"
+		"{\"head\":{\"sha\":\"" SHA "\"}}}",
+	};
+	size_t i;
 
 	(void)state;
-	assert_int_equal(hooks_parse_event(&pu, FORGE_GITHUB, 1,
-					   "application/json", body,
-					   strlen(body)),
-			 0);
+	assert_int_equal(parse_pull(&pu, body), 0);
 	assert_null(pu.ref);
+	assert_string_equal(pu.action, "opened");
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.number, 3);
+	assert_string_equal(pu.head, SHA);
+	assert_string_equal(pu.base, "main");
 	assert_string_equal(pu.project, "acme/infra");
 	assert_string_equal(pu.urls[0], "https://h/acme/infra.git");
 	hooks_push_release(&pu);
@@ -192,6 +218,26 @@ test_pull_request(void **state)
 	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json", body),
 			 -1);
 	assert_string_equal(pu.error.ptr, "the push payload has no 'ref'");
+	hooks_push_release(&pu);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_pull(&pu, bad[i]), -1);
+		assert_int_equal(pu.status, 400);
+		assert_string_equal(
+			pu.error.ptr,
+			"the pull_request payload needs 'number' (1 to "
+			"999999999), 'pull_request.head.sha' (40 hex digits) "
+			"and 'pull_request.base.ref'");
+		hooks_push_release(&pu);
+	}
+	/* closed brings no head: nothing more is asked of it */
+	assert_int_equal(parse_pull(&pu, "{\"action\":\"closed\","
+					 "\"pull_request\":{}}"),
+			 0);
+	assert_int_equal(pu.new_head, 0);
+	hooks_push_release(&pu);
+	assert_int_equal(parse_pull(&pu, "{\"number\":1}"), -1);
+	assert_string_equal(pu.error.ptr, "the pull_request payload has no "
+					  "'action' or 'pull_request'");
 	hooks_push_release(&pu);
 }
 
