@@ -98,7 +98,8 @@ cascade_section(struct page *p, json_t *c)
 		 nchanged, nchanged == 1 ? "" : "s", nreset,
 		 json_array_size(json_object_get(plan, "unchanged")));
 	if (nchanged) {
-		buf_puts(&p->b, "<h3>Changed tasks</h3>\n<ul class=\"plan\">\n");
+		buf_puts(&p->b,
+			 "<h3>Changed tasks</h3>\n<ul class=\"plan\">\n");
 		task_list(p, plan, "changed", "changed", "changed");
 		task_list(p, plan, "added", "added", "changed");
 		task_list(p, plan, "removed", "removed", "changed");

@@ -261,6 +261,22 @@ is "$(runs)" "$RUNS0" "and still nothing ran"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/$BASE_SHA")" 404 "a commit no pull request asked about: 404"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/not-a-sha")" 404 "not a commit id: 404"
 is "$(grep -c "$GH_TOKEN" "$T/serve.log")" 0 "the forge token never reaches the log"
+# 9. the merge of the first head re-runs exactly what its plan previewed
+tgit -C "$BASE_GIT" update-ref refs/heads/main "$HEAD1"
+sed -e "s|@REF@|refs/heads/main|g" -e "s|@BEFORE@|$BASE_SHA|g" -e "s|@AFTER@|$HEAD1|g" \
+	-e "s|@CLONE_URL@|$URL|g" -e "s|@PROJECT@|acme/infra|g" \
+	"$FIX/github-push.json" >"$T/merge.json"
+post "$T/merge.json" merge-1 push
+is "$CODE" 202 "the merge's push is accepted"
+ok wait_for 30 grep -q "scaffold/deploy success (1 changed, 3 re-ran, all succeeded)" "$T/serve.log" \
+	"the merged commit's deploy status settles"
+is "$(sed -n "/at $(echo "$HEAD1" | cut -c1-12): cascade 'deploy'/,\$p" "$T/serve.log" |
+	sed -n 's/^info: run [0-9]* \([a-z]*\/[a-z]*\): success.*/\1/p' | sort | tr '\n' ' ')" \
+	"deploy/build deploy/deploy deploy/test " \
+	"the runs after the merge are the previewed reset set, no more"
+is "$(grep -c "at $(echo "$HEAD1" | cut -c1-12): cascade 'web': no change" "$T/serve.log")" 1 \
+	"and the cascade the plan called unchanged resets nothing"
+
 # what each plan took, for the record
 grep 'prplan: .* ms' "$T/serve.log" | sed 's/^/# /'
 done_testing

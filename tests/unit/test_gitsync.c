@@ -907,8 +907,9 @@ test_pull_ref(void **state)
 	/* only refs/pull/N/head */
 	g->spec.pull_ref = "refs/heads/main";
 	assert_int_equal(mirror_fetch(g->mirror, &g->spec, 30000), ERR_INVALID);
-	assert_string_equal(err_msg(), "repo 'infra': 'refs/heads/main' is not "
-				       "a pull request head (refs/pull/N/head)");
+	assert_string_equal(err_msg(),
+			    "repo 'infra': 'refs/heads/main' is not a pull "
+			    "request head (refs/pull/N/head)");
 	g->spec.pull_ref = NULL;
 	assert_int_equal(mirror_pull_ref_ok("refs/pull/1/head"), 1);
 	assert_int_equal(mirror_pull_ref_ok("refs/pull/0/head"), 0);
