@@ -4,10 +4,11 @@
  * anything in the payload is believed; an accepted push is recorded in the
  * store before the answer, then its repos sync at once.  Events that are
  * not pushes get 202 and are ignored: forges disable hooks that keep
- * failing.  GitHub's pull_request events (opened, synchronize, reopened)
- * into a followed branch ask for a plan of the head (the repo's worker
- * fetches refs/pull/N/head and plans it, daemon/prplan.c); nothing of a
- * pull request is ever applied or run.
+ * failing.  GitHub's and Gitea's pull_request events (opened,
+ * synchronize or Gitea's synchronized, reopened) into a followed branch
+ * ask for a plan of the head (the repo's worker fetches refs/pull/N/head
+ * and plans it, daemon/prplan.c); nothing of a pull request is ever
+ * applied or run.
  *
  * The delivery id is not signed: a delivery is known by its id and by the
  * SHA-256 of its body (which holds the pushed commit), so a captured push
@@ -211,7 +212,8 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 	return j;
 }
 
-/* The pull request part of a pull_request payload (GitHub's). */
+/* The pull request part of a pull_request payload (GitHub's and Gitea's:
+ * Gitea says "synchronized" where GitHub says "synchronize"). */
 static int
 parse_pull(struct hooks_push *out)
 {
@@ -224,7 +226,7 @@ parse_pull(struct hooks_push *out)
 		return push_error(out, 400, "the pull_request payload has no "
 					    "'action' or 'pull_request'");
 	out->new_head = !strcmp(a, "opened") || !strcmp(a, "synchronize") ||
-			!strcmp(a, "reopened");
+			!strcmp(a, "synchronized") || !strcmp(a, "reopened");
 	if (!out->new_head)
 		return 0;
 	if (!json_is_integer(num))
@@ -494,7 +496,7 @@ out:
  * nothing.
  */
 static void
-accept_pull_request(struct req *r, const struct proof *p,
+accept_pull_request(struct req *r, int forge, const struct proof *p,
 		    const char *delivery, const char *digest,
 		    const struct hooks_push *pu)
 {
@@ -514,7 +516,7 @@ accept_pull_request(struct req *r, const struct proof *p,
 		buf_puts(&m, pu->action);
 		buf_puts(&m, "' brings no new head");
 		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
-		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
+		http_count_delivery(r->srv, forge, DLV_IGNORED);
 		goto out;
 	}
 	for (i = 0; i < cf->nrepos; i++) {
@@ -532,7 +534,7 @@ accept_pull_request(struct req *r, const struct proof *p,
 				    "webhook secret is '%s'",
 			    pu->project ? pu->project
 					: pu->urls[0] ? pu->urls[0] : "?");
-		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
+		http_count_delivery(r->srv, forge, DLV_REJECTED);
 		goto out;
 	}
 	if (!fresh.n) {
@@ -542,7 +544,7 @@ accept_pull_request(struct req *r, const struct proof *p,
 			     "'%s')",
 			 other.v[0], config_repo(cf, other.v[0])->branch);
 		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
-		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
+		http_count_delivery(r->srv, forge, DLV_IGNORED);
 		goto out;
 	}
 	if (!(st = req_store(r)))
@@ -553,7 +555,7 @@ accept_pull_request(struct req *r, const struct proof *p,
 	repos = json_array();
 	for (i = 0; i < fresh.n; i++) {
 		memset(&d, 0, sizeof(d));
-		d.forge = forge_names[FORGE_GITHUB];
+		d.forge = forge_names[forge];
 		d.delivery = delivery;
 		d.event = "pull_request";
 		d.repo = fresh.v[i];
@@ -575,14 +577,14 @@ accept_pull_request(struct req *r, const struct proof *p,
 		store_rollback(st);
 		goto fail;
 	}
-	buf_puts(&lg, "webhook: github delivery ");
+	buf_addf(&lg, "webhook: %s delivery ", forge_names[forge]);
 	log_untrusted(&lg, delivery ? delivery : "(no id)");
 	buf_addf(&lg, ": pull request #%lld at %s", (long long)number, head);
 	if (!json_array_size(repos)) {
 		log_debug("%s: a duplicate, ignored", lg.ptr);
 		reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1,
 					     "delivery", delivery));
-		http_count_delivery(r->srv, FORGE_GITHUB, DLV_DUPLICATE);
+		http_count_delivery(r->srv, forge, DLV_DUPLICATE);
 		goto out;
 	}
 	for (i = 0; i < json_array_size(repos); i++) {
@@ -594,7 +596,7 @@ accept_pull_request(struct req *r, const struct proof *p,
 	reply_json(r, 202, json_pack("{s:b,s:s?,s:I,s:O}", "accepted", 1,
 				     "delivery", delivery, "pull_request",
 				     (json_int_t)number, "repos", repos));
-	http_count_delivery(r->srv, FORGE_GITHUB, DLV_ACCEPTED);
+	http_count_delivery(r->srv, forge, DLV_ACCEPTED);
 	goto out;
 fail:
 	log_warnx("webhook: %s", err_msg());
@@ -817,7 +819,8 @@ hook_github(struct req *r)
 		goto out;
 	}
 	if (pull)
-		accept_pull_request(r, &p, delivery, digest, &pu);
+		accept_pull_request(r, FORGE_GITHUB, &p, delivery, digest,
+				    &pu);
 	else
 		accept_push(r, FORGE_GITHUB, &p, delivery, digest, event, &pu);
 out:
@@ -876,6 +879,7 @@ hook_gitea(struct req *r)
 	const char *header = "X-Gitea-Signature";
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
+	int pull = 0;
 
 	/* Forgejo sends its own names beside (or instead of) Gitea's */
 	if (!sig && (sig = req_header(r, "X-Forgejo-Signature")))
@@ -889,7 +893,9 @@ hook_gitea(struct req *r)
 		prove_hmac(r, sig, &p);
 	if (require_proof(r, FORGE_GITEA, header, sig, &p) < 0)
 		goto out;
-	if (!event || strcmp(event, "push")) {
+	if (event && !strcmp(event, "pull_request"))
+		pull = 1;
+	else if (!event || strcmp(event, "push")) {
 		ignore_event(r, FORGE_GITEA, event);
 		goto out;
 	}
@@ -898,14 +904,18 @@ hook_gitea(struct req *r)
 	sha256_hex(digest, r->body.ptr, r->body.len);
 	if (known_delivery(r, FORGE_GITEA, delivery, digest))
 		goto out;
-	if (hooks_parse_push(&pu, FORGE_GITEA,
-			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-			     r->body.ptr, r->body.len) < 0) {
+	if (hooks_parse_event(&pu, FORGE_GITEA, pull,
+			      req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			      r->body.ptr, r->body.len) < 0) {
 		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITEA, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITEA, &p, delivery, digest, event, &pu);
+	if (pull)
+		accept_pull_request(r, FORGE_GITEA, &p, delivery, digest,
+				    &pu);
+	else
+		accept_push(r, FORGE_GITEA, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);

@@ -229,6 +229,20 @@ test_pull_request(void **state)
 			"and 'pull_request.base.ref'");
 		hooks_push_release(&pu);
 	}
+	/* Gitea's word for a new head */
+	assert_int_equal(hooks_parse_event(
+				 &pu, FORGE_GITEA, 1, "application/json",
+				 "{\"action\":\"synchronized\",\"number\":9,"
+				 "\"pull_request\":{\"head\":{\"sha\":\"" SHA
+				 "\"},\"base\":{\"ref\":\"main\"}}}",
+				 strlen("{\"action\":\"synchronized\",\"number\":"
+					"9,\"pull_request\":{\"head\":{\"sha\":"
+					"\"" SHA "\"},\"base\":{\"ref\":"
+					"\"main\"}}}")),
+			 0);
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.number, 9);
+	hooks_push_release(&pu);
 	/* closed brings no head: nothing more is asked of it */
 	assert_int_equal(parse_pull(&pu, "{\"action\":\"closed\","
 					 "\"pull_request\":{}}"),
