@@ -230,15 +230,12 @@ test_pull_request(void **state)
 		hooks_push_release(&pu);
 	}
 	/* Gitea's word for a new head */
-	assert_int_equal(hooks_parse_event(
-				 &pu, FORGE_GITEA, 1, "application/json",
-				 "{\"action\":\"synchronized\",\"number\":9,"
-				 "\"pull_request\":{\"head\":{\"sha\":\"" SHA
-				 "\"},\"base\":{\"ref\":\"main\"}}}",
-				 strlen("{\"action\":\"synchronized\",\"number\":"
-					"9,\"pull_request\":{\"head\":{\"sha\":"
-					"\"" SHA "\"},\"base\":{\"ref\":"
-					"\"main\"}}}")),
+	body = "{\"action\":\"synchronized\",\"number\":9,\"pull_request\":"
+	       "{\"head\":{\"sha\":\"" SHA "\"},\"base\":{\"ref\":"
+	       "\"main\"}}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITEA, 1,
+					   "application/json", body,
+					   strlen(body)),
 			 0);
 	assert_int_equal(pu.new_head, 1);
 	assert_int_equal(pu.number, 9);
