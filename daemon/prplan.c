@@ -235,7 +235,7 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	memset(&pp, 0, sizeof(pp));
 	buf_init(&pp.first);
 	pp.cascades = json_array();
-	buf_addf(&ref, "refs/pull/%lld/head", (long long)row->number);
+	buf_puts(&ref, row->ref);
 	memset(&spec, 0, sizeof(spec));
 	spec.name = rc->name;
 	spec.url = rc->url;

@@ -1,9 +1,9 @@
 /*
  * fuzz-webhook.c - libFuzzer target: the webhook push payload parser
  * (hooks_parse_push) and GitHub's pull_request one (hooks_parse_event),
- * as reached once a signature is verified.  The first byte picks the
- * forge (3: a GitHub pull request) and the Content-Type; the rest is the
- * body.
+ * and GitLab's Merge Request Hook, as reached once a signature is
+ * verified.  The first byte picks the forge (3: a pull request, of the
+ * forge its high bits pick) and the Content-Type; the rest is the body.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the body as the server holds it: a copy of exactly its bytes */
 	body = malloc(size - 1 ? size - 1 : 1);
 	memcpy(body, data + 1, size - 1);
-	rc = hooks_parse_event(&pu, forge == 3 ? FORGE_GITHUB : forge,
+	rc = hooks_parse_event(&pu, forge == 3 ? (data[0] >> 4) % 3 : forge,
 			       forge == 3, content_types[(data[0] >> 2) % 4],
 			       body, size - 1);
 	if (rc < 0) {

@@ -28,7 +28,7 @@ struct repo_spec {
 	const char *branch; /* e.g. "main" */
 	struct repo_creds creds;
 	/* NULL: the mirror fetch.  Else a pull request's head ref
-	 * ("refs/pull/N/head"), fetched alone onto the same name in the
+	 * (mirror_pull_ref_ok), fetched alone onto the same name in the
 	 * mirror, without pruning: the objects of a head that is never
 	 * trusted to run anything, kept apart from the branches */
 	const char *pull_ref;
@@ -81,8 +81,9 @@ int mirror_ref_commit(const char *mirror_dir, const char *refname,
  * none. */
 int mirror_merge_base(const char *mirror_dir, const char *a, const char *b,
 		      char out[GIT_OID_HEX + 1]);
-/* Is name a pull request head ref we fetch: "refs/pull/N/head" with N a
- * positive decimal number?  1 or 0.  Pure. */
+/* Is name a pull request head ref we fetch: "refs/pull/N/head" (GitHub,
+ * Gitea) or "refs/merge-requests/N/head" (GitLab) with N a positive
+ * decimal number of at most 9 digits?  1 or 0.  Pure. */
 int mirror_pull_ref_ok(const char *name);
 
 struct commit_info {

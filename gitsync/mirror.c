@@ -662,7 +662,7 @@ check_spec(const struct repo_spec *spec)
 	}
 	if (ret == 0 && spec->pull_ref && !mirror_pull_ref_ok(spec->pull_ref)) {
 		err_set("repo '%s': '%s' is not a pull request head "
-			"(refs/pull/N/head)",
+			"(refs/pull/N/head, refs/merge-requests/N/head)",
 			spec->name, spec->pull_ref);
 		ret = ERR_INVALID;
 	}

@@ -124,9 +124,12 @@ mirror_pull_ref_ok(const char *name)
 {
 	size_t n;
 
-	if (strncmp(name, "refs/pull/", 10))
+	if (!strncmp(name, "refs/pull/", 10))
+		name += 10;
+	else if (!strncmp(name, "refs/merge-requests/", 20))
+		name += 20;
+	else
 		return 0;
-	name += 10;
 	n = strspn(name, "0123456789");
 	return n > 0 && n <= 9 && name[0] != '0' && !strcmp(name + n, "/head");
 }

@@ -1071,6 +1071,8 @@ struct prplan_row {
 	int64_t id;
 	char *repo;
 	int64_t number;
+	char *ref;  /* its head's ref: refs/pull/N/head, refs/merge-requests/
+		     * N/head (GitLab) */
 	char *head;
 	char *base; /* the branch the pull request goes into */
 	char *state;
@@ -1084,7 +1086,8 @@ void prplan_rows_free(struct prplan_row *v, size_t n);
 /* Ask for the plan of head (a row "pending"); *out_new (may be NULL) 0
  * when that pull request's head was asked for already. */
 int store_prplan_request(struct store *s, const char *repo, int64_t number,
-			 const char *head, const char *base, int *out_new);
+			 const char *ref, const char *head, const char *base,
+			 int *out_new);
 /* The pending rows of repo, oldest first. */
 int store_prplans_pending(struct store *s, const char *repo,
 			  struct prplan_row **out, size_t *n);

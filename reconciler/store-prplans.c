@@ -16,6 +16,7 @@ const char store_prplans_schema[] =
 	"  id INTEGER PRIMARY KEY,"
 	"  repo TEXT NOT NULL,"
 	"  number INTEGER NOT NULL,"
+	"  ref TEXT NOT NULL,"
 	"  head TEXT NOT NULL,"
 	"  base TEXT NOT NULL,"
 	"  state TEXT NOT NULL,"
@@ -29,7 +30,7 @@ const char store_prplans_schema[] =
 
 #define PRPLAN_COLS                                                          \
 	"id, repo, number, head, base, state, summary, plan, received_at, "  \
-	"COALESCE(planned_at, 0) "
+	"COALESCE(planned_at, 0), ref "
 
 void
 prplan_row_release(struct prplan_row *r)
@@ -37,6 +38,7 @@ prplan_row_release(struct prplan_row *r)
 	if (!r)
 		return;
 	free(r->repo);
+	free(r->ref);
 	free(r->head);
 	free(r->base);
 	free(r->state);
@@ -69,25 +71,28 @@ read_prplan(sqlite3_stmt *st, struct prplan_row *r)
 	r->plan = db_col_str(st, 7);
 	r->received_at = sqlite3_column_int64(st, 8);
 	r->planned_at = sqlite3_column_int64(st, 9);
+	r->ref = db_col_str(st, 10);
 }
 
 int
 store_prplan_request(struct store *s, const char *repo, int64_t number,
-		     const char *head, const char *base, int *out_new)
+		     const char *ref, const char *head, const char *base,
+		     int *out_new)
 {
 	sqlite3_stmt *st;
 	int ret;
 
-	st = db_stmt(s, "INSERT OR IGNORE INTO pr_plans (repo, number, head, "
-			"base, state, received_at) VALUES (?, ?, ?, ?, "
-			"'pending', ?)");
+	st = db_stmt(s, "INSERT OR IGNORE INTO pr_plans (repo, number, ref, "
+			"head, base, state, received_at) VALUES (?, ?, ?, ?, "
+			"?, 'pending', ?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, number);
-	sqlite3_bind_text(st, 3, head, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, base, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, store_now_ms());
+	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, head, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, base, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, store_now_ms());
 	ret = db_step_done(s, st, "record a pull request plan");
 	if (ret == 0 && out_new)
 		*out_new = sqlite3_changes(s->db) > 0;

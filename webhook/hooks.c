@@ -4,11 +4,12 @@
  * anything in the payload is believed; an accepted push is recorded in the
  * store before the answer, then its repos sync at once.  Events that are
  * not pushes get 202 and are ignored: forges disable hooks that keep
- * failing.  GitHub's and Gitea's pull_request events (opened,
- * synchronize or Gitea's synchronized, reopened) into a followed branch
- * ask for a plan of the head (the repo's worker fetches refs/pull/N/head
- * and plans it, daemon/prplan.c); nothing of a pull request is ever
- * applied or run.
+ * failing.  Pull requests into a followed branch that bring a new head
+ * (GitHub's and Gitea's pull_request opened, synchronize(d), reopened;
+ * GitLab's Merge Request Hook open, update, reopen) ask for a plan of it:
+ * the repo's worker fetches refs/pull/N/head (GitLab:
+ * refs/merge-requests/N/head) and plans it, daemon/prplan.c.  Nothing of
+ * a pull request is ever applied or run.
  *
  * The delivery id is not signed: a delivery is known by its id and by the
  * SHA-256 of its body (which holds the pushed commit), so a captured push
@@ -212,38 +213,65 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 	return j;
 }
 
-/* The pull request part of a pull_request payload (GitHub's and Gitea's:
- * Gitea says "synchronized" where GitHub says "synchronize"). */
+/* The pull request part of a pull request payload: GitHub's and Gitea's
+ * pull_request (Gitea says "synchronized" where GitHub says
+ * "synchronize"), GitLab's Merge Request Hook (object_attributes). */
 static int
-parse_pull(struct hooks_push *out)
+parse_pull(struct hooks_push *out, int forge)
 {
-	json_t *pr = json_object_get(out->json, "pull_request");
-	json_t *num = json_object_get(out->json, "number");
+	json_t *pr, *num;
 	const char *a;
 
-	a = out->action = jstr(out->json, "action");
-	if (!a || !json_is_object(pr))
-		return push_error(out, 400, "the pull_request payload has no "
-					    "'action' or 'pull_request'");
-	out->new_head = !strcmp(a, "opened") || !strcmp(a, "synchronize") ||
-			!strcmp(a, "synchronized") || !strcmp(a, "reopened");
-	if (!out->new_head)
-		return 0;
-	if (!json_is_integer(num))
-		num = json_object_get(pr, "number");
+	if (forge == FORGE_GITLAB) {
+		pr = json_object_get(out->json, "object_attributes");
+		a = out->action = jstr(pr, "action");
+		if (!a)
+			return push_error(out, 400,
+					  "the Merge Request Hook payload has "
+					  "no 'object_attributes.action'");
+		out->new_head = !strcmp(a, "open") || !strcmp(a, "update") ||
+				!strcmp(a, "reopen");
+		if (!out->new_head)
+			return 0;
+		num = json_object_get(pr, "iid");
+		out->head = jstr(json_object_get(pr, "last_commit"), "id");
+		out->base = jstr(pr, "target_branch");
+	} else {
+		pr = json_object_get(out->json, "pull_request");
+		a = out->action = jstr(out->json, "action");
+		if (!a || !json_is_object(pr))
+			return push_error(out, 400,
+					  "the pull_request payload has no "
+					  "'action' or 'pull_request'");
+		out->new_head = !strcmp(a, "opened") ||
+				!strcmp(a, "synchronize") ||
+				!strcmp(a, "synchronized") ||
+				!strcmp(a, "reopened");
+		if (!out->new_head)
+			return 0;
+		num = json_object_get(out->json, "number");
+		if (!json_is_integer(num))
+			num = json_object_get(pr, "number");
+		out->head = jstr(json_object_get(pr, "head"), "sha");
+		out->base = jstr(json_object_get(pr, "base"), "ref");
+	}
 	out->number = json_integer_value(num);
-	out->head = jstr(json_object_get(pr, "head"), "sha");
-	out->base = jstr(json_object_get(pr, "base"), "ref");
-	/* a SHA-1 commit id: GitHub's */
-	if (!json_is_integer(num) || out->number < 1 ||
-	    out->number > 999999999 || !out->head || !out->base ||
-	    strlen(out->head) != 40 ||
-	    strspn(out->head, "0123456789abcdef") != 40)
+	/* a SHA-1 commit id, as the forges send */
+	if (json_is_integer(num) && out->number >= 1 &&
+	    out->number <= 999999999 && out->head && out->base &&
+	    strlen(out->head) == 40 &&
+	    strspn(out->head, "0123456789abcdef") == 40)
+		return 0;
+	if (forge == FORGE_GITLAB)
 		return push_error(out, 400,
-				  "the pull_request payload needs 'number' "
-				  "(1 to 999999999), 'pull_request.head.sha' "
-				  "(40 hex digits) and 'pull_request.base.ref'");
-	return 0;
+				  "the Merge Request Hook payload needs "
+				  "'object_attributes.iid' (1 to 999999999), "
+				  "'object_attributes.last_commit.id' (40 hex "
+				  "digits) and 'object_attributes.target_branch'");
+	return push_error(out, 400,
+			  "the pull_request payload needs 'number' (1 to "
+			  "999999999), 'pull_request.head.sha' (40 hex "
+			  "digits) and 'pull_request.base.ref'");
 }
 
 int
@@ -301,7 +329,7 @@ hooks_parse_event(struct hooks_push *out, int forge, int pull,
 					  "the push payload has no 'ref'");
 		return 0;
 	}
-	return parse_pull(out);
+	return parse_pull(out, forge);
 }
 
 void
@@ -549,7 +577,10 @@ accept_pull_request(struct req *r, int forge, const struct proof *p,
 	}
 	if (!(st = req_store(r)))
 		goto out;
-	buf_addf(&ref, "refs/pull/%lld/head", (long long)number);
+	/* the head as the base repository serves it */
+	buf_addf(&ref, forge == FORGE_GITLAB ? "refs/merge-requests/%lld/head"
+					     : "refs/pull/%lld/head",
+		 (long long)number);
 	if (store_begin(st) < 0)
 		goto fail;
 	repos = json_array();
@@ -557,7 +588,8 @@ accept_pull_request(struct req *r, int forge, const struct proof *p,
 		memset(&d, 0, sizeof(d));
 		d.forge = forge_names[forge];
 		d.delivery = delivery;
-		d.event = "pull_request";
+		d.event = forge == FORGE_GITLAB ? "Merge Request Hook"
+						: "pull_request";
 		d.repo = fresh.v[i];
 		d.ref = ref.ptr;
 		d.after = head;
@@ -566,8 +598,8 @@ accept_pull_request(struct req *r, int forge, const struct proof *p,
 		if (rc == ERR_CONFLICT)
 			continue;
 		if (rc < 0 ||
-		    store_prplan_request(st, fresh.v[i], number, head, base,
-					 &isnew) < 0) {
+		    store_prplan_request(st, fresh.v[i], number, ref.ptr, head,
+					 base, &isnew) < 0) {
 			store_rollback(st);
 			goto fail;
 		}
@@ -838,6 +870,7 @@ hook_gitlab(struct req *r)
 	const char *delivery = req_header(r, "Idempotency-Key");
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
+	int pull = 0;
 
 	if (!delivery)
 		delivery = req_header(r, "X-Gitlab-Event-UUID");
@@ -846,7 +879,9 @@ hook_gitlab(struct req *r)
 		prove_token(r, token, &p);
 	if (require_proof(r, FORGE_GITLAB, "X-Gitlab-Token", token, &p) < 0)
 		goto out;
-	if (!event || strcmp(event, "Push Hook")) {
+	if (event && !strcmp(event, "Merge Request Hook"))
+		pull = 1;
+	else if (!event || strcmp(event, "Push Hook")) {
 		ignore_event(r, FORGE_GITLAB, event);
 		goto out;
 	}
@@ -855,14 +890,18 @@ hook_gitlab(struct req *r)
 	sha256_hex(digest, r->body.ptr, r->body.len);
 	if (known_delivery(r, FORGE_GITLAB, delivery, digest))
 		goto out;
-	if (hooks_parse_push(&pu, FORGE_GITLAB,
-			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-			     r->body.ptr, r->body.len) < 0) {
+	if (hooks_parse_event(&pu, FORGE_GITLAB, pull,
+			      req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			      r->body.ptr, r->body.len) < 0) {
 		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITLAB, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITLAB, &p, delivery, digest, event, &pu);
+	if (pull)
+		accept_pull_request(r, FORGE_GITLAB, &p, delivery, digest,
+				    &pu);
+	else
+		accept_push(r, FORGE_GITLAB, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);

@@ -272,8 +272,9 @@ struct hooks_push {
 	int status;
 	struct buf error;
 	/* a pull request event (hooks_parse_event with pull): its action;
-	 * for the actions that bring a head (opened, synchronize, reopened:
-	 * new_head 1) its number, head commit and base branch, checked */
+	 * for the actions that bring a head (opened, synchronize(d),
+	 * reopened; GitLab's open, update, reopen: new_head 1) its number
+	 * (GitLab's iid), head commit and base branch, checked */
 	const char *action;
 	int new_head;
 	int64_t number;
@@ -285,11 +286,11 @@ struct hooks_push {
 int hooks_parse_push(struct hooks_push *out, int forge,
 		     const char *content_type, const char *body, size_t len);
 void hooks_push_release(struct hooks_push *p);
-/* The same for a push (pull 0) or a pull request event (pull 1: no 'ref'
- * needed; the repository is the base repository, the one the pull request
- * goes into; a head-bringing action needs 'number' 1 to 999999999,
- * 'pull_request.head.sha' of 40 hex digits and 'pull_request.base.ref',
- * else 400). */
+/* The same for a push (pull 0) or a pull request event (pull 1: GitHub's
+ * and Gitea's pull_request, GitLab's Merge Request Hook; no 'ref' needed;
+ * the repository is the base repository, the one the pull request goes
+ * into; a head-bringing action needs its number 1 to 999999999, its head
+ * commit of 40 hex digits and its base branch, else 400). */
 int hooks_parse_event(struct hooks_push *out, int forge, int pull,
 		      const char *content_type, const char *body, size_t len);
 

@@ -909,7 +909,8 @@ test_pull_ref(void **state)
 	assert_int_equal(mirror_fetch(g->mirror, &g->spec, 30000), ERR_INVALID);
 	assert_string_equal(err_msg(),
 			    "repo 'infra': 'refs/heads/main' is not a pull "
-			    "request head (refs/pull/N/head)");
+			    "request head (refs/pull/N/head, "
+			    "refs/merge-requests/N/head)");
 	g->spec.pull_ref = NULL;
 	assert_int_equal(mirror_pull_ref_ok("refs/pull/1/head"), 1);
 	assert_int_equal(mirror_pull_ref_ok("refs/pull/0/head"), 0);
@@ -918,6 +919,9 @@ test_pull_ref(void **state)
 	assert_int_equal(mirror_pull_ref_ok("refs/pull//head"), 0);
 	assert_int_equal(mirror_pull_ref_ok("refs/pull/1/head/x"), 0);
 	assert_int_equal(mirror_pull_ref_ok("refs/pull/1234567890/head"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/merge-requests/5/head"), 1);
+	assert_int_equal(mirror_pull_ref_ok("refs/merge-requests/5/merge"),
+			 0);
 	free(c1);
 	free(c2);
 	free(pr);

@@ -240,6 +240,33 @@ test_pull_request(void **state)
 	assert_int_equal(pu.new_head, 1);
 	assert_int_equal(pu.number, 9);
 	hooks_push_release(&pu);
+	/* GitLab's Merge Request Hook */
+	body = "{\"object_kind\":\"merge_request\",\"project\":"
+	       "{\"path_with_namespace\":\"acme/infra\"},"
+	       "\"object_attributes\":{\"iid\":5,\"action\":\"update\","
+	       "\"target_branch\":\"main\",\"last_commit\":{\"id\":\"" SHA
+	       "\"}}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITLAB, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 0);
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.number, 5);
+	assert_string_equal(pu.head, SHA);
+	assert_string_equal(pu.base, "main");
+	assert_string_equal(pu.project, "acme/infra");
+	hooks_push_release(&pu);
+	body = "{\"object_attributes\":{\"iid\":5,\"action\":\"open\"}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITLAB, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 -1);
+	assert_string_equal(pu.error.ptr,
+			    "the Merge Request Hook payload needs "
+			    "'object_attributes.iid' (1 to 999999999), "
+			    "'object_attributes.last_commit.id' (40 hex "
+			    "digits) and 'object_attributes.target_branch'");
+	hooks_push_release(&pu);
 	/* closed brings no head: nothing more is asked of it */
 	assert_int_equal(parse_pull(&pu, "{\"action\":\"closed\","
 					 "\"pull_request\":{}}"),
