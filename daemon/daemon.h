@@ -13,6 +13,17 @@
 int serve_run(struct config *cf, int quiet);
 
 /*
+ * Plan the pending pull request heads of rc (prplan.c), on its worker
+ * thread after a fetch: fetch each head into the mirror, plan its cascade
+ * files against the applied definitions, keep the plan and enqueue its
+ * "scaffold/plan" status (ob woken; may be NULL).  Nothing is applied or
+ * run.  0, or <0 with err_set on a store error.
+ */
+struct outbox;
+int prplan_run(const struct config *cf, const struct repo_config *rc,
+	       struct store *st, struct outbox *ob, const char *mirror);
+
+/*
  * Tell systemd the daemon's state (notify.c): state is one or more
  * "VAR=VALUE" lines ("READY=1", "STOPPING=1", "RELOADING=1"), sent as
  * one datagram to $NOTIFY_SOCKET (a path, or '@' for an abstract name).

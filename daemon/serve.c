@@ -554,6 +554,11 @@ worker_main(void *arg)
 			log_warnx("webhook: %s", err_msg());
 		if (sync_once(w, st, s, mirror.ptr))
 			exec_wake(d->x);
+		/* pull requests after the fetch: their merge base is
+		 * found from the branch as it is now */
+		if (prplan_run(d->cf, w->rc, st, d->outbox, mirror.ptr) < 0)
+			log_warnx("prplan: repo '%s': %s", w->rc->name,
+				  err_msg());
 		if (upto > 0 &&
 		    store_deliveries_done(st, w->rc->name, upto) < 0)
 			log_warnx("webhook: %s", err_msg());

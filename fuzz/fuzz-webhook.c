@@ -1,7 +1,9 @@
 /*
  * fuzz-webhook.c - libFuzzer target: the webhook push payload parser
- * (hooks_parse_push), as reached once a signature is verified.  The first
- * byte picks the forge and the Content-Type; the rest is the body.
+ * (hooks_parse_push) and GitHub's pull_request one (hooks_parse_event),
+ * and GitLab's Merge Request Hook, as reached once a signature is
+ * verified.  The first byte picks the forge (3: a pull request, of the
+ * forge its high bits pick) and the Content-Type; the rest is the body.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,17 +30,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	forge = data[0] % 3;
+	forge = data[0] % 4;
 	/* the body as the server holds it: a copy of exactly its bytes */
 	body = malloc(size - 1 ? size - 1 : 1);
 	memcpy(body, data + 1, size - 1);
-	rc = hooks_parse_push(&pu, forge, content_types[(data[0] >> 2) % 4],
-			      body, size - 1);
+	rc = hooks_parse_event(&pu, forge == 3 ? (data[0] >> 4) % 3 : forge,
+			       forge == 3, content_types[(data[0] >> 2) % 4],
+			       body, size - 1);
 	if (rc < 0) {
 		if (pu.status != 400 && pu.status != 415)
 			abort();
 		if (!pu.error.len)
 			abort();
+	} else if (forge == 3) {
+		if (!pu.action || (pu.new_head &&
+				   (!pu.head || strlen(pu.head) != 40 ||
+				    !pu.base || pu.number < 1)))
+			abort();
+		(void)strlen(pu.action);
+		if (pu.new_head)
+			(void)strlen(pu.base);
 	} else {
 		if (!pu.ref)
 			abort();

@@ -27,6 +27,11 @@ struct repo_spec {
 			     * or scp-style user@host:path */
 	const char *branch; /* e.g. "main" */
 	struct repo_creds creds;
+	/* NULL: the mirror fetch.  Else a pull request's head ref
+	 * (mirror_pull_ref_ok), fetched alone onto the same name in the
+	 * mirror, without pruning: the objects of a head that is never
+	 * trusted to run anything, kept apart from the branches */
+	const char *pull_ref;
 };
 
 /* Initialise libgit2 once per process (idempotent, thread-safe). */
@@ -59,8 +64,8 @@ int mirror_fetch_inproc(const char *mirror_dir, const struct repo_spec *spec);
 void gitsync_set_helper(const char *path);
 /*
  * main() of the child, for argv = { exe, "__gitsync-fetch", mirror_dir,
- * name, url, branch, ssh_key_file, known_hosts_file, token_file } (empty
- * strings for absent files).  Returns the exit status: 0 on success, else
+ * name, url, branch, ssh_key_file, known_hosts_file, token_file [,
+ * pull_ref] } (empty strings for absent files).  Returns the exit status: 0 on success, else
  * -ERR_* (1..7) with the error message as the last line on stderr.
  */
 #define GITSYNC_FETCH_CMD "__gitsync-fetch"
@@ -69,6 +74,17 @@ int gitsync_fetch_child_main(int argc, char **argv);
 /* The commit the branch points to in the mirror; ERR_NOTFOUND if none. */
 int mirror_branch_head(const char *mirror_dir, const char *branch,
 		       char out[GIT_OID_HEX + 1]);
+/* The commit a ref (a full name) points to; ERR_NOTFOUND if none. */
+int mirror_ref_commit(const char *mirror_dir, const char *refname,
+		      char out[GIT_OID_HEX + 1]);
+/* The best common ancestor of two commits; ERR_NOTFOUND when they have
+ * none. */
+int mirror_merge_base(const char *mirror_dir, const char *a, const char *b,
+		      char out[GIT_OID_HEX + 1]);
+/* Is name a pull request head ref we fetch: "refs/pull/N/head" (GitHub,
+ * Gitea) or "refs/merge-requests/N/head" (GitLab) with N a positive
+ * decimal number of at most 9 digits?  1 or 0.  Pure. */
+int mirror_pull_ref_ok(const char *name);
 
 struct commit_info {
 	char id[GIT_OID_HEX + 1];

@@ -660,6 +660,12 @@ check_spec(const struct repo_spec *spec)
 			spec->branch);
 		ret = ERR_INVALID;
 	}
+	if (ret == 0 && spec->pull_ref && !mirror_pull_ref_ok(spec->pull_ref)) {
+		err_set("repo '%s': '%s' is not a pull request head "
+			"(refs/pull/N/head, refs/merge-requests/N/head)",
+			spec->name, spec->pull_ref);
+		ret = ERR_INVALID;
+	}
 	buf_release(&ref);
 	return ret;
 }
@@ -673,7 +679,7 @@ mirror_fetch_inproc(const char *mirror_dir, const struct repo_spec *spec)
 	char *refspec = MIRROR_REFSPEC;
 	git_strarray refspecs = {&refspec, 1};
 	struct fetch_ctx c;
-	struct buf home = BUF_INIT;
+	struct buf home = BUF_INIT, pull = BUF_INIT;
 	int lock_fd = -1, r, ret;
 
 	memset(&c, 0, sizeof(c));
@@ -693,6 +699,13 @@ mirror_fetch_inproc(const char *mirror_dir, const struct repo_spec *spec)
 	fo.callbacks.certificate_check = cert_cb;
 	fo.callbacks.payload = &c;
 	fo.prune = GIT_FETCH_PRUNE;
+	if (spec->pull_ref) {
+		/* the head alone, onto its own name; the branches and other
+		 * heads stay as they are */
+		buf_addf(&pull, "+%s:%s", spec->pull_ref, spec->pull_ref);
+		refspec = pull.ptr;
+		fo.prune = GIT_FETCH_NO_PRUNE;
+	}
 	fo.update_fetchhead = 0;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.proxy_opts.type = GIT_PROXY_AUTO;
@@ -713,6 +726,7 @@ out:
 	if (home.len > 0)
 		rm_rf(home.ptr);
 	buf_release(&home);
+	buf_release(&pull);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	ctx_release(&c);
@@ -952,6 +966,8 @@ mirror_fetch(const char *mirror_dir, const struct repo_spec *spec,
 	strvec_push(&argv, cr->ssh_key_file ? cr->ssh_key_file : "");
 	strvec_push(&argv, cr->known_hosts_file ? cr->known_hosts_file : "");
 	strvec_push(&argv, cr->token_file ? cr->token_file : "");
+	if (spec->pull_ref)
+		strvec_push(&argv, spec->pull_ref);
 	if ((ret = spawn_helper(&pid, &fd, exe, argv.v, spec->name)) < 0)
 		goto out;
 	ret = wait_helper(pid, fd, deadline, &err, &status);
@@ -1004,10 +1020,12 @@ gitsync_fetch_child_main(int argc, char **argv)
 	/* die with the thread that waits for us; libssh2 writes to sockets */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc != 9 || strcmp(argv[1], GITSYNC_FETCH_CMD) != 0) {
+	if ((argc != 9 && argc != 10) ||
+	    strcmp(argv[1], GITSYNC_FETCH_CMD) != 0) {
 		fprintf(stderr,
 			"usage: %s " GITSYNC_FETCH_CMD " MIRROR_DIR NAME URL "
-			"BRANCH SSH_KEY_FILE KNOWN_HOSTS_FILE TOKEN_FILE\n",
+			"BRANCH SSH_KEY_FILE KNOWN_HOSTS_FILE TOKEN_FILE "
+			"[PULL_REF]\n",
 			argc > 0 ? argv[0] : "scaffold");
 		return -ERR_INVALID;
 	}
@@ -1018,6 +1036,7 @@ gitsync_fetch_child_main(int argc, char **argv)
 	spec.creds.ssh_key_file = nonempty(argv[6]) ? argv[6] : NULL;
 	spec.creds.known_hosts_file = nonempty(argv[7]) ? argv[7] : NULL;
 	spec.creds.token_file = nonempty(argv[8]) ? argv[8] : NULL;
+	spec.pull_ref = argc == 10 ? argv[9] : NULL;
 	in_fetch_child = 1;
 	ret = gitsync_init();
 	if (ret == 0)

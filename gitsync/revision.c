@@ -59,27 +59,25 @@ is_cascade_path(const char *path, const struct buf *dir)
 }
 
 int
-mirror_branch_head(const char *mirror_dir, const char *branch,
-		   char out[GIT_OID_HEX + 1])
+mirror_ref_commit(const char *mirror_dir, const char *refname,
+		  char out[GIT_OID_HEX + 1])
 {
 	git_repository *repo = NULL;
 	git_reference *ref = NULL;
 	git_object *obj = NULL;
-	struct buf name = BUF_INIT;
 	int valid = 0, r, ret;
 
 	out[0] = '\0';
-	buf_addf(&name, "refs/heads/%s", branch);
-	if (git_reference_name_is_valid(&valid, name.ptr) < 0 || !valid) {
-		err_set("invalid branch name '%s'", branch);
+	if (git_reference_name_is_valid(&valid, refname) < 0 || !valid) {
+		err_set("invalid ref name '%s'", refname);
 		ret = ERR_INVALID;
 		goto out;
 	}
 	if ((ret = gitsync_open(&repo, mirror_dir)) < 0)
 		goto out;
-	r = git_reference_lookup(&ref, repo, name.ptr);
+	r = git_reference_lookup(&ref, repo, refname);
 	if (r == GIT_ENOTFOUND) {
-		err_set("branch '%s' not found in mirror '%s'", branch,
+		err_set("ref '%s' not found in mirror '%s'", refname,
 			mirror_dir);
 		ret = ERR_NOTFOUND;
 		goto out;
@@ -87,8 +85,8 @@ mirror_branch_head(const char *mirror_dir, const char *branch,
 	if (r == 0)
 		r = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
 	if (r < 0) {
-		ret = gitsync_err(r, "cannot read branch '%s' in mirror '%s'",
-				  branch, mirror_dir);
+		ret = gitsync_err(r, "cannot read ref '%s' in mirror '%s'",
+				  refname, mirror_dir);
 		goto out;
 	}
 	git_oid_tostr(out, GIT_OID_HEX + 1, git_object_id(obj));
@@ -96,7 +94,78 @@ out:
 	git_object_free(obj);
 	git_reference_free(ref);
 	git_repository_free(repo);
+	return ret;
+}
+
+int
+mirror_branch_head(const char *mirror_dir, const char *branch,
+		   char out[GIT_OID_HEX + 1])
+{
+	struct buf name = BUF_INIT;
+	int valid = 0, ret;
+
+	out[0] = '\0';
+	buf_addf(&name, "refs/heads/%s", branch);
+	if (git_reference_name_is_valid(&valid, name.ptr) < 0 || !valid) {
+		err_set("invalid branch name '%s'", branch);
+		ret = ERR_INVALID;
+	} else {
+		ret = mirror_ref_commit(mirror_dir, name.ptr, out);
+		if (ret == ERR_NOTFOUND)
+			err_set("branch '%s' not found in mirror '%s'", branch,
+				mirror_dir);
+	}
 	buf_release(&name);
+	return ret;
+}
+
+int
+mirror_pull_ref_ok(const char *name)
+{
+	size_t n;
+
+	if (!strncmp(name, "refs/pull/", 10))
+		name += 10;
+	else if (!strncmp(name, "refs/merge-requests/", 20))
+		name += 20;
+	else
+		return 0;
+	n = strspn(name, "0123456789");
+	return n > 0 && n <= 9 && name[0] != '0' && !strcmp(name + n, "/head");
+}
+
+int
+mirror_merge_base(const char *mirror_dir, const char *a, const char *b,
+		  char out[GIT_OID_HEX + 1])
+{
+	git_repository *repo = NULL;
+	git_commit *ca = NULL, *cb = NULL;
+	git_oid base;
+	int r, ret;
+
+	out[0] = '\0';
+	if ((ret = gitsync_open(&repo, mirror_dir)) < 0 ||
+	    (ret = gitsync_lookup_commit(&ca, repo, mirror_dir, a)) < 0 ||
+	    (ret = gitsync_lookup_commit(&cb, repo, mirror_dir, b)) < 0)
+		goto out;
+	r = git_merge_base(&base, repo, git_commit_id(ca), git_commit_id(cb));
+	if (r == GIT_ENOTFOUND) {
+		err_set("commits '%s' and '%s' have no common ancestor", a, b);
+		ret = ERR_NOTFOUND;
+		goto out;
+	}
+	if (r < 0) {
+		ret = gitsync_err(r, "cannot find the merge base of '%s' and "
+				     "'%s' in mirror '%s'",
+				  a, b, mirror_dir);
+		goto out;
+	}
+	git_oid_tostr(out, GIT_OID_HEX + 1, &base);
+	ret = 0;
+out:
+	git_commit_free(ca);
+	git_commit_free(cb);
+	git_repository_free(repo);
 	return ret;
 }
 

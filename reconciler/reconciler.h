@@ -1234,4 +1234,40 @@ int store_status_retry(struct store *s, int64_t id, const char *error);
 int store_status_runs(struct store *s, int64_t cascade_id, int64_t since,
 		      struct run_row **out, size_t *n);
 
+/*
+ * Pull request plans (store-prplans.c): one row per (repo, number, head),
+ * "pending" until the repo's worker plans it, then "success", "failure"
+ * (an invalid file) or "error" (the head could not be fetched or read).
+ * plan is the JSON the page /p/REPO/SHA shows.
+ */
+struct prplan_row {
+	int64_t id;
+	char *repo;
+	int64_t number;
+	char *ref;  /* its head's ref: refs/pull/N/head, refs/merge-requests/
+		     * N/head (GitLab) */
+	char *head;
+	char *base; /* the branch the pull request goes into */
+	char *state;
+	char *summary; /* the status description; NULL while pending */
+	char *plan;    /* JSON; NULL while pending */
+	int64_t received_at;
+	int64_t planned_at;
+};
+void prplan_row_release(struct prplan_row *r);
+void prplan_rows_free(struct prplan_row *v, size_t n);
+/* Ask for the plan of head (a row "pending"); *out_new (may be NULL) 0
+ * when that pull request's head was asked for already. */
+int store_prplan_request(struct store *s, const char *repo, int64_t number,
+			 const char *ref, const char *head, const char *base,
+			 int *out_new);
+/* The pending rows of repo, oldest first. */
+int store_prplans_pending(struct store *s, const char *repo,
+			  struct prplan_row **out, size_t *n);
+int store_prplan_finish(struct store *s, int64_t id, const char *state,
+			const char *summary, const char *plan);
+/* The newest plan of head in repo; ERR_NOTFOUND when none. */
+int store_prplan_get(struct store *s, const char *repo, const char *head,
+		     struct prplan_row *out);
+
 #endif

@@ -35,5 +35,7 @@ void db_col_hex(sqlite3_stmt *st, int i, char out[SHA256_HEX_LEN + 1]);
 extern const char store_checks_schema[];
 /* What each revision reset (store-resets.c), a migration of store.c. */
 extern const char store_resets_schema[];
+/* The table of pull request plans (store-prplans.c). */
+extern const char store_prplans_schema[];
 
 #endif

@@ -194,6 +194,8 @@ static const char *const migrations[] = {
 	store_checks_schema,
 	/* 10: what each revision did to each cascade (store-resets.c) */
 	store_resets_schema,
+	/* 11: pull request plans (store-prplans.c) */
+	store_prplans_schema,
 };
 
 int64_t

@@ -4,7 +4,12 @@
  * anything in the payload is believed; an accepted push is recorded in the
  * store before the answer, then its repos sync at once.  Events that are
  * not pushes get 202 and are ignored: forges disable hooks that keep
- * failing.
+ * failing.  Pull requests into a followed branch that bring a new head
+ * (GitHub's and Gitea's pull_request opened, synchronize(d), reopened;
+ * GitLab's Merge Request Hook open, update, reopen) ask for a plan of it:
+ * the repo's worker fetches refs/pull/N/head (GitLab:
+ * refs/merge-requests/N/head) and plans it, daemon/prplan.c.  Nothing of
+ * a pull request is ever applied or run.
  *
  * The delivery id is not signed: a delivery is known by its id and by the
  * SHA-256 of its body (which holds the pushed commit), so a captured push
@@ -208,10 +213,78 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 	return j;
 }
 
-/* The payload's ref, commit and repository (project, URLs), by forge. */
+/* The pull request part of a pull request payload: GitHub's and Gitea's
+ * pull_request (Gitea says "synchronized" where GitHub says
+ * "synchronize"), GitLab's Merge Request Hook (object_attributes). */
+static int
+parse_pull(struct hooks_push *out, int forge)
+{
+	json_t *pr, *num;
+	const char *a;
+
+	if (forge == FORGE_GITLAB) {
+		pr = json_object_get(out->json, "object_attributes");
+		a = out->action = jstr(pr, "action");
+		if (!a)
+			return push_error(out, 400,
+					  "the Merge Request Hook payload has "
+					  "no 'object_attributes.action'");
+		out->new_head = !strcmp(a, "open") || !strcmp(a, "update") ||
+				!strcmp(a, "reopen");
+		if (!out->new_head)
+			return 0;
+		num = json_object_get(pr, "iid");
+		out->head = jstr(json_object_get(pr, "last_commit"), "id");
+		out->base = jstr(pr, "target_branch");
+	} else {
+		pr = json_object_get(out->json, "pull_request");
+		a = out->action = jstr(out->json, "action");
+		if (!a || !json_is_object(pr))
+			return push_error(out, 400,
+					  "the pull_request payload has no "
+					  "'action' or 'pull_request'");
+		out->new_head = !strcmp(a, "opened") ||
+				!strcmp(a, "synchronize") ||
+				!strcmp(a, "synchronized") ||
+				!strcmp(a, "reopened");
+		if (!out->new_head)
+			return 0;
+		num = json_object_get(out->json, "number");
+		if (!json_is_integer(num))
+			num = json_object_get(pr, "number");
+		out->head = jstr(json_object_get(pr, "head"), "sha");
+		out->base = jstr(json_object_get(pr, "base"), "ref");
+	}
+	out->number = json_integer_value(num);
+	/* a SHA-1 commit id, as the forges send */
+	if (json_is_integer(num) && out->number >= 1 &&
+	    out->number <= 999999999 && out->head && out->base &&
+	    strlen(out->head) == 40 &&
+	    strspn(out->head, "0123456789abcdef") == 40)
+		return 0;
+	if (forge == FORGE_GITLAB)
+		return push_error(out, 400,
+				  "the Merge Request Hook payload needs "
+				  "'object_attributes.iid' (1 to 999999999), "
+				  "'object_attributes.last_commit.id' (40 hex "
+				  "digits) and 'object_attributes.target_branch'");
+	return push_error(out, 400,
+			  "the pull_request payload needs 'number' (1 to "
+			  "999999999), 'pull_request.head.sha' (40 hex "
+			  "digits) and 'pull_request.base.ref'");
+}
+
 int
 hooks_parse_push(struct hooks_push *out, int forge, const char *content_type,
 		 const char *body, size_t len)
+{
+	return hooks_parse_event(out, forge, 0, content_type, body, len);
+}
+
+/* The payload's ref, commit and repository (project, URLs), by forge. */
+int
+hooks_parse_event(struct hooks_push *out, int forge, int pull,
+		  const char *content_type, const char *body, size_t len)
 {
 	json_t *j, *repo;
 
@@ -250,9 +323,13 @@ hooks_parse_push(struct hooks_push *out, int forge, const char *content_type,
 		out->project = jstr(repo, "full_name");
 		break;
 	}
-	if (!out->ref)
-		return push_error(out, 400, "the push payload has no 'ref'");
-	return 0;
+	if (!pull) {
+		if (!out->ref)
+			return push_error(out, 400,
+					  "the push payload has no 'ref'");
+		return 0;
+	}
+	return parse_pull(out, forge);
 }
 
 void
@@ -439,6 +516,134 @@ out:
 }
 
 /*
+ * A verified GitHub pull_request delivery: the actions that bring a new
+ * head (opened, synchronize, reopened) into a followed branch ask for its
+ * plan, recorded with the delivery (for de-duplication) before the
+ * answer; the repo's worker plans it after its next fetch.  Other actions
+ * (closed among them, for now) and other branches get 202 and change
+ * nothing.
+ */
+static void
+accept_pull_request(struct req *r, int forge, const struct proof *p,
+		    const char *delivery, const char *digest,
+		    const struct hooks_push *pu)
+{
+	const struct config *cf = r->srv->cf;
+	const char *head = pu->head, *base = pu->base;
+	int64_t number = pu->number;
+	struct delivery_row d;
+	struct store *st;
+	struct strvec fresh = STRVEC_INIT, other = STRVEC_INIT;
+	struct buf m = BUF_INIT, ref = BUF_INIT, lg = BUF_INIT;
+	json_t *repos = NULL;
+	size_t i, named = 0;
+	int rc, isnew;
+
+	if (!pu->new_head) {
+		buf_puts(&m, "pull request action '");
+		buf_puts(&m, pu->action);
+		buf_puts(&m, "' brings no new head");
+		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
+		http_count_delivery(r->srv, forge, DLV_IGNORED);
+		goto out;
+	}
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct repo_config *c = &cf->repos[i];
+
+		if (!p->ok[i] ||
+		    !names_repo(c, pu->project, pu->urls, pu->nurls))
+			continue;
+		named++;
+		strvec_push(strcmp(base, c->branch) ? &other : &fresh,
+			    c->name);
+	}
+	if (!named) {
+		reply_error(r, 404, "no repository in the config with this "
+				    "webhook secret is '%s'",
+			    pu->project ? pu->project
+					: pu->urls[0] ? pu->urls[0] : "?");
+		http_count_delivery(r->srv, forge, DLV_REJECTED);
+		goto out;
+	}
+	if (!fresh.n) {
+		buf_puts(&m, "a pull request into '");
+		buf_puts(&m, base);
+		buf_addf(&m, "', which no repo follows (repo '%s' follows "
+			     "'%s')",
+			 other.v[0], config_repo(cf, other.v[0])->branch);
+		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
+		http_count_delivery(r->srv, forge, DLV_IGNORED);
+		goto out;
+	}
+	if (!(st = req_store(r)))
+		goto out;
+	/* the head as the base repository serves it */
+	buf_addf(&ref, forge == FORGE_GITLAB ? "refs/merge-requests/%lld/head"
+					     : "refs/pull/%lld/head",
+		 (long long)number);
+	if (store_begin(st) < 0)
+		goto fail;
+	repos = json_array();
+	for (i = 0; i < fresh.n; i++) {
+		memset(&d, 0, sizeof(d));
+		d.forge = forge_names[forge];
+		d.delivery = delivery;
+		d.event = forge == FORGE_GITLAB ? "Merge Request Hook"
+						: "pull_request";
+		d.repo = fresh.v[i];
+		d.ref = ref.ptr;
+		d.after = head;
+		d.digest = digest;
+		rc = store_delivery_record(st, &d, NULL);
+		if (rc == ERR_CONFLICT)
+			continue;
+		if (rc < 0 ||
+		    store_prplan_request(st, fresh.v[i], number, ref.ptr, head,
+					 base, &isnew) < 0) {
+			store_rollback(st);
+			goto fail;
+		}
+		json_array_append_new(repos, json_string(fresh.v[i]));
+	}
+	if (store_commit(st) < 0) {
+		store_rollback(st);
+		goto fail;
+	}
+	buf_addf(&lg, "webhook: %s delivery ", forge_names[forge]);
+	log_untrusted(&lg, delivery ? delivery : "(no id)");
+	buf_addf(&lg, ": pull request #%lld at %s", (long long)number, head);
+	if (!json_array_size(repos)) {
+		log_debug("%s: a duplicate, ignored", lg.ptr);
+		reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1,
+					     "delivery", delivery));
+		http_count_delivery(r->srv, forge, DLV_DUPLICATE);
+		goto out;
+	}
+	for (i = 0; i < json_array_size(repos); i++) {
+		const char *name = json_string_value(json_array_get(repos, i));
+
+		log_info("%s: repo '%s' plans it", lg.ptr, name);
+		r->srv->hooks->sync(r->srv->hooks->arg, name);
+	}
+	reply_json(r, 202, json_pack("{s:b,s:s?,s:I,s:O}", "accepted", 1,
+				     "delivery", delivery, "pull_request",
+				     (json_int_t)number, "repos", repos));
+	http_count_delivery(r->srv, forge, DLV_ACCEPTED);
+	goto out;
+fail:
+	log_warnx("webhook: %s", err_msg());
+	reply_error(r, 503, "the delivery could not be recorded: %s",
+		    err_msg());
+out:
+	json_decref(repos);
+	strvec_clear(&fresh);
+	strvec_clear(&other);
+	buf_release(&m);
+	buf_release(&ref);
+	buf_release(&lg);
+}
+
+/*
  * A retried delivery (its id recorded already), or a replayed one (its
  * body), is answered as a duplicate before its payload is parsed or the
  * store locked: forges retry in bursts.  1 when answered.
@@ -616,6 +821,7 @@ hook_github(struct req *r)
 					   req_header(r, "X-GitHub-Delivery"));
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
+	int pull = 0;
 
 	if (sig && !strncasecmp(sig, "sha256=", 7))
 		prove_hmac(r, sig + 7, &p);
@@ -626,7 +832,9 @@ hook_github(struct req *r)
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_IGNORED);
 		goto out;
 	}
-	if (!event || strcmp(event, "push")) {
+	if (event && !strcmp(event, "pull_request"))
+		pull = 1;
+	else if (!event || strcmp(event, "push")) {
 		ignore_event(r, FORGE_GITHUB, event);
 		goto out;
 	}
@@ -635,14 +843,18 @@ hook_github(struct req *r)
 	sha256_hex(digest, r->body.ptr, r->body.len);
 	if (known_delivery(r, FORGE_GITHUB, delivery, digest))
 		goto out;
-	if (hooks_parse_push(&pu, FORGE_GITHUB,
-			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-			     r->body.ptr, r->body.len) < 0) {
+	if (hooks_parse_event(&pu, FORGE_GITHUB, pull,
+			      req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			      r->body.ptr, r->body.len) < 0) {
 		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITHUB, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITHUB, &p, delivery, digest, event, &pu);
+	if (pull)
+		accept_pull_request(r, FORGE_GITHUB, &p, delivery, digest,
+				    &pu);
+	else
+		accept_push(r, FORGE_GITHUB, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);
@@ -658,6 +870,7 @@ hook_gitlab(struct req *r)
 	const char *delivery = req_header(r, "Idempotency-Key");
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
+	int pull = 0;
 
 	if (!delivery)
 		delivery = req_header(r, "X-Gitlab-Event-UUID");
@@ -666,7 +879,9 @@ hook_gitlab(struct req *r)
 		prove_token(r, token, &p);
 	if (require_proof(r, FORGE_GITLAB, "X-Gitlab-Token", token, &p) < 0)
 		goto out;
-	if (!event || strcmp(event, "Push Hook")) {
+	if (event && !strcmp(event, "Merge Request Hook"))
+		pull = 1;
+	else if (!event || strcmp(event, "Push Hook")) {
 		ignore_event(r, FORGE_GITLAB, event);
 		goto out;
 	}
@@ -675,14 +890,18 @@ hook_gitlab(struct req *r)
 	sha256_hex(digest, r->body.ptr, r->body.len);
 	if (known_delivery(r, FORGE_GITLAB, delivery, digest))
 		goto out;
-	if (hooks_parse_push(&pu, FORGE_GITLAB,
-			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-			     r->body.ptr, r->body.len) < 0) {
+	if (hooks_parse_event(&pu, FORGE_GITLAB, pull,
+			      req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			      r->body.ptr, r->body.len) < 0) {
 		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITLAB, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITLAB, &p, delivery, digest, event, &pu);
+	if (pull)
+		accept_pull_request(r, FORGE_GITLAB, &p, delivery, digest,
+				    &pu);
+	else
+		accept_push(r, FORGE_GITLAB, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);
@@ -699,6 +918,7 @@ hook_gitea(struct req *r)
 	const char *header = "X-Gitea-Signature";
 	struct hooks_push pu = { NULL, NULL, NULL, NULL, { NULL }, 0, 0,
 				 BUF_INIT };
+	int pull = 0;
 
 	/* Forgejo sends its own names beside (or instead of) Gitea's */
 	if (!sig && (sig = req_header(r, "X-Forgejo-Signature")))
@@ -712,7 +932,9 @@ hook_gitea(struct req *r)
 		prove_hmac(r, sig, &p);
 	if (require_proof(r, FORGE_GITEA, header, sig, &p) < 0)
 		goto out;
-	if (!event || strcmp(event, "push")) {
+	if (event && !strcmp(event, "pull_request"))
+		pull = 1;
+	else if (!event || strcmp(event, "push")) {
 		ignore_event(r, FORGE_GITEA, event);
 		goto out;
 	}
@@ -721,14 +943,18 @@ hook_gitea(struct req *r)
 	sha256_hex(digest, r->body.ptr, r->body.len);
 	if (known_delivery(r, FORGE_GITEA, delivery, digest))
 		goto out;
-	if (hooks_parse_push(&pu, FORGE_GITEA,
-			     req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-			     r->body.ptr, r->body.len) < 0) {
+	if (hooks_parse_event(&pu, FORGE_GITEA, pull,
+			      req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+			      r->body.ptr, r->body.len) < 0) {
 		reply_error(r, pu.status, "%s", pu.error.ptr);
 		http_count_delivery(r->srv, FORGE_GITEA, DLV_REJECTED);
 		goto out;
 	}
-	accept_push(r, FORGE_GITEA, &p, delivery, digest, event, &pu);
+	if (pull)
+		accept_pull_request(r, FORGE_GITEA, &p, delivery, digest,
+				    &pu);
+	else
+		accept_push(r, FORGE_GITEA, &p, delivery, digest, event, &pu);
 out:
 	hooks_push_release(&pu);
 	free(p.ok);

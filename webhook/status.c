@@ -676,3 +676,53 @@ status_note_revision(struct outbox *ob, struct store *st,
 		outbox_wake(ob);
 	return 0;
 }
+
+/*
+ * A pull request's plan, as the commit status "scaffold/plan" of its
+ * head, linking to /p/REPO/SHA.  In the caller's transaction; *enqueued
+ * counts the row.  Nothing for a repo without a forge.
+ */
+int
+status_note_plan(struct store *st, const struct config *cf,
+		 const struct repo_config *rc, const char *head,
+		 const char *state, const char *description, size_t *enqueued)
+{
+	struct status_row row;
+	struct buf desc = BUF_INIT, url = BUF_INIT, esc = BUF_INIT;
+	const char *u = cf->public_url ? cf->public_url : "";
+	size_t n = strlen(u);
+	int ret;
+
+	if (!rc->forge_kind)
+		return 0;
+	memset(&row, 0, sizeof(row));
+	buf_puts(&desc, description);
+	status_truncate(&desc, STATUS_DESCRIPTION_MAX);
+	while (n && u[n - 1] == '/')
+		n--;
+	buf_add(&url, u, n);
+	buf_puts(&url, "/p/");
+	forge_url_escape(&url, rc->name, 0);
+	buf_putc(&url, '/');
+	forge_url_escape(&url, head, 0);
+	row.repo = (char *)rc->name;
+	row.commit_id = (char *)head;
+	row.context = CONTEXT_PREFIX "plan";
+	row.state = (char *)state;
+	row.description = desc.ptr;
+	row.target_url = url.ptr;
+	row.changed = -1;
+	row.opened_at = store_now_ms();
+	if ((ret = store_status_enqueue(st, &row)) == 0) {
+		if (enqueued)
+			(*enqueued)++;
+		escape_log(&esc, desc.ptr, desc.len);
+		log_info("status: repo '%s' at %.12s: " CONTEXT_PREFIX
+			 "plan %s (%s)",
+			 rc->name, head, state, esc.ptr);
+	}
+	buf_release(&desc);
+	buf_release(&url);
+	buf_release(&esc);
+	return ret;
+}

@@ -2,7 +2,8 @@
  * ui-int.h - shared by the status pages: ui.c (the layout, the state
  * colours, times, lookups) and one file per page, cgit's way: ui-index.c
  * (/), ui-cascade.c (/c/REPO/CASCADE; ui-revision.c for ?rev=),
- * ui-run.c (/r/RUN), ui-badge.c (/badge/REPO/CASCADE.svg).
+ * ui-run.c (/r/RUN), ui-badge.c (/badge/REPO/CASCADE.svg), ui-pr.c
+ * (/p/REPO/SHA).
  *
  * Pages are HTML built in a struct buf and work without JavaScript.  Every
  * string that comes from a repository, a run or an operator goes through
@@ -127,6 +128,8 @@ void ui_checks_section(struct page *p, struct store *st, int64_t cascade_id,
 		       const struct cascade *def);
 void ui_run_file(struct req *r);
 void ui_badge(struct req *r);
+/* ui-pr.c: /p/REPO/SHA, the plan of a pull request's head. */
+void ui_pr_plan(struct req *r);
 void ui_script(struct req *r);
 void ui_login_form(struct req *r);
 void ui_login(struct req *r);

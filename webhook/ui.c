@@ -569,5 +569,6 @@ const struct route ui_routes[] = {
 	{ "GET", "/r/{id}/files/{name*}", ROLE_NONE, PAGE_DETAIL,
 	  ui_run_file },
 	{ "GET", "/badge/{repo}/{cascade}", ROLE_NONE, PAGE_STATE, ui_badge },
+	{ "GET", "/p/{repo}/{sha}", ROLE_NONE, PAGE_STATE, ui_pr_plan },
 	{ NULL, NULL, ROLE_NONE, PAGE_API, NULL },
 };

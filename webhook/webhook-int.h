@@ -286,12 +286,28 @@ struct hooks_push {
 	size_t nurls;
 	int status;
 	struct buf error;
+	/* a pull request event (hooks_parse_event with pull): its action;
+	 * for the actions that bring a head (opened, synchronize(d),
+	 * reopened; GitLab's open, update, reopen: new_head 1) its number
+	 * (GitLab's iid), head commit and base branch, checked */
+	const char *action;
+	int new_head;
+	int64_t number;
+	const char *head;
+	const char *base;
 };
 /* Parse body (len bytes, no NUL needed) sent with content_type (NULL:
  * none): 0, or -1 with out->status and out->error set.  Pure: no I/O. */
 int hooks_parse_push(struct hooks_push *out, int forge,
 		     const char *content_type, const char *body, size_t len);
 void hooks_push_release(struct hooks_push *p);
+/* The same for a push (pull 0) or a pull request event (pull 1: GitHub's
+ * and Gitea's pull_request, GitLab's Merge Request Hook; no 'ref' needed;
+ * the repository is the base repository, the one the pull request goes
+ * into; a head-bringing action needs its number 1 to 999999999, its head
+ * commit of 40 hex digits and its base branch, else 400). */
+int hooks_parse_event(struct hooks_push *out, int forge, int pull,
+		      const char *content_type, const char *body, size_t len);
 
 /*
  * sse.c: a log as server-sent events.  A line ends as the WHATWG

@@ -173,6 +173,17 @@ int status_note_revision_in(struct store *st, const struct config *cf,
 			    const struct strvec *touched,
 			    const struct status_invalid *inv, size_t ninv,
 			    size_t *enqueued);
+/*
+ * A pull request's plan: the commit status "scaffold/plan" of its head
+ * (state "success", "failure" or "error", the description cut to
+ * STATUS_DESCRIPTION_MAX bytes), linking to public_url/p/REPO/HEAD.  In
+ * the caller's transaction; *enqueued (may be NULL) counts the row; wake
+ * the outbox after the commit.  Nothing for a repo without a forge.
+ */
+int status_note_plan(struct store *st, const struct config *cf,
+		     const struct repo_config *rc, const char *head,
+		     const char *state, const char *description,
+		     size_t *enqueued);
 /* Tell the sender thread that rows were added.  NULL is a no-op. */
 void outbox_wake(struct outbox *ob);
 

@@ -872,6 +872,61 @@ test_is_ancestor(void **state)
 	free(side);
 }
 
+/* A pull request's head: fetched alone onto refs/pull/N/head (through the
+ * child), its merge base with the branch found; the branches untouched. */
+static void
+test_pull_ref(void **state)
+{
+	struct g *g = *state;
+	char *c1, *c2, *pr, at[GIT_OID_HEX + 1], mb[GIT_OID_HEX + 1];
+
+	gitsync_set_helper(self_exe);
+	c1 = commit(g, "one");
+	c2 = commit(g, "two");
+	fetch_ok(g);
+	run(g, "cd work && git checkout -q -b topic HEAD~1 && "
+	       "git commit -q --allow-empty -m topic && "
+	       "git push -q origin HEAD:refs/pull/12/head");
+	pr = run_out(g, "git -C work rev-parse HEAD");
+	assert_int_equal(mirror_ref_commit(g->mirror, "refs/pull/12/head", at),
+			 ERR_NOTFOUND);
+	g->spec.pull_ref = "refs/pull/12/head";
+	if (mirror_fetch(g->mirror, &g->spec, 30000) < 0)
+		fail_msg("mirror_fetch: %s", err_msg());
+	assert_int_equal(mirror_ref_commit(g->mirror, "refs/pull/12/head", at),
+			 0);
+	assert_string_equal(at, pr);
+	assert_head(g, "main", c2);
+	assert_int_equal(mirror_merge_base(g->mirror, c2, pr, mb), 0);
+	assert_string_equal(mb, c1);
+	/* a branch fetch after it prunes nothing of it */
+	g->spec.pull_ref = NULL;
+	fetch_ok(g);
+	assert_int_equal(mirror_ref_commit(g->mirror, "refs/pull/12/head", at),
+			 0);
+	/* only refs/pull/N/head */
+	g->spec.pull_ref = "refs/heads/main";
+	assert_int_equal(mirror_fetch(g->mirror, &g->spec, 30000), ERR_INVALID);
+	assert_string_equal(err_msg(),
+			    "repo 'infra': 'refs/heads/main' is not a pull "
+			    "request head (refs/pull/N/head, "
+			    "refs/merge-requests/N/head)");
+	g->spec.pull_ref = NULL;
+	assert_int_equal(mirror_pull_ref_ok("refs/pull/1/head"), 1);
+	assert_int_equal(mirror_pull_ref_ok("refs/pull/0/head"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/pull/01/head"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/pull/1/merge"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/pull//head"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/pull/1/head/x"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/pull/1234567890/head"), 0);
+	assert_int_equal(mirror_pull_ref_ok("refs/merge-requests/5/head"), 1);
+	assert_int_equal(mirror_pull_ref_ok("refs/merge-requests/5/merge"),
+			 0);
+	free(c1);
+	free(c2);
+	free(pr);
+}
+
 /* ---- the child process ------------------------------------------------- */
 
 static void
@@ -1293,7 +1348,7 @@ main(int argc, char **argv)
 	    T(test_is_ancestor),	 T(test_child_fetch),
 	    T(test_child_timeout),	 T(test_child_errors),
 	    T(test_child_no_fd_leak),	 T(test_child_parallel),
-	    T(test_known_hosts),
+	    T(test_known_hosts),	 T(test_pull_ref),
 #undef T
 	};
 	ssize_t n;

@@ -168,6 +168,117 @@ test_errors(void **state)
 	hooks_push_release(&pu);
 }
 
+static int
+parse_pull(struct hooks_push *pu, const char *body)
+{
+	return hooks_parse_event(pu, FORGE_GITHUB, 1, "application/json", body,
+				 strlen(body));
+}
+
+#define SHA "0123456789abcdef0123456789abcdef01234567"
+
+/* A pull_request payload: no ref needed, the base repository named, the
+ * head-bringing actions checked for number, head and base. */
+static void
+test_pull_request(void **state)
+{
+	struct hooks_push pu;
+	const char *body =
+		"{\"action\":\"opened\",\"number\":3,\"pull_request\":"
+		"{\"head\":{\"sha\":\"" SHA "\"},\"base\":{\"ref\":"
+		"\"main\"}},\"repository\":{\"full_name\":\"acme/infra\","
+		"\"clone_url\":\"https://h/acme/infra.git\"}}";
+	static const char *const bad[] = {
+		/* no number, a number out of range, a short head, no base */
+		"{\"action\":\"opened\",\"pull_request\":{\"head\":"
+		"{\"sha\":\"" SHA "\"},\"base\":{\"ref\":\"main\"}}}",
+		"{\"action\":\"synchronize\",\"number\":1000000000,"
+		"\"pull_request\":{\"head\":{\"sha\":\"" SHA "\"},"
+		"\"base\":{\"ref\":\"main\"}}}",
+		"{\"action\":\"reopened\",\"number\":1,\"pull_request\":"
+		"{\"head\":{\"sha\":\"abc\"},\"base\":{\"ref\":"
+		"\"main\"}}}",
+		"{\"action\":\"opened\",\"number\":1,\"pull_request\":"
+		"{\"head\":{\"sha\":\"" SHA "\"}}}",
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse_pull(&pu, body), 0);
+	assert_null(pu.ref);
+	assert_string_equal(pu.action, "opened");
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.number, 3);
+	assert_string_equal(pu.head, SHA);
+	assert_string_equal(pu.base, "main");
+	assert_string_equal(pu.project, "acme/infra");
+	assert_string_equal(pu.urls[0], "https://h/acme/infra.git");
+	hooks_push_release(&pu);
+	/* the same as a push: a ref is required */
+	assert_int_equal(parse(&pu, FORGE_GITHUB, "application/json", body),
+			 -1);
+	assert_string_equal(pu.error.ptr, "the push payload has no 'ref'");
+	hooks_push_release(&pu);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_pull(&pu, bad[i]), -1);
+		assert_int_equal(pu.status, 400);
+		assert_string_equal(
+			pu.error.ptr,
+			"the pull_request payload needs 'number' (1 to "
+			"999999999), 'pull_request.head.sha' (40 hex digits) "
+			"and 'pull_request.base.ref'");
+		hooks_push_release(&pu);
+	}
+	/* Gitea's word for a new head */
+	body = "{\"action\":\"synchronized\",\"number\":9,\"pull_request\":"
+	       "{\"head\":{\"sha\":\"" SHA "\"},\"base\":{\"ref\":"
+	       "\"main\"}}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITEA, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 0);
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.number, 9);
+	hooks_push_release(&pu);
+	/* GitLab's Merge Request Hook */
+	body = "{\"object_kind\":\"merge_request\",\"project\":"
+	       "{\"path_with_namespace\":\"acme/infra\"},"
+	       "\"object_attributes\":{\"iid\":5,\"action\":\"update\","
+	       "\"target_branch\":\"main\",\"last_commit\":{\"id\":\"" SHA
+	       "\"}}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITLAB, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 0);
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.number, 5);
+	assert_string_equal(pu.head, SHA);
+	assert_string_equal(pu.base, "main");
+	assert_string_equal(pu.project, "acme/infra");
+	hooks_push_release(&pu);
+	body = "{\"object_attributes\":{\"iid\":5,\"action\":\"open\"}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITLAB, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 -1);
+	assert_string_equal(pu.error.ptr,
+			    "the Merge Request Hook payload needs "
+			    "'object_attributes.iid' (1 to 999999999), "
+			    "'object_attributes.last_commit.id' (40 hex "
+			    "digits) and 'object_attributes.target_branch'");
+	hooks_push_release(&pu);
+	/* closed brings no head: nothing more is asked of it */
+	assert_int_equal(parse_pull(&pu, "{\"action\":\"closed\","
+					 "\"pull_request\":{}}"),
+			 0);
+	assert_int_equal(pu.new_head, 0);
+	hooks_push_release(&pu);
+	assert_int_equal(parse_pull(&pu, "{\"number\":1}"), -1);
+	assert_string_equal(pu.error.ptr, "the pull_request payload has no "
+					  "'action' or 'pull_request'");
+	hooks_push_release(&pu);
+}
+
 int
 main(void)
 {
@@ -176,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_gitlab_gitea),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pull_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
