@@ -68,8 +68,8 @@ Y
 SPID=$!
 serve_port "$T/serve.log"
 H="http://127.0.0.1:$PORT"
-runs() { grep -c '^info: run [0-9]* [a-z]*/[a-z]*: success' "$T/serve.log"; }
-ok wait_for 30 sh -c "[ \$(grep -c '^info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
+runs() { grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' "$T/serve.log"; }
+ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
 	"the base branch is applied and its 2 tasks ran"
 RUNS0=$(runs)
 
