@@ -56,7 +56,7 @@ trap 'kill_ours $spid; rm -rf "$T"' EXIT
 serve_port "$T/serve-bad.log"
 run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz"
 is "$OUT" 200 "a bad NOTIFY_SOCKET: serve runs"
-is "$(grep NOTIFY_SOCKET "$T/serve-bad.log")" \
+is "$(untimed "$T/serve-bad.log" | grep NOTIFY_SOCKET)" \
 	"warn: serve: NOTIFY_SOCKET 'relative/name': not a socket path or an abstract socket name ('@NAME')" \
 	"a bad NOTIFY_SOCKET: named in one warning"
 kill -TERM $spid

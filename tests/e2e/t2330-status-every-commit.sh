@@ -112,7 +112,7 @@ settled() {
 # same transaction, and logged), and each went out
 quiet() {
 	_s=$(echo "$SHA" | cut -c1-12)
-	grep -q "reconcile: repo 'gh' at $_s: cascade" "$T/serve.log" &&
+	grep -q "reconcile: repo 'gh' at $_s: " "$T/serve.log" &&
 		[ "$(grep -c "info: status: repo 'gh' at $_s: " "$T/serve.log")" -eq \
 			"$(grep -c "/statuses/$SHA\"" "$T/gh.log")" ]
 }

@@ -218,7 +218,7 @@ head -c 2097152 /dev/urandom >"$T/file.bin"
 CODE=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $OPER" \
 	--data-binary @"$T/file.bin" "$U$C/files/file.bin")
 is "$CODE $(sed 's/"updated_at":[0-9]*/"updated_at":T/' "$T/put.json")" \
-	"201 {\"name\":\"file.bin\",\"size\":2097152,\"sha256\":\"$(sha256sum <"$T/file.bin" | cut -d' ' -f1)\",\"updated_at\":T}" \
+	"201 {\"name\":\"file.bin\",\"size\":2097152,\"sha256\":\"$(sha256sum <"$T/file.bin" | cut -d' ' -f1)\",\"updated_at\":T,\"report\":\"cascade 'app': no change\\n\"}" \
 	"a file of exactly limits.store_file, streamed to disk: 201"
 curl -s -H "Authorization: Bearer $OPER" -o "$T/got.bin" "$U$C/files/file.bin"
 ok cmp "$T/file.bin" "$T/got.bin" "and it reads back intact"
