@@ -135,8 +135,10 @@ host_run(json_t *hosts, const char *task, const char *host)
 	size_t i;
 
 	json_array_foreach(hosts, i, h) {
-		if (!strcmp(str_of(h, "host"), host))
+		if (!strcmp(str_of(h, "host"), host)) {
+			buf_release(&names);
 			return json_integer_value(json_object_get(h, "id"));
+		}
 		buf_addf(&names, "%s%s", i ? ", " : "", str_of(h, "host"));
 	}
 	fprintf(stderr, "scaffold logs: task '%s' has not run on host '%s'",

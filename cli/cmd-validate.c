@@ -20,6 +20,8 @@ daemon_config_key(const char *path, char key[16], int *line)
 	size_t i;
 
 	if (buf_read_file(&b, path, CASCADE_MAX_FILE_SIZE) < 0) {
+		/* what it read before it failed is b's too */
+		buf_release(&b);
 		err_clear();
 		return 0;
 	}

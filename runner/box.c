@@ -159,6 +159,15 @@ box_wrapper(struct buf *w, const struct strvec *store_env,
 #define BOOT_TAIL "exec /bin/sh -e " BOX_META_DIR "/wrapper.sh"
 
 bool
+box_utf8_ok(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+bool
 box_boot_fits(const char *s, size_t len)
 {
 	json_t *j;

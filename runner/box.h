@@ -29,6 +29,8 @@ int box_env(json_t *arr, struct buf *exports, const struct run_spec *spec);
  */
 void box_wrapper(struct buf *w, const struct strvec *store_env,
 		 const struct buf *exports, const char *epilogue);
+/* s can travel in JSON (jansson takes only UTF-8). */
+bool box_utf8_ok(const char *s);
 /* s can travel as an argument of the boot command (UTF-8, no NUL, short). */
 bool box_boot_fits(const char *s, size_t len);
 /*

@@ -271,16 +271,6 @@ out:
 	return ret;
 }
 
-/* s can travel in JSON (jansson takes only UTF-8). */
-static bool
-utf8_ok(const char *s)
-{
-	json_t *j = json_string(s);
-
-	json_decref(j);
-	return j != NULL;
-}
-
 /*
  * The JSON of POST /containers/create (caller frees); boot: the command
  * that writes the wrapper and the script itself (no archive to put).
@@ -567,7 +557,7 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 			goto out;
 		}
 	}
-	if (!utf8_ok(spec->image)) {
+	if (!box_utf8_ok(spec->image)) {
 		err_set("image '%s' is not a valid image name",
 			runner_esc(&e, spec->image));
 		ret = ERR_INVALID;

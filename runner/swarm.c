@@ -246,7 +246,7 @@ labels_of(const struct run_handle *h, const struct run_spec *spec)
 	if (h->instance[0])
 		json_object_set_new(l, "scaffold.instance",
 				    json_string(h->instance));
-	if (spec && spec->cascade && json_string(spec->cascade))
+	if (spec && spec->cascade && box_utf8_ok(spec->cascade))
 		json_object_set_new(l, "scaffold.cascade",
 				    json_string(spec->cascade));
 	if (spec && spec->task)
@@ -647,7 +647,7 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 			      (long long)spec->run_id);
 		goto out;
 	}
-	if (!json_string(spec->image) || strchr(spec->image, '\n')) {
+	if (!box_utf8_ok(spec->image) || strchr(spec->image, '\n')) {
 		err_set("image '%s' is not a valid image name",
 			runner_esc(&e, spec->image));
 		ret = ERR_INVALID;

@@ -135,6 +135,7 @@ ui_rev_verdict_text(struct page *p, const struct revision_row *rev,
 			 m, m == 1 ? "" : "s");
 	}
 	buf_puts(&p->b, "</p>\n");
+	free(last);
 }
 
 static void
