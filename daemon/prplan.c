@@ -346,8 +346,8 @@ prplan_run(const struct config *cf, const struct repo_config *rc,
 		text = plan ? json_dumps(plan, JSON_COMPACT |
 						       JSON_PRESERVE_ORDER)
 			    : NULL;
-		json_decref(plan);
 		if ((ret = store_begin(st)) < 0) {
+			json_decref(plan);
 			free(text);
 			goto out;
 		}
@@ -355,11 +355,16 @@ prplan_run(const struct config *cf, const struct repo_config *rc,
 					       text)) < 0 ||
 		    (ret = status_note_plan(st, cf, rc, rows[i].head, state,
 					    desc.ptr, &enqueued)) < 0 ||
+		    (ret = prcomment_plan(st, cf, rc, rows[i].number,
+					  rows[i].head, desc.ptr, plan,
+					  &enqueued)) < 0 ||
 		    (ret = store_commit(st)) < 0) {
 			store_rollback(st);
+			json_decref(plan);
 			free(text);
 			goto out;
 		}
+		json_decref(plan);
 		free(text);
 		log_info("prplan: repo '%s': pull request #%lld at %.12s: "
 			 "%s in %lld ms (the fetch %lld ms, the plan and its "
