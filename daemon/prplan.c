@@ -261,12 +261,26 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	if ((ret = mirror_branch_head(mirror, rc->branch, base)) < 0 ||
 	    (ret = mirror_merge_base(mirror, base, row->head, mb)) < 0 ||
 	    (ret = mirror_diff_cascades(mirror, mb, row->head, rc->path,
-					&changed)) < 0 ||
-	    (ret = mirror_read_cascades(mirror, row->head, rc->path,
-					CASCADE_MAX_FILE_SIZE, &files,
-					&nfiles)) < 0 ||
-	    (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
+					&changed)) < 0)
 		goto out;
+	if ((ret = mirror_cascade_dir_check(mirror, row->head, rc->path)) ==
+	    ERR_INVALID) {
+		/* a symlinked cascade folder: refused, nothing is read */
+		json_t *o = json_pack("{s:s,s:s,s:[s]}", "file", rc->path,
+				      "action", "invalid", "errors",
+				      err_msg());
+
+		json_array_append_new(pp.cascades, o);
+		buf_puts(&pp.first, err_msg());
+		strvec_clear(&changed);
+		ret = 0;
+	} else if (ret < 0 ||
+		   (ret = mirror_read_cascades(mirror, row->head, rc->path,
+					       CASCADE_MAX_FILE_SIZE, &files,
+					       &nfiles)) < 0 ||
+		   (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0) {
+		goto out;
+	}
 	for (i = 0; i < changed.n; i++)
 		plan_file(&pp, cf, rc, changed.v[i], &changed, files, nfiles,
 			  cs, ncs);

@@ -8,7 +8,8 @@
 #   pr_first_push       commits them to main: BASE_SHA
 #   pr_start_stub [ARG...]   the recording forge: $STUB_LOG, STUB_PORT
 #   pr_start_serve [YAML]    git daemon, scaffold.yaml (YAML: more lines
-#                       under forge:, indented 6), scaffold serve: H, URL
+#                       under forge:, indented 6; $PR_TOP_YAML: more
+#                       top-level lines), scaffold serve: H, URL
 #   pr_head N           commits the work tree as the head of pull request
 #                       N, served as the forge serves it: the sha
 #   pr_payload ACTION N HEAD [BASE_REF]   the forge's documented payload
@@ -68,6 +69,7 @@ listen: 127.0.0.1:0
 data_dir: data
 public_url: https://scaffold.example.com/
 poll_interval: 1h
+${PR_TOP_YAML:-}
 local: {user: nobody}
 repos:
   - name: infra
