@@ -305,6 +305,20 @@ struct plan {
 	size_t n;
 	size_t count[5]; /* by plan_action */
 };
+/*
+ * Input values as the daemon fingerprints them now, for plan_compute()
+ * and the fingerprints outside the scheduler (a pull request's plan):
+ * ctx is a struct input_now; each mapped input's value is the one set in
+ * st for the cascade (cascade_id 0: none), else its default, as a keyed
+ * digest kept in arena (arena_release() it after the plan).
+ */
+struct input_now {
+	struct store *st;
+	int64_t cascade_id;
+	struct arena arena;
+};
+const char *input_now_value(void *ctx, const struct cascade *c,
+			    const struct input *in, size_t *len);
 /* old may be NULL (everything is added).  The plan borrows names from both
  * cascades: release it before them. */
 void plan_compute(struct plan *out, const struct cascade *old,
