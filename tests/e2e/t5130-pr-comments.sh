@@ -105,6 +105,23 @@ ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #3 is up to date
 is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD2" failure ".scaffold/deploy.yaml:11:18: task 'z' depends on unknown task 'x|y @team <b>'")" \
 	"the same head gets its status again"
 is "$(calls | grep -c '"POST"')" 1 "one comment was ever created"
+# the stub holds requests to the documented API: what scaffold sent
+# passed it, and these do not
+stub() { # METHOD PATH BODY [HEADER...]: the stub's answer
+	_m=$1 _p=$2 _b=$3
+	shift 3
+	curl -s -X "$_m" -H 'Accept: application/vnd.github+json' \
+		-H 'X-GitHub-Api-Version: 2022-11-28' "$@" --data-binary "$_b" \
+		-w ' %{http_code}' "http://127.0.0.1:$STUB_PORT$_p"
+}
+is "$(stub PATCH /repos/acme/infra/issues/comments/1000 '{"body":"x"}' -H 'Content-Type: application/json')" \
+	"{\"message\":\"GitHub wants 'Authorization: Bearer TOKEN'\"} 422" "the stub refuses a request without the token"
+is "$(stub PATCH /repos/acme/infra/issues/comments/1000 '{"body":"x","title":"y"}' -H 'Content-Type: application/json' -H 'Authorization: Bearer t')" \
+	'{"message":"the body must be {\"body\": STRING}"} 422' "a body with more than the documented field"
+is "$(stub PUT /repos/acme/infra/issues/comments/1000 '{"body":"x"}' -H 'Content-Type: application/json' -H 'Authorization: Bearer t')" \
+	'{"message":"this method is not documented for this path"} 422' "GitHub's update with PUT"
+is "$(stub PATCH /repos/acme/infra/issues/comments/999 '{"body":"x"}' -H 'Content-Type: application/json' -H 'Authorization: Bearer t')" \
+	'{"message":"Not Found"} 404' "an update of a comment that does not exist"
 is "$(runs)" "$RUNS0" "nothing of the pull request ran"
 is "$(grep -c "$TOKEN" "$T/serve.log")" 0 "the token never reaches the log"
 done_testing
