@@ -5,10 +5,13 @@
 # exact description and link, and (forge.plan_comments) one note with the
 # per-cascade table; a new head ("update") gets its own status and the
 # same note updated in place (PUT); merge clears the preview and the note
-# says so; nothing runs.  The head comes from the base repository's
+# says so; nothing runs.  The answer to the note's creation is lost (the
+# stub keeps the note, answers 502): it is found by its marker among the
+# merge request's notes, never made twice.  The head comes from the base repository's
 # refs/merge-requests/N/head, as GitLab serves it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pr.sh"
+command -v jq >/dev/null || skip_all "jq is not installed (scripts/install-deps.sh installs it)"
 
 pr_init gitlab
 deploy() { # BUILD
@@ -26,7 +29,7 @@ Y
 }
 deploy "echo v1" >"$T/work/.scaffold/deploy.yaml"
 pr_first_push
-pr_start_stub
+pr_start_stub --lose-creates 1
 pr_start_serve "      plan_comments: true"
 ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
 	"the base branch is applied and its 2 tasks ran"
@@ -55,8 +58,12 @@ ok wait_for 30 grep -q "the comment of pull request #4 is up to date" "$T/serve.
 	"its plan status and note are posted"
 is "$(pr_plans)" "$(pr_status "$HEAD1" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"gitlab: scaffold/plan on the head, PRIVATE-TOKEN, the link to /p/infra/SHA"
-is "$(notes)" "$(note_req POST notes 201 "$(table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
-	"gitlab: one note, created with POST .../merge_requests/4/notes, the table and the link"
+is "$(notes | jq -c '[.method, .path, .query, .status]')" '["POST","/api/v4/projects/acme%2Finfra/merge_requests/4/notes",null,502]
+["GET","/api/v4/projects/acme%2Finfra/merge_requests/4/notes",{"order_by":"created_at","page":"1","per_page":"100","sort":"asc"},200]
+["PUT","/api/v4/projects/acme%2Finfra/merge_requests/4/notes/1000",null,200]' \
+	"gitlab: the note's creation answered 502, the note found among the merge request's notes by its marker and updated"
+is "$(notes | sed -n 3p)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+	"gitlab: the note: the table and the link"
 is "$(curl -s "$H/p/infra/$HEAD1" | grep -c '<li class="changed"><span class="act act-changed">changed</span> build <span class="muted">changed: run</span></li>')" 1 \
 	"the plan page names the changed task"
 
@@ -73,7 +80,7 @@ ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #4 is up to date
 	"a status and the note for the new head are posted"
 is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD2" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"on the new head"
-is "$(notes | tail -n +2)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+is "$(notes | tail -n +4)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
 	"gitlab: the same note is updated in place: PUT .../notes/ID"
 
 pr_payload merge 4 "$HEAD2" >"$T/pr3.json"
@@ -82,7 +89,7 @@ is "$CODE $BODY" '202 {"closed":"merged","delivery":"0a3b5c7d-mr-0003","pull_req
 	"gitlab: merge clears the preview"
 ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #4 is up to date' '$T/serve.log') -eq 3 ]" \
 	"the note is updated once more"
-is "$(notes | tail -n +3)" "$(note_req PUT notes/1000 200 "$(printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): the pull request is merged; its plan preview is cleared, nothing of it is planned any more\\n' "$HEAD2" "$HEAD2")")" \
+is "$(notes | tail -n +5)" "$(note_req PUT notes/1000 200 "$(printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): the pull request is merged; its plan preview is cleared, nothing of it is planned any more\\n' "$HEAD2" "$HEAD2")")" \
 	"gitlab: the note says the merge request is merged"
 is "$(grep -c '"method":"POST","path":"/api/v4/projects/acme%2Finfra/merge_requests/4/notes"' "$STUB_LOG")" 1 \
 	"and there is one note, never a second"
