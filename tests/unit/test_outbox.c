@@ -628,6 +628,69 @@ test_prcomments(void **state)
 	h_free(h);
 }
 
+/* A closed pull request's plans: marked closed with how, shown by
+ * store_prplan_get, not pending; reopened (the same head asked again) or
+ * into another base, planned again; the same head again otherwise not. */
+static void
+test_prplan_close(void **state)
+{
+	struct h *h = h_new();
+	struct prplan_row row, *rows = NULL;
+	size_t n = 0;
+	int isnew = -1, closed = -1;
+
+	(void)state;
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "main", &isnew),
+			 0);
+	assert_int_equal(isnew, 1);
+	assert_int_equal(store_prplans_close(h->st, "infra", 7, "merged",
+					     &closed),
+			 0);
+	assert_int_equal(closed, 1);
+	assert_int_equal(store_prplan_get(h->st, "infra", SHA_A, &row), 0);
+	assert_true(row.closed_at > 0);
+	assert_string_equal(row.closed_how, "merged");
+	prplan_row_release(&row);
+	assert_int_equal(store_prplans_pending(h->st, "infra", &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_prplans_close(h->st, "infra", 7, "closed",
+					     &closed),
+			 0);
+	assert_int_equal(closed, 0);
+	/* reopened: pending again, open */
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "main", &isnew),
+			 0);
+	assert_int_equal(isnew, 1);
+	assert_int_equal(store_prplan_get(h->st, "infra", SHA_A, &row), 0);
+	assert_int_equal(row.closed_at, 0);
+	assert_null(row.closed_how);
+	assert_string_equal(row.state, "pending");
+	prplan_row_release(&row);
+	assert_int_equal(store_prplan_finish(h->st, 1, "success", "s", "{}"),
+			 0);
+	/* the same head and base again: nothing new */
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "main", &isnew),
+			 0);
+	assert_int_equal(isnew, 0);
+	/* into another base: planned again */
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "release", &isnew),
+			 0);
+	assert_int_equal(isnew, 1);
+	assert_int_equal(store_prplans_pending(h->st, "infra", &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].base, "release");
+	prplan_rows_free(rows, n);
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -643,6 +706,7 @@ main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_apply_atomic),
 		cmocka_unit_test(test_prcomments),
+		cmocka_unit_test(test_prplan_close),
 	};
 
 	log_set_level(LOG_WARN);
