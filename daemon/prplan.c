@@ -40,15 +40,17 @@ diag_text(struct buf *out, const struct diag *d)
 		buf_addf(out, "%s: %s", d->file, d->msg);
 }
 
-/* The active definition of repo applied from file, parsed; NULL: none. */
+/* The active definition of repo applied from file, parsed, and its id in
+ * *id; NULL: none. */
 static struct cascade *
-applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
-	     const char *file)
+applied_from(int64_t *id, const struct cascade_row *cs, size_t ncs,
+	     const char *repo, const char *file)
 {
 	struct diags diags = DIAGS_INIT;
 	struct cascade *c = NULL;
 	size_t i;
 
+	*id = 0;
 	for (i = 0; i < ncs; i++) {
 		if (!cs[i].active || strcmp(cs[i].repo, repo) || !cs[i].file ||
 		    strcmp(cs[i].file, file))
@@ -56,6 +58,8 @@ applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
 		if (cascade_load(&c, cs[i].file, cs[i].source,
 				 strlen(cs[i].source), 0, &diags) < 0)
 			c = NULL;
+		else
+			*id = cs[i].id;
 		break;
 	}
 	diags_release(&diags);
@@ -162,7 +166,7 @@ name_taken(const struct repo_config *rc, const struct cascade *c,
  * then compare it with what is applied from that file now.
  */
 static void
-plan_file(struct prplan *pp, const struct config *cf,
+plan_file(struct prplan *pp, struct store *st, const struct config *cf,
 	  const struct repo_config *rc, const char *path,
 	  const struct strvec *changed, const struct cascade_file *files,
 	  size_t nfiles, const struct cascade_row *cs, size_t ncs)
@@ -170,13 +174,16 @@ plan_file(struct prplan *pp, const struct config *cf,
 	struct diags diags = DIAGS_INIT;
 	struct cascade *new = NULL, *old = NULL;
 	const struct cascade_file *f = NULL;
+	struct input_now in;
 	struct plan p;
 	size_t i;
 
+	memset(&in, 0, sizeof(in));
+	in.st = st;
 	for (i = 0; i < nfiles && !f; i++)
 		if (!strcmp(files[i].path, path))
 			f = &files[i];
-	old = applied_from(cs, ncs, rc->name, path);
+	old = applied_from(&in.cascade_id, cs, ncs, rc->name, path);
 	if (!f) {
 		if (old)
 			add_removed(pp, path, old,
@@ -201,14 +208,18 @@ plan_file(struct prplan *pp, const struct config *cf,
 		add_removed(pp, path, old, "the cascade is renamed");
 		cascade_free(old);
 		old = NULL;
+		in.cascade_id = 0;
 	}
-	plan_compute(&p, old, new, NULL, NULL);
+	/* the input values set now count on both sides, as the merge's
+	 * apply will count them */
+	plan_compute(&p, old, new, input_now_value, &in);
 	add_plan(pp, path, old ? "changed" : "added", &p);
 	plan_release(&p);
 out:
 	cascade_free(new);
 	cascade_free(old);
 	diags_release(&diags);
+	arena_release(&in.arena);
 }
 
 /*
@@ -261,15 +272,29 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	if ((ret = mirror_branch_head(mirror, rc->branch, base)) < 0 ||
 	    (ret = mirror_merge_base(mirror, base, row->head, mb)) < 0 ||
 	    (ret = mirror_diff_cascades(mirror, mb, row->head, rc->path,
-					&changed)) < 0 ||
-	    (ret = mirror_read_cascades(mirror, row->head, rc->path,
-					CASCADE_MAX_FILE_SIZE, &files,
-					&nfiles)) < 0 ||
-	    (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
+					&changed)) < 0)
 		goto out;
+	if ((ret = mirror_cascade_dir_check(mirror, row->head, rc->path)) ==
+	    ERR_INVALID) {
+		/* a symlinked cascade folder: refused, nothing is read */
+		json_t *o = json_pack("{s:s,s:s,s:[s]}", "file", rc->path,
+				      "action", "invalid", "errors",
+				      err_msg());
+
+		json_array_append_new(pp.cascades, o);
+		buf_puts(&pp.first, err_msg());
+		strvec_clear(&changed);
+		ret = 0;
+	} else if (ret < 0 ||
+		   (ret = mirror_read_cascades(mirror, row->head, rc->path,
+					       CASCADE_MAX_FILE_SIZE, &files,
+					       &nfiles)) < 0 ||
+		   (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0) {
+		goto out;
+	}
 	for (i = 0; i < changed.n; i++)
-		plan_file(&pp, cf, rc, changed.v[i], &changed, files, nfiles,
-			  cs, ncs);
+		plan_file(&pp, st, cf, rc, changed.v[i], &changed, files,
+			  nfiles, cs, ncs);
 	if (pp.first.len) {
 		*state = "failure";
 		buf_puts(desc, pp.first.ptr);
@@ -346,8 +371,8 @@ prplan_run(const struct config *cf, const struct repo_config *rc,
 		text = plan ? json_dumps(plan, JSON_COMPACT |
 						       JSON_PRESERVE_ORDER)
 			    : NULL;
-		json_decref(plan);
 		if ((ret = store_begin(st)) < 0) {
+			json_decref(plan);
 			free(text);
 			goto out;
 		}
@@ -355,11 +380,16 @@ prplan_run(const struct config *cf, const struct repo_config *rc,
 					       text)) < 0 ||
 		    (ret = status_note_plan(st, cf, rc, rows[i].head, state,
 					    desc.ptr, &enqueued)) < 0 ||
+		    (ret = prcomment_plan(st, cf, rc, rows[i].number,
+					  rows[i].head, desc.ptr, plan,
+					  &enqueued)) < 0 ||
 		    (ret = store_commit(st)) < 0) {
 			store_rollback(st);
+			json_decref(plan);
 			free(text);
 			goto out;
 		}
+		json_decref(plan);
 		free(text);
 		log_info("prplan: repo '%s': pull request #%lld at %.12s: "
 			 "%s in %lld ms (the fetch %lld ms, the plan and its "

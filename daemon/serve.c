@@ -99,6 +99,14 @@ hook_wake(void *arg)
 	exec_wake(d->x);
 }
 
+static void
+hook_outbox(void *arg)
+{
+	struct daemon *d = arg;
+
+	outbox_wake(d->outbox);
+}
+
 /* From the executor: a run of the cascade ended; its status may settle. */
 static void
 on_run_end(void *arg, int64_t cascade_id)
@@ -955,6 +963,7 @@ serve_run(struct config *cf, int quiet)
 	d.hooks.arg = &d;
 	d.hooks.sync = hook_sync;
 	d.hooks.wake = hook_wake;
+	d.hooks.outbox = hook_outbox;
 	if (http_start(&d.http, cf, &d.hooks) < 0)
 		goto out;
 	public_url_port(cf, http_port(d.http));

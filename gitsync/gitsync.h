@@ -118,6 +118,14 @@ struct cascade_file {
  * in the mirror.
  */
 #define CASCADE_FILES_BUDGET 4
+/*
+ * The cascade folder dir at commit, checked for what mirror_read_cascades
+ * would pass over: ERR_INVALID (err_set names it) when it is a symbolic
+ * link; 0 when it is a folder or absent; ERR_NOTFOUND for an unknown
+ * commit.
+ */
+int mirror_cascade_dir_check(const char *mirror_dir, const char *commit,
+			     const char *dir);
 int mirror_read_cascades(const char *mirror_dir, const char *commit,
 			 const char *dir, size_t max_size,
 			 struct cascade_file **out, size_t *n);

@@ -293,6 +293,44 @@ out:
 	return ret;
 }
 
+int
+mirror_cascade_dir_check(const char *mirror_dir, const char *commit,
+			 const char *dir)
+{
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *te = NULL;
+	struct buf d = BUF_INIT;
+	int r, ret;
+
+	norm_dir(&d, dir);
+	if ((ret = gitsync_open(&repo, mirror_dir)) < 0 ||
+	    (ret = gitsync_lookup_commit(&c, repo, mirror_dir, commit)) < 0)
+		goto out;
+	if ((r = git_commit_tree(&root, c)) < 0) {
+		ret = gitsync_err(r, "cannot read the tree of '%s' in mirror "
+				     "'%s'",
+				  commit, mirror_dir);
+		goto out;
+	}
+	if (!d.len ||
+	    git_tree_entry_bypath(&te, root, d.ptr) < 0 ||
+	    git_tree_entry_filemode(te) != GIT_FILEMODE_LINK)
+		goto out;
+	ret = err_set("'%s' is a symbolic link, not a folder: cascade files "
+		      "are read from a folder of the repository itself",
+		      d.ptr);
+	ret = ERR_INVALID;
+out:
+	git_tree_entry_free(te);
+	git_tree_free(root);
+	git_commit_free(c);
+	git_repository_free(repo);
+	buf_release(&d);
+	return ret;
+}
+
 /*
  * The size of a blob from its object header (a loose object's first bytes,
  * a pack entry's header, a delta's target size): a huge blob is refused

@@ -67,13 +67,13 @@ load_creds(struct lctx *x, const struct ynode *n, struct repo_config *r,
 		r->token_file = get_file(x, s[2], "token_file", base);
 }
 
-/* forge: {kind, api_url, token_file, project} */
+/* forge: {kind, api_url, token_file, project, plan_comments} */
 static void
 load_forge(struct lctx *x, const struct ynode *n, struct repo_config *r,
 	   const char *base)
 {
 	static const char *const keys[] = { "kind", "api_url", "token_file",
-					    "project" };
+					    "project", "plan_comments" };
 	static const char *const kinds[] = { "github", "gitlab", "gitea" };
 	const struct ynode *s[ARRAY_SIZE(keys)];
 	const char *k;
@@ -121,6 +121,8 @@ load_forge(struct lctx *x, const struct ynode *n, struct repo_config *r,
 		r->forge_token_file = get_file(x, s[2], "token_file", base);
 	if (s[3])
 		r->project = yn_nonempty(x, s[3], "project");
+	if (s[4])
+		yn_bool(x, s[4], "plan_comments", &r->plan_comments);
 }
 
 /*

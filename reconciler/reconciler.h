@@ -305,6 +305,20 @@ struct plan {
 	size_t n;
 	size_t count[5]; /* by plan_action */
 };
+/*
+ * Input values as the daemon fingerprints them now, for plan_compute()
+ * and the fingerprints outside the scheduler (a pull request's plan):
+ * ctx is a struct input_now; each mapped input's value is the one set in
+ * st for the cascade (cascade_id 0: none), else its default, as a keyed
+ * digest kept in arena (arena_release() it after the plan).
+ */
+struct input_now {
+	struct store *st;
+	int64_t cascade_id;
+	struct arena arena;
+};
+const char *input_now_value(void *ctx, const struct cascade *c,
+			    const struct input *in, size_t *len);
 /* old may be NULL (everything is added).  The plan borrows names from both
  * cascades: release it before them. */
 void plan_compute(struct plan *out, const struct cascade *old,
@@ -339,6 +353,8 @@ struct repo_config {
 	const char *forge_api_url;
 	const char *forge_token_file;
 	const char *project; /* NULL when the url has no path */
+	int plan_comments;   /* forge.plan_comments: a comment per pull
+			      * request with its plan */
 	/*
 	 * The runners its cascades may use ('runners:'): bits
 	 * (1 << RUNNER_KIND_x); default docker and ssh.  runners_text names
@@ -1253,11 +1269,14 @@ struct prplan_row {
 	char *plan;    /* JSON; NULL while pending */
 	int64_t received_at;
 	int64_t planned_at;
+	int64_t closed_at; /* 0: open; else when the pull request closed */
+	char *closed_how;  /* "closed" or "merged"; NULL while open */
 };
 void prplan_row_release(struct prplan_row *r);
 void prplan_rows_free(struct prplan_row *v, size_t n);
 /* Ask for the plan of head (a row "pending"); *out_new (may be NULL) 0
- * when that pull request's head was asked for already. */
+ * when that pull request's head was asked for already (and is neither
+ * closed nor into another base: then it is planned again). */
 int store_prplan_request(struct store *s, const char *repo, int64_t number,
 			 const char *ref, const char *head, const char *base,
 			 int *out_new);
@@ -1269,5 +1288,51 @@ int store_prplan_finish(struct store *s, int64_t id, const char *state,
 /* The newest plan of head in repo; ERR_NOTFOUND when none. */
 int store_prplan_get(struct store *s, const char *repo, const char *head,
 		     struct prplan_row *out);
+/* The pull request is closed (how: "closed", "merged"): its plans are
+ * marked so (pending ones are not planned); *out_closed: rows marked. */
+int store_prplans_close(struct store *s, const char *repo, int64_t number,
+			const char *how, int *out_closed);
+
+/*
+ * Pull request comments (store-prcomments.c): one per (repo, pull
+ * request), the body it should say now; the outbox thread sends the
+ * newest version (create, or update in place).
+ */
+#define PRCOMMENT_MARKER_LEN 32
+struct prcomment_row {
+	char *repo;
+	int64_t number;
+	char *marker;	  /* random hex, written in the body */
+	char *comment_id; /* the forge's; NULL until known */
+	char *body;
+	int64_t version;
+	int create_tried; /* a create was sent, its answer not recorded */
+	int attempts;
+	int64_t next_at;
+	char *last_error;
+};
+void prcomment_row_release(struct prcomment_row *r);
+void prcomment_rows_free(struct prcomment_row *v, size_t n);
+/* The marker of (repo, number): 0 when its row exists; ERR_NOTFOUND with
+ * a fresh one when there is none yet; -1. */
+int store_prcomment_marker(struct store *s, const char *repo, int64_t number,
+			   char out[PRCOMMENT_MARKER_LEN + 1]);
+/* Set the body (a new version to send); marker is used for a new row. */
+int store_prcomment_set(struct store *s, const char *repo, int64_t number,
+			const char *marker, const char *body);
+/* Rows whose newest version is not sent, oldest change first. */
+int store_prcomments_due(struct store *s, size_t limit,
+			 struct prcomment_row **out, size_t *n);
+/* A create is about to be sent (before it: found by marker after). */
+int store_prcomment_tried(struct store *s, const char *repo, int64_t number);
+/* The forge's id of the comment (NULL: forget it, it is gone). */
+int store_prcomment_id(struct store *s, const char *repo, int64_t number,
+		       const char *comment_id);
+/* version is done: sent, or refused for good (error set). */
+int store_prcomment_sent(struct store *s, const char *repo, int64_t number,
+			 int64_t version, const char *error);
+/* An attempt failed: retry after status_backoff_ms(attempts). */
+int store_prcomment_retry(struct store *s, const char *repo, int64_t number,
+			  int attempts, const char *error);
 
 #endif

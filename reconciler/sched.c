@@ -98,12 +98,12 @@ struct input_ctx {
 	struct arena arena;
 };
 
-/* The value of an input: the stored one, else the default; NULL if none. */
-int
-input_value(struct sched *s, int64_t cascade_id, const struct input *in,
-	    struct buf *out)
+/* The value of an input in st: the stored one, else the default. */
+static int
+stored_value(struct store *st, int64_t cascade_id, const struct input *in,
+	     struct buf *out)
 {
-	int r = cascade_id ? store_input_get(s->st, cascade_id, in->name, out)
+	int r = cascade_id ? store_input_get(st, cascade_id, in->name, out)
 			   : ERR_NOTFOUND;
 
 	if (r != ERR_NOTFOUND)
@@ -114,32 +114,58 @@ input_value(struct sched *s, int64_t cascade_id, const struct input *in,
 	return 0;
 }
 
+/* The value of an input: the stored one, else the default; NULL if none. */
+int
+input_value(struct sched *s, int64_t cascade_id, const struct input *in,
+	    struct buf *out)
+{
+	return stored_value(s->st, cascade_id, in, out);
+}
+
 /*
  * For fingerprints: a keyed digest of the value, never the value, so that
- * a fingerprint in the database tells nothing about a password.
+ * a fingerprint in the database tells nothing about a password.  In a.
  */
 static const char *
-fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
-	       size_t *len)
+value_digest(struct store *st, int64_t cascade_id, const struct input *in,
+	     struct arena *a, size_t *len)
 {
-	struct input_ctx *x = ctx;
 	struct buf v = BUF_INIT, msg = BUF_INIT;
 	char *hex;
 
-	(void)c;
-	if (input_value(x->s, x->cascade_id, in, &v) < 0) {
+	if (stored_value(st, cascade_id, in, &v) < 0) {
 		buf_release(&v);
 		return NULL;
 	}
 	buf_addf(&msg, "input\n%s\n", in->name);
 	buf_add(&msg, v.ptr, v.len);
-	hex = arena_alloc(&x->arena, SHA256_HEX_LEN + 1);
-	hmac_sha256_hex(hex, store_secret_key(x->s->st), AEAD_KEY_LEN,
-			msg.ptr, msg.len);
+	hex = arena_alloc(a, SHA256_HEX_LEN + 1);
+	hmac_sha256_hex(hex, store_secret_key(st), AEAD_KEY_LEN, msg.ptr,
+			msg.len);
 	buf_release(&v);
 	buf_release(&msg);
 	*len = SHA256_HEX_LEN;
 	return hex;
+}
+
+static const char *
+fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
+	       size_t *len)
+{
+	struct input_ctx *x = ctx;
+
+	(void)c;
+	return value_digest(x->s->st, x->cascade_id, in, &x->arena, len);
+}
+
+const char *
+input_now_value(void *ctx, const struct cascade *c, const struct input *in,
+		size_t *len)
+{
+	struct input_now *x = ctx;
+
+	(void)c;
+	return value_digest(x->st, x->cascade_id, in, &x->arena, len);
 }
 
 /* For fingerprints: the content hash of a file of the file store. */

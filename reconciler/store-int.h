@@ -37,5 +37,7 @@ extern const char store_checks_schema[];
 extern const char store_resets_schema[];
 /* The table of pull request plans (store-prplans.c). */
 extern const char store_prplans_schema[];
+/* Pull request comments, and closed plans (store-prcomments.c). */
+extern const char store_prcomments_schema[];
 
 #endif

@@ -30,7 +30,7 @@ const char store_prplans_schema[] =
 
 #define PRPLAN_COLS                                                          \
 	"id, repo, number, head, base, state, summary, plan, received_at, "  \
-	"COALESCE(planned_at, 0), ref "
+	"COALESCE(planned_at, 0), ref, COALESCE(closed_at, 0), closed_how "
 
 void
 prplan_row_release(struct prplan_row *r)
@@ -44,6 +44,7 @@ prplan_row_release(struct prplan_row *r)
 	free(r->state);
 	free(r->summary);
 	free(r->plan);
+	free(r->closed_how);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -72,6 +73,8 @@ read_prplan(sqlite3_stmt *st, struct prplan_row *r)
 	r->received_at = sqlite3_column_int64(st, 8);
 	r->planned_at = sqlite3_column_int64(st, 9);
 	r->ref = db_col_str(st, 10);
+	r->closed_at = sqlite3_column_int64(st, 11);
+	r->closed_how = db_col_str(st, 12);
 }
 
 int
@@ -82,9 +85,16 @@ store_prplan_request(struct store *s, const char *repo, int64_t number,
 	sqlite3_stmt *st;
 	int ret;
 
-	st = db_stmt(s, "INSERT OR IGNORE INTO pr_plans (repo, number, ref, "
-			"head, base, state, received_at) VALUES (?, ?, ?, ?, "
-			"?, 'pending', ?)");
+	/* the same head again is planned again only when the pull request
+	 * was closed (reopened) or goes into another branch now (its base
+	 * edited): against what is applied then */
+	st = db_stmt(s, "INSERT INTO pr_plans (repo, number, ref, head, base, "
+			"state, received_at) VALUES (?, ?, ?, ?, ?, 'pending', "
+			"?) ON CONFLICT (repo, number, head) DO UPDATE SET "
+			"state = 'pending', base = excluded.base, closed_at = "
+			"NULL, closed_how = NULL, received_at = "
+			"excluded.received_at WHERE closed_at IS NOT NULL OR "
+			"base <> excluded.base");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
@@ -110,7 +120,8 @@ store_prplans_pending(struct store *s, const char *repo,
 	*out = NULL;
 	*n = 0;
 	st = db_stmt(s, "SELECT " PRPLAN_COLS "FROM pr_plans WHERE repo = ? "
-			"AND state = 'pending' ORDER BY id");
+			"AND state = 'pending' AND closed_at IS NULL ORDER BY "
+			"id");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
@@ -171,4 +182,25 @@ store_prplan_get(struct store *s, const char *repo, const char *head,
 		return ERR_NOTFOUND;
 	}
 	return db_err(s, "read a pull request plan");
+}
+
+int
+store_prplans_close(struct store *s, const char *repo, int64_t number,
+		    const char *how, int *out_closed)
+{
+	sqlite3_stmt *st;
+
+	*out_closed = 0;
+	st = db_stmt(s, "UPDATE pr_plans SET closed_at = ?, closed_how = ? "
+			"WHERE repo = ? AND number = ? AND closed_at IS NULL");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, store_now_ms());
+	sqlite3_bind_text(st, 2, how, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, repo, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, number);
+	if (db_step_done(s, st, "close a pull request's plans") < 0)
+		return -1;
+	*out_closed = sqlite3_changes(s->db);
+	return 0;
 }

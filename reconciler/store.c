@@ -196,6 +196,9 @@ static const char *const migrations[] = {
 	store_resets_schema,
 	/* 11: pull request plans (store-prplans.c) */
 	store_prplans_schema,
+	/* 12: pull request comments to keep up to date, closed pull
+	 * requests' plans (store-prcomments.c) */
+	store_prcomments_schema,
 };
 
 int64_t

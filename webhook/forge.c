@@ -193,22 +193,139 @@ retryable(long code)
 	       code == 425 || code == 429 || code >= 500 || code < 200;
 }
 
+/* api_url without its trailing slashes, then path (escaped already). */
+static void
+api_url(struct buf *url, const struct repo_config *rc, const char *path)
+{
+	const char *api = rc->forge_api_url;
+	size_t n = strlen(api);
+
+	while (n && api[n - 1] == '/')
+		n--;
+	buf_add(url, api, n);
+	buf_puts(url, path);
+}
+
+int
+forge_call(long *code, struct buf *answer, struct buf *msg,
+	   const struct repo_config *rc, const char *method, const char *path,
+	   const char *body, const char *what, const atomic_int *stop)
+{
+	struct buf url = BUF_INIT, tok = BUF_INIT, auth = BUF_INIT;
+	struct answer ans = { BUF_INIT, 0 };
+	struct curl_slist *hdrs = NULL, *h;
+	const char *kind = rc->forge_kind;
+	char errbuf[CURL_ERROR_SIZE];
+	CURL *e = NULL;
+	CURLcode rc_curl;
+	int ret = -1;
+
+	*code = 0;
+	if (!kind || !rc->forge_api_url) {
+		err_set("repo '%s' has no forge configured", rc->name);
+		ret = ERR_INVALID;
+		goto out;
+	}
+	if ((ret = read_token(&tok, rc)) < 0)
+		goto out;
+	ret = -1;
+	api_url(&url, rc, path);
+	if (body)
+		hdrs = curl_slist_append(hdrs,
+					 "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (!strcmp(kind, "github")) {
+		hdrs = curl_slist_append(hdrs,
+					 "Accept: application/vnd.github+json");
+		hdrs = curl_slist_append(hdrs,
+					 "X-GitHub-Api-Version: 2022-11-28");
+		buf_addf(&auth, "Authorization: Bearer %s", tok.ptr);
+	} else if (!strcmp(kind, "gitlab")) {
+		hdrs = curl_slist_append(hdrs, "Accept: application/json");
+		buf_addf(&auth, "PRIVATE-TOKEN: %s", tok.ptr);
+	} else {
+		hdrs = curl_slist_append(hdrs, "Accept: application/json");
+		buf_addf(&auth, "Authorization: token %s", tok.ptr);
+	}
+	hdrs = curl_slist_append(hdrs, auth.ptr);
+
+	if (!(e = curl_easy_init())) {
+		err_set("repo '%s': cannot start an HTTP request", rc->name);
+		goto out;
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_URL, url.ptr);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	/* no redirects: the token goes to the configured host only */
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "scaffold/" SCAFFOLD_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	if (body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(body));
+	}
+	if (strcmp(method, body ? "POST" : "GET"))
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, answer_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &ans);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)stop);
+
+	rc_curl = curl_easy_perform(e);
+	if (rc_curl != CURLE_OK) {
+		err_set("repo '%s': cannot %s to %s: %s", rc->name, what, kind,
+			rc_curl == CURLE_ABORTED_BY_CALLBACK
+				? "scaffold is stopping"
+			: errbuf[0] ? errbuf
+				    : curl_easy_strerror(rc_curl));
+		ret = rc_curl == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT : -1;
+		goto out;
+	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
+	if (*code < 200 || *code >= 300)
+		forge_message(msg, &ans, &tok);
+	buf_add(answer, ans.body.ptr, ans.body.len);
+	ret = 0;
+out:
+	if (e)
+		curl_easy_cleanup(e);
+	for (h = hdrs; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(hdrs);
+	buf_wipe(&auth);
+	buf_wipe(&tok);
+	buf_release(&url);
+	buf_release(&ans.body);
+	return ret;
+}
+
+int
+forge_retryable(long code)
+{
+	return retryable(code);
+}
+
 int
 forge_post(enum forge_outcome *out, const struct repo_config *rc,
 	   const struct status_row *row, const atomic_int *stop)
 {
-	struct buf url = BUF_INIT, tok = BUF_INIT, auth = BUF_INIT,
-		   msg = BUF_INIT;
-	struct answer ans = { BUF_INIT, 0 };
-	struct curl_slist *hdrs = NULL, *h;
-	const char *kind = rc->forge_kind, *state, *api;
-	char errbuf[CURL_ERROR_SIZE];
+	struct buf path = BUF_INIT, msg = BUF_INIT, ans = BUF_INIT,
+		   what = BUF_INIT;
+	const char *kind = rc->forge_kind, *state;
 	char *body = NULL;
 	json_t *j = NULL;
-	CURL *e = NULL;
-	CURLcode rc_curl;
 	long code = 0;
-	size_t n;
 	int gitlab, ret = -1;
 
 	*out = FORGE_SENT;
@@ -231,23 +348,15 @@ forge_post(enum forge_outcome *out, const struct repo_config *rc,
 		ret = ERR_INVALID;
 		goto out;
 	}
-	if ((ret = read_token(&tok, rc)) < 0)
-		goto out;
-
-	api = rc->forge_api_url;
-	n = strlen(api);
-	while (n && api[n - 1] == '/')
-		n--;
-	buf_add(&url, api, n);
 	if (gitlab) {
-		buf_puts(&url, "/projects/");
-		forge_url_escape(&url, rc->project, 0);
+		buf_puts(&path, "/projects/");
+		forge_url_escape(&path, rc->project, 0);
 	} else {
-		buf_puts(&url, "/repos/");
-		forge_url_escape(&url, rc->project, 1);
+		buf_puts(&path, "/repos/");
+		forge_url_escape(&path, rc->project, 1);
 	}
-	buf_puts(&url, "/statuses/");
-	forge_url_escape(&url, row->commit_id, 0);
+	buf_puts(&path, "/statuses/");
+	forge_url_escape(&path, row->commit_id, 0);
 
 	j = json_object();
 	json_object_set_new(j, "state", json_string(state));
@@ -265,97 +374,32 @@ forge_post(enum forge_outcome *out, const struct repo_config *rc,
 			      rc->name);
 		goto out;
 	}
-
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (!strcmp(kind, "github")) {
-		hdrs = curl_slist_append(hdrs,
-					 "Accept: application/vnd.github+json");
-		hdrs = curl_slist_append(hdrs,
-					 "X-GitHub-Api-Version: 2022-11-28");
-		buf_addf(&auth, "Authorization: Bearer %s", tok.ptr);
-	} else if (gitlab) {
-		hdrs = curl_slist_append(hdrs, "Accept: application/json");
-		buf_addf(&auth, "PRIVATE-TOKEN: %s", tok.ptr);
-	} else {
-		hdrs = curl_slist_append(hdrs, "Accept: application/json");
-		buf_addf(&auth, "Authorization: token %s", tok.ptr);
-	}
-	hdrs = curl_slist_append(hdrs, auth.ptr);
-
-	if (!(e = curl_easy_init())) {
-		ret = err_set("repo '%s': cannot start an HTTP request",
-			      rc->name);
+	buf_addf(&what, "post the status of %.12s (%s)", row->commit_id,
+		 row->context);
+	if ((ret = forge_call(&code, &ans, &msg, rc, "POST", path.ptr, body,
+			      what.ptr, stop)) < 0)
 		goto out;
-	}
-	errbuf[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(e, CURLOPT_URL, url.ptr);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	/* no redirects: the token goes to the configured host only */
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "scaffold/" SCAFFOLD_VERSION);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)strlen(body));
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, answer_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &ans);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)stop);
-
-	rc_curl = curl_easy_perform(e);
-	if (rc_curl != CURLE_OK) {
-		err_set("repo '%s': cannot post the status of %.12s (%s) to "
-			"%s: %s",
-			rc->name, row->commit_id, row->context, kind,
-			rc_curl == CURLE_ABORTED_BY_CALLBACK
-				? "scaffold is stopping"
-			: errbuf[0] ? errbuf
-				    : curl_easy_strerror(rc_curl));
-		ret = rc_curl == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT : -1;
-		goto out;
-	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300) {
 		ret = 0;
 		goto out;
 	}
 	/* GitLab refuses a state its status cannot move to (the same
 	 * again, or back from a finished one): what it shows stands */
-	if (gitlab && code == 400 && ans.body.len &&
-	    memmem(ans.body.ptr, ans.body.len, "Cannot transition status",
-		   24)) {
+	if (gitlab && code == 400 && ans.len &&
+	    memmem(ans.ptr, ans.len, "Cannot transition status", 24)) {
 		*out = FORGE_UNCHANGED;
 		ret = 0;
 		goto out;
 	}
-	forge_message(&msg, &ans, &tok);
 	err_set("repo '%s': %s answered %ld to the status of %.12s (%s): %s",
 		rc->name, kind, code, row->commit_id, row->context, msg.ptr);
 	ret = retryable(code) ? -1 : ERR_INVALID;
 out:
-	if (e)
-		curl_easy_cleanup(e);
-	for (h = hdrs; h; h = h->next)
-		explicit_bzero(h->data, strlen(h->data));
-	curl_slist_free_all(hdrs);
 	json_decref(j);
 	free(body);
-	buf_wipe(&auth);
-	buf_wipe(&tok);
-	buf_release(&url);
-	buf_release(&ans.body);
+	buf_release(&path);
+	buf_release(&ans);
 	buf_release(&msg);
+	buf_release(&what);
 	return ret;
 }

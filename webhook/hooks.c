@@ -219,7 +219,7 @@ payload(struct hooks_push *out, const char *ct, const char *body, size_t len)
 static int
 parse_pull(struct hooks_push *out, int forge)
 {
-	json_t *pr, *num;
+	json_t *pr, *num, *changes;
 	const char *a;
 
 	if (forge == FORGE_GITLAB) {
@@ -231,7 +231,11 @@ parse_pull(struct hooks_push *out, int forge)
 					  "no 'object_attributes.action'");
 		out->new_head = !strcmp(a, "open") || !strcmp(a, "update") ||
 				!strcmp(a, "reopen");
-		if (!out->new_head)
+		if (!strcmp(a, "close"))
+			out->closed = "closed";
+		else if (!strcmp(a, "merge"))
+			out->closed = "merged";
+		if (!out->new_head && !out->closed)
 			return 0;
 		num = json_object_get(pr, "iid");
 		out->head = jstr(json_object_get(pr, "last_commit"), "id");
@@ -247,7 +251,17 @@ parse_pull(struct hooks_push *out, int forge)
 				!strcmp(a, "synchronize") ||
 				!strcmp(a, "synchronized") ||
 				!strcmp(a, "reopened");
-		if (!out->new_head)
+		if (!strcmp(a, "closed"))
+			out->closed = json_is_true(json_object_get(pr,
+								   "merged"))
+					      ? "merged"
+					      : "closed";
+		changes = json_object_get(out->json, "changes");
+		if (!strcmp(a, "edited") &&
+		    (json_is_object(json_object_get(changes, "base")) ||
+		     json_is_object(json_object_get(changes, "ref"))))
+			out->new_head = out->base_edited = 1;
+		if (!out->new_head && !out->closed)
 			return 0;
 		num = json_object_get(out->json, "number");
 		if (!json_is_integer(num))
@@ -516,12 +530,112 @@ out:
 }
 
 /*
- * A verified GitHub pull_request delivery: the actions that bring a new
- * head (opened, synchronize, reopened) into a followed branch ask for its
- * plan, recorded with the delivery (for de-duplication) before the
- * answer; the repo's worker plans it after its next fetch.  Other actions
- * (closed among them, for now) and other branches get 202 and change
- * nothing.
+ * A verified pull request closed (or merged): for every repo it names,
+ * with the delivery recorded (de-duplication), its plans are marked
+ * closed (the page says so, a pending one is not planned) and a comment
+ * made before is updated to say so.  202 either way: a pull request never
+ * planned has nothing to clear.
+ */
+static void
+close_pull_request(struct req *r, int forge, const struct proof *p,
+		   const char *delivery, const char *digest,
+		   const struct hooks_push *pu)
+{
+	const struct config *cf = r->srv->cf;
+	struct delivery_row d;
+	struct store *st;
+	struct buf ref = BUF_INIT, lg = BUF_INIT;
+	json_t *repos = json_array();
+	size_t i, named = 0, enqueued = 0;
+	int rc, nclosed, total = 0;
+
+	if (!(st = req_store(r)))
+		goto out;
+	buf_addf(&ref, forge == FORGE_GITLAB ? "refs/merge-requests/%lld/head"
+					     : "refs/pull/%lld/head",
+		 (long long)pu->number);
+	if (store_begin(st) < 0)
+		goto fail;
+	for (i = 0; i < cf->nrepos; i++) {
+		const struct repo_config *c = &cf->repos[i];
+
+		if (!p->ok[i] ||
+		    !names_repo(c, pu->project, pu->urls, pu->nurls))
+			continue;
+		named++;
+		memset(&d, 0, sizeof(d));
+		d.forge = forge_names[forge];
+		d.delivery = delivery;
+		d.event = forge == FORGE_GITLAB ? "Merge Request Hook"
+						: "pull_request";
+		d.repo = c->name;
+		d.ref = ref.ptr;
+		d.after = pu->head;
+		d.digest = digest;
+		rc = store_delivery_record(st, &d, NULL);
+		if (rc == ERR_CONFLICT)
+			continue;
+		if (rc < 0 ||
+		    store_prplans_close(st, c->name, pu->number, pu->closed,
+					&nclosed) < 0 ||
+		    (nclosed && prcomment_closed(st, cf, c, pu->number,
+						 pu->head, pu->closed,
+						 &enqueued) < 0)) {
+			store_rollback(st);
+			goto fail;
+		}
+		total += nclosed;
+		json_array_append_new(repos, json_string(c->name));
+	}
+	if (!named) {
+		store_rollback(st);
+		reply_error(r, 404, "no repository in the config with this "
+				    "webhook secret is '%s'",
+			    pu->project ? pu->project
+					: pu->urls[0] ? pu->urls[0] : "?");
+		http_count_delivery(r->srv, forge, DLV_REJECTED);
+		goto out;
+	}
+	if (store_commit(st) < 0) {
+		store_rollback(st);
+		goto fail;
+	}
+	if (enqueued && r->srv->hooks->outbox)
+		r->srv->hooks->outbox(r->srv->hooks->arg);
+	buf_addf(&lg, "webhook: %s delivery ", forge_names[forge]);
+	log_untrusted(&lg, delivery ? delivery : "(no id)");
+	buf_addf(&lg, ": pull request #%lld %s", (long long)pu->number,
+		 pu->closed);
+	if (!json_array_size(repos)) {
+		log_debug("%s: a duplicate, ignored", lg.ptr);
+		reply_json(r, 200, json_pack("{s:b,s:s?}", "duplicate", 1,
+					     "delivery", delivery));
+		http_count_delivery(r->srv, forge, DLV_DUPLICATE);
+		goto out;
+	}
+	log_info("%s: %d plan%s cleared", lg.ptr, total, total == 1 ? "" : "s");
+	reply_json(r, 202, json_pack("{s:s,s:s?,s:I,s:O}", "closed", pu->closed,
+				     "delivery", delivery, "pull_request",
+				     (json_int_t)pu->number, "repos", repos));
+	http_count_delivery(r->srv, forge, DLV_ACCEPTED);
+	goto out;
+fail:
+	log_warnx("webhook: %s", err_msg());
+	reply_error(r, 503, "the delivery could not be recorded: %s",
+		    err_msg());
+out:
+	json_decref(repos);
+	buf_release(&ref);
+	buf_release(&lg);
+}
+
+/*
+ * A verified pull request delivery: the actions that bring a new head
+ * (opened, synchronize, reopened; edited with a new base) into a followed
+ * branch ask for its plan, recorded with the delivery (for
+ * de-duplication) before the answer; the repo's worker plans it after its
+ * next fetch.  Closed ones clear their preview (above).  Other actions
+ * and other branches get 202 and change nothing.
  */
 static void
 accept_pull_request(struct req *r, int forge, const struct proof *p,
@@ -539,10 +653,16 @@ accept_pull_request(struct req *r, int forge, const struct proof *p,
 	size_t i, named = 0;
 	int rc, isnew;
 
+	if (pu->closed) {
+		close_pull_request(r, forge, p, delivery, digest, pu);
+		goto out;
+	}
 	if (!pu->new_head) {
 		buf_puts(&m, "pull request action '");
 		buf_puts(&m, pu->action);
-		buf_puts(&m, "' brings no new head");
+		buf_puts(&m, !strcmp(pu->action, "edited")
+				     ? "' changes neither its head nor its base"
+				     : "' brings no new head");
 		reply_json(r, 202, json_pack("{s:s}", "ignored", m.ptr));
 		http_count_delivery(r->srv, forge, DLV_IGNORED);
 		goto out;

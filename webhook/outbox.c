@@ -5,7 +5,8 @@
  * the failed one, retried with a backoff of 1 s doubling up to 5 minutes,
  * so an outage delays statuses but loses none and never reorders them.  A
  * row that a newer one of the same (repo, commit, context) replaces is
- * skipped.  The thread also settles statuses: the executor tells it which
+ * skipped.  Pull request comments (prcomment.c) go out after the
+ * statuses, with the same backoff.  The thread also settles statuses: the executor tells it which
  * cascades had a run end.
  */
 #include <errno.h>
@@ -224,6 +225,9 @@ outbox_main(void *arg)
 			sweep_at = open ? store_now_ms() + SWEEP_MS : INT64_MAX;
 		}
 		next = send_due(ob, st, first);
+		now = prcomment_send_due(st, ob->cf, first, &ob->stop);
+		if (now < next)
+			next = now;
 		first = 0;
 		wake_at = next < sweep_at ? next : sweep_at;
 

@@ -34,6 +34,29 @@ enum forge_outcome {
  */
 int forge_post(enum forge_outcome *out, const struct repo_config *rc,
 	       const struct status_row *row, const atomic_int *stop);
+/*
+ * One request to the repo's forge, with its authentication: METHOD
+ * api_url + path (escaped by the caller), body the JSON text (NULL: none).
+ * 0 when the forge answered: *code, its body appended to answer (at most
+ * 64 KiB), and for an answer not 2xx its message in msg (escaped, the
+ * token masked).  <0 with err_set ("cannot WHAT to KIND: ...") when no
+ * answer came (ERR_TIMEOUT), ERR_INVALID when the repo has no forge.
+ */
+int forge_call(long *code, struct buf *answer, struct buf *msg,
+	       const struct repo_config *rc, const char *method, const char *path,
+	       const char *body, const char *what, const atomic_int *stop);
+/* An HTTP status worth another try later. */
+int forge_retryable(long code);
+
+/* prcomment.c */
+
+/*
+ * Send the pull request comments due (create or update in place), each
+ * repo's in order; returns when to look again (INT64_MAX: nothing waits).
+ * Any thread with its own store; the outbox thread's.
+ */
+int64_t prcomment_send_due(struct store *st, const struct config *cf,
+			   int all, const atomic_int *stop);
 
 /* status.c */
 

@@ -292,6 +292,12 @@ struct hooks_push {
 	 * (GitLab's iid), head commit and base branch, checked */
 	const char *action;
 	int new_head;
+	/* closed (GitHub's and Gitea's closed, GitLab's close and merge):
+	 * "closed" or "merged", with number and head checked as above */
+	const char *closed;
+	/* edited that changed the base (GitHub's changes.base, Gitea's
+	 * changes.ref): new_head is 1 too; edited otherwise: 0 */
+	int base_edited;
 	int64_t number;
 	const char *head;
 	const char *base;

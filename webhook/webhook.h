@@ -19,6 +19,8 @@ struct http_hooks {
 	int (*sync)(void *arg, const char *repo);
 	/* something may have become ready to run, or a kill was requested */
 	void (*wake)(void *arg);
+	/* rows were added to the forge outbox (a comment to update) */
+	void (*outbox)(void *arg);
 };
 
 struct http_server;
@@ -184,6 +186,23 @@ int status_note_plan(struct store *st, const struct config *cf,
 		     const struct repo_config *rc, const char *head,
 		     const char *state, const char *description,
 		     size_t *enqueued);
+/*
+ * The pull request's comment (forge.plan_comments; prcomment.c): its body
+ * now says the plan of head (summary, a table row per cascade of the
+ * plan's JSON "cascades", the link to the page), to be created or updated
+ * in place by the outbox thread.  In the caller's transaction; *enqueued
+ * (may be NULL) counts it; wake the outbox after the commit.  Nothing
+ * for a repo without a forge or plan_comments.
+ */
+int prcomment_plan(struct store *st, const struct config *cf,
+		   const struct repo_config *rc, int64_t number,
+		   const char *head, const char *summary, struct json_t *plan,
+		   size_t *enqueued);
+/* The same when the pull request closed (how: "closed", "merged"): a
+ * comment made before says so; none is made for it. */
+int prcomment_closed(struct store *st, const struct config *cf,
+		     const struct repo_config *rc, int64_t number,
+		     const char *head, const char *how, size_t *enqueued);
 /* Tell the sender thread that rows were added.  NULL is a no-op. */
 void outbox_wake(struct outbox *ob);
 

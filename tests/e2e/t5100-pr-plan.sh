@@ -10,24 +10,11 @@
 # other branches and other actions change nothing.  Served by git daemon,
 # the forge is the recording stub.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip_all "curl is not installed (scripts/install-deps.sh installs it)"
-command -v openssl >/dev/null || skip_all "openssl is not installed (scripts/install-deps.sh installs it)"
+. "$(dirname "$0")/pr.sh"
 
-STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
-[ -x "$STUB" ] || skip_all "no forge stub at $STUB (make build/tests/forge-stub)"
-
-FIX="$SRC/tests/cases/webhooks"
-SECRET='pr s3cret'
-GH_TOKEN=ghp-SECRET-token-5100
-BASE_GIT="$T/git/acme/infra.git"
-SPID= GPID= STUBPID=
-trap 'kill_ours $SPID $GPID $STUBPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+pr_init github
 FORK_GIT="$T/git/octo-dev/infra.git"
-
-mkdir -p "$T/git/acme" "$T/git/octo-dev" "$T/work/.scaffold"
-tgit init -q --bare -b main "$BASE_GIT"
-tgit init -q -b main "$T/work"
-w() { tgit -C "$T/work" "$@"; }
+mkdir -p "$T/git/octo-dev"
 # deploy: build -> test -> deploy, and lint on its own.  BUILD is build's
 # script.
 deploy() { # BUILD [DEPKEY]
@@ -64,47 +51,13 @@ Y
 }
 deploy "echo v1" >"$T/work/.scaffold/deploy.yaml"
 web "first" >"$T/work/.scaffold/web.yaml"
-w add -A && w commit -qm first && w push -q "$BASE_GIT" HEAD:main
-BASE_SHA=$(w rev-parse HEAD)
-
-# the stub forge
-"$STUB" --log "$T/gh.log" >"$T/gh.port" 2>"$T/gh.err" &
-STUBPID=$!
-wait_for 10 test -s "$T/gh.port" || { echo "Bail out! the stub did not start"; exit 1; }
-touch "$T/gh.log"
-printf '%s\n' "$GH_TOKEN" >"$T/gh.token"
-
-start_git_daemon "$T/git" acme/infra.git
-URL="git://127.0.0.1:$GPORT/acme/infra.git"
-printf '%s\n' "$SECRET" >"$T/secret"
-cat >"$T/scaffold.yaml" <<Y
-listen: 127.0.0.1:0
-data_dir: data
-public_url: https://scaffold.example.com/
-poll_interval: 1h
-local: {user: nobody}
-repos:
-  - name: infra
-    url: $URL
-    webhook_secret_file: secret
-    runners: [local]
-    forge:
-      kind: github
-      api_url: http://127.0.0.1:$(cat "$T/gh.port")
-      token_file: gh.token
-      project: acme/infra
-Y
-"$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
-SPID=$!
-serve_port "$T/serve.log"
-H="http://127.0.0.1:$PORT"
-
-# the runs that ended, as the log says
-runs() { grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' "$T/serve.log"; }
+pr_first_push
+pr_start_stub
+pr_start_serve
 ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 6 ]" \
 	"the base branch is applied and its 6 tasks ran"
 # the statuses of the applied revision are out before the PR's
-ok wait_for 20 sh -c "[ \$(grep -c 'scaffold/web' '$T/gh.log') -ge 2 ]" "the push statuses are posted"
+ok wait_for 20 sh -c "[ \$(grep -c 'scaffold/web' '$STUB_LOG') -ge 2 ]" "the push statuses are posted"
 RUNS0=$(runs)
 
 # a fork's branch, served as the base repository serves it: its
@@ -120,34 +73,13 @@ deploy 'echo PR-BUILD-RAN' >"$T/work/.scaffold/deploy.yaml"
 web "only a comment changes" >"$T/work/.scaffold/web.yaml"
 HEAD1=$(pr_head 7)
 
-payload() { # ACTION NUMBER HEAD BASE_REF
-	sed -e "s|@ACTION@|$1|g" -e "s|@NUMBER@|$2|g" -e "s|@HEAD@|$3|g" \
-		-e "s|@HEAD_REF@|toolchain|g" -e "s|@BASE_REF@|$4|g" \
-		-e "s|@BASE@|$BASE_SHA|g" -e "s|@CLONE_URL@|$URL|g" \
-		-e "s|@PROJECT@|acme/infra|g" "$FIX/github-pull-request.json"
-}
-sign() { openssl dgst -sha256 -hmac "$SECRET" -r "$1" | cut -d' ' -f1; }
-post() { # BODYFILE DELIVERY [EVENT]: sets CODE and BODY
-	CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -X POST \
-		--data-binary "@$1" -H 'Content-Type: application/json' \
-		-H "X-GitHub-Event: ${3:-pull_request}" -H "X-GitHub-Delivery: $2" \
-		-H "X-Hub-Signature-256: sha256=$(sign "$1")" "$H/hooks/github")
-	BODY=$(cat "$T/.resp")
-}
-req() { # SHA STATE DESCRIPTION: what the stub must record
-	printf '{"body":{"context":"scaffold/plan","description":"%s","state":"%s","target_url":"https://scaffold.example.com/p/infra/%s"},"headers":{"accept":"application/vnd.github+json","authorization":"Bearer %s","content-type":"application/json","user-agent":"scaffold/V","x-github-api-version":"2022-11-28"},"method":"POST","path":"/repos/acme/infra/statuses/%s","status":201}\n' \
-		"$3" "$2" "$1" "$GH_TOKEN" "$1"
-}
-plans() { grep '"scaffold/plan"' "$T/gh.log" | sed 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'; }
-nplans() { plans | wc -l | tr -d ' '; }
-
 # 1. opened: planned, success with the counts
-payload opened 7 "$HEAD1" main >"$T/pr1.json"
-post "$T/pr1.json" pr-delivery-1
+pr_payload opened 7 "$HEAD1" main >"$T/pr1.json"
+pr_post "$T/pr1.json" pr-delivery-1
 is "$CODE $BODY" '202 {"accepted":true,"delivery":"pr-delivery-1","pull_request":7,"repos":["infra"]}' \
 	"a signed pull_request (opened) into the followed branch is accepted"
-ok wait_for 30 sh -c "grep -q '\"scaffold/plan\"' '$T/gh.log'" "its plan status is posted"
-is "$(plans)" "$(req "$HEAD1" success "2 cascades: 1 changed, 3 tasks to re-run, 3 unchanged")" \
+ok wait_for 30 sh -c "grep -q '\"scaffold/plan\"' '$STUB_LOG'" "its plan status is posted"
+is "$(pr_plans)" "$(pr_status "$HEAD1" success "2 cascades: 1 changed, 3 tasks to re-run, 3 unchanged")" \
 	"scaffold/plan on the head: success, the counts, the link to /p/infra/SHA"
 
 curl -s "$H/p/infra/$HEAD1" >"$T/page1.html"
@@ -177,13 +109,13 @@ is "$(tgit -C "$T/data/mirrors/infra.git" rev-parse refs/heads/main)" "$BASE_SHA
 	"the mirror's branch is untouched"
 
 # 2. the same delivery again, and its body under a new id: duplicates
-n=$(nplans)
-post "$T/pr1.json" pr-delivery-1
+n=$(pr_nplans)
+pr_post "$T/pr1.json" pr-delivery-1
 is "$CODE $BODY" '200 {"duplicate":true,"delivery":"pr-delivery-1"}' "the same delivery again is a duplicate"
-post "$T/pr1.json" pr-delivery-1-replayed
+pr_post "$T/pr1.json" pr-delivery-1-replayed
 is "$CODE $BODY" '200 {"duplicate":true,"delivery":"pr-delivery-1-replayed"}' \
 	"its body under a fresh delivery id is a duplicate too"
-post "$T/pr1.json" pr-delivery-1-bad-sig
+pr_post "$T/pr1.json" pr-delivery-1-bad-sig
 CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -X POST --data-binary "@$T/pr1.json" \
 	-H 'Content-Type: application/json' -H 'X-GitHub-Event: pull_request' \
 	-H 'X-GitHub-Delivery: bad' -H "X-Hub-Signature-256: sha256=$(printf '%064d' 0)" "$H/hooks/github")
@@ -191,25 +123,25 @@ is "$CODE $(cat "$T/.resp")" '401 {"error":"the X-Hub-Signature-256 header does 
 	"a pull_request with a wrong signature gets 401"
 
 # 3. other branches, other actions: 202, ignored
-payload opened 8 "$HEAD1" develop >"$T/pr-dev.json"
-post "$T/pr-dev.json" pr-dev
+pr_payload opened 8 "$HEAD1" develop >"$T/pr-dev.json"
+pr_post "$T/pr-dev.json" pr-dev
 is "$CODE $BODY" "202 {\"ignored\":\"a pull request into 'develop', which no repo follows (repo 'infra' follows 'main')\"}" \
 	"a pull request into a branch no repo follows is ignored"
-payload closed 7 "$HEAD1" main >"$T/pr-closed.json"
-post "$T/pr-closed.json" pr-closed
-is "$CODE $BODY" "202 {\"ignored\":\"pull request action 'closed' brings no new head\"}" \
-	"closed is answered and ignored"
+pr_payload labeled 7 "$HEAD1" main >"$T/pr-labeled.json"
+pr_post "$T/pr-labeled.json" pr-labeled
+is "$CODE $BODY" "202 {\"ignored\":\"pull request action 'labeled' brings no new head\"}" \
+	"another action is answered and ignored"
 
 # 4. synchronize: a new head with an invalid file gets failure with its
 # first error, on that head
 deploy 'echo v3' depend_on >"$T/work/.scaffold/deploy.yaml"
 HEAD2=$(pr_head 7)
-payload synchronize 7 "$HEAD2" main >"$T/pr2.json"
-post "$T/pr2.json" pr-delivery-2
+pr_payload synchronize 7 "$HEAD2" main >"$T/pr2.json"
+pr_post "$T/pr2.json" pr-delivery-2
 is "$CODE $BODY" '202 {"accepted":true,"delivery":"pr-delivery-2","pull_request":7,"repos":["infra"]}' \
 	"synchronize with a new head is accepted"
-ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "a status for the new head is posted"
-is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD2" failure ".scaffold/deploy.yaml:8:5: task 'test': unknown key 'depend_on'; did you mean 'depends_on'?")" \
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$STUB_LOG') -ge $((n + 1)) ]" "a status for the new head is posted"
+is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD2" failure ".scaffold/deploy.yaml:8:5: task 'test': unknown key 'depend_on'; did you mean 'depends_on'?")" \
 	"failure on the new head, with the first error's file:line:col"
 curl -s "$H/p/infra/$HEAD2" >"$T/page2.html"
 is "$(sed -n '/<pre class="errors">/,/<\/pre>/p' "$T/page2.html")" \
@@ -219,38 +151,38 @@ is "$(runs)" "$RUNS0" "still nothing ran"
 
 # 5. reopened with a head whose error holds markup: the status says it as
 # it is, the page escapes it
-n=$(nplans)
+n=$(pr_nplans)
 deploy 'echo v4' '"<b>x</b>"' >"$T/work/.scaffold/deploy.yaml"
 HEAD3=$(pr_head 7)
-payload reopened 7 "$HEAD3" main >"$T/pr3.json"
-post "$T/pr3.json" pr-delivery-3
+pr_payload reopened 7 "$HEAD3" main >"$T/pr3.json"
+pr_post "$T/pr3.json" pr-delivery-3
 is "$CODE" 202 "reopened with a new head is accepted"
-ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "its status is posted"
-is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD3" failure ".scaffold/deploy.yaml:8:5: task 'test': unknown key '<b>x</b>'")" \
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$STUB_LOG') -ge $((n + 1)) ]" "its status is posted"
+is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD3" failure ".scaffold/deploy.yaml:8:5: task 'test': unknown key '<b>x</b>'")" \
 	"failure with the error as the loader says it"
 is "$(curl -s "$H/p/infra/$HEAD3" | grep -cxF "<pre class=\"errors\">.scaffold/deploy.yaml:8:5: task 'test': unknown key '&lt;b&gt;x&lt;/b&gt;'")" 1 \
 	"the page escapes the markup in the error"
 
 # 6. a new file whose cascade name another applied file holds: failure,
 # as the push of that merge would refuse it
-n=$(nplans)
+n=$(pr_nplans)
 w checkout -q main && w checkout -q -b copy
 web "a copy" >"$T/work/.scaffold/copy.yaml"
 HEAD4=$(pr_head 11)
-payload opened 11 "$HEAD4" main >"$T/pr11.json"
-post "$T/pr11.json" pr-delivery-11
-ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "a second pull request gets its status"
-is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD4" failure ".scaffold/copy.yaml:3:7: cascade name 'web' is also used by '.scaffold/web.yaml'")" \
+pr_payload opened 11 "$HEAD4" main >"$T/pr11.json"
+pr_post "$T/pr11.json" pr-delivery-11
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$STUB_LOG') -ge $((n + 1)) ]" "a second pull request gets its status"
+is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD4" failure ".scaffold/copy.yaml:3:7: cascade name 'web' is also used by '.scaffold/web.yaml'")" \
 	"a cascade name taken by another file: failure"
 
 # 7. a pull request whose head the base repository does not serve: error,
 # the reason on the page, nothing else
-n=$(nplans)
-payload opened 9 "$(printf 'f%.0s' $(seq 40))" main >"$T/pr9.json"
-post "$T/pr9.json" pr-delivery-9
+n=$(pr_nplans)
+pr_payload opened 9 "$(printf 'f%.0s' $(seq 40))" main >"$T/pr9.json"
+pr_post "$T/pr9.json" pr-delivery-9
 is "$CODE" 202 "a pull request with no refs/pull/9/head is accepted"
-ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gh.log') -ge $((n + 1)) ]" "its status is posted"
-is "$(plans | tail -n +$((n + 1)))" "$(req ffffffffffffffffffffffffffffffffffffffff error "the head of pull request #9 cannot be read")" \
+ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$STUB_LOG') -ge $((n + 1)) ]" "its status is posted"
+is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status ffffffffffffffffffffffffffffffffffffffff error "the head of pull request #9 cannot be read")" \
 	"error: its head cannot be read"
 is "$(curl -s "$H/p/infra/ffffffffffffffffffffffffffffffffffffffff" | sed -n 's|<p class="note bad" id="plan-error">\(.*\)</p>|\1|p')" \
 	"repo 'infra' does not serve refs/pull/9/head" \
@@ -260,13 +192,13 @@ is "$(runs)" "$RUNS0" "and still nothing ran"
 # 8. the page of a commit never planned, and a bad commit id
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/$BASE_SHA")" 404 "a commit no pull request asked about: 404"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$H/p/infra/not-a-sha")" 404 "not a commit id: 404"
-is "$(grep -c "$GH_TOKEN" "$T/serve.log")" 0 "the forge token never reaches the log"
+is "$(grep -c "$TOKEN" "$T/serve.log")" 0 "the forge token never reaches the log"
 # 9. the merge of the first head re-runs exactly what its plan previewed
 tgit -C "$BASE_GIT" update-ref refs/heads/main "$HEAD1"
 sed -e "s|@REF@|refs/heads/main|g" -e "s|@BEFORE@|$BASE_SHA|g" -e "s|@AFTER@|$HEAD1|g" \
 	-e "s|@CLONE_URL@|$URL|g" -e "s|@PROJECT@|acme/infra|g" \
 	"$FIX/github-push.json" >"$T/merge.json"
-post "$T/merge.json" merge-1 push
+pr_post "$T/merge.json" merge-1 push
 is "$CODE" 202 "the merge's push is accepted"
 ok wait_for 30 grep -q "scaffold/deploy success (1 changed, 3 re-ran, all succeeded)" "$T/serve.log" \
 	"the merged commit's deploy status settles"

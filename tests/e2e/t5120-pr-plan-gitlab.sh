@@ -2,25 +2,18 @@
 # Plan previews on GitLab merge requests: a Merge Request Hook with the
 # right token, shaped like GitLab's (tests/cases/webhooks/), gets the
 # status scaffold/plan on its head through GitLab's status API, with the
-# exact description and link; a new head ("update") gets its own; close
-# is ignored; nothing runs.  The head comes from the base repository's
+# exact description and link, and (forge.plan_comments) one note with the
+# per-cascade table; a new head ("update") gets its own status and the
+# same note updated in place (PUT); merge clears the preview and the note
+# says so; nothing runs.  The answer to the note's creation is lost (the
+# stub keeps the note, answers 502): it is found by its marker among the
+# merge request's notes, never made twice.  The head comes from the base repository's
 # refs/merge-requests/N/head, as GitLab serves it.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip_all "curl is not installed (scripts/install-deps.sh installs it)"
-STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
-[ -x "$STUB" ] || skip_all "no forge stub at $STUB (make build/tests/forge-stub)"
+. "$(dirname "$0")/pr.sh"
+command -v jq >/dev/null || skip_all "jq is not installed (scripts/install-deps.sh installs it)"
 
-FIX="$SRC/tests/cases/webhooks"
-SECRET='gitlab mr s3cret'
-GL_TOKEN=glpat-SECRET-token-5120
-BASE_GIT="$T/git/acme/infra.git"
-SPID= GPID= STUBPID=
-trap 'kill_ours $SPID $GPID $STUBPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-
-mkdir -p "$T/git/acme" "$T/work/.scaffold"
-tgit init -q --bare -b main "$BASE_GIT"
-tgit init -q -b main "$T/work"
-w() { tgit -C "$T/work" "$@"; }
+pr_init gitlab
 deploy() { # BUILD
 	cat <<Y
 version: v1
@@ -35,96 +28,75 @@ tasks:
 Y
 }
 deploy "echo v1" >"$T/work/.scaffold/deploy.yaml"
-w add -A && w commit -qm first && w push -q "$BASE_GIT" HEAD:main
-BASE_SHA=$(w rev-parse HEAD)
-
-"$STUB" --log "$T/gl.log" >"$T/gl.port" 2>"$T/gl.err" &
-STUBPID=$!
-wait_for 10 test -s "$T/gl.port" || { echo "Bail out! the stub did not start"; exit 1; }
-touch "$T/gl.log"
-printf '%s' "$GL_TOKEN" >"$T/gl.token"
-start_git_daemon "$T/git" acme/infra.git
-URL="git://127.0.0.1:$GPORT/acme/infra.git"
-printf '%s\n' "$SECRET" >"$T/secret"
-cat >"$T/scaffold.yaml" <<Y
-listen: 127.0.0.1:0
-data_dir: data
-public_url: https://scaffold.example.com
-poll_interval: 1h
-local: {user: nobody}
-repos:
-  - name: infra
-    url: $URL
-    webhook_secret_file: secret
-    runners: [local]
-    forge:
-      kind: gitlab
-      api_url: http://127.0.0.1:$(cat "$T/gl.port")/api/v4
-      token_file: gl.token
-      project: acme/infra
-Y
-"$SCAFFOLD" serve --config "$T/scaffold.yaml" 2>"$T/serve.log" &
-SPID=$!
-serve_port "$T/serve.log"
-H="http://127.0.0.1:$PORT"
-runs() { grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' "$T/serve.log"; }
+pr_first_push
+pr_start_stub --lose-creates 1
+pr_start_serve "      plan_comments: true"
 ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
 	"the base branch is applied and its 2 tasks ran"
 RUNS0=$(runs)
 
-w checkout -q -b toolchain
-pr_head() { # N
-	w add -A && w commit -qm "pr $1"
-	w push -q -f "$BASE_GIT" "HEAD:refs/merge-requests/$1/head"
-	w rev-parse HEAD
+notes() { grep '"/api/v4/projects/acme%2Finfra/merge_requests/' "$STUB_LOG" |
+	sed -e 's/scaffold-plan [0-9a-f]\{32\}/scaffold-plan M/' \
+		-e 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'; }
+note_req() { # METHOD PATH STATUS BODY
+	printf '{"body":{"body":"%s"},"headers":{"accept":"application/json","content-type":"application/json","private-token":"%s","user-agent":"scaffold/V"},"method":"%s","path":"/api/v4/projects/acme%%2Finfra/merge_requests/4/%s","status":%s}\n' \
+		"$4" "$TOKEN" "$1" "$2" "$3"
 }
-payload() { # ACTION NUMBER HEAD
-	sed -e "s|@ACTION@|$1|g" -e "s|@NUMBER@|$2|g" -e "s|@HEAD@|$3|g" \
-		-e "s|@HEAD_REF@|toolchain|g" -e "s|@BASE_REF@|main|g" \
-		-e "s|@BASE@|$BASE_SHA|g" -e "s|@CLONE_URL@|$URL|g" \
-		-e "s|@PROJECT@|acme/infra|g" "$FIX/gitlab-merge-request.json"
+table_body() { # SHA SUMMARY ROWS
+	printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): %s\\n\\n| cascade | change | tasks to re-run | first error |\\n| --- | --- | --- | --- |\\n%s' \
+		"$1" "$1" "$2" "$3"
 }
-post() { # BODYFILE DELIVERY: sets CODE and BODY
-	CODE=$(curl -s -o "$T/.resp" -w '%{http_code}' -X POST \
-		--data-binary "@$1" -H 'Content-Type: application/json' \
-		-H 'X-Gitlab-Event: Merge Request Hook' -H "Idempotency-Key: $2" \
-		-H "X-Gitlab-Token: $SECRET" "$H/hooks/gitlab")
-	BODY=$(cat "$T/.resp")
-}
-req() { # SHA STATE DESCRIPTION
-	printf '{"body":{"description":"%s","name":"scaffold/plan","state":"%s","target_url":"https://scaffold.example.com/p/infra/%s"},"headers":{"accept":"application/json","content-type":"application/json","private-token":"%s","user-agent":"scaffold/V"},"method":"POST","path":"/api/v4/projects/acme%%2Finfra/statuses/%s","status":201}\n' \
-		"$3" "$2" "$1" "$GL_TOKEN" "$1"
-}
-plans() { grep '"scaffold/plan"' "$T/gl.log" | sed 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'; }
-nplans() { plans | wc -l | tr -d ' '; }
 
+w checkout -q -b toolchain
 deploy "echo v2" >"$T/work/.scaffold/deploy.yaml"
 HEAD1=$(pr_head 4)
-payload open 4 "$HEAD1" >"$T/pr1.json"
-post "$T/pr1.json" 0a3b5c7d-mr-0001
+pr_payload open 4 "$HEAD1" >"$T/pr1.json"
+pr_post "$T/pr1.json" 0a3b5c7d-mr-0001
 is "$CODE $BODY" '202 {"accepted":true,"delivery":"0a3b5c7d-mr-0001","pull_request":4,"repos":["infra"]}' \
 	"gitlab: a Merge Request Hook (open) with the right token is accepted"
-ok wait_for 30 sh -c "grep -q '\"scaffold/plan\"' '$T/gl.log'" "its plan status is posted"
-is "$(plans)" "$(req "$HEAD1" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
+ok wait_for 30 grep -q "the comment of pull request #4 is up to date" "$T/serve.log" \
+	"its plan status and note are posted"
+is "$(pr_plans)" "$(pr_status "$HEAD1" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"gitlab: scaffold/plan on the head, PRIVATE-TOKEN, the link to /p/infra/SHA"
+is "$(notes | jq -c '[.method, .path, .query, .status]')" '["POST","/api/v4/projects/acme%2Finfra/merge_requests/4/notes",null,502]
+["GET","/api/v4/projects/acme%2Finfra/merge_requests/4/notes",{"order_by":"created_at","page":"1","per_page":"100","sort":"asc"},200]
+["PUT","/api/v4/projects/acme%2Finfra/merge_requests/4/notes/1000",null,200]' \
+	"gitlab: the note's creation answered 502, the note found among the merge request's notes by its marker and updated"
+is "$(notes | sed -n 3p)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+	"gitlab: the note: the table and the link"
 is "$(curl -s "$H/p/infra/$HEAD1" | grep -c '<li class="changed"><span class="act act-changed">changed</span> build <span class="muted">changed: run</span></li>')" 1 \
 	"the plan page names the changed task"
 
-post "$T/pr1.json" 0a3b5c7d-mr-0001
+pr_post "$T/pr1.json" 0a3b5c7d-mr-0001
 is "$CODE $BODY" '200 {"duplicate":true,"delivery":"0a3b5c7d-mr-0001"}' "gitlab: the same delivery again is a duplicate"
 
-n=$(nplans)
+n=$(pr_nplans)
 deploy "echo v3" >"$T/work/.scaffold/deploy.yaml"
 HEAD2=$(pr_head 4)
-payload update 4 "$HEAD2" >"$T/pr2.json"
-post "$T/pr2.json" 0a3b5c7d-mr-0002
+pr_payload update 4 "$HEAD2" >"$T/pr2.json"
+pr_post "$T/pr2.json" 0a3b5c7d-mr-0002
 is "$CODE" 202 "gitlab: update (a new head) is accepted"
-ok wait_for 30 sh -c "[ \$(grep -c '\"scaffold/plan\"' '$T/gl.log') -ge $((n + 1)) ]" "a status for the new head is posted"
-is "$(plans | tail -n +$((n + 1)))" "$(req "$HEAD2" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
+ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #4 is up to date' '$T/serve.log') -eq 2 ]" \
+	"a status and the note for the new head are posted"
+is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD2" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"on the new head"
+is "$(notes | tail -n +4)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+	"gitlab: the same note is updated in place: PUT .../notes/ID"
 
-payload close 4 "$HEAD2" >"$T/pr3.json"
-post "$T/pr3.json" 0a3b5c7d-mr-0003
-is "$CODE $BODY" "202 {\"ignored\":\"pull request action 'close' brings no new head\"}" "gitlab: close is ignored"
-is "$(runs)" "$RUNS0" "nothing of the pull request ran"
+pr_payload merge 4 "$HEAD2" >"$T/pr3.json"
+pr_post "$T/pr3.json" 0a3b5c7d-mr-0003
+is "$CODE $BODY" '202 {"closed":"merged","delivery":"0a3b5c7d-mr-0003","pull_request":4,"repos":["infra"]}' \
+	"gitlab: merge clears the preview"
+ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #4 is up to date' '$T/serve.log') -eq 3 ]" \
+	"the note is updated once more"
+is "$(notes | tail -n +5)" "$(note_req PUT notes/1000 200 "$(printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): the pull request is merged; its plan preview is cleared, nothing of it is planned any more\\n' "$HEAD2" "$HEAD2")")" \
+	"gitlab: the note says the merge request is merged"
+is "$(grep -c '"method":"POST","path":"/api/v4/projects/acme%2Finfra/merge_requests/4/notes"' "$STUB_LOG")" 1 \
+	"and there is one note, never a second"
+pr_payload close 5 "$HEAD2" >"$T/pr5.json"
+pr_post "$T/pr5.json" 0a3b5c7d-mr-0005
+is "$CODE $BODY" '202 {"closed":"closed","delivery":"0a3b5c7d-mr-0005","pull_request":5,"repos":["infra"]}' \
+	"gitlab: closing a merge request never planned is answered, and clears nothing"
+is "$(pr_nplans)" "$((n + 1))" "closing posts no status"
+is "$(runs)" "$RUNS0" "nothing of the merge request ran"
 done_testing

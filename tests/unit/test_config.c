@@ -295,6 +295,44 @@ test_bad_runners(void **state)
 		"you mean 'runners'?\n");
 }
 
+/* forge.plan_comments: off by default, true or false only. */
+static void
+test_plan_comments(void **state)
+{
+	struct config *cf;
+	struct buf tok = BUF_INIT;
+	FILE *f;
+
+	(void)state;
+	buf_addf(&tok, "%s/tok", dir);
+	f = fopen(tok.ptr, "w");
+	assert_non_null(f);
+	fputs("t\n", f);
+	assert_int_equal(fclose(f), 0);
+	cf = config_ok("data_dir: data\n"
+		       "repos:\n"
+		       "  - name: a\n"
+		       "    url: https://h/acme/a.git\n"
+		       "    forge: {kind: github, token_file: tok}\n"
+		       "  - name: b\n"
+		       "    url: https://h/acme/b.git\n"
+		       "    forge: {kind: gitea, api_url: http://g/api/v1, "
+		       "token_file: tok, plan_comments: true}\n");
+	assert_int_equal(cf->repos[0].plan_comments, 0);
+	assert_int_equal(cf->repos[1].plan_comments, 1);
+	config_free(cf);
+	assert_config_errors(
+		"data_dir: data\n"
+		"repos:\n"
+		"  - name: a\n"
+		"    url: https://h/acme/a.git\n"
+		"    forge: {kind: github, token_file: tok, plan_comments: "
+		"maybe}\n",
+		"D/c.yaml:5:59: error: repo 'a': 'plan_comments' must be true "
+		"or false, not 'maybe'\n");
+	buf_release(&tok);
+}
+
 /* swarm: the manager by socket or URL, a network, the scheduling
  * deadline (issue 19). */
 static void
@@ -695,6 +733,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_runners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_runners, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_plan_comments, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_swarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_user, setup,

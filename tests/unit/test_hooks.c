@@ -267,11 +267,60 @@ test_pull_request(void **state)
 			    "'object_attributes.last_commit.id' (40 hex "
 			    "digits) and 'object_attributes.target_branch'");
 	hooks_push_release(&pu);
-	/* closed brings no head: nothing more is asked of it */
+	/* closed needs the number and head as well; merged or not */
 	assert_int_equal(parse_pull(&pu, "{\"action\":\"closed\","
 					 "\"pull_request\":{}}"),
+			 -1);
+	assert_int_equal(pu.status, 400);
+	hooks_push_release(&pu);
+	body = "{\"action\":\"closed\",\"number\":3,\"pull_request\":"
+	       "{\"merged\":true,\"head\":{\"sha\":\"" SHA "\"},\"base\":"
+	       "{\"ref\":\"main\"}}}";
+	assert_int_equal(parse_pull(&pu, body), 0);
+	assert_int_equal(pu.new_head, 0);
+	assert_string_equal(pu.closed, "merged");
+	hooks_push_release(&pu);
+	body = "{\"action\":\"closed\",\"number\":3,\"pull_request\":"
+	       "{\"merged\":false,\"head\":{\"sha\":\"" SHA "\"},\"base\":"
+	       "{\"ref\":\"main\"}}}";
+	assert_int_equal(parse_pull(&pu, body), 0);
+	assert_string_equal(pu.closed, "closed");
+	hooks_push_release(&pu);
+	/* edited: a new base is a new plan, a new title nothing */
+	body = "{\"action\":\"edited\",\"number\":3,\"changes\":{\"base\":"
+	       "{\"ref\":{\"from\":\"dev\"}}},\"pull_request\":{\"head\":"
+	       "{\"sha\":\"" SHA "\"},\"base\":{\"ref\":\"main\"}}}";
+	assert_int_equal(parse_pull(&pu, body), 0);
+	assert_int_equal(pu.new_head, 1);
+	assert_int_equal(pu.base_edited, 1);
+	assert_string_equal(pu.base, "main");
+	hooks_push_release(&pu);
+	body = "{\"action\":\"edited\",\"number\":3,\"changes\":{\"title\":"
+	       "{\"from\":\"x\"}},\"pull_request\":{}}";
+	assert_int_equal(parse_pull(&pu, body), 0);
+	assert_int_equal(pu.new_head, 0);
+	assert_null(pu.closed);
+	hooks_push_release(&pu);
+	/* Gitea says a changed base in changes.ref */
+	body = "{\"action\":\"edited\",\"number\":4,\"changes\":{\"ref\":"
+	       "{\"from\":\"dev\"}},\"pull_request\":{\"head\":"
+	       "{\"sha\":\"" SHA "\"},\"base\":{\"ref\":\"main\"}}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITEA, 1,
+					   "application/json", body,
+					   strlen(body)),
+			 0);
+	assert_int_equal(pu.new_head, 1);
+	hooks_push_release(&pu);
+	/* GitLab's merge */
+	body = "{\"object_attributes\":{\"iid\":5,\"action\":\"merge\","
+	       "\"target_branch\":\"main\",\"last_commit\":{\"id\":\"" SHA
+	       "\"}}}";
+	assert_int_equal(hooks_parse_event(&pu, FORGE_GITLAB, 1,
+					   "application/json", body,
+					   strlen(body)),
 			 0);
 	assert_int_equal(pu.new_head, 0);
+	assert_string_equal(pu.closed, "merged");
 	hooks_push_release(&pu);
 	assert_int_equal(parse_pull(&pu, "{\"number\":1}"), -1);
 	assert_string_equal(pu.error.ptr, "the pull_request payload has no "

@@ -5,11 +5,15 @@
  * decisions of status.c on a real store and scheduler.
  */
 #include <ftw.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "unit.h"
 #include "../../webhook/status-int.h"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 struct h {
 	char dir[64];
@@ -532,6 +536,161 @@ test_apply_atomic(void **state)
 	h_free(a.h);
 }
 
+/* Pull request comments: one row per pull request, versions so that a
+ * body sent late never hides a newer one, the marker kept, the body's
+ * table escaped; nothing without plan_comments, and no comment made for a
+ * close alone. */
+static void
+test_prcomments(void **state)
+{
+	struct h *h = h_new();
+	struct prcomment_row *rows = NULL;
+	char marker[PRCOMMENT_MARKER_LEN + 1], again[PRCOMMENT_MARKER_LEN + 1];
+	size_t n = 0, enq = 0;
+	json_t *plan;
+
+	(void)state;
+	plan = json_pack("{s:[{s:s,s:s,s:s,s:{s:[s,s]}},{s:s,s:s,s:[s]}]}",
+			 "cascades", "file", ".scaffold/a.yaml", "cascade",
+			 "deploy", "action", "changed", "plan", "reset",
+			 "build", "db_test", "file", ".scaffold/b.yaml",
+			 "action", "invalid", "errors",
+			 "b.yaml:1:1: unknown key '<x>|@all'");
+	/* off: nothing */
+	assert_int_equal(prcomment_plan(h->st, &h->cf, &h->rc, 7, SHA_A,
+					"sum", plan, &enq),
+			 0);
+	assert_int_equal(enq, 0);
+	assert_int_equal(prcomment_closed(h->st, &h->cf, &h->rc, 7, SHA_A,
+					  "closed", &enq),
+			 0);
+	h->rc.plan_comments = 1;
+	/* a close of a pull request never commented: no comment */
+	assert_int_equal(prcomment_closed(h->st, &h->cf, &h->rc, 7, SHA_A,
+					  "closed", &enq),
+			 0);
+	assert_int_equal(enq, 0);
+	assert_int_equal(store_prcomment_marker(h->st, "infra", 7, marker),
+			 ERR_NOTFOUND);
+	assert_int_equal(prcomment_plan(h->st, &h->cf, &h->rc, 7, SHA_A,
+					"2 cascades: 1 changed", plan, &enq),
+			 0);
+	assert_int_equal(enq, 1);
+	assert_int_equal(store_prcomment_marker(h->st, "infra", 7, marker), 0);
+	assert_int_equal(strlen(marker), PRCOMMENT_MARKER_LEN);
+	assert_int_equal(store_prcomments_due(h->st, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].version, 1);
+	assert_null(rows[0].comment_id);
+	assert_string_equal(rows[0].marker, marker);
+	assert_non_null(strstr(rows[0].body, marker));
+	assert_non_null(strstr(
+		rows[0].body,
+		"| deploy | changed | 2: build, db\\_test |  |\n"
+		"| .scaffold/b.yaml | invalid |  | b.yaml:1:1: unknown key "
+		"'&lt;x&gt;&#124;&#64;all' |\n"));
+	prcomment_rows_free(rows, n);
+	/* a new head before the first went out: version 2 */
+	assert_int_equal(prcomment_plan(h->st, &h->cf, &h->rc, 7, SHA_B,
+					"sum", plan, &enq),
+			 0);
+	assert_int_equal(store_prcomment_marker(h->st, "infra", 7, again), 0);
+	assert_string_equal(again, marker);
+	/* version 1 sent late: version 2 is still due */
+	assert_int_equal(store_prcomment_tried(h->st, "infra", 7), 0);
+	assert_int_equal(store_prcomment_id(h->st, "infra", 7, "1000"), 0);
+	assert_int_equal(store_prcomment_sent(h->st, "infra", 7, 1, NULL), 0);
+	assert_int_equal(store_prcomments_due(h->st, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].version, 2);
+	assert_string_equal(rows[0].comment_id, "1000");
+	assert_int_equal(rows[0].create_tried, 0);
+	prcomment_rows_free(rows, n);
+	/* a failed attempt waits */
+	assert_int_equal(store_prcomment_retry(h->st, "infra", 7, 1, "down"),
+			 0);
+	assert_int_equal(store_prcomments_due(h->st, 10, &rows, &n), 0);
+	assert_int_equal(rows[0].attempts, 1);
+	assert_true(rows[0].next_at > store_now_ms());
+	prcomment_rows_free(rows, n);
+	assert_int_equal(store_prcomment_sent(h->st, "infra", 7, 2, NULL), 0);
+	assert_int_equal(store_prcomments_due(h->st, 10, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	/* closed: the comment says so */
+	assert_int_equal(prcomment_closed(h->st, &h->cf, &h->rc, 7, SHA_B,
+					  "merged", &enq),
+			 0);
+	assert_int_equal(store_prcomments_due(h->st, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(rows[0].body, "the pull request is merged"));
+	prcomment_rows_free(rows, n);
+	json_decref(plan);
+	h_free(h);
+}
+
+/* A closed pull request's plans: marked closed with how, shown by
+ * store_prplan_get, not pending; reopened (the same head asked again) or
+ * into another base, planned again; the same head again otherwise not. */
+static void
+test_prplan_close(void **state)
+{
+	struct h *h = h_new();
+	struct prplan_row row, *rows = NULL;
+	size_t n = 0;
+	int isnew = -1, closed = -1;
+
+	(void)state;
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "main", &isnew),
+			 0);
+	assert_int_equal(isnew, 1);
+	assert_int_equal(store_prplans_close(h->st, "infra", 7, "merged",
+					     &closed),
+			 0);
+	assert_int_equal(closed, 1);
+	assert_int_equal(store_prplan_get(h->st, "infra", SHA_A, &row), 0);
+	assert_true(row.closed_at > 0);
+	assert_string_equal(row.closed_how, "merged");
+	prplan_row_release(&row);
+	assert_int_equal(store_prplans_pending(h->st, "infra", &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_prplans_close(h->st, "infra", 7, "closed",
+					     &closed),
+			 0);
+	assert_int_equal(closed, 0);
+	/* reopened: pending again, open */
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "main", &isnew),
+			 0);
+	assert_int_equal(isnew, 1);
+	assert_int_equal(store_prplan_get(h->st, "infra", SHA_A, &row), 0);
+	assert_int_equal(row.closed_at, 0);
+	assert_null(row.closed_how);
+	assert_string_equal(row.state, "pending");
+	prplan_row_release(&row);
+	assert_int_equal(store_prplan_finish(h->st, 1, "success", "s", "{}"),
+			 0);
+	/* the same head and base again: nothing new */
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "main", &isnew),
+			 0);
+	assert_int_equal(isnew, 0);
+	/* into another base: planned again */
+	assert_int_equal(store_prplan_request(h->st, "infra", 7,
+					      "refs/pull/7/head", SHA_A,
+					      "release", &isnew),
+			 0);
+	assert_int_equal(isnew, 1);
+	assert_int_equal(store_prplans_pending(h->st, "infra", &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].base, "release");
+	prplan_rows_free(rows, n);
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -546,6 +705,8 @@ main(void)
 		cmocka_unit_test(test_no_forge),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_apply_atomic),
+		cmocka_unit_test(test_prcomments),
+		cmocka_unit_test(test_prplan_close),
 	};
 
 	log_set_level(LOG_WARN);
