@@ -215,6 +215,39 @@ log_missing_file(void *arg, const char *cascade, const char *task,
 }
 
 /*
+ * The whole cascade folder is invalid at a commit (why): each active
+ * cascade of the repo keeps its definition, with why as its file's error;
+ * with none, the folder dir itself carries it.
+ */
+static int
+keep_all(struct store *st, const char *repo, const char *dir,
+	 const char *why, struct strvec *keep, struct diags *diags)
+{
+	struct cascade_row *cs = NULL;
+	size_t ncs = 0, i, nkept = 0;
+	char *msg = xstrdup(why);
+	int ret;
+
+	if ((ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
+		goto out;
+	for (i = 0; i < ncs; i++) {
+		if (strcmp(cs[i].repo, repo) || !cs[i].file)
+			continue;
+		diags_add(diags, DIAG_ERROR, cs[i].file, (struct pos){ 0, 0 },
+			  "%s", msg);
+		strvec_push(keep, cs[i].file);
+		nkept++;
+	}
+	if (!nkept)
+		diags_add(diags, DIAG_ERROR, dir, (struct pos){ 0, 0 }, "%s",
+			  msg);
+out:
+	cascade_rows_free(cs, ncs);
+	free(msg);
+	return ret;
+}
+
+/*
  * Reconcile the repository at commit head: parse its cascade files (those
  * unchanged since the last revision come from the cache), apply the valid
  * ones, keep the last good definition of invalid ones, and record the
@@ -236,7 +269,7 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	struct buf report = BUF_INIT, errors = BUF_INIT, fname = BUF_INIT;
 	size_t nfiles = 0, ndefs = 0, ncache = 0, i, j;
 	int64_t applied_at;
-	int ret, diffed = 0;
+	int ret, diffed = 0, deactivate = 1;
 
 	memset(&ci, 0, sizeof(ci));
 	memset(&rev, 0, sizeof(rev));
@@ -261,9 +294,20 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 			 rc->name, head);
 		goto done;
 	}
-	if ((ret = mirror_read_cascades(mirror, head, rc->path,
-					CASCADE_MAX_FILE_SIZE, &files,
-					&nfiles)) < 0)
+	/* the cascade folder replaced by a symbolic link: every cascade of
+	 * the repo is invalid at this commit and keeps its last good
+	 * definition (read through the link, the daemon would apply files
+	 * from outside the folder the operator configured) */
+	if ((ret = mirror_cascade_dir_check(mirror, head, rc->path)) ==
+	    ERR_INVALID) {
+		if ((ret = keep_all(st, rc->name, rc->path, err_msg(),
+				    &keep, &diags)) < 0)
+			goto out;
+		deactivate = 0;
+	} else if (ret < 0 ||
+		   (ret = mirror_read_cascades(mirror, head, rc->path,
+					       CASCADE_MAX_FILE_SIZE, &files,
+					       &nfiles)) < 0)
 		goto out;
 	defs = xcalloc(nfiles + 1, sizeof(*defs));
 	cache = xcalloc(nfiles + 1, sizeof(*cache));
@@ -335,7 +379,8 @@ reconcile_revision(struct worker *w, struct store *st, struct sched *s,
 	nc.keep = &keep;
 	nc.touched = diffed ? &changed : NULL;
 	sched_set_apply_hook(s, note_statuses, &nc);
-	ret = sched_apply(s, rc->name, head, defs, ndefs, 1, &keep, &report);
+	ret = sched_apply(s, rc->name, head, defs, ndefs, deactivate, &keep,
+			  &report);
 	sched_set_apply_hook(s, NULL, NULL);
 	status_revision_end(rc);
 	if (ret == 0 && nc.enqueued)

@@ -173,6 +173,32 @@ ok wait_for 30 grep -q "at $(echo "$SHA" | cut -c1-12): no cascade change" "$T/s
 	"a commit that touches no cascade file is seen"
 is "$(got "$m")" "" "...and gets no status"
 
+# 6. .scaffold replaced by a symbolic link to another folder: the commit
+# is invalid for every cascade, and nothing is removed or run (the link
+# would make the daemon read outside the folder the operator configured)
+m=$(nlines)
+runs0=$(sqlite3 "$T/data/scaffold.db" "SELECT COUNT(*) FROM runs")
+mkdir -p "$T/work/elsewhere"
+cat >"$T/work/elsewhere/evil.yaml" <<Y
+version: v1
+name: evil
+runner: local
+tasks:
+  - name: pwn
+    run: echo pwned
+Y
+(cd "$T/work" && tgit rm -q -r .scaffold && ln -s elsewhere .scaffold)
+commit "cascades through a link"
+ok wait_for 30 has "$m" deploy error "a linked .scaffold: deploy gets error"
+ok wait_for 30 has "$m" other error "...and so does other"
+ok wait_for 10 quiet "...and nothing more"
+is "$(got "$m" | sort)" "$( (req deploy "$SHA" error "invalid: .scaffold/deploy.yaml: '.scaffold' is a symbolic link, not a folder: cascade files are read from a folder of the repository itself"
+	req other "$SHA" error "invalid: .scaffold/other.yaml: '.scaffold' is a symbolic link, not a folder: cascade files are read from a folder of the repository itself") | sort)" \
+	"the exact statuses, naming the link"
+is "$(sqlite3 "$T/data/scaffold.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM cascades WHERE active = 1 ORDER BY name)")" \
+	"deploy other" "both cascades stay active; evil is not read"
+is "$(sqlite3 "$T/data/scaffold.db" "SELECT COUNT(*) FROM runs")" "$runs0" "nothing ran"
+
 is "$(grep -c "$TOKEN" "$T/serve.log")" 0 "the token never reaches the log"
 kill -TERM "$spid"
 wait "$spid"
