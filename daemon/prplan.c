@@ -62,10 +62,139 @@ applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
 	return c;
 }
 
-/* Add one cascade's plan to pp. */
+/*
+ * The fields of task t (of c) for the page: those in mask whose text is
+ * not empty, each {"field", side: TEXT}.  into: the array to fill, or to
+ * complete (the other side of the same fields, in the same order).
+ */
+static void
+task_fields(json_t *into, const struct cascade *c, const struct task *t,
+	    unsigned mask, const char *side)
+{
+	struct buf b = BUF_INIT;
+	size_t f, k = 0;
+	json_t *o;
+
+	for (f = 0; f < FP_NFIELDS; f++) {
+		if (!(mask & (1u << f)))
+			continue;
+		buf_reset(&b);
+		if (t)
+			task_field_text(&b, c, t, (enum fp_field)f);
+		o = json_array_get(into, k);
+		if (!o) {
+			o = json_object();
+			json_object_set_new(o, "field",
+					    json_string(fp_field_names[f]));
+			json_object_set_new(o, "old", json_null());
+			json_object_set_new(o, "new", json_null());
+			json_array_append_new(into, o);
+		}
+		k++;
+		if (t)
+			json_object_set_new(o, side,
+					    json_stringn(b.ptr, b.len));
+	}
+	buf_release(&b);
+}
+
+/* The fields t of c uses (its text not empty). */
+static unsigned
+used_fields(const struct cascade *c, const struct task *t)
+{
+	struct buf b = BUF_INIT;
+	unsigned mask = 0;
+	size_t f;
+
+	for (f = 0; f < FP_NFIELDS; f++) {
+		buf_reset(&b);
+		task_field_text(&b, c, t, (enum fp_field)f);
+		if (b.len)
+			mask |= 1u << f;
+	}
+	buf_release(&b);
+	return mask;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct plan_entry *)a)->task,
+		      ((const struct plan_entry *)b)->task);
+}
+
+/*
+ * What the page shows besides the lists (ui-pr.c, the API's plan):
+ * "tasks", each task added, changed or removed with its fields old beside
+ * new (an added task's old and a removed one's new are null), and
+ * "graph", the tasks of the definition drawn (new, else old) in file
+ * order, each with its action in the plan and its parents.
+ */
+static void
+plan_details(json_t *o, const struct plan *p, const struct cascade *old,
+	     const struct cascade *new)
+{
+	const struct cascade *drawn = new ? new : old;
+	json_t *tasks = json_array(), *graph = json_array(), *f, *deps;
+	const struct plan_entry *e;
+	const struct task *to, *tn;
+	unsigned mask;
+	size_t i, d;
+
+	for (i = 0; i < p->n; i++) {
+		e = &p->v[i];
+		if (e->action != PLAN_ADDED && e->action != PLAN_CHANGED &&
+		    e->action != PLAN_REMOVED)
+			continue;
+		to = old ? cascade_task(old, e->task) : NULL;
+		tn = new ? cascade_task(new, e->task) : NULL;
+		if (e->action == PLAN_REMOVED)
+			tn = NULL;
+		if (e->action == PLAN_ADDED)
+			to = NULL;
+		mask = e->action == PLAN_CHANGED ? e->changed
+		       : tn		       ? used_fields(new, tn)
+		       : to		       ? used_fields(old, to)
+					       : 0;
+		f = json_array();
+		task_fields(f, old, to, mask, "old");
+		task_fields(f, new, tn, mask, "new");
+		json_array_append_new(
+			tasks, json_pack("{s:s,s:s,s:o}", "task", e->task,
+					 "action", plan_action_names[e->action],
+					 "fields", f));
+	}
+	for (i = 0; drawn && i < drawn->ntasks; i++) {
+		const struct task *t = &drawn->tasks[i];
+		struct plan_entry key = { .task = t->name };
+		const struct plan_entry *hit;
+
+		/* the plan's entries are sorted by task name */
+		hit = bsearch(&key, p->v, p->n, sizeof(*p->v), cmp_entry);
+		deps = json_array();
+		for (d = 0; d < t->ndeps; d++)
+			json_array_append_new(
+				deps, json_pack("{s:I,s:s}", "task",
+						(json_int_t)t->deps[d].task,
+						"kind",
+						dep_kind_names[t->deps[d].kind]));
+		json_array_append_new(graph,
+				      json_pack("{s:s,s:s,s:o}", "task",
+						t->name, "action",
+						plan_action_names[hit ? hit->action
+								      : PLAN_UNCHANGED],
+						"deps", deps));
+	}
+	json_object_set_new(o, "tasks", tasks);
+	json_object_set_new(o, "graph", graph);
+}
+
+/* Add one cascade's plan to pp (old, new: its two definitions, either
+ * may be NULL). */
 static void
 add_plan(struct prplan *pp, const char *file, const char *action,
-	 const struct plan *p)
+	 const struct plan *p, const struct cascade *old,
+	 const struct cascade *new)
 {
 	json_t *o = json_object();
 
@@ -73,6 +202,7 @@ add_plan(struct prplan *pp, const char *file, const char *action,
 	json_object_set_new(o, "cascade", json_string(p->cascade));
 	json_object_set_new(o, "action", json_string(action));
 	json_object_set_new(o, "plan", view_plan(p, NULL, NULL));
+	plan_details(o, p, old, new);
 	json_array_append_new(pp->cascades, o);
 	pp->ncascades++;
 	if (p->n != p->count[PLAN_UNCHANGED])
@@ -97,7 +227,7 @@ add_removed(struct prplan *pp, const char *file, const struct cascade *c,
 	}
 	memset(p.count, 0, sizeof(p.count));
 	p.count[PLAN_REMOVED] = p.n;
-	add_plan(pp, file, "removed", &p);
+	add_plan(pp, file, "removed", &p, c, NULL);
 	plan_release(&p);
 }
 
@@ -203,7 +333,7 @@ plan_file(struct prplan *pp, const struct config *cf,
 		old = NULL;
 	}
 	plan_compute(&p, old, new, NULL, NULL);
-	add_plan(pp, path, old ? "changed" : "added", &p);
+	add_plan(pp, path, old ? "changed" : "added", &p, old, new);
 	plan_release(&p);
 out:
 	cascade_free(new);

@@ -313,6 +313,13 @@ void plan_compute(struct plan *out, const struct cascade *old,
 void plan_release(struct plan *p);
 /* Reset set size: added + changed + reset. */
 size_t plan_reset_count(const struct plan *p);
+/*
+ * A field of t's fingerprint as text, appended to out (plan-fields.c):
+ * what a plan shows old beside new.  A password input's value is never
+ * written; an empty text is a field t does not use.
+ */
+void task_field_text(struct buf *out, const struct cascade *c,
+		     const struct task *t, enum fp_field f);
 
 
 /*
