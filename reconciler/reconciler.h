@@ -1276,5 +1276,9 @@ int store_prplan_finish(struct store *s, int64_t id, const char *state,
 /* The newest plan of head in repo; ERR_NOTFOUND when none. */
 int store_prplan_get(struct store *s, const char *repo, const char *head,
 		     struct prplan_row *out);
+/* The newest plan of the head that prefix (4 to 40 hex digits) starts;
+ * ERR_NOTFOUND when none, ERR_CONFLICT when two heads start so. */
+int store_prplan_find(struct store *s, const char *repo, const char *prefix,
+		      struct prplan_row *out);
 
 #endif
