@@ -68,13 +68,37 @@ on_line(const git_diff_delta *d, const git_diff_hunk *h,
 	return 0;
 }
 
+/* Whether a and b are the same but for a final newline on one side. */
+static int
+ends_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen == blen + 1 && a[blen] == '\n')
+		return !memcmp(a, b, blen);
+	if (blen == alen + 1 && b[alen] == '\n')
+		return !memcmp(a, b, alen);
+	return 0;
+}
+
+/* 1 and s with a final newline in b when it has none (and is not empty),
+ * else 0. */
+static int
+with_newline(struct buf *b, const char *s, size_t len)
+{
+	if (!len || s[len - 1] == '\n')
+		return 0;
+	buf_add(b, s, len);
+	buf_putc(b, '\n');
+	return 1;
+}
+
 int
 text_diff(struct diff_line **out, size_t *n, const char *a, size_t alen,
 	  const char *b, size_t blen, int context)
 {
 	git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+	struct buf ba = BUF_INIT, bb = BUF_INIT;
 	struct collect c;
-	int gerr;
+	int gerr, na = 0, nb = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -85,8 +109,20 @@ text_diff(struct diff_line **out, size_t *n, const char *a, size_t alen,
 	opts.interhunk_lines = 0;
 	/* a script is text even with a NUL in it */
 	opts.flags = GIT_DIFF_FORCE_TEXT;
-	gerr = git_diff_buffers(a, alen, "old", b, blen, "new", &opts, NULL,
-				NULL, on_hunk, on_line, &c);
+	/*
+	 * A script in a YAML plain scalar has no final newline, one in a
+	 * block scalar has: unless that is all that differs, both end in
+	 * one, so that no line says "no newline at the end"
+	 */
+	if (!ends_same(a, alen, b, blen)) {
+		na = with_newline(&ba, a, alen);
+		nb = with_newline(&bb, b, blen);
+	}
+	gerr = git_diff_buffers(na ? ba.ptr : a, na ? ba.len : alen, "old",
+				nb ? bb.ptr : b, nb ? bb.len : blen, "new",
+				&opts, NULL, NULL, on_hunk, on_line, &c);
+	buf_release(&ba);
+	buf_release(&bb);
 	if (gerr < 0) {
 		diff_lines_free(c.v, c.n);
 		return gitsync_err(gerr, "cannot diff two texts");

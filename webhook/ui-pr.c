@@ -2,9 +2,12 @@
  * ui-pr.c - the plan of a pull request's head, /p/REPO/SHA: the link of
  * its "scaffold/plan" commit status.  Per cascade file the pull request
  * changes: the tasks it adds, changes or removes, and the reset set (what
- * a merge would re-run), each with its reason; for an invalid file its
- * errors with FILE:LINE:COL.  Shown from the plan kept when it was made
- * (daemon/prplan.c): nothing is fetched or parsed for a view.
+ * a merge would re-run), each with its reason; the reset set drawn on the
+ * DAG (ui-dag.c); each changed task's fields old beside new, the run
+ * script as a line diff (gitsync/textdiff.c), for viewers only, as input
+ * values and logs are; for an invalid file its errors with FILE:LINE:COL.
+ * Shown from the plan kept when it was made (daemon/prplan.c): nothing is
+ * fetched or parsed for a view, only the scripts diffed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -334,11 +337,11 @@ cascade_section(struct page *p, json_t *c)
 		task_list(p, plan, "reset", "reset", "reset");
 		buf_puts(&p->b, "</ul>\n");
 	}
+	graph_section(p, plan, json_object_get(c, "graph"));
 	if (nchanged && auth_may_see(p->r, PAGE_DETAIL))
 		fields_section(p, json_object_get(c, "tasks"));
 	else if (nchanged)
 		ui_sign_in_note(p, "The old and new values of the fields");
-	graph_section(p, plan, json_object_get(c, "graph"));
 	buf_puts(&p->b, "</section>\n");
 }
 
