@@ -20,7 +20,8 @@
 #
 # Settings: BENCH_PR_CASCADES (200), BENCH_PR_TASKS (50, a multiple of
 # 10), BENCH_PR_ROUNDS (5), BENCH_PR_TARGET_MS (200; BENCH_PR_SMOKE=1: no
-# target, as bench-smoke's figures mean nothing).  Needs git, curl,
+# target, as bench-smoke's figures mean nothing), BENCH_PR_LOG (a path to
+# keep serve's log at).  Needs git, curl,
 # openssl; the forge is the recording stub (make build/tests/forge-stub).
 # Exit 1 when a step or a check fails, or the target is missed.
 set -eu
@@ -41,7 +42,8 @@ if [ ! -x "$STUB" ]; then
 fi
 T=$(mktemp -d)
 SPID= STUBPID=
-trap '[ -n "$SPID" ] && kill $SPID; [ -n "$STUBPID" ] && kill $STUBPID; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "$SPID" ] && kill $SPID; [ -n "$STUBPID" ] && kill $STUBPID; wait 2>/dev/null
+	[ -n "${BENCH_PR_LOG:-}" ] && cp "$T/serve.log" "$BENCH_PR_LOG"; rm -rf "$T"' EXIT
 g() { GIT_CONFIG_NOSYSTEM=1 HOME="$T" git -c user.name=B -c user.email=b@example.com "$@"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 die() { echo "prplan: $*" >&2; exit 1; }

@@ -40,10 +40,11 @@ diag_text(struct buf *out, const struct diag *d)
 		buf_addf(out, "%s: %s", d->file, d->msg);
 }
 
-/* The active definition of repo applied from file, parsed; NULL: none. */
+/* The active definition of repo applied from file, parsed (*id its row);
+ * NULL: none. */
 static struct cascade *
 applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
-	     const char *file)
+	     const char *file, int64_t *id)
 {
 	struct diags diags = DIAGS_INIT;
 	struct cascade *c = NULL;
@@ -56,6 +57,8 @@ applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
 		if (cascade_load(&c, cs[i].file, cs[i].source,
 				 strlen(cs[i].source), 0, &diags) < 0)
 			c = NULL;
+		else
+			*id = cs[i].id;
 		break;
 	}
 	diags_release(&diags);
@@ -69,7 +72,7 @@ applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
  */
 static void
 task_fields(json_t *into, const struct cascade *c, const struct task *t,
-	    unsigned mask, const char *side)
+	    unsigned mask, const char *side, const struct input_now *now)
 {
 	struct buf b = BUF_INIT;
 	size_t f, k = 0;
@@ -80,7 +83,7 @@ task_fields(json_t *into, const struct cascade *c, const struct task *t,
 			continue;
 		buf_reset(&b);
 		if (t)
-			task_field_text(&b, c, t, (enum fp_field)f);
+			task_field_text(&b, c, t, (enum fp_field)f, now);
 		o = json_array_get(into, k);
 		if (!o) {
 			o = json_object();
@@ -100,7 +103,8 @@ task_fields(json_t *into, const struct cascade *c, const struct task *t,
 
 /* The fields t of c uses (its text not empty). */
 static unsigned
-used_fields(const struct cascade *c, const struct task *t)
+used_fields(const struct cascade *c, const struct task *t,
+	    const struct input_now *now)
 {
 	struct buf b = BUF_INIT;
 	unsigned mask = 0;
@@ -108,7 +112,7 @@ used_fields(const struct cascade *c, const struct task *t)
 
 	for (f = 0; f < FP_NFIELDS; f++) {
 		buf_reset(&b);
-		task_field_text(&b, c, t, (enum fp_field)f);
+		task_field_text(&b, c, t, (enum fp_field)f, now);
 		if (b.len)
 			mask |= 1u << f;
 	}
@@ -132,7 +136,7 @@ cmp_entry(const void *a, const void *b)
  */
 static void
 plan_details(json_t *o, const struct plan *p, const struct cascade *old,
-	     const struct cascade *new)
+	     const struct cascade *new, const struct input_now *now)
 {
 	const struct cascade *drawn = new ? new : old;
 	json_t *tasks = json_array(), *graph = json_array(), *f, *deps;
@@ -153,12 +157,12 @@ plan_details(json_t *o, const struct plan *p, const struct cascade *old,
 		if (e->action == PLAN_ADDED)
 			to = NULL;
 		mask = e->action == PLAN_CHANGED ? e->changed
-		       : tn		       ? used_fields(new, tn)
-		       : to		       ? used_fields(old, to)
+		       : tn		       ? used_fields(new, tn, now)
+		       : to		       ? used_fields(old, to, now)
 					       : 0;
 		f = json_array();
-		task_fields(f, old, to, mask, "old");
-		task_fields(f, new, tn, mask, "new");
+		task_fields(f, old, to, mask, "old", now);
+		task_fields(f, new, tn, mask, "new", now);
 		json_array_append_new(
 			tasks, json_pack("{s:s,s:s,s:o}", "task", e->task,
 					 "action", plan_action_names[e->action],
@@ -194,7 +198,7 @@ plan_details(json_t *o, const struct plan *p, const struct cascade *old,
 static void
 add_plan(struct prplan *pp, const char *file, const char *action,
 	 const struct plan *p, const struct cascade *old,
-	 const struct cascade *new)
+	 const struct cascade *new, const struct input_now *now)
 {
 	json_t *o = json_object();
 
@@ -202,7 +206,7 @@ add_plan(struct prplan *pp, const char *file, const char *action,
 	json_object_set_new(o, "cascade", json_string(p->cascade));
 	json_object_set_new(o, "action", json_string(action));
 	json_object_set_new(o, "plan", view_plan(p, NULL, NULL));
-	plan_details(o, p, old, new);
+	plan_details(o, p, old, new, now);
 	json_array_append_new(pp->cascades, o);
 	pp->ncascades++;
 	if (p->n != p->count[PLAN_UNCHANGED])
@@ -214,7 +218,7 @@ add_plan(struct prplan *pp, const char *file, const char *action,
 /* Every task of c removed (its file is removed or renamed). */
 static void
 add_removed(struct prplan *pp, const char *file, const struct cascade *c,
-	    const char *why)
+	    const char *why, const struct input_now *now)
 {
 	struct plan p;
 	size_t i;
@@ -227,7 +231,7 @@ add_removed(struct prplan *pp, const char *file, const struct cascade *c,
 	}
 	memset(p.count, 0, sizeof(p.count));
 	p.count[PLAN_REMOVED] = p.n;
-	add_plan(pp, file, "removed", &p, c, NULL);
+	add_plan(pp, file, "removed", &p, c, NULL, now);
 	plan_release(&p);
 }
 
@@ -293,24 +297,28 @@ name_taken(const struct repo_config *rc, const struct cascade *c,
  */
 static void
 plan_file(struct prplan *pp, const struct config *cf,
-	  const struct repo_config *rc, const char *path,
+	  const struct repo_config *rc, struct store *st, const char *path,
 	  const struct strvec *changed, const struct cascade_file *files,
 	  size_t nfiles, const struct cascade_row *cs, size_t ncs)
 {
 	struct diags diags = DIAGS_INIT;
 	struct cascade *new = NULL, *old = NULL;
 	const struct cascade_file *f = NULL;
+	struct input_now now;
 	struct plan p;
 	size_t i;
 
+	/* input values count as they are now: the applied cascade's */
+	memset(&now, 0, sizeof(now));
+	now.st = st;
 	for (i = 0; i < nfiles && !f; i++)
 		if (!strcmp(files[i].path, path))
 			f = &files[i];
-	old = applied_from(cs, ncs, rc->name, path);
+	old = applied_from(cs, ncs, rc->name, path, &now.cascade_id);
 	if (!f) {
 		if (old)
 			add_removed(pp, path, old,
-				    "the cascade file is removed");
+				    "the cascade file is removed", &now);
 		goto out;
 	}
 	if (!f->data) {
@@ -328,14 +336,16 @@ plan_file(struct prplan *pp, const struct config *cf,
 	}
 	if (old && strcmp(old->name, new->name)) {
 		/* renamed: the old cascade goes, the new starts afresh */
-		add_removed(pp, path, old, "the cascade is renamed");
+		add_removed(pp, path, old, "the cascade is renamed", &now);
 		cascade_free(old);
 		old = NULL;
+		now.cascade_id = 0; /* the new name starts afresh */
 	}
-	plan_compute(&p, old, new, NULL, NULL);
-	add_plan(pp, path, old ? "changed" : "added", &p, old, new);
+	plan_compute(&p, old, new, input_now_digest, &now);
+	add_plan(pp, path, old ? "changed" : "added", &p, old, new, &now);
 	plan_release(&p);
 out:
+	arena_release(&now.arena);
 	cascade_free(new);
 	cascade_free(old);
 	diags_release(&diags);
@@ -392,14 +402,14 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 	    (ret = mirror_merge_base(mirror, base, row->head, mb)) < 0 ||
 	    (ret = mirror_diff_cascades(mirror, mb, row->head, rc->path,
 					&changed)) < 0 ||
-	    (ret = mirror_read_cascades(mirror, row->head, rc->path,
-					CASCADE_MAX_FILE_SIZE, &files,
-					&nfiles)) < 0 ||
+	    (ret = mirror_read_cascades_only(mirror, row->head, rc->path,
+					     CASCADE_MAX_FILE_SIZE, &changed,
+					     &files, &nfiles)) < 0 ||
 	    (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0)
 		goto out;
 	for (i = 0; i < changed.n; i++)
-		plan_file(&pp, cf, rc, changed.v[i], &changed, files, nfiles,
-			  cs, ncs);
+		plan_file(&pp, cf, rc, st, changed.v[i], &changed, files,
+			  nfiles, cs, ncs);
 	if (pp.first.len) {
 		*state = "failure";
 		buf_puts(desc, pp.first.ptr);

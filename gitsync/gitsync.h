@@ -121,6 +121,15 @@ struct cascade_file {
 int mirror_read_cascades(const char *mirror_dir, const char *commit,
 			 const char *dir, size_t max_size,
 			 struct cascade_file **out, size_t *n);
+/*
+ * The same, only for the paths in only (sorted, as mirror_diff_cascades
+ * gives them): a pull request's changed files, not the whole directory.
+ * The limits count the files read.
+ */
+int mirror_read_cascades_only(const char *mirror_dir, const char *commit,
+			      const char *dir, size_t max_size,
+			      const struct strvec *only,
+			      struct cascade_file **out, size_t *n);
 void cascade_files_free(struct cascade_file *v, size_t n);
 
 /*

@@ -5,7 +5,8 @@
  * what the field's digest covers, no more: a change of the digest is a
  * change of the text (but for the values of password inputs, which are
  * never written out, and the file store's content, which a plan of two
- * definitions does not know).
+ * definitions does not know).  And the input values as they are now
+ * (input_now): what a plan of a definition not yet applied compares.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,14 +80,56 @@ files_env_text(struct buf *out, const struct name_list *file,
 	}
 }
 
+int
+input_now_value(const struct input_now *x, const struct input *in,
+		struct buf *out)
+{
+	int r = x && x->cascade_id
+			? store_input_get(x->st, x->cascade_id, in->name, out)
+			: ERR_NOTFOUND;
+
+	if (r != ERR_NOTFOUND)
+		return r;
+	if (!in->default_value)
+		return ERR_NOTFOUND;
+	buf_add(out, in->default_value, in->default_len);
+	return 0;
+}
+
+const char *
+input_now_digest(void *ctx, const struct cascade *c, const struct input *in,
+		 size_t *len)
+{
+	struct input_now *x = ctx;
+	struct buf v = BUF_INIT, msg = BUF_INIT;
+	char *hex;
+
+	(void)c;
+	if (input_now_value(x, in, &v) < 0) {
+		buf_release(&v);
+		return NULL;
+	}
+	/* as the engine's fingerprints have it (sched.c): never the value */
+	buf_addf(&msg, "input\n%s\n", in->name);
+	buf_add(&msg, v.ptr, v.len);
+	hex = arena_alloc(&x->arena, SHA256_HEX_LEN + 1);
+	hmac_sha256_hex(hex, store_secret_key(x->st), AEAD_KEY_LEN, msg.ptr,
+			msg.len);
+	buf_release(&v);
+	buf_release(&msg);
+	*len = SHA256_HEX_LEN;
+	return hex;
+}
+
 /* The mapped inputs' values: text ones as they are, passwords never. */
 static void
 input_values_text(struct buf *out, const struct cascade *c,
-		  const struct task *t)
+		  const struct task *t, const struct input_now *now)
 {
 	const char **names = xmalloc((t->ninputs ? t->ninputs : 1) *
 				     sizeof(*names));
 	const struct input *in;
+	struct buf v = BUF_INIT;
 	size_t i, n = 0;
 
 	for (i = 0; i < t->ninputs; i++)
@@ -97,22 +140,24 @@ input_values_text(struct buf *out, const struct cascade *c,
 			continue;
 		in = cascade_input(c, names[i]);
 		buf_puts(out, names[i]);
-		if (!in || !in->default_value)
-			buf_puts(out, ": no default");
+		buf_reset(&v);
+		if (!in || input_now_value(now, in, &v) < 0)
+			buf_puts(out, ": no value");
 		else if (in->type == INPUT_PASSWORD)
 			buf_puts(out, " = ******** (a password: never shown)");
 		else {
 			buf_puts(out, " = ");
-			buf_add(out, in->default_value, in->default_len);
+			buf_add(out, v.ptr, v.len);
 		}
 		buf_putc(out, '\n');
 	}
+	buf_release(&v);
 	free(names);
 }
 
 void
 task_field_text(struct buf *out, const struct cascade *c, const struct task *t,
-		enum fp_field f)
+		enum fp_field f, const struct input_now *now)
 {
 	size_t i;
 
@@ -153,7 +198,7 @@ task_field_text(struct buf *out, const struct cascade *c, const struct task *t,
 		kvs_text(out, t->inputs, t->ninputs, " <- ");
 		break;
 	case FP_INPUT_VALUES:
-		input_values_text(out, c, t);
+		input_values_text(out, c, t, now);
 		break;
 	case FP_STORE:
 		files_env_text(out, &t->store_file, &t->store_env);

@@ -314,12 +314,32 @@ void plan_release(struct plan *p);
 /* Reset set size: added + changed + reset. */
 size_t plan_reset_count(const struct plan *p);
 /*
+ * The input values as they are now (plan-fields.c), for the plan of a
+ * definition not applied yet (a pull request's): the value set for the
+ * stored cascade cascade_id (0: none, the defaults), else the file's
+ * default.  Release arena (arena_release) when done.
+ */
+struct input_now {
+	struct store *st;
+	int64_t cascade_id;
+	struct arena arena;
+};
+/* The value into out: 0, or ERR_NOTFOUND (x may be NULL: defaults). */
+int input_now_value(const struct input_now *x, const struct input *in,
+		    struct buf *out);
+/* An input_value_fn (ctx: struct input_now): a keyed digest of the value,
+ * as the engine's fingerprints have it, so plans agree with a merge. */
+const char *input_now_digest(void *ctx, const struct cascade *c,
+			     const struct input *in, size_t *len);
+/*
  * A field of t's fingerprint as text, appended to out (plan-fields.c):
- * what a plan shows old beside new.  A password input's value is never
- * written; an empty text is a field t does not use.
+ * what a plan shows old beside new; input values as now has them (NULL:
+ * the defaults).  A password input's value is never written; an empty
+ * text is a field t does not use.
  */
 void task_field_text(struct buf *out, const struct cascade *c,
-		     const struct task *t, enum fp_field f);
+		     const struct task *t, enum fp_field f,
+		     const struct input_now *now);
 
 
 /*

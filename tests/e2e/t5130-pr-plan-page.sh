@@ -83,9 +83,16 @@ H="http://127.0.0.1:$PORT"
 ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* deploy/[a-z]*: success' '$T/serve.log') -eq 5 ]" \
 	"the base branch is applied and its 5 tasks ran"
 TOKEN=$("$SCAFFOLD" token create pages --role viewer -d "$T/data" 2>/dev/null | tail -1)
+# an operator sets the input deploy maps: deploy runs again with it
+run "$SCAFFOLD" input set -d "$T/data" deploy region us-east-1
+is "$RC:$ERR" "0:cascade 'deploy': 0 new, 1 changed, 0 removed; 0 downstream reset" "an input is set"
+ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* deploy/[a-z]*: success' '$T/serve.log') -eq 6 ]" \
+	"deploy ran again with it"
 
 # the pull request: build's env and script change (its script prints
-# markup and an escape byte, written as YAML's \e), lint goes, smoke comes after deploy
+# markup and an escape byte, written as YAML's \e), lint goes, smoke comes
+# after deploy; the default of the input changes, which changes nothing
+# while the value set counts
 w checkout -q -b topic
 cat >"$T/work/.scaffold/deploy.yaml" <<'Y'
 version: v1
@@ -93,7 +100,7 @@ name: deploy
 runner: local
 inputs:
   - name: region
-    default: eu-west-1
+    default: eu-central-1
 tasks:
   - name: build
     env: {MODE: fast}
@@ -325,5 +332,5 @@ is "$(nodes "$T/dom.html")" "build:changed test:reset deploy:reset docs:unchange
 is "$(xp "$T/dom.html" "count(//script[not(@src='../../ui.js')])")" 0 "and no script but scaffold's own"
 ok page_shot "$H/p/infra/$HEAD" plan-page 1280,1700 -H "Authorization: Bearer $TOKEN" \
 	"a screenshot of the plan page, as a viewer sees it"
-is "$(grep -c ' info: run ' "$T/serve.log")" 5 "nothing of the pull requests ran"
+is "$(grep -c ' info: run ' "$T/serve.log")" 6 "nothing of the pull requests ran"
 done_testing
