@@ -36,14 +36,16 @@ cmp_slot(const void *a, const void *b)
 }
 
 /*
- * Parents before children (Kahn's order), into topo; -1 when a parent
- * index is out of range or the graph has a cycle (nothing is drawn).
+ * Parents before children (Kahn's order), into topo, in O(nodes + edges):
+ * a page may draw a graph a pull request brought; -1 when a parent index
+ * is out of range or the graph has a cycle (nothing is drawn).
  */
 static int
 topo_order(const struct ui_dag_node *v, size_t n, size_t *topo)
 {
 	size_t *pending = xcalloc(n + 1, sizeof(*pending));
-	size_t i, k, d, m = 0, head = 0;
+	size_t *start = xcalloc(n + 2, sizeof(*start)), *child = NULL;
+	size_t i, k, d, m = 0, head = 0, nedges = 0;
 	int ret = -1;
 
 	for (i = 0; i < n; i++)
@@ -51,32 +53,46 @@ topo_order(const struct ui_dag_node *v, size_t n, size_t *topo)
 			if (v[i].deps[d].task >= n)
 				goto out;
 			pending[i]++;
+			start[v[i].deps[d].task + 1]++;
+			nedges++;
 		}
+	/* the children of k: child[start[k] .. start[k + 1]) */
+	for (i = 0; i < n; i++)
+		start[i + 1] += start[i];
+	child = xcalloc(nedges + 1, sizeof(*child));
+	for (i = 0; i < n; i++)
+		for (d = 0; d < v[i].ndeps; d++)
+			child[start[v[i].deps[d].task]++] = i;
+	/* start[k] now ends k's children: shift back */
+	for (i = n; i > 0; i--)
+		start[i] = start[i - 1];
+	start[0] = 0;
 	for (i = 0; i < n; i++)
 		if (!pending[i])
 			topo[m++] = i;
 	while (head < m) {
 		k = topo[head++];
-		/* children of k: every node with k among its parents */
-		for (i = 0; i < n; i++)
-			for (d = 0; d < v[i].ndeps; d++)
-				if (v[i].deps[d].task == k && !--pending[i])
-					topo[m++] = i;
+		for (d = start[k]; d < start[k + 1]; d++)
+			if (!--pending[child[d]])
+				topo[m++] = child[d];
 	}
 	ret = m == n ? 0 : -1;
 out:
 	free(pending);
+	free(start);
+	free(child);
 	return ret;
 }
 
-/* x[i] in node slots (halves when a layer is centred), y[i] the layer. */
+/* x[i] in node slots (halves when a layer is centred), y[i] the layer;
+ * O(nodes log nodes + edges): each layer's nodes are a bucket. */
 static void
 layout(const struct ui_dag_node *v, size_t n, const size_t *topo, double *x,
        size_t *y, size_t *out_w, size_t *out_h)
 {
 	size_t i, k, d, m, nlayers = 0, widest = 0;
 	struct slot *slots = xcalloc(n + 1, sizeof(*slots));
-	size_t *count;
+	size_t *first, *order;
 	double sum;
 
 	for (k = 0; k < n; k++) {
@@ -88,18 +104,28 @@ layout(const struct ui_dag_node *v, size_t n, const size_t *topo, double *x,
 		if (y[i] + 1 > nlayers)
 			nlayers = y[i] + 1;
 	}
-	count = xcalloc(nlayers + 1, sizeof(*count));
+	/* the nodes of layer d: order[first[d] .. first[d + 1]) */
+	first = xcalloc(nlayers + 2, sizeof(*first));
+	order = xcalloc(n + 1, sizeof(*order));
 	for (i = 0; i < n; i++)
-		if (++count[y[i]] > widest)
-			widest = count[y[i]];
+		first[y[i] + 1]++;
+	for (d = 0; d < nlayers; d++) {
+		if (first[d + 1] > widest)
+			widest = first[d + 1];
+		first[d + 1] += first[d];
+	}
+	for (i = 0; i < n; i++)
+		order[first[y[i]]++] = i;
+	for (d = nlayers; d > 0; d--)
+		first[d] = first[d - 1];
+	first[0] = 0;
 	for (d = 0; d < nlayers; d++) {
 		m = 0;
-		for (i = 0; i < n; i++) {
-			if (y[i] != d)
-				continue;
+		for (k = first[d]; k < first[d + 1]; k++) {
+			i = order[k];
 			sum = 0;
-			for (k = 0; k < v[i].ndeps; k++)
-				sum += x[v[i].deps[k].task];
+			for (size_t e = 0; e < v[i].ndeps; e++)
+				sum += x[v[i].deps[e].task];
 			slots[m].key = v[i].ndeps ? sum / (double)v[i].ndeps : 0;
 			slots[m].task = i;
 			m++;
@@ -111,7 +137,8 @@ layout(const struct ui_dag_node *v, size_t n, const size_t *topo, double *x,
 	*out_w = widest;
 	*out_h = nlayers;
 	free(slots);
-	free(count);
+	free(first);
+	free(order);
 }
 
 void

@@ -21,6 +21,10 @@
 #define DIFF_MAX (256 * 1024)
 /* Lines of context around each change of a script. */
 #define DIFF_CONTEXT 3
+/* What a page draws and lists at most of one cascade (a pull request may
+ * bring any number of tasks; the API answers them all). */
+#define GRAPH_MAX 2000
+#define TASKS_MAX 200
 
 /* How the graph draws a task, by its action in the plan. */
 static const struct {
@@ -153,7 +157,7 @@ fields_section(struct page *p, json_t *tasks)
 	if (!json_array_size(tasks))
 		return;
 	buf_puts(&p->b, "<h3>What changed, old beside new</h3>\n");
-	for (i = 0; i < json_array_size(tasks); i++) {
+	for (i = 0; i < json_array_size(tasks) && i < TASKS_MAX; i++) {
 		json_t *t = json_array_get(tasks, i);
 		json_t *fs = json_object_get(t, "fields");
 		const char *act = jstr(t, "action");
@@ -192,6 +196,10 @@ fields_section(struct page *p, json_t *tasks)
 		}
 		buf_puts(&p->b, "</tbody></table></div>\n</div>\n");
 	}
+	if (json_array_size(tasks) > TASKS_MAX)
+		buf_addf(&p->b, "<p class=\"muted\">And %zu more tasks: the "
+				"API's plan has them all.</p>\n",
+			 json_array_size(tasks) - TASKS_MAX);
 }
 
 /* The definition's graph, each task marked by what a merge does to it. */
@@ -205,6 +213,12 @@ graph_section(struct page *p, json_t *plan, json_t *graph)
 
 	if (!n)
 		return;
+	if (n > GRAPH_MAX) {
+		buf_addf(&p->b, "<p class=\"muted\">The graph of %zu tasks is "
+				"too big to draw here (at most %d).</p>\n",
+			 n, GRAPH_MAX);
+		return;
+	}
 	v = xcalloc(n, sizeof(*v));
 	for (i = 0, m = 0; i < n; i++)
 		m += json_array_size(json_object_get(json_array_get(graph, i),

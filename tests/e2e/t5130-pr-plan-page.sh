@@ -324,6 +324,26 @@ is "$(printf '%s\n' "$OUT" | sed -n '2p;/web.yaml: invalid/,$p')" \
   .scaffold/web.yaml:6:5: task 'up': unknown key 'depend_on'; did you mean 'depends_on'?" \
 	"it prints the root cause with file:line:col"
 
+# --- a pull request that brings a cascade of 2,500 tasks: the page draws
+# and lists a bounded part, the API has it all
+w checkout -q main && w checkout -q -b big
+awk 'BEGIN { print "version: v1\nname: big\nrunner: local\ntasks:";
+	for (i = 0; i < 2500; i++) printf "  - {name: t%04d, run: echo %d}\n", i, i }' \
+	>"$T/work/.scaffold/big.yaml"
+w add -A && w commit -qm "pr 7" && w push -q "$BASE_GIT" HEAD:refs/pull/7/head
+HEAD7=$(w rev-parse HEAD)
+payload opened 7 "$HEAD7" >"$T/pr7.json"
+is "$(post "$T/pr7.json" d-7)" 202 "a pull request with a cascade of 2,500 tasks is accepted"
+ok wait_for 30 grep -q "prplan: repo 'infra': pull request #7 at $(echo "$HEAD7" | cut -c1-12): success" "$T/serve.log" \
+	"and planned"
+curl -s -H "Authorization: Bearer $TOKEN" "$H/p/infra/$HEAD7" >"$T/big.html"
+is "$(grep -c '^<p class="muted">The graph of 2500 tasks is too big to draw here (at most 2000).</p>$' "$T/big.html"):$(xp "$T/big.html" "count(//svg)")" \
+	"1:0" "the page does not draw a graph of 2,500 tasks"
+is "$(xp "$T/big.html" "count(//div[@class='task-change'])"):$(grep -c '^<p class="muted">And 2300 more tasks: the API.s plan has them all.</p>$' "$T/big.html")" \
+	"200:1" "it lists 200 of the tasks added, and says how many more"
+is "$(get "/api/v1/repos/infra/plans/$HEAD7" | json cascades.0.tasks | grep -o '"task":' | wc -l | tr -d ' ')" 2500 \
+	"the API's plan has them all"
+
 # --- Chromium: the page renders without JavaScript; a screenshot
 timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
 		--dump-dom "$H/p/infra/$HEAD" >"$T/dom.html" 2>>"$T/chrome.log"
