@@ -94,8 +94,7 @@ out:
 
 struct input_ctx {
 	struct sched *s;
-	int64_t cascade_id; /* 0: not stored yet, defaults only */
-	struct arena arena;
+	struct input_now now; /* cascade_id 0: not stored yet, defaults */
 };
 
 /* The value of an input: the stored one, else the default; NULL if none. */
@@ -103,43 +102,26 @@ int
 input_value(struct sched *s, int64_t cascade_id, const struct input *in,
 	    struct buf *out)
 {
-	int r = cascade_id ? store_input_get(s->st, cascade_id, in->name, out)
-			   : ERR_NOTFOUND;
+	struct input_now now;
 
-	if (r != ERR_NOTFOUND)
-		return r;
-	if (!in->default_value)
-		return ERR_NOTFOUND;
-	buf_add(out, in->default_value, in->default_len);
-	return 0;
+	memset(&now, 0, sizeof(now));
+	now.st = s->st;
+	now.cascade_id = cascade_id;
+	return input_now_value(&now, in, out);
 }
 
 /*
  * For fingerprints: a keyed digest of the value, never the value, so that
- * a fingerprint in the database tells nothing about a password.
+ * a fingerprint in the database tells nothing about a password (the same
+ * digest a pull request's plan compares, plan-fields.c).
  */
 static const char *
 fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
 	       size_t *len)
 {
 	struct input_ctx *x = ctx;
-	struct buf v = BUF_INIT, msg = BUF_INIT;
-	char *hex;
 
-	(void)c;
-	if (input_value(x->s, x->cascade_id, in, &v) < 0) {
-		buf_release(&v);
-		return NULL;
-	}
-	buf_addf(&msg, "input\n%s\n", in->name);
-	buf_add(&msg, v.ptr, v.len);
-	hex = arena_alloc(&x->arena, SHA256_HEX_LEN + 1);
-	hmac_sha256_hex(hex, store_secret_key(x->s->st), AEAD_KEY_LEN,
-			msg.ptr, msg.len);
-	buf_release(&v);
-	buf_release(&msg);
-	*len = SHA256_HEX_LEN;
-	return hex;
+	return input_now_digest(&x->now, c, in, len);
 }
 
 /* For fingerprints: the content hash of a file of the file store. */
@@ -151,10 +133,10 @@ fp_file_hash(void *ctx, const struct cascade *c, const char *name)
 	char *hex;
 
 	(void)c;
-	if (!x->cascade_id || store_file_get(x->s->st, x->cascade_id, name,
-					     &f) < 0)
+	if (!x->now.cascade_id ||
+	    store_file_get(x->s->st, x->now.cascade_id, name, &f) < 0)
 		return NULL;
-	hex = arena_strdup(&x->arena, f.blob);
+	hex = arena_strdup(&x->now.arena, f.blob);
 	free(f.name);
 	return hex;
 }
@@ -529,13 +511,15 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	if (have_prev && cascade_load(&old, c->file, prev.source,
 				      strlen(prev.source), 0, &d) == 0) {
 		ictx.s = s;
-		ictx.cascade_id = row.id;
+		ictx.now.st = s->st;
+		ictx.now.cascade_id = row.id;
 		plan_compute(&plan, old, c, fp_input_value, &ictx);
 		have_plan = 1;
 	}
 
 	ictx.s = s;
-	ictx.cascade_id = row.id;
+	ictx.now.st = s->st;
+	ictx.now.cascade_id = row.id;
 	fps = xcalloc(c->ntasks + 1, sizeof(*fps));
 	seeds = xcalloc(c->ntasks + 1, sizeof(*seeds));
 	origin = xcalloc(c->ntasks + 1, sizeof(*origin));
@@ -643,7 +627,7 @@ out:
 		cascade_row_release(&prev);
 	strmap_release(&idx);
 	task_rows_free(rows, nrows);
-	arena_release(&ictx.arena);
+	arena_release(&ictx.now.arena);
 	buf_release(&reason);
 	reset_rows_free(resets, nresets);
 	free(fps);

@@ -90,7 +90,7 @@ static void
 layout(const struct ui_dag_node *v, size_t n, const size_t *topo, double *x,
        size_t *y, size_t *out_w, size_t *out_h)
 {
-	size_t i, k, d, m, nlayers = 0, widest = 0;
+	size_t i, k, d, e, m, nlayers = 0, widest = 0;
 	struct slot *slots = xcalloc(n + 1, sizeof(*slots));
 	size_t *first, *order;
 	double sum;
@@ -124,7 +124,7 @@ layout(const struct ui_dag_node *v, size_t n, const size_t *topo, double *x,
 		for (k = first[d]; k < first[d + 1]; k++) {
 			i = order[k];
 			sum = 0;
-			for (size_t e = 0; e < v[i].ndeps; e++)
+			for (e = 0; e < v[i].ndeps; e++)
 				sum += x[v[i].deps[e].task];
 			slots[m].key = v[i].ndeps ? sum / (double)v[i].ndeps : 0;
 			slots[m].task = i;
