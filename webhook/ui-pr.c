@@ -25,6 +25,8 @@
  * bring any number of tasks; the API answers them all). */
 #define GRAPH_MAX 2000
 #define TASKS_MAX 200
+/* The bytes of field values and scripts one page shows at most. */
+#define PAGE_TEXT_MAX (4 * 1024 * 1024)
 
 /* How the graph draws a task, by its action in the plan. */
 static const struct {
@@ -78,9 +80,19 @@ jbytes(json_t *v, size_t *len)
 	return json_string_value(v);
 }
 
+/* Whether len more bytes fit in what the page has *left to show. */
+static int
+fits(size_t *left, size_t len)
+{
+	if (len > *left)
+		return 0;
+	*left -= len;
+	return 1;
+}
+
 /* A field's text in a cell: <pre>, or "none" for a side without it. */
 static void
-field_cell(struct page *p, const char *side, json_t *v)
+field_cell(struct page *p, const char *side, json_t *v, size_t *left)
 {
 	const char *s;
 	size_t len;
@@ -91,6 +103,10 @@ field_cell(struct page *p, const char *side, json_t *v)
 		buf_puts(&p->b, "<span class=\"muted\">none</span>");
 	else if (!len)
 		buf_puts(&p->b, "<span class=\"muted\">not set</span>");
+	else if (!fits(left, len))
+		buf_addf(&p->b, "<span class=\"muted\">%zu bytes: more than "
+				"this page shows</span>",
+			 len);
 	else {
 		buf_puts(&p->b, "<pre>");
 		html_ntxt(&p->b, s, len);
@@ -102,7 +118,7 @@ field_cell(struct page *p, const char *side, json_t *v)
 /* The line diff of two scripts (a side may be null: all added or all
  * removed), each line a <span> of its kind. */
 static void
-script_diff(struct page *p, json_t *old, json_t *new)
+script_diff(struct page *p, json_t *old, json_t *new, size_t *left)
 {
 	struct diff_line *v = NULL;
 	const char *a, *b;
@@ -110,11 +126,11 @@ script_diff(struct page *p, json_t *old, json_t *new)
 
 	a = jbytes(old, &alen);
 	b = jbytes(new, &blen);
-	if (alen > DIFF_MAX || blen > DIFF_MAX) {
+	if (alen > DIFF_MAX || blen > DIFF_MAX || !fits(left, alen + blen)) {
 		buf_addf(&p->b, "<td colspan=\"2\"><p class=\"muted\">The "
 				"scripts are too long for a line diff here "
-				"(%zu and %zu bytes, over %d).</p></td>",
-			 alen, blen, DIFF_MAX);
+				"(%zu and %zu bytes).</p></td>",
+			 alen, blen);
 		return;
 	}
 	if (text_diff(&v, &n, a ? a : "", alen, b ? b : "", blen,
@@ -150,7 +166,7 @@ script_diff(struct page *p, json_t *old, json_t *new)
 
 /* Each task added, changed or removed, with its fields old beside new. */
 static void
-fields_section(struct page *p, json_t *tasks)
+fields_section(struct page *p, json_t *tasks, size_t *left)
 {
 	size_t i, k;
 
@@ -187,10 +203,12 @@ fields_section(struct page *p, json_t *tasks)
 			buf_puts(&p->b, "</th>");
 			if (!strcmp(name, "run")) {
 				script_diff(p, json_object_get(f, "old"),
-					    json_object_get(f, "new"));
+					    json_object_get(f, "new"), left);
 			} else {
-				field_cell(p, "old", json_object_get(f, "old"));
-				field_cell(p, "new", json_object_get(f, "new"));
+				field_cell(p, "old", json_object_get(f, "old"),
+					   left);
+				field_cell(p, "new", json_object_get(f, "new"),
+					   left);
 			}
 			buf_puts(&p->b, "</tr>\n");
 		}
@@ -298,7 +316,7 @@ task_list(struct page *p, json_t *plan, const char *key, const char *act,
 
 /* The section of one cascade file. */
 static void
-cascade_section(struct page *p, json_t *c)
+cascade_section(struct page *p, json_t *c, size_t *left)
 {
 	json_t *plan = json_object_get(c, "plan");
 	json_t *errs = json_object_get(c, "errors");
@@ -353,7 +371,7 @@ cascade_section(struct page *p, json_t *c)
 	}
 	graph_section(p, plan, json_object_get(c, "graph"));
 	if (nchanged && auth_may_see(p->r, PAGE_DETAIL))
-		fields_section(p, json_object_get(c, "tasks"));
+		fields_section(p, json_object_get(c, "tasks"), left);
 	else if (nchanged)
 		ui_sign_in_note(p, "The old and new values of the fields");
 	buf_puts(&p->b, "</section>\n");
@@ -369,7 +387,7 @@ ui_pr_plan(struct req *r)
 	json_t *j = NULL, *cs;
 	json_error_t jerr;
 	struct page p;
-	size_t i;
+	size_t i, left = PAGE_TEXT_MAX;
 	int ret;
 
 	memset(&p, 0, sizeof(p));
@@ -428,7 +446,7 @@ ui_pr_plan(struct req *r)
 	}
 	cs = json_object_get(j, "cascades");
 	for (i = 0; i < json_array_size(cs); i++)
-		cascade_section(&p, json_array_get(cs, i));
+		cascade_section(&p, json_array_get(cs, i), &left);
 	ui_end(&p);
 out:
 	json_decref(j);
