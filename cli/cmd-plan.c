@@ -161,10 +161,12 @@ print_pr_cascade(json_t *c)
 	       jstr(c, "action"));
 	if (!strcmp(jstr(c, "action"), "invalid")) {
 		errs = json_object_get(c, "errors");
-		for (i = 0; i < json_array_size(errs); i++)
+		for (i = 0; i < json_array_size(errs); i++) {
+			json_t *e = json_array_get(errs, i);
+
 			printf("  %s\n",
-			       escape_text(&e1, json_string_value(
-							json_array_get(errs, i))));
+			       escape_text(&e1, json_string_value(e)));
+		}
 		goto out;
 	}
 	nch = json_array_size(json_object_get(plan, "changed"));

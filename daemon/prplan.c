@@ -172,21 +172,23 @@ plan_details(json_t *o, const struct plan *p, const struct cascade *old,
 		const struct task *t = &drawn->tasks[i];
 		struct plan_entry key = { .task = t->name };
 		const struct plan_entry *hit;
+		const char *act;
 
 		/* the plan's entries are sorted by task name */
 		hit = bsearch(&key, p->v, p->n, sizeof(*p->v), cmp_entry);
 		deps = json_array();
-		for (d = 0; d < t->ndeps; d++)
+		for (d = 0; d < t->ndeps; d++) {
+			const struct dep *dp = &t->deps[d];
+
 			json_array_append_new(
 				deps, json_pack("{s:I,s:s}", "task",
-						(json_int_t)t->deps[d].task,
-						"kind",
-						dep_kind_names[t->deps[d].kind]));
+						(json_int_t)dp->task, "kind",
+						dep_kind_names[dp->kind]));
+		}
+		act = plan_action_names[hit ? hit->action : PLAN_UNCHANGED];
 		json_array_append_new(graph,
 				      json_pack("{s:s,s:s,s:o}", "task",
-						t->name, "action",
-						plan_action_names[hit ? hit->action
-								      : PLAN_UNCHANGED],
+						t->name, "action", act,
 						"deps", deps));
 	}
 	json_object_set_new(o, "tasks", tasks);

@@ -126,7 +126,8 @@ layout(const struct ui_dag_node *v, size_t n, const size_t *topo, double *x,
 			sum = 0;
 			for (e = 0; e < v[i].ndeps; e++)
 				sum += x[v[i].deps[e].task];
-			slots[m].key = v[i].ndeps ? sum / (double)v[i].ndeps : 0;
+			slots[m].key =
+				v[i].ndeps ? sum / (double)v[i].ndeps : 0;
 			slots[m].task = i;
 			m++;
 		}
