@@ -353,4 +353,8 @@ is "$(xp "$T/dom.html" "count(//script[not(@src='../../ui.js')])")" 0 "and no sc
 ok page_shot "$H/p/infra/$HEAD" plan-page 1280,1700 -H "Authorization: Bearer $TOKEN" \
 	"a screenshot of the plan page, as a viewer sees it"
 is "$(grep -c ' info: run ' "$T/serve.log")" 6 "nothing of the pull requests ran"
+kill -TERM "$SPID"
+wait "$SPID"
+is "$?" 0 "serve stops cleanly (a sanitized build: nothing leaked)"
+SPID=
 done_testing
