@@ -124,7 +124,9 @@ int mirror_read_cascades(const char *mirror_dir, const char *commit,
 /*
  * The same, only for the paths in only (sorted, as mirror_diff_cascades
  * gives them): a pull request's changed files, not the whole directory.
- * The limits count the files read.
+ * The files left out count against the budget as they would for the
+ * whole directory (from their sizes, never read), so a file is refused
+ * exactly when mirror_read_cascades would refuse it.
  */
 int mirror_read_cascades_only(const char *mirror_dir, const char *commit,
 			      const char *dir, size_t max_size,

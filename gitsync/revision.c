@@ -373,19 +373,26 @@ mirror_read_cascades_only(const char *mirror_dir, const char *commit,
 		if (d.len > 0)
 			buf_addf(&path, "%s/", d.ptr);
 		buf_puts(&path, name);
-		if (only) {
-			const char *key = path.ptr;
-
-			if (!bsearch(&key, only->v, only->n, sizeof(*only->v),
-				     cmp_cstr))
-				continue;
-		}
 		if ((r = blob_size(&size, odb, git_tree_entry_id(e))) < 0) {
 			ret = gitsync_err(r,
 					  "cannot read '%s' at '%s' in "
 					  "mirror '%s'",
 					  path.ptr, commit, mirror_dir);
 			goto out;
+		}
+		if (only) {
+			const char *key = path.ptr;
+
+			/* a file left out still counts against the budget,
+			 * as it would for the whole directory: from its
+			 * size, never read */
+			if (!bsearch(&key, only->v, only->n, sizeof(*only->v),
+				     cmp_cstr)) {
+				if (!max_size ||
+				    (size <= max_size && size <= budget - total))
+					total += size;
+				continue;
+			}
 		}
 		GROW(v, cnt + 1, alloc);
 		f = &v[cnt++];
