@@ -23,8 +23,8 @@
 # task, default BENCH_TASKS/2), BENCH_RUNS (5), BENCH_MAX_S (1.0),
 # BENCH_MAX_KB (102400); for engine.sh BENCH_ENGINE_TASKS (1000),
 # BENCH_ENGINE_RUNS (3), and BENCH_ENGINE=0 to skip it; BENCH_GITSYNC=0
-# skips gitsync.sh, BENCH_DOCKER=0 docker.sh, BENCH_SSH=0 ssh.sh (their
-# settings: bench/README.md).
+# skips gitsync.sh, BENCH_DOCKER=0 docker.sh, BENCH_SSH=0 ssh.sh,
+# BENCH_PRPLAN=0 prplan.sh (their settings: bench/README.md).
 set -eu
 
 # a relative SCAFFOLD is relative to where run.sh was started
@@ -219,6 +219,15 @@ fi
 if [ "${BENCH_CHECK:-1}" != 0 ]; then
 	echo
 	SCAFFOLD=$SCAFFOLD sh bench/check.sh || die "drift probe benchmark failed"
+fi
+# 12. pull request plans (bench/prplan.sh; issue 20): 200 cascades of 50
+# tasks, pull requests that change one task: the webhook to the
+# scaffold/plan status posted, under 200 ms after the fetch, beside
+# `scaffold plan` on the two files.  A minute or two.  BENCH_PRPLAN=0
+# skips it; its settings: bench/README.md.
+if [ "${BENCH_PRPLAN:-1}" != 0 ]; then
+	echo
+	SCAFFOLD=$SCAFFOLD sh bench/prplan.sh || missed=yes
 fi
 if [ "$missed" = yes ]; then
 	echo "bench: target missed" >&2

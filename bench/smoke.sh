@@ -24,7 +24,7 @@ export SCAFFOLD
 OUT=bench/out/smoke
 mkdir -p "$OUT"
 
-ALL="core engine gitsync docker swarm ssh webhook ui check http replay"
+ALL="core engine gitsync docker swarm ssh webhook ui check http replay prplan"
 
 # name: the command at its smallest size
 smoke() {
@@ -32,7 +32,8 @@ smoke() {
 	core) # validate and plan of a 50-task cascade, the plan checked
 		env BENCH_TASKS=50 BENCH_RUNS=1 BENCH_ENGINE=0 \
 			BENCH_GITSYNC=0 BENCH_DOCKER=0 BENCH_SSH=0 \
-			BENCH_WEBHOOK=0 BENCH_UI=0 BENCH_CHECK=0 sh bench/run.sh ;;
+			BENCH_WEBHOOK=0 BENCH_UI=0 BENCH_CHECK=0 \
+			BENCH_PRPLAN=0 sh bench/run.sh ;;
 	engine)
 		env BENCH_ENGINE_TASKS=5 BENCH_ENGINE_RUNS=1 \
 			sh bench/engine.sh ;;
@@ -63,6 +64,9 @@ smoke() {
 		env BENCH_HTTP_SMOKE=1 sh bench/http.sh ;;
 	replay)
 		env BENCH_REPLAY_SMOKE=1 sh bench/replay.sh ;;
+	prplan) # one pull request on 2 cascades of 10 tasks
+		env BENCH_PR_CASCADES=2 BENCH_PR_TASKS=10 BENCH_PR_ROUNDS=1 \
+			BENCH_PR_SMOKE=1 sh bench/prplan.sh ;;
 	*)
 		echo "bench-smoke: no benchmark '$1' (known: $ALL)" >&2
 		return 2 ;;

@@ -67,6 +67,7 @@ struct cmd_opts {
 	/* S (--server URL): talk to a daemon; SCAFFOLD_SERVER when neither
 	 * --server nor --data-dir is given.  NULL: work on data_dir. */
 	const char *server;
+	int server_given; /* --server itself, not $SCAFFOLD_SERVER */
 	int follow; /* F (--follow, and -f when f is not allowed) */
 	int check;  /* K (--check): a drift probe's, not a run's */
 	int limit;	  /* L (--limit N): at most N (1 to 1000); 0: unset */

@@ -110,6 +110,7 @@ cmd_parse(const struct cmd_entry *self, int argc, char **argv,
 				return -2;
 			}
 			opts->server = optarg;
+			opts->server_given = 1;
 			break;
 		case 'F':
 			opts->follow = 1;

@@ -40,11 +40,11 @@ diag_text(struct buf *out, const struct diag *d)
 		buf_addf(out, "%s: %s", d->file, d->msg);
 }
 
-/* The active definition of repo applied from file, parsed, and its id in
- * *id; NULL: none. */
+/* The active definition of repo applied from file, parsed (*id its row);
+ * NULL: none. */
 static struct cascade *
-applied_from(int64_t *id, const struct cascade_row *cs, size_t ncs,
-	     const char *repo, const char *file)
+applied_from(const struct cascade_row *cs, size_t ncs, const char *repo,
+	     const char *file, int64_t *id)
 {
 	struct diags diags = DIAGS_INIT;
 	struct cascade *c = NULL;
@@ -66,10 +66,142 @@ applied_from(int64_t *id, const struct cascade_row *cs, size_t ncs,
 	return c;
 }
 
-/* Add one cascade's plan to pp. */
+/*
+ * The fields of task t (of c) for the page: those in mask whose text is
+ * not empty, each {"field", side: TEXT}.  into: the array to fill, or to
+ * complete (the other side of the same fields, in the same order).
+ */
+static void
+task_fields(json_t *into, const struct cascade *c, const struct task *t,
+	    unsigned mask, const char *side, const struct input_now *now)
+{
+	struct buf b = BUF_INIT;
+	size_t f, k = 0;
+	json_t *o;
+
+	for (f = 0; f < FP_NFIELDS; f++) {
+		if (!(mask & (1u << f)))
+			continue;
+		buf_reset(&b);
+		if (t)
+			task_field_text(&b, c, t, (enum fp_field)f, now);
+		o = json_array_get(into, k);
+		if (!o) {
+			o = json_object();
+			json_object_set_new(o, "field",
+					    json_string(fp_field_names[f]));
+			json_object_set_new(o, "old", json_null());
+			json_object_set_new(o, "new", json_null());
+			json_array_append_new(into, o);
+		}
+		k++;
+		if (t)
+			json_object_set_new(o, side,
+					    json_stringn(b.ptr, b.len));
+	}
+	buf_release(&b);
+}
+
+/* The fields t of c uses (its text not empty). */
+static unsigned
+used_fields(const struct cascade *c, const struct task *t,
+	    const struct input_now *now)
+{
+	struct buf b = BUF_INIT;
+	unsigned mask = 0;
+	size_t f;
+
+	for (f = 0; f < FP_NFIELDS; f++) {
+		buf_reset(&b);
+		task_field_text(&b, c, t, (enum fp_field)f, now);
+		if (b.len)
+			mask |= 1u << f;
+	}
+	buf_release(&b);
+	return mask;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct plan_entry *)a)->task,
+		      ((const struct plan_entry *)b)->task);
+}
+
+/*
+ * What the page shows besides the lists (ui-pr.c, the API's plan):
+ * "tasks", each task added, changed or removed with its fields old beside
+ * new (an added task's old and a removed one's new are null), and
+ * "graph", the tasks of the definition drawn (new, else old) in file
+ * order, each with its action in the plan and its parents.
+ */
+static void
+plan_details(json_t *o, const struct plan *p, const struct cascade *old,
+	     const struct cascade *new, const struct input_now *now)
+{
+	const struct cascade *drawn = new ? new : old;
+	json_t *tasks = json_array(), *graph = json_array(), *f, *deps;
+	const struct plan_entry *e;
+	const struct task *to, *tn;
+	unsigned mask;
+	size_t i, d;
+
+	for (i = 0; i < p->n; i++) {
+		e = &p->v[i];
+		if (e->action != PLAN_ADDED && e->action != PLAN_CHANGED &&
+		    e->action != PLAN_REMOVED)
+			continue;
+		to = old ? cascade_task(old, e->task) : NULL;
+		tn = new ? cascade_task(new, e->task) : NULL;
+		if (e->action == PLAN_REMOVED)
+			tn = NULL;
+		if (e->action == PLAN_ADDED)
+			to = NULL;
+		mask = e->action == PLAN_CHANGED ? e->changed
+		       : tn		       ? used_fields(new, tn, now)
+		       : to		       ? used_fields(old, to, now)
+					       : 0;
+		f = json_array();
+		task_fields(f, old, to, mask, "old", now);
+		task_fields(f, new, tn, mask, "new", now);
+		json_array_append_new(
+			tasks, json_pack("{s:s,s:s,s:o}", "task", e->task,
+					 "action", plan_action_names[e->action],
+					 "fields", f));
+	}
+	for (i = 0; drawn && i < drawn->ntasks; i++) {
+		const struct task *t = &drawn->tasks[i];
+		struct plan_entry key = { .task = t->name };
+		const struct plan_entry *hit;
+		const char *act;
+
+		/* the plan's entries are sorted by task name */
+		hit = bsearch(&key, p->v, p->n, sizeof(*p->v), cmp_entry);
+		deps = json_array();
+		for (d = 0; d < t->ndeps; d++) {
+			const struct dep *dp = &t->deps[d];
+
+			json_array_append_new(
+				deps, json_pack("{s:I,s:s}", "task",
+						(json_int_t)dp->task, "kind",
+						dep_kind_names[dp->kind]));
+		}
+		act = plan_action_names[hit ? hit->action : PLAN_UNCHANGED];
+		json_array_append_new(graph,
+				      json_pack("{s:s,s:s,s:o}", "task",
+						t->name, "action", act,
+						"deps", deps));
+	}
+	json_object_set_new(o, "tasks", tasks);
+	json_object_set_new(o, "graph", graph);
+}
+
+/* Add one cascade's plan to pp (old, new: its two definitions, either
+ * may be NULL). */
 static void
 add_plan(struct prplan *pp, const char *file, const char *action,
-	 const struct plan *p)
+	 const struct plan *p, const struct cascade *old,
+	 const struct cascade *new, const struct input_now *now)
 {
 	json_t *o = json_object();
 
@@ -77,6 +209,7 @@ add_plan(struct prplan *pp, const char *file, const char *action,
 	json_object_set_new(o, "cascade", json_string(p->cascade));
 	json_object_set_new(o, "action", json_string(action));
 	json_object_set_new(o, "plan", view_plan(p, NULL, NULL));
+	plan_details(o, p, old, new, now);
 	json_array_append_new(pp->cascades, o);
 	pp->ncascades++;
 	if (p->n != p->count[PLAN_UNCHANGED])
@@ -88,7 +221,7 @@ add_plan(struct prplan *pp, const char *file, const char *action,
 /* Every task of c removed (its file is removed or renamed). */
 static void
 add_removed(struct prplan *pp, const char *file, const struct cascade *c,
-	    const char *why)
+	    const char *why, const struct input_now *now)
 {
 	struct plan p;
 	size_t i;
@@ -101,7 +234,7 @@ add_removed(struct prplan *pp, const char *file, const struct cascade *c,
 	}
 	memset(p.count, 0, sizeof(p.count));
 	p.count[PLAN_REMOVED] = p.n;
-	add_plan(pp, file, "removed", &p);
+	add_plan(pp, file, "removed", &p, c, NULL, now);
 	plan_release(&p);
 }
 
@@ -166,28 +299,29 @@ name_taken(const struct repo_config *rc, const struct cascade *c,
  * then compare it with what is applied from that file now.
  */
 static void
-plan_file(struct prplan *pp, struct store *st, const struct config *cf,
-	  const struct repo_config *rc, const char *path,
+plan_file(struct prplan *pp, const struct config *cf,
+	  const struct repo_config *rc, struct store *st, const char *path,
 	  const struct strvec *changed, const struct cascade_file *files,
 	  size_t nfiles, const struct cascade_row *cs, size_t ncs)
 {
 	struct diags diags = DIAGS_INIT;
 	struct cascade *new = NULL, *old = NULL;
 	const struct cascade_file *f = NULL;
-	struct input_now in;
+	struct input_now now;
 	struct plan p;
 	size_t i;
 
-	memset(&in, 0, sizeof(in));
-	in.st = st;
+	/* input values count as they are now: the applied cascade's */
+	memset(&now, 0, sizeof(now));
+	now.st = st;
 	for (i = 0; i < nfiles && !f; i++)
 		if (!strcmp(files[i].path, path))
 			f = &files[i];
-	old = applied_from(&in.cascade_id, cs, ncs, rc->name, path);
+	old = applied_from(cs, ncs, rc->name, path, &now.cascade_id);
 	if (!f) {
 		if (old)
 			add_removed(pp, path, old,
-				    "the cascade file is removed");
+				    "the cascade file is removed", &now);
 		goto out;
 	}
 	if (!f->data) {
@@ -205,21 +339,19 @@ plan_file(struct prplan *pp, struct store *st, const struct config *cf,
 	}
 	if (old && strcmp(old->name, new->name)) {
 		/* renamed: the old cascade goes, the new starts afresh */
-		add_removed(pp, path, old, "the cascade is renamed");
+		add_removed(pp, path, old, "the cascade is renamed", &now);
 		cascade_free(old);
 		old = NULL;
-		in.cascade_id = 0;
+		now.cascade_id = 0; /* the new name starts afresh */
 	}
-	/* the input values set now count on both sides, as the merge's
-	 * apply will count them */
-	plan_compute(&p, old, new, input_now_value, &in);
-	add_plan(pp, path, old ? "changed" : "added", &p);
+	plan_compute(&p, old, new, input_now_digest, &now);
+	add_plan(pp, path, old ? "changed" : "added", &p, old, new, &now);
 	plan_release(&p);
 out:
+	arena_release(&now.arena);
 	cascade_free(new);
 	cascade_free(old);
 	diags_release(&diags);
-	arena_release(&in.arena);
 }
 
 /*
@@ -286,14 +418,16 @@ plan_head(json_t **out, const char **state, struct buf *desc,
 		strvec_clear(&changed);
 		ret = 0;
 	} else if (ret < 0 ||
-		   (ret = mirror_read_cascades(mirror, row->head, rc->path,
-					       CASCADE_MAX_FILE_SIZE, &files,
-					       &nfiles)) < 0 ||
+		   (ret = mirror_read_cascades_only(mirror, row->head,
+						    rc->path,
+						    CASCADE_MAX_FILE_SIZE,
+						    &changed, &files,
+						    &nfiles)) < 0 ||
 		   (ret = store_cascade_list(st, 1, &cs, &ncs)) < 0) {
 		goto out;
 	}
 	for (i = 0; i < changed.n; i++)
-		plan_file(&pp, st, cf, rc, changed.v[i], &changed, files,
+		plan_file(&pp, cf, rc, st, changed.v[i], &changed, files,
 			  nfiles, cs, ncs);
 	if (pp.first.len) {
 		*state = "failure";

@@ -129,6 +129,17 @@ int mirror_cascade_dir_check(const char *mirror_dir, const char *commit,
 int mirror_read_cascades(const char *mirror_dir, const char *commit,
 			 const char *dir, size_t max_size,
 			 struct cascade_file **out, size_t *n);
+/*
+ * The same, only for the paths in only (sorted, as mirror_diff_cascades
+ * gives them): a pull request's changed files, not the whole directory.
+ * The files left out count against the budget as they would for the
+ * whole directory (from their sizes, never read), so a file is refused
+ * exactly when mirror_read_cascades would refuse it.
+ */
+int mirror_read_cascades_only(const char *mirror_dir, const char *commit,
+			      const char *dir, size_t max_size,
+			      const struct strvec *only,
+			      struct cascade_file **out, size_t *n);
 void cascade_files_free(struct cascade_file *v, size_t n);
 
 /*
@@ -141,4 +152,22 @@ int mirror_diff_cascades(const char *mirror_dir, const char *old_commit,
 			 const char *new_commit, const char *dir,
 			 struct strvec *out);
 
+/*
+ * A line diff of texts a and b (textdiff.c, libgit2's xdiff), with context
+ * lines of context around each change: *out (free with diff_lines_free)
+ * is the hunks in order, each a header line (op '@', text "@@ -1,3 +1,4
+ * @@", old_no and new_no where it starts) and its lines: ' ' the same in
+ * both, '-' only in a, '+' only in b, each with its line numbers (-1 on
+ * the side it is not on) and without its newline; '\\' says the line
+ * before it has no newline.  Equal texts: no lines.
+ */
+struct diff_line {
+	char op;
+	int old_no, new_no;
+	char *text; /* NUL-terminated (may hold NULs: len) */
+	size_t len;
+};
+int text_diff(struct diff_line **out, size_t *n, const char *a, size_t alen,
+	      const char *b, size_t blen, int context);
+void diff_lines_free(struct diff_line *v, size_t n);
 #endif

@@ -350,10 +350,26 @@ blob_size(size_t *out, git_odb *odb, const git_oid *id)
 	return 0;
 }
 
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int
 mirror_read_cascades(const char *mirror_dir, const char *commit,
 		     const char *dir, size_t max_size,
 		     struct cascade_file **out, size_t *n)
+{
+	return mirror_read_cascades_only(mirror_dir, commit, dir, max_size,
+					 NULL, out, n);
+}
+
+int
+mirror_read_cascades_only(const char *mirror_dir, const char *commit,
+			  const char *dir, size_t max_size,
+			  const struct strvec *only, struct cascade_file **out,
+			  size_t *n)
 {
 	git_repository *repo = NULL;
 	git_odb *odb = NULL;
@@ -401,6 +417,20 @@ mirror_read_cascades(const char *mirror_dir, const char *commit,
 					  "mirror '%s'",
 					  path.ptr, commit, mirror_dir);
 			goto out;
+		}
+		if (only) {
+			const char *key = path.ptr;
+
+			/* a file left out still counts against the budget,
+			 * as it would for the whole directory: from its
+			 * size, never read */
+			if (!bsearch(&key, only->v, only->n, sizeof(*only->v),
+				     cmp_cstr)) {
+				if (!max_size ||
+				    (size <= max_size && size <= budget - total))
+					total += size;
+				continue;
+			}
 		}
 		GROW(v, cnt + 1, alloc);
 		f = &v[cnt++];
@@ -458,12 +488,6 @@ out:
 	buf_release(&path);
 	buf_release(&why);
 	return ret;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Add the side of a delta that is a cascade file of dir. */
@@ -536,7 +560,7 @@ mirror_diff_cascades(const char *mirror_dir, const char *old_commit,
 			add_side(&found, &dl->new_file, &d);
 	}
 	if (found.n > 1)
-		qsort(found.v, found.n, sizeof(*found.v), cmp_str);
+		qsort(found.v, found.n, sizeof(*found.v), cmp_cstr);
 	for (i = 0; i < found.n; i++)
 		if (i == 0 || strcmp(found.v[i], found.v[i - 1]) != 0)
 			strvec_push(out, found.v[i]);

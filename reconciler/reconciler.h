@@ -305,20 +305,6 @@ struct plan {
 	size_t n;
 	size_t count[5]; /* by plan_action */
 };
-/*
- * Input values as the daemon fingerprints them now, for plan_compute()
- * and the fingerprints outside the scheduler (a pull request's plan):
- * ctx is a struct input_now; each mapped input's value is the one set in
- * st for the cascade (cascade_id 0: none), else its default, as a keyed
- * digest kept in arena (arena_release() it after the plan).
- */
-struct input_now {
-	struct store *st;
-	int64_t cascade_id;
-	struct arena arena;
-};
-const char *input_now_value(void *ctx, const struct cascade *c,
-			    const struct input *in, size_t *len);
 /* old may be NULL (everything is added).  The plan borrows names from both
  * cascades: release it before them. */
 void plan_compute(struct plan *out, const struct cascade *old,
@@ -327,6 +313,33 @@ void plan_compute(struct plan *out, const struct cascade *old,
 void plan_release(struct plan *p);
 /* Reset set size: added + changed + reset. */
 size_t plan_reset_count(const struct plan *p);
+/*
+ * The input values as they are now (plan-fields.c), for the plan of a
+ * definition not applied yet (a pull request's): the value set for the
+ * stored cascade cascade_id (0: none, the defaults), else the file's
+ * default.  Release arena (arena_release) when done.
+ */
+struct input_now {
+	struct store *st;
+	int64_t cascade_id;
+	struct arena arena;
+};
+/* The value into out: 0, or ERR_NOTFOUND (x may be NULL: defaults). */
+int input_now_value(const struct input_now *x, const struct input *in,
+		    struct buf *out);
+/* An input_value_fn (ctx: struct input_now): a keyed digest of the value,
+ * as the engine's fingerprints have it, so plans agree with a merge. */
+const char *input_now_digest(void *ctx, const struct cascade *c,
+			     const struct input *in, size_t *len);
+/*
+ * A field of t's fingerprint as text, appended to out (plan-fields.c):
+ * what a plan shows old beside new; input values as now has them (NULL:
+ * the defaults).  A password input's value is never written; an empty
+ * text is a field t does not use.
+ */
+void task_field_text(struct buf *out, const struct cascade *c,
+		     const struct task *t, enum fp_field f,
+		     const struct input_now *now);
 
 
 /*
@@ -1334,5 +1347,9 @@ int store_prcomment_sent(struct store *s, const char *repo, int64_t number,
 /* An attempt failed: retry after status_backoff_ms(attempts). */
 int store_prcomment_retry(struct store *s, const char *repo, int64_t number,
 			  int attempts, const char *error);
+/* The newest plan of the head that prefix (4 to 40 hex digits) starts;
+ * ERR_NOTFOUND when none, ERR_CONFLICT when two heads start so. */
+int store_prplan_find(struct store *s, const char *repo, const char *prefix,
+		      struct prplan_row *out);
 
 #endif

@@ -94,78 +94,34 @@ out:
 
 struct input_ctx {
 	struct sched *s;
-	int64_t cascade_id; /* 0: not stored yet, defaults only */
-	struct arena arena;
+	struct input_now now; /* cascade_id 0: not stored yet, defaults */
 };
-
-/* The value of an input in st: the stored one, else the default. */
-static int
-stored_value(struct store *st, int64_t cascade_id, const struct input *in,
-	     struct buf *out)
-{
-	int r = cascade_id ? store_input_get(st, cascade_id, in->name, out)
-			   : ERR_NOTFOUND;
-
-	if (r != ERR_NOTFOUND)
-		return r;
-	if (!in->default_value)
-		return ERR_NOTFOUND;
-	buf_add(out, in->default_value, in->default_len);
-	return 0;
-}
 
 /* The value of an input: the stored one, else the default; NULL if none. */
 int
 input_value(struct sched *s, int64_t cascade_id, const struct input *in,
 	    struct buf *out)
 {
-	return stored_value(s->st, cascade_id, in, out);
+	struct input_now now;
+
+	memset(&now, 0, sizeof(now));
+	now.st = s->st;
+	now.cascade_id = cascade_id;
+	return input_now_value(&now, in, out);
 }
 
 /*
  * For fingerprints: a keyed digest of the value, never the value, so that
- * a fingerprint in the database tells nothing about a password.  In a.
+ * a fingerprint in the database tells nothing about a password (the same
+ * digest a pull request's plan compares, plan-fields.c).
  */
-static const char *
-value_digest(struct store *st, int64_t cascade_id, const struct input *in,
-	     struct arena *a, size_t *len)
-{
-	struct buf v = BUF_INIT, msg = BUF_INIT;
-	char *hex;
-
-	if (stored_value(st, cascade_id, in, &v) < 0) {
-		buf_release(&v);
-		return NULL;
-	}
-	buf_addf(&msg, "input\n%s\n", in->name);
-	buf_add(&msg, v.ptr, v.len);
-	hex = arena_alloc(a, SHA256_HEX_LEN + 1);
-	hmac_sha256_hex(hex, store_secret_key(st), AEAD_KEY_LEN, msg.ptr,
-			msg.len);
-	buf_release(&v);
-	buf_release(&msg);
-	*len = SHA256_HEX_LEN;
-	return hex;
-}
-
 static const char *
 fp_input_value(void *ctx, const struct cascade *c, const struct input *in,
 	       size_t *len)
 {
 	struct input_ctx *x = ctx;
 
-	(void)c;
-	return value_digest(x->s->st, x->cascade_id, in, &x->arena, len);
-}
-
-const char *
-input_now_value(void *ctx, const struct cascade *c, const struct input *in,
-		size_t *len)
-{
-	struct input_now *x = ctx;
-
-	(void)c;
-	return value_digest(x->st, x->cascade_id, in, &x->arena, len);
+	return input_now_digest(&x->now, c, in, len);
 }
 
 /* For fingerprints: the content hash of a file of the file store. */
@@ -177,10 +133,10 @@ fp_file_hash(void *ctx, const struct cascade *c, const char *name)
 	char *hex;
 
 	(void)c;
-	if (!x->cascade_id || store_file_get(x->s->st, x->cascade_id, name,
-					     &f) < 0)
+	if (!x->now.cascade_id ||
+	    store_file_get(x->s->st, x->now.cascade_id, name, &f) < 0)
 		return NULL;
-	hex = arena_strdup(&x->arena, f.blob);
+	hex = arena_strdup(&x->now.arena, f.blob);
 	free(f.name);
 	return hex;
 }
@@ -555,13 +511,15 @@ reconcile(struct sched *s, const char *repo, const char *revision,
 	if (have_prev && cascade_load(&old, c->file, prev.source,
 				      strlen(prev.source), 0, &d) == 0) {
 		ictx.s = s;
-		ictx.cascade_id = row.id;
+		ictx.now.st = s->st;
+		ictx.now.cascade_id = row.id;
 		plan_compute(&plan, old, c, fp_input_value, &ictx);
 		have_plan = 1;
 	}
 
 	ictx.s = s;
-	ictx.cascade_id = row.id;
+	ictx.now.st = s->st;
+	ictx.now.cascade_id = row.id;
 	fps = xcalloc(c->ntasks + 1, sizeof(*fps));
 	seeds = xcalloc(c->ntasks + 1, sizeof(*seeds));
 	origin = xcalloc(c->ntasks + 1, sizeof(*origin));
@@ -669,7 +627,7 @@ out:
 		cascade_row_release(&prev);
 	strmap_release(&idx);
 	task_rows_free(rows, nrows);
-	arena_release(&ictx.arena);
+	arena_release(&ictx.now.arena);
 	buf_release(&reason);
 	reset_rows_free(resets, nresets);
 	free(fps);

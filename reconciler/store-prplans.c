@@ -204,3 +204,55 @@ store_prplans_close(struct store *s, const char *repo, int64_t number,
 	*out_closed = sqlite3_changes(s->db);
 	return 0;
 }
+
+int
+store_prplan_find(struct store *s, const char *repo, const char *prefix,
+		  struct prplan_row *out)
+{
+	sqlite3_stmt *st;
+	char *other = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* the newest row of the newest head the prefix matches, and whether
+	 * another head matches too */
+	st = db_stmt(s, "SELECT " PRPLAN_COLS "FROM pr_plans WHERE repo = ? "
+			"AND substr(head, 1, length(?2)) = lower(?2) ORDER BY "
+			"id DESC");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 3);
+
+		if (!out->head) {
+			read_prplan(st, out);
+			continue;
+		}
+		if (h && strcmp(h, out->head)) {
+			other = xstrdup(h);
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		prplan_row_release(out);
+		return db_err(s, "read a pull request plan");
+	}
+	if (!out->head) {
+		err_set("no pull request of repo '%s' has asked for a plan "
+			"of '%s'",
+			repo, prefix);
+		return ERR_NOTFOUND;
+	}
+	if (other) {
+		err_set("'%s' is ambiguous in repo '%s': heads %.12s and %.12s "
+			"of pull requests start with it",
+			prefix, repo, out->head, other);
+		free(other);
+		prplan_row_release(out);
+		return ERR_CONFLICT;
+	}
+	return 0;
+}

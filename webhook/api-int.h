@@ -1,6 +1,7 @@
 /*
  * api-int.h - shared by the files of the JSON API (api.c, api-cascades.c,
- * api-runs.c): the handlers the route table in api.c names, and helpers.
+ * api-runs.c, api-checks.c, api-plans.c): the handlers the route table in
+ * api.c names, and helpers.
  */
 #ifndef SCAFFOLD_API_INT_H
 #define SCAFFOLD_API_INT_H
@@ -46,6 +47,8 @@ void api_file_delete(struct req *r);
 void api_task_runs(struct req *r);
 void api_run_get(struct req *r);
 void api_run_log(struct req *r);
+/* api-plans.c */
+void api_pr_plan(struct req *r);
 /* api-checks.c */
 void api_check_get(struct req *r);
 void api_check_log(struct req *r);

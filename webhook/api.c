@@ -424,6 +424,8 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/repos", ROLE_VIEWER, PAGE_API, api_repos },
 	{ "POST", "/api/v1/repos/{repo}/sync", ROLE_OPERATOR, PAGE_API,
 	  api_repo_sync },
+	{ "GET", "/api/v1/repos/{repo}/plans/{sha}", ROLE_VIEWER, PAGE_API,
+	  api_pr_plan },
 	{ "GET", "/api/v1/cascades", ROLE_VIEWER, PAGE_API, api_cascades },
 	{ "GET", "/api/v1/cascades/{cascade}", ROLE_VIEWER, PAGE_API,
 	  api_cascade_by_name },

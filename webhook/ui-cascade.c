@@ -29,14 +29,6 @@
 /* How far back a plan looks for the previous good version of a file. */
 #define PLAN_LOOKBACK 16
 
-/* The DAG's geometry, in SVG user units. */
-#define NODE_W 150
-#define NODE_H 28
-#define GAP_X 14
-#define GAP_Y 34
-#define PAD 10
-#define LABEL_MAX 19
-
 /* What the page shows of one task. */
 struct trow {
 	const struct task *t;	    /* in the active definition */
@@ -241,75 +233,6 @@ out:
 
 /* ---- the DAG ---- */
 
-struct slot {
-	double key;
-	size_t task;
-};
-
-static int
-cmp_slot(const void *a, const void *b)
-{
-	const struct slot *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->task < y->task ? -1 : x->task > y->task;
-}
-
-/*
- * A layered drawing, top to bottom as Graphviz draws: a task's layer is
- * its depth (the longest path from a root), each layer is centred, and in
- * it tasks follow the mean position of their parents (one barycenter
- * pass), so edges mostly run down and straight.  x[i] is in node slots
- * (halves when a layer is centred), y[i] the layer.
- */
-static void
-dag_layout(const struct cascade *def, double *x, size_t *y, size_t *out_w,
-	   size_t *out_h)
-{
-	size_t n = def->ntasks, i, k, d, m, nlayers = 0, widest = 0;
-	struct slot *slots = xcalloc(n + 1, sizeof(*slots));
-	size_t *count;
-	double sum;
-
-	for (k = 0; k < n; k++) {
-		i = def->topo[k];
-		y[i] = 0;
-		for (d = 0; d < def->tasks[i].ndeps; d++)
-			if (y[def->tasks[i].deps[d].task] + 1 > y[i])
-				y[i] = y[def->tasks[i].deps[d].task] + 1;
-		if (y[i] + 1 > nlayers)
-			nlayers = y[i] + 1;
-	}
-	count = xcalloc(nlayers + 1, sizeof(*count));
-	for (i = 0; i < n; i++)
-		if (++count[y[i]] > widest)
-			widest = count[y[i]];
-	for (d = 0; d < nlayers; d++) {
-		m = 0;
-		for (i = 0; i < n; i++) {
-			const struct task *t = &def->tasks[i];
-
-			if (y[i] != d)
-				continue;
-			sum = 0;
-			for (k = 0; k < t->ndeps; k++)
-				sum += x[t->deps[k].task];
-			slots[m].key = t->ndeps ? sum / (double)t->ndeps : 0;
-			slots[m].task = i;
-			m++;
-		}
-		qsort(slots, m, sizeof(*slots), cmp_slot);
-		for (k = 0; k < m; k++)
-			x[slots[k].task] =
-				(double)k + (double)(widest - m) / 2;
-	}
-	*out_w = widest;
-	*out_h = nlayers;
-	free(slots);
-	free(count);
-}
-
 /* The run a node links to: the last run, or for a fan-out that failed,
  * the first failed host's (the one to read). */
 static int64_t
@@ -324,98 +247,38 @@ node_run(const struct trow *row)
 	return row->run.id;
 }
 
+/* The graph, each node coloured by its task's state, linked to its run. */
 static void
 dag_svg(struct page *p, const struct cascade *def, const struct trow *rows)
 {
-	size_t n = def->ntasks, i, k, widest, nlayers, *y;
-	double *x;
-	int width, height;
+	struct ui_dag_node *v = xcalloc(def->ntasks + 1, sizeof(*v));
+	char (*href)[64] = xcalloc(def->ntasks + 1, sizeof(*href));
+	size_t i;
 
-	if (!n)
-		return;
-	x = xcalloc(n, sizeof(*x));
-	y = xcalloc(n, sizeof(*y));
-	dag_layout(def, x, y, &widest, &nlayers);
-	width = 2 * PAD + (int)widest * (NODE_W + GAP_X) - GAP_X;
-	height = 2 * PAD + (int)nlayers * (NODE_H + GAP_Y) - GAP_Y;
-	buf_addf(&p->b,
-		 "<div class=\"dag\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
-		 "id=\"dag\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d "
-		 "%d\" role=\"img\" aria-label=\"The tasks and their "
-		 "dependencies\">\n"
-		 "<defs><marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"8\" "
-		 "refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" "
-		 "orient=\"auto\"><path d=\"M0 0L8 4L0 8z\" "
-		 "fill=\"#8c959f\"/></marker></defs>\n",
-		 width, height, width, height);
-	/* edges under the nodes: from a parent's bottom to a child's top */
-	for (i = 0; i < n; i++) {
-		const struct task *t = &def->tasks[i];
-		int x2 = PAD + (int)(x[i] * (NODE_W + GAP_X)) + NODE_W / 2;
-		int y2 = PAD + (int)y[i] * (NODE_H + GAP_Y);
-
-		for (k = 0; k < t->ndeps; k++) {
-			size_t pi = t->deps[k].task;
-			int x1 = PAD + (int)(x[pi] * (NODE_W + GAP_X)) +
-				 NODE_W / 2;
-			int y1 = PAD + (int)y[pi] * (NODE_H + GAP_Y) + NODE_H;
-
-			buf_addf(&p->b,
-				 "<path class=\"e e-%s\" d=\"M%d %dC%d %d %d %d "
-				 "%d %d\"/>\n",
-				 dep_kind_names[t->deps[k].kind], x1, y1, x1,
-				 y1 + GAP_Y / 2, x2, y2 - GAP_Y / 2, x2, y2);
-		}
-	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < def->ntasks; i++) {
 		const char *state = rows[i].row
 					    ? task_state_names[rows[i].row->state]
 					    : "not_started";
-		const char *name = def->tasks[i].name;
-		size_t len = strlen(name);
-		int nx = PAD + (int)(x[i] * (NODE_W + GAP_X));
-		int ny = PAD + (int)y[i] * (NODE_H + GAP_Y);
 
-		if (rows[i].run.id)
-			buf_addf(&p->b, "<a href=\"%sr/%lld\">", p->root,
+		v[i].name = def->tasks[i].name;
+		v[i].deps = def->tasks[i].deps;
+		v[i].ndeps = def->tasks[i].ndeps;
+		v[i].data_key = "data-state";
+		v[i].data_value = state;
+		v[i].title = ui_colour(state)->label;
+		v[i].colour = ui_colour(state)->bg;
+		/* skipped, not to be confused with not started: an outline */
+		v[i].outline = rows[i].row && rows[i].row->state == TS_SKIPPED;
+		if (rows[i].run.id) {
+			snprintf(href[i], sizeof(href[i]), "%sr/%lld", p->root,
 				 (long long)node_run(&rows[i]));
-		buf_puts(&p->b, "<g class=\"node\" data-task=\"");
-		html_attr(&p->b, name);
-		buf_addf(&p->b, "\" data-state=\"%s\"><title>", state);
-		html_txt(&p->b, name);
-		if (rows[i].row && rows[i].row->state == TS_SKIPPED)
-			/* not to be confused with not started: an outline */
-			buf_addf(&p->b,
-				 ": %s</title><rect x=\"%d\" y=\"%d\" "
-				 "width=\"%d\" height=\"%d\" rx=\"5\" "
-				 "fill=\"#fff\" stroke=\"%s\" "
-				 "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>"
-				 "<text x=\"%d\" y=\"%d\" style=\"fill:#57606a\">",
-				 ui_colour(state)->label, nx, ny, NODE_W,
-				 NODE_H, ui_colour(state)->bg, nx + 8,
-				 ny + NODE_H / 2 + 4);
-		else
-			buf_addf(&p->b,
-				 ": %s</title><rect x=\"%d\" y=\"%d\" "
-				 "width=\"%d\" height=\"%d\" rx=\"5\" "
-				 "fill=\"%s\"/><text x=\"%d\" y=\"%d\">",
-				 ui_colour(state)->label, nx, ny, NODE_W,
-				 NODE_H, ui_colour(state)->bg, nx + 8,
-				 ny + NODE_H / 2 + 4);
-		if (len > LABEL_MAX) {
-			html_ntxt(&p->b, name, LABEL_MAX - 1);
-			buf_puts(&p->b, "\xe2\x80\xa6"); /* … */
-		} else {
-			html_txt(&p->b, name);
+			v[i].href = href[i];
 		}
-		buf_puts(&p->b, "</text></g>");
-		if (rows[i].run.id)
-			buf_puts(&p->b, "</a>");
-		buf_putc(&p->b, '\n');
 	}
-	buf_puts(&p->b, "</svg></div>\n");
-	free(x);
-	free(y);
+	ui_dag_svg(p, v, def->ntasks, def->topo,
+		   "The tasks and their dependencies");
+	free(v);
+	free(href);
 }
 
 static void

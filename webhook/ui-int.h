@@ -115,6 +115,29 @@ int ui_rev_resets(struct page *p, struct store *st,
 void ui_rev_runs(struct page *p, const struct revision_row *rev,
 		 const struct run_row *runs, size_t n);
 
+/*
+ * ui-dag.c: a DAG as an inline SVG (<svg id="dag">), layered top down.
+ * Each node is a <g class="CLS" data-task="NAME" DATA_KEY="DATA_VALUE">
+ * with a <title> "NAME: TITLE"; deps are its parents by index; href
+ * (HTML-safe already, or NULL) makes it a link.  topo: parents before
+ * children, or NULL to compute it (a cycle or an index out of range:
+ * nothing is drawn).  label is the SVG's aria-label (text).
+ */
+struct ui_dag_node {
+	const char *name;
+	const struct dep *deps; /* the parents: deps[i].task, .kind */
+	size_t ndeps;
+	const char *cls;	/* NULL: "node" */
+	const char *data_key;	/* "data-state" */
+	const char *data_value; /* a fixed word: "success" */
+	const char *title;	/* text after "NAME: " */
+	const char *colour;	/* fill (or the outline's stroke): "#1a7f37" */
+	int outline;		/* drawn as an outline (skipped) */
+	const char *href;
+};
+void ui_dag_svg(struct page *p, const struct ui_dag_node *v, size_t n,
+		const size_t *topo, const char *label);
+
 /* Handlers of the route table (ui.c). */
 void ui_index(struct req *r);
 void ui_cascade(struct req *r);

@@ -125,6 +125,13 @@ static const char style[] =
     "font-weight:600}"
     ".act-added{color:#1a7f37}.act-changed{color:#9a6700}"
     ".act-reset{color:#0969da}.act-removed{color:#6e7781}"
+    "h3{font-size:.95rem;margin:.8rem 0 .35rem}"
+    "h4{font-size:.9rem;margin:.6rem 0 .25rem;overflow-wrap:anywhere}"
+    "table.fields td{width:46%}table.fields pre{margin:0}"
+    "pre.diff span{display:block}"
+    ".d-del{background:#ffebe9;color:#82071e}"
+    ".d-add{background:#dafbe1;color:#116329}"
+    ".d-hunk{color:#8250df}.d-eol{color:#57606a}"
     "@media (max-width:640px){main{padding:.5rem}"
     "th,td{padding:.3rem .35rem}.wide{display:none}}";
 

@@ -695,6 +695,23 @@ test_read_cascades(void **state)
 	assert_string_equal(v[1].data, "name: c\n");
 	cascade_files_free(v, n);
 
+	/* only the paths asked for (a pull request's changed files) */
+	{
+		struct strvec only = STRVEC_INIT;
+
+		strvec_push(&only, ".scaffold/b.yml");
+		strvec_push(&only, ".scaffold/c.yaml");
+		assert_int_equal(mirror_read_cascades_only(g->mirror, c2,
+							   ".scaffold", 1 << 20,
+							   &only, &v, &n),
+				 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(v[0].path, ".scaffold/c.yaml");
+		assert_string_equal(v[0].data, "name: c\n");
+		cascade_files_free(v, n);
+		strvec_clear(&only);
+	}
+
 	/* the top of the tree */
 	assert_int_equal(mirror_read_cascades(g->mirror, c2, "", 0, &v, &n), 0);
 	assert_int_equal(n, 1);

@@ -164,6 +164,49 @@ test_reset_names_nearest_change(void **state)
 	cascade_free(new);
 }
 
+/* The fields as a plan shows them side by side: sorted where the
+ * fingerprint sorts, a password's value never. */
+static void
+test_field_texts(void **state)
+{
+	struct cascade *c = load_ok(
+		"version: v1\nname: f\nrunner: docker\n"
+		"inputs:\n- {name: pw, type: password, default: s3cret}\n"
+		"- {name: region, default: eu}\n"
+		"tasks:\n- {name: a, image: alpine, run: x}\n"
+		"- name: b\n  image: alpine:3\n  run: \"one\\ntwo\\n\"\n"
+		"  env: {Z: 1, A: 2}\n  inputs: {P: pw, R: region}\n"
+		"  depends_on: {success: [a]}\n");
+	const struct task *b = cascade_task(c, "b");
+	struct buf t = BUF_INIT;
+
+	(void)state;
+	task_field_text(&t, c, b, FP_RUN, NULL);
+	assert_string_equal(t.ptr, "one\ntwo\n");
+	buf_reset(&t);
+	task_field_text(&t, c, b, FP_ENV, NULL);
+	assert_string_equal(t.ptr, "A=2\nZ=1");
+	buf_reset(&t);
+	task_field_text(&t, c, b, FP_INPUTS, NULL);
+	assert_string_equal(t.ptr, "P <- pw\nR <- region");
+	buf_reset(&t);
+	task_field_text(&t, c, b, FP_INPUT_VALUES, NULL);
+	assert_string_equal(t.ptr, "pw = ******** (a password: never shown)\n"
+				   "region = eu");
+	assert_null(strstr(t.ptr, "s3cret"));
+	buf_reset(&t);
+	task_field_text(&t, c, b, FP_IMAGE, NULL);
+	assert_string_equal(t.ptr, "alpine:3");
+	buf_reset(&t);
+	task_field_text(&t, c, b, FP_DEPENDS_ON, NULL);
+	assert_string_equal(t.ptr, "success: a");
+	buf_reset(&t);
+	task_field_text(&t, c, b, FP_HOSTS, NULL);
+	assert_string_equal(t.ptr, "");
+	buf_release(&t);
+	cascade_free(c);
+}
+
 int
 main(void)
 {
@@ -171,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_eks_create_db_users),
 		cmocka_unit_test(test_added_removed_changed),
 		cmocka_unit_test(test_reset_names_nearest_change),
+		cmocka_unit_test(test_field_texts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
