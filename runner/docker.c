@@ -67,7 +67,6 @@
 #define DRAIN_MS 5000	      /* output still coming after the exit */
 #define POLL_MAX_MS 1000
 #define ARCHIVE_MAX (1LL << 30) /* a stored file, as a tar */
-#define ENV_VALUE_MAX (16 << 20)
 #define READ_CHUNK 65536
 
 /* Go's os.FileMode bits, in the X-Docker-Container-Path-Stat header. */
@@ -975,116 +974,127 @@ out:
 	return ret;
 }
 
-/*
- * Collection: 0 done, 1 the run fails (out->message set), -1 the engine is
- * gone (reason set).
- */
-enum { COLLECT_OK = 0, COLLECT_FAILED = 1, COLLECT_LOST = -1 };
+/* What the docker backend gives runner_outputs_collect(). */
+struct docker_out {
+	struct run_handle *h;
+	const char *name; /* the store file being taken */
+	char *reason;	  /* why the engine is gone */
+	size_t rlen;
+	bool env_read;	  /* env[] and env_big[] hold the archive's */
+	struct buf *env;  /* per store env: its value, */
+	bool *env_set;	  /* whether the archive had it, */
+	bool *env_big;	  /* whether it was over the cap */
+};
+
+/* "store file 'x': ANSWER" from an engine's unexpected answer. */
+static int
+engine_err(const char *name, const struct engine_call *c)
+{
+	struct buf a = BUF_INIT, e = BUF_INIT;
+	int ret;
+
+	engine_answer_message(c, &a);
+	ret = err_set("store file '%s': %s", runner_esc(&e, name), a.ptr);
+	buf_release(&a);
+	buf_release(&e);
+	return ret;
+}
+
+/* A directory on a store file's way, as the engine's path stat says. */
+static int
+docker_out_kind(void *arg, const char *rel, enum runner_kind *k)
+{
+	struct docker_out *d = arg;
+	struct buf cp = BUF_INIT;
+	unsigned long long mode;
+	struct engine_call c;
+	int ret = 0;
+
+	buf_addf(&cp, RUN_DIR "/%s", rel);
+	if (get_archive(d->h, "HEAD", cp.ptr, &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+	} else if (c.status == 404) {
+		*k = RUNNER_KIND_MISSING;
+	} else if (c.status != 200 || stat_mode(&c, &mode) < 0) {
+		ret = engine_err(d->name, &c);
+	} else {
+		*k = mode & GO_MODE_SYMLINK ? RUNNER_KIND_LINK :
+		     mode & GO_MODE_DIR	    ? RUNNER_KIND_DIR :
+					      RUNNER_KIND_OTHER;
+	}
+	engine_call_release(&c);
+	buf_release(&cp);
+	return ret;
+}
 
 /*
  * One store file into run_dir/<path>.  Every directory on its way must be
  * a directory (not a symlink: the engine would follow it), and the file
- * itself a regular file within the caps (*total: the run's bytes so far).
+ * itself a regular file within the caps.
  */
 static int
-collect_file(struct run_handle *h, const char *name, char **src,
-	     int64_t *total, struct run_result *out, char *reason, size_t rlen)
+docker_out_file(void *arg, size_t i, const char *name, int64_t *total,
+		char **src)
 {
+	struct docker_out *d = arg;
 	struct buf np = BUF_INIT, cp = BUF_INIT, e = BUF_INIT, dst = BUF_INIT;
 	struct tar_in *a = NULL;
 	enum tar_type type;
 	const char *ename;
 	int64_t size = 0;
-	unsigned long long mode;
 	struct engine_call c;
-	const char *p;
-	int ret = COLLECT_FAILED, r;
+	int ret;
 
+	(void)i;
 	engine_call_init(&c, "GET", "/");
+	d->name = name;
+	ret = runner_outputs_walk(name, docker_out_kind, d);
+	if (ret < 0)
+		goto out;
 	runner_norm_path(&np, name);
-	for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
-		buf_reset(&cp);
-		buf_addf(&cp, RUN_DIR "/%.*s", (int)(p - np.ptr), np.ptr);
-		engine_call_release(&c);
-		if (get_archive(h, "HEAD", cp.ptr, &c) < 0)
-			goto lost;
-		if (c.status == 404)
-			goto missing;
-		if (c.status != 200)
-			goto engine_err;
-		if (stat_mode(&c, &mode) < 0)
-			goto engine_err;
-		if (mode & GO_MODE_SYMLINK) {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is behind a symlink ('%.*s')",
-				 runner_esc(&e, name), (int)(p - np.ptr), np.ptr);
-			goto out;
-		}
-		if (!(mode & GO_MODE_DIR))
-			goto missing;
-	}
-
-	buf_reset(&cp);
 	buf_addf(&cp, RUN_DIR "/%s", np.ptr);
 	engine_call_release(&c);
-	if (get_archive(h, "GET", cp.ptr, &c) < 0)
-		goto lost;
-	if (c.status == 404)
-		goto missing;
+	if (get_archive(d->h, "GET", cp.ptr, &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+		goto out;
+	}
+	if (c.status == 404) {
+		ret = runner_outputs_check(name, RUNNER_KIND_MISSING, -1, 0);
+		goto out;
+	}
 	if (c.too_big) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is larger than 1G", runner_esc(&e, name));
+		ret = err_set("store file '%s' is larger than 1G",
+			      runner_esc(&e, name));
 		goto out;
 	}
-	if (c.status != 200)
-		goto engine_err;
-
+	if (c.status != 200) {
+		ret = engine_err(name, &c);
+		goto out;
+	}
 	if (tar_in_open(&a, c.resp.ptr, c.resp.len) < 0 ||
-	    (r = tar_in_next(a, &ename, &type, &size)) != 1) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': the Docker engine sent a bad "
-			 "archive: %s",
-			 runner_esc(&e, name), tar_in_error(a));
+	    tar_in_next(a, &ename, &type, &size) != 1) {
+		ret = err_set("store file '%s': the Docker engine sent a bad "
+			      "archive: %s",
+			      runner_esc(&e, name), tar_in_error(a));
 		goto out;
 	}
-	if (type == TAR_SYMLINK) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is a symlink", runner_esc(&e, name));
+	ret = runner_outputs_check(name,
+				   type == TAR_SYMLINK ? RUNNER_KIND_LINK :
+				   type == TAR_FILE    ? RUNNER_KIND_FILE :
+							 RUNNER_KIND_OTHER,
+				   size, *total);
+	if (ret < 0)
 		goto out;
-	}
-	if (type != TAR_FILE) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is not a regular file",
-			 runner_esc(&e, name));
-		goto out;
-	}
-	if (runner_store_cap_check(name, size, *total) < 0) {
-		snprintf(out->message, sizeof(out->message), "%s", err_msg());
-		goto out;
-	}
 	*total += size;
-	buf_addf(&dst, "%s/%s", h->run_dir, np.ptr);
+	buf_addf(&dst, "%s/%s", d->h->run_dir, np.ptr);
 	if (tar_in_extract(a, dst.ptr) < 0) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", runner_esc(&e, name), err_msg());
+		ret = err_set("store file '%s': %s", runner_esc(&e, name),
+			      err_msg());
 		goto out;
 	}
 	*src = buf_detach(&dst, NULL);
-	ret = COLLECT_OK;
-	goto out;
-
-missing:
-	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' was not created", runner_esc(&e, name));
-	goto out;
-engine_err:
-	engine_answer_message(&c, &cp);
-	snprintf(out->message, sizeof(out->message), "store file '%s': %s",
-		 runner_esc(&e, name), cp.ptr);
-	goto out;
-lost:
-	snprintf(reason, rlen, "%s", c.reason);
-	ret = COLLECT_LOST;
 out:
 	tar_in_free(a);
 	engine_call_release(&c);
@@ -1095,29 +1105,32 @@ out:
 	return ret;
 }
 
-/* The store env: the wrapper's env/NAME files, from one archive. */
+/* The wrapper's env/NAME files, all from one archive at the first call. */
 static int
-collect_env(struct run_handle *h, struct runner_env *env,
-	    struct run_result *out, char *reason, size_t rlen)
+docker_out_read_env(struct docker_out *d, size_t max)
 {
+	struct run_handle *h = d->h;
 	struct tar_in *a = NULL;
 	enum tar_type type;
 	int64_t size;
-	struct buf val = BUF_INIT;
+	struct buf ans = BUF_INIT;
 	struct engine_call c;
 	const char *name, *base;
 	char *chunk = NULL;
 	ssize_t n;
 	size_t i;
-	int ret = COLLECT_FAILED;
+	int ret = 0;
 
-	if (get_archive(h, "GET", META_DIR "/env", &c) < 0)
-		goto lost;
+	if (get_archive(h, "GET", META_DIR "/env", &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+		goto out;
+	}
 	if (c.status != 200 || c.too_big) {
-		engine_answer_message(&c, &val);
-		snprintf(out->message, sizeof(out->message),
-			 "store env: cannot read it from the container: %s",
-			 val.ptr);
+		engine_answer_message(&c, &ans);
+		ret = err_set("store env: cannot read it from the container: "
+			      "%s",
+			      ans.ptr);
 		goto out;
 	}
 	if (tar_in_open(&a, c.resp.ptr, c.resp.len) < 0)
@@ -1129,122 +1142,106 @@ collect_env(struct run_handle *h, struct runner_env *env,
 		base = strrchr(name, '/');
 		base = base ? base + 1 : name;
 		for (i = 0; i < h->store_env.n; i++)
-			if (!env[i].name && !strcmp(h->store_env.v[i], base))
+			if (!d->env_set[i] && !strcmp(h->store_env.v[i], base))
 				break;
 		if (i == h->store_env.n)
 			continue;
-		buf_reset(&val);
+		d->env_set[i] = true;
 		while ((n = tar_in_read(a, chunk, READ_CHUNK)) > 0) {
-			if (val.len + (size_t)n > ENV_VALUE_MAX) {
-				snprintf(out->message, sizeof(out->message),
-					 "store env '%s' is larger than 16M",
-					 h->store_env.v[i]);
-				goto out;
+			if (d->env[i].len + (size_t)n > max) {
+				d->env_big[i] = true;
+				buf_reset(&d->env[i]);
+				break;
 			}
-			buf_add(&val, chunk, (size_t)n);
+			buf_add(&d->env[i], chunk, (size_t)n);
 		}
 		if (n < 0)
 			goto bad;
-		env[i].name = xstrdup(h->store_env.v[i]);
-		env[i].len = val.len;
-		env[i].value = buf_detach(&val, NULL);
 	}
-	for (i = 0; i < h->store_env.n; i++) {
-		if (env[i].name)
-			continue;
-		snprintf(out->message, sizeof(out->message),
-			 "store env '%s' is not set", h->store_env.v[i]);
-		engine_call_release(&c);
-		if (get_archive(h, "HEAD", META_DIR "/exit", &c) < 0)
-			goto lost;
-		if (c.status == 404)
-			run_log_note(&h->log, "store env was not captured: did the "
-				    "script replace the EXIT trap and exit, "
-				    "or exec?");
-		goto out;
-	}
-	ret = COLLECT_OK;
+	d->env_read = true;
 	goto out;
 bad:
-	snprintf(out->message, sizeof(out->message),
-		 "store env: the Docker engine sent a bad archive: %s",
-		 tar_in_error(a));
-	goto out;
-lost:
-	snprintf(reason, rlen, "%s", c.reason);
-	ret = COLLECT_LOST;
+	ret = err_set("store env: the Docker engine sent a bad archive: %s",
+		      tar_in_error(a));
 out:
 	tar_in_free(a);
 	free(chunk);
 	engine_call_release(&c);
-	buf_release(&val);
+	buf_release(&ans);
+	return ret;
+}
+
+static int
+docker_out_env(void *arg, size_t i, const char *name, size_t max,
+	       struct buf *val)
+{
+	struct docker_out *d = arg;
+	struct buf tmp;
+	int ret;
+
+	(void)name;
+	if (!d->env_read && (ret = docker_out_read_env(d, max)) < 0)
+		return ret;
+	if (d->env_big[i])
+		return ERR_TOOBIG;
+	if (!d->env_set[i])
+		return ERR_NOTFOUND;
+	tmp = *val;
+	*val = d->env[i];
+	d->env[i] = tmp;
+	return 0;
+}
+
+/* The wrapper writes meta/exit after the store env: none, no trap ran. */
+static int
+docker_out_uncaptured(void *arg)
+{
+	struct docker_out *d = arg;
+	struct engine_call c;
+	int ret;
+
+	if (get_archive(d->h, "HEAD", META_DIR "/exit", &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+	} else {
+		ret = c.status == 404;
+	}
+	engine_call_release(&c);
 	return ret;
 }
 
 /*
- * The run's RUN_DISPLAY_FILE into *f when it wrote one; a missing or
- * unusable one is no error of the run.  COLLECT_OK or COLLECT_LOST.
+ * After success: the store files and env into out.  0, RUNNER_OUT_FAILED
+ * (out->message set), RUNNER_OUT_LOST (reason set).
  */
-static int
-collect_display(struct run_handle *h, struct runner_file *f, int64_t *total,
-		struct run_result *out, char *reason, size_t rlen)
-{
-	char msg[sizeof(out->message)];
-	int ret;
-
-	if (!runner_display_wanted(&h->store_files))
-		return COLLECT_OK;
-	memcpy(msg, out->message, sizeof(msg));
-	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, total, out, reason,
-			   rlen);
-	memcpy(out->message, msg, sizeof(msg));
-	if (ret == COLLECT_OK)
-		f->path = xstrdup(RUN_DISPLAY_FILE);
-	return ret == COLLECT_LOST ? ret : COLLECT_OK;
-}
-
-/* After success: the store files and env into out. */
 static int
 collect(struct run_handle *h, struct run_result *out, char *reason,
 	size_t rlen)
 {
-	struct runner_file *files;
-	struct runner_env *env;
-	int64_t total = 0;
-	size_t i;
-	int ret = COLLECT_OK;
+	size_t n = h->store_env.n, i;
+	struct docker_out d = { .h = h, .reason = reason, .rlen = rlen };
+	struct runner_outputs o = {
+		.store_files = &h->store_files,
+		.store_env = &h->store_env,
+		.log = &h->log,
+		.arg = &d,
+		.file = docker_out_file,
+		.env = docker_out_env,
+		.uncaptured = docker_out_uncaptured,
+	};
+	int ret;
 
-	files = xcalloc(h->store_files.n + 1, sizeof(*files));
-	env = xcalloc(h->store_env.n + 1, sizeof(*env));
-	for (i = 0; i < h->store_files.n && ret == COLLECT_OK; i++) {
-		ret = collect_file(h, h->store_files.v[i], &files[i].src,
-				   &total, out, reason, rlen);
-		if (ret == COLLECT_OK)
-			files[i].path = xstrdup(h->store_files.v[i]);
-	}
-	if (ret == COLLECT_OK && h->store_env.n)
-		ret = collect_env(h, env, out, reason, rlen);
-	if (ret == COLLECT_OK)
-		ret = collect_display(h, &files[h->store_files.n], &total, out,
-				      reason, rlen);
-	if (ret == COLLECT_OK) {
-		out->files = files;
-		out->nfiles = h->store_files.n +
-			      (files[h->store_files.n].path != NULL);
-		out->env = env;
-		out->nenv = h->store_env.n;
-		return ret;
-	}
-	for (i = 0; i < h->store_files.n; i++) {
-		free(files[i].path);
-		free(files[i].src);
-	}
-	for (i = 0; i < h->store_env.n; i++) {
-		free(env[i].name);
-		free(env[i].value);
-	}
-	free(files);
-	free(env);
+	d.env = xcalloc(n + 1, sizeof(*d.env));
+	d.env_set = xcalloc(n + 1, sizeof(*d.env_set));
+	d.env_big = xcalloc(n + 1, sizeof(*d.env_big));
+	for (i = 0; i < n; i++)
+		buf_init(&d.env[i]);
+	ret = runner_outputs_collect(&o, out);
+	for (i = 0; i < n; i++)
+		buf_release(&d.env[i]);
+	free(d.env);
+	free(d.env_set);
+	free(d.env_big);
 	return ret;
 }
 
@@ -1440,9 +1437,9 @@ docker_wait(struct run_handle *h, struct run_result *out)
 	} else if (out->exit_code == 0) {
 		out->outcome = RUN_SUCCESS;
 		switch (collect(h, out, reason, sizeof(reason))) {
-		case COLLECT_OK:
+		case 0:
 			break;
-		case COLLECT_FAILED:
+		case RUNNER_OUT_FAILED:
 			out->outcome = RUN_ERROR;
 			run_log_note(&h->log, "%s", out->message);
 			break;

@@ -94,6 +94,76 @@ int runner_store_cap_check(const char *name, int64_t size,
 int64_t runner_store_file_room(int64_t run_before);
 
 /*
+ * outputs.c: a successful run's stored files, stored env and .display,
+ * collected the same way for every runner.  The backend fills the
+ * callbacks:
+ *  file: store file name (i: its index; i == store_files->n for
+ *	.display) into a file of the daemon's, *src its path (malloc'd);
+ *	*total: the run's stored bytes so far, the file's added (the caps of
+ *	runner_store_limits apply).  0, RUNNER_OUT_LOST, or else negative
+ *	with err_set (the message for the run's users).
+ *  env: the value of store env i (name) into val, at most max bytes.  0,
+ *	ERR_NOTFOUND, ERR_TOOBIG, RUNNER_OUT_LOST, or else negative with
+ *	err_set (the message for the run's users).
+ *  uncaptured (may be NULL): after a missing env, 1 when the wrapper's
+ *	trap never recorded the env (a note in the log says why it may be),
+ *	0, or RUNNER_OUT_LOST.
+ * runner_outputs_collect: 0 with out->files and out->env set (the caller
+ * frees them with run_result_release), RUNNER_OUT_FAILED with
+ * out->message set (the run fails), or RUNNER_OUT_LOST (the backend knows
+ * why).
+ */
+#define RUNNER_OUT_FAILED 1
+#define RUNNER_OUT_LOST (-1000)
+#define RUNNER_ENV_VALUE_MAX (16 << 20)
+struct run_log;
+struct runner_outputs {
+	const struct strvec *store_files;
+	const struct strvec *store_env;
+	struct run_log *log;
+	bool no_display;     /* the backend knows the run wrote none */
+	bool unlink_on_fail; /* remove the files taken when the run fails */
+	void *arg;
+	int (*file)(void *arg, size_t i, const char *name, int64_t *total,
+		    char **src);
+	int (*env)(void *arg, size_t i, const char *name, size_t max,
+		   struct buf *val);
+	int (*uncaptured)(void *arg);
+};
+int runner_outputs_collect(const struct runner_outputs *o,
+			   struct run_result *out);
+/*
+ * For backends that reach the run dir by path: what a path there is, as
+ * kind() tells it (0, RUNNER_OUT_LOST, or else negative with err_set).
+ * RUNNER_KIND_UNKNOWN: the backend could not tell (refused as not a
+ * regular file).
+ */
+enum runner_kind {
+	RUNNER_KIND_MISSING,
+	RUNNER_KIND_DIR,
+	RUNNER_KIND_FILE,
+	RUNNER_KIND_LINK,
+	RUNNER_KIND_OTHER,
+	RUNNER_KIND_UNKNOWN,
+};
+typedef int (*runner_kind_fn)(void *arg, const char *rel,
+			      enum runner_kind *out);
+/*
+ * Each directory on the way to store file name ("a" and "a/b" of
+ * "a/b/c"): 0 when all are directories; else what kind() returned, or
+ * negative with err_set ("store file 'a/b/c' was not created", "... is
+ * behind a symlink ('a')", "... is not a regular file").
+ */
+int runner_outputs_walk(const char *name, runner_kind_fn kind, void *arg);
+/*
+ * The store file itself, of kind k and size bytes (-1: unknown), after
+ * run_before bytes of the run: 0, or negative with err_set (missing, a
+ * symlink, not a regular file, over a cap: ERR_TOOBIG).
+ */
+int runner_outputs_check(const char *name, enum runner_kind k, int64_t size,
+			 int64_t run_before);
+
+/*
  * A run's log: its output goes through the secret masker into fd; a log
  * that cannot be written is warned about once and does not stop the run.
  * The log holds at most the cap of runner_log_limit() bytes of output

@@ -111,7 +111,6 @@
 #define RUN_LINE_MAX 8192 /* a run started by one line to the helper */
 #define CHUNK 65536
 #define SLICE_MAX (256 << 10) /* output of one run per turn of the I/O */
-#define ENV_VALUE_MAX (16 << 20)
 #define EXIT_MAX 64
 
 /* Internal: the connection broke (conn_lost() ran); runner_ops never say it. */
@@ -2945,136 +2944,142 @@ result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 	run_log_note(&h->log, "%s", out->message);
 }
 
-enum { COLLECT_OK = 0, COLLECT_FAILED = 1 };
+/* What the ssh backend gives runner_outputs_collect().  c->lock held. */
+struct ssh_out {
+	struct run_handle *h;
+	const char *name; /* the store file being taken */
+};
+
+/* What path (run dir relative) is on the host, by SFTP lstat. */
+static int
+ssh_out_stat(struct ssh_out *so, const char *rel, enum runner_kind *k,
+	     LIBSSH2_SFTP_ATTRIBUTES *st)
+{
+	struct buf rp = BUF_INIT, e = BUF_INIT;
+	int r;
+
+	buf_addf(&rp, "%s/%s", so->h->rdir, rel);
+	r = r_stat(so->h->c, rp.ptr, false, st);
+	buf_release(&rp);
+	if (r == SSH_LOST)
+		return RUNNER_OUT_LOST;
+	if (r == ERR_NOTFOUND) {
+		*k = RUNNER_KIND_MISSING;
+		return 0;
+	}
+	if (r < 0) {
+		r = err_set("store file '%s': %s", runner_esc(&e, so->name),
+			    err_msg());
+		buf_release(&e);
+		return r;
+	}
+	if (!(st->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
+		*k = RUNNER_KIND_UNKNOWN;
+	else if (LIBSSH2_SFTP_S_ISLNK(st->permissions))
+		*k = RUNNER_KIND_LINK;
+	else if (LIBSSH2_SFTP_S_ISDIR(st->permissions))
+		*k = RUNNER_KIND_DIR;
+	else if (LIBSSH2_SFTP_S_ISREG(st->permissions))
+		*k = RUNNER_KIND_FILE;
+	else
+		*k = RUNNER_KIND_OTHER;
+	return 0;
+}
+
+static int
+ssh_out_kind(void *arg, const char *rel, enum runner_kind *k)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+
+	return ssh_out_stat(arg, rel, k, &st);
+}
 
 /*
  * One store file into local_run/<path>.  Every directory on its way must
  * be a directory, not a symlink, and the file a regular file within the
- * caps (*total: the run's bytes so far).  0, COLLECT_FAILED (message
- * set), SSH_LOST.  c->lock held.
+ * caps.
  */
 static int
-collect_file(struct run_handle *h, const char *name, char **src,
-	     int64_t *total, struct run_result *out)
+ssh_out_file(void *arg, size_t i, const char *name, int64_t *total,
+	     char **src)
 {
-	struct conn *c = h->c;
+	struct ssh_out *so = arg;
+	struct run_handle *h = so->h;
 	LIBSSH2_SFTP_ATTRIBUTES st;
 	struct buf np = BUF_INIT, rp = BUF_INIT, e = BUF_INIT, dst = BUF_INIT;
 	struct buf dir = BUF_INIT;
+	enum runner_kind k;
 	struct stat lst;
-	const char *p, *slash;
+	const char *slash;
 	int64_t room;
-	int fd = -1, r, ret = COLLECT_FAILED;
+	int fd = -1, r, ret;
 
-	runner_norm_path(&np, name);
-	for (p = strchr(np.ptr, '/');; p = strchr(p + 1, '/')) {
-		buf_reset(&rp);
-		if (p)
-			buf_addf(&rp, "%s/%.*s", h->rdir, (int)(p - np.ptr),
-				 np.ptr);
-		else
-			buf_addf(&rp, "%s/%s", h->rdir, np.ptr);
-		r = r_stat(c, rp.ptr, false, &st);
-		if (r == SSH_LOST) {
-			ret = r;
-			goto out;
-		}
-		if (r == ERR_NOTFOUND)
-			goto missing;
-		if (r < 0) {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s': %s", runner_esc(&e, name),
-				 err_msg());
-			goto out;
-		}
-		if (!(st.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
-			goto not_regular;
-		if (p && LIBSSH2_SFTP_S_ISLNK(st.permissions)) {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is behind a symlink ('%.*s')",
-				 runner_esc(&e, name), (int)(p - np.ptr), np.ptr);
-			goto out;
-		}
-		if (p && !LIBSSH2_SFTP_S_ISDIR(st.permissions))
-			goto missing;
-		if (!p)
-			break;
-	}
-	if (LIBSSH2_SFTP_S_ISLNK(st.permissions)) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is a symlink", runner_esc(&e, name));
+	(void)i;
+	so->name = name;
+	ret = runner_outputs_walk(name, ssh_out_kind, so);
+	if (ret < 0)
 		goto out;
-	}
-	if (!LIBSSH2_SFTP_S_ISREG(st.permissions))
-		goto not_regular;
-	if ((st.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
-	    st.filesize > (libssh2_uint64_t)INT64_MAX / 2)
-		goto too_big;
-	if ((st.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
-	    runner_store_cap_check(name, (int64_t)st.filesize, *total) < 0)
-		goto cap;
+	runner_norm_path(&np, name);
+	ret = ssh_out_stat(so, np.ptr, &k, &st);
+	if (ret < 0)
+		goto out;
+	ret = runner_outputs_check(name, k,
+				   (st.flags & LIBSSH2_SFTP_ATTR_SIZE) ?
+					   (st.filesize > (libssh2_uint64_t)
+							       INT64_MAX ?
+						    INT64_MAX :
+						    (int64_t)st.filesize) :
+					   -1,
+				   *total);
+	if (ret < 0)
+		goto out;
 
 	buf_addf(&dst, "%s/%s", h->local_run, np.ptr);
 	slash = strrchr(dst.ptr, '/');
 	buf_add(&dir, dst.ptr, (size_t)(slash - dst.ptr));
 	if (mkdir_p(dir.ptr, 0755) < 0) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", runner_esc(&e, name), err_msg());
+		ret = err_set("store file '%s': %s", runner_esc(&e, name),
+			      err_msg());
 		goto out;
 	}
 	unlink(dst.ptr);
 	fd = open(dst.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0644);
 	if (fd < 0) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': cannot create '%s': %s",
-			 runner_esc(&e, name), dst.ptr, strerror(errno));
+		ret = err_set("store file '%s': cannot create '%s': %s",
+			      runner_esc(&e, name), dst.ptr, strerror(errno));
 		goto out;
 	}
+	buf_addf(&rp, "%s/%s", h->rdir, np.ptr);
 	room = runner_store_file_room(*total);
-	r = get_file(c, rp.ptr, room, fd, NULL);
+	r = get_file(h->c, rp.ptr, room, fd, NULL);
 	if (r == SSH_LOST) {
-		ret = r;
+		ret = RUNNER_OUT_LOST;
 		goto out;
 	}
 	if (r == ERR_TOOBIG) {
 		/* it grew past a cap while it was read: name that cap */
-		runner_store_cap_check(name, room + 1, *total);
-		goto cap;
+		ret = runner_store_cap_check(name, room + 1, *total);
+		unlink(dst.ptr);
+		goto out;
 	}
 	if (r < 0) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", runner_esc(&e, name), err_msg());
+		ret = err_set("store file '%s': %s", runner_esc(&e, name),
+			      err_msg());
 		goto out;
 	}
 	if (fstat(fd, &lst) < 0)
 		lst.st_size = room;
-	if (close(fd) < 0) {
-		fd = -1;
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': cannot write '%s': %s",
-			 runner_esc(&e, name), dst.ptr, strerror(errno));
+	r = close(fd);
+	fd = -1;
+	if (r < 0) {
+		ret = err_set("store file '%s': cannot write '%s': %s",
+			      runner_esc(&e, name), dst.ptr, strerror(errno));
 		goto out;
 	}
-	fd = -1;
 	*total += (int64_t)lst.st_size;
 	*src = buf_detach(&dst, NULL);
-	ret = COLLECT_OK;
-	goto out;
-
-missing:
-	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' was not created", runner_esc(&e, name));
-	goto out;
-not_regular:
-	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' is not a regular file", runner_esc(&e, name));
-	goto out;
-too_big:
-	runner_store_cap_check(name, INT64_MAX / 2, 0);
-cap:
-	snprintf(out->message, sizeof(out->message), "%s", err_msg());
-	unlink(dst.ptr);
+	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -3086,128 +3091,64 @@ out:
 	return ret;
 }
 
-/* The store env from meta/env/NAME.  c->lock held. */
+/* Store env name from meta/env/NAME. */
 static int
-collect_env(struct run_handle *h, struct runner_env *env,
-	    struct run_result *out)
+ssh_out_env(void *arg, size_t i, const char *name, size_t max,
+	    struct buf *val)
 {
-	struct conn *c = h->c;
-	LIBSSH2_SFTP_ATTRIBUTES st;
-	struct buf p = BUF_INIT, v = BUF_INIT;
-	const char *name;
-	size_t i;
-	int r, ret = COLLECT_FAILED;
+	struct ssh_out *so = arg;
+	struct buf p = BUF_INIT;
+	int r;
 
-	for (i = 0; i < h->store_env.n; i++) {
-		name = h->store_env.v[i];
-		buf_reset(&p);
-		buf_addf(&p, "%s/env/%s", h->mdir, name);
-		buf_reset(&v);
-		r = get_file(c, p.ptr, ENV_VALUE_MAX, -1, &v);
-		if (r == SSH_LOST) {
-			ret = r;
-			goto out;
-		}
-		if (r == ERR_TOOBIG) {
-			snprintf(out->message, sizeof(out->message),
-				 "store env '%s' is larger than 16M", name);
-			goto out;
-		}
-		if (r == ERR_NOTFOUND) {
-			snprintf(out->message, sizeof(out->message),
-				 "store env '%s' is not set", name);
-			buf_reset(&p);
-			buf_addf(&p, "%s/no-trap", h->mdir);
-			r = r_stat(c, p.ptr, false, &st);
-			if (r == SSH_LOST) {
-				ret = r;
-				goto out;
-			}
-			if (r == 0)
-				run_log_note(&h->log, "store env was not captured: did "
-					    "the script replace the EXIT trap "
-					    "and exit, or exec?");
-			goto out;
-		}
-		if (r < 0) {
-			snprintf(out->message, sizeof(out->message),
-				 "store env '%s': %s", name, err_msg());
-			goto out;
-		}
-		env[i].name = xstrdup(name);
-		env[i].len = v.len;
-		env[i].value = buf_detach(&v, NULL);
-	}
-	ret = COLLECT_OK;
-out:
+	(void)i;
+	buf_addf(&p, "%s/env/%s", so->h->mdir, name);
+	r = get_file(so->h->c, p.ptr, (int64_t)max, -1, val);
 	buf_release(&p);
-	buf_release(&v);
-	return ret;
+	if (r == SSH_LOST)
+		return RUNNER_OUT_LOST;
+	if (r < 0 && r != ERR_TOOBIG && r != ERR_NOTFOUND)
+		r = err_set("store env '%s': %s", name, err_msg());
+	return r;
+}
+
+/* The wrapper leaves meta/no-trap until its trap recorded the env. */
+static int
+ssh_out_uncaptured(void *arg)
+{
+	struct ssh_out *so = arg;
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	struct buf p = BUF_INIT;
+	int r;
+
+	buf_addf(&p, "%s/no-trap", so->h->mdir);
+	r = r_stat(so->h->c, p.ptr, false, &st);
+	buf_release(&p);
+	if (r == SSH_LOST)
+		return RUNNER_OUT_LOST;
+	return r == 0;
 }
 
 /*
- * The run's RUN_DISPLAY_FILE into *f when it wrote one; a missing or
- * unusable one is no error of the run.  COLLECT_OK or SSH_LOST.  c->lock
- * held.
+ * After success: the store files and env into out.  0, RUNNER_OUT_FAILED
+ * (out->message set), SSH_LOST.  c->lock held.
  */
-static int
-collect_display(struct run_handle *h, struct runner_file *f, int64_t *total,
-		struct run_result *out)
-{
-	char msg[sizeof(out->message)];
-	int ret;
-
-	if (!runner_display_wanted(&h->store_files) || h->display == 0)
-		return COLLECT_OK;
-	memcpy(msg, out->message, sizeof(msg));
-	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, total, out);
-	memcpy(out->message, msg, sizeof(msg));
-	if (ret == COLLECT_OK)
-		f->path = xstrdup(RUN_DISPLAY_FILE);
-	return ret == SSH_LOST ? ret : COLLECT_OK;
-}
-
-/* After success: the store files and env into out.  c->lock held. */
 static int
 collect(struct run_handle *h, struct run_result *out)
 {
-	struct runner_file *files;
-	struct runner_env *env;
-	int64_t total = 0;
-	size_t i;
-	int ret = COLLECT_OK;
+	struct ssh_out so = { h, NULL };
+	struct runner_outputs o = {
+		.store_files = &h->store_files,
+		.store_env = &h->store_env,
+		.log = &h->log,
+		.no_display = h->display == 0,
+		.arg = &so,
+		.file = ssh_out_file,
+		.env = ssh_out_env,
+		.uncaptured = ssh_out_uncaptured,
+	};
+	int r = runner_outputs_collect(&o, out);
 
-	files = xcalloc(h->store_files.n + 1, sizeof(*files));
-	env = xcalloc(h->store_env.n + 1, sizeof(*env));
-	for (i = 0; i < h->store_files.n && ret == COLLECT_OK; i++) {
-		ret = collect_file(h, h->store_files.v[i], &files[i].src,
-				   &total, out);
-		if (ret == COLLECT_OK)
-			files[i].path = xstrdup(h->store_files.v[i]);
-	}
-	if (ret == COLLECT_OK)
-		ret = collect_env(h, env, out);
-	if (ret == COLLECT_OK)
-		ret = collect_display(h, &files[h->store_files.n], &total, out);
-	if (ret == COLLECT_OK) {
-		out->files = files;
-		out->nfiles = h->store_files.n +
-			      (files[h->store_files.n].path != NULL);
-		out->env = env;
-		out->nenv = h->store_env.n;
-		return ret;
-	}
-	for (i = 0; i < h->store_files.n; i++) {
-		free(files[i].path);
-		free(files[i].src);
-	}
-	for (i = 0; i < h->store_env.n; i++) {
-		free(env[i].name);
-		free(env[i].value);
-	}
-	free(files);
-	free(env);
-	return ret;
+	return r == RUNNER_OUT_LOST ? SSH_LOST : r;
 }
 
 static int
@@ -3291,7 +3232,7 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 		} else if (r == SSH_LOST) {
 			result_lost(h, out, c->lost_reason);
 			lost = true;
-		} else if (r == COLLECT_FAILED) {
+		} else if (r == RUNNER_OUT_FAILED) {
 			out->outcome = RUN_ERROR;
 			run_log_note(&h->log, "%s", out->message);
 		}
