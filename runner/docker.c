@@ -1002,7 +1002,7 @@ engine_err(const char *name, const struct engine_call *c)
 
 /* A directory on a store file's way, as the engine's path stat says. */
 static int
-docker_out_kind(void *arg, const char *rel, enum runner_kind *k)
+docker_out_kind(void *arg, const char *rel, enum runner_path_kind *k)
 {
 	struct docker_out *d = arg;
 	struct buf cp = BUF_INIT;
@@ -1015,13 +1015,13 @@ docker_out_kind(void *arg, const char *rel, enum runner_kind *k)
 		snprintf(d->reason, d->rlen, "%s", c.reason);
 		ret = RUNNER_OUT_LOST;
 	} else if (c.status == 404) {
-		*k = RUNNER_KIND_MISSING;
+		*k = RUNNER_PATH_MISSING;
 	} else if (c.status != 200 || stat_mode(&c, &mode) < 0) {
 		ret = engine_err(d->name, &c);
 	} else {
-		*k = mode & GO_MODE_SYMLINK ? RUNNER_KIND_LINK :
-		     mode & GO_MODE_DIR	    ? RUNNER_KIND_DIR :
-					      RUNNER_KIND_OTHER;
+		*k = mode & GO_MODE_SYMLINK ? RUNNER_PATH_LINK :
+		     mode & GO_MODE_DIR	    ? RUNNER_PATH_DIR :
+					      RUNNER_PATH_OTHER;
 	}
 	engine_call_release(&c);
 	buf_release(&cp);
@@ -1061,7 +1061,7 @@ docker_out_file(void *arg, size_t i, const char *name, int64_t *total,
 		goto out;
 	}
 	if (c.status == 404) {
-		ret = runner_outputs_check(name, RUNNER_KIND_MISSING, -1, 0);
+		ret = runner_outputs_check(name, RUNNER_PATH_MISSING, -1, 0);
 		goto out;
 	}
 	if (c.too_big) {
@@ -1081,9 +1081,9 @@ docker_out_file(void *arg, size_t i, const char *name, int64_t *total,
 		goto out;
 	}
 	ret = runner_outputs_check(name,
-				   type == TAR_SYMLINK ? RUNNER_KIND_LINK :
-				   type == TAR_FILE    ? RUNNER_KIND_FILE :
-							 RUNNER_KIND_OTHER,
+				   type == TAR_SYMLINK ? RUNNER_PATH_LINK :
+				   type == TAR_FILE    ? RUNNER_PATH_FILE :
+							 RUNNER_PATH_OTHER,
 				   size, *total);
 	if (ret < 0)
 		goto out;

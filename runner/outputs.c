@@ -168,10 +168,10 @@ not_regular(const char *name)
 }
 
 int
-runner_outputs_walk(const char *name, runner_kind_fn kind, void *arg)
+runner_outputs_walk(const char *name, runner_path_fn kind, void *arg)
 {
 	struct buf np = BUF_INIT, rel = BUF_INIT, e = BUF_INIT;
-	enum runner_kind k;
+	enum runner_path_kind k;
 	const char *p;
 	int ret = 0;
 
@@ -182,18 +182,18 @@ runner_outputs_walk(const char *name, runner_kind_fn kind, void *arg)
 		ret = kind(arg, rel.ptr, &k);
 		if (ret < 0)
 			goto out;
-		if (k == RUNNER_KIND_UNKNOWN) {
+		if (k == RUNNER_PATH_UNKNOWN) {
 			ret = not_regular(name);
 			goto out;
 		}
-		if (k == RUNNER_KIND_LINK) {
+		if (k == RUNNER_PATH_LINK) {
 			ret = err_set("store file '%s' is behind a symlink "
 				      "('%s')",
 				      runner_esc(&e, name), rel.ptr);
 			ret = ERR_INVALID;
 			goto out;
 		}
-		if (k != RUNNER_KIND_DIR) {
+		if (k != RUNNER_PATH_DIR) {
 			ret = missing(name);
 			goto out;
 		}
@@ -206,20 +206,20 @@ out:
 }
 
 int
-runner_outputs_check(const char *name, enum runner_kind k, int64_t size,
+runner_outputs_check(const char *name, enum runner_path_kind k, int64_t size,
 		     int64_t run_before)
 {
 	struct buf e = BUF_INIT;
 	int ret = 0;
 
 	switch (k) {
-	case RUNNER_KIND_MISSING:
+	case RUNNER_PATH_MISSING:
 		return missing(name);
-	case RUNNER_KIND_LINK:
+	case RUNNER_PATH_LINK:
 		err_set("store file '%s' is a symlink", runner_esc(&e, name));
 		ret = ERR_INVALID;
 		break;
-	case RUNNER_KIND_FILE:
+	case RUNNER_PATH_FILE:
 		if (size >= 0)
 			ret = runner_store_cap_check(
 				name, size > INT64_MAX / 2 ? INT64_MAX / 2 : size,

@@ -135,32 +135,32 @@ int runner_outputs_collect(const struct runner_outputs *o,
 /*
  * For backends that reach the run dir by path: what a path there is, as
  * kind() tells it (0, RUNNER_OUT_LOST, or else negative with err_set).
- * RUNNER_KIND_UNKNOWN: the backend could not tell (refused as not a
+ * RUNNER_PATH_UNKNOWN: the backend could not tell (refused as not a
  * regular file).
  */
-enum runner_kind {
-	RUNNER_KIND_MISSING,
-	RUNNER_KIND_DIR,
-	RUNNER_KIND_FILE,
-	RUNNER_KIND_LINK,
-	RUNNER_KIND_OTHER,
-	RUNNER_KIND_UNKNOWN,
+enum runner_path_kind {
+	RUNNER_PATH_MISSING,
+	RUNNER_PATH_DIR,
+	RUNNER_PATH_FILE,
+	RUNNER_PATH_LINK,
+	RUNNER_PATH_OTHER,
+	RUNNER_PATH_UNKNOWN,
 };
-typedef int (*runner_kind_fn)(void *arg, const char *rel,
-			      enum runner_kind *out);
+typedef int (*runner_path_fn)(void *arg, const char *rel,
+			      enum runner_path_kind *out);
 /*
  * Each directory on the way to store file name ("a" and "a/b" of
  * "a/b/c"): 0 when all are directories; else what kind() returned, or
  * negative with err_set ("store file 'a/b/c' was not created", "... is
  * behind a symlink ('a')", "... is not a regular file").
  */
-int runner_outputs_walk(const char *name, runner_kind_fn kind, void *arg);
+int runner_outputs_walk(const char *name, runner_path_fn kind, void *arg);
 /*
  * The store file itself, of kind k and size bytes (-1: unknown), after
  * run_before bytes of the run: 0, or negative with err_set (missing, a
  * symlink, not a regular file, over a cap: ERR_TOOBIG).
  */
-int runner_outputs_check(const char *name, enum runner_kind k, int64_t size,
+int runner_outputs_check(const char *name, enum runner_path_kind k, int64_t size,
 			 int64_t run_before);
 
 /*

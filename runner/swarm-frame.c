@@ -296,7 +296,7 @@ frame_out_file(void *arg, size_t i, const char *name, int64_t *total,
 	switch (part->kind) {
 	case 'n':
 	case 0:
-		ret = runner_outputs_check(name, RUNNER_KIND_MISSING, -1, 0);
+		ret = runner_outputs_check(name, RUNNER_PATH_MISSING, -1, 0);
 		goto out;
 	case 'l':
 		ret = err_set("store file '%s' is a symlink or behind one",
@@ -307,7 +307,7 @@ frame_out_file(void *arg, size_t i, const char *name, int64_t *total,
 		ret = damaged();
 		goto out;
 	}
-	ret = runner_outputs_check(name, RUNNER_KIND_FILE, (int64_t)val.len,
+	ret = runner_outputs_check(name, RUNNER_PATH_FILE, (int64_t)val.len,
 				   *total);
 	if (ret < 0)
 		goto out;
