@@ -199,3 +199,42 @@ box_boot_cmd(const char *wrapper, size_t wlen, const char *script,
 	buf_release(&b);
 	return a;
 }
+
+int
+box_spec_check(const struct run_spec *spec)
+{
+	struct buf e = BUF_INIT;
+	int ret = ERR_INVALID;
+
+	if (!spec->script || !spec->image || !*spec->image) {
+		ret = err_set("run %lld: no script or no image",
+			      (long long)spec->run_id);
+		goto out;
+	}
+	if (!box_utf8_ok(spec->image) || strchr(spec->image, '\n')) {
+		err_set("image '%s' is not a valid image name",
+			runner_esc(&e, spec->image));
+		goto out;
+	}
+	ret = runner_spec_files(spec);
+out:
+	buf_release(&e);
+	return ret;
+}
+
+int
+box_handle_init(const struct run_spec *spec, struct strvec *store_files,
+		struct strvec *store_env, char **run_dir, int *kill_fd)
+{
+	struct buf p = BUF_INIT;
+	int ret;
+
+	if (!spec->work_dir)
+		return err_set("run %lld: no work dir",
+			       (long long)spec->run_id);
+	if ((ret = runner_spec_stores(spec, store_files, store_env)) < 0)
+		return ret;
+	buf_addf(&p, "%s/run", spec->work_dir);
+	*run_dir = buf_detach(&p, NULL);
+	return runner_kill_fd_new(kill_fd);
+}

@@ -46,7 +46,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -349,8 +348,6 @@ static int
 handle_new(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
-	struct buf e = BUF_INIT, p = BUF_INIT;
-	size_t i;
 	int ret = -1;
 
 	*out = NULL;
@@ -358,57 +355,22 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	if (spec->instance)
 		snprintf(h->instance, sizeof(h->instance), "%s",
 			 spec->instance);
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
+	run_log_init(&h->log, spec);
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-			       spec->secrets ? spec->nsecrets : 0);
 	pthread_mutex_lock(&cfg_lock);
 	h->keep_failed = cfg_keep_failed != 0;
 	pthread_mutex_unlock(&cfg_lock);
 	h->secret_env = env_holds_secret(spec);
 
-	if (!spec->work_dir) {
-		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
+	if ((ret = box_handle_init(spec, &h->store_files, &h->store_env,
+				   &h->run_dir, &h->kill_fd)) < 0)
 		goto out;
-	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					runner_esc(&e, spec->store_env[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i] ?
-					runner_esc(&e, spec->store_files[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
-	buf_addf(&p, "%s/run", spec->work_dir);
-	h->run_dir = buf_detach(&p, NULL);
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
-		goto out;
-	}
 	*out = h;
 	h = NULL;
 	ret = 0;
 out:
 	docker_free(h);
-	buf_release(&e);
-	buf_release(&p);
 	return ret;
 }
 
@@ -435,33 +397,10 @@ set_container(struct run_handle *h, const char *id)
 	snprintf(h->id12, sizeof(h->id12), "%.12s", id);
 }
 
-/* DELETE the container (and its anonymous volumes), even running. */
-static int
-remove_by_id(const struct engine *eng, const char *id)
-{
-	struct buf path = BUF_INIT;
-	struct engine_call c;
-	int ret = -1;
-
-	buf_addf(&path, "/containers/%s?force=1&v=1", id);
-	engine_call_init(&c, "DELETE", path.ptr);
-	if (engine_call_do(eng, &c) < 0)
-		goto out;
-	if (c.status != 204 && c.status != 200 && c.status != 404) {
-		engine_answer_error(&c, "cannot remove the container");
-		goto out;
-	}
-	ret = 0;
-out:
-	engine_call_release(&c);
-	buf_release(&path);
-	return ret;
-}
-
 static int
 remove_container(struct run_handle *h)
 {
-	return remove_by_id(&h->eng, h->id);
+	return engine_container_remove(&h->eng, h->id);
 }
 
 /*
@@ -506,7 +445,7 @@ leftovers_remove(const struct engine *eng)
 		return;
 	saved = xstrdup(err_msg());
 	for (i = 0; i < mine.n; i++) {
-		if (remove_by_id(eng, mine.v[i] + n + 1) < 0) {
+		if (engine_container_remove(eng, mine.v[i] + n + 1) < 0) {
 			/* the engine is still away (the API version is
 			 * known without asking it): the next run tries */
 			log_warnx("runner: container %.12s of a lost run: %s",
@@ -529,11 +468,10 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = NULL;
 	struct buf path = BUF_INIT, exports = BUF_INIT, tar = BUF_INIT;
-	struct buf e = BUF_INIT, w = BUF_INIT;
+	struct buf w = BUF_INIT;
 	struct engine_call c;
 	json_t *env = json_array(), *j = NULL, *id, *boot = NULL;
 	char *body = NULL;
-	size_t i;
 	int ret = -1;
 
 	*out = NULL;
@@ -541,27 +479,9 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 	if ((ret = handle_new(&h, spec)) < 0)
 		goto out;
 	ret = -1;
-	if (!spec->script || !spec->image || !*spec->image) {
-		ret = err_set("run %lld: no script or no image",
-			      (long long)spec->run_id);
+	if ((ret = box_spec_check(spec)) < 0)
 		goto out;
-	}
-	for (i = 0; i < spec->nfiles; i++) {
-		if (!runner_valid_rel_path(spec->files[i].path) ||
-		    !spec->files[i].src) {
-			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					runner_esc(&e, spec->files[i].path) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-	}
-	if (!box_utf8_ok(spec->image)) {
-		err_set("image '%s' is not a valid image name",
-			runner_esc(&e, spec->image));
-		ret = ERR_INVALID;
-		goto out;
-	}
+	ret = -1;
 	if (box_env(env, &exports, spec) < 0) {
 		ret = ERR_INVALID;
 		goto out;
@@ -661,7 +581,6 @@ out:
 		memset(tar.ptr, 0, tar.len);
 	buf_release(&tar);
 	buf_release(&path);
-	buf_release(&e);
 	return ret;
 }
 
@@ -1489,12 +1408,7 @@ out:
 static int
 docker_kill(struct run_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(h->kill_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return err_set("run %lld: cannot signal the waiter: %s",
-			       (long long)h->run_id, strerror(errno));
-	return 0;
+	return runner_kill_fd_signal(h->kill_fd, h->run_id);
 }
 
 void

@@ -822,3 +822,25 @@ engine_xfer_last_ms(const struct engine_xfer *x)
 {
 	return x->last_ms;
 }
+
+int
+engine_container_remove(const struct engine *eng, const char *id)
+{
+	struct buf path = BUF_INIT;
+	struct engine_call c;
+	int ret = -1;
+
+	buf_addf(&path, "/containers/%s?force=1&v=1", id);
+	engine_call_init(&c, "DELETE", path.ptr);
+	if (engine_call_do(eng, &c) < 0)
+		goto out;
+	if (c.status != 204 && c.status != 200 && c.status != 404) {
+		engine_answer_error(&c, "cannot remove the container");
+		goto out;
+	}
+	ret = 0;
+out:
+	engine_call_release(&c);
+	buf_release(&path);
+	return ret;
+}

@@ -47,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -545,13 +544,9 @@ handle_new(const struct run_spec *spec)
 	h->out_fd = -1;
 	h->off_fd = -1;
 	h->kill_fd = -1;
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
+	run_log_init(&h->log, spec);
 	h->run_id = spec->run_id;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-				   spec->secrets ? spec->nsecrets : 0);
 	return h;
 }
 
@@ -578,11 +573,8 @@ handle_paths(struct run_handle *h, const struct run_spec *spec)
 	h->task_dir = buf_detach(&path, NULL);
 	buf_addf(&path, "%s/meta", work);
 	h->meta_dir = buf_detach(&path, NULL);
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
+	if (runner_kill_fd_new(&h->kill_fd) < 0)
 		goto out;
-	}
 	ret = 0;
 out:
 	free(work);
@@ -744,7 +736,7 @@ static int
 local_start(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = handle_new(spec);
-	struct buf path = BUF_INIT, w = BUF_INIT, e = BUF_INIT;
+	struct buf path = BUF_INIT, w = BUF_INIT;
 	struct strvec env = STRVEC_INIT, argv = STRVEC_INIT;
 	int run_fd = -1, ret = -1;
 	size_t i;
@@ -755,37 +747,11 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 			      (long long)spec->run_id);
 		goto out;
 	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					runner_esc(&e, spec->store_env[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i] ?
-					runner_esc(&e, spec->store_files[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
-	for (i = 0; i < spec->nfiles; i++) {
-		if (!runner_valid_rel_path(spec->files[i].path) ||
-		    !spec->files[i].src) {
-			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					runner_esc(&e, spec->files[i].path) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-	}
+	if ((ret = runner_spec_stores(spec, &h->store_files,
+				      &h->store_env)) < 0 ||
+	    (ret = runner_spec_files(spec)) < 0)
+		goto out;
+	ret = -1;
 	if (handle_paths(h, spec) < 0)
 		goto out;
 	if (build_env(&env, spec, h->run_dir) < 0) {
@@ -846,7 +812,6 @@ out:
 	strvec_clear(&argv);
 	buf_release(&path);
 	buf_release(&w);
-	buf_release(&e);
 	return ret;
 }
 
@@ -1243,12 +1208,7 @@ out:
 static int
 local_kill(struct run_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(h->kill_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return err_set("run %lld: cannot signal the waiter: %s",
-			       (long long)h->run_id, strerror(errno));
-	return 0;
+	return runner_kill_fd_signal(h->kill_fd, h->run_id);
 }
 
 /* Frees the handle; a run still going is ended (SIGKILL to its init). */

@@ -50,6 +50,21 @@ bool runner_display_wanted(const struct strvec *store_files);
  */
 const char *runner_esc(struct buf *b, const char *s);
 bool runner_valid_env_name(const char *s);
+/*
+ * spec's store env names and store file paths, checked, appended to env
+ * and files: 0, or ERR_INVALID with err_set naming the first bad one.
+ */
+int runner_spec_stores(const struct run_spec *spec, struct strvec *files,
+		       struct strvec *env);
+/* spec's loaded files: paths inside the run dir, each with a source.
+ * 0, or ERR_INVALID with err_set naming the first bad one. */
+int runner_spec_files(const struct run_spec *spec);
+/*
+ * The eventfd through which kill() (any thread) tells wait() to end the
+ * run: made non-blocking in *out (0, or -1 with err_set), and signalled.
+ */
+int runner_kill_fd_new(int *out);
+int runner_kill_fd_signal(int fd, int64_t run_id);
 /* A path inside the run dir: relative, no "..", naming a file. */
 bool runner_valid_rel_path(const char *p);
 /* p without its empty and "." segments: "a/b". */
@@ -186,6 +201,8 @@ struct run_log {
 	char tail;	 /* the last byte written (0: unknown) */
 	int64_t dropped; /* bytes of output dropped after the cut */
 };
+/* l for spec's run: its log fd, and a masker of its secrets. */
+void run_log_init(struct run_log *l, const struct run_spec *spec);
 void run_log_emit(struct run_log *l, const struct buf *b); /* masked */
 void run_log_output(struct run_log *l, const char *data, size_t len);
 /* "scaffold: ..." on a line of its own. */

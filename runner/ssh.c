@@ -333,7 +333,6 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
 	struct buf e = BUF_INIT, p = BUF_INIT;
-	size_t i;
 	int ret = -1;
 
 	*out = NULL;
@@ -341,15 +340,11 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	if (spec->instance)
 		snprintf(h->instance, sizeof(h->instance), "%s-",
 			 spec->instance);
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
+	run_log_init(&h->log, spec);
 	h->exit_status = -1;
 	h->off_fd = -1;
 	h->display = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-			       spec->secrets ? spec->nsecrets : 0);
 	if (!spec->work_dir) {
 		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
 		goto out;
@@ -358,28 +353,10 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		ret = err_set("run %lld: no host", (long long)spec->run_id);
 		goto out;
 	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ? runner_esc(&e, spec->store_env[i])
-						   : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i]
-				    ? runner_esc(&e, spec->store_files[i])
-				    : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
+	if ((ret = runner_spec_stores(spec, &h->store_files,
+				      &h->store_env)) < 0)
+		goto out;
+	ret = -1;
 	h->c = conn_find(spec->host);
 	if (!h->c) {
 		err_set("host '%s' is not in the inventory",

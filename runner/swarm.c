@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <time.h>
@@ -165,7 +164,6 @@ static int
 handle_new(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
-	struct buf e = BUF_INIT, p = BUF_INIT;
 	size_t i;
 	int ret = -1;
 
@@ -183,54 +181,17 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		      (h->name[i] >= '0' && h->name[i] <= '9')))
 			h->name[i] = '-';
 	swarm_frame_init(&h->fr, h->instance, spec->run_id);
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
+	run_log_init(&h->log, spec);
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-				   spec->secrets ? spec->nsecrets : 0);
-	if (!spec->work_dir) {
-		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
+	if ((ret = box_handle_init(spec, &h->store_files, &h->store_env,
+				   &h->run_dir, &h->kill_fd)) < 0)
 		goto out;
-	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					runner_esc(&e, spec->store_env[i]) :
-					"");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i] ?
-					runner_esc(&e, spec->store_files[i]) :
-					"");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
-	buf_addf(&p, "%s/run", spec->work_dir);
-	h->run_dir = buf_detach(&p, NULL);
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
-		goto out;
-	}
 	*out = h;
 	h = NULL;
 	ret = 0;
 out:
 	swarm_free(h);
-	buf_release(&e);
-	buf_release(&p);
 	return ret;
 }
 
@@ -581,15 +542,9 @@ service_remove(struct run_handle *h, char *reason, size_t rlen)
 		json_array_foreach(j, i, x) {
 			const char *id =
 				json_string_value(json_object_get(x, "Id"));
-			struct engine_call d;
 
-			if (!id)
-				continue;
-			buf_reset(&path);
-			buf_addf(&path, "/containers/%s?force=1&v=1", id);
-			engine_call_init(&d, "DELETE", path.ptr);
-			engine_call_do(&h->eng, &d);
-			engine_call_release(&d);
+			if (id)
+				engine_container_remove(&h->eng, id);
 		}
 		if (empty < 2)
 			usleep(POLL_MS * 1000);
@@ -642,28 +597,9 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 	if ((ret = handle_new(&h, spec)) < 0)
 		goto out;
 	ret = -1;
-	if (!spec->script || !spec->image || !*spec->image) {
-		ret = err_set("run %lld: no script or no image",
-			      (long long)spec->run_id);
+	if ((ret = box_spec_check(spec)) < 0)
 		goto out;
-	}
-	if (!box_utf8_ok(spec->image) || strchr(spec->image, '\n')) {
-		err_set("image '%s' is not a valid image name",
-			runner_esc(&e, spec->image));
-		ret = ERR_INVALID;
-		goto out;
-	}
-	for (i = 0; i < spec->nfiles; i++) {
-		if (!runner_valid_rel_path(spec->files[i].path) ||
-		    !spec->files[i].src) {
-			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					runner_esc(&e, spec->files[i].path) :
-					"");
-			ret = ERR_INVALID;
-			goto out;
-		}
-	}
+	ret = -1;
 	if (box_env(env, &exports, spec) < 0) {
 		ret = ERR_INVALID;
 		goto out;
@@ -1292,12 +1228,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 static int
 swarm_kill(struct run_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(h->kill_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return err_set("run %lld: cannot signal the waiter: %s",
-			       (long long)h->run_id, strerror(errno));
-	return 0;
+	return runner_kill_fd_signal(h->kill_fd, h->run_id);
 }
 
 void
