@@ -98,7 +98,7 @@ out:
 int
 runner_outputs_collect(const struct runner_outputs *o, struct run_result *out)
 {
-	size_t nf = o->store_files->n, ne = o->store_env->n, i;
+	size_t nf = o->store_files->n, ne = o->store_env->n, i, k;
 	struct runner_file *files;
 	struct runner_env *env;
 	int64_t total = 0;
@@ -106,7 +106,8 @@ runner_outputs_collect(const struct runner_outputs *o, struct run_result *out)
 
 	files = xcalloc(nf + 1, sizeof(*files));
 	env = xcalloc(ne + 1, sizeof(*env));
-	for (i = 0; i < nf; i++) {
+	for (k = 0; k < nf; k++) {
+		i = o->order ? o->order[k] : k;
 		ret = o->file(o->arg, i, o->store_files->v[i], &total,
 			      &files[i].src);
 		if (ret == RUNNER_OUT_LOST)

@@ -138,6 +138,9 @@ struct runner_outputs {
 	struct run_log *log;
 	bool no_display;     /* the backend knows the run wrote none */
 	bool unlink_on_fail; /* remove the files taken when the run fails */
+	/* the store files' indexes in the order to take them (the first
+	 * failure met is the one told); NULL: as listed */
+	const size_t *order;
 	void *arg;
 	int (*file)(void *arg, size_t i, const char *name, int64_t *total,
 		    char **src);

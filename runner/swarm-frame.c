@@ -365,6 +365,7 @@ swarm_frame_collect(const struct swarm_frame *f,
 	const char *p = f->data.ptr, *end = f->data.ptr + f->data.len;
 	const char *nl, *data;
 	struct frame_part *part;
+	size_t *order, norder = 0, i;
 	char kind;
 	long idx;
 	int ret = 1;
@@ -378,6 +379,7 @@ swarm_frame_collect(const struct swarm_frame *f,
 	}
 	fo.files = xcalloc(store_files->n + 1, sizeof(*fo.files));
 	fo.env = xcalloc(store_env->n + 1, sizeof(*fo.env));
+	order = xcalloc(store_files->n + 1, sizeof(*order));
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
@@ -395,9 +397,11 @@ swarm_frame_collect(const struct swarm_frame *f,
 				    end;
 		part = NULL;
 		if ((kind == 'f' || kind == 'n' || kind == 'l') && idx >= 0 &&
-		    (size_t)idx < store_files->n)
+		    (size_t)idx < store_files->n) {
 			part = &fo.files[idx];
-		else if (kind == 'e' && idx >= 0 && (size_t)idx < store_env->n)
+			if (!part->kind)
+				order[norder++] = (size_t)idx;
+		} else if (kind == 'e' && idx >= 0 && (size_t)idx < store_env->n)
 			part = &fo.env[idx];
 		else if (kind == 'd')
 			part = &fo.files[store_files->n];
@@ -408,9 +412,15 @@ swarm_frame_collect(const struct swarm_frame *f,
 		part->hex = data;
 		part->len = (size_t)(p - data);
 	}
+	/* the files in the order the frame has them, then those it lacks */
+	for (i = 0; i < store_files->n; i++)
+		if (!fo.files[i].kind)
+			order[norder++] = i;
+	o.order = order;
 	/* .display is not in the frame when the run wrote none */
 	o.no_display = !fo.files[store_files->n].kind;
 	ret = runner_outputs_collect(&o, out) ? 1 : 0;
+	free(order);
 	free(fo.files);
 	free(fo.env);
 	return ret;
