@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "box.h"
 
@@ -223,12 +224,15 @@ out:
 }
 
 int
-box_handle_init(const struct run_spec *spec, struct strvec *store_files,
-		struct strvec *store_env, char **run_dir, int *kill_fd)
+box_handle_init(const struct run_spec *spec, struct run_log *log,
+		struct strvec *store_files, struct strvec *store_env,
+		char **run_dir, int *kill_fd)
 {
 	struct buf p = BUF_INIT;
 	int ret;
 
+	*kill_fd = -1;
+	run_log_init(log, spec);
 	if (!spec->work_dir)
 		return err_set("run %lld: no work dir",
 			       (long long)spec->run_id);
@@ -237,4 +241,33 @@ box_handle_init(const struct run_spec *spec, struct strvec *store_files,
 	buf_addf(&p, "%s/run", spec->work_dir);
 	*run_dir = buf_detach(&p, NULL);
 	return runner_kill_fd_new(kill_fd);
+}
+
+void
+box_handle_release(struct run_log *log, struct strvec *store_files,
+		   struct strvec *store_env, char **run_dir, int *kill_fd)
+{
+	if (*kill_fd >= 0)
+		close(*kill_fd);
+	*kill_fd = -1;
+	masker_free(log->masker);
+	log->masker = NULL;
+	strvec_clear(store_files);
+	strvec_clear(store_env);
+	free(*run_dir);
+	*run_dir = NULL;
+}
+
+int
+box_prepare(const struct run_spec *spec, json_t *env, struct buf *exports,
+	    struct buf *w)
+{
+	int ret;
+
+	if ((ret = box_spec_check(spec)) < 0)
+		return ret;
+	if (box_env(env, exports, spec) < 0)
+		return ERR_INVALID;
+	runner_umask_line(w, spec, NULL);
+	return 0;
 }

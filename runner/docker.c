@@ -355,7 +355,6 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	if (spec->instance)
 		snprintf(h->instance, sizeof(h->instance), "%s",
 			 spec->instance);
-	run_log_init(&h->log, spec);
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
 	pthread_mutex_lock(&cfg_lock);
@@ -363,8 +362,9 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	pthread_mutex_unlock(&cfg_lock);
 	h->secret_env = env_holds_secret(spec);
 
-	if ((ret = box_handle_init(spec, &h->store_files, &h->store_env,
-				   &h->run_dir, &h->kill_fd)) < 0)
+	if ((ret = box_handle_init(spec, &h->log, &h->store_files,
+				   &h->store_env, &h->run_dir,
+				   &h->kill_fd)) < 0)
 		goto out;
 	*out = h;
 	h = NULL;
@@ -476,17 +476,10 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 
 	*out = NULL;
 	engine_call_init(&c, "GET", "/");
-	if ((ret = handle_new(&h, spec)) < 0)
+	if ((ret = handle_new(&h, spec)) < 0 ||
+	    (ret = box_prepare(spec, env, &exports, &w)) < 0)
 		goto out;
 	ret = -1;
-	if ((ret = box_spec_check(spec)) < 0)
-		goto out;
-	ret = -1;
-	if (box_env(env, &exports, spec) < 0) {
-		ret = ERR_INVALID;
-		goto out;
-	}
-	runner_umask_line(&w, spec, NULL);
 	box_wrapper(&w, &h->store_env, &exports, NULL);
 	/*
 	 * A task that loads no files needs no archive: the command writes
@@ -593,7 +586,6 @@ out:
 static int
 find_container(struct run_handle *h, char **out_id)
 {
-	struct buf path = BUF_INIT, f = BUF_INIT;
 	struct engine_call c;
 	json_t *j = NULL, *x, *st;
 	const char *pick = NULL;
@@ -601,14 +593,8 @@ find_container(struct run_handle *h, char **out_id)
 	int ret = -1;
 
 	*out_id = NULL;
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
-	if (h->instance[0])
-		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
-	buf_puts(&f, "]}");
-	buf_puts(&path, "/containers/json?all=1&filters=");
-	engine_url_escape(&path, f.ptr, NULL);
-	engine_call_init(&c, "GET", path.ptr);
-	if (engine_call_do(&h->eng, &c) < 0)
+	if (engine_list_of_run(&h->eng, "/containers/json?all=1", h->run_id,
+			       h->instance, &c) < 0)
 		goto out;
 	if (c.status != 200) {
 		engine_answer_error(&c, "cannot list the containers");
@@ -642,8 +628,6 @@ find_container(struct run_handle *h, char **out_id)
 out:
 	json_decref(j);
 	engine_call_release(&c);
-	buf_release(&path);
-	buf_release(&f);
 	return ret;
 }
 
@@ -843,11 +827,8 @@ out:
 static void
 result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 {
-	out->outcome = RUN_LOST;
-	out->exit_code = -1;
-	snprintf(out->message, sizeof(out->message),
-		 "lost contact with the Docker engine: %s", reason);
-	run_log_note(&h->log, "%s", out->message);
+	run_result_lost(out, &h->log, "lost contact with the Docker engine: %s",
+			reason);
 }
 
 /*
@@ -1436,17 +1417,13 @@ docker_free(struct run_handle *h)
 		err_set("%s", saved);
 		free(saved);
 	}
-	if (h->kill_fd >= 0)
-		close(h->kill_fd);
-	masker_free(h->log.masker);
-	strvec_clear(&h->store_files);
-	strvec_clear(&h->store_env);
+	box_handle_release(&h->log, &h->store_files, &h->store_env,
+			   &h->run_dir, &h->kill_fd);
 	engine_xfer_free(h->set, h->out);
 	engine_set_free(h->set);
 	strvec_clear(&h->notes);
 	engine_release(&h->eng);
 	free(h->id);
-	free(h->run_dir);
 	free(h);
 }
 

@@ -844,3 +844,24 @@ out:
 	buf_release(&path);
 	return ret;
 }
+
+int
+engine_list_of_run(const struct engine *eng, const char *what,
+		   int64_t run_id, const char *instance,
+		   struct engine_call *c)
+{
+	struct buf path = BUF_INIT, f = BUF_INIT;
+	int ret;
+
+	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)run_id);
+	if (instance && *instance)
+		buf_addf(&f, ",\"scaffold.instance=%s\"", instance);
+	buf_puts(&f, "]}");
+	buf_addf(&path, "%s%cfilters=", what, strchr(what, '?') ? '&' : '?');
+	engine_url_escape(&path, f.ptr, NULL);
+	engine_call_init(c, "GET", path.ptr);
+	ret = engine_call_do(eng, c);
+	buf_release(&path);
+	buf_release(&f);
+	return ret;
+}

@@ -90,6 +90,15 @@ int engine_answer_error(const struct engine_call *c, const char *what);
  * engine_call_do's error).
  */
 int engine_container_remove(const struct engine *eng, const char *id);
+/*
+ * GET the list what ("/containers/json?all=1", "/configs") of the objects
+ * labelled scaffold.run=run_id (and scaffold.instance=instance, unless
+ * empty) into c, which this initialises (the caller releases it).
+ * engine_call_do's result.
+ */
+int engine_list_of_run(const struct engine *eng, const char *what,
+		       int64_t run_id, const char *instance,
+		       struct engine_call *c);
 /* The answer's body as JSON (new reference), or NULL with err_set(). */
 json_t *engine_answer_json(const struct engine_call *c, const char *what);
 

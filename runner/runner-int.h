@@ -213,6 +213,9 @@ void run_log_note(struct run_log *l, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* The masker's held-back tail, at the end of the output; after a cut, the
  * note of how many bytes were dropped. */
 void run_log_flush(struct run_log *l);
+/* out ends RUN_LOST (exit code -1) with the message, noted in log. */
+void run_result_lost(struct run_result *out, struct run_log *log,
+		     const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* A size for people: "32 MiB", "1 GiB", "1500 bytes". */
 void runner_size_text(char *out, size_t len, int64_t n);
 

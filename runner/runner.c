@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -288,6 +289,20 @@ runner_spec_files(const struct run_spec *spec)
 	}
 	buf_release(&e);
 	return ret;
+}
+
+void
+run_result_lost(struct run_result *out, struct run_log *log,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	out->outcome = RUN_LOST;
+	out->exit_code = -1;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof(out->message), fmt, ap);
+	va_end(ap);
+	run_log_note(log, "%s", out->message);
 }
 
 int

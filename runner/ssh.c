@@ -781,11 +781,8 @@ poll_run(struct conn *c, struct run_handle *h, char *buf, int *status,
 static void
 result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 {
-	out->outcome = RUN_LOST;
-	out->exit_code = -1;
-	snprintf(out->message, sizeof(out->message),
-		 "lost contact with host '%s': %s", h->c->name, reason);
-	run_log_note(&h->log, "%s", out->message);
+	run_result_lost(out, &h->log, "lost contact with host '%s': %s",
+			h->c->name, reason);
 }
 
 static int

@@ -181,11 +181,11 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		      (h->name[i] >= '0' && h->name[i] <= '9')))
 			h->name[i] = '-';
 	swarm_frame_init(&h->fr, h->instance, spec->run_id);
-	run_log_init(&h->log, spec);
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	if ((ret = box_handle_init(spec, &h->store_files, &h->store_env,
-				   &h->run_dir, &h->kill_fd)) < 0)
+	if ((ret = box_handle_init(spec, &h->log, &h->store_files,
+				   &h->store_env, &h->run_dir,
+				   &h->kill_fd)) < 0)
 		goto out;
 	*out = h;
 	h = NULL;
@@ -349,19 +349,14 @@ out:
 static void
 configs_remove(struct run_handle *h)
 {
-	struct buf path = BUF_INIT, f = BUF_INIT;
+	struct buf path = BUF_INIT;
 	struct engine_call c;
 	json_t *j = NULL, *x;
 	size_t i;
 
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
-	if (h->instance[0])
-		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
-	buf_puts(&f, "]}");
-	buf_puts(&path, "/configs?filters=");
-	engine_url_escape(&path, f.ptr, NULL);
-	engine_call_init(&c, "GET", path.ptr);
-	if (engine_call_do(&h->eng, &c) < 0 || c.status != 200)
+	if (engine_list_of_run(&h->eng, "/configs", h->run_id, h->instance,
+			       &c) < 0 ||
+	    c.status != 200)
 		goto out;
 	j = json_loadb(c.resp.ptr, c.resp.len, 0, NULL);
 	json_array_foreach(j, i, x) {
@@ -380,7 +375,6 @@ out:
 	json_decref(j);
 	engine_call_release(&c);
 	buf_release(&path);
-	buf_release(&f);
 }
 
 /* The JSON of POST /services/create (caller frees). */
@@ -517,20 +511,12 @@ service_remove(struct run_handle *h, char *reason, size_t rlen)
 		log_warnx("runner: run %lld: cannot remove service %s: %s",
 			  (long long)h->run_id, h->name, f.ptr);
 	}
-	buf_reset(&f);
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
-	if (h->instance[0])
-		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
-	buf_puts(&f, "]}");
 	/* a container of the task may still be on its way: two listings
 	 * in a row without any, a moment apart */
 	while (empty < 2 && engine_now_ms() < until) {
-		buf_reset(&path);
-		buf_puts(&path, "/containers/json?all=1&filters=");
-		engine_url_escape(&path, f.ptr, NULL);
 		engine_call_release(&c);
-		engine_call_init(&c, "GET", path.ptr);
-		if (engine_call_do(&h->eng, &c) < 0) {
+		if (engine_list_of_run(&h->eng, "/containers/json?all=1",
+				       h->run_id, h->instance, &c) < 0) {
 			snprintf(reason, rlen, "%s", c.reason);
 			goto out;
 		}
@@ -594,17 +580,10 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 
 	*out = NULL;
 	engine_call_init(&c, "GET", "/");
-	if ((ret = handle_new(&h, spec)) < 0)
+	if ((ret = handle_new(&h, spec)) < 0 ||
+	    (ret = box_prepare(spec, env, &exports, &w)) < 0)
 		goto out;
 	ret = -1;
-	if ((ret = box_spec_check(spec)) < 0)
-		goto out;
-	ret = -1;
-	if (box_env(env, &exports, spec) < 0) {
-		ret = ERR_INVALID;
-		goto out;
-	}
-	runner_umask_line(&w, spec, NULL);
 	buf_puts(&w, swarm_frame_out_fn);
 	swarm_frame_epilogue(&epi, &h->fr, &h->store_files, &h->store_env);
 	box_wrapper(&w, &h->store_env, &exports, epi.ptr);
@@ -995,11 +974,8 @@ out:
 static void
 result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 {
-	out->outcome = RUN_LOST;
-	out->exit_code = -1;
-	snprintf(out->message, sizeof(out->message),
-		 "lost contact with the swarm: %.440s", reason);
-	run_log_note(&h->log, "%s", out->message);
+	run_result_lost(out, &h->log, "lost contact with the swarm: %.440s",
+			reason);
 }
 
 static int
@@ -1262,11 +1238,8 @@ swarm_free(struct run_handle *h)
 		err_set("%s", saved);
 		free(saved);
 	}
-	if (h->kill_fd >= 0)
-		close(h->kill_fd);
-	masker_free(h->log.masker);
-	strvec_clear(&h->store_files);
-	strvec_clear(&h->store_env);
+	box_handle_release(&h->log, &h->store_files, &h->store_env,
+			   &h->run_dir, &h->kill_fd);
 	engine_set_free(h->set);
 	engine_release(&h->eng);
 	swarm_frame_release(&h->fr);
@@ -1274,7 +1247,6 @@ swarm_free(struct run_handle *h)
 	free(h->task);
 	free(h->container);
 	free(h->node);
-	free(h->run_dir);
 	free(h);
 }
 
