@@ -70,9 +70,10 @@ collect_env(const struct runner_outputs *o, struct runner_env *env,
 				goto out;
 			}
 			if (r == 1)
-				run_log_note(o->log, "store env was not captured: "
-					    "did the script replace the EXIT "
-					    "trap and exit, or exec?");
+				run_log_note(o->log,
+					     "store env was not captured: "
+					     "did the script replace the EXIT "
+					     "trap and exit, or exec?");
 			goto out;
 		}
 		if (r == ERR_TOOBIG) {
@@ -223,8 +224,8 @@ runner_outputs_check(const char *name, enum runner_path_kind k, int64_t size,
 	case RUNNER_PATH_FILE:
 		if (size >= 0)
 			ret = runner_store_cap_check(
-				name, size > INT64_MAX / 2 ? INT64_MAX / 2 : size,
-				run_before);
+			    name, size > INT64_MAX / 2 ? INT64_MAX / 2 : size,
+			    run_before);
 		break;
 	default:
 		return not_regular(name);

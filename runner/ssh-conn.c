@@ -37,7 +37,7 @@ lib_init(void)
 }
 
 int64_t
-now_ms(void)
+ssh_now_ms(void)
 {
 	struct timespec ts;
 
@@ -46,7 +46,7 @@ now_ms(void)
 }
 
 /* err_set("PREFIX: MESSAGE"), MESSAGE being the thread's current one.  -1. */
-int PRINTF_LIKE(1, 2) err_wrap(const char *fmt, ...)
+int PRINTF_LIKE(1, 2) ssh_err_wrap(const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	char *inner = xstrdup(err_msg());
@@ -63,14 +63,14 @@ int PRINTF_LIKE(1, 2) err_wrap(const char *fmt, ...)
 
 /* s single-quoted for /bin/sh. */
 void
-sh_quote_str(struct buf *b, const char *s)
+ssh_quote(struct buf *b, const char *s)
 {
 	runner_sh_quote(b, s, strlen(s));
 }
 
-/* The sooner of two waits in ms (-1: none); an overdue one counts as 0. */
+/* The ssh_sooner of two waits in ms (-1: none); an overdue one counts as 0. */
 int64_t
-sooner(int64_t t, int64_t x)
+ssh_sooner(int64_t t, int64_t x)
 {
 	if (x < 0)
 		x = 0;
@@ -138,7 +138,7 @@ conn_destroy(struct conn *c)
 	if (c->io_started)
 		pthread_join(c->io, NULL);
 	pthread_mutex_lock(&c->lock);
-	teardown(c, true);
+	conn_teardown(c, true);
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
@@ -225,7 +225,7 @@ runner_ssh_probe(const struct ssh_host *host, struct buf *home)
 	ret = conn_connect(c);
 	if (ret == 0) {
 		buf_puts(home, c->home);
-		teardown(c, true);
+		conn_teardown(c, true);
 	}
 	pthread_mutex_unlock(&c->lock);
 	conn_put(c);
@@ -242,7 +242,7 @@ link_send(libssh2_socket_t fd, const void *buffer, size_t length, int flags,
 
 	(void)fd;
 	if (l->dead)
-		return (ssize_t)length; /* swallowed: see teardown() */
+		return (ssize_t)length; /* swallowed: see conn_teardown() */
 	do
 		n = send(l->fd, buffer, length, flags | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -267,7 +267,7 @@ link_recv(libssh2_socket_t fd, void *buffer, size_t length, int flags,
 
 /* libssh2's last error message. */
 const char *
-last_error(LIBSSH2_SESSION *s)
+ssh_last_error(LIBSSH2_SESSION *s)
 {
 	char *msg = NULL;
 
@@ -310,9 +310,9 @@ fatal_rc(int rc)
  * libssh2 pointer of the session is invalid afterwards.
  */
 void
-teardown(struct conn *c, bool graceful)
+conn_teardown(struct conn *c, bool graceful)
 {
-	int64_t dl = now_ms() + 2000;
+	int64_t dl = ssh_now_ms() + 2000;
 	struct pollfd p;
 	int rc;
 
@@ -321,7 +321,7 @@ teardown(struct conn *c, bool graceful)
 	if (graceful && c->sftp) {
 		while ((rc = libssh2_sftp_shutdown(c->sftp)) ==
 			   LIBSSH2_ERROR_EAGAIN &&
-		       now_ms() < dl) {
+		       ssh_now_ms() < dl) {
 			p.fd = c->link->fd;
 			p.events = POLLIN | POLLOUT;
 			poll(&p, 1, 100);
@@ -332,7 +332,7 @@ teardown(struct conn *c, bool graceful)
 	if (graceful && !c->sftp) {
 		while (libssh2_session_disconnect(c->s, "scaffold: done") ==
 			   LIBSSH2_ERROR_EAGAIN &&
-		       now_ms() < dl) {
+		       ssh_now_ms() < dl) {
 			p.fd = c->link->fd;
 			p.events = POLLOUT;
 			poll(&p, 1, 100);
@@ -364,14 +364,14 @@ teardown(struct conn *c, bool graceful)
 
 /* A run's slot back to the host. */
 void
-slot_release(struct conn *c, struct run_handle *h)
+conn_slot_release(struct conn *c, struct run_handle *h)
 {
 	if (!h->slot)
 		return;
 	h->slot = false;
 	c->slots--;
 	if (!c->slots && !c->runs)
-		c->idle_since = now_ms();
+		c->idle_since = ssh_now_ms();
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -406,9 +406,9 @@ conn_lost(struct conn *c, const char *reason)
 			if (h->base)
 				strvec_push(&c->orphans, h->base);
 		}
-		slot_release(c, h);
+		conn_slot_release(c, h);
 	}
-	teardown(c, false);
+	conn_teardown(c, false);
 	return SSH_LOST;
 }
 
@@ -426,7 +426,7 @@ conn_check(struct conn *c, int rc)
 	else if (rc == LIBSSH2_ERROR_SOCKET_SEND)
 		snprintf(reason, sizeof(reason), "the connection broke");
 	else
-		snprintf(reason, sizeof(reason), "%s", last_error(c->s));
+		snprintf(reason, sizeof(reason), "%s", ssh_last_error(c->s));
 	return conn_lost(c, reason);
 }
 
@@ -454,7 +454,7 @@ conn_wait_x(struct conn *c, int64_t deadline, bool soft)
 			p.events |= POLLOUT;
 		if (!p.events)
 			p.events = POLLIN;
-		now = now_ms();
+		now = ssh_now_ms();
 		if (now >= deadline) {
 			if (soft)
 				return ERR_TIMEOUT;
@@ -489,7 +489,7 @@ conn_wait(struct conn *c, int64_t deadline)
 
 /* Why a DRIVE_PTR() gave NULL: SSH_LOST or libssh2's error code. */
 int
-ptr_fail(struct conn *c)
+conn_ptr_fail(struct conn *c)
 {
 	if (!c->s)
 		return SSH_LOST;
@@ -625,7 +625,7 @@ hostkey_prefs(struct conn *c, LIBSSH2_SESSION *s)
 	}
 	if (libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, pref.ptr))
 		log_warnx("runner: host '%s': cannot prefer host keys %s: %s",
-			  c->name, pref.ptr, last_error(s));
+			  c->name, pref.ptr, ssh_last_error(s));
 out:
 	if (algs)
 		libssh2_free(s, algs);
@@ -651,8 +651,8 @@ check_hostkey(struct conn *c)
 	ssh_fingerprint(fp, key, klen);
 	if (known_hosts_check(&res, c->known_hosts, c->address, c->port, key,
 			      klen) < 0)
-		return err_wrap("host '%s': cannot read known_hosts '%s'",
-				c->name, c->known_hosts);
+		return ssh_err_wrap("host '%s': cannot read known_hosts '%s'",
+				    c->name, c->known_hosts);
 	switch (res) {
 	case KNOWN_HOSTS_OK:
 		return 0;
@@ -726,7 +726,7 @@ conn_connect_(struct conn *c)
 	if (rc < 0) {
 		err_set("host '%s' (%s): SSH handshake failed: %s", c->name,
 			c->where,
-			rc == SSH_LOST ? c->lost_reason : last_error(c->s));
+			rc == SSH_LOST ? c->lost_reason : ssh_last_error(c->s));
 		goto out;
 	}
 	if ((ret = check_hostkey(c)) < 0)
@@ -745,7 +745,7 @@ conn_connect_(struct conn *c)
 	}
 	if (rc == LIBSSH2_ERROR_FILE) {
 		err_set("host '%s': cannot use key '%s': %s", c->name,
-			c->key_file, last_error(c->s));
+			c->key_file, ssh_last_error(c->s));
 		ret = ERR_AUTH;
 		goto out;
 	}
@@ -761,10 +761,10 @@ conn_connect_(struct conn *c)
 
 	DRIVE_PTR(c, c->sftp, libssh2_sftp_init(c->s));
 	if (!c->sftp) {
-		rc = ptr_fail(c);
+		rc = conn_ptr_fail(c);
 		err_set("host '%s' (%s): cannot start SFTP: %s", c->name,
 			c->where,
-			rc == SSH_LOST ? c->lost_reason : last_error(c->s));
+			rc == SSH_LOST ? c->lost_reason : ssh_last_error(c->s));
 		goto out;
 	}
 	DRIVE(c, rc,
@@ -772,7 +772,7 @@ conn_connect_(struct conn *c)
 	if (rc <= 0) {
 		err_set("host '%s' (%s): cannot find the home directory: %s",
 			c->name, c->where,
-			rc == SSH_LOST ? c->lost_reason : last_error(c->s));
+			rc == SSH_LOST ? c->lost_reason : ssh_last_error(c->s));
 		goto out;
 	}
 	home[rc] = '\0';
@@ -793,18 +793,18 @@ conn_connect_(struct conn *c)
 		ret = 0;
 		goto out;
 	}
-	if ((ret = agent_start(c)) < 0)
+	if ((ret = proto_start(c)) < 0)
 		goto out;
 	ret = -1;
-	if (reap_orphans(c) == SSH_LOST) {
+	if (proto_reap_orphans(c) == SSH_LOST) {
 		err_set("host '%s' (%s): lost contact while starting: %s",
 			c->name, c->where, c->lost_reason);
 		goto out;
 	}
 	c->gen++;
-	c->idle_since = now_ms();
+	c->idle_since = ssh_now_ms();
 	if (!c->io_started) {
-		if (pthread_create(&c->io, NULL, io_main, c)) {
+		if (pthread_create(&c->io, NULL, ssh_io_main, c)) {
 			err_set("host '%s': cannot start a thread", c->name);
 			goto out;
 		}
@@ -813,7 +813,7 @@ conn_connect_(struct conn *c)
 	ret = 0;
 out:
 	if (ret < 0)
-		teardown(c, false);
+		conn_teardown(c, false);
 	return ret;
 }
 
@@ -835,7 +835,7 @@ conn_ensure(struct conn *c, bool *fresh)
 	if (fresh)
 		*fresh = false;
 	if (c->s) {
-		c->idle_since = now_ms();
+		c->idle_since = ssh_now_ms();
 		return 0;
 	}
 	if (fresh)
@@ -845,7 +845,7 @@ conn_ensure(struct conn *c, bool *fresh)
 
 /* err_set() the loss of the connection; -1. */
 int
-lost_err(struct conn *c)
+conn_lost_err(struct conn *c)
 {
 	return err_set("lost contact with host '%s': %s", c->name,
 		       c->lost_reason);
@@ -871,7 +871,7 @@ conn_agent_read(struct conn *c, int stream, char *buf, size_t len)
 		    (libssh2_session_block_directions(c->s) &
 		     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
 			/* a window adjust half sent: finish it now */
-			if (conn_wait(c, now_ms() + IO_TIMEOUT_MS) < 0)
+			if (conn_wait(c, ssh_now_ms() + IO_TIMEOUT_MS) < 0)
 				return SSH_LOST;
 			continue;
 		}
@@ -899,12 +899,12 @@ conn_agent_write(struct conn *c, const char *data, size_t len)
 	while (off < len) {
 		if (!c->agent)
 			return SSH_LOST;
-		DRIVE(c, n, libssh2_channel_write(c->agent, data + off,
-						  len - off));
+		DRIVE(c, n,
+		      libssh2_channel_write(c->agent, data + off, len - off));
 		if (n == SSH_LOST)
 			return SSH_LOST;
 		if (n < 0)
-			return conn_lost(c, last_error(c->s));
+			return conn_lost(c, ssh_last_error(c->s));
 		off += (size_t)n;
 	}
 	return 0;
@@ -922,17 +922,17 @@ conn_agent_open(struct conn *c, const char *cmd)
 
 	DRIVE_PTR(c, ch, libssh2_channel_open_session(c->s));
 	if (!ch) {
-		rc = ptr_fail(c);
+		rc = conn_ptr_fail(c);
 		if (rc != SSH_LOST)
 			err_set("host '%s': cannot open a channel: %s", c->name,
-				last_error(c->s));
+				ssh_last_error(c->s));
 		return rc == SSH_LOST ? rc : -1;
 	}
 	DRIVE(c, rc, libssh2_channel_exec(ch, cmd));
 	if (rc < 0) {
 		if (rc != SSH_LOST)
 			err_set("host '%s': cannot start scaffold's helper: %s",
-				c->name, last_error(c->s));
+				c->name, ssh_last_error(c->s));
 		return rc == SSH_LOST ? rc : -1;
 	}
 	c->agent = ch;

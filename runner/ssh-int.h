@@ -21,7 +21,7 @@
 #define KILL_WAIT_MS 30000  /* SIGKILL → the run must be over */
 #define SIGNAL_RETRY_MS 200 /* a signal before the group is recorded */
 #define ADOPT_POLL_MS 1000
-#define ALIVE_EVERY 5 /* adopt polls between two "does it still run?" */
+#define ALIVE_EVERY 5	     /* adopt polls between two "does it still run?" */
 #define OUT_POLL_MIN_MS 50   /* meta/out of a run: read again after... */
 #define OUT_POLL_MAX_MS 1000 /* ...doubling while it does not grow */
 #define EXIT_CHECK_MS 5000   /* a started run: meta/exit looked at */
@@ -74,7 +74,7 @@ struct conn {
 	bool io_started;
 	bool stopping;
 	pthread_t io;
-	int wake[2]; /* wakes the I/O thread from its poll */
+	int wake[2];	 /* wakes the I/O thread from its poll */
 	bool connecting; /* conn_connect() runs: the lock is never dropped */
 	bool probe;	 /* runner_ssh_probe's: log in, and no more */
 
@@ -113,9 +113,9 @@ struct run_handle {
 	bool live;   /* started on this session; its end not seen yet */
 	bool exited; /* the helper saw it end: the rest of out, then done */
 	int display; /* the helper saw run/.display: 1, 0; -1: ask SFTP */
-	int64_t check_at; /* when meta/exit is looked at next (live) */
-	bool exit_seen;	  /* ...and was there the last time */
-	bool out_empty;	  /* the helper saw an empty meta/out at the end */
+	int64_t check_at;  /* when meta/exit is looked at next (live) */
+	bool exit_seen;	   /* ...and was there the last time */
+	bool out_empty;	   /* the helper saw an empty meta/out at the end */
 	bool start_failed; /* the helper could not make the run dir */
 	LIBSSH2_SFTP_HANDLE *out; /* meta/out, read as it grows */
 	int64_t out_off;	  /* what of it is in the log */
@@ -139,14 +139,13 @@ struct run_handle {
 	bool removed;  /* the remote run dir is gone */
 };
 
-
 /*
  * Repeat a libssh2 call returning a number while it would block; c->lock
  * held.  rc: its result, SSH_LOST when the session broke meanwhile.
  */
 #define DRIVE_T(c, rc, call, timeout)                                          \
 	do {                                                                   \
-		int64_t dl_ = now_ms() + (timeout);                            \
+		int64_t dl_ = ssh_now_ms() + (timeout);                        \
 		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN &&              \
 		       ((rc) = conn_wait((c), dl_)) == 0)                      \
 			;                                                      \
@@ -155,10 +154,10 @@ struct run_handle {
 	} while (0)
 #define DRIVE(c, rc, call) DRIVE_T(c, rc, call, IO_TIMEOUT_MS)
 
-/* The same for a call returning a pointer; NULL: see ptr_fail(). */
+/* The same for a call returning a pointer; NULL: see conn_ptr_fail(). */
 #define DRIVE_PTR(c, p, call)                                                  \
 	do {                                                                   \
-		int64_t dl_ = now_ms() + IO_TIMEOUT_MS;                        \
+		int64_t dl_ = ssh_now_ms() + IO_TIMEOUT_MS;                    \
 		while (!((p) = (call)) &&                                      \
 		       libssh2_session_last_errno((c)->s) ==                   \
 			   LIBSSH2_ERROR_EAGAIN &&                             \
@@ -167,24 +166,24 @@ struct run_handle {
 	} while (0)
 
 /* ssh-conn.c */
-int64_t now_ms(void);
-int PRINTF_LIKE(1, 2) err_wrap(const char *fmt, ...);
-void sh_quote_str(struct buf *b, const char *s);
-int64_t sooner(int64_t t, int64_t x);
-const char * last_error(LIBSSH2_SESSION *s);
+int64_t ssh_now_ms(void);
+int PRINTF_LIKE(1, 2) ssh_err_wrap(const char *fmt, ...);
+void ssh_quote(struct buf *b, const char *s);
+int64_t ssh_sooner(int64_t t, int64_t x);
+const char *ssh_last_error(LIBSSH2_SESSION *s);
 void conn_wake(struct conn *c);
-struct conn * conn_find(const char *name);
+struct conn *conn_find(const char *name);
 void conn_put(struct conn *c);
 int conn_connect(struct conn *c);
 int conn_ensure(struct conn *c, bool *fresh);
 int conn_check(struct conn *c, int rc);
 int conn_wait_x(struct conn *c, int64_t deadline, bool soft);
 int conn_wait(struct conn *c, int64_t deadline);
-int ptr_fail(struct conn *c);
+int conn_ptr_fail(struct conn *c);
 int conn_lost(struct conn *c, const char *reason);
-int lost_err(struct conn *c);
-void teardown(struct conn *c, bool graceful);
-void slot_release(struct conn *c, struct run_handle *h);
+int conn_lost_err(struct conn *c);
+void conn_teardown(struct conn *c, bool graceful);
+void conn_slot_release(struct conn *c, struct run_handle *h);
 ssize_t conn_agent_read(struct conn *c, int stream, char *buf, size_t len);
 bool conn_agent_eof(struct conn *c);
 int conn_agent_write(struct conn *c, const char *data, size_t len);
@@ -192,35 +191,43 @@ int conn_agent_open(struct conn *c, const char *cmd);
 int conn_keepalive(struct conn *c, int64_t *t, bool *sending);
 
 /* ssh-xfer.c */
-int r_stat(struct conn *c, const char *path, bool follow, LIBSSH2_SFTP_ATTRIBUTES *st);
-int r_mkdir(struct conn *c, const char *path, long mode);
-void r_close(struct conn *c, LIBSSH2_SFTP_HANDLE *fh);
-int put_file(struct conn *c, const char *path, long mode, int fd, const char *data, size_t len);
-int get_file(struct conn *c, const char *path, int64_t max, int fd, struct buf *into);
-int make_runs_dir(struct conn *c);
-int upload_loaded(struct conn *c, struct run_handle *h, const char *path, const char *src);
-int upload_meta(struct conn *c, struct run_handle *h, const char *name, const char *data, size_t len);
-int64_t load_offset(struct run_handle *h);
-int open_output(struct conn *c, struct run_handle *h, bool adopted);
-int read_output(struct conn *c, struct run_handle *h, char *buf);
-int read_exit(struct conn *c, struct run_handle *h, int *status);
-int r_rename(struct conn *c, const char *from, const char *to);
-int r_unlink(struct conn *c, const char *path);
+int xfer_stat(struct conn *c, const char *path, bool follow,
+	      LIBSSH2_SFTP_ATTRIBUTES *st);
+int xfer_mkdir(struct conn *c, const char *path, long mode);
+void xfer_close(struct conn *c, LIBSSH2_SFTP_HANDLE *fh);
+int xfer_put(struct conn *c, const char *path, long mode, int fd,
+	     const char *data, size_t len);
+int xfer_get(struct conn *c, const char *path, int64_t max, int fd,
+	     struct buf *into);
+int xfer_runs_dir(struct conn *c);
+int xfer_upload_loaded(struct conn *c, struct run_handle *h, const char *path,
+		       const char *src);
+int xfer_upload_meta(struct conn *c, struct run_handle *h, const char *name,
+		     const char *data, size_t len);
+int64_t xfer_load_offset(struct run_handle *h);
+int xfer_open_output(struct conn *c, struct run_handle *h, bool adopted);
+int xfer_read_output(struct conn *c, struct run_handle *h, char *buf);
+int xfer_read_exit(struct conn *c, struct run_handle *h, int *status);
+int xfer_rename(struct conn *c, const char *from, const char *to);
+int xfer_unlink(struct conn *c, const char *path);
 int ssh_collect(struct run_handle *h, struct run_result *out);
 
 /* ssh-proto.c */
-extern const char agent_script[];
-int agent_start(struct conn *c);
-int agent_pump(struct conn *c);
-int agent_send(struct conn *c, const char *line, size_t len);
-int remote_signal(struct conn *c, struct run_handle *h, const char *sig, int *status);
-int remote_remove(struct conn *c, const char *base, bool now);
-int reap_orphans(struct conn *c);
-int build_exports(struct buf *out, const struct run_spec *spec);
-void build_wrapper(struct buf *w, const struct run_handle *h, const struct buf *exports);
-bool run_line(struct buf *line, const struct run_handle *h, const struct run_spec *spec, const struct buf *wrapper);
+extern const char proto_agent_script[];
+int proto_start(struct conn *c);
+int proto_pump(struct conn *c);
+int proto_send(struct conn *c, const char *line, size_t len);
+int proto_signal(struct conn *c, struct run_handle *h, const char *sig,
+		 int *status);
+int proto_remove(struct conn *c, const char *base, bool now);
+int proto_reap_orphans(struct conn *c);
+int proto_exports(struct buf *out, const struct run_spec *spec);
+void proto_wrapper(struct buf *w, const struct run_handle *h,
+		   const struct buf *exports);
+bool proto_run_line(struct buf *line, const struct run_handle *h,
+		    const struct run_spec *spec, const struct buf *wrapper);
 
 /* ssh.c */
-void * io_main(void *arg);
+void *ssh_io_main(void *arg);
 
 #endif

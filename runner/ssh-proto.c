@@ -49,7 +49,7 @@
  * connection: its output is in a file, its status in meta/exit.
  * Arguments are single-quoted by scaffold; the helper evals its lines.
  */
-const char agent_script[] =
+const char proto_agent_script[] =
     "# Written by scaffold (runner/ssh.c): starts and signals runs.\n"
     "umask 077\n"
     "__nl='\n"
@@ -166,8 +166,7 @@ agent_line(struct conn *c, const char *line)
 	unsigned tag;
 	int st, disp, out, n = 0;
 
-	if (sscanf(line, "x %lld %d %d %d%n", &id, &st, &disp, &out, &n) ==
-		4 &&
+	if (sscanf(line, "x %lld %d %d %d%n", &id, &st, &disp, &out, &n) == 4 &&
 	    !line[n]) {
 		h = run_by_id(c, id);
 		if (h) {
@@ -228,7 +227,7 @@ agent_lines(struct conn *c, struct buf *b, bool err)
  * SSH_LOST (also when the helper itself has ended).  c->lock held.
  */
 int
-agent_pump(struct conn *c)
+proto_pump(struct conn *c)
 {
 	char buf[4096];
 	ssize_t n;
@@ -253,7 +252,7 @@ agent_pump(struct conn *c)
 
 /* A line to the helper.  0, SSH_LOST.  c->lock held. */
 int
-agent_send(struct conn *c, const char *line, size_t len)
+proto_send(struct conn *c, const char *line, size_t len)
 {
 	return conn_agent_write(c, line, len);
 }
@@ -267,17 +266,17 @@ static int
 agent_call(struct conn *c, const char *fn, const char *arg, int *status)
 {
 	struct buf cmd = BUF_INIT;
-	int64_t dl = now_ms() + IO_TIMEOUT_MS;
+	int64_t dl = ssh_now_ms() + IO_TIMEOUT_MS;
 	int r;
 
 	*status = -1;
 	c->tag++;
 	c->replied = false;
 	buf_addf(&cmd, "%s %u %s\n", fn, c->tag, arg);
-	r = agent_send(c, cmd.ptr, cmd.len);
+	r = proto_send(c, cmd.ptr, cmd.len);
 	buf_release(&cmd);
 	while (r == 0) {
-		r = agent_pump(c);
+		r = proto_pump(c);
 		if (r < 0 || c->replied)
 			break;
 		r = conn_wait_x(c, dl, true);
@@ -293,13 +292,12 @@ agent_call(struct conn *c, const char *fn, const char *arg, int *status)
 
 /* Send sig (TERM, KILL, 0) to the run's process group; the answer. */
 int
-remote_signal(struct conn *c, struct run_handle *h, const char *sig,
-	      int *status)
+proto_signal(struct conn *c, struct run_handle *h, const char *sig, int *status)
 {
 	struct buf arg = BUF_INIT;
 	int r;
 
-	sh_quote_str(&arg, h->base);
+	ssh_quote(&arg, h->base);
 	buf_addf(&arg, " %s", sig);
 	r = agent_call(c, "__sig", arg.ptr, status);
 	buf_release(&arg);
@@ -308,7 +306,7 @@ remote_signal(struct conn *c, struct run_handle *h, const char *sig,
 
 /* rm -rf the run's base dir on the host: now, or in the background. */
 int
-remote_remove(struct conn *c, const char *base, bool now)
+proto_remove(struct conn *c, const char *base, bool now)
 {
 	struct buf arg = BUF_INIT;
 	int r, status;
@@ -317,7 +315,7 @@ remote_remove(struct conn *c, const char *base, bool now)
 		BUG("removing '%s'", base ? base : "(null)");
 	if (!now)
 		buf_puts(&arg, "__rm ");
-	sh_quote_str(&arg, base);
+	ssh_quote(&arg, base);
 	if (now) {
 		r = agent_call(c, "__rmw", arg.ptr, &status);
 		if (!r && status)
@@ -326,7 +324,7 @@ remote_remove(struct conn *c, const char *base, bool now)
 				    c->name, base, status);
 	} else {
 		buf_putc(&arg, '\n');
-		r = agent_send(c, arg.ptr, arg.len);
+		r = proto_send(c, arg.ptr, arg.len);
 	}
 	buf_release(&arg);
 	return r;
@@ -339,7 +337,7 @@ remote_remove(struct conn *c, const char *base, bool now)
  * c->lock held.
  */
 int
-reap_orphans(struct conn *c)
+proto_reap_orphans(struct conn *c)
 {
 	struct run_handle tmp;
 	int r = 0, status;
@@ -348,13 +346,13 @@ reap_orphans(struct conn *c)
 	for (i = 0; i < c->orphans.n && r != SSH_LOST; i++) {
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.base = c->orphans.v[i];
-		r = remote_signal(c, &tmp, "KILL", &status);
+		r = proto_signal(c, &tmp, "KILL", &status);
 		if (r == 0 && status == 0)
 			log_warnx("runner: host '%s': killed what was left of "
 				  "a run lost with the connection ('%s')",
 				  c->name, tmp.base);
 		if (r == 0)
-			r = remote_remove(c, tmp.base, false);
+			r = proto_remove(c, tmp.base, false);
 	}
 	if (r != SSH_LOST)
 		strvec_clear(&c->orphans);
@@ -363,7 +361,7 @@ reap_orphans(struct conn *c)
 
 /* "export NAME='value'" lines for the run's environment. */
 int
-build_exports(struct buf *out, const struct run_spec *spec)
+proto_exports(struct buf *out, const struct run_spec *spec)
 {
 	struct buf e = BUF_INIT;
 	const struct runner_env *v;
@@ -399,7 +397,7 @@ meta_word(struct buf *b, const struct run_handle *h, const char *name)
 	struct buf p = BUF_INIT;
 
 	buf_addf(&p, "%s/%s", h->mdir, name);
-	sh_quote_str(b, p.ptr);
+	ssh_quote(b, p.ptr);
 	buf_release(&p);
 }
 
@@ -412,7 +410,7 @@ meta_word(struct buf *b, const struct run_handle *h, const char *name)
  * script, for scripts that replace the EXIT trap but end normally.
  */
 void
-build_wrapper(struct buf *w, const struct run_handle *h,
+proto_wrapper(struct buf *w, const struct run_handle *h,
 	      const struct buf *exports)
 {
 	struct buf name = BUF_INIT;
@@ -424,7 +422,7 @@ build_wrapper(struct buf *w, const struct run_handle *h,
 		    "# the store env and, last, its exit status.\n");
 	buf_add(w, exports->ptr, exports->len);
 	buf_puts(w, "export SCAFFOLD_RUN_DIR=");
-	sh_quote_str(w, h->rdir);
+	ssh_quote(w, h->rdir);
 	buf_puts(w, "\n__scaffold_end() {\n"
 		    "\tif [ -n \"${__scaffold_done-}\" ]; then return 0; fi\n"
 		    "\t__scaffold_done=1\n"
@@ -459,30 +457,30 @@ build_wrapper(struct buf *w, const struct run_handle *h,
  * started.  c->lock held, during conn_connect().
  */
 int
-agent_start(struct conn *c)
+proto_start(struct conn *c)
 {
 	LIBSSH2_SFTP_ATTRIBUTES st;
 	struct buf path = BUF_INIT, tmp = BUF_INIT, cmd = BUF_INIT;
 	char hex[SHA256_HEX_LEN + 1];
 	int r, rc, ret = -1;
 
-	if ((r = make_runs_dir(c)) < 0)
+	if ((r = xfer_runs_dir(c)) < 0)
 		goto fail;
-	sha256_hex(hex, agent_script, sizeof(agent_script) - 1);
+	sha256_hex(hex, proto_agent_script, sizeof(proto_agent_script) - 1);
 	buf_addf(&path, "%s/.scaffold/agent-%.16s.sh",
 		 strcmp(c->home, "/") ? c->home : "", hex);
-	r = r_stat(c, path.ptr, false, &st);
+	r = xfer_stat(c, path.ptr, false, &st);
 	if (r == ERR_NOTFOUND) {
 		/* written aside, then renamed: another scaffold may be here */
 		buf_addf(&tmp, "%s.%ld.%u", path.ptr, (long)getpid(), c->gen);
-		r = put_file(c, tmp.ptr, 0600, -1, agent_script,
-			     sizeof(agent_script) - 1);
+		r = xfer_put(c, tmp.ptr, 0600, -1, proto_agent_script,
+			     sizeof(proto_agent_script) - 1);
 		if (r == 0) {
-			rc = r_rename(c, tmp.ptr, path.ptr);
+			rc = xfer_rename(c, tmp.ptr, path.ptr);
 			if (rc < 0 && rc != SSH_LOST) {
 				/* it lost the race: the other one is there */
-				rc = r_unlink(c, tmp.ptr);
-				r = r_stat(c, path.ptr, false, &st);
+				rc = xfer_unlink(c, tmp.ptr);
+				r = xfer_stat(c, path.ptr, false, &st);
 			}
 			if (rc == SSH_LOST)
 				r = SSH_LOST;
@@ -491,7 +489,7 @@ agent_start(struct conn *c)
 	if (r < 0)
 		goto fail;
 	buf_puts(&cmd, "exec /bin/sh ");
-	sh_quote_str(&cmd, path.ptr);
+	ssh_quote(&cmd, path.ptr);
 	if ((r = conn_agent_open(c, cmd.ptr)) < 0)
 		goto fail;
 	ret = 0;
@@ -501,8 +499,8 @@ fail:
 		err_set("host '%s' (%s): lost contact while starting: %s",
 			c->name, c->where, c->lost_reason);
 	else if (r < 0 && !strstr(err_msg(), c->name))
-		err_wrap("host '%s': cannot start scaffold's helper",
-			 c->name);
+		ssh_err_wrap("host '%s': cannot start scaffold's helper",
+			     c->name);
 	ret = -1;
 out:
 	buf_release(&path);
@@ -552,13 +550,13 @@ printf_word(struct buf *out, const char *data, size_t len)
  * time).
  */
 bool
-run_line(struct buf *line, const struct run_handle *h,
-	 const struct run_spec *spec, const struct buf *wrapper)
+proto_run_line(struct buf *line, const struct run_handle *h,
+	       const struct run_spec *spec, const struct buf *wrapper)
 {
 	if (spec->nfiles)
 		return false;
 	buf_addf(line, "__run %lld ", (long long)h->run_id);
-	sh_quote_str(line, h->base);
+	ssh_quote(line, h->base);
 	buf_addf(line, " %d ", h->store_env.n ? 1 : 0);
 	if (!printf_word(line, spec->script, spec->script_len))
 		return false;

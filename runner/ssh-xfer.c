@@ -62,13 +62,13 @@ sftp_fail(struct conn *c, int rc, const char *what)
 			return ERR_NOTFOUND;
 		return -1;
 	}
-	return err_set("%s: %s", what, last_error(c->s));
+	return err_set("%s: %s", what, ssh_last_error(c->s));
 }
 
 /* lstat (follow false) or stat a path on the host. */
 int
-r_stat(struct conn *c, const char *path, bool follow,
-       LIBSSH2_SFTP_ATTRIBUTES *st)
+xfer_stat(struct conn *c, const char *path, bool follow,
+	  LIBSSH2_SFTP_ATTRIBUTES *st)
 {
 	int rc;
 
@@ -83,7 +83,7 @@ r_stat(struct conn *c, const char *path, bool follow,
 }
 
 int
-r_mkdir(struct conn *c, const char *path, long mode)
+xfer_mkdir(struct conn *c, const char *path, long mode)
 {
 	int rc;
 
@@ -97,15 +97,15 @@ r_mkdir(struct conn *c, const char *path, long mode)
 
 /* mkdir that accepts an existing directory (not a symlink to one). */
 static int
-r_mkdir_ok(struct conn *c, const char *path, long mode)
+xfer_mkdir_ok(struct conn *c, const char *path, long mode)
 {
 	LIBSSH2_SFTP_ATTRIBUTES st;
 	int r;
 
-	r = r_mkdir(c, path, mode);
+	r = xfer_mkdir(c, path, mode);
 	if (r == 0 || r == SSH_LOST)
 		return r;
-	r = r_stat(c, path, false, &st);
+	r = xfer_stat(c, path, false, &st);
 	if (r < 0)
 		return r;
 	if (!(st.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
@@ -115,7 +115,7 @@ r_mkdir_ok(struct conn *c, const char *path, long mode)
 }
 
 void
-r_close(struct conn *c, LIBSSH2_SFTP_HANDLE *fh)
+xfer_close(struct conn *c, LIBSSH2_SFTP_HANDLE *fh)
 {
 	int rc;
 
@@ -144,7 +144,7 @@ conn_yield(struct conn *c, unsigned gen)
  * fd (until EOF) or from data.  c->lock held, dropped between chunks.
  */
 int
-put_file(struct conn *c, const char *path, long mode, int fd, const char *data,
+xfer_put(struct conn *c, const char *path, long mode, int fd, const char *data,
 	 size_t len)
 {
 	LIBSSH2_SFTP_HANDLE *fh = NULL;
@@ -161,7 +161,7 @@ put_file(struct conn *c, const char *path, long mode, int fd, const char *data,
 		      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
 		      mode, LIBSSH2_SFTP_OPENFILE));
 	if (!fh) {
-		rc = ptr_fail(c);
+		rc = conn_ptr_fail(c);
 		ret = sftp_fail(c, (int)rc, path);
 		goto out;
 	}
@@ -210,7 +210,7 @@ put_file(struct conn *c, const char *path, long mode, int fd, const char *data,
 	ret = 0;
 out:
 	if (fh && c->s && c->gen == gen)
-		r_close(c, fh);
+		xfer_close(c, fh);
 	free(chunk);
 	return ret;
 }
@@ -220,7 +220,7 @@ out:
  * than max bytes: ERR_TOOBIG.  c->lock held, dropped between chunks.
  */
 int
-get_file(struct conn *c, const char *path, int64_t max, int fd,
+xfer_get(struct conn *c, const char *path, int64_t max, int fd,
 	 struct buf *into)
 {
 	LIBSSH2_SFTP_HANDLE *fh = NULL;
@@ -235,7 +235,7 @@ get_file(struct conn *c, const char *path, int64_t max, int fd,
 	    libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
 				 LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE));
 	if (!fh) {
-		rc = ptr_fail(c);
+		rc = conn_ptr_fail(c);
 		ret = sftp_fail(c, (int)rc, path);
 		goto out;
 	}
@@ -269,21 +269,21 @@ get_file(struct conn *c, const char *path, int64_t max, int fd,
 	ret = 0;
 out:
 	if (fh && c->s && c->gen == gen)
-		r_close(c, fh);
+		xfer_close(c, fh);
 	free(chunk);
 	return ret;
 }
 
 /* Keep how far meta/out went into the log, for the next scaffold. */
 static void
-save_offset(struct run_handle *h)
+xfer_save_offset(struct run_handle *h)
 {
 	char v[32];
 	int n;
 
 	if (h->off_fd < 0 && h->off_path)
-		h->off_fd = open(h->off_path, O_RDWR | O_CREAT | O_CLOEXEC,
-				 0600);
+		h->off_fd =
+		    open(h->off_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (h->off_fd < 0)
 		return;
 	n = snprintf(v, sizeof(v), "%020lld\n", (long long)h->out_off);
@@ -292,9 +292,9 @@ save_offset(struct run_handle *h)
 			  (long long)h->run_id, h->off_path, strerror(errno));
 }
 
-/* What an earlier scaffold saved with save_offset(); 0 when nothing. */
+/* What an earlier scaffold saved with xfer_save_offset(); 0 when nothing. */
 int64_t
-load_offset(struct run_handle *h)
+xfer_load_offset(struct run_handle *h)
 {
 	char v[32];
 	ssize_t n;
@@ -318,7 +318,7 @@ load_offset(struct run_handle *h)
  * held.
  */
 int
-open_output(struct conn *c, struct run_handle *h, bool adopted)
+xfer_open_output(struct conn *c, struct run_handle *h, bool adopted)
 {
 	struct buf p = BUF_INIT;
 	int rc, r = 0;
@@ -329,7 +329,7 @@ open_output(struct conn *c, struct run_handle *h, bool adopted)
 				       LIBSSH2_FXF_READ, 0,
 				       LIBSSH2_SFTP_OPENFILE));
 	if (!h->out) {
-		rc = ptr_fail(c);
+		rc = conn_ptr_fail(c);
 		r = sftp_fail(c, rc, p.ptr);
 		if (r != SSH_LOST) {
 			if (adopted || r != ERR_NOTFOUND)
@@ -350,14 +350,14 @@ open_output(struct conn *c, struct run_handle *h, bool adopted)
  * c->lock held.
  */
 int
-read_output(struct conn *c, struct run_handle *h, char *buf)
+xfer_read_output(struct conn *c, struct run_handle *h, char *buf)
 {
 	size_t took = 0;
 	ssize_t n;
 	int r;
 
 	if (!h->out) {
-		r = open_output(c, h, false);
+		r = xfer_open_output(c, h, false);
 		if (r < 0 || !h->out)
 			return r;
 	}
@@ -370,10 +370,11 @@ read_output(struct conn *c, struct run_handle *h, char *buf)
 			return SSH_LOST;
 		if (n < 0) {
 			sftp_fail(c, (int)n, "meta/out");
-			run_log_note(&h->log, "cannot read the output on host "
-					      "'%s' any more: %s",
+			run_log_note(&h->log,
+				     "cannot read the output on host "
+				     "'%s' any more: %s",
 				     c->name, err_msg());
-			r_close(c, h->out);
+			xfer_close(c, h->out);
 			h->out = NULL;
 			return c->s ? 0 : SSH_LOST;
 		}
@@ -381,7 +382,7 @@ read_output(struct conn *c, struct run_handle *h, char *buf)
 			break;
 		run_log_output(&h->log, buf, (size_t)n);
 		h->out_off += n;
-		save_offset(h);
+		xfer_save_offset(h);
 		took += (size_t)n;
 		if (took >= SLICE_MAX)
 			return 2;
@@ -391,8 +392,8 @@ read_output(struct conn *c, struct run_handle *h, char *buf)
 
 /* A loaded file into the run dir on the host, parents created. */
 int
-upload_loaded(struct conn *c, struct run_handle *h, const char *path,
-	      const char *src)
+xfer_upload_loaded(struct conn *c, struct run_handle *h, const char *path,
+		   const char *src)
 {
 	struct buf np = BUF_INIT, rp = BUF_INIT, e = BUF_INIT;
 	struct stat st;
@@ -403,7 +404,7 @@ upload_loaded(struct conn *c, struct run_handle *h, const char *path,
 	for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
 		buf_reset(&rp);
 		buf_addf(&rp, "%s/%.*s", h->rdir, (int)(p - np.ptr), np.ptr);
-		r = r_mkdir_ok(c, rp.ptr, 0755);
+		r = xfer_mkdir_ok(c, rp.ptr, 0755);
 		if (r == SSH_LOST) {
 			ret = r;
 			goto out;
@@ -418,26 +419,26 @@ upload_loaded(struct conn *c, struct run_handle *h, const char *path,
 	}
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_set("file '%s': cannot open '%s': %s", runner_esc(&e, path), src,
-			strerror(errno));
+		err_set("file '%s': cannot open '%s': %s", runner_esc(&e, path),
+			src, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set("file '%s': '%s' is not a regular file", runner_esc(&e, path),
-			src);
+		err_set("file '%s': '%s' is not a regular file",
+			runner_esc(&e, path), src);
 		goto out;
 	}
 	buf_reset(&rp);
 	buf_addf(&rp, "%s/%s", h->rdir, np.ptr);
-	r = put_file(c, rp.ptr, (long)((st.st_mode & 0777) | 0600), fd, NULL,
+	r = xfer_put(c, rp.ptr, (long)((st.st_mode & 0777) | 0600), fd, NULL,
 		     0);
 	if (r == SSH_LOST) {
 		ret = r;
 		goto out;
 	}
 	if (r < 0) {
-		err_wrap("file '%s': cannot create it on host '%s'",
-			 runner_esc(&e, path), c->name);
+		ssh_err_wrap("file '%s': cannot create it on host '%s'",
+			     runner_esc(&e, path), c->name);
 		goto out;
 	}
 	ret = 0;
@@ -452,34 +453,35 @@ out:
 
 /* One of scaffold's files into meta/ on the host. */
 int
-upload_meta(struct conn *c, struct run_handle *h, const char *name,
-	    const char *data, size_t len)
+xfer_upload_meta(struct conn *c, struct run_handle *h, const char *name,
+		 const char *data, size_t len)
 {
 	struct buf p = BUF_INIT;
 	int r;
 
 	buf_addf(&p, "%s/%s", h->mdir, name);
-	r = put_file(c, p.ptr, 0600, -1, data, len);
+	r = xfer_put(c, p.ptr, 0600, -1, data, len);
 	if (r < 0 && r != SSH_LOST)
-		r = err_wrap("host '%s': cannot write", c->name);
+		r = ssh_err_wrap("host '%s': cannot write", c->name);
 	buf_release(&p);
 	return r;
 }
 
 /* ~/.scaffold/runs on the host.  c->lock held. */
 int
-make_runs_dir(struct conn *c)
+xfer_runs_dir(struct conn *c)
 {
 	struct buf p = BUF_INIT;
 	int r;
 
 	buf_addf(&p, "%s/.scaffold", strcmp(c->home, "/") ? c->home : "");
-	r = r_mkdir_ok(c, p.ptr, 0700);
+	r = xfer_mkdir_ok(c, p.ptr, 0700);
 	buf_puts(&p, "/runs");
 	if (r == 0)
-		r = r_mkdir_ok(c, p.ptr, 0700);
+		r = xfer_mkdir_ok(c, p.ptr, 0700);
 	if (r < 0 && r != SSH_LOST)
-		r = err_wrap("host '%s': cannot create '%s'", c->name, p.ptr);
+		r = ssh_err_wrap("host '%s': cannot create '%s'", c->name,
+				 p.ptr);
 	buf_release(&p);
 	return r;
 }
@@ -489,7 +491,7 @@ make_runs_dir(struct conn *c)
  * (or not written completely yet), SSH_LOST, -1.  c->lock held.
  */
 int
-read_exit(struct conn *c, struct run_handle *h, int *status)
+xfer_read_exit(struct conn *c, struct run_handle *h, int *status)
 {
 	struct buf p = BUF_INIT, v = BUF_INIT;
 	char *end;
@@ -497,7 +499,7 @@ read_exit(struct conn *c, struct run_handle *h, int *status)
 	int r;
 
 	buf_addf(&p, "%s/exit", h->mdir);
-	r = get_file(c, p.ptr, EXIT_MAX, -1, &v);
+	r = xfer_get(c, p.ptr, EXIT_MAX, -1, &v);
 	if (r == ERR_TOOBIG)
 		r = err_set("host '%s': '%s' is not an exit status", c->name,
 			    p.ptr);
@@ -537,7 +539,7 @@ ssh_out_stat(struct ssh_out *so, const char *rel, enum runner_path_kind *k,
 	int r;
 
 	buf_addf(&rp, "%s/%s", so->h->rdir, rel);
-	r = r_stat(so->h->c, rp.ptr, false, st);
+	r = xfer_stat(so->h->c, rp.ptr, false, st);
 	buf_release(&rp);
 	if (r == SSH_LOST)
 		return RUNNER_OUT_LOST;
@@ -578,8 +580,7 @@ ssh_out_kind(void *arg, const char *rel, enum runner_path_kind *k)
  * caps.
  */
 static int
-ssh_out_file(void *arg, size_t i, const char *name, int64_t *total,
-	     char **src)
+ssh_out_file(void *arg, size_t i, const char *name, int64_t *total, char **src)
 {
 	struct ssh_out *so = arg;
 	struct run_handle *h = so->h;
@@ -589,7 +590,7 @@ ssh_out_file(void *arg, size_t i, const char *name, int64_t *total,
 	enum runner_path_kind k;
 	struct stat lst;
 	const char *slash;
-	int64_t room;
+	int64_t room, size;
 	int fd = -1, r, ret;
 
 	(void)i;
@@ -601,14 +602,12 @@ ssh_out_file(void *arg, size_t i, const char *name, int64_t *total,
 	ret = ssh_out_stat(so, np.ptr, &k, &st);
 	if (ret < 0)
 		goto out;
-	ret = runner_outputs_check(name, k,
-				   (st.flags & LIBSSH2_SFTP_ATTR_SIZE) ?
-					   (st.filesize > (libssh2_uint64_t)
-							       INT64_MAX ?
-						    INT64_MAX :
-						    (int64_t)st.filesize) :
-					   -1,
-				   *total);
+	size = -1; /* unknown */
+	if (st.flags & LIBSSH2_SFTP_ATTR_SIZE)
+		size = st.filesize > (libssh2_uint64_t)INT64_MAX
+			   ? INT64_MAX
+			   : (int64_t)st.filesize;
+	ret = runner_outputs_check(name, k, size, *total);
 	if (ret < 0)
 		goto out;
 
@@ -630,7 +629,7 @@ ssh_out_file(void *arg, size_t i, const char *name, int64_t *total,
 	}
 	buf_addf(&rp, "%s/%s", h->rdir, np.ptr);
 	room = runner_store_file_room(*total);
-	r = get_file(h->c, rp.ptr, room, fd, NULL);
+	r = xfer_get(h->c, rp.ptr, room, fd, NULL);
 	if (r == SSH_LOST) {
 		ret = RUNNER_OUT_LOST;
 		goto out;
@@ -671,8 +670,7 @@ out:
 
 /* Store env name from meta/env/NAME. */
 static int
-ssh_out_env(void *arg, size_t i, const char *name, size_t max,
-	    struct buf *val)
+ssh_out_env(void *arg, size_t i, const char *name, size_t max, struct buf *val)
 {
 	struct ssh_out *so = arg;
 	struct buf p = BUF_INIT;
@@ -680,7 +678,7 @@ ssh_out_env(void *arg, size_t i, const char *name, size_t max,
 
 	(void)i;
 	buf_addf(&p, "%s/env/%s", so->h->mdir, name);
-	r = get_file(so->h->c, p.ptr, (int64_t)max, -1, val);
+	r = xfer_get(so->h->c, p.ptr, (int64_t)max, -1, val);
 	buf_release(&p);
 	if (r == SSH_LOST)
 		return RUNNER_OUT_LOST;
@@ -699,7 +697,7 @@ ssh_out_uncaptured(void *arg)
 	int r;
 
 	buf_addf(&p, "%s/no-trap", so->h->mdir);
-	r = r_stat(so->h->c, p.ptr, false, &st);
+	r = xfer_stat(so->h->c, p.ptr, false, &st);
 	buf_release(&p);
 	if (r == SSH_LOST)
 		return RUNNER_OUT_LOST;
@@ -713,16 +711,16 @@ ssh_out_uncaptured(void *arg)
 int
 ssh_collect(struct run_handle *h, struct run_result *out)
 {
-	struct ssh_out so = { h, NULL };
+	struct ssh_out so = {h, NULL};
 	struct runner_outputs o = {
-		.store_files = &h->store_files,
-		.store_env = &h->store_env,
-		.log = &h->log,
-		.no_display = h->display == 0,
-		.arg = &so,
-		.file = ssh_out_file,
-		.env = ssh_out_env,
-		.uncaptured = ssh_out_uncaptured,
+	    .store_files = &h->store_files,
+	    .store_env = &h->store_env,
+	    .log = &h->log,
+	    .no_display = h->display == 0,
+	    .arg = &so,
+	    .file = ssh_out_file,
+	    .env = ssh_out_env,
+	    .uncaptured = ssh_out_uncaptured,
 	};
 	int r = runner_outputs_collect(&o, out);
 
@@ -731,7 +729,7 @@ ssh_collect(struct run_handle *h, struct run_result *out)
 
 /* Rename from to to, replacing it.  0, SSH_LOST, libssh2's error. */
 int
-r_rename(struct conn *c, const char *from, const char *to)
+xfer_rename(struct conn *c, const char *from, const char *to)
 {
 	int rc;
 
@@ -746,11 +744,12 @@ r_rename(struct conn *c, const char *from, const char *to)
 
 /* Remove path.  0, SSH_LOST, libssh2's error. */
 int
-r_unlink(struct conn *c, const char *path)
+xfer_unlink(struct conn *c, const char *path)
 {
 	int rc;
 
-	DRIVE(c, rc, libssh2_sftp_unlink_ex(c->sftp, path,
-					    (unsigned int)strlen(path)));
+	DRIVE(
+	    c, rc,
+	    libssh2_sftp_unlink_ex(c->sftp, path, (unsigned int)strlen(path)));
 	return rc;
 }

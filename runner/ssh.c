@@ -27,7 +27,7 @@
  *					start time
  *
  * Files go up and come back by SFTP.  Each session has one more channel:
- * a helper shell (agent_script) that starts runs, signals them and
+ * a helper shell (proto_agent_script) that starts runs, signals them and
  * removes their dirs, on one line of stdin each, and reports each run's
  * end on one line of stdout.  A run costs the host a fork of the helper,
  * setsid and the wrapper's shell: no channel, no sshd session child, no
@@ -96,11 +96,11 @@ static void
 finish_run(struct conn *c, struct run_handle *h)
 {
 	if (h->out && c->s)
-		r_close(c, h->out);
+		xfer_close(c, h->out);
 	h->out = NULL;
 	h->live = false;
 	h->done = true;
-	slot_release(c, h);
+	conn_slot_release(c, h);
 }
 
 /*
@@ -149,7 +149,7 @@ run_timers(struct conn *c, struct run_handle *h, int64_t now)
 	}
 	if (!h->pending || now < h->retry_at)
 		return 0;
-	r = remote_signal(c, h, h->pending, &status);
+	r = proto_signal(c, h, h->pending, &status);
 	if (r == SSH_LOST)
 		return r;
 	if (r < 0)
@@ -162,23 +162,23 @@ run_timers(struct conn *c, struct run_handle *h, int64_t now)
 	return 1;
 }
 
-/* t, or sooner when a timer of h is due before; -1: none. */
+/* t, or ssh_sooner when a timer of h is due before; -1: none. */
 static int64_t
 run_next_timer(const struct run_handle *h, int64_t now, int64_t t)
 {
 	if (h->why == STOP_NONE && h->kill_req)
 		t = 0;
 	if (h->pending)
-		t = sooner(t, h->retry_at - now);
+		t = ssh_sooner(t, h->retry_at - now);
 	if (h->why == STOP_NONE && h->deadline_ms)
-		t = sooner(t, h->deadline_ms - now);
+		t = ssh_sooner(t, h->deadline_ms - now);
 	if (h->term_at && !h->kill_at)
-		t = sooner(t, h->term_at + GRACE_MS - now);
+		t = ssh_sooner(t, h->term_at + GRACE_MS - now);
 	if (h->kill_at)
-		t = sooner(t, h->kill_at + KILL_WAIT_MS - now);
+		t = ssh_sooner(t, h->kill_at + KILL_WAIT_MS - now);
 	if (h->live) {
-		t = sooner(t, h->read_at - now);
-		t = sooner(t, h->check_at - now);
+		t = ssh_sooner(t, h->read_at - now);
+		t = ssh_sooner(t, h->check_at - now);
 	}
 	return t;
 }
@@ -195,7 +195,7 @@ check_exit(struct conn *c, struct run_handle *h, int64_t now)
 
 	h->check_at = now + EXIT_CHECK_MS;
 	buf_addf(&p, "%s/exit", h->mdir);
-	r = get_file(c, p.ptr, EXIT_MAX, -1, &v);
+	r = xfer_get(c, p.ptr, EXIT_MAX, -1, &v);
 	if (r == SSH_LOST)
 		goto out;
 	r = 0;
@@ -221,11 +221,11 @@ out:
 static int
 service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
 {
-	int64_t now = now_ms();
+	int64_t now = ssh_now_ms();
 	int r;
 
 	if (h->exited) {
-		r = h->out_empty && !h->out ? 0 : read_output(c, h, buf);
+		r = h->out_empty && !h->out ? 0 : xfer_read_output(c, h, buf);
 		if (r == SSH_LOST)
 			return r;
 		if (r == 2) {
@@ -237,7 +237,7 @@ service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
 		return 0;
 	}
 	if (now >= h->read_at) {
-		r = read_output(c, h, buf);
+		r = xfer_read_output(c, h, buf);
 		if (r == SSH_LOST)
 			return r;
 		if (r == 2)
@@ -264,7 +264,7 @@ service_run(struct conn *c, struct run_handle *h, char *buf, bool *more)
  * the socket and the wake pipe with the lock dropped.
  */
 void *
-io_main(void *arg)
+ssh_io_main(void *arg)
 {
 	struct conn *c = arg;
 	struct run_handle *h;
@@ -278,7 +278,7 @@ io_main(void *arg)
 	while (!c->stopping) {
 		more = false;
 		t = -1;
-		if (c->s && c->agent && agent_pump(c) == SSH_LOST)
+		if (c->s && c->agent && proto_pump(c) == SSH_LOST)
 			continue;
 		for (h = c->runs; h && c->s; h = h->next) {
 			if (!h->live || h->done)
@@ -290,7 +290,7 @@ io_main(void *arg)
 		p[0].fd = c->wake[0];
 		p[0].events = POLLIN;
 		if (c->s) {
-			now = now_ms();
+			now = ssh_now_ms();
 			if (conn_keepalive(c, &t, &sending) == SSH_LOST)
 				continue;
 			for (h = c->runs; h; h = h->next)
@@ -299,10 +299,10 @@ io_main(void *arg)
 			if (!c->runs && !c->slots) {
 				tt = c->idle_since + IDLE_CLOSE_MS - now;
 				if (tt <= 0) {
-					teardown(c, true);
+					conn_teardown(c, true);
 					continue;
 				}
-				t = sooner(t, tt);
+				t = ssh_sooner(t, tt);
 			}
 			p[1].fd = c->link->fd;
 			p[1].events = POLLIN;
@@ -353,8 +353,8 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		ret = err_set("run %lld: no host", (long long)spec->run_id);
 		goto out;
 	}
-	if ((ret = runner_spec_stores(spec, &h->store_files,
-				      &h->store_env)) < 0)
+	if ((ret = runner_spec_stores(spec, &h->store_files, &h->store_env)) <
+	    0)
 		goto out;
 	ret = -1;
 	h->c = conn_find(spec->host);
@@ -422,7 +422,7 @@ list_del(struct conn *c, struct run_handle *h)
 	}
 	h->listed = false;
 	if (!c->runs && !c->slots)
-		c->idle_since = now_ms();
+		c->idle_since = ssh_now_ms();
 }
 
 /*
@@ -443,62 +443,62 @@ prepare_remote(struct conn *c, struct run_handle *h,
 
 	set_paths(h);
 	runner_umask_line(&w, spec, c->umask);
-	build_wrapper(&w, h, exports);
-	if (run_line(&line, h, spec, &w))
+	proto_wrapper(&w, h, exports);
+	if (proto_run_line(&line, h, spec, &w))
 		goto start;
 	buf_reset(&line);
-	r = r_mkdir(c, h->base, 0700);
+	r = xfer_mkdir(c, h->base, 0700);
 	if (r < 0 && r != SSH_LOST) {
 		/* left by an earlier start of this run that died half way,
 		 * or someone cleaned ~/.scaffold up */
-		r = r_stat(c, h->base, false, &st);
+		r = xfer_stat(c, h->base, false, &st);
 		if (r == 0)
-			r = remote_remove(c, h->base, true);
+			r = proto_remove(c, h->base, true);
 		else if (r == ERR_NOTFOUND)
-			r = make_runs_dir(c);
+			r = xfer_runs_dir(c);
 		if (r == 0)
-			r = r_mkdir(c, h->base, 0700);
+			r = xfer_mkdir(c, h->base, 0700);
 	}
-	if (r < 0 || (r = r_mkdir(c, h->rdir, 0700)) < 0 ||
-	    (r = r_mkdir(c, h->mdir, 0700)) < 0)
+	if (r < 0 || (r = xfer_mkdir(c, h->rdir, 0700)) < 0 ||
+	    (r = xfer_mkdir(c, h->mdir, 0700)) < 0)
 		goto fail;
 	if (h->store_env.n) {
 		buf_addf(&p, "%s/env", h->mdir);
-		if ((r = r_mkdir(c, p.ptr, 0700)) < 0)
+		if ((r = xfer_mkdir(c, p.ptr, 0700)) < 0)
 			goto fail;
 	}
 	for (i = 0; i < spec->nfiles; i++)
-		if ((r = upload_loaded(c, h, spec->files[i].path,
-				       spec->files[i].src)) < 0)
+		if ((r = xfer_upload_loaded(c, h, spec->files[i].path,
+					    spec->files[i].src)) < 0)
 			goto out_r;
-	if ((r = upload_meta(c, h, "script", spec->script, spec->script_len)) <
-	    0)
+	if ((r = xfer_upload_meta(c, h, "script", spec->script,
+				  spec->script_len)) < 0)
 		goto out_r;
-	if ((r = upload_meta(c, h, "wrapper.sh", w.ptr, w.len)) < 0)
+	if ((r = xfer_upload_meta(c, h, "wrapper.sh", w.ptr, w.len)) < 0)
 		goto out_r;
 	buf_addf(&line, "__start %lld ", (long long)h->run_id);
-	sh_quote_str(&line, h->base);
+	ssh_quote(&line, h->base);
 	buf_putc(&line, '\n');
 start:
 	h->live = true;
 	h->exited = false;
 	h->read_every = OUT_POLL_MIN_MS;
-	h->read_at = now_ms() + OUT_POLL_MIN_MS;
-	h->check_at = now_ms() + EXIT_CHECK_MS;
+	h->read_at = ssh_now_ms() + OUT_POLL_MIN_MS;
+	h->check_at = ssh_now_ms() + EXIT_CHECK_MS;
 	list_add(c, h);
 	*exec_sent = true;
-	if ((r = agent_send(c, line.ptr, line.len)) < 0) {
+	if ((r = proto_send(c, line.ptr, line.len)) < 0) {
 		h->live = false;
 		goto out_r;
 	}
-	if (h->timeout_ms && h->timeout_ms < INT64_MAX - now_ms())
-		h->deadline_ms = now_ms() + h->timeout_ms;
+	if (h->timeout_ms && h->timeout_ms < INT64_MAX - ssh_now_ms())
+		h->deadline_ms = ssh_now_ms() + h->timeout_ms;
 	ret = 0;
 	goto out;
 fail:
 	if (r != SSH_LOST && r < 0)
-		err_wrap("host '%s': cannot create the run dir '%s'", c->name,
-			 h->base);
+		ssh_err_wrap("host '%s': cannot create the run dir '%s'",
+			     c->name, h->base);
 out_r:
 	ret = r < 0 ? r : -1;
 out:
@@ -541,7 +541,7 @@ ssh_start(struct run_handle **out, const struct run_spec *spec)
 			goto out;
 		}
 	}
-	if ((ret = build_exports(&exports, spec)) < 0)
+	if ((ret = proto_exports(&exports, spec)) < 0)
 		goto out;
 	ret = -1;
 
@@ -566,7 +566,7 @@ ssh_start(struct run_handle **out, const struct run_spec *spec)
 		if (r == SSH_LOST && !fresh && !exec_sent && !tries)
 			continue;
 		if (r == SSH_LOST)
-			lost_err(c);
+			conn_lost_err(c);
 		ret = r == SSH_LOST ? -1 : r;
 		break;
 	}
@@ -594,7 +594,7 @@ still_runs(struct conn *c, struct run_handle *h)
 {
 	int r, status;
 
-	r = remote_signal(c, h, "0", &status);
+	r = proto_signal(c, h, "0", &status);
 	if (r < 0)
 		return r;
 	return status == 0 ? 1 : status == 3 ? 2 : 0;
@@ -611,13 +611,13 @@ adopt_deadline(struct conn *c, struct run_handle *h)
 	if (!h->timeout_ms)
 		return;
 	buf_addf(&p, "%s/pid", h->mdir);
-	if (r_stat(c, p.ptr, false, &st) == 0 &&
+	if (xfer_stat(c, p.ptr, false, &st) == 0 &&
 	    (st.flags & LIBSSH2_SFTP_ATTR_ACMODTIME)) {
 		ran = ((int64_t)time(NULL) - (int64_t)st.mtime) * 1000;
 		if (ran > 0)
 			left = ran >= h->timeout_ms ? 0 : h->timeout_ms - ran;
 	}
-	h->deadline_ms = now_ms() + left;
+	h->deadline_ms = ssh_now_ms() + left;
 	buf_release(&p);
 }
 
@@ -642,9 +642,9 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 		goto unlock;
 	}
 	set_paths(h);
-	r = read_exit(c, h, &status);
+	r = xfer_read_exit(c, h, &status);
 	if (r == ERR_NOTFOUND) {
-		r = r_stat(c, h->base, false, &st);
+		r = xfer_stat(c, h->base, false, &st);
 		if (r == ERR_NOTFOUND) {
 			/* it goes only once the run's end is recorded */
 			err_set("run %lld: no run dir '%s' on host '%s'",
@@ -656,7 +656,7 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 			/* the helper's __start creates meta/out as it forks
 			 * the wrapper: without it, the wrapper never ran */
 			buf_addf(&p, "%s/out", h->mdir);
-			r = r_stat(c, p.ptr, false, &st);
+			r = xfer_stat(c, p.ptr, false, &st);
 			if (r == ERR_NOTFOUND) {
 				err_set("run %lld: it was never started on "
 					"host '%s'",
@@ -673,7 +673,7 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 			r = 0;
 		} else if (r == 0) {
 			/* it may have ended just now */
-			r = read_exit(c, h, &status);
+			r = xfer_read_exit(c, h, &status);
 			if (r == ERR_NOTFOUND) {
 				err_set("run %lld: it does not run on host "
 					"'%s' any more and left no exit status",
@@ -685,7 +685,7 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 		}
 	}
 	if (r == SSH_LOST) {
-		lost_err(c);
+		conn_lost_err(c);
 		goto unlock;
 	}
 	if (r < 0)
@@ -695,9 +695,9 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 	h->removed = false;
 	adopt_deadline(c, h);
 	list_add(c, h);
-	h->out_off = load_offset(h);
-	if ((r = open_output(c, h, true)) == SSH_LOST) {
-		lost_err(c);
+	h->out_off = xfer_load_offset(h);
+	if ((r = xfer_open_output(c, h, true)) == SSH_LOST) {
+		conn_lost_err(c);
 		goto unlock;
 	}
 	run_log_note(&h->log, "re-adopted after a restart");
@@ -731,12 +731,12 @@ poll_run(struct conn *c, struct run_handle *h, char *buf, int *status,
 			snprintf(reason, rlen, "%s", err_msg());
 			return -1;
 		}
-		if (read_output(c, h, buf) == SSH_LOST)
+		if (xfer_read_output(c, h, buf) == SSH_LOST)
 			return SSH_LOST;
-		r = read_exit(c, h, status);
+		r = xfer_read_exit(c, h, status);
 		if (r != ERR_NOTFOUND)
 			return r;
-		r = run_timers(c, h, now_ms());
+		r = run_timers(c, h, ssh_now_ms());
 		if (r == SSH_LOST)
 			return r;
 		if (h->done) {
@@ -751,7 +751,7 @@ poll_run(struct conn *c, struct run_handle *h, char *buf, int *status,
 			if (r == 2 && polls >= 6 * ALIVE_EVERY)
 				r = 0;
 			if (r == 0) {
-				r = read_exit(c, h, status);
+				r = xfer_read_exit(c, h, status);
 				if (r != ERR_NOTFOUND)
 					return r;
 				snprintf(reason, rlen,
@@ -760,9 +760,9 @@ poll_run(struct conn *c, struct run_handle *h, char *buf, int *status,
 				return -1;
 			}
 		}
-		until = now_ms() + ADOPT_POLL_MS;
+		until = ssh_now_ms() + ADOPT_POLL_MS;
 		while (!h->kill_req || h->why != STOP_NONE) {
-			if (now_ms() >= until)
+			if (ssh_now_ms() >= until)
 				break;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += ADOPT_POLL_MS / 1000;
@@ -805,8 +805,9 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 	if (h->polling || h->finished) {
 		buf = xmalloc(CHUNK);
 		if (h->finished)
-			r = conn_ensure(c, NULL) < 0 ? -2
-						     : read_exit(c, h, &status);
+			r = conn_ensure(c, NULL) < 0
+				? -2
+				: xfer_read_exit(c, h, &status);
 		else
 			r = poll_run(c, h, buf, &status, reason,
 				     sizeof(reason));
@@ -821,14 +822,14 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 		lost = r < 0;
 		h->exit_status = status;
 		/* the rest of its output */
-		while (!lost && h->out && (r = read_output(c, h, buf)) > 0)
+		while (!lost && h->out && (r = xfer_read_output(c, h, buf)) > 0)
 			;
 		if (!lost && r == SSH_LOST) {
 			snprintf(reason, sizeof(reason), "%s", c->lost_reason);
 			lost = true;
 		}
 		if (h->out && c->s)
-			r_close(c, h->out);
+			xfer_close(c, h->out);
 		h->out = NULL;
 		free(buf);
 	} else {
@@ -881,11 +882,11 @@ ssh_wait(struct run_handle *h, struct run_result *out)
 	 * The run dir stays until free(), which the engine calls once the
 	 * run's end is recorded: a scaffold killed before that adopts the
 	 * run again and finds it.  A lost run's is out of reach (the next
-	 * session ends what is left of it, see reap_orphans()).
+	 * session ends what is left of it, see proto_reap_orphans()).
 	 */
 	if (lost)
 		h->removed = true;
-	slot_release(c, h);
+	conn_slot_release(c, h);
 	list_del(c, h);
 	pthread_mutex_unlock(&c->lock);
 	conn_wake(c);
@@ -928,7 +929,7 @@ ssh_free(struct run_handle *h)
 		saved = xstrdup(err_msg());
 		pthread_mutex_lock(&c->lock);
 		if (h->live && c->s && !h->detached) {
-			r = remote_signal(c, h, "KILL", &status);
+			r = proto_signal(c, h, "KILL", &status);
 			if (r < 0 && r != SSH_LOST)
 				log_warnx("runner: run %lld: host '%s': %s",
 					  (long long)h->run_id, c->name,
@@ -936,15 +937,15 @@ ssh_free(struct run_handle *h)
 		}
 		h->live = false;
 		if (h->out && c->s)
-			r_close(c, h->out);
+			xfer_close(c, h->out);
 		h->out = NULL;
 		if (!h->detached && !h->removed && h->base && c->s) {
-			r = remote_remove(c, h->base, false);
+			r = proto_remove(c, h->base, false);
 			if (r < 0 && r != SSH_LOST)
 				log_warnx("runner: run %lld: %s",
 					  (long long)h->run_id, err_msg());
 		}
-		slot_release(c, h);
+		conn_slot_release(c, h);
 		list_del(c, h);
 		pthread_mutex_unlock(&c->lock);
 		conn_wake(c);

@@ -43,8 +43,7 @@ fake_file(void *arg, size_t i, const char *name, int64_t *total, char **src)
 	case 'l':
 		return RUNNER_OUT_LOST;
 	case 'x':
-		return err_set("store file '%s': refused by the backend",
-			       name);
+		return err_set("store file '%s': refused by the backend", name);
 	}
 	buf_addf(&p, "%s/%zu", f->dir, i);
 	fp = fopen(p.ptr, "w");
@@ -148,8 +147,8 @@ fx_done(struct fixture *x)
 static void
 test_all_in_order(void **state)
 {
-	static const char *const files[] = { "f1", "dir/f2", NULL };
-	static const char *const env[] = { "E1", "E2", NULL };
+	static const char *const files[] = {"f1", "dir/f2", NULL};
+	static const char *const env[] = {"E1", "E2", NULL};
 	struct fixture x;
 
 	(void)state;
@@ -174,8 +173,8 @@ test_all_in_order(void **state)
 static void
 test_order(void **state)
 {
-	static const char *const files[] = { "missing", "xref", "f3", NULL };
-	static const size_t order[] = { 2, 1, 0 };
+	static const char *const files[] = {"missing", "xref", "f3", NULL};
+	static const size_t order[] = {2, 1, 0};
 	struct fixture x;
 
 	(void)state;
@@ -192,8 +191,8 @@ test_order(void **state)
 static void
 test_display_stored_or_skipped(void **state)
 {
-	static const char *const stored[] = { RUN_DISPLAY_FILE, NULL };
-	static const char *const refused[] = { "f1", NULL };
+	static const char *const stored[] = {RUN_DISPLAY_FILE, NULL};
+	static const char *const refused[] = {"f1", NULL};
 	struct fixture x;
 
 	(void)state;
@@ -215,8 +214,7 @@ test_display_stored_or_skipped(void **state)
 	/* a lost backend while taking it is lost */
 	fx_init(&x, refused, NULL);
 	x.f.lose_display = true;
-	assert_int_equal(runner_outputs_collect(&x.o, &x.res),
-			 RUNNER_OUT_LOST);
+	assert_int_equal(runner_outputs_collect(&x.o, &x.res), RUNNER_OUT_LOST);
 	assert_null(x.res.files);
 	fx_done(&x);
 }
@@ -228,22 +226,21 @@ test_refusals(void **state)
 		const char *file, *env, *message;
 		int ret;
 	} cases[] = {
-		{ "missing", NULL, "store file 'missing' was not created",
-		  RUNNER_OUT_FAILED },
-		{ "big", NULL,
-		  "store file 'big' is larger than the limit of 1 GiB "
-		  "(limits.store_file)",
-		  RUNNER_OUT_FAILED },
-		{ "xref", NULL, "store file 'xref': refused by the backend",
-		  RUNNER_OUT_FAILED },
-		{ "lost", NULL, "", RUNNER_OUT_LOST },
-		{ "f1", "Unset", "store env 'Unset' is not set",
-		  RUNNER_OUT_FAILED },
-		{ "f1", "Big", "store env 'Big' is larger than 16M",
-		  RUNNER_OUT_FAILED },
+	    {"missing", NULL, "store file 'missing' was not created",
+	     RUNNER_OUT_FAILED},
+	    {"big", NULL,
+	     "store file 'big' is larger than the limit of 1 GiB "
+	     "(limits.store_file)",
+	     RUNNER_OUT_FAILED},
+	    {"xref", NULL, "store file 'xref': refused by the backend",
+	     RUNNER_OUT_FAILED},
+	    {"lost", NULL, "", RUNNER_OUT_LOST},
+	    {"f1", "Unset", "store env 'Unset' is not set", RUNNER_OUT_FAILED},
+	    {"f1", "Big", "store env 'Big' is larger than 16M",
+	     RUNNER_OUT_FAILED},
 	};
 	struct fixture x;
-	const char *files[2] = { NULL, NULL }, *env[2] = { NULL, NULL };
+	const char *files[2] = {NULL, NULL}, *env[2] = {NULL, NULL};
 	size_t i;
 
 	(void)state;
@@ -265,7 +262,7 @@ test_refusals(void **state)
 static void
 test_uncaptured_note(void **state)
 {
-	static const char *const env[] = { "Unset", NULL };
+	static const char *const env[] = {"Unset", NULL};
 	struct fixture x;
 	char *log;
 
@@ -295,7 +292,7 @@ test_uncaptured_note(void **state)
 static void
 test_unlink_on_fail(void **state)
 {
-	static const char *const files[] = { "f1", "missing", NULL };
+	static const char *const files[] = {"f1", "missing", NULL};
 	struct fixture x;
 	struct buf p = BUF_INIT;
 
@@ -327,11 +324,11 @@ fake_kind(void *arg, const char *rel, enum runner_path_kind *k)
 	buf_addf(trace, "%s;", rel);
 	if (!strcmp(rel, "lost"))
 		return RUNNER_OUT_LOST;
-	*k = !strcmp(rel, "a") || !strcmp(rel, "a/b") ? RUNNER_PATH_DIR :
-	     !strcmp(rel, "a/l")		       ? RUNNER_PATH_LINK :
-	     !strcmp(rel, "a/f")		       ? RUNNER_PATH_FILE :
-	     !strcmp(rel, "a/u")		       ? RUNNER_PATH_UNKNOWN :
-							 RUNNER_PATH_MISSING;
+	*k = !strcmp(rel, "a") || !strcmp(rel, "a/b") ? RUNNER_PATH_DIR
+	     : !strcmp(rel, "a/l")		      ? RUNNER_PATH_LINK
+	     : !strcmp(rel, "a/f")		      ? RUNNER_PATH_FILE
+	     : !strcmp(rel, "a/u")		      ? RUNNER_PATH_UNKNOWN
+						      : RUNNER_PATH_MISSING;
 	return 0;
 }
 
@@ -342,19 +339,19 @@ test_walk_and_check(void **state)
 		const char *name, *trace, *message;
 		int ret;
 	} cases[] = {
-		{ "a/b/c", "a;a/b;", NULL, 0 },
-		{ "./a//b/c", "a;a/b;", NULL, 0 },
-		{ "top", "", NULL, 0 },
-		{ "a/l/c", "a;a/l;", "store file 'a/l/c' is behind a symlink "
-				     "('a/l')",
-		  ERR_INVALID },
-		{ "a/f/c", "a;a/f;", "store file 'a/f/c' was not created",
-		  ERR_NOTFOUND },
-		{ "a/u/c", "a;a/u;",
-		  "store file 'a/u/c' is not a regular file", ERR_INVALID },
-		{ "no/c", "no;", "store file 'no/c' was not created",
-		  ERR_NOTFOUND },
-		{ "lost/c", "lost;", NULL, RUNNER_OUT_LOST },
+	    {"a/b/c", "a;a/b;", NULL, 0},
+	    {"./a//b/c", "a;a/b;", NULL, 0},
+	    {"top", "", NULL, 0},
+	    {"a/l/c", "a;a/l;",
+	     "store file 'a/l/c' is behind a symlink "
+	     "('a/l')",
+	     ERR_INVALID},
+	    {"a/f/c", "a;a/f;", "store file 'a/f/c' was not created",
+	     ERR_NOTFOUND},
+	    {"a/u/c", "a;a/u;", "store file 'a/u/c' is not a regular file",
+	     ERR_INVALID},
+	    {"no/c", "no;", "store file 'no/c' was not created", ERR_NOTFOUND},
+	    {"lost/c", "lost;", NULL, RUNNER_OUT_LOST},
 	};
 	struct buf trace = BUF_INIT;
 	size_t i;
@@ -363,9 +360,9 @@ test_walk_and_check(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		buf_reset(&trace);
 		err_clear();
-		assert_int_equal(runner_outputs_walk(cases[i].name, fake_kind,
-						     &trace),
-				 cases[i].ret);
+		assert_int_equal(
+		    runner_outputs_walk(cases[i].name, fake_kind, &trace),
+		    cases[i].ret);
 		assert_string_equal(trace.ptr, cases[i].trace);
 		if (cases[i].message)
 			assert_string_equal(err_msg(), cases[i].message);
@@ -379,24 +376,22 @@ test_walk_and_check(void **state)
 	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_OTHER, 1, 0),
 			 ERR_INVALID);
 	assert_string_equal(err_msg(), "store file 'f' is not a regular file");
-	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, -1, 0),
-			 0);
-	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, 1000,
-					      500),
+	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, -1, 0), 0);
+	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, 1000, 500),
 			 0);
 	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, 1001, 0),
 			 ERR_TOOBIG);
-	assert_string_equal(err_msg(), "store file 'f' is larger than the "
-				       "limit of 1000 bytes (limits.store_file)");
-	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, 600,
-					      1000),
+	assert_string_equal(err_msg(),
+			    "store file 'f' is larger than the "
+			    "limit of 1000 bytes (limits.store_file)");
+	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE, 600, 1000),
 			 ERR_TOOBIG);
 	assert_string_equal(err_msg(), "store file 'f' takes the store files "
 				       "of this run over the limit of 1500 "
 				       "bytes (limits.store_run)");
-	assert_int_equal(runner_outputs_check("f", RUNNER_PATH_FILE,
-					      INT64_MAX, 0),
-			 ERR_TOOBIG);
+	assert_int_equal(
+	    runner_outputs_check("f", RUNNER_PATH_FILE, INT64_MAX, 0),
+	    ERR_TOOBIG);
 	runner_store_limits(0, 0);
 }
 
@@ -404,13 +399,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_in_order),
-		cmocka_unit_test(test_order),
-		cmocka_unit_test(test_display_stored_or_skipped),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_uncaptured_note),
-		cmocka_unit_test(test_unlink_on_fail),
-		cmocka_unit_test(test_walk_and_check),
+	    cmocka_unit_test(test_all_in_order),
+	    cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_display_stored_or_skipped),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_uncaptured_note),
+	    cmocka_unit_test(test_unlink_on_fail),
+	    cmocka_unit_test(test_walk_and_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
