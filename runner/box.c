@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "box.h"
 
@@ -198,4 +199,75 @@ box_boot_cmd(const char *wrapper, size_t wlen, const char *script,
 	json_array_append_new(a, json_stringn(script, slen));
 	buf_release(&b);
 	return a;
+}
+
+int
+box_spec_check(const struct run_spec *spec)
+{
+	struct buf e = BUF_INIT;
+	int ret = ERR_INVALID;
+
+	if (!spec->script || !spec->image || !*spec->image) {
+		ret = err_set("run %lld: no script or no image",
+			      (long long)spec->run_id);
+		goto out;
+	}
+	if (!box_utf8_ok(spec->image) || strchr(spec->image, '\n')) {
+		err_set("image '%s' is not a valid image name",
+			runner_esc(&e, spec->image));
+		goto out;
+	}
+	ret = runner_spec_files(spec);
+out:
+	buf_release(&e);
+	return ret;
+}
+
+int
+box_handle_init(const struct run_spec *spec, struct run_log *log,
+		struct strvec *store_files, struct strvec *store_env,
+		char **run_dir, int *kill_fd)
+{
+	struct buf p = BUF_INIT;
+	int ret;
+
+	*kill_fd = -1;
+	run_log_init(log, spec);
+	if (!spec->work_dir)
+		return err_set("run %lld: no work dir",
+			       (long long)spec->run_id);
+	if ((ret = runner_spec_stores(spec, store_files, store_env)) < 0)
+		return ret;
+	buf_addf(&p, "%s/run", spec->work_dir);
+	*run_dir = buf_detach(&p, NULL);
+	return runner_kill_fd_new(kill_fd);
+}
+
+void
+box_handle_release(struct run_log *log, struct strvec *store_files,
+		   struct strvec *store_env, char **run_dir, int *kill_fd)
+{
+	if (*kill_fd >= 0)
+		close(*kill_fd);
+	*kill_fd = -1;
+	masker_free(log->masker);
+	log->masker = NULL;
+	strvec_clear(store_files);
+	strvec_clear(store_env);
+	free(*run_dir);
+	*run_dir = NULL;
+}
+
+int
+box_prepare(const struct run_spec *spec, json_t *env, struct buf *exports,
+	    struct buf *w)
+{
+	int ret;
+
+	if ((ret = box_spec_check(spec)) < 0)
+		return ret;
+	if (box_env(env, exports, spec) < 0)
+		return ERR_INVALID;
+	runner_umask_line(w, spec, NULL);
+	return 0;
 }

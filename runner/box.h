@@ -29,6 +29,34 @@ int box_env(json_t *arr, struct buf *exports, const struct run_spec *spec);
  */
 void box_wrapper(struct buf *w, const struct strvec *store_env,
 		 const struct buf *exports, const char *epilogue);
+/*
+ * What a container run needs of spec: a script, an image whose name can
+ * travel, loaded files with paths inside the run dir.  0, or with err_set:
+ * ERR_INVALID (a bad name), -1 (none at all).
+ */
+int box_spec_check(const struct run_spec *spec);
+/*
+ * What a container run's handle takes from spec: its log (run_log_init;
+ * *kill_fd is -1 until made), the store lists checked
+ * (into store_files and store_env), *run_dir (WORK/run: collected files
+ * go there; malloc'd), *kill_fd (runner_kill_fd_new).  0, or negative
+ * with err_set.
+ */
+int box_handle_init(const struct run_spec *spec, struct run_log *log,
+		    struct strvec *store_files, struct strvec *store_env,
+		    char **run_dir, int *kill_fd);
+/* What box_handle_init() set up, released (each part may be unset). */
+void box_handle_release(struct run_log *log, struct strvec *store_files,
+			struct strvec *store_env, char **run_dir,
+			int *kill_fd);
+/*
+ * The start of a container run: spec checked (box_spec_check), its
+ * environment into env and exports (box_env), its umask line into the
+ * wrapper w.  0, or negative with err_set (ERR_INVALID: a bad name or
+ * value).
+ */
+int box_prepare(const struct run_spec *spec, json_t *env, struct buf *exports,
+		struct buf *w);
 /* s can travel in JSON (jansson takes only UTF-8). */
 bool box_utf8_ok(const char *s);
 /* s can travel as an argument of the boot command (UTF-8, no NUL, short). */

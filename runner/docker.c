@@ -46,7 +46,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +66,6 @@
 #define DRAIN_MS 5000	      /* output still coming after the exit */
 #define POLL_MAX_MS 1000
 #define ARCHIVE_MAX (1LL << 30) /* a stored file, as a tar */
-#define ENV_VALUE_MAX (16 << 20)
 #define READ_CHUNK 65536
 
 /* Go's os.FileMode bits, in the X-Docker-Container-Path-Stat header. */
@@ -350,8 +348,6 @@ static int
 handle_new(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
-	struct buf e = BUF_INIT, p = BUF_INIT;
-	size_t i;
 	int ret = -1;
 
 	*out = NULL;
@@ -359,57 +355,22 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 	if (spec->instance)
 		snprintf(h->instance, sizeof(h->instance), "%s",
 			 spec->instance);
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-			       spec->secrets ? spec->nsecrets : 0);
 	pthread_mutex_lock(&cfg_lock);
 	h->keep_failed = cfg_keep_failed != 0;
 	pthread_mutex_unlock(&cfg_lock);
 	h->secret_env = env_holds_secret(spec);
 
-	if (!spec->work_dir) {
-		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
+	if ((ret = box_handle_init(spec, &h->log, &h->store_files,
+				   &h->store_env, &h->run_dir,
+				   &h->kill_fd)) < 0)
 		goto out;
-	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					runner_esc(&e, spec->store_env[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i] ?
-					runner_esc(&e, spec->store_files[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
-	buf_addf(&p, "%s/run", spec->work_dir);
-	h->run_dir = buf_detach(&p, NULL);
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
-		goto out;
-	}
 	*out = h;
 	h = NULL;
 	ret = 0;
 out:
 	docker_free(h);
-	buf_release(&e);
-	buf_release(&p);
 	return ret;
 }
 
@@ -436,33 +397,10 @@ set_container(struct run_handle *h, const char *id)
 	snprintf(h->id12, sizeof(h->id12), "%.12s", id);
 }
 
-/* DELETE the container (and its anonymous volumes), even running. */
-static int
-remove_by_id(const struct engine *eng, const char *id)
-{
-	struct buf path = BUF_INIT;
-	struct engine_call c;
-	int ret = -1;
-
-	buf_addf(&path, "/containers/%s?force=1&v=1", id);
-	engine_call_init(&c, "DELETE", path.ptr);
-	if (engine_call_do(eng, &c) < 0)
-		goto out;
-	if (c.status != 204 && c.status != 200 && c.status != 404) {
-		engine_answer_error(&c, "cannot remove the container");
-		goto out;
-	}
-	ret = 0;
-out:
-	engine_call_release(&c);
-	buf_release(&path);
-	return ret;
-}
-
 static int
 remove_container(struct run_handle *h)
 {
-	return remove_by_id(&h->eng, h->id);
+	return engine_container_remove(&h->eng, h->id);
 }
 
 /*
@@ -507,7 +445,7 @@ leftovers_remove(const struct engine *eng)
 		return;
 	saved = xstrdup(err_msg());
 	for (i = 0; i < mine.n; i++) {
-		if (remove_by_id(eng, mine.v[i] + n + 1) < 0) {
+		if (engine_container_remove(eng, mine.v[i] + n + 1) < 0) {
 			/* the engine is still away (the API version is
 			 * known without asking it): the next run tries */
 			log_warnx("runner: container %.12s of a lost run: %s",
@@ -530,44 +468,18 @@ docker_start(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = NULL;
 	struct buf path = BUF_INIT, exports = BUF_INIT, tar = BUF_INIT;
-	struct buf e = BUF_INIT, w = BUF_INIT;
+	struct buf w = BUF_INIT;
 	struct engine_call c;
 	json_t *env = json_array(), *j = NULL, *id, *boot = NULL;
 	char *body = NULL;
-	size_t i;
 	int ret = -1;
 
 	*out = NULL;
 	engine_call_init(&c, "GET", "/");
-	if ((ret = handle_new(&h, spec)) < 0)
+	if ((ret = handle_new(&h, spec)) < 0 ||
+	    (ret = box_prepare(spec, env, &exports, &w)) < 0)
 		goto out;
 	ret = -1;
-	if (!spec->script || !spec->image || !*spec->image) {
-		ret = err_set("run %lld: no script or no image",
-			      (long long)spec->run_id);
-		goto out;
-	}
-	for (i = 0; i < spec->nfiles; i++) {
-		if (!runner_valid_rel_path(spec->files[i].path) ||
-		    !spec->files[i].src) {
-			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					runner_esc(&e, spec->files[i].path) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-	}
-	if (!box_utf8_ok(spec->image)) {
-		err_set("image '%s' is not a valid image name",
-			runner_esc(&e, spec->image));
-		ret = ERR_INVALID;
-		goto out;
-	}
-	if (box_env(env, &exports, spec) < 0) {
-		ret = ERR_INVALID;
-		goto out;
-	}
-	runner_umask_line(&w, spec, NULL);
 	box_wrapper(&w, &h->store_env, &exports, NULL);
 	/*
 	 * A task that loads no files needs no archive: the command writes
@@ -662,7 +574,6 @@ out:
 		memset(tar.ptr, 0, tar.len);
 	buf_release(&tar);
 	buf_release(&path);
-	buf_release(&e);
 	return ret;
 }
 
@@ -675,7 +586,6 @@ out:
 static int
 find_container(struct run_handle *h, char **out_id)
 {
-	struct buf path = BUF_INIT, f = BUF_INIT;
 	struct engine_call c;
 	json_t *j = NULL, *x, *st;
 	const char *pick = NULL;
@@ -683,14 +593,8 @@ find_container(struct run_handle *h, char **out_id)
 	int ret = -1;
 
 	*out_id = NULL;
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
-	if (h->instance[0])
-		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
-	buf_puts(&f, "]}");
-	buf_puts(&path, "/containers/json?all=1&filters=");
-	engine_url_escape(&path, f.ptr, NULL);
-	engine_call_init(&c, "GET", path.ptr);
-	if (engine_call_do(&h->eng, &c) < 0)
+	if (engine_list_of_run(&h->eng, "/containers/json?all=1", h->run_id,
+			       h->instance, &c) < 0)
 		goto out;
 	if (c.status != 200) {
 		engine_answer_error(&c, "cannot list the containers");
@@ -724,8 +628,6 @@ find_container(struct run_handle *h, char **out_id)
 out:
 	json_decref(j);
 	engine_call_release(&c);
-	buf_release(&path);
-	buf_release(&f);
 	return ret;
 }
 
@@ -925,11 +827,8 @@ out:
 static void
 result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 {
-	out->outcome = RUN_LOST;
-	out->exit_code = -1;
-	snprintf(out->message, sizeof(out->message),
-		 "lost contact with the Docker engine: %s", reason);
-	run_log_note(&h->log, "%s", out->message);
+	run_result_lost(out, &h->log, "lost contact with the Docker engine: %s",
+			reason);
 }
 
 /*
@@ -975,116 +874,127 @@ out:
 	return ret;
 }
 
-/*
- * Collection: 0 done, 1 the run fails (out->message set), -1 the engine is
- * gone (reason set).
- */
-enum { COLLECT_OK = 0, COLLECT_FAILED = 1, COLLECT_LOST = -1 };
+/* What the docker backend gives runner_outputs_collect(). */
+struct docker_out {
+	struct run_handle *h;
+	const char *name; /* the store file being taken */
+	char *reason;	  /* why the engine is gone */
+	size_t rlen;
+	bool env_read;	  /* env[] and env_big[] hold the archive's */
+	struct buf *env;  /* per store env: its value, */
+	bool *env_set;	  /* whether the archive had it, */
+	bool *env_big;	  /* whether it was over the cap */
+};
+
+/* "store file 'x': ANSWER" from an engine's unexpected answer. */
+static int
+engine_err(const char *name, const struct engine_call *c)
+{
+	struct buf a = BUF_INIT, e = BUF_INIT;
+	int ret;
+
+	engine_answer_message(c, &a);
+	ret = err_set("store file '%s': %s", runner_esc(&e, name), a.ptr);
+	buf_release(&a);
+	buf_release(&e);
+	return ret;
+}
+
+/* A directory on a store file's way, as the engine's path stat says. */
+static int
+docker_out_kind(void *arg, const char *rel, enum runner_path_kind *k)
+{
+	struct docker_out *d = arg;
+	struct buf cp = BUF_INIT;
+	unsigned long long mode;
+	struct engine_call c;
+	int ret = 0;
+
+	buf_addf(&cp, RUN_DIR "/%s", rel);
+	if (get_archive(d->h, "HEAD", cp.ptr, &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+	} else if (c.status == 404) {
+		*k = RUNNER_PATH_MISSING;
+	} else if (c.status != 200 || stat_mode(&c, &mode) < 0) {
+		ret = engine_err(d->name, &c);
+	} else {
+		*k = mode & GO_MODE_SYMLINK ? RUNNER_PATH_LINK :
+		     mode & GO_MODE_DIR	    ? RUNNER_PATH_DIR :
+					      RUNNER_PATH_OTHER;
+	}
+	engine_call_release(&c);
+	buf_release(&cp);
+	return ret;
+}
 
 /*
  * One store file into run_dir/<path>.  Every directory on its way must be
  * a directory (not a symlink: the engine would follow it), and the file
- * itself a regular file within the caps (*total: the run's bytes so far).
+ * itself a regular file within the caps.
  */
 static int
-collect_file(struct run_handle *h, const char *name, char **src,
-	     int64_t *total, struct run_result *out, char *reason, size_t rlen)
+docker_out_file(void *arg, size_t i, const char *name, int64_t *total,
+		char **src)
 {
+	struct docker_out *d = arg;
 	struct buf np = BUF_INIT, cp = BUF_INIT, e = BUF_INIT, dst = BUF_INIT;
 	struct tar_in *a = NULL;
 	enum tar_type type;
 	const char *ename;
 	int64_t size = 0;
-	unsigned long long mode;
 	struct engine_call c;
-	const char *p;
-	int ret = COLLECT_FAILED, r;
+	int ret;
 
+	(void)i;
 	engine_call_init(&c, "GET", "/");
+	d->name = name;
+	ret = runner_outputs_walk(name, docker_out_kind, d);
+	if (ret < 0)
+		goto out;
 	runner_norm_path(&np, name);
-	for (p = strchr(np.ptr, '/'); p; p = strchr(p + 1, '/')) {
-		buf_reset(&cp);
-		buf_addf(&cp, RUN_DIR "/%.*s", (int)(p - np.ptr), np.ptr);
-		engine_call_release(&c);
-		if (get_archive(h, "HEAD", cp.ptr, &c) < 0)
-			goto lost;
-		if (c.status == 404)
-			goto missing;
-		if (c.status != 200)
-			goto engine_err;
-		if (stat_mode(&c, &mode) < 0)
-			goto engine_err;
-		if (mode & GO_MODE_SYMLINK) {
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is behind a symlink ('%.*s')",
-				 runner_esc(&e, name), (int)(p - np.ptr), np.ptr);
-			goto out;
-		}
-		if (!(mode & GO_MODE_DIR))
-			goto missing;
-	}
-
-	buf_reset(&cp);
 	buf_addf(&cp, RUN_DIR "/%s", np.ptr);
 	engine_call_release(&c);
-	if (get_archive(h, "GET", cp.ptr, &c) < 0)
-		goto lost;
-	if (c.status == 404)
-		goto missing;
+	if (get_archive(d->h, "GET", cp.ptr, &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+		goto out;
+	}
+	if (c.status == 404) {
+		ret = runner_outputs_check(name, RUNNER_PATH_MISSING, -1, 0);
+		goto out;
+	}
 	if (c.too_big) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is larger than 1G", runner_esc(&e, name));
+		ret = err_set("store file '%s' is larger than 1G",
+			      runner_esc(&e, name));
 		goto out;
 	}
-	if (c.status != 200)
-		goto engine_err;
-
+	if (c.status != 200) {
+		ret = engine_err(name, &c);
+		goto out;
+	}
 	if (tar_in_open(&a, c.resp.ptr, c.resp.len) < 0 ||
-	    (r = tar_in_next(a, &ename, &type, &size)) != 1) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': the Docker engine sent a bad "
-			 "archive: %s",
-			 runner_esc(&e, name), tar_in_error(a));
+	    tar_in_next(a, &ename, &type, &size) != 1) {
+		ret = err_set("store file '%s': the Docker engine sent a bad "
+			      "archive: %s",
+			      runner_esc(&e, name), tar_in_error(a));
 		goto out;
 	}
-	if (type == TAR_SYMLINK) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is a symlink", runner_esc(&e, name));
+	ret = runner_outputs_check(name,
+				   type == TAR_SYMLINK ? RUNNER_PATH_LINK :
+				   type == TAR_FILE    ? RUNNER_PATH_FILE :
+							 RUNNER_PATH_OTHER,
+				   size, *total);
+	if (ret < 0)
 		goto out;
-	}
-	if (type != TAR_FILE) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' is not a regular file",
-			 runner_esc(&e, name));
-		goto out;
-	}
-	if (runner_store_cap_check(name, size, *total) < 0) {
-		snprintf(out->message, sizeof(out->message), "%s", err_msg());
-		goto out;
-	}
 	*total += size;
-	buf_addf(&dst, "%s/%s", h->run_dir, np.ptr);
+	buf_addf(&dst, "%s/%s", d->h->run_dir, np.ptr);
 	if (tar_in_extract(a, dst.ptr) < 0) {
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s': %s", runner_esc(&e, name), err_msg());
+		ret = err_set("store file '%s': %s", runner_esc(&e, name),
+			      err_msg());
 		goto out;
 	}
 	*src = buf_detach(&dst, NULL);
-	ret = COLLECT_OK;
-	goto out;
-
-missing:
-	snprintf(out->message, sizeof(out->message),
-		 "store file '%s' was not created", runner_esc(&e, name));
-	goto out;
-engine_err:
-	engine_answer_message(&c, &cp);
-	snprintf(out->message, sizeof(out->message), "store file '%s': %s",
-		 runner_esc(&e, name), cp.ptr);
-	goto out;
-lost:
-	snprintf(reason, rlen, "%s", c.reason);
-	ret = COLLECT_LOST;
 out:
 	tar_in_free(a);
 	engine_call_release(&c);
@@ -1095,29 +1005,32 @@ out:
 	return ret;
 }
 
-/* The store env: the wrapper's env/NAME files, from one archive. */
+/* The wrapper's env/NAME files, all from one archive at the first call. */
 static int
-collect_env(struct run_handle *h, struct runner_env *env,
-	    struct run_result *out, char *reason, size_t rlen)
+docker_out_read_env(struct docker_out *d, size_t max)
 {
+	struct run_handle *h = d->h;
 	struct tar_in *a = NULL;
 	enum tar_type type;
 	int64_t size;
-	struct buf val = BUF_INIT;
+	struct buf ans = BUF_INIT;
 	struct engine_call c;
 	const char *name, *base;
 	char *chunk = NULL;
 	ssize_t n;
 	size_t i;
-	int ret = COLLECT_FAILED;
+	int ret = 0;
 
-	if (get_archive(h, "GET", META_DIR "/env", &c) < 0)
-		goto lost;
+	if (get_archive(h, "GET", META_DIR "/env", &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+		goto out;
+	}
 	if (c.status != 200 || c.too_big) {
-		engine_answer_message(&c, &val);
-		snprintf(out->message, sizeof(out->message),
-			 "store env: cannot read it from the container: %s",
-			 val.ptr);
+		engine_answer_message(&c, &ans);
+		ret = err_set("store env: cannot read it from the container: "
+			      "%s",
+			      ans.ptr);
 		goto out;
 	}
 	if (tar_in_open(&a, c.resp.ptr, c.resp.len) < 0)
@@ -1129,122 +1042,106 @@ collect_env(struct run_handle *h, struct runner_env *env,
 		base = strrchr(name, '/');
 		base = base ? base + 1 : name;
 		for (i = 0; i < h->store_env.n; i++)
-			if (!env[i].name && !strcmp(h->store_env.v[i], base))
+			if (!d->env_set[i] && !strcmp(h->store_env.v[i], base))
 				break;
 		if (i == h->store_env.n)
 			continue;
-		buf_reset(&val);
+		d->env_set[i] = true;
 		while ((n = tar_in_read(a, chunk, READ_CHUNK)) > 0) {
-			if (val.len + (size_t)n > ENV_VALUE_MAX) {
-				snprintf(out->message, sizeof(out->message),
-					 "store env '%s' is larger than 16M",
-					 h->store_env.v[i]);
-				goto out;
+			if (d->env[i].len + (size_t)n > max) {
+				d->env_big[i] = true;
+				buf_reset(&d->env[i]);
+				break;
 			}
-			buf_add(&val, chunk, (size_t)n);
+			buf_add(&d->env[i], chunk, (size_t)n);
 		}
 		if (n < 0)
 			goto bad;
-		env[i].name = xstrdup(h->store_env.v[i]);
-		env[i].len = val.len;
-		env[i].value = buf_detach(&val, NULL);
 	}
-	for (i = 0; i < h->store_env.n; i++) {
-		if (env[i].name)
-			continue;
-		snprintf(out->message, sizeof(out->message),
-			 "store env '%s' is not set", h->store_env.v[i]);
-		engine_call_release(&c);
-		if (get_archive(h, "HEAD", META_DIR "/exit", &c) < 0)
-			goto lost;
-		if (c.status == 404)
-			run_log_note(&h->log, "store env was not captured: did the "
-				    "script replace the EXIT trap and exit, "
-				    "or exec?");
-		goto out;
-	}
-	ret = COLLECT_OK;
+	d->env_read = true;
 	goto out;
 bad:
-	snprintf(out->message, sizeof(out->message),
-		 "store env: the Docker engine sent a bad archive: %s",
-		 tar_in_error(a));
-	goto out;
-lost:
-	snprintf(reason, rlen, "%s", c.reason);
-	ret = COLLECT_LOST;
+	ret = err_set("store env: the Docker engine sent a bad archive: %s",
+		      tar_in_error(a));
 out:
 	tar_in_free(a);
 	free(chunk);
 	engine_call_release(&c);
-	buf_release(&val);
+	buf_release(&ans);
+	return ret;
+}
+
+static int
+docker_out_env(void *arg, size_t i, const char *name, size_t max,
+	       struct buf *val)
+{
+	struct docker_out *d = arg;
+	struct buf tmp;
+	int ret;
+
+	(void)name;
+	if (!d->env_read && (ret = docker_out_read_env(d, max)) < 0)
+		return ret;
+	if (d->env_big[i])
+		return ERR_TOOBIG;
+	if (!d->env_set[i])
+		return ERR_NOTFOUND;
+	tmp = *val;
+	*val = d->env[i];
+	d->env[i] = tmp;
+	return 0;
+}
+
+/* The wrapper writes meta/exit after the store env: none, no trap ran. */
+static int
+docker_out_uncaptured(void *arg)
+{
+	struct docker_out *d = arg;
+	struct engine_call c;
+	int ret;
+
+	if (get_archive(d->h, "HEAD", META_DIR "/exit", &c) < 0) {
+		snprintf(d->reason, d->rlen, "%s", c.reason);
+		ret = RUNNER_OUT_LOST;
+	} else {
+		ret = c.status == 404;
+	}
+	engine_call_release(&c);
 	return ret;
 }
 
 /*
- * The run's RUN_DISPLAY_FILE into *f when it wrote one; a missing or
- * unusable one is no error of the run.  COLLECT_OK or COLLECT_LOST.
+ * After success: the store files and env into out.  0, RUNNER_OUT_FAILED
+ * (out->message set), RUNNER_OUT_LOST (reason set).
  */
-static int
-collect_display(struct run_handle *h, struct runner_file *f, int64_t *total,
-		struct run_result *out, char *reason, size_t rlen)
-{
-	char msg[sizeof(out->message)];
-	int ret;
-
-	if (!runner_display_wanted(&h->store_files))
-		return COLLECT_OK;
-	memcpy(msg, out->message, sizeof(msg));
-	ret = collect_file(h, RUN_DISPLAY_FILE, &f->src, total, out, reason,
-			   rlen);
-	memcpy(out->message, msg, sizeof(msg));
-	if (ret == COLLECT_OK)
-		f->path = xstrdup(RUN_DISPLAY_FILE);
-	return ret == COLLECT_LOST ? ret : COLLECT_OK;
-}
-
-/* After success: the store files and env into out. */
 static int
 collect(struct run_handle *h, struct run_result *out, char *reason,
 	size_t rlen)
 {
-	struct runner_file *files;
-	struct runner_env *env;
-	int64_t total = 0;
-	size_t i;
-	int ret = COLLECT_OK;
+	size_t n = h->store_env.n, i;
+	struct docker_out d = { .h = h, .reason = reason, .rlen = rlen };
+	struct runner_outputs o = {
+		.store_files = &h->store_files,
+		.store_env = &h->store_env,
+		.log = &h->log,
+		.arg = &d,
+		.file = docker_out_file,
+		.env = docker_out_env,
+		.uncaptured = docker_out_uncaptured,
+	};
+	int ret;
 
-	files = xcalloc(h->store_files.n + 1, sizeof(*files));
-	env = xcalloc(h->store_env.n + 1, sizeof(*env));
-	for (i = 0; i < h->store_files.n && ret == COLLECT_OK; i++) {
-		ret = collect_file(h, h->store_files.v[i], &files[i].src,
-				   &total, out, reason, rlen);
-		if (ret == COLLECT_OK)
-			files[i].path = xstrdup(h->store_files.v[i]);
-	}
-	if (ret == COLLECT_OK && h->store_env.n)
-		ret = collect_env(h, env, out, reason, rlen);
-	if (ret == COLLECT_OK)
-		ret = collect_display(h, &files[h->store_files.n], &total, out,
-				      reason, rlen);
-	if (ret == COLLECT_OK) {
-		out->files = files;
-		out->nfiles = h->store_files.n +
-			      (files[h->store_files.n].path != NULL);
-		out->env = env;
-		out->nenv = h->store_env.n;
-		return ret;
-	}
-	for (i = 0; i < h->store_files.n; i++) {
-		free(files[i].path);
-		free(files[i].src);
-	}
-	for (i = 0; i < h->store_env.n; i++) {
-		free(env[i].name);
-		free(env[i].value);
-	}
-	free(files);
-	free(env);
+	d.env = xcalloc(n + 1, sizeof(*d.env));
+	d.env_set = xcalloc(n + 1, sizeof(*d.env_set));
+	d.env_big = xcalloc(n + 1, sizeof(*d.env_big));
+	for (i = 0; i < n; i++)
+		buf_init(&d.env[i]);
+	ret = runner_outputs_collect(&o, out);
+	for (i = 0; i < n; i++)
+		buf_release(&d.env[i]);
+	free(d.env);
+	free(d.env_set);
+	free(d.env_big);
 	return ret;
 }
 
@@ -1440,9 +1337,9 @@ docker_wait(struct run_handle *h, struct run_result *out)
 	} else if (out->exit_code == 0) {
 		out->outcome = RUN_SUCCESS;
 		switch (collect(h, out, reason, sizeof(reason))) {
-		case COLLECT_OK:
+		case 0:
 			break;
-		case COLLECT_FAILED:
+		case RUNNER_OUT_FAILED:
 			out->outcome = RUN_ERROR;
 			run_log_note(&h->log, "%s", out->message);
 			break;
@@ -1492,12 +1389,7 @@ out:
 static int
 docker_kill(struct run_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(h->kill_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return err_set("run %lld: cannot signal the waiter: %s",
-			       (long long)h->run_id, strerror(errno));
-	return 0;
+	return runner_kill_fd_signal(h->kill_fd, h->run_id);
 }
 
 void
@@ -1525,17 +1417,13 @@ docker_free(struct run_handle *h)
 		err_set("%s", saved);
 		free(saved);
 	}
-	if (h->kill_fd >= 0)
-		close(h->kill_fd);
-	masker_free(h->log.masker);
-	strvec_clear(&h->store_files);
-	strvec_clear(&h->store_env);
+	box_handle_release(&h->log, &h->store_files, &h->store_env,
+			   &h->run_dir, &h->kill_fd);
 	engine_xfer_free(h->set, h->out);
 	engine_set_free(h->set);
 	strvec_clear(&h->notes);
 	engine_release(&h->eng);
 	free(h->id);
-	free(h->run_dir);
 	free(h);
 }
 

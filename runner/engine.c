@@ -822,3 +822,46 @@ engine_xfer_last_ms(const struct engine_xfer *x)
 {
 	return x->last_ms;
 }
+
+int
+engine_container_remove(const struct engine *eng, const char *id)
+{
+	struct buf path = BUF_INIT;
+	struct engine_call c;
+	int ret = -1;
+
+	buf_addf(&path, "/containers/%s?force=1&v=1", id);
+	engine_call_init(&c, "DELETE", path.ptr);
+	if (engine_call_do(eng, &c) < 0)
+		goto out;
+	if (c.status != 204 && c.status != 200 && c.status != 404) {
+		engine_answer_error(&c, "cannot remove the container");
+		goto out;
+	}
+	ret = 0;
+out:
+	engine_call_release(&c);
+	buf_release(&path);
+	return ret;
+}
+
+int
+engine_list_of_run(const struct engine *eng, const char *what,
+		   int64_t run_id, const char *instance,
+		   struct engine_call *c)
+{
+	struct buf path = BUF_INIT, f = BUF_INIT;
+	int ret;
+
+	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)run_id);
+	if (instance && *instance)
+		buf_addf(&f, ",\"scaffold.instance=%s\"", instance);
+	buf_puts(&f, "]}");
+	buf_addf(&path, "%s%cfilters=", what, strchr(what, '?') ? '&' : '?');
+	engine_url_escape(&path, f.ptr, NULL);
+	engine_call_init(c, "GET", path.ptr);
+	ret = engine_call_do(eng, c);
+	buf_release(&path);
+	buf_release(&f);
+	return ret;
+}

@@ -84,6 +84,21 @@ void engine_answer_message(const struct engine_call *c, struct buf *out);
  * as it is when the engine is out of disk space.  Returns -1.
  */
 int engine_answer_error(const struct engine_call *c, const char *what);
+/*
+ * DELETE container id (and its anonymous volumes), even running; gone
+ * already is no error.  0, or -1 with err_set (the engine unreachable:
+ * engine_call_do's error).
+ */
+int engine_container_remove(const struct engine *eng, const char *id);
+/*
+ * GET the list what ("/containers/json?all=1", "/configs") of the objects
+ * labelled scaffold.run=run_id (and scaffold.instance=instance, unless
+ * empty) into c, which this initialises (the caller releases it).
+ * engine_call_do's result.
+ */
+int engine_list_of_run(const struct engine *eng, const char *what,
+		       int64_t run_id, const char *instance,
+		       struct engine_call *c);
 /* The answer's body as JSON (new reference), or NULL with err_set(). */
 json_t *engine_answer_json(const struct engine_call *c, const char *what);
 

@@ -47,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,7 +65,6 @@
 #define TICK_MAX_MS 500	      /* backing off to this while quiet */
 #define READ_CHUNK 65536
 #define SLICE_MAX (4 << 20)   /* output read before looking around */
-#define ENV_VALUE_MAX (16 << 20)
 
 bool local_force_poll;
 
@@ -546,13 +544,9 @@ handle_new(const struct run_spec *spec)
 	h->out_fd = -1;
 	h->off_fd = -1;
 	h->kill_fd = -1;
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
+	run_log_init(&h->log, spec);
 	h->run_id = spec->run_id;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-				   spec->secrets ? spec->nsecrets : 0);
 	return h;
 }
 
@@ -579,11 +573,8 @@ handle_paths(struct run_handle *h, const struct run_spec *spec)
 	h->task_dir = buf_detach(&path, NULL);
 	buf_addf(&path, "%s/meta", work);
 	h->meta_dir = buf_detach(&path, NULL);
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
+	if (runner_kill_fd_new(&h->kill_fd) < 0)
 		goto out;
-	}
 	ret = 0;
 out:
 	free(work);
@@ -745,7 +736,7 @@ static int
 local_start(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = handle_new(spec);
-	struct buf path = BUF_INIT, w = BUF_INIT, e = BUF_INIT;
+	struct buf path = BUF_INIT, w = BUF_INIT;
 	struct strvec env = STRVEC_INIT, argv = STRVEC_INIT;
 	int run_fd = -1, ret = -1;
 	size_t i;
@@ -756,37 +747,11 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 			      (long long)spec->run_id);
 		goto out;
 	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					runner_esc(&e, spec->store_env[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i] ?
-					runner_esc(&e, spec->store_files[i]) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
-	for (i = 0; i < spec->nfiles; i++) {
-		if (!runner_valid_rel_path(spec->files[i].path) ||
-		    !spec->files[i].src) {
-			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					runner_esc(&e, spec->files[i].path) : "");
-			ret = ERR_INVALID;
-			goto out;
-		}
-	}
+	if ((ret = runner_spec_stores(spec, &h->store_files,
+				      &h->store_env)) < 0 ||
+	    (ret = runner_spec_files(spec)) < 0)
+		goto out;
+	ret = -1;
 	if (handle_paths(h, spec) < 0)
 		goto out;
 	if (build_env(&env, spec, h->run_dir) < 0) {
@@ -847,7 +812,6 @@ out:
 	strvec_clear(&argv);
 	buf_release(&path);
 	buf_release(&w);
-	buf_release(&e);
 	return ret;
 }
 
@@ -959,54 +923,100 @@ read_exit(struct run_handle *h, int *code, int *sig)
 	return ret;
 }
 
-/*
- * The run's RUN_DISPLAY_FILE into *out when it wrote one, copied into
- * store_dir/display as a store file is; its absence, or a .display that
- * is refused (a link, over a cap), is no error.  1 when it was collected.
- */
-static int
-collect_display(struct run_handle *h, int run_fd, const char *store_dir,
-		int64_t *total, struct runner_file *out)
-{
-	struct buf dst = BUF_INIT;
-	int ok;
+/* What the local backend gives runner_outputs_collect(). */
+struct local_out {
+	struct run_handle *h;
+	int run_fd;
+	int env_fd; /* task_dir/env, opened at the first store env */
+	const char *store_dir;
+};
 
-	if (!runner_display_wanted(&h->store_files))
-		return 0;
-	buf_addf(&dst, "%s/display", store_dir);
-	ok = runner_collect_file(run_fd, RUN_DISPLAY_FILE, dst.ptr, total) == 0;
-	err_clear();
-	if (ok) {
-		out->path = xstrdup(RUN_DISPLAY_FILE);
-		out->src = buf_detach(&dst, NULL);
-	}
+/* Store file i (or .display) copied into STORE/i (STORE/display). */
+static int
+local_out_file(void *arg, size_t i, const char *name, int64_t *total,
+	       char **src)
+{
+	struct local_out *lo = arg;
+	struct buf dst = BUF_INIT;
+	int ret;
+
+	if (i == lo->h->store_files.n)
+		buf_addf(&dst, "%s/display", lo->store_dir);
+	else
+		buf_addf(&dst, "%s/%zu", lo->store_dir, i);
+	ret = runner_collect_file(lo->run_fd, name, dst.ptr, total);
+	if (ret == 0)
+		*src = buf_detach(&dst, NULL);
 	buf_release(&dst);
-	return ok;
+	return ret;
+}
+
+/* The task's shell writes task_dir/env/NAME: read them as safely. */
+static int
+local_out_env(void *arg, size_t i, const char *name, size_t max,
+	      struct buf *val)
+{
+	struct local_out *lo = arg;
+	struct buf path = BUF_INIT;
+	int ret;
+
+	(void)i;
+	if (lo->env_fd < 0) {
+		buf_addf(&path, "%s/env", lo->h->task_dir);
+		lo->env_fd = open(path.ptr, O_RDONLY | O_DIRECTORY |
+						    O_NOFOLLOW | O_CLOEXEC);
+		if (lo->env_fd < 0) {
+			ret = err_set("cannot open '%s': %s", path.ptr,
+				      strerror(errno));
+			buf_release(&path);
+			return ret;
+		}
+		buf_release(&path);
+	}
+	return runner_collect_read(lo->env_fd, "store env", name, max, val);
+}
+
+/* The wrapper's trap leaves env/.done once it recorded the store env. */
+static int
+local_out_uncaptured(void *arg)
+{
+	struct local_out *lo = arg;
+	struct buf path = BUF_INIT;
+	int ret;
+
+	buf_addf(&path, "%s/env/.done", lo->h->task_dir);
+	ret = access(path.ptr, F_OK) < 0;
+	buf_release(&path);
+	return ret;
 }
 
 /*
- * After success: copy the store files out of the run dir into
- * WORK/store/N (runner_collect_file: no symlink followed, no hard link,
- * the caps) and read the store env into out; false with out->message set
- * when one is missing or refused.  WORK/store, beside run/ and meta/, is
- * in neither of the directories the task's shell writes to.
+ * After success: copy the store files (and .display) out of the run dir
+ * into WORK/store/N (runner_collect_file: no symlink followed, no hard
+ * link, the caps) and read the store env into out; false with
+ * out->message set when one is missing or refused.  WORK/store, beside
+ * run/ and meta/, is in neither of the directories the task's shell
+ * writes to.
  */
 static bool
 collect(struct run_handle *h, struct run_result *out)
 {
-	struct buf path = BUF_INIT, val = BUF_INIT, store = BUF_INIT;
-	struct runner_file *files;
-	struct runner_env *env;
-	int64_t total = 0;
-	int run_fd = -1, env_fd = -1;
-	size_t i;
+	struct buf store = BUF_INIT;
+	struct local_out lo = { h, -1, -1, NULL };
+	struct runner_outputs o = {
+		.store_files = &h->store_files,
+		.store_env = &h->store_env,
+		.log = &h->log,
+		.arg = &lo,
+		.file = local_out_file,
+		.env = local_out_env,
+		.uncaptured = local_out_uncaptured,
+	};
 	bool ok = false;
 
-	files = xcalloc(h->store_files.n + 1, sizeof(*files));
-	env = xcalloc(h->store_env.n + 1, sizeof(*env));
-	run_fd = open(h->run_dir,
-		      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (run_fd < 0) {
+	lo.run_fd = open(h->run_dir,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lo.run_fd < 0) {
 		snprintf(out->message, sizeof(out->message),
 			 "cannot open the run dir '%s': %s", h->run_dir,
 			 strerror(errno));
@@ -1025,92 +1035,16 @@ collect(struct run_handle *h, struct run_result *out)
 			 "cannot create '%s': %s", store.ptr, strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < h->store_files.n; i++) {
-		const char *name = h->store_files.v[i];
-
-		buf_reset(&path);
-		buf_addf(&path, "%s/%zu", store.ptr, i);
-		if (runner_collect_file(run_fd, name, path.ptr, &total) < 0) {
-			snprintf(out->message, sizeof(out->message), "%s",
-				 err_msg());
-			goto out;
-		}
-		files[i].path = xstrdup(name);
-		files[i].src = buf_detach(&path, NULL);
-	}
-	buf_reset(&path);
-	buf_addf(&path, "%s/env", h->task_dir);
-	if (h->store_env.n &&
-	    (env_fd = open(path.ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					     O_CLOEXEC)) < 0) {
-		snprintf(out->message, sizeof(out->message),
-			 "cannot open '%s': %s", path.ptr, strerror(errno));
-		goto out;
-	}
-	for (i = 0; i < h->store_env.n; i++) {
-		const char *name = h->store_env.v[i];
-		int r;
-
-		buf_reset(&val);
-		/* the task's shell writes these: read them as safely */
-		r = runner_collect_read(env_fd, "store env", name,
-					ENV_VALUE_MAX, &val);
-		if (r == ERR_NOTFOUND) {
-			snprintf(out->message, sizeof(out->message),
-				 "store env '%s' is not set", name);
-			buf_reset(&path);
-			buf_addf(&path, "%s/env/.done", h->task_dir);
-			if (access(path.ptr, F_OK) < 0)
-				run_log_note(&h->log, "store env was not captured: did "
-					    "the script replace the EXIT trap "
-					    "and exit, or exec?");
-			goto out;
-		}
-		if (r == ERR_TOOBIG) {
-			snprintf(out->message, sizeof(out->message),
-				 "store env '%s' is larger than 16M", name);
-			goto out;
-		}
-		if (r < 0) {
-			snprintf(out->message, sizeof(out->message), "%s",
-				 err_msg());
-			goto out;
-		}
-		env[i].name = xstrdup(name);
-		env[i].len = val.len;
-		env[i].value = buf_detach(&val, NULL);
-	}
-	ok = true;
+	lo.store_dir = store.ptr;
+	ok = runner_outputs_collect(&o, out) == 0;
 out:
-	if (ok) {
-		out->files = files;
-		out->nfiles = h->store_files.n +
-			      collect_display(h, run_fd, store.ptr, &total,
-					      &files[h->store_files.n]);
-		out->env = env;
-		out->nenv = h->store_env.n;
-	} else {
-		for (i = 0; i < h->store_files.n; i++) {
-			free(files[i].path);
-			free(files[i].src);
-		}
-		for (i = 0; i < h->store_env.n; i++) {
-			free(env[i].name);
-			free(env[i].value);
-		}
-		free(files);
-		free(env);
-	}
-	if (run_fd >= 0)
-		close(run_fd);
-	if (env_fd >= 0)
-		close(env_fd);
-	buf_release(&path);
-	buf_release(&val);
+	if (lo.run_fd >= 0)
+		close(lo.run_fd);
+	if (lo.env_fd >= 0)
+		close(lo.env_fd);
 	buf_release(&store);
 	return ok;
 }
-
 
 /*
  * How the shell ended: meta/exit, or, when the init could not write it
@@ -1274,12 +1208,7 @@ out:
 static int
 local_kill(struct run_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(h->kill_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return err_set("run %lld: cannot signal the waiter: %s",
-			       (long long)h->run_id, strerror(errno));
-	return 0;
+	return runner_kill_fd_signal(h->kill_fd, h->run_id);
 }
 
 /* Frees the handle; a run still going is ended (SIGKILL to its init). */

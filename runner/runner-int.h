@@ -50,6 +50,21 @@ bool runner_display_wanted(const struct strvec *store_files);
  */
 const char *runner_esc(struct buf *b, const char *s);
 bool runner_valid_env_name(const char *s);
+/*
+ * spec's store env names and store file paths, checked, appended to env
+ * and files: 0, or ERR_INVALID with err_set naming the first bad one.
+ */
+int runner_spec_stores(const struct run_spec *spec, struct strvec *files,
+		       struct strvec *env);
+/* spec's loaded files: paths inside the run dir, each with a source.
+ * 0, or ERR_INVALID with err_set naming the first bad one. */
+int runner_spec_files(const struct run_spec *spec);
+/*
+ * The eventfd through which kill() (any thread) tells wait() to end the
+ * run: made non-blocking in *out (0, or -1 with err_set), and signalled.
+ */
+int runner_kill_fd_new(int *out);
+int runner_kill_fd_signal(int fd, int64_t run_id);
 /* A path inside the run dir: relative, no "..", naming a file. */
 bool runner_valid_rel_path(const char *p);
 /* p without its empty and "." segments: "a/b". */
@@ -94,6 +109,79 @@ int runner_store_cap_check(const char *name, int64_t size,
 int64_t runner_store_file_room(int64_t run_before);
 
 /*
+ * outputs.c: a successful run's stored files, stored env and .display,
+ * collected the same way for every runner.  The backend fills the
+ * callbacks:
+ *  file: store file name (i: its index; i == store_files->n for
+ *	.display) into a file of the daemon's, *src its path (malloc'd);
+ *	*total: the run's stored bytes so far, the file's added (the caps of
+ *	runner_store_limits apply).  0, RUNNER_OUT_LOST, or else negative
+ *	with err_set (the message for the run's users).
+ *  env: the value of store env i (name) into val, at most max bytes.  0,
+ *	ERR_NOTFOUND, ERR_TOOBIG, RUNNER_OUT_LOST, or else negative with
+ *	err_set (the message for the run's users).
+ *  uncaptured (may be NULL): after a missing env, 1 when the wrapper's
+ *	trap never recorded the env (a note in the log says why it may be),
+ *	0, or RUNNER_OUT_LOST.
+ * runner_outputs_collect: 0 with out->files and out->env set (the caller
+ * frees them with run_result_release), RUNNER_OUT_FAILED with
+ * out->message set (the run fails), or RUNNER_OUT_LOST (the backend knows
+ * why).
+ */
+#define RUNNER_OUT_FAILED 1
+#define RUNNER_OUT_LOST (-1000)
+#define RUNNER_ENV_VALUE_MAX (16 << 20)
+struct run_log;
+struct runner_outputs {
+	const struct strvec *store_files;
+	const struct strvec *store_env;
+	struct run_log *log;
+	bool no_display;     /* the backend knows the run wrote none */
+	bool unlink_on_fail; /* remove the files taken when the run fails */
+	/* the store files' indexes in the order to take them (the first
+	 * failure met is the one told); NULL: as listed */
+	const size_t *order;
+	void *arg;
+	int (*file)(void *arg, size_t i, const char *name, int64_t *total,
+		    char **src);
+	int (*env)(void *arg, size_t i, const char *name, size_t max,
+		   struct buf *val);
+	int (*uncaptured)(void *arg);
+};
+int runner_outputs_collect(const struct runner_outputs *o,
+			   struct run_result *out);
+/*
+ * For backends that reach the run dir by path: what a path there is, as
+ * kind() tells it (0, RUNNER_OUT_LOST, or else negative with err_set).
+ * RUNNER_PATH_UNKNOWN: the backend could not tell (refused as not a
+ * regular file).
+ */
+enum runner_path_kind {
+	RUNNER_PATH_MISSING,
+	RUNNER_PATH_DIR,
+	RUNNER_PATH_FILE,
+	RUNNER_PATH_LINK,
+	RUNNER_PATH_OTHER,
+	RUNNER_PATH_UNKNOWN,
+};
+typedef int (*runner_path_fn)(void *arg, const char *rel,
+			      enum runner_path_kind *out);
+/*
+ * Each directory on the way to store file name ("a" and "a/b" of
+ * "a/b/c"): 0 when all are directories; else what kind() returned, or
+ * negative with err_set ("store file 'a/b/c' was not created", "... is
+ * behind a symlink ('a')", "... is not a regular file").
+ */
+int runner_outputs_walk(const char *name, runner_path_fn kind, void *arg);
+/*
+ * The store file itself, of kind k and size bytes (-1: unknown), after
+ * run_before bytes of the run: 0, or negative with err_set (missing, a
+ * symlink, not a regular file, over a cap: ERR_TOOBIG).
+ */
+int runner_outputs_check(const char *name, enum runner_path_kind k, int64_t size,
+			 int64_t run_before);
+
+/*
  * A run's log: its output goes through the secret masker into fd; a log
  * that cannot be written is warned about once and does not stop the run.
  * The log holds at most the cap of runner_log_limit() bytes of output
@@ -116,6 +204,8 @@ struct run_log {
 	char tail;	 /* the last byte written (0: unknown) */
 	int64_t dropped; /* bytes of output dropped after the cut */
 };
+/* l for spec's run: its log fd, and a masker of its secrets. */
+void run_log_init(struct run_log *l, const struct run_spec *spec);
 void run_log_emit(struct run_log *l, const struct buf *b); /* masked */
 void run_log_output(struct run_log *l, const char *data, size_t len);
 /* "scaffold: ..." on a line of its own. */
@@ -123,6 +213,9 @@ void run_log_note(struct run_log *l, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* The masker's held-back tail, at the end of the output; after a cut, the
  * note of how many bytes were dropped. */
 void run_log_flush(struct run_log *l);
+/* out ends RUN_LOST (exit code -1) with the message, noted in log. */
+void run_result_lost(struct run_result *out, struct run_log *log,
+		     const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* A size for people: "32 MiB", "1 GiB", "1500 bytes". */
 void runner_size_text(char *out, size_t len, int64_t n);
 

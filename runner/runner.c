@@ -1,8 +1,11 @@
 /* runner.c - the table of runner backends, picked by name. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -222,6 +225,106 @@ log_write(struct run_log *l, const char *data, size_t len)
 }
 
 /* The log's size, once: an adopted run's log goes on from where it was. */
+void
+run_log_init(struct run_log *l, const struct run_spec *spec)
+{
+	l->fd = spec->log_fd;
+	l->run_id = spec->run_id;
+	l->last = '\n';
+	l->masker = masker_new(spec->secrets, spec->secret_lens,
+			       spec->secrets ? spec->nsecrets : 0);
+}
+
+int
+runner_spec_stores(const struct run_spec *spec, struct strvec *files,
+		   struct strvec *env)
+{
+	struct buf e = BUF_INIT;
+	size_t i;
+	int ret = ERR_INVALID;
+
+	for (i = 0; i < spec->nstore_env; i++) {
+		if (!runner_valid_env_name(spec->store_env[i])) {
+			err_set("store env '%s' is not a valid variable name",
+				spec->store_env[i] ?
+					runner_esc(&e, spec->store_env[i]) :
+					"");
+			goto out;
+		}
+		strvec_push(env, spec->store_env[i]);
+	}
+	for (i = 0; i < spec->nstore_files; i++) {
+		if (!runner_valid_rel_path(spec->store_files[i])) {
+			err_set("store file '%s' is not a path inside the run "
+				"dir",
+				spec->store_files[i] ?
+					runner_esc(&e, spec->store_files[i]) :
+					"");
+			goto out;
+		}
+		strvec_push(files, spec->store_files[i]);
+	}
+	ret = 0;
+out:
+	buf_release(&e);
+	return ret;
+}
+
+int
+runner_spec_files(const struct run_spec *spec)
+{
+	struct buf e = BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < spec->nfiles && !ret; i++) {
+		if (!runner_valid_rel_path(spec->files[i].path) ||
+		    !spec->files[i].src) {
+			err_set("file '%s' is not a path inside the run dir",
+				spec->files[i].path ?
+					runner_esc(&e, spec->files[i].path) :
+					"");
+			ret = ERR_INVALID;
+		}
+	}
+	buf_release(&e);
+	return ret;
+}
+
+void
+run_result_lost(struct run_result *out, struct run_log *log,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	out->outcome = RUN_LOST;
+	out->exit_code = -1;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof(out->message), fmt, ap);
+	va_end(ap);
+	run_log_note(log, "%s", out->message);
+}
+
+int
+runner_kill_fd_new(int *out)
+{
+	*out = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*out < 0)
+		return err_set("cannot create an eventfd: %s", strerror(errno));
+	return 0;
+}
+
+int
+runner_kill_fd_signal(int fd, int64_t run_id)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return err_set("run %lld: cannot signal the waiter: %s",
+			       (long long)run_id, strerror(errno));
+	return 0;
+}
+
 static void
 log_size(struct run_log *l)
 {

@@ -264,9 +264,88 @@ out:
 	return ret;
 }
 
+/* One output in the frame: its header and its hex lines. */
+struct frame_part {
+	char kind; /* 'f', 'n', 'l', 'e', 'd'; 0: not in the frame */
+	const char *hex;
+	size_t len;
+};
+
+/* The frame's parts by index, for runner_outputs_collect(). */
+struct frame_out {
+	const char *run_dir;
+	struct frame_part *files; /* store_files->n + 1: .display last */
+	struct frame_part *env;
+};
+
+static int
+damaged(void)
+{
+	return err_set("the task's output frame is damaged");
+}
+
+static int
+frame_out_file(void *arg, size_t i, const char *name, int64_t *total,
+	       char **src)
+{
+	struct frame_out *fo = arg;
+	const struct frame_part *part = &fo->files[i];
+	struct buf val = BUF_INIT, e = BUF_INIT, np = BUF_INIT, dst = BUF_INIT;
+	int ret = -1;
+
+	switch (part->kind) {
+	case 'n':
+	case 0:
+		ret = runner_outputs_check(name, RUNNER_PATH_MISSING, -1, 0);
+		goto out;
+	case 'l':
+		ret = err_set("store file '%s' is a symlink or behind one",
+			      runner_esc(&e, name));
+		goto out;
+	}
+	if (unhex(&val, part->hex, part->len) < 0) {
+		ret = damaged();
+		goto out;
+	}
+	ret = runner_outputs_check(name, RUNNER_PATH_FILE, (int64_t)val.len,
+				   *total);
+	if (ret < 0)
+		goto out;
+	*total += (int64_t)val.len;
+	runner_norm_path(&np, name);
+	buf_addf(&dst, "%s/%s", fo->run_dir, np.ptr);
+	if (write_out(dst.ptr, val.ptr, val.len) < 0) {
+		ret = err_set("store file '%s': %s", runner_esc(&e, np.ptr),
+			      err_msg());
+		goto out;
+	}
+	*src = buf_detach(&dst, NULL);
+out:
+	buf_release(&val);
+	buf_release(&e);
+	buf_release(&np);
+	buf_release(&dst);
+	return ret;
+}
+
+static int
+frame_out_env(void *arg, size_t i, const char *name, size_t max,
+	      struct buf *val)
+{
+	struct frame_out *fo = arg;
+
+	(void)name;
+	(void)max;
+	if (!fo->env[i].kind)
+		return ERR_NOTFOUND;
+	if (unhex(val, fo->env[i].hex, fo->env[i].len) < 0)
+		return damaged();
+	return 0;
+}
+
 /*
  * The frame's outputs into out (after success).  0, or 1 with
- * out->message set: the run fails.
+ * out->message set: the run fails (the files it wrote are removed).
  */
 int
 swarm_frame_collect(const struct swarm_frame *f,
@@ -274,26 +353,33 @@ swarm_frame_collect(const struct swarm_frame *f,
 		    const struct strvec *store_env, const char *run_dir,
 		    struct run_result *out)
 {
-	struct runner_file *files;
-	struct runner_env *env;
-	struct buf val = BUF_INIT, e = BUF_INIT, np = BUF_INIT, dst = BUF_INIT;
+	struct frame_out fo = { run_dir, NULL, NULL };
+	struct runner_outputs o = {
+		.store_files = store_files,
+		.store_env = store_env,
+		.unlink_on_fail = true,
+		.arg = &fo,
+		.file = frame_out_file,
+		.env = frame_out_env,
+	};
 	const char *p = f->data.ptr, *end = f->data.ptr + f->data.len;
 	const char *nl, *data;
+	struct frame_part *part;
+	size_t *order, norder = 0, i;
 	char kind;
 	long idx;
-	int64_t total = 0;
-	size_t i, n;
 	int ret = 1;
 
-	files = xcalloc(store_files->n + 1, sizeof(*files));
-	env = xcalloc(store_env->n + 1, sizeof(*env));
 	if (f->big) {
 		snprintf(out->message, sizeof(out->message),
 			 "the run's stored files are larger than the swarm "
 			 "runner carries (%zu MiB in all)",
 			 SWARM_FRAME_MAX / 3 >> 20);
-		goto out;
+		return 1;
 	}
+	fo.files = xcalloc(store_files->n + 1, sizeof(*fo.files));
+	fo.env = xcalloc(store_env->n + 1, sizeof(*fo.env));
+	order = xcalloc(store_files->n + 1, sizeof(*order));
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
@@ -309,109 +395,33 @@ swarm_frame_collect(const struct swarm_frame *f,
 			p = (nl = memchr(p, '\n', (size_t)(end - p))) ?
 				    nl + 1 :
 				    end;
-		buf_reset(&val);
-		if (unhex(&val, data, (size_t)(p - data)) < 0) {
-			snprintf(out->message, sizeof(out->message),
-				 "the task's output frame is damaged");
-			goto out;
-		}
-		if ((kind == 'f' || kind == 'n' || kind == 'l') &&
-		    (idx < 0 || (size_t)idx >= store_files->n))
+		part = NULL;
+		if ((kind == 'f' || kind == 'n' || kind == 'l') && idx >= 0 &&
+		    (size_t)idx < store_files->n) {
+			part = &fo.files[idx];
+			if (!part->kind)
+				order[norder++] = (size_t)idx;
+		} else if (kind == 'e' && idx >= 0 && (size_t)idx < store_env->n)
+			part = &fo.env[idx];
+		else if (kind == 'd')
+			part = &fo.files[store_files->n];
+		if (!part)
 			continue;
-		if (kind == 'e' && (idx < 0 || (size_t)idx >= store_env->n))
-			continue;
-		switch (kind) {
-		case 'n':
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' was not created",
-				 runner_esc(&e, store_files->v[idx]));
-			goto out;
-		case 'l':
-			snprintf(out->message, sizeof(out->message),
-				 "store file '%s' is a symlink or behind one",
-				 runner_esc(&e, store_files->v[idx]));
-			goto out;
-		case 'f':
-		case 'd':
-			if (runner_store_cap_check(kind == 'd' ?
-							   RUN_DISPLAY_FILE :
-							   store_files->v[idx],
-						   (int64_t)val.len,
-						   total) < 0) {
-				if (kind == 'd')
-					break; /* no error of the run */
-				snprintf(out->message, sizeof(out->message),
-					 "%s", err_msg());
-				goto out;
-			}
-			total += (int64_t)val.len;
-			runner_norm_path(&np, kind == 'd' ?
-						      RUN_DISPLAY_FILE :
-						      store_files->v[idx]);
-			buf_reset(&dst);
-			buf_addf(&dst, "%s/%s", run_dir, np.ptr);
-			if (write_out(dst.ptr, val.ptr, val.len) < 0) {
-				snprintf(out->message, sizeof(out->message),
-					 "store file '%s': %s",
-					 runner_esc(&e, np.ptr), err_msg());
-				goto out;
-			}
-			n = kind == 'd' ? store_files->n : (size_t)idx;
-			free(files[n].src);
-			free(files[n].path);
-			files[n].path = xstrdup(kind == 'd' ?
-							RUN_DISPLAY_FILE :
-							store_files->v[idx]);
-			files[n].src = buf_detach(&dst, NULL);
-			break;
-		case 'e':
-			free(env[idx].name);
-			free(env[idx].value);
-			env[idx].name = xstrdup(store_env->v[idx]);
-			env[idx].len = val.len;
-			env[idx].value = buf_detach(&val, NULL);
-			break;
-		}
+		/* a part said twice: the last one counts */
+		part->kind = kind;
+		part->hex = data;
+		part->len = (size_t)(p - data);
 	}
-	for (i = 0; i < store_files->n; i++) {
-		if (files[i].path)
-			continue;
-		snprintf(out->message, sizeof(out->message),
-			 "store file '%s' was not created",
-			 runner_esc(&e, store_files->v[i]));
-		goto out;
-	}
-	for (i = 0; i < store_env->n; i++) {
-		if (env[i].name)
-			continue;
-		snprintf(out->message, sizeof(out->message),
-			 "store env '%s' is not set", store_env->v[i]);
-		goto out;
-	}
-	out->files = files;
-	out->nfiles = store_files->n + (files[store_files->n].path != NULL);
-	out->env = env;
-	out->nenv = store_env->n;
-	files = NULL;
-	env = NULL;
-	ret = 0;
-out:
-	for (i = 0; files && i <= store_files->n; i++) {
-		if (files[i].src)
-			unlink(files[i].src);
-		free(files[i].path);
-		free(files[i].src);
-	}
-	for (i = 0; env && i < store_env->n; i++) {
-		free(env[i].name);
-		free(env[i].value);
-	}
-	free(files);
-	free(env);
-	buf_release(&val);
-	buf_release(&e);
-	buf_release(&np);
-	buf_release(&dst);
+	/* the files in the order the frame has them, then those it lacks */
+	for (i = 0; i < store_files->n; i++)
+		if (!fo.files[i].kind)
+			order[norder++] = i;
+	o.order = order;
+	/* .display is not in the frame when the run wrote none */
+	o.no_display = !fo.files[store_files->n].kind;
+	ret = runner_outputs_collect(&o, out) ? 1 : 0;
+	free(order);
+	free(fo.files);
+	free(fo.env);
 	return ret;
 }
-

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <time.h>
@@ -165,7 +164,6 @@ static int
 handle_new(struct run_handle **out, const struct run_spec *spec)
 {
 	struct run_handle *h = xcalloc(1, sizeof(*h));
-	struct buf e = BUF_INIT, p = BUF_INIT;
 	size_t i;
 	int ret = -1;
 
@@ -183,54 +181,17 @@ handle_new(struct run_handle **out, const struct run_spec *spec)
 		      (h->name[i] >= '0' && h->name[i] <= '9')))
 			h->name[i] = '-';
 	swarm_frame_init(&h->fr, h->instance, spec->run_id);
-	h->log.fd = spec->log_fd;
-	h->log.run_id = spec->run_id;
-	h->log.last = '\n';
 	h->kill_fd = -1;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
-	h->log.masker = masker_new(spec->secrets, spec->secret_lens,
-				   spec->secrets ? spec->nsecrets : 0);
-	if (!spec->work_dir) {
-		ret = err_set("run %lld: no work dir", (long long)spec->run_id);
+	if ((ret = box_handle_init(spec, &h->log, &h->store_files,
+				   &h->store_env, &h->run_dir,
+				   &h->kill_fd)) < 0)
 		goto out;
-	}
-	for (i = 0; i < spec->nstore_env; i++) {
-		if (!runner_valid_env_name(spec->store_env[i])) {
-			err_set("store env '%s' is not a valid variable name",
-				spec->store_env[i] ?
-					runner_esc(&e, spec->store_env[i]) :
-					"");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_env, spec->store_env[i]);
-	}
-	for (i = 0; i < spec->nstore_files; i++) {
-		if (!runner_valid_rel_path(spec->store_files[i])) {
-			err_set("store file '%s' is not a path inside the run "
-				"dir",
-				spec->store_files[i] ?
-					runner_esc(&e, spec->store_files[i]) :
-					"");
-			ret = ERR_INVALID;
-			goto out;
-		}
-		strvec_push(&h->store_files, spec->store_files[i]);
-	}
-	buf_addf(&p, "%s/run", spec->work_dir);
-	h->run_dir = buf_detach(&p, NULL);
-	h->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->kill_fd < 0) {
-		err_set("cannot create an eventfd: %s", strerror(errno));
-		goto out;
-	}
 	*out = h;
 	h = NULL;
 	ret = 0;
 out:
 	swarm_free(h);
-	buf_release(&e);
-	buf_release(&p);
 	return ret;
 }
 
@@ -388,19 +349,14 @@ out:
 static void
 configs_remove(struct run_handle *h)
 {
-	struct buf path = BUF_INIT, f = BUF_INIT;
+	struct buf path = BUF_INIT;
 	struct engine_call c;
 	json_t *j = NULL, *x;
 	size_t i;
 
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
-	if (h->instance[0])
-		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
-	buf_puts(&f, "]}");
-	buf_puts(&path, "/configs?filters=");
-	engine_url_escape(&path, f.ptr, NULL);
-	engine_call_init(&c, "GET", path.ptr);
-	if (engine_call_do(&h->eng, &c) < 0 || c.status != 200)
+	if (engine_list_of_run(&h->eng, "/configs", h->run_id, h->instance,
+			       &c) < 0 ||
+	    c.status != 200)
 		goto out;
 	j = json_loadb(c.resp.ptr, c.resp.len, 0, NULL);
 	json_array_foreach(j, i, x) {
@@ -419,7 +375,6 @@ out:
 	json_decref(j);
 	engine_call_release(&c);
 	buf_release(&path);
-	buf_release(&f);
 }
 
 /* The JSON of POST /services/create (caller frees). */
@@ -556,20 +511,12 @@ service_remove(struct run_handle *h, char *reason, size_t rlen)
 		log_warnx("runner: run %lld: cannot remove service %s: %s",
 			  (long long)h->run_id, h->name, f.ptr);
 	}
-	buf_reset(&f);
-	buf_addf(&f, "{\"label\":[\"scaffold.run=%lld\"", (long long)h->run_id);
-	if (h->instance[0])
-		buf_addf(&f, ",\"scaffold.instance=%s\"", h->instance);
-	buf_puts(&f, "]}");
 	/* a container of the task may still be on its way: two listings
 	 * in a row without any, a moment apart */
 	while (empty < 2 && engine_now_ms() < until) {
-		buf_reset(&path);
-		buf_puts(&path, "/containers/json?all=1&filters=");
-		engine_url_escape(&path, f.ptr, NULL);
 		engine_call_release(&c);
-		engine_call_init(&c, "GET", path.ptr);
-		if (engine_call_do(&h->eng, &c) < 0) {
+		if (engine_list_of_run(&h->eng, "/containers/json?all=1",
+				       h->run_id, h->instance, &c) < 0) {
 			snprintf(reason, rlen, "%s", c.reason);
 			goto out;
 		}
@@ -581,15 +528,9 @@ service_remove(struct run_handle *h, char *reason, size_t rlen)
 		json_array_foreach(j, i, x) {
 			const char *id =
 				json_string_value(json_object_get(x, "Id"));
-			struct engine_call d;
 
-			if (!id)
-				continue;
-			buf_reset(&path);
-			buf_addf(&path, "/containers/%s?force=1&v=1", id);
-			engine_call_init(&d, "DELETE", path.ptr);
-			engine_call_do(&h->eng, &d);
-			engine_call_release(&d);
+			if (id)
+				engine_container_remove(&h->eng, id);
 		}
 		if (empty < 2)
 			usleep(POLL_MS * 1000);
@@ -639,36 +580,10 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 
 	*out = NULL;
 	engine_call_init(&c, "GET", "/");
-	if ((ret = handle_new(&h, spec)) < 0)
+	if ((ret = handle_new(&h, spec)) < 0 ||
+	    (ret = box_prepare(spec, env, &exports, &w)) < 0)
 		goto out;
 	ret = -1;
-	if (!spec->script || !spec->image || !*spec->image) {
-		ret = err_set("run %lld: no script or no image",
-			      (long long)spec->run_id);
-		goto out;
-	}
-	if (!box_utf8_ok(spec->image) || strchr(spec->image, '\n')) {
-		err_set("image '%s' is not a valid image name",
-			runner_esc(&e, spec->image));
-		ret = ERR_INVALID;
-		goto out;
-	}
-	for (i = 0; i < spec->nfiles; i++) {
-		if (!runner_valid_rel_path(spec->files[i].path) ||
-		    !spec->files[i].src) {
-			err_set("file '%s' is not a path inside the run dir",
-				spec->files[i].path ?
-					runner_esc(&e, spec->files[i].path) :
-					"");
-			ret = ERR_INVALID;
-			goto out;
-		}
-	}
-	if (box_env(env, &exports, spec) < 0) {
-		ret = ERR_INVALID;
-		goto out;
-	}
-	runner_umask_line(&w, spec, NULL);
 	buf_puts(&w, swarm_frame_out_fn);
 	swarm_frame_epilogue(&epi, &h->fr, &h->store_files, &h->store_env);
 	box_wrapper(&w, &h->store_env, &exports, epi.ptr);
@@ -1059,11 +974,8 @@ out:
 static void
 result_lost(struct run_handle *h, struct run_result *out, const char *reason)
 {
-	out->outcome = RUN_LOST;
-	out->exit_code = -1;
-	snprintf(out->message, sizeof(out->message),
-		 "lost contact with the swarm: %.440s", reason);
-	run_log_note(&h->log, "%s", out->message);
+	run_result_lost(out, &h->log, "lost contact with the swarm: %.440s",
+			reason);
 }
 
 static int
@@ -1292,12 +1204,7 @@ swarm_wait(struct run_handle *h, struct run_result *out)
 static int
 swarm_kill(struct run_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(h->kill_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return err_set("run %lld: cannot signal the waiter: %s",
-			       (long long)h->run_id, strerror(errno));
-	return 0;
+	return runner_kill_fd_signal(h->kill_fd, h->run_id);
 }
 
 void
@@ -1331,11 +1238,8 @@ swarm_free(struct run_handle *h)
 		err_set("%s", saved);
 		free(saved);
 	}
-	if (h->kill_fd >= 0)
-		close(h->kill_fd);
-	masker_free(h->log.masker);
-	strvec_clear(&h->store_files);
-	strvec_clear(&h->store_env);
+	box_handle_release(&h->log, &h->store_files, &h->store_env,
+			   &h->run_dir, &h->kill_fd);
 	engine_set_free(h->set);
 	engine_release(&h->eng);
 	swarm_frame_release(&h->fr);
@@ -1343,7 +1247,6 @@ swarm_free(struct run_handle *h)
 	free(h->task);
 	free(h->container);
 	free(h->node);
-	free(h->run_dir);
 	free(h);
 }
 
