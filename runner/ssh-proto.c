@@ -40,8 +40,10 @@
  *	__rm BASE...		removes run dirs, in the background
  *	__rmw TAG BASE		removes one now; "r TAG STATUS"
  *
- * A run is a fork of the helper (no exec) that starts wrapper.sh with
- * setsid, output appended to meta/out, records the group's id and the
+ * A run is a fork of the helper (no exec) that makes meta/out (before the
+ * wrapper's fork: an adopt that finds no meta/out knows the wrapper never
+ * ran, and one that finds it without meta/pid waits), starts wrapper.sh
+ * with setsid, output appended to meta/out, records the group's id and the
  * leader's start time in meta/pid (so that a recycled pid is never
  * signalled), waits, writes meta/exit when the wrapper could not (exec, a
  * replaced EXIT trap, a signal; and then meta/no-trap), kills what is
@@ -71,6 +73,7 @@ const char proto_agent_script[] =
     "\t\t\techo \"x $1 125 0\"\n"
     "\t\t\texit 0\n"
     "\t\tfi\n"
+    "\t\t: >>\"$2/meta/out\"\n"
     "\t\t$__setsid /bin/sh -e \"$2/meta/wrapper.sh\" </dev/null "
     ">>\"$2/meta/out\" 2>&1 &\n"
     "\t\t__p=$!\n"

@@ -653,8 +653,10 @@ ssh_adopt(struct run_handle **out, const struct run_spec *spec)
 			goto unlock;
 		}
 		if (r == 0) {
-			/* the helper's __start creates meta/out as it forks
-			 * the wrapper: without it, the wrapper never ran */
+			/* the helper's __start creates meta/out before it
+			 * forks the wrapper: without it, the wrapper never
+			 * ran (with it and no meta/pid yet, still_runs says
+			 * 2 and the run is polled) */
 			buf_addf(&p, "%s/out", h->mdir);
 			r = xfer_stat(c, p.ptr, false, &st);
 			if (r == ERR_NOTFOUND) {
