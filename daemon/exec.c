@@ -621,10 +621,21 @@ exec_set_max_parallel(struct exec *x, int max_parallel)
 	x->max_parallel = max_parallel;
 }
 
+/* The scheduler asks the swarm for the nodes of placement mode global. */
+static int
+swarm_nodes(void *arg, const char *const *constraints, size_t n,
+	    struct strvec *out)
+{
+	(void)arg;
+	return runner_swarm_nodes(out, constraints, n);
+}
+
 struct exec *
 exec_new(struct store *st, struct sched *s, int max_parallel, int quiet)
 {
 	struct exec *x = xcalloc(1, sizeof(*x));
+
+	sched_set_nodes_hook(s, swarm_nodes, NULL);
 
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);

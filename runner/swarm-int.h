@@ -50,4 +50,17 @@ int swarm_frame_collect(const struct swarm_frame *f,
 			const struct strvec *store_env, const char *run_dir,
 			struct run_result *out);
 
+/*
+ * An engine on the configured swarm's manager (runner_swarm_configure);
+ * *pending_ms (or NULL) gets the scheduling deadline.  0, or -1 with
+ * err_set ("no swarm is configured ...").
+ */
+struct engine;
+int swarm_engine_open(struct engine *eng, int64_t *pending_ms);
+/*
+ * The constraint that pins a run of placement mode global to its node,
+ * named by its host name (swarm-nodes.c); the caller frees it.
+ */
+char *swarm_node_pin(const char *host);
+
 #endif

@@ -134,8 +134,8 @@ runner_swarm_configure(const struct swarm_conf *c)
 	pthread_mutex_unlock(&cfg_lock);
 }
 
-static int
-swarm_open(struct run_handle *h)
+int
+swarm_engine_open(struct engine *eng, int64_t *pending_ms)
 {
 	struct engine_addr a = { 0 };
 	int ret;
@@ -151,10 +151,17 @@ swarm_open(struct run_handle *h)
 	a.ca = cfg_ca;
 	a.cert = cfg_cert;
 	a.key = cfg_key;
-	h->pending_ms = cfg_pending_ms;
-	ret = engine_open(&h->eng, &a);
+	if (pending_ms)
+		*pending_ms = cfg_pending_ms;
+	ret = engine_open(eng, &a);
 	pthread_mutex_unlock(&cfg_lock);
 	return ret;
+}
+
+static int
+swarm_open(struct run_handle *h)
+{
+	return swarm_engine_open(&h->eng, &h->pending_ms);
 }
 
 /* ---- the handle ------------------------------------------------------- */
@@ -448,12 +455,19 @@ service_body(const struct run_handle *h, const struct run_spec *spec,
 	json_object_set_new(rp, "Condition", json_string("none"));
 	json_object_set_new(rp, "MaxAttempts", json_integer(0));
 	json_object_set_new(tt, "RestartPolicy", rp);
-	if (spec->nplacement) {
+	if (spec->nplacement || spec->host) {
 		pl = json_object();
 		cons = json_array();
 		for (i = 0; i < spec->nplacement; i++)
 			json_array_append_new(cons,
 					      json_string(spec->placement[i]));
+		/* a run of mode global: its node, by its host name */
+		if (spec->host) {
+			char *pin = swarm_node_pin(spec->host);
+
+			json_array_append_new(cons, json_string(pin));
+			free(pin);
+		}
 		json_object_set_new(pl, "Constraints", cons);
 		json_object_set_new(tt, "Placement", pl);
 	}
