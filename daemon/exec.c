@@ -576,6 +576,7 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	free(env);
 	free(files);
 	rm_rf(sl->req->work_dir);
+	testpoint("exec-end-recorded");
 	slot_free(sl);
 	x->slots[i] = x->slots[--x->n];
 }
@@ -661,6 +662,7 @@ exec_adopt_all(struct exec *x)
 	if (x->n && !x->quiet)
 		log_info("exec: adopted %zu run%s left by an earlier scaffold",
 			 x->n, x->n == 1 ? "" : "s");
+	sweep_swarm(x->st, x->quiet);
 	return 0;
 }
 

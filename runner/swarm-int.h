@@ -62,5 +62,14 @@ int swarm_engine_open(struct engine *eng, int64_t *pending_ms);
  * named by its host name (swarm-nodes.c); the caller frees it.
  */
 char *swarm_node_pin(const char *host);
+/* Whether runner_swarm_configure() was given a swarm. */
+bool swarm_is_configured(void);
+/*
+ * Remove what run run_id of instance left on the swarm: its service, its
+ * containers on the manager's engine, its configs (swarm-sweep.c).
+ * *had_service says whether there was a service.  0, or -1 with err_set.
+ */
+int swarm_run_remove(const char *instance, int64_t run_id,
+		     bool *had_service);
 
 #endif

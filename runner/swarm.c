@@ -738,6 +738,7 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 	engine_call_init(&c, "POST", "/services/create");
 	c.body = body;
 	c.body_len = strlen(body);
+	testpoint("swarm-before-create");
 	if (engine_call_do(&h->eng, &c) < 0)
 		goto out;
 	if (c.status == 409) {
@@ -761,6 +762,7 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 		}
 		h->service = xstrdup(json_string_value(id));
 	}
+	testpoint("swarm-after-create");
 	h->pending_until_ms = engine_now_ms() + h->pending_ms;
 	*out = h;
 	h = NULL;
@@ -1359,6 +1361,49 @@ swarm_free(struct run_handle *h)
 	free(h->node);
 	free(h->run_dir);
 	free(h);
+}
+
+bool
+swarm_is_configured(void)
+{
+	bool set;
+
+	pthread_mutex_lock(&cfg_lock);
+	set = cfg_set;
+	pthread_mutex_unlock(&cfg_lock);
+	return set;
+}
+
+int
+swarm_run_remove(const char *instance, int64_t run_id, bool *had_service)
+{
+	struct run_spec spec;
+	struct run_handle *h = NULL;
+	char reason[448];
+	int ret = -1, r;
+
+	*had_service = false;
+	memset(&spec, 0, sizeof(spec));
+	spec.run_id = run_id;
+	spec.instance = instance;
+	spec.log_fd = -1;
+	spec.work_dir = "/";
+	if (handle_new(&h, &spec) < 0)
+		return -1;
+	if (swarm_open(h) < 0)
+		goto out;
+	if ((r = service_find(h)) < 0 && r != ERR_NOTFOUND)
+		goto out;
+	*had_service = r == 0;
+	if (service_remove(h, reason, sizeof(reason)) < 0) {
+		err_set("%s", reason);
+		goto out;
+	}
+	ret = 0;
+out:
+	h->keep = true; /* removed above, or not to be touched */
+	swarm_free(h);
+	return ret;
 }
 
 const struct runner_ops runner_swarm = {
