@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "runner-int.h"
 
 #define SWARM_FRAME_MAX ((size_t)200 << 20) /* hex of the outputs */
@@ -62,6 +64,14 @@ int swarm_engine_open(struct engine *eng, int64_t *pending_ms);
  * named by its host name (swarm-nodes.c); the caller frees it.
  */
 char *swarm_node_pin(const char *host);
+/*
+ * Whether a node (an entry of GET /nodes) takes a task of placement mode
+ * global with these constraints: ready, availability active, every
+ * constraint met.  1, 0, or -1 with err_set (a constraint that is not
+ * one).
+ */
+int swarm_node_eligible(json_t *node, const char *const *constraints,
+			size_t n);
 /* Whether runner_swarm_configure() was given a swarm. */
 bool swarm_is_configured(void);
 /*

@@ -118,6 +118,26 @@ host_ok(const char *s)
 }
 
 int
+swarm_node_eligible(json_t *node, const char *const *constraints, size_t n)
+{
+	const char *state, *avail;
+	size_t k;
+	int r;
+
+	state = json_string_value(
+		json_object_get(json_object_get(node, "Status"), "State"));
+	avail = json_string_value(
+		json_object_get(json_object_get(node, "Spec"), "Availability"));
+	if (!state || strcmp(state, "ready") || !avail ||
+	    strcmp(avail, "active"))
+		return 0;
+	for (k = 0; k < n; k++)
+		if ((r = node_meets(node, constraints[k])) != 1)
+			return r;
+	return 1;
+}
+
+int
 runner_swarm_nodes(struct strvec *out, const char *const *constraints,
 		   size_t n)
 {
@@ -126,7 +146,7 @@ runner_swarm_nodes(struct strvec *out, const char *const *constraints,
 	struct buf e = BUF_INIT;
 	struct strvec got = STRVEC_INIT;
 	json_t *j = NULL, *x;
-	const char *host, *state, *avail;
+	const char *host;
 	size_t i, k;
 	int ret = -1, r;
 
@@ -145,20 +165,11 @@ runner_swarm_nodes(struct strvec *out, const char *const *constraints,
 	if (!(j = engine_answer_json(&c, "cannot list the swarm's nodes")))
 		goto out;
 	json_array_foreach(j, i, x) {
-		state = json_string_value(json_object_get(
-			json_object_get(x, "Status"), "State"));
-		avail = json_string_value(json_object_get(
-			json_object_get(x, "Spec"), "Availability"));
 		host = json_string_value(json_object_get(
 			json_object_get(x, "Description"), "Hostname"));
-		if (!state || strcmp(state, "ready") || !avail ||
-		    strcmp(avail, "active") || !host || !*host)
-			continue;
-		for (k = 0, r = 1; k < n && r == 1; k++)
-			r = node_meets(x, constraints[k]);
-		if (r < 0)
+		if ((r = swarm_node_eligible(x, constraints, n)) < 0)
 			goto out;
-		if (!r)
+		if (!r || !host || !*host)
 			continue;
 		/* a run's host names its node: two of one name cannot be
 		 * told apart */
