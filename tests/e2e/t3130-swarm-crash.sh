@@ -1,11 +1,12 @@
 #!/bin/sh
 # The daemon killed at an exact step of a swarm run (SCAFFOLD_TEST_KILL_AT
 # makes it SIGKILL itself there, as a crash would): before the service is
-# created, right after, and once a run's end is recorded but before its
-# service is removed.  Each restart finishes every run exactly once (the
-# engine's own events count the task's container starts), and the
-# services and containers of runs the store records as ended are removed
-# at the start, while a run still going is adopted.  (While the task runs,
+# created, right after (a node's run of placement mode global too), and
+# once a run's end is recorded but before its service is removed.  Each
+# restart finishes every run exactly once (the engine's own events count
+# the task's container starts), and the services and containers of runs
+# the store records as ended are removed at the start, while a run still
+# going is adopted.  (While the task runs,
 # and after it ended unseen: t3100.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker.sh"
@@ -127,6 +128,24 @@ ok grep -q "adopted 1 run left by an earlier scaffold" "$T/b2.log" "the daemon s
 is "$("$SCAFFOLD" logs -d "$D" pb once | grep -c '^side effect$')" 1 "the output is in the log once"
 is "$("$SCAFFOLD" logs -d "$D" pb after | sed -n 3p)" "after pb" "the stored env reached the next task"
 is "$(leftovers)" "0 0 0" "no service, container or config is left behind"
+
+# 2b. the same for a node's run of placement mode global
+push pd.yaml "version: v1
+name: pd
+runner: swarm
+tasks:
+  - name: each
+    image: $IMG
+    placement: {mode: global}
+    run: echo \"on \$SCAFFOLD_HOST\""
+serve d1.log swarm-after-create
+died_at d1.log swarm-after-create
+serve d2.log
+ok wait_for 60 settled pd each "after a restart the node's run is adopted and succeeds"
+stop
+is "$(tasks_of pd) $("$SCAFFOLD" runs -d "$D" pd each | awk 'NR > 1 { print $2 }')" \
+	"each success 1 $(dk info -f '{{.Name}}')" "it counts once, under the node's host name"
+is "$(starts pd each)" 1 "its container started once"
 
 # 3. a run's end recorded, its service not yet removed, another run going:
 # the restart removes what the ended run left and adopts the other
