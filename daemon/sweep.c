@@ -28,17 +28,18 @@ run_ended(void *arg, int64_t run_id)
 void
 sweep_swarm(struct store *st, int quiet)
 {
-	size_t services = 0, containers = 0;
+	size_t services = 0, containers = 0, configs = 0;
 
 	if (runner_swarm_sweep(store_instance_id(st), run_ended, st,
-			       &services, &containers) < 0) {
+			       &services, &containers, &configs) < 0) {
 		log_warnx("swarm: cannot remove what ended runs left: %s",
 			  err_msg());
 		return;
 	}
-	if ((services || containers) && !quiet)
-		log_info("swarm: removed %zu service%s and %zu container%s "
-			 "that ended runs left",
+	if ((services || containers || configs) && !quiet)
+		log_info("swarm: removed %zu service%s, %zu container%s and "
+			 "%zu config%s that ended runs left",
 			 services, services == 1 ? "" : "s", containers,
-			 containers == 1 ? "" : "s");
+			 containers == 1 ? "" : "s", configs,
+			 configs == 1 ? "" : "s");
 }

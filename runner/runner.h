@@ -169,16 +169,17 @@ int runner_swarm_nodes(struct strvec *out, const char *const *constraints,
 		       size_t n);
 /*
  * At a start, before any new run: what runs of instance left on the
- * configured swarm after a crash (services, and their containers on the
- * manager's engine, labelled scaffold.instance=INSTANCE) is removed when
- * ended(arg, RUN_ID) says the store records the run as ended (1); a run
- * still running (0, adopted) or unknown to the store (-1) keeps its
- * things.  *services and *containers count what went.  0 (also without a
+ * configured swarm after a crash (services, their containers on the
+ * manager's engine, configs, labelled scaffold.instance=INSTANCE) is
+ * removed when ended(arg, RUN_ID) says the store records the run as
+ * ended (1); a run still running (0, adopted) or unknown to the store
+ * (-1) keeps its things.  *services, *containers and *configs count
+ * what went.  0 (also without a
  * swarm, or without instance), or -1 with err_set.
  */
 int runner_swarm_sweep(const char *instance,
 		       int (*ended)(void *arg, int64_t run_id), void *arg,
-		       size_t *services, size_t *containers);
+		       size_t *services, size_t *containers, size_t *configs);
 
 /*
  * Caps on the files a run stores (the daemon config's limits: {store_file,

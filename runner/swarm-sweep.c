@@ -4,7 +4,8 @@
  * adopt() may read "no service" as "never created"); a daemon that dies
  * between the two, or while removing, leaves the service, its exited
  * containers (20.10 keeps a job's containers: moby#42789) and configs of
- * a run the store has ended.  Nothing adopts those: the sweep finds them
+ * a run the store has ended (or, from a removal cut short, some of
+ * them).  Nothing adopts those: the sweep finds them
  * by the labels scaffold.instance and scaffold.run, and removes the
  * things of each run the store records as ended.
  */
@@ -18,13 +19,13 @@
 
 struct found {
 	int64_t run_id;
-	size_t containers;
+	size_t containers, configs;
 };
 
-/* Add the run of labels l (a JSON object) to v; with c, one container
- * more. */
+/* Add the run of labels l (a JSON object) to v; kind 1: one container
+ * more, 2: one config more. */
 static void
-found_add(struct found **v, size_t *n, size_t *alloc, json_t *l, int c)
+found_add(struct found **v, size_t *n, size_t *alloc, json_t *l, int kind)
 {
 	const char *s = json_string_value(json_object_get(l, "scaffold.run"));
 	char *end = NULL;
@@ -42,9 +43,11 @@ found_add(struct found **v, size_t *n, size_t *alloc, json_t *l, int c)
 		GROW(*v, *n + 1, *alloc);
 		(*v)[i].run_id = id;
 		(*v)[i].containers = 0;
+		(*v)[i].configs = 0;
 		(*n)++;
 	}
-	(*v)[i].containers += (size_t)c;
+	(*v)[i].containers += kind == 1;
+	(*v)[i].configs += kind == 2;
 }
 
 /* GET path (a listing), into *out: 0, or -1 with err_set. */
@@ -74,25 +77,27 @@ list(struct engine *eng, const char *what, const char *base,
 int
 runner_swarm_sweep(const char *instance,
 		   int (*ended)(void *arg, int64_t run_id), void *arg,
-		   size_t *services, size_t *containers)
+		   size_t *services, size_t *containers, size_t *configs)
 {
 	struct engine eng;
 	struct buf f = BUF_INIT;
 	struct found *v = NULL;
-	json_t *svcs = NULL, *ctrs = NULL, *x;
+	json_t *svcs = NULL, *ctrs = NULL, *cfgs = NULL, *x;
 	size_t n = 0, alloc = 0, i;
 	bool had;
 	int ret = -1;
 
 	*services = 0;
 	*containers = 0;
+	*configs = 0;
 	memset(&eng, 0, sizeof(eng));
 	if (!swarm_is_configured() || !instance || !*instance)
 		return 0;
 	if (swarm_engine_open(&eng, NULL) < 0)
 		goto out;
 	buf_addf(&f, "{\"label\":[\"scaffold.instance=%s\"]}", instance);
-	if (list(&eng, "services", "/services?filters=", f.ptr, &svcs) < 0)
+	if (list(&eng, "services", "/services?filters=", f.ptr, &svcs) < 0 ||
+	    list(&eng, "configs", "/configs?filters=", f.ptr, &cfgs) < 0)
 		goto out;
 	/* the swarm's containers only: the docker runner's on the same
 	 * engine are its own (docker.keep_failed keeps some) */
@@ -109,6 +114,11 @@ runner_swarm_sweep(const char *instance,
 			  0);
 	json_array_foreach(ctrs, i, x)
 		found_add(&v, &n, &alloc, json_object_get(x, "Labels"), 1);
+	/* a removal cut short leaves the configs last */
+	json_array_foreach(cfgs, i, x)
+		found_add(&v, &n, &alloc,
+			  json_object_get(json_object_get(x, "Spec"), "Labels"),
+			  2);
 	for (i = 0; i < n; i++) {
 		if (ended(arg, v[i].run_id) != 1)
 			continue;
@@ -116,11 +126,13 @@ runner_swarm_sweep(const char *instance,
 			goto out;
 		*services += had;
 		*containers += v[i].containers;
+		*configs += v[i].configs;
 	}
 	ret = 0;
 out:
 	json_decref(svcs);
 	json_decref(ctrs);
+	json_decref(cfgs);
 	free(v);
 	engine_release(&eng);
 	buf_release(&f);

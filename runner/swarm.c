@@ -608,6 +608,7 @@ service_remove(struct run_handle *h, char *reason, size_t rlen)
 		if (empty < 2)
 			usleep(POLL_MS * 1000);
 	}
+	testpoint("swarm-configs-left");
 	configs_remove(h);
 	ret = 0;
 out:

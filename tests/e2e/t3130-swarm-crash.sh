@@ -2,7 +2,8 @@
 # The daemon killed at an exact step of a swarm run (SCAFFOLD_TEST_KILL_AT
 # makes it SIGKILL itself there, as a crash would): before the service is
 # created, right after (a node's run of placement mode global too), and
-# once a run's end is recorded but before its service is removed.  Each
+# once a run's end is recorded but before its service is removed, and
+# in that removal before its configs go.  Each
 # restart finishes every run exactly once (the engine's own events count
 # the task's container starts), and the services and containers of runs
 # the store records as ended are removed at the start, while a run still
@@ -148,14 +149,18 @@ is "$(tasks_of pd) $("$SCAFFOLD" runs -d "$D" pd each | awk 'NR > 1 { print $2 }
 is "$(starts pd each)" 1 "its container started once"
 
 # 3. a run's end recorded, its service not yet removed, another run going:
-# the restart removes what the ended run left and adopts the other
+# the restart removes what the ended run left and adopts the other (quick's
+# script is over 100 KiB: it travels as configs, two of them)
+BIG=$(head -c 110000 /dev/zero | tr '\0' x)
 push pc.yaml "version: v1
 name: pc
 runner: swarm
 tasks:
   - name: quick
     image: $IMG
-    run: echo quick
+    run: |
+      # $BIG
+      echo quick
   - name: long
     image: $IMG
     run: echo begin; sleep 8; echo end"
@@ -163,15 +168,37 @@ serve c1.log exec-end-recorded
 died_at c1.log exec-end-recorded
 is "$(tasks_of pc)" "quick success 1
 long running 1" "the store records quick as ended, long as running"
-is "$(dk service ls -q | wc -l) $(dk ps -aq --filter label=scaffold.task=quick | wc -l)" "2 1" \
-	"both services are there, and quick's exited container"
+is "$(dk service ls -q | wc -l) $(dk ps -aq --filter label=scaffold.task=quick | wc -l) $(dk config ls -q | wc -l)" "2 1 2" \
+	"both services are there, and quick's exited container and configs"
 serve c2.log
 ok wait_for 60 settled pc long "after a restart the long task finishes"
 stop
-is "$(untimed "$T/c2.log" | grep 'swarm: removed')" "info: swarm: removed 1 service and 1 container that ended runs left" \
-	"the start removes the service and the container of the ended run, and says how many"
+is "$(untimed "$T/c2.log" | grep 'swarm: removed')" "info: swarm: removed 1 service, 1 container and 2 configs that ended runs left" \
+	"the start removes the service, the container and the configs of the ended run, and says how many"
 is "$(tasks_of pc)" "quick success 1
 long success 1" "each run counts once"
 is "$(starts pc quick) $(starts pc long)" "1 1" "each task's container started once"
 is "$(leftovers)" "0 0 0" "no service, container or config is left behind"
+
+# 4. the removal of an ended run's things cut short before its configs
+push pe.yaml "version: v1
+name: pe
+runner: swarm
+tasks:
+  - name: big
+    image: $IMG
+    run: |
+      # $BIG
+      echo big"
+serve e1.log swarm-configs-left
+died_at e1.log swarm-configs-left
+is "$(tasks_of pe) $(leftovers)" "big success 1 0 0 2" \
+	"the run is recorded, its service and container gone, its configs left"
+serve e2.log
+ok wait_for 10 sh -c "grep -q 'swarm: removed' '$T/e2.log'" "the restarted daemon sweeps"
+stop
+is "$(untimed "$T/e2.log" | grep 'swarm: removed')" "info: swarm: removed 0 services, 0 containers and 2 configs that ended runs left" \
+	"the start removes the configs the ended run left, and says how many"
+is "$(tasks_of pe) $(starts pe big) $(leftovers)" "big success 1 1 0 0 0" \
+	"the run counts once, its container started once, nothing is left"
 done_testing
