@@ -3,12 +3,12 @@
 # makes it SIGKILL itself there, as a crash would): before the service is
 # created, right after (a node's run of placement mode global too), and
 # once a run's end is recorded but before its service is removed, and
-# in that removal before its configs go.  Each
-# restart finishes every run exactly once (the engine's own events count
-# the task's container starts), and the services and containers of runs
-# the store records as ended are removed at the start, while a run still
-# going is adopted.  (While the task runs,
-# and after it ended unseen: t3100.)
+# in that removal before its configs go.  Each restart finishes every run
+# exactly once (the engine's own events count the task's container
+# starts), and the services, containers and configs of runs the store
+# records as ended are removed at the start, with exact counts, while a
+# run still going is adopted.  (While the task runs, and after it ended
+# unseen: t3100.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker.sh"
 command -v jq >/dev/null || skip_all "jq is not installed"
