@@ -881,9 +881,9 @@ claim_one(struct sched *s, struct task_row *row, const struct nodes *nd,
 		reqs[nreqs++] = r;
 		if (task_is_global(t) && !fanout) {
 			/* no node to run on: the attempt ends here */
-			ret = err_set("%s", nd ? nd->err :
-						"placement mode 'global': no "
-						"nodes were asked for");
+			err_set("%s", nd ? nd->err :
+					   "placement mode 'global': no nodes "
+					   "were asked for");
 			ret = ERR_INVALID;
 			break;
 		}
