@@ -15,7 +15,8 @@
 #            (runner: swarm, run: sleep 1), scaffold apply -j P;
 # the ratio scaffold / raw (target <= 1.1); and the per-job overhead of a
 # trivial task (run: "true") on swarm beside runner docker on the same
-# engine, one at a time.
+# engine, one at a time, and on swarm in placement mode global (one run
+# on the one node: what listing the nodes at the claim costs).
 #
 # Settings: SCAFFOLD (binary, default ./scaffold), BENCH_SWARM_JOBS (N,
 # 100), BENCH_SWARM_PAR (P, 10), BENCH_SWARM_ONE (trivial tasks for the
@@ -150,11 +151,12 @@ raw_round() { # P workers, each taking every P-th job (not `wait`: the
 	return $st
 }
 
-cascade() { # NAME COUNT RUNNER SCRIPT
+cascade() { # NAME COUNT RUNNER SCRIPT [MORE]: MORE more keys of each task
 	printf 'version: v1\nname: %s\nrunner: %s\ntasks:\n' "$1" "$3"
 	k=0
 	while [ "$k" -lt "$2" ]; do
-		printf '  - {name: t%03d, image: %s, run: "%s"}\n' "$k" "$IMAGE" "$4"
+		printf '  - {name: t%03d, image: %s, run: "%s"%s}\n' "$k" "$IMAGE" \
+			"$4" "${5:+, $5}"
 		k=$((k + 1))
 	done
 }
@@ -163,6 +165,7 @@ printf 'data_dir: %s/d\ndocker: {socket: %s}\nswarm: {socket: %s}\n' \
 cascade jobs "$N" swarm "sleep 1" >"$W/jobs.yaml"
 cascade one "$ONE" swarm "true" >"$W/one-swarm.yaml"
 cascade one "$ONE" docker "true" >"$W/one-docker.yaml"
+cascade one "$ONE" swarm "true" "placement: {mode: global}" >"$W/one-global.yaml"
 
 applied() { # FILE J: wall ms of scaffold apply on a fresh data dir
 	rm -rf "$T/d"
@@ -185,7 +188,9 @@ ratio=$(perl -e 'printf "%.2f", $ARGV[0] / $ARGV[1]' "$sc" "$raw")
 echo "swarm: $N one-second jobs, $P at once: raw $raw ms, scaffold $sc ms (${ratio}x, target 1.1)"
 ds=$(applied "$W/one-swarm.yaml" 1)
 dd=$(applied "$W/one-docker.yaml" 1)
+dg=$(applied "$W/one-global.yaml" 1)
 echo "per job, one at a time, run: true: swarm $((ds / ONE)) ms, docker $((dd / ONE)) ms on the same engine"
+echo "per job, placement mode global on the one node: $((dg / ONE)) ms (the nodes listed at each claim)"
 perl -e 'exit($ARGV[0] <= 1.1 ? 0 : 1)' "$ratio" &&
 	echo "verdict: met (${ratio}x <= 1.1)" ||
 	echo "verdict: missed (${ratio}x > 1.1)"

@@ -201,6 +201,12 @@ enum log_style { LOG_STYLE_PLAIN, LOG_STYLE_TIME, LOG_STYLE_JOURNAL };
 void log_set_level(enum log_level lvl);
 void log_set_style(enum log_style style);
 enum log_style log_style_for_stderr(void);
+/*
+ * A step where the tests may make the process die (testpoint.c):
+ * SIGKILL when SCAFFOLD_TEST_KILL_AT names it, else nothing.
+ */
+void testpoint(const char *name);
+
 /* A condition that stops the daemon (or what it was asked to do). */
 void log_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -45,6 +45,11 @@ int exec_step(struct exec *x, int64_t wait_ms, size_t *started);
  * process): through the runner's adopt, or else ended lost.
  */
 int exec_adopt_all(struct exec *x);
+/*
+ * What ended runs left on the swarm (a crash), removed (sweep.c); called
+ * by exec_adopt_all once the running runs are adopted.
+ */
+void sweep_swarm(struct store *st, int quiet);
 /* A reloaded max_parallel (exec_step's thread). */
 void exec_set_max_parallel(struct exec *x, int max_parallel);
 /* For a daemon: exec_step also waits (for exec_wake) when idle. */

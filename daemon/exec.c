@@ -576,6 +576,7 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 	free(env);
 	free(files);
 	rm_rf(sl->req->work_dir);
+	testpoint("exec-end-recorded");
 	slot_free(sl);
 	x->slots[i] = x->slots[--x->n];
 }
@@ -621,10 +622,21 @@ exec_set_max_parallel(struct exec *x, int max_parallel)
 	x->max_parallel = max_parallel;
 }
 
+/* The scheduler asks the swarm for the nodes of placement mode global. */
+static int
+swarm_nodes(void *arg, const char *const *constraints, size_t n,
+	    struct strvec *out)
+{
+	(void)arg;
+	return runner_swarm_nodes(out, constraints, n);
+}
+
 struct exec *
 exec_new(struct store *st, struct sched *s, int max_parallel, int quiet)
 {
 	struct exec *x = xcalloc(1, sizeof(*x));
+
+	sched_set_nodes_hook(s, swarm_nodes, NULL);
 
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);
@@ -650,6 +662,7 @@ exec_adopt_all(struct exec *x)
 	if (x->n && !x->quiet)
 		log_info("exec: adopted %zu run%s left by an earlier scaffold",
 			 x->n, x->n == 1 ? "" : "s");
+	sweep_swarm(x->st, x->quiet);
 	return 0;
 }
 

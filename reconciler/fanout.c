@@ -48,7 +48,7 @@ fanout_hosts_to_run(const struct name_list *hosts, const struct run_row *last,
 
 int
 fanout_claim_hosts(struct store *st, const struct task_row *row,
-		   const struct task *t, size_t *sel, size_t *n,
+		   const struct name_list *hosts, size_t *sel, size_t *n,
 		   struct buf *done)
 {
 	struct run_row *last = NULL;
@@ -59,15 +59,15 @@ fanout_claim_hosts(struct store *st, const struct task_row *row,
 	*n = 0;
 	if ((ret = store_runs_per_host(st, row->id, &last, &nlast)) < 0)
 		return ret;
-	run_it = xcalloc(t->hosts.n, 1);
-	fanout_hosts_to_run(&t->hosts, last, nlast, row->fingerprint,
+	run_it = xcalloc(hosts->n ? hosts->n : 1, 1);
+	fanout_hosts_to_run(hosts, last, nlast, row->fingerprint,
 			    row->attempts > 0 || row->manual, run_it);
-	for (h = 0; h < t->hosts.n; h++) {
+	for (h = 0; h < hosts->n; h++) {
 		if (run_it[h])
 			sel[(*n)++] = h;
 		else
 			buf_addf(done, "%s%s", done->len ? ", " : "",
-				 t->hosts.v[h].name);
+				 hosts->v[h].name);
 	}
 	free(run_it);
 	run_rows_free(last, nlast);

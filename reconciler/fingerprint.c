@@ -141,6 +141,8 @@ task_fingerprint_files(struct fingerprint *out, const struct cascade *c,
 	if (!strcmp(t->runner, "swarm")) {
 		buf_puts(&b, "placement");
 		put_names(&b, &t->placement);
+		if (t->placement_global)
+			buf_puts(&b, "global,");
 		buf_addf(&b, "cpus%lld,memory%lld,", (long long)t->nano_cpus,
 			 (long long)t->memory_bytes);
 	}

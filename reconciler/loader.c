@@ -825,6 +825,42 @@ valid_constraint(struct lctx *x, const struct ynode *n, const char *kind)
 	return 1;
 }
 
+/*
+ * placement: [CONSTRAINT, ...], or {mode: replicated | global,
+ * constraints: [CONSTRAINT, ...]}: global runs the task once on every
+ * eligible node.
+ */
+static void
+get_placement(struct lctx *x, const struct ynode *n, struct task *t)
+{
+	static const char *const keys[] = { "mode", "constraints" };
+	const struct ynode *s[ARRAY_SIZE(keys)];
+
+	if (n->kind == Y_SEQ) {
+		yn_names(x, n, "placement", "constraint", valid_constraint,
+			 &t->placement);
+		return;
+	}
+	if (n->kind != Y_MAP) {
+		yn_err(x, n, "'placement' must be a list of constraints, or a "
+			     "mapping with 'mode' and 'constraints', not %s",
+		       yn_kind(n));
+		return;
+	}
+	yn_match_keys(x, n, "placement", keys, ARRAY_SIZE(keys), s, NULL);
+	if (s[0] && s[0]->kind == Y_SCALAR && !strcmp(s[0]->str, "global"))
+		t->placement_global = 1;
+	else if (s[0] && (s[0]->kind != Y_SCALAR ||
+			  strcmp(s[0]->str, "replicated")))
+		yn_err(x, s[0], "'placement.mode' must be 'replicated' (one "
+				"task on one node) or 'global' (one task on "
+				"every eligible node), not %s",
+		       yn_desc(x, s[0]));
+	if (s[1])
+		yn_names(x, s[1], "placement.constraints", "constraint",
+			 valid_constraint, &t->placement);
+}
+
 /* resources: {cpus: 0.5, memory: 256M} */
 static void
 get_resources(struct lctx *x, const struct ynode *n, struct task *t)
@@ -972,8 +1008,7 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 	if (s[TK_UMASK])
 		t->umask = yn_umask(x, s[TK_UMASK], "umask");
 	if (s[TK_PLACEMENT])
-		yn_names(x, s[TK_PLACEMENT], "placement", "constraint",
-			 valid_constraint, &t->placement);
+		get_placement(x, s[TK_PLACEMENT], t);
 	if (s[TK_RESOURCES])
 		get_resources(x, s[TK_RESOURCES], t);
 	if (t->check && (!t->check->timeout_ms ||
@@ -1029,6 +1064,11 @@ load_task(struct lctx *x, const struct ynode *n, size_t idx, struct task *t)
 		       "'check.hosts' needs runner 'ssh'; the task runs on "
 		       "'%s', and so does its check",
 		       runner);
+	/* a probe of one node would not say how the others are */
+	if (t->check && t->placement_global)
+		yn_err(x, s[TK_CHECK], "'check' is not supported on a task "
+				       "with placement mode 'global' (its "
+				       "probe would see one node of them)");
 }
 
 static void

@@ -101,14 +101,14 @@ size_t fanout_hosts_to_run(const struct name_list *hosts,
 			   const char *fingerprint, int retry,
 			   unsigned char *run_it);
 /*
- * The hosts of ssh task t that the next attempt of row runs on, as indexes
- * into t->hosts: sel (room for t->hosts.n) gets *n of them, done the names
- * of those left out ("web2, web3").  A retry is an attempt after a failed
- * one (row->attempts) or a run by hand (row->manual).  <0 if the store
- * fails.
+ * Which of hosts (an ssh task's, or the nodes of a swarm task in mode
+ * global) the next attempt of row runs on, as indexes into hosts: sel
+ * (room for hosts->n) gets *n of them, done the names of those left out
+ * ("web2, web3").  A retry is an attempt after a failed one
+ * (row->attempts) or a run by hand (row->manual).  <0 if the store fails.
  */
 int fanout_claim_hosts(struct store *st, const struct task_row *row,
-		       const struct task *t, size_t *sel, size_t *n,
+		       const struct name_list *hosts, size_t *sel, size_t *n,
 		       struct buf *done);
 
 #endif

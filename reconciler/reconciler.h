@@ -155,6 +155,7 @@ struct task {
 	/* swarm: node constraints ("node.labels.pool==build"), and the
 	 * task's CPUs (in 1e-9) and memory in bytes (0: no limit) */
 	struct name_list placement;
+	int placement_global; /* mode global: a run on every eligible node */
 	int64_t nano_cpus;
 	int64_t memory_bytes;
 
@@ -982,6 +983,17 @@ int sched_apply(struct sched *s, const char *repo, const char *revision,
  */
 typedef int (*sched_apply_hook)(void *arg, const char *report);
 void sched_set_apply_hook(struct sched *s, sched_apply_hook fn, void *arg);
+/*
+ * The nodes a swarm task with placement mode global runs on, asked when
+ * the task is claimed (outside any transaction): the host name of every
+ * node that meets the constraints is appended to out, each the host of
+ * one run of the attempt.  0 (none: the attempt ends error, saying so),
+ * or <0 with err_set (the attempt ends error with that message).  NULL:
+ * such a task ends error ("no swarm to ask for its nodes").
+ */
+typedef int (*sched_nodes_hook)(void *arg, const char *const *constraints,
+				size_t n, struct strvec *out);
+void sched_set_nodes_hook(struct sched *s, sched_nodes_hook fn, void *arg);
 /* Move every ready not_started task to waiting; *moved counts them. */
 int sched_promote(struct sched *s, size_t *moved);
 

@@ -21,6 +21,8 @@ struct sched {
 	size_t alloc;
 	sched_apply_hook apply_hook;
 	void *apply_hook_arg;
+	sched_nodes_hook nodes_hook;
+	void *nodes_hook_arg;
 };
 
 /* The value of an input: the stored one, else the default; ERR_NOTFOUND

@@ -15,6 +15,13 @@ sched_set_apply_hook(struct sched *s, sched_apply_hook fn, void *arg)
 	s->apply_hook_arg = arg;
 }
 
+void
+sched_set_nodes_hook(struct sched *s, sched_nodes_hook fn, void *arg)
+{
+	s->nodes_hook = fn;
+	s->nodes_hook_arg = arg;
+}
+
 int
 sched_new(struct sched **out, struct store *st)
 {
@@ -714,16 +721,77 @@ struct stored_file {
 static int finish_locked(struct sched *s, const struct run_done *d,
 			 const struct stored_file *files, size_t nfiles);
 
+/* The nodes of a swarm task in mode global (see sched_nodes_hook). */
+struct nodes {
+	struct strvec names;
+	struct name_list list;
+	char err[512]; /* why there are none */
+};
+
+/* Ask the hook for t's nodes, into nd (released with nodes_release). */
+static void
+nodes_get(struct sched *s, const struct task *t, struct nodes *nd)
+{
+	struct strvec cons = STRVEC_INIT;
+	struct buf b = BUF_INIT;
+	size_t i;
+	int ret;
+
+	memset(nd, 0, sizeof(*nd));
+	strvec_init(&nd->names);
+	for (i = 0; i < t->placement.n; i++) {
+		strvec_push(&cons, t->placement.v[i].name);
+		buf_addf(&b, "%s%s", i ? ", " : "", t->placement.v[i].name);
+	}
+	if (!s->nodes_hook)
+		ret = err_set("no swarm to ask for the nodes of placement "
+			      "mode 'global'");
+	else
+		ret = s->nodes_hook(s->nodes_hook_arg,
+				    (const char *const *)cons.v, cons.n,
+				    &nd->names);
+	if (ret < 0)
+		snprintf(nd->err, sizeof(nd->err), "%s", err_msg());
+	else if (!nd->names.n)
+		snprintf(nd->err, sizeof(nd->err),
+			 "placement mode 'global': no swarm node %s%s",
+			 b.len ? "meets " : "is ready and active",
+			 b.len ? b.ptr : "");
+	nd->list.v = xcalloc(nd->names.n + 1, sizeof(*nd->list.v));
+	for (i = 0; i < nd->names.n; i++)
+		nd->list.v[i].name = nd->names.v[i];
+	nd->list.n = nd->names.n;
+	strvec_clear(&cons);
+	buf_release(&b);
+}
+
+static void
+nodes_release(struct nodes *nd)
+{
+	strvec_clear(&nd->names);
+	free(nd->list.v);
+	nd->list.v = NULL;
+	nd->list.n = 0;
+}
+
+static int
+task_is_global(const struct task *t)
+{
+	return !strcmp(t->runner, "swarm") && t->placement_global;
+}
+
 /*
  * Start one waiting task, in one transaction: a run row per host for an
- * ssh task with several hosts (fan-out), else one; the task running.
- * Appends the requests to *out (a task that cannot start appends none:
- * its runs end at once as errors).
+ * ssh task with several hosts, or per node for a swarm task in mode
+ * global (fan-out, nd: its nodes), else one; the task running.  Appends
+ * the requests to *out (a task that cannot start appends none: its runs
+ * end at once as errors).
  */
 static int
-claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
-	  size_t *n)
+claim_one(struct sched *s, struct task_row *row, const struct nodes *nd,
+	  struct run_req ***out, size_t *n)
 {
+	const struct name_list *hl = NULL;
 	const struct cascade *c;
 	const struct task *t;
 	struct cascade_row crow;
@@ -747,11 +815,15 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 			      row->name);
 		goto fail;
 	}
-	fanout = !strcmp(t->runner, "ssh") && t->hosts.n;
-	nhosts = fanout ? t->hosts.n : 1;
+	if (!strcmp(t->runner, "ssh") && t->hosts.n)
+		hl = &t->hosts;
+	else if (task_is_global(t) && nd && nd->list.n)
+		hl = &nd->list;
+	fanout = hl != NULL;
+	nhosts = fanout ? hl->n : 1;
 	sel = xcalloc(nhosts, sizeof(*sel));
 	/* a retry runs again only the hosts that failed */
-	if (fanout && (ret = fanout_claim_hosts(s->st, row, t, sel, &nhosts,
+	if (fanout && (ret = fanout_claim_hosts(s->st, row, hl, sel, &nhosts,
 						&done)) < 0)
 		goto fail;
 	ids = xcalloc(nhosts, sizeof(*ids));
@@ -764,7 +836,7 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		       sizeof(run.fingerprint));
 		run.revision = crow.revision;
 		run.runner = (char *)t->runner;
-		run.host = fanout ? (char *)t->hosts.v[sel[h]].name : NULL;
+		run.host = fanout ? (char *)hl->v[sel[h]].name : NULL;
 		run.batch = h ? ids[0] : 0;
 		if ((ret = store_run_insert(s->st, &run)) < 0)
 			goto fail;
@@ -791,8 +863,16 @@ claim_one(struct sched *s, struct task_row *row, struct run_req ***out,
 		r->task_id = row->id;
 		r->attempt = row->attempts;
 		reqs[nreqs++] = r;
+		if (task_is_global(t) && !fanout) {
+			/* no node to run on: the attempt ends here */
+			err_set("%s", nd ? nd->err :
+					   "placement mode 'global': no nodes "
+					   "were asked for");
+			ret = ERR_INVALID;
+			break;
+		}
 		ret = build_req(s, c, crow.repo, row->cascade_id, crow.revision, t,
-				fanout ? t->hosts.v[sel[h]].name : NULL, r);
+				fanout ? hl->v[sel[h]].name : NULL, r);
 		if (ret < 0)
 			break;
 	}
@@ -853,16 +933,32 @@ sched_claim(struct sched *s, size_t max, struct run_req ***out, size_t *n)
 					&nrows)) < 0)
 		return ret;
 	for (i = 0; i < nrows; i++) {
+		struct nodes nd, *ndp = NULL;
+
 		/* room for every host of a fan-out */
 		want = 1;
 		if (sched_definition(s, rows[i].cascade_id, &c) == 0 &&
-		    (t = cascade_task(c, rows[i].name)) &&
-		    !strcmp(t->runner, "ssh") && t->hosts.n)
-			want = t->hosts.n;
-		if (*n && *n + want > max)
+		    (t = cascade_task(c, rows[i].name))) {
+			if (!strcmp(t->runner, "ssh") && t->hosts.n)
+				want = t->hosts.n;
+			/* the swarm's nodes: asked outside the transaction */
+			if (task_is_global(t)) {
+				nodes_get(s, t, &nd);
+				ndp = &nd;
+				if (nd.list.n)
+					want = nd.list.n;
+			}
+		}
+		if (*n && *n + want > max) {
+			if (ndp)
+				nodes_release(ndp);
 			break;
+		}
 		GROW(*out, *n + want + 1, cap);
-		if ((ret = claim_one(s, &rows[i], out, n)) < 0)
+		ret = claim_one(s, &rows[i], ndp, out, n);
+		if (ndp)
+			nodes_release(ndp);
+		if (ret < 0)
 			break;
 	}
 	if (!*out)

@@ -158,6 +158,28 @@ struct swarm_conf {
 	int64_t pending_timeout_ms;
 };
 void runner_swarm_configure(const struct swarm_conf *conf);
+/*
+ * The host names of the configured swarm's nodes a task of placement mode
+ * global runs on (swarm-nodes.c): ready, active, meeting every constraint
+ * ("node.labels.pool==build"), appended to out in the manager's order.
+ * 0, or -1 with err_set (the manager cannot be reached, two nodes share a
+ * host name); out is unchanged then.
+ */
+int runner_swarm_nodes(struct strvec *out, const char *const *constraints,
+		       size_t n);
+/*
+ * At a start, before any new run: what runs of instance left on the
+ * configured swarm after a crash (services, their containers on the
+ * manager's engine, configs, labelled scaffold.instance=INSTANCE) is
+ * removed when ended(arg, RUN_ID) says the store records the run as
+ * ended (1); a run still running (0, adopted) or unknown to the store
+ * (-1) keeps its things.  *services, *containers and *configs count
+ * what went.  0 (also without a
+ * swarm, or without instance), or -1 with err_set.
+ */
+int runner_swarm_sweep(const char *instance,
+		       int (*ended)(void *arg, int64_t run_id), void *arg,
+		       size_t *services, size_t *containers, size_t *configs);
 
 /*
  * Caps on the files a run stores (the daemon config's limits: {store_file,
@@ -267,7 +289,8 @@ extern const struct runner_ops runner_docker;
 extern const struct runner_ops runner_ssh;
 /*
  * "swarm": a ReplicatedJob service of one task on a Docker Swarm (see
- * swarm.c): the docker contract on whichever node takes it.
+ * swarm.c): the docker contract on whichever node takes it; with
+ * spec->host (placement mode global), on the node of that host name.
  */
 extern const struct runner_ops runner_swarm;
 

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "runner-int.h"
 
 #define SWARM_FRAME_MAX ((size_t)200 << 20) /* hex of the outputs */
@@ -49,5 +51,35 @@ int swarm_frame_collect(const struct swarm_frame *f,
 			const struct strvec *store_files,
 			const struct strvec *store_env, const char *run_dir,
 			struct run_result *out);
+
+/*
+ * An engine on the configured swarm's manager (runner_swarm_configure);
+ * *pending_ms (or NULL) gets the scheduling deadline.  0, or -1 with
+ * err_set ("no swarm is configured ...").
+ */
+struct engine;
+int swarm_engine_open(struct engine *eng, int64_t *pending_ms);
+/*
+ * The constraint that pins a run of placement mode global to its node,
+ * named by its host name (swarm-nodes.c); the caller frees it.
+ */
+char *swarm_node_pin(const char *host);
+/*
+ * Whether a node (an entry of GET /nodes) takes a task of placement mode
+ * global with these constraints: ready, availability active, every
+ * constraint met.  1, 0, or -1 with err_set (a constraint that is not
+ * one).
+ */
+int swarm_node_eligible(json_t *node, const char *const *constraints,
+			size_t n);
+/* Whether runner_swarm_configure() was given a swarm. */
+bool swarm_is_configured(void);
+/*
+ * Remove what run run_id of instance left on the swarm: its service, its
+ * containers on the manager's engine, its configs (swarm-sweep.c).
+ * *had_service says whether there was a service.  0, or -1 with err_set.
+ */
+int swarm_run_remove(const char *instance, int64_t run_id,
+		     bool *had_service);
 
 #endif

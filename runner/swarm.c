@@ -133,8 +133,8 @@ runner_swarm_configure(const struct swarm_conf *c)
 	pthread_mutex_unlock(&cfg_lock);
 }
 
-static int
-swarm_open(struct run_handle *h)
+int
+swarm_engine_open(struct engine *eng, int64_t *pending_ms)
 {
 	struct engine_addr a = { 0 };
 	int ret;
@@ -150,10 +150,17 @@ swarm_open(struct run_handle *h)
 	a.ca = cfg_ca;
 	a.cert = cfg_cert;
 	a.key = cfg_key;
-	h->pending_ms = cfg_pending_ms;
-	ret = engine_open(&h->eng, &a);
+	if (pending_ms)
+		*pending_ms = cfg_pending_ms;
+	ret = engine_open(eng, &a);
 	pthread_mutex_unlock(&cfg_lock);
 	return ret;
+}
+
+static int
+swarm_open(struct run_handle *h)
+{
+	return swarm_engine_open(&h->eng, &h->pending_ms);
 }
 
 /* ---- the handle ------------------------------------------------------- */
@@ -403,12 +410,19 @@ service_body(const struct run_handle *h, const struct run_spec *spec,
 	json_object_set_new(rp, "Condition", json_string("none"));
 	json_object_set_new(rp, "MaxAttempts", json_integer(0));
 	json_object_set_new(tt, "RestartPolicy", rp);
-	if (spec->nplacement) {
+	if (spec->nplacement || spec->host) {
 		pl = json_object();
 		cons = json_array();
 		for (i = 0; i < spec->nplacement; i++)
 			json_array_append_new(cons,
 					      json_string(spec->placement[i]));
+		/* a run of mode global: its node, by its host name */
+		if (spec->host) {
+			char *pin = swarm_node_pin(spec->host);
+
+			json_array_append_new(cons, json_string(pin));
+			free(pin);
+		}
 		json_object_set_new(pl, "Constraints", cons);
 		json_object_set_new(tt, "Placement", pl);
 	}
@@ -535,6 +549,7 @@ service_remove(struct run_handle *h, char *reason, size_t rlen)
 		if (empty < 2)
 			usleep(POLL_MS * 1000);
 	}
+	testpoint("swarm-configs-left");
 	configs_remove(h);
 	ret = 0;
 out:
@@ -639,6 +654,7 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 	engine_call_init(&c, "POST", "/services/create");
 	c.body = body;
 	c.body_len = strlen(body);
+	testpoint("swarm-before-create");
 	if (engine_call_do(&h->eng, &c) < 0)
 		goto out;
 	if (c.status == 409) {
@@ -662,6 +678,7 @@ swarm_start(struct run_handle **out, const struct run_spec *spec)
 		}
 		h->service = xstrdup(json_string_value(id));
 	}
+	testpoint("swarm-after-create");
 	h->pending_until_ms = engine_now_ms() + h->pending_ms;
 	*out = h;
 	h = NULL;
@@ -1248,6 +1265,49 @@ swarm_free(struct run_handle *h)
 	free(h->container);
 	free(h->node);
 	free(h);
+}
+
+bool
+swarm_is_configured(void)
+{
+	bool set;
+
+	pthread_mutex_lock(&cfg_lock);
+	set = cfg_set;
+	pthread_mutex_unlock(&cfg_lock);
+	return set;
+}
+
+int
+swarm_run_remove(const char *instance, int64_t run_id, bool *had_service)
+{
+	struct run_spec spec;
+	struct run_handle *h = NULL;
+	char reason[448];
+	int ret = -1, r;
+
+	*had_service = false;
+	memset(&spec, 0, sizeof(spec));
+	spec.run_id = run_id;
+	spec.instance = instance;
+	spec.log_fd = -1;
+	spec.work_dir = "/";
+	if (handle_new(&h, &spec) < 0)
+		return -1;
+	if (swarm_open(h) < 0)
+		goto out;
+	if ((r = service_find(h)) < 0 && r != ERR_NOTFOUND)
+		goto out;
+	*had_service = r == 0;
+	if (service_remove(h, reason, sizeof(reason)) < 0) {
+		err_set("%s", reason);
+		goto out;
+	}
+	ret = 0;
+out:
+	h->keep = true; /* removed above, or not to be touched */
+	swarm_free(h);
+	return ret;
 }
 
 const struct runner_ops runner_swarm = {

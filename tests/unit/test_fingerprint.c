@@ -153,6 +153,9 @@ test_swarm_fields(void **state)
 		"    placement: [node.role==manager]\n",
 		"    resources: {cpus: 0.5}\n",
 		"    resources: {memory: 64M}\n",
+		"    placement: {mode: global}\n",
+		"    placement: {mode: global, constraints: "
+		"[node.role==worker]}\n",
 	};
 	struct fingerprint fp[ARRAY_SIZE(tails)];
 	struct cascade *c;
@@ -177,6 +180,31 @@ test_swarm_fields(void **state)
 					fail_msg("tails %zu and %zu: field '%s'",
 						 i, k, fp_field_names[f]);
 	buf_release(&y);
+}
+
+/* The mapping form of placement in mode replicated is the list form. */
+static void
+test_swarm_placement_forms(void **state)
+{
+	struct fingerprint a, b;
+	struct cascade *c;
+	size_t f;
+
+	(void)state;
+	c = load_ok("version: v1\nname: s\ntasks:\n  - name: t\n"
+		    "    runner: swarm\n    image: i\n    run: x\n"
+		    "    placement: [node.role==worker]\n");
+	fp_of(c, "t", &a);
+	cascade_free(c);
+	c = load_ok("version: v1\nname: s\ntasks:\n  - name: t\n"
+		    "    runner: swarm\n    image: i\n    run: x\n"
+		    "    placement: {mode: replicated, constraints: "
+		    "[node.role==worker]}\n");
+	assert_false(cascade_task(c, "t")->placement_global);
+	fp_of(c, "t", &b);
+	cascade_free(c);
+	for (f = 0; f < FP_NFIELDS; f++)
+		assert_string_equal(a.field[f], b.field[f]);
 }
 
 static const char *
@@ -273,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_formatting_invariance),
 		cmocka_unit_test(test_meaningful_changes),
 		cmocka_unit_test(test_swarm_fields),
+		cmocka_unit_test(test_swarm_placement_forms),
 		cmocka_unit_test(test_input_values_from_caller),
 		cmocka_unit_test(test_file_store_content),
 	};

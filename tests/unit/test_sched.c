@@ -723,6 +723,133 @@ test_fan_out(void **state)
 	h_free(h);
 }
 
+/* The swarm's nodes, as the fake hook gives them. */
+static const char *fake_nodes[4];
+static int fake_fail;
+static char fake_asked[128];
+
+static int
+fake_nodes_hook(void *arg, const char *const *constraints, size_t n,
+		struct strvec *out)
+{
+	size_t i;
+
+	(void)arg;
+	fake_asked[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(fake_asked + strlen(fake_asked),
+			 sizeof(fake_asked) - strlen(fake_asked), "%s%s",
+			 i ? "," : "", constraints[i]);
+	if (fake_fail)
+		return err_set("cannot list the swarm's nodes: it is gone");
+	for (i = 0; fake_nodes[i]; i++)
+		strvec_push(out, fake_nodes[i]);
+	return 0;
+}
+
+/* The last reason in the task's history. */
+static char *
+last_reason(struct h *h, const char *task)
+{
+	struct history_row *hist;
+	struct task_row row;
+	struct cascade_row c;
+	size_t nh;
+	char *r;
+
+	assert_int_equal(store_cascade_find(h->st, "", "c", &c), 0);
+	assert_int_equal(store_task_find(h->st, c.id, task, &row), 0);
+	assert_int_equal(store_task_history(h->st, row.id, &hist, &nh), 0);
+	r = xstrdup(hist[nh - 1].reason);
+	history_rows_free(hist, nh);
+	free(row.name);
+	cascade_row_release(&c);
+	return r;
+}
+
+/*
+ * Placement mode global: a run per node the hook names (asked with the
+ * task's constraints), each node's outcome its own, a run by hand runs
+ * again only the node that failed (and one that joined); no node, or a
+ * swarm that cannot say, ends the attempt error with why.
+ */
+static void
+test_global_nodes(void **state)
+{
+	struct h *h = h_new();
+	size_t i, k, hosts = 0;
+	char *r;
+
+	(void)state;
+	sched_set_nodes_hook(h->s, fake_nodes_hook, NULL);
+	fake_nodes[0] = "n1";
+	fake_nodes[1] = "n2";
+	fake_nodes[2] = NULL;
+	fake_fail = 0;
+	h_apply(h, HEAD "tasks:\n"
+			"- {name: each, run: x, runner: swarm, image: i, "
+			"placement: {mode: global, constraints: "
+			"[node.role==worker]}}\n");
+	h_claim(h);
+	assert_string_equal(fake_asked, "node.role==worker");
+	assert_int_equal(h->nrunning, 2);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(h->running[i]->runner, "swarm");
+		assert_int_equal(h->running[i]->placement.n, 1);
+		for (k = 0; k < h->running[i]->nenv; k++)
+			if (!strcmp(h->running[i]->env[k].name,
+				    "SCAFFOLD_HOST") &&
+			    !strcmp(h->running[i]->env[k].value,
+				    fake_nodes[i]) &&
+			    !strcmp(h->running[i]->host, fake_nodes[i]))
+				hosts++;
+	}
+	assert_int_equal(hosts, 2);
+	h_end_host(h, "each", "n1", RS_SUCCESS);
+	EXPECT(h, "each:running");
+	h_end_host(h, "each", "n2", RS_ERROR);
+	EXPECT(h, "each:error");
+	r = last_reason(h, "each");
+	assert_string_equal(r, "run 2 failed: 1 of 2 hosts failed: n2: exit "
+			       "code 1");
+	free(r);
+	/* by hand: n2 again, and n3 that joined; not n1 */
+	fake_nodes[2] = "n3";
+	fake_nodes[3] = NULL;
+	assert_int_equal(sched_trigger(h->s, "", "c", "each", 0, NULL), 0);
+	h_claim(h);
+	assert_int_equal(h->nrunning, 2);
+	assert_string_equal(h->running[0]->host, "n2");
+	assert_string_equal(h->running[1]->host, "n3");
+	r = last_reason(h, "each");
+	assert_string_equal(r, "run 3 on n2, 4 on n3 started (attempt 1); "
+			       "not again on n1: succeeded there already");
+	free(r);
+	h_end_host(h, "each", "n2", RS_SUCCESS);
+	h_end_host(h, "each", "n3", RS_SUCCESS);
+	EXPECT(h, "each:success");
+	/* no node meets the constraints */
+	fake_nodes[0] = NULL;
+	assert_int_equal(sched_trigger(h->s, "", "c", "each", 0, NULL), 0);
+	h_claim(h);
+	assert_int_equal(h->nrunning, 0);
+	EXPECT(h, "each:error");
+	r = last_reason(h, "each");
+	assert_string_equal(r, "run 5 failed: placement mode 'global': no "
+			       "swarm node meets node.role==worker");
+	free(r);
+	/* the swarm cannot be asked */
+	fake_fail = 1;
+	assert_int_equal(sched_trigger(h->s, "", "c", "each", 0, NULL), 0);
+	h_claim(h);
+	assert_int_equal(h->nrunning, 0);
+	r = last_reason(h, "each");
+	assert_string_equal(r, "run 6 failed: cannot list the swarm's nodes: "
+			       "it is gone");
+	free(r);
+	h_free(h);
+}
+
 /*
  * The task's retries on a fan-out run again only the hosts that failed;
  * a new definition runs every host.
@@ -956,6 +1083,7 @@ main(void)
 		cmocka_unit_test(test_store_crash_mid_transaction),
 		cmocka_unit_test(test_password_sealed_and_fingerprint_keyed),
 		cmocka_unit_test(test_fan_out),
+		cmocka_unit_test(test_global_nodes),
 		cmocka_unit_test(test_fan_out_retry),
 		cmocka_unit_test(test_resets_recorded),
 	};
