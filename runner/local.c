@@ -105,11 +105,38 @@ struct run_handle {
 	int64_t out_off;
 	int off_fd; /* meta/out-offset */
 	int kill_fd; /* eventfd: kill() → wait() */
+	int end_fd;  /* the go socket: "e" when the init recorded the end */
 	bool reaped;
 	int status; /* the init's wait status, once reaped (ours) */
 	bool gone; /* the init has ended */
+	bool ended; /* it said "e": the run is over, the init is ending */
 	bool waited;
 };
+
+/*
+ * Inits that said their run is over but had not exited yet when their
+ * handle was freed: reaped later, without waiting (their namespaces'
+ * teardown takes a few milliseconds the daemon does not wait for).
+ */
+static pthread_mutex_t zombie_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *zombies;
+static size_t nzombies, zombies_alloc;
+
+/* Reap the inits whose handles were freed before they exited. */
+static void
+reap_zombies(void)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&zombie_lock);
+	while (i < nzombies) {
+		if (waitpid(zombies[i], NULL, WNOHANG) != 0)
+			zombies[i] = zombies[--nzombies];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&zombie_lock);
+}
 
 static int64_t
 now_ms(void)
@@ -546,6 +573,7 @@ handle_new(const struct run_spec *spec)
 	h->out_fd = -1;
 	h->off_fd = -1;
 	h->kill_fd = -1;
+	h->end_fd = -1;
 	h->log.fd = spec->log_fd;
 	h->log.run_id = spec->run_id;
 	h->log.last = '\n';
@@ -699,7 +727,6 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 		}
 		gone = 1;
 	}
-	close_fd(&go[1]);
 	/* EOF: the shell was exec'd (st[1] is close-on-exec) */
 	do
 		n = read(st[0], report, sizeof(report));
@@ -717,6 +744,8 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 		goto out;
 	}
 	watch_init(h);
+	h->end_fd = go[1];
+	go[1] = -1;
 	ret = 0;
 out:
 	if (ret < 0 && h->pid > 0 && !h->reaped) {
@@ -751,6 +780,7 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 	size_t i;
 
 	*out = NULL;
+	reap_zombies();
 	if (!spec->work_dir || !spec->script) {
 		ret = err_set("run %lld: no work dir or no script",
 			      (long long)spec->run_id);
@@ -873,6 +903,33 @@ init_gone(struct run_handle *h)
 }
 
 /*
+ * Whether the init said "e" on the go socket: the run's processes are all
+ * gone and meta/exit is written (h->ended); the init itself may still be
+ * tearing its namespaces down.  A socket that closes without it (the init
+ * was killed, or could not write meta/exit) says nothing: then the init's
+ * own end decides, as for an adopted run.
+ */
+static bool
+end_said(struct run_handle *h)
+{
+	char c;
+	ssize_t n;
+
+	if (h->ended)
+		return true;
+	if (h->end_fd < 0)
+		return false;
+	do
+		n = recv(h->end_fd, &c, 1, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return false;
+	close_fd(&h->end_fd);
+	h->ended = n == 1 && c == 'e';
+	return h->ended;
+}
+
+/*
  * Read what meta/out has beyond the log, into the log; at most SLICE_MAX
  * unless all.  1 when it read something.
  */
@@ -903,12 +960,28 @@ read_output(struct run_handle *h, char *chunk, bool all)
 	return took > 0;
 }
 
-/* Reap the init when it is ours. */
+/*
+ * Reap the init when it is ours.  One that said its run is over is not
+ * waited for: it is reaped later (reap_zombies) if it has not exited yet.
+ */
 static void
 reap(struct run_handle *h)
 {
+	pid_t p;
+
 	h->status = -1;
-	if (h->child && !h->reaped && h->pid > 0) {
+	if (h->child && !h->reaped && h->pid > 0 && h->ended) {
+		do
+			p = waitpid(h->pid, &h->status, WNOHANG);
+		while (p < 0 && errno == EINTR);
+		if (p == 0) {
+			h->status = -1;
+			pthread_mutex_lock(&zombie_lock);
+			GROW(zombies, nzombies + 1, zombies_alloc);
+			zombies[nzombies++] = h->pid;
+			pthread_mutex_unlock(&zombie_lock);
+		}
+	} else if (h->child && !h->reaped && h->pid > 0) {
 		while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
 			;
 	}
@@ -1145,7 +1218,7 @@ min_wait(int64_t a, int64_t b)
 static int
 local_wait(struct run_handle *h, struct run_result *out)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	char *chunk = NULL;
 	char dur[32];
 	int64_t now, t, deadline = 0, term_at = -1, tick = TICK_MIN_MS;
@@ -1167,7 +1240,7 @@ local_wait(struct run_handle *h, struct run_result *out)
 	for (;;) {
 		if (read_output(h, chunk, false))
 			tick = TICK_MIN_MS;
-		if (init_gone(h))
+		if (end_said(h) || init_gone(h))
 			break;
 		now = now_ms();
 		if (why == STOP_NONE && deadline && now >= deadline) {
@@ -1201,6 +1274,10 @@ local_wait(struct run_handle *h, struct run_result *out)
 		i_kill = -1;
 		if (h->pidfd >= 0) {
 			pfd[nfds].fd = h->pidfd;
+			pfd[nfds++].events = POLLIN;
+		}
+		if (h->end_fd >= 0) {
+			pfd[nfds].fd = h->end_fd;
 			pfd[nfds++].events = POLLIN;
 		}
 		if (why == STOP_NONE) {
@@ -1288,10 +1365,12 @@ local_free(struct run_handle *h)
 {
 	if (!h)
 		return;
-	if (h->pid > 0 && !h->gone)
+	if (h->pid > 0 && !h->gone && !h->ended)
 		signal_init(h, SIGKILL);
 	reap(h);
+	reap_zombies();
 	close_fd(&h->pidfd);
+	close_fd(&h->end_fd);
 	close_fd(&h->out_fd);
 	close_fd(&h->off_fd);
 	close_fd(&h->kill_fd);

@@ -22,9 +22,12 @@
  *	  which drops to the task user, sets no_new_privs, closes every
  *	  descriptor but its stdio and execs /bin/sh;
  *	- reaps whatever is reparented to it, and when the shell ends
- *	  records its status in meta/exit (out of the task's reach) and
- *	  exits: the kernel then kills everything left in the namespace,
- *	  setsid and double forks included.
+ *	  kills and reaps everything left in the namespace (setsid and
+ *	  double forks included), records the shell's status in meta/exit
+ *	  (out of the task's reach), tells the daemon so on the go socket
+ *	  ("e"), and exits.  The daemon goes on at the "e" rather than at
+ *	  the init's end: tearing the namespaces down (the mounts wait for
+ *	  an RCU grace period) takes milliseconds it need not wait for.
  *
  * SIGTERM (and SIGINT, SIGHUP) sent to the init are passed on to every
  * process of the namespace; SIGKILL to the init ends them all.
@@ -43,6 +46,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -261,13 +265,14 @@ shell(const struct sandbox *sb)
 	fail(SB_EXEC, -1);
 }
 
-/* Record the shell's status where the task cannot write: meta/exit. */
-static void
+/* Record the shell's status where the task cannot write: meta/exit; 0
+ * when it is there. */
+static int
 record_exit(int status)
 {
 	char buf[64], num[24], *n, *p = buf;
 	const char *what = WIFEXITED(status) ? "exit " : "signal ";
-	int fd;
+	int fd, ret = -1;
 
 	n = fmt_uint(num + sizeof(num),
 		     (unsigned long)(WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -280,10 +285,12 @@ record_exit(int status)
 	fd = openat(FD_META, "exit.tmp",
 		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return;
-	if (write(fd, buf, (size_t)(p - buf)) == p - buf)
-		renameat(FD_META, "exit.tmp", FD_META, "exit");
+		return -1;
+	if (write(fd, buf, (size_t)(p - buf)) == p - buf &&
+	    renameat(FD_META, "exit.tmp", FD_META, "exit") == 0)
+		ret = 0;
 	close(fd);
+	return ret;
 }
 
 static NORETURN void
@@ -299,7 +306,7 @@ init(struct sandbox *sb)
 	size_t k;
 	struct stat st;
 	pid_t sh, p;
-	char go;
+	char go = 0;
 
 	setsid();
 	/* the daemon's command line and environment, which this clone of
@@ -433,7 +440,8 @@ init(struct sandbox *sb)
 			     O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
 		_exit(125);
 	}
-	close(FD_GO);
+	/* FD_GO stays open (close-on-exec: not the shell's): the end is
+	 * told on it */
 
 	/* vfork(): no copy of the daemon's page tables (this process is a
 	 * copy of the daemon) and, unlike fork(), no lock of glibc's taken,
@@ -456,10 +464,23 @@ init(struct sandbox *sb)
 		if (p == sh)
 			break;
 	}
-	record_exit(status);
+	/* what is left of the run ends now, setsid and double forks
+	 * included (all of them are ours to reap: pid 1 of the namespace),
+	 * so that the run is over before it is said to be */
+	kill(-1, SIGKILL);
+	for (;;) {
+		p = waitpid(-1, NULL, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			break;
+	}
+	/* the daemon can go on now: the namespaces' teardown below (the
+	 * mounts, an RCU grace period) is no longer its wait */
+	if (record_exit(status) == 0)
+		send(FD_GO, "e", 1, MSG_NOSIGNAL);
 	/* the status again, for a daemon that is still our parent, in case
-	 * meta/exit could not be written (a full disk); the kernel ends what
-	 * is left of the namespace */
+	 * meta/exit could not be written (a full disk) */
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
 				  128 + WTERMSIG(status));
 }
