@@ -377,11 +377,15 @@ build_wrapper(struct buf *w, const struct run_handle *h)
 		sh_quote(w, env_path.ptr);
 		buf_puts(w, "; fi\n");
 	}
-	buf_reset(&env_path);
-	buf_addf(&env_path, "%s/env/.done", h->task_dir);
-	buf_puts(w, "\tfi\n\t: >");
-	sh_quote(w, env_path.ptr);
-	buf_puts(w, "\n}\n"
+	buf_puts(w, "\tfi\n");
+	if (h->store_env.n) {
+		buf_reset(&env_path);
+		buf_addf(&env_path, "%s/env/.done", h->task_dir);
+		buf_puts(w, "\t: >");
+		sh_quote(w, env_path.ptr);
+		buf_putc(w, '\n');
+	}
+	buf_puts(w, "}\n"
 		    "trap '__scaffold_end \"$?\"' EXIT\n"
 		    ". ../task/script\n"
 		    "__scaffold_st=$?\n"
@@ -536,11 +540,25 @@ give_to_user(const char *dir)
 static void
 save_offset(struct run_handle *h)
 {
+	struct buf p = BUF_INIT;
 	char v[32];
 	int n;
 
-	if (h->off_fd < 0)
-		return;
+	if (h->off_fd < 0) {
+		/* made at the first output: a run that prints nothing has
+		 * none (no file is one file less per run; none reads 0) */
+		buf_addf(&p, "%s/out-offset", h->meta_dir);
+		h->off_fd = open(p.ptr,
+				 O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				 0600);
+		if (h->off_fd < 0)
+			log_warnx("runner: run %lld: cannot open '%s': %s",
+				  (long long)h->run_id, p.ptr,
+				  strerror(errno));
+		buf_release(&p);
+		if (h->off_fd < 0)
+			return;
+	}
 	n = snprintf(v, sizeof(v), "%020lld\n", (long long)h->out_off);
 	if (pwrite(h->off_fd, v, (size_t)n, 0) != n)
 		log_warnx("runner: run %lld: cannot write its out-offset: %s",
@@ -619,29 +637,18 @@ out:
 	return ret;
 }
 
-/* Open meta/out for reading and meta/out-offset for writing. */
+/* Open meta/out for reading (meta/out-offset is opened at the first
+ * output, save_offset). */
 static int
 open_output(struct run_handle *h)
 {
 	struct buf p = BUF_INIT;
-	int ret = -1;
+	int ret = 0;
 
 	buf_addf(&p, "%s/out", h->meta_dir);
 	h->out_fd = open(p.ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (h->out_fd < 0) {
-		err_set("cannot open '%s': %s", p.ptr, strerror(errno));
-		goto out;
-	}
-	buf_reset(&p);
-	buf_addf(&p, "%s/out-offset", h->meta_dir);
-	h->off_fd = open(p.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			 0600);
-	if (h->off_fd < 0) {
-		err_set("cannot open '%s': %s", p.ptr, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
+	if (h->out_fd < 0)
+		ret = err_set("cannot open '%s': %s", p.ptr, strerror(errno));
 	buf_release(&p);
 	return ret;
 }
@@ -824,13 +831,16 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	buf_addf(&path, "%s/env", h->task_dir);
+	/* task/env only for a task that stores env: fewer inodes a run */
 	if (mkdir(h->run_dir, 0755) < 0 || mkdir(h->task_dir, 0755) < 0 ||
-	    mkdir(path.ptr, 0700) < 0 || mkdir(h->meta_dir, 0700) < 0) {
+	    (h->store_env.n && mkdir(path.ptr, 0700) < 0) ||
+	    mkdir(h->meta_dir, 0700) < 0) {
 		err_set("cannot create the run dir in '%s': %s", spec->work_dir,
 			strerror(errno));
 		goto out;
 	}
-	if (lc.drop && chown(path.ptr, lc.uid, lc.gid) < 0) {
+	if (lc.drop && h->store_env.n &&
+	    chown(path.ptr, lc.uid, lc.gid) < 0) {
 		err_set("cannot give '%s' to the local user '%s': %s", path.ptr,
 			lc.user, strerror(errno));
 		goto out;
@@ -1073,7 +1083,8 @@ collect(struct run_handle *h, struct run_result *out)
 	int64_t total = 0;
 	int run_fd = -1, env_fd = -1;
 	size_t i;
-	bool ok = false;
+	bool ok = false, want_display = false;
+	struct stat sb;
 
 	files = xcalloc(h->store_files.n + 1, sizeof(*files));
 	env = xcalloc(h->store_env.n + 1, sizeof(*env));
@@ -1086,14 +1097,19 @@ collect(struct run_handle *h, struct run_result *out)
 		goto out;
 	}
 	/* the copies, out of the task's reach (WORK is meta_dir's parent);
-	 * a store dir left by an earlier try goes first */
+	 * a store dir left by an earlier try goes first.  None when there
+	 * is nothing to copy (no store file, no .display): one directory
+	 * less per run */
 	buf_add(&store, h->meta_dir, strlen(h->meta_dir) - strlen("/meta"));
 	buf_puts(&store, "/store");
-	if (rm_rf(store.ptr) < 0) {
+	want_display = runner_display_wanted(&h->store_files) &&
+		       fstatat(run_fd, RUN_DISPLAY_FILE, &sb,
+			       AT_SYMLINK_NOFOLLOW) == 0;
+	if ((h->store_files.n || want_display) && rm_rf(store.ptr) < 0) {
 		snprintf(out->message, sizeof(out->message), "%s", err_msg());
 		goto out;
 	}
-	if (mkdir(store.ptr, 0700) < 0) {
+	if ((h->store_files.n || want_display) && mkdir(store.ptr, 0700) < 0) {
 		snprintf(out->message, sizeof(out->message),
 			 "cannot create '%s': %s", store.ptr, strerror(errno));
 		goto out;
@@ -1158,8 +1174,9 @@ out:
 	if (ok) {
 		out->files = files;
 		out->nfiles = h->store_files.n +
-			      collect_display(h, run_fd, store.ptr, &total,
-					      &files[h->store_files.n]);
+			      (want_display &&
+			       collect_display(h, run_fd, store.ptr, &total,
+					       &files[h->store_files.n]));
 		out->env = env;
 		out->nenv = h->store_env.n;
 	} else {
