@@ -28,9 +28,11 @@
  * through a pidfd (or a short tick), enforces the timeout and kill
  * requests (SIGTERM to the init, which passes it to every process of the
  * run; SIGKILL 2 s later, which ends them all).  When the shell ends, the
- * init records its status and exits, and the kernel kills whatever is
- * left of the run.  A run whose init is gone without a status (the
- * machine rebooted) is lost.
+ * init kills and reaps whatever is left of the run, records the status,
+ * says "e" on the go socket and exits; wait() ends at that word (or at
+ * the init's end, for an adopted run), and an init still tearing its
+ * namespaces down then is reaped later (reap_zombies).  A run whose init
+ * is gone without a status (the machine rebooted) is lost.
  *
  * The caller must not ignore SIGCHLD or reap children it did not start
  * (waitpid(-1)); it should ignore SIGPIPE if log_fd may be a pipe.
