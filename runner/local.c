@@ -714,6 +714,7 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	sb.out = out;
 	sb.st = st[1];
 	sb.go = go[0];
+	sb.go_out = go[1];
 	h->started_ms = now_ms();
 	h->started_wall = wall_ms();
 	if (sandbox_spawn(&h->pid, &sb) < 0)
@@ -721,15 +722,23 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	h->child = true;
 	close_fd(&st[1]);
 	close_fd(&go[0]);
-	h->start = start_time(h->pid);
-	buf_reset(&p);
-	buf_addf(&p, "%s/pid", h->meta_dir);
-	buf_addf(&v, "%d %llu %lld\n", (int)h->pid, h->start,
-		 (long long)h->started_wall);
-	if (write_file(p.ptr, v.ptr, v.len) < 0)
-		goto out;
+	if (sb.recorded) {
+		/* the spawner wrote meta/pid and said go (spawner.c) */
+		h->start = sb.start;
+		h->started_wall = sb.wall;
+		errno = sb.go_err;
+	} else {
+		h->start = start_time(h->pid);
+		buf_reset(&p);
+		buf_addf(&p, "%s/pid", h->meta_dir);
+		buf_addf(&v, "%d %llu %lld\n", (int)h->pid, h->start,
+			 (long long)h->started_wall);
+		if (write_file(p.ptr, v.ptr, v.len) < 0)
+			goto out;
+		errno = send(go[1], "g", 1, MSG_NOSIGNAL) == 1 ? 0 : errno;
+	}
 	/* EPIPE: the init failed before the go; its report says why */
-	if (send(go[1], "g", 1, MSG_NOSIGNAL) != 1) {
+	if (errno) {
 		if (errno != EPIPE) {
 			err_set("cannot start the run: %s", strerror(errno));
 			goto out;

@@ -152,6 +152,15 @@ struct sandbox {
 	uid_t uid;
 	gid_t gid;
 	int devnull, out, st, go;
+	/* the daemon's end of go: the spawner, which has it too, records
+	 * meta/pid and says go itself, one wake-up less before the shell
+	 * starts; then recorded is set, with what meta/pid says (start,
+	 * wall) and go_err (0: said; EPIPE: the init had failed already) */
+	int go_out;
+	bool recorded;
+	unsigned long long start;
+	long long wall;
+	int go_err;
 
 	bool userns; /* not root: a user namespace maps our own ids */
 	uid_t outer_uid;
@@ -179,7 +188,7 @@ pid_t sandbox_clone(const struct sandbox *sb, unsigned long extra);
  * or restarted.  spawner_enabled: false when spawner_disable is set
  * (tests) or SCAFFOLD_NO_SPAWNER=1.
  */
-int spawner_spawn(pid_t *out, const struct sandbox *sb);
+int spawner_spawn(pid_t *out, struct sandbox *sb);
 /* Start the spawner now, if it is used and not running (no error). */
 void spawner_prestart(void);
 bool spawner_enabled(void);

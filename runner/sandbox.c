@@ -17,8 +17,9 @@
  *	- binds the run dir and the task dir (wrapper, script, store env)
  *	  back, writable, at their own paths: the only writable places
  *	  besides its own /tmp;
- *	- waits for the daemon's go (it has recorded the init's pid by then,
- *	  so that a successor can always find it), then forks the shell,
+ *	- waits for the go (the spawner or the daemon has recorded the
+ *	  init's pid by then, so that a successor can always find it), then
+ *	  forks the shell,
  *	  which drops to the task user, sets no_new_privs, closes every
  *	  descriptor but its stdio and execs /bin/sh;
  *	- reaps whatever is reparented to it, and when the shell ends
@@ -573,8 +574,11 @@ sandbox_spawn(pid_t *out, struct sandbox *sb)
 	sandbox_prepare(sb);
 	if (!spawner_enabled())
 		pid = sandbox_clone(sb, 0);
-	else if (spawner_spawn(&pid, sb) < 0)
+	else if (spawner_spawn(&pid, sb) < 0) {
+		if (pid > 0)
+			*out = pid; /* cloned, but not let go: to be ended */
 		return -1;
+	}
 	if (pid < 0)
 		return err_set("cannot create the sandbox's namespaces: %s",
 			       strerror(-pid));
