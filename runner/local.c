@@ -417,28 +417,39 @@ env_set(struct strvec *env, const char *name, const char *value, size_t len)
 	buf_release(&b);
 }
 
-/* The home of the task user. */
+/* The daemon's own home, looked up once (not an NSS lookup per run). */
+static pthread_once_t own_home_once = PTHREAD_ONCE_INIT;
+static char *own_home;
+
 static void
-home_dir(struct buf *out)
+own_home_init(void)
 {
 	struct passwd pw, *res = NULL;
 	char *tmp;
 	long sz;
 
-	if (lc.drop) {
-		buf_puts(out, lc.home);
-		return;
-	}
 	sz = sysconf(_SC_GETPW_R_SIZE_MAX);
 	if (sz < 1024)
 		sz = 16384;
 	tmp = xmalloc((size_t)sz);
 	if (!getpwuid_r(getuid(), &pw, tmp, (size_t)sz, &res) && res &&
 	    res->pw_dir && *res->pw_dir)
-		buf_puts(out, res->pw_dir);
+		own_home = xstrdup(res->pw_dir);
 	else
-		buf_puts(out, "/");
+		own_home = xstrdup("/");
 	free(tmp);
+}
+
+/* The home of the task user. */
+static void
+home_dir(struct buf *out)
+{
+	if (lc.drop) {
+		buf_puts(out, lc.home);
+		return;
+	}
+	pthread_once(&own_home_once, own_home_init);
+	buf_puts(out, own_home);
 }
 
 /* The clean environment of a run. */

@@ -169,6 +169,9 @@ struct sandbox {
 	char *bind_buf[2];
 	char *args_start, *args_end, *env_start, *env_end;
 	bool valgrind; /* under valgrind: see sandbox.c */
+	/* cloned by the spawner, whose signal handlers are known: all
+	 * SIG_DFL but SIGINT, SIGQUIT and SIGPIPE, ignored */
+	bool spawner;
 };
 /*
  * The init's pid in *out (our child, whether the spawner cloned it or

@@ -39,6 +39,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -215,6 +216,9 @@ keep_at(int fd, int to, int stage)
 	close(fd);
 }
 
+/* What the init passes on to every process of the run. */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
+
 static void
 forward(int sig)
 {
@@ -227,7 +231,6 @@ shell(const struct sandbox *sb)
 {
 	struct sigaction sa;
 	sigset_t none;
-	int sig;
 
 	if (dup2(FD_NULL, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_OUT, 2) < 0)
 		fail(SB_DUP, -1);
@@ -249,14 +252,12 @@ shell(const struct sandbox *sb)
 		fail(SB_NNP, -1);
 	if (chdir(sb->run_dir) < 0)
 		fail(SB_CHDIR, -1);
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL) {
-			sa.sa_handler = SIG_DFL;
-			sa.sa_flags = 0;
-			sigaction(sig, &sa, NULL);
-		}
-	}
+	/* the init's handlers: forward() on these three, SIG_DFL on every
+	 * other (init() made them so); one system call each, not 2 x 64 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (size_t k = 0; k < ARRAY_SIZE(forwarded); k++)
+		sigaction(forwarded[k], &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* FD_ST stays open until the exec succeeds (close-on-exec) */
@@ -334,20 +335,28 @@ init(struct sandbox *sb)
 	    dup2(FD_NULL, 2) < 0)
 		fail(SB_DUP, -1);
 
-	/* the daemon's signal handlers and mask are not ours */
-	for (i = 1; i < NSIG; i++) {
-		if (sigaction(i, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL) {
-			sa.sa_handler = SIG_DFL;
-			sa.sa_flags = 0;
-			sigaction(i, &sa, NULL);
+	/* the daemon's signal handlers and mask are not ours; the
+	 * spawner's are known (spawner_main): two to reset, not 2 x 64
+	 * system calls to find them */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sb->spawner) {
+		sigaction(SIGQUIT, &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+	} else {
+		for (i = 1; i < NSIG; i++) {
+			if (sigaction(i, NULL, &sa) == 0 &&
+			    sa.sa_handler != SIG_DFL) {
+				sa.sa_handler = SIG_DFL;
+				sa.sa_flags = 0;
+				sigaction(i, &sa, NULL);
+			}
 		}
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (k = 0; k < ARRAY_SIZE(forwarded); k++)
+		sigaction(forwarded[k], &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -526,18 +535,33 @@ proc_areas(struct sandbox *sb)
 		sb->env_start = sb->env_end = NULL;
 }
 
+/* What does not change while this process lives, read once. */
+static pthread_once_t areas_once = PTHREAD_ONCE_INIT;
+static struct sandbox areas;
+
+static void
+areas_init(void)
+{
+	long lim = sysconf(_SC_OPEN_MAX);
+
+	areas.maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
+	proc_areas(&areas);
+}
+
 /* The daemon's part of a spawn: what the init needs, computed here. */
 void
 sandbox_prepare(struct sandbox *sb)
 {
-	long lim;
-
 	sb->outer_uid = geteuid();
 	sb->outer_gid = getegid();
 	sb->userns = sb->outer_uid != 0;
-	lim = sysconf(_SC_OPEN_MAX);
-	sb->maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
-	proc_areas(sb);
+	pthread_once(&areas_once, areas_init);
+	sb->maxfd = areas.maxfd;
+	sb->args_start = areas.args_start;
+	sb->args_end = areas.args_end;
+	sb->env_start = areas.env_start;
+	sb->env_end = areas.env_end;
+	sb->valgrind = areas.valgrind;
 	for (int i = 0; i < 2; i++) {
 		free(sb->bind_buf[i]);
 		sb->bind_buf[i] = xstrdup(i ? sb->task_dir : sb->run_dir);

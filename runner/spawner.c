@@ -312,6 +312,7 @@ serve_one(const struct sp_req *r, const int fds[SP_NFD], struct sp_reply *a)
 	sb.env_start = (char *)(uintptr_t)r->env_start;
 	sb.env_end = (char *)(uintptr_t)r->env_end;
 	sb.valgrind = r->valgrind;
+	sb.spawner = true;
 	pid = sandbox_clone(&sb, CLONE_PARENT);
 	a->pid = pid;
 	if (pid > 0)
