@@ -182,6 +182,15 @@ int sandbox_spawn(pid_t *out, struct sandbox *sb);
 void sandbox_prepare(struct sandbox *sb);
 /* The clone (flags | extra): the init's pid or -errno; signal-safe. */
 pid_t sandbox_clone(const struct sandbox *sb, unsigned long extra);
+/*
+ * The same with CLONE_VM: the init shares this process's memory (no copy
+ * of its page tables, none to tear down), runs on stack_top (which, like
+ * sb and what it points to, must stay mapped until the init has ended),
+ * and *pidfd (CLONE_PIDFD) says when it has.  For the spawner, which is
+ * single-threaded and touches nothing the init writes.
+ */
+pid_t sandbox_clone_vm(struct sandbox *sb, unsigned long extra,
+		       void *stack_top, int *pidfd);
 
 /*
  * spawner.c: a small process, forked once, that clones the inits so that

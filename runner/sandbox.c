@@ -589,6 +589,29 @@ sandbox_clone(const struct sandbox *sb, unsigned long extra)
 	return pid;
 }
 
+static int
+init_entry(void *arg)
+{
+	init(arg);
+}
+
+pid_t
+sandbox_clone_vm(struct sandbox *sb, unsigned long extra, void *stack_top,
+		 int *pidfd)
+{
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+			      CLONE_NEWUTS | CLONE_VM | CLONE_PIDFD | SIGCHLD |
+			      extra;
+	pid_t pid;
+
+	if (sb->userns)
+		flags |= CLONE_NEWUSER;
+	*pidfd = -1;
+	pid = clone(init_entry, (void *)((uintptr_t)stack_top & ~(uintptr_t)15),
+		    (int)flags, sb, pidfd);
+	return pid < 0 ? -errno : pid;
+}
+
 int
 sandbox_spawn(pid_t *out, struct sandbox *sb)
 {

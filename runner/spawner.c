@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -160,6 +161,44 @@ split(char **v, uint32_t n, char **p, char *end)
 	return 0;
 }
 
+/*
+ * The inits cloned with CLONE_VM (sandbox_clone_vm): their stack and
+ * request live in this process's memory until they end, seen through a
+ * pidfd.  Past SP_KIDS at once, or under valgrind (which does not follow
+ * a CLONE_VM process that is not a thread), an init is a copy of the
+ * spawner, as before.
+ */
+#define SP_GUARD 4096u
+#define SP_STACK (128u << 10)
+#define SP_KIDS 256
+static struct {
+	int pidfd;
+	void *mem;
+	size_t size;
+} kids[SP_KIDS];
+static size_t nkids;
+
+/* Unmap what the inits that have ended had. */
+static void
+sweep(void)
+{
+	struct pollfd p;
+	size_t i = 0;
+
+	while (i < nkids) {
+		p.fd = kids[i].pidfd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) == 1) {
+			munmap(kids[i].mem, kids[i].size);
+			close(kids[i].pidfd);
+			kids[i] = kids[--nkids];
+		} else {
+			i++;
+		}
+	}
+}
+
 /* v in decimal, ending at end (NUL-terminated); its first digit. */
 static char *
 sp_num(char *end, unsigned long long v)
@@ -262,20 +301,30 @@ static void
 serve_one(const struct sp_req *r, const int fds[SP_NFD], struct sp_reply *a)
 {
 	size_t nptr = (size_t)r->nargv + r->nenv + r->nhide + 3;
-	size_t size = r->len + nptr * sizeof(char *);
-	struct sandbox sb;
+	size_t head = SP_GUARD + SP_STACK + sizeof(struct sandbox);
+	size_t size = head + nptr * sizeof(char *) + r->len;
+	bool vm = !r->valgrind && nkids < SP_KIDS;
+	struct sandbox *sbp;
 	char **v, *s, *p, *fix[6];
 	pid_t pid = -EINVAL;
 	void *mem;
+	int pidfd = -1;
 
 	memset(a, 0, sizeof(*a));
 	a->pid = -ENOMEM;
+	sweep();
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return;
-	v = mem;
-	s = (char *)mem + nptr * sizeof(char *);
+	/* [guard][the init's stack][struct sandbox][pointers][strings]: all
+	 * of it the init's while it lives (a CLONE_VM init shares this
+	 * process's memory), unmapped once it has ended (sweep) */
+	if (vm && mprotect(mem, SP_GUARD, PROT_NONE) < 0)
+		vm = false;
+	sbp = (struct sandbox *)((char *)mem + SP_GUARD + SP_STACK);
+	v = (char **)((char *)mem + head);
+	s = (char *)mem + head + nptr * sizeof(char *);
 	if (read_full(SP_FD, s, r->len) < 0) {
 		pid = -EPIPE;
 		goto out;
@@ -286,40 +335,55 @@ serve_one(const struct sp_req *r, const int fds[SP_NFD], struct sp_reply *a)
 	    split(v + r->nargv + 1, r->nenv, &p, s + r->len) < 0 ||
 	    split(v + r->nargv + r->nenv + 2, r->nhide, &p, s + r->len) < 0)
 		goto out;
-	memset(&sb, 0, sizeof(sb));
-	sb.run_dir = fix[0];
-	sb.task_dir = fix[1];
-	sb.meta_dir = fix[2];
-	sb.bind_buf[0] = fix[3];
-	sb.bind_buf[1] = fix[4];
-	sb.argv = v;
-	sb.envp = v + r->nargv + 1;
-	sb.hide = (const char *const *)(v + r->nargv + r->nenv + 2);
-	sb.nhide = r->nhide;
-	sb.drop = r->drop;
-	sb.uid = r->uid;
-	sb.gid = r->gid;
-	sb.devnull = fds[0];
-	sb.out = fds[1];
-	sb.st = fds[2];
-	sb.go = fds[3];
-	sb.userns = r->userns;
-	sb.outer_uid = r->outer_uid;
-	sb.outer_gid = r->outer_gid;
-	sb.maxfd = r->maxfd;
-	sb.args_start = (char *)(uintptr_t)r->args_start;
-	sb.args_end = (char *)(uintptr_t)r->args_end;
-	sb.env_start = (char *)(uintptr_t)r->env_start;
-	sb.env_end = (char *)(uintptr_t)r->env_end;
-	sb.valgrind = r->valgrind;
-	sb.spawner = true;
-	pid = sandbox_clone(&sb, CLONE_PARENT);
+	memset(sbp, 0, sizeof(*sbp));
+	sbp->run_dir = fix[0];
+	sbp->task_dir = fix[1];
+	sbp->meta_dir = fix[2];
+	sbp->bind_buf[0] = fix[3];
+	sbp->bind_buf[1] = fix[4];
+	sbp->argv = v;
+	sbp->envp = v + r->nargv + 1;
+	sbp->hide = (const char *const *)(v + r->nargv + r->nenv + 2);
+	sbp->nhide = r->nhide;
+	sbp->drop = r->drop;
+	sbp->uid = r->uid;
+	sbp->gid = r->gid;
+	sbp->devnull = fds[0];
+	sbp->out = fds[1];
+	sbp->st = fds[2];
+	sbp->go = fds[3];
+	sbp->userns = r->userns;
+	sbp->outer_uid = r->outer_uid;
+	sbp->outer_gid = r->outer_gid;
+	sbp->maxfd = r->maxfd;
+	/* the command line and environment the init wipes are this
+	 * process's: a CLONE_VM init shares them, and they are no one's
+	 * business in a run either way */
+	sbp->args_start = (char *)(uintptr_t)r->args_start;
+	sbp->args_end = (char *)(uintptr_t)r->args_end;
+	sbp->env_start = (char *)(uintptr_t)r->env_start;
+	sbp->env_end = (char *)(uintptr_t)r->env_end;
+	sbp->valgrind = r->valgrind;
+	sbp->spawner = true;
+	if (vm) {
+		pid = sandbox_clone_vm(sbp, CLONE_PARENT,
+				       (char *)mem + SP_GUARD + SP_STACK,
+				       &pidfd);
+		if (pid > 0) {
+			kids[nkids].pidfd = pidfd;
+			kids[nkids].mem = mem;
+			kids[nkids++].size = size;
+		}
+	} else {
+		pid = sandbox_clone(sbp, CLONE_PARENT);
+	}
 	a->pid = pid;
 	if (pid > 0)
-		record_and_go(&sb, fds[4], a);
+		record_and_go(sbp, fds[4], a);
 out:
 	a->pid = pid;
-	munmap(mem, size);
+	if (!vm || pid <= 0)
+		munmap(mem, size);
 }
 
 static NORETURN void
