@@ -60,7 +60,18 @@ struct exec {
 	void *on_finish_arg;
 	exec_allow_fn allow; /* may this run start? */
 	void *allow_arg;
+	/* work dirs of recorded runs, removed once the next runs are
+	 * started: that removal is not on a chain's critical path */
+	struct strvec trash;
 };
+
+static void
+empty_trash(struct exec *x)
+{
+	for (size_t i = 0; i < x->trash.n; i++)
+		rm_rf(x->trash.v[i]);
+	strvec_clear(&x->trash);
+}
 
 static void *
 slot_main(void *arg)
@@ -575,7 +586,7 @@ reap(struct exec *x, struct sched *s, size_t i, int quiet)
 		notify_finish(x, sl->req->task_id);
 	free(env);
 	free(files);
-	rm_rf(sl->req->work_dir);
+	strvec_push(&x->trash, sl->req->work_dir);
 	testpoint("exec-end-recorded");
 	slot_free(sl);
 	x->slots[i] = x->slots[--x->n];
@@ -642,6 +653,7 @@ exec_new(struct store *st, struct sched *s, int max_parallel, int quiet)
 	pthread_cond_init(&x->cond, NULL);
 	x->st = st;
 	x->s = s;
+	strvec_init(&x->trash);
 	x->max_parallel = max_parallel;
 	x->quiet = quiet;
 	return x;
@@ -746,6 +758,7 @@ exec_step(struct exec *x, int64_t wait_ms, size_t *started)
 		if (!n)
 			break;
 	}
+	empty_trash(x);
 	/* nothing to run: a daemon sleeps until exec_wake or the timeout */
 	if (!x->n && x->idle_wait && wait_ms > 0)
 		wait_event(x, wait_ms);
@@ -811,6 +824,7 @@ exec_interrupt_all(struct exec *x, const char *why)
 		slot_free(sl);
 	}
 	x->n = 0;
+	empty_trash(x);
 }
 
 void
@@ -821,6 +835,7 @@ exec_free(struct exec *x)
 	if (x->n)
 		exec_interrupt_all(x, "scaffold stopped while the run was in "
 				      "progress");
+	empty_trash(x);
 	free(x->slots);
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->cond);

@@ -28,9 +28,11 @@
  * through a pidfd (or a short tick), enforces the timeout and kill
  * requests (SIGTERM to the init, which passes it to every process of the
  * run; SIGKILL 2 s later, which ends them all).  When the shell ends, the
- * init records its status and exits, and the kernel kills whatever is
- * left of the run.  A run whose init is gone without a status (the
- * machine rebooted) is lost.
+ * init kills and reaps whatever is left of the run, records the status,
+ * says "e" on the go socket and exits; wait() ends at that word (or at
+ * the init's end, for an adopted run), and an init still tearing its
+ * namespaces down then is reaped later (reap_zombies).  A run whose init
+ * is gone without a status (the machine rebooted) is lost.
  *
  * The caller must not ignore SIGCHLD or reap children it did not start
  * (waitpid(-1)); it should ignore SIGPIPE if log_fd may be a pipe.
@@ -103,11 +105,38 @@ struct run_handle {
 	int64_t out_off;
 	int off_fd; /* meta/out-offset */
 	int kill_fd; /* eventfd: kill() → wait() */
+	int end_fd;  /* the go socket: "e" when the init recorded the end */
 	bool reaped;
 	int status; /* the init's wait status, once reaped (ours) */
 	bool gone; /* the init has ended */
+	bool ended; /* it said "e": the run is over, the init is ending */
 	bool waited;
 };
+
+/*
+ * Inits that said their run is over but had not exited yet when their
+ * handle was freed: reaped later, without waiting (their namespaces'
+ * teardown takes a few milliseconds the daemon does not wait for).
+ */
+static pthread_mutex_t zombie_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *zombies;
+static size_t nzombies, zombies_alloc;
+
+/* Reap the inits whose handles were freed before they exited. */
+static void
+reap_zombies(void)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&zombie_lock);
+	while (i < nzombies) {
+		if (waitpid(zombies[i], NULL, WNOHANG) != 0)
+			zombies[i] = zombies[--nzombies];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&zombie_lock);
+}
 
 static int64_t
 now_ms(void)
@@ -348,11 +377,15 @@ build_wrapper(struct buf *w, const struct run_handle *h)
 		sh_quote(w, env_path.ptr);
 		buf_puts(w, "; fi\n");
 	}
-	buf_reset(&env_path);
-	buf_addf(&env_path, "%s/env/.done", h->task_dir);
-	buf_puts(w, "\tfi\n\t: >");
-	sh_quote(w, env_path.ptr);
-	buf_puts(w, "\n}\n"
+	buf_puts(w, "\tfi\n");
+	if (h->store_env.n) {
+		buf_reset(&env_path);
+		buf_addf(&env_path, "%s/env/.done", h->task_dir);
+		buf_puts(w, "\t: >");
+		sh_quote(w, env_path.ptr);
+		buf_putc(w, '\n');
+	}
+	buf_puts(w, "}\n"
 		    "trap '__scaffold_end \"$?\"' EXIT\n"
 		    ". ../task/script\n"
 		    "__scaffold_st=$?\n"
@@ -382,28 +415,39 @@ env_set(struct strvec *env, const char *name, const char *value, size_t len)
 	buf_release(&b);
 }
 
-/* The home of the task user. */
+/* The daemon's own home, looked up once (not an NSS lookup per run). */
+static pthread_once_t own_home_once = PTHREAD_ONCE_INIT;
+static char *own_home;
+
 static void
-home_dir(struct buf *out)
+own_home_init(void)
 {
 	struct passwd pw, *res = NULL;
 	char *tmp;
 	long sz;
 
-	if (lc.drop) {
-		buf_puts(out, lc.home);
-		return;
-	}
 	sz = sysconf(_SC_GETPW_R_SIZE_MAX);
 	if (sz < 1024)
 		sz = 16384;
 	tmp = xmalloc((size_t)sz);
 	if (!getpwuid_r(getuid(), &pw, tmp, (size_t)sz, &res) && res &&
 	    res->pw_dir && *res->pw_dir)
-		buf_puts(out, res->pw_dir);
+		own_home = xstrdup(res->pw_dir);
 	else
-		buf_puts(out, "/");
+		own_home = xstrdup("/");
 	free(tmp);
+}
+
+/* The home of the task user. */
+static void
+home_dir(struct buf *out)
+{
+	if (lc.drop) {
+		buf_puts(out, lc.home);
+		return;
+	}
+	pthread_once(&own_home_once, own_home_init);
+	buf_puts(out, own_home);
 }
 
 /* The clean environment of a run. */
@@ -507,11 +551,25 @@ give_to_user(const char *dir)
 static void
 save_offset(struct run_handle *h)
 {
+	struct buf p = BUF_INIT;
 	char v[32];
 	int n;
 
-	if (h->off_fd < 0)
-		return;
+	if (h->off_fd < 0) {
+		/* made at the first output: a run that prints nothing has
+		 * none (no file is one file less per run; none reads 0) */
+		buf_addf(&p, "%s/out-offset", h->meta_dir);
+		h->off_fd = open(p.ptr,
+				 O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				 0600);
+		if (h->off_fd < 0)
+			log_warnx("runner: run %lld: cannot open '%s': %s",
+				  (long long)h->run_id, p.ptr,
+				  strerror(errno));
+		buf_release(&p);
+		if (h->off_fd < 0)
+			return;
+	}
 	n = snprintf(v, sizeof(v), "%020lld\n", (long long)h->out_off);
 	if (pwrite(h->off_fd, v, (size_t)n, 0) != n)
 		log_warnx("runner: run %lld: cannot write its out-offset: %s",
@@ -544,6 +602,7 @@ handle_new(const struct run_spec *spec)
 	h->out_fd = -1;
 	h->off_fd = -1;
 	h->kill_fd = -1;
+	h->end_fd = -1;
 	run_log_init(&h->log, spec);
 	h->run_id = spec->run_id;
 	h->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
@@ -582,29 +641,18 @@ out:
 	return ret;
 }
 
-/* Open meta/out for reading and meta/out-offset for writing. */
+/* Open meta/out for reading (meta/out-offset is opened at the first
+ * output, save_offset). */
 static int
 open_output(struct run_handle *h)
 {
 	struct buf p = BUF_INIT;
-	int ret = -1;
+	int ret = 0;
 
 	buf_addf(&p, "%s/out", h->meta_dir);
 	h->out_fd = open(p.ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (h->out_fd < 0) {
-		err_set("cannot open '%s': %s", p.ptr, strerror(errno));
-		goto out;
-	}
-	buf_reset(&p);
-	buf_addf(&p, "%s/out-offset", h->meta_dir);
-	h->off_fd = open(p.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			 0600);
-	if (h->off_fd < 0) {
-		err_set("cannot open '%s': %s", p.ptr, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
+	if (h->out_fd < 0)
+		ret = err_set("cannot open '%s': %s", p.ptr, strerror(errno));
 	buf_release(&p);
 	return ret;
 }
@@ -668,6 +716,7 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	sb.out = out;
 	sb.st = st[1];
 	sb.go = go[0];
+	sb.go_out = go[1];
 	h->started_ms = now_ms();
 	h->started_wall = wall_ms();
 	if (sandbox_spawn(&h->pid, &sb) < 0)
@@ -675,22 +724,29 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 	h->child = true;
 	close_fd(&st[1]);
 	close_fd(&go[0]);
-	h->start = start_time(h->pid);
-	buf_reset(&p);
-	buf_addf(&p, "%s/pid", h->meta_dir);
-	buf_addf(&v, "%d %llu %lld\n", (int)h->pid, h->start,
-		 (long long)h->started_wall);
-	if (write_file(p.ptr, v.ptr, v.len) < 0)
-		goto out;
+	if (sb.recorded) {
+		/* the spawner wrote meta/pid and said go (spawner.c) */
+		h->start = sb.start;
+		h->started_wall = sb.wall;
+		errno = sb.go_err;
+	} else {
+		h->start = start_time(h->pid);
+		buf_reset(&p);
+		buf_addf(&p, "%s/pid", h->meta_dir);
+		buf_addf(&v, "%d %llu %lld\n", (int)h->pid, h->start,
+			 (long long)h->started_wall);
+		if (write_file(p.ptr, v.ptr, v.len) < 0)
+			goto out;
+		errno = send(go[1], "g", 1, MSG_NOSIGNAL) == 1 ? 0 : errno;
+	}
 	/* EPIPE: the init failed before the go; its report says why */
-	if (send(go[1], "g", 1, MSG_NOSIGNAL) != 1) {
+	if (errno) {
 		if (errno != EPIPE) {
 			err_set("cannot start the run: %s", strerror(errno));
 			goto out;
 		}
 		gone = 1;
 	}
-	close_fd(&go[1]);
 	/* EOF: the shell was exec'd (st[1] is close-on-exec) */
 	do
 		n = read(st[0], report, sizeof(report));
@@ -708,6 +764,8 @@ spawn(struct run_handle *h, char *const argv[], char *const envp[])
 		goto out;
 	}
 	watch_init(h);
+	h->end_fd = go[1];
+	go[1] = -1;
 	ret = 0;
 out:
 	if (ret < 0 && h->pid > 0 && !h->reaped) {
@@ -742,6 +800,7 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 	size_t i;
 
 	*out = NULL;
+	reap_zombies();
 	if (!spec->work_dir || !spec->script) {
 		ret = err_set("run %lld: no work dir or no script",
 			      (long long)spec->run_id);
@@ -759,13 +818,16 @@ local_start(struct run_handle **out, const struct run_spec *spec)
 		goto out;
 	}
 	buf_addf(&path, "%s/env", h->task_dir);
+	/* task/env only for a task that stores env: fewer inodes a run */
 	if (mkdir(h->run_dir, 0755) < 0 || mkdir(h->task_dir, 0755) < 0 ||
-	    mkdir(path.ptr, 0700) < 0 || mkdir(h->meta_dir, 0700) < 0) {
+	    (h->store_env.n && mkdir(path.ptr, 0700) < 0) ||
+	    mkdir(h->meta_dir, 0700) < 0) {
 		err_set("cannot create the run dir in '%s': %s", spec->work_dir,
 			strerror(errno));
 		goto out;
 	}
-	if (lc.drop && chown(path.ptr, lc.uid, lc.gid) < 0) {
+	if (lc.drop && h->store_env.n &&
+	    chown(path.ptr, lc.uid, lc.gid) < 0) {
 		err_set("cannot give '%s' to the local user '%s': %s", path.ptr,
 			lc.user, strerror(errno));
 		goto out;
@@ -837,6 +899,33 @@ init_gone(struct run_handle *h)
 }
 
 /*
+ * Whether the init said "e" on the go socket: the run's processes are all
+ * gone and meta/exit is written (h->ended); the init itself may still be
+ * tearing its namespaces down.  A socket that closes without it (the init
+ * was killed, or could not write meta/exit) says nothing: then the init's
+ * own end decides, as for an adopted run.
+ */
+static bool
+end_said(struct run_handle *h)
+{
+	char c;
+	ssize_t n;
+
+	if (h->ended)
+		return true;
+	if (h->end_fd < 0)
+		return false;
+	do
+		n = recv(h->end_fd, &c, 1, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return false;
+	close_fd(&h->end_fd);
+	h->ended = n == 1 && c == 'e';
+	return h->ended;
+}
+
+/*
  * Read what meta/out has beyond the log, into the log; at most SLICE_MAX
  * unless all.  1 when it read something.
  */
@@ -867,12 +956,28 @@ read_output(struct run_handle *h, char *chunk, bool all)
 	return took > 0;
 }
 
-/* Reap the init when it is ours. */
+/*
+ * Reap the init when it is ours.  One that said its run is over is not
+ * waited for: it is reaped later (reap_zombies) if it has not exited yet.
+ */
 static void
 reap(struct run_handle *h)
 {
+	pid_t p;
+
 	h->status = -1;
-	if (h->child && !h->reaped && h->pid > 0) {
+	if (h->child && !h->reaped && h->pid > 0 && h->ended) {
+		do
+			p = waitpid(h->pid, &h->status, WNOHANG);
+		while (p < 0 && errno == EINTR);
+		if (p == 0) {
+			h->status = -1;
+			pthread_mutex_lock(&zombie_lock);
+			GROW(zombies, nzombies + 1, zombies_alloc);
+			zombies[nzombies++] = h->pid;
+			pthread_mutex_unlock(&zombie_lock);
+		}
+	} else if (h->child && !h->reaped && h->pid > 0) {
 		while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
 			;
 	}
@@ -1012,7 +1117,8 @@ collect(struct run_handle *h, struct run_result *out)
 		.env = local_out_env,
 		.uncaptured = local_out_uncaptured,
 	};
-	bool ok = false;
+	bool ok = false, want_display;
+	struct stat sb;
 
 	lo.run_fd = open(h->run_dir,
 			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1023,14 +1129,19 @@ collect(struct run_handle *h, struct run_result *out)
 		goto out;
 	}
 	/* the copies, out of the task's reach (WORK is meta_dir's parent);
-	 * a store dir left by an earlier try goes first */
+	 * a store dir left by an earlier try goes first.  None when there
+	 * is nothing to copy (no store file, no .display): one directory
+	 * less per run */
 	buf_add(&store, h->meta_dir, strlen(h->meta_dir) - strlen("/meta"));
 	buf_puts(&store, "/store");
-	if (rm_rf(store.ptr) < 0) {
+	want_display = runner_display_wanted(&h->store_files) &&
+		       fstatat(lo.run_fd, RUN_DISPLAY_FILE, &sb,
+			       AT_SYMLINK_NOFOLLOW) == 0;
+	if ((h->store_files.n || want_display) && rm_rf(store.ptr) < 0) {
 		snprintf(out->message, sizeof(out->message), "%s", err_msg());
 		goto out;
 	}
-	if (mkdir(store.ptr, 0700) < 0) {
+	if ((h->store_files.n || want_display) && mkdir(store.ptr, 0700) < 0) {
 		snprintf(out->message, sizeof(out->message),
 			 "cannot create '%s': %s", store.ptr, strerror(errno));
 		goto out;
@@ -1079,7 +1190,7 @@ min_wait(int64_t a, int64_t b)
 static int
 local_wait(struct run_handle *h, struct run_result *out)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	char *chunk = NULL;
 	char dur[32];
 	int64_t now, t, deadline = 0, term_at = -1, tick = TICK_MIN_MS;
@@ -1101,7 +1212,7 @@ local_wait(struct run_handle *h, struct run_result *out)
 	for (;;) {
 		if (read_output(h, chunk, false))
 			tick = TICK_MIN_MS;
-		if (init_gone(h))
+		if (end_said(h) || init_gone(h))
 			break;
 		now = now_ms();
 		if (why == STOP_NONE && deadline && now >= deadline) {
@@ -1135,6 +1246,10 @@ local_wait(struct run_handle *h, struct run_result *out)
 		i_kill = -1;
 		if (h->pidfd >= 0) {
 			pfd[nfds].fd = h->pidfd;
+			pfd[nfds++].events = POLLIN;
+		}
+		if (h->end_fd >= 0) {
+			pfd[nfds].fd = h->end_fd;
 			pfd[nfds++].events = POLLIN;
 		}
 		if (why == STOP_NONE) {
@@ -1217,10 +1332,12 @@ local_free(struct run_handle *h)
 {
 	if (!h)
 		return;
-	if (h->pid > 0 && !h->gone)
+	if (h->pid > 0 && !h->gone && !h->ended)
 		signal_init(h, SIGKILL);
 	reap(h);
+	reap_zombies();
 	close_fd(&h->pidfd);
+	close_fd(&h->end_fd);
 	close_fd(&h->out_fd);
 	close_fd(&h->off_fd);
 	close_fd(&h->kill_fd);

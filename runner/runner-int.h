@@ -245,6 +245,15 @@ struct sandbox {
 	uid_t uid;
 	gid_t gid;
 	int devnull, out, st, go;
+	/* the daemon's end of go: the spawner, which has it too, records
+	 * meta/pid and says go itself, one wake-up less before the shell
+	 * starts; then recorded is set, with what meta/pid says (start,
+	 * wall) and go_err (0: said; EPIPE: the init had failed already) */
+	int go_out;
+	bool recorded;
+	unsigned long long start;
+	long long wall;
+	int go_err;
 
 	bool userns; /* not root: a user namespace maps our own ids */
 	uid_t outer_uid;
@@ -253,6 +262,9 @@ struct sandbox {
 	char *bind_buf[2];
 	char *args_start, *args_end, *env_start, *env_end;
 	bool valgrind; /* under valgrind: see sandbox.c */
+	/* cloned by the spawner, whose signal handlers are known: all
+	 * SIG_DFL but SIGINT, SIGQUIT and SIGPIPE, ignored */
+	bool spawner;
 };
 /*
  * The init's pid in *out (our child, whether the spawner cloned it or
@@ -263,6 +275,15 @@ int sandbox_spawn(pid_t *out, struct sandbox *sb);
 void sandbox_prepare(struct sandbox *sb);
 /* The clone (flags | extra): the init's pid or -errno; signal-safe. */
 pid_t sandbox_clone(const struct sandbox *sb, unsigned long extra);
+/*
+ * The same with CLONE_VM: the init shares this process's memory (no copy
+ * of its page tables, none to tear down), runs on stack_top (which, like
+ * sb and what it points to, must stay mapped until the init has ended),
+ * and *pidfd (CLONE_PIDFD) says when it has.  For the spawner, which is
+ * single-threaded and touches nothing the init writes.
+ */
+pid_t sandbox_clone_vm(struct sandbox *sb, unsigned long extra,
+		       void *stack_top, int *pidfd);
 
 /*
  * spawner.c: a small process, forked once, that clones the inits so that
@@ -272,7 +293,7 @@ pid_t sandbox_clone(const struct sandbox *sb, unsigned long extra);
  * or restarted.  spawner_enabled: false when spawner_disable is set
  * (tests) or SCAFFOLD_NO_SPAWNER=1.
  */
-int spawner_spawn(pid_t *out, const struct sandbox *sb);
+int spawner_spawn(pid_t *out, struct sandbox *sb);
 /* Start the spawner now, if it is used and not running (no error). */
 void spawner_prestart(void);
 bool spawner_enabled(void);

@@ -17,14 +17,18 @@
  *	- binds the run dir and the task dir (wrapper, script, store env)
  *	  back, writable, at their own paths: the only writable places
  *	  besides its own /tmp;
- *	- waits for the daemon's go (it has recorded the init's pid by then,
- *	  so that a successor can always find it), then forks the shell,
+ *	- waits for the go (the spawner or the daemon has recorded the
+ *	  init's pid by then, so that a successor can always find it), then
+ *	  forks the shell,
  *	  which drops to the task user, sets no_new_privs, closes every
  *	  descriptor but its stdio and execs /bin/sh;
  *	- reaps whatever is reparented to it, and when the shell ends
- *	  records its status in meta/exit (out of the task's reach) and
- *	  exits: the kernel then kills everything left in the namespace,
- *	  setsid and double forks included.
+ *	  kills and reaps everything left in the namespace (setsid and
+ *	  double forks included), records the shell's status in meta/exit
+ *	  (out of the task's reach), tells the daemon so on the go socket
+ *	  ("e"), and exits.  The daemon goes on at the "e" rather than at
+ *	  the init's end: tearing the namespaces down (the mounts wait for
+ *	  an RCU grace period) takes milliseconds it need not wait for.
  *
  * SIGTERM (and SIGINT, SIGHUP) sent to the init are passed on to every
  * process of the namespace; SIGKILL to the init ends them all.
@@ -35,6 +39,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +48,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -210,6 +216,9 @@ keep_at(int fd, int to, int stage)
 	close(fd);
 }
 
+/* What the init passes on to every process of the run. */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
+
 static void
 forward(int sig)
 {
@@ -222,7 +231,6 @@ shell(const struct sandbox *sb)
 {
 	struct sigaction sa;
 	sigset_t none;
-	int sig;
 
 	if (dup2(FD_NULL, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_OUT, 2) < 0)
 		fail(SB_DUP, -1);
@@ -244,14 +252,12 @@ shell(const struct sandbox *sb)
 		fail(SB_NNP, -1);
 	if (chdir(sb->run_dir) < 0)
 		fail(SB_CHDIR, -1);
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL) {
-			sa.sa_handler = SIG_DFL;
-			sa.sa_flags = 0;
-			sigaction(sig, &sa, NULL);
-		}
-	}
+	/* the init's handlers: forward() on these three, SIG_DFL on every
+	 * other (init() made them so); one system call each, not 2 x 64 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (size_t k = 0; k < ARRAY_SIZE(forwarded); k++)
+		sigaction(forwarded[k], &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* FD_ST stays open until the exec succeeds (close-on-exec) */
@@ -261,13 +267,14 @@ shell(const struct sandbox *sb)
 	fail(SB_EXEC, -1);
 }
 
-/* Record the shell's status where the task cannot write: meta/exit. */
-static void
+/* Record the shell's status where the task cannot write: meta/exit; 0
+ * when it is there. */
+static int
 record_exit(int status)
 {
 	char buf[64], num[24], *n, *p = buf;
 	const char *what = WIFEXITED(status) ? "exit " : "signal ";
-	int fd;
+	int fd, ret = -1;
 
 	n = fmt_uint(num + sizeof(num),
 		     (unsigned long)(WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -280,10 +287,12 @@ record_exit(int status)
 	fd = openat(FD_META, "exit.tmp",
 		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return;
-	if (write(fd, buf, (size_t)(p - buf)) == p - buf)
-		renameat(FD_META, "exit.tmp", FD_META, "exit");
+		return -1;
+	if (write(fd, buf, (size_t)(p - buf)) == p - buf &&
+	    renameat(FD_META, "exit.tmp", FD_META, "exit") == 0)
+		ret = 0;
 	close(fd);
+	return ret;
 }
 
 static NORETURN void
@@ -299,7 +308,7 @@ init(struct sandbox *sb)
 	size_t k;
 	struct stat st;
 	pid_t sh, p;
-	char go;
+	char go = 0;
 
 	setsid();
 	/* the daemon's command line and environment, which this clone of
@@ -326,20 +335,28 @@ init(struct sandbox *sb)
 	    dup2(FD_NULL, 2) < 0)
 		fail(SB_DUP, -1);
 
-	/* the daemon's signal handlers and mask are not ours */
-	for (i = 1; i < NSIG; i++) {
-		if (sigaction(i, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL) {
-			sa.sa_handler = SIG_DFL;
-			sa.sa_flags = 0;
-			sigaction(i, &sa, NULL);
+	/* the daemon's signal handlers and mask are not ours; the
+	 * spawner's are known (spawner_main): two to reset, not 2 x 64
+	 * system calls to find them */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sb->spawner) {
+		sigaction(SIGQUIT, &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+	} else {
+		for (i = 1; i < NSIG; i++) {
+			if (sigaction(i, NULL, &sa) == 0 &&
+			    sa.sa_handler != SIG_DFL) {
+				sa.sa_handler = SIG_DFL;
+				sa.sa_flags = 0;
+				sigaction(i, &sa, NULL);
+			}
 		}
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (k = 0; k < ARRAY_SIZE(forwarded); k++)
+		sigaction(forwarded[k], &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -433,7 +450,8 @@ init(struct sandbox *sb)
 			     O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
 		_exit(125);
 	}
-	close(FD_GO);
+	/* FD_GO stays open (close-on-exec: not the shell's): the end is
+	 * told on it */
 
 	/* vfork(): no copy of the daemon's page tables (this process is a
 	 * copy of the daemon) and, unlike fork(), no lock of glibc's taken,
@@ -456,10 +474,23 @@ init(struct sandbox *sb)
 		if (p == sh)
 			break;
 	}
-	record_exit(status);
+	/* what is left of the run ends now, setsid and double forks
+	 * included (all of them are ours to reap: pid 1 of the namespace),
+	 * so that the run is over before it is said to be */
+	kill(-1, SIGKILL);
+	for (;;) {
+		p = waitpid(-1, NULL, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			break;
+	}
+	/* the daemon can go on now: the namespaces' teardown below (the
+	 * mounts, an RCU grace period) is no longer its wait */
+	if (record_exit(status) == 0)
+		send(FD_GO, "e", 1, MSG_NOSIGNAL);
 	/* the status again, for a daemon that is still our parent, in case
-	 * meta/exit could not be written (a full disk); the kernel ends what
-	 * is left of the namespace */
+	 * meta/exit could not be written (a full disk) */
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
 				  128 + WTERMSIG(status));
 }
@@ -504,18 +535,33 @@ proc_areas(struct sandbox *sb)
 		sb->env_start = sb->env_end = NULL;
 }
 
+/* What does not change while this process lives, read once. */
+static pthread_once_t areas_once = PTHREAD_ONCE_INIT;
+static struct sandbox areas;
+
+static void
+areas_init(void)
+{
+	long lim = sysconf(_SC_OPEN_MAX);
+
+	areas.maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
+	proc_areas(&areas);
+}
+
 /* The daemon's part of a spawn: what the init needs, computed here. */
 void
 sandbox_prepare(struct sandbox *sb)
 {
-	long lim;
-
 	sb->outer_uid = geteuid();
 	sb->outer_gid = getegid();
 	sb->userns = sb->outer_uid != 0;
-	lim = sysconf(_SC_OPEN_MAX);
-	sb->maxfd = lim > 0 && lim < 65536 ? (int)lim : 65536;
-	proc_areas(sb);
+	pthread_once(&areas_once, areas_init);
+	sb->maxfd = areas.maxfd;
+	sb->args_start = areas.args_start;
+	sb->args_end = areas.args_end;
+	sb->env_start = areas.env_start;
+	sb->env_end = areas.env_end;
+	sb->valgrind = areas.valgrind;
 	for (int i = 0; i < 2; i++) {
 		free(sb->bind_buf[i]);
 		sb->bind_buf[i] = xstrdup(i ? sb->task_dir : sb->run_dir);
@@ -543,6 +589,29 @@ sandbox_clone(const struct sandbox *sb, unsigned long extra)
 	return pid;
 }
 
+static int
+init_entry(void *arg)
+{
+	init(arg);
+}
+
+pid_t
+sandbox_clone_vm(struct sandbox *sb, unsigned long extra, void *stack_top,
+		 int *pidfd)
+{
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+			      CLONE_NEWUTS | CLONE_VM | CLONE_PIDFD | SIGCHLD |
+			      extra;
+	pid_t pid;
+
+	if (sb->userns)
+		flags |= CLONE_NEWUSER;
+	*pidfd = -1;
+	pid = clone(init_entry, (void *)((uintptr_t)stack_top & ~(uintptr_t)15),
+		    (int)flags, sb, pidfd);
+	return pid < 0 ? -errno : pid;
+}
+
 int
 sandbox_spawn(pid_t *out, struct sandbox *sb)
 {
@@ -552,8 +621,11 @@ sandbox_spawn(pid_t *out, struct sandbox *sb)
 	sandbox_prepare(sb);
 	if (!spawner_enabled())
 		pid = sandbox_clone(sb, 0);
-	else if (spawner_spawn(&pid, sb) < 0)
+	else if (spawner_spawn(&pid, sb) < 0) {
+		if (pid > 0)
+			*out = pid; /* cloned, but not let go: to be ended */
 		return -1;
+	}
 	if (pid < 0)
 		return err_set("cannot create the sandbox's namespaces: %s",
 			       strerror(-pid));

@@ -11,9 +11,16 @@
  * by SCM_RIGHTS), clones the init with CLONE_PARENT, and answers its pid.
  *
  *	- The init is the daemon's child, as without the spawner: the
- *	  daemon reaps it, waits for it through a pidfd, and records its
- *	  pid and start time in meta/pid; a successor adopts it the same
- *	  way.  The spawner has no children and no zombies.
+ *	  daemon reaps it and waits for it through a pidfd; a successor
+ *	  adopts it the same way.  The spawner has no children and no
+ *	  zombies.
+ *	- The spawner writes the init's meta/pid (pid, start time, wall
+ *	  clock) and says its go right after the clone, with the daemon's
+ *	  end of the go socket (a fifth descriptor): the daemon's thread
+ *	  does not have to wake up in between for the shell to start.
+ *	  The pid is on disk before the go, as when the daemon writes it;
+ *	  a spawner killed before the go leaves an init that reads EOF and
+ *	  runs nothing.
  *	- The spawner keeps only its socket (at fd 3) and /dev/null on 0, 1
  *	  and 2; the init closes everything but its own four descriptors as
  *	  before, so nothing of the daemon reaches a run.
@@ -31,6 +38,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -66,8 +74,15 @@ struct sp_req {
 };
 
 struct sp_reply {
-	int32_t pid; /* or -errno */
+	int32_t pid;	 /* or -errno */
+	int32_t pid_err; /* errno: meta/pid could not be written (no go) */
+	int32_t go_err;	 /* errno of the go (EPIPE: the init failed) */
+	int32_t pad;
+	uint64_t start; /* what meta/pid says: the init's start time */
+	int64_t wall;	/* and the wall clock (ms) */
 };
+
+#define SP_NFD 5 /* devnull, out, st, go and the daemon's end of go */
 
 static pthread_mutex_t sp_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sp_sock = -1;
@@ -95,11 +110,11 @@ read_full(int fd, void *p, size_t len)
 
 /* The request's header and descriptors; 0, or -1 at EOF or on junk. */
 static int
-recv_req(struct sp_req *r, int fds[4])
+recv_req(struct sp_req *r, int fds[SP_NFD])
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(4 * sizeof(int))];
+		char buf[CMSG_SPACE(SP_NFD * sizeof(int))];
 	} c;
 	struct iovec iov = { r, sizeof(*r) };
 	struct msghdr m;
@@ -118,9 +133,9 @@ recv_req(struct sp_req *r, int fds[4])
 		return -1;
 	h = CMSG_FIRSTHDR(&m);
 	if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
-	    h->cmsg_len != CMSG_LEN(4 * sizeof(int)))
+	    h->cmsg_len != CMSG_LEN(SP_NFD * sizeof(int)))
 		return -1;
-	memcpy(fds, CMSG_DATA(h), 4 * sizeof(int));
+	memcpy(fds, CMSG_DATA(h), SP_NFD * sizeof(int));
 	if ((size_t)n < sizeof(*r) &&
 	    read_full(SP_FD, (char *)r + n, sizeof(*r) - (size_t)n) < 0)
 		return -1;
@@ -146,23 +161,170 @@ split(char **v, uint32_t n, char **p, char *end)
 	return 0;
 }
 
-/* One request: the clone, or -errno (-EINVAL: a malformed request). */
-static pid_t
-serve_one(const struct sp_req *r, const int fds[4])
+/*
+ * The inits cloned with CLONE_VM (sandbox_clone_vm): their stack and
+ * request live in this process's memory until they end, seen through a
+ * pidfd.  Past SP_KIDS at once, or under valgrind (which does not follow
+ * a CLONE_VM process that is not a thread), an init is a copy of the
+ * spawner, as before.
+ */
+#define SP_GUARD 4096u
+#define SP_STACK (128u << 10)
+#define SP_KIDS 256
+static struct {
+	int pidfd;
+	void *mem;
+	size_t size;
+} kids[SP_KIDS];
+static size_t nkids;
+
+/* Unmap what the inits that have ended had. */
+static void
+sweep(void)
+{
+	struct pollfd p;
+	size_t i = 0;
+
+	while (i < nkids) {
+		p.fd = kids[i].pidfd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) == 1) {
+			munmap(kids[i].mem, kids[i].size);
+			close(kids[i].pidfd);
+			kids[i] = kids[--nkids];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* v in decimal, ending at end (NUL-terminated); its first digit. */
+static char *
+sp_num(char *end, unsigned long long v)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
+/* The start time of pid (field 22 of /proc/PID/stat); 0 if unreadable. */
+static unsigned long long
+sp_start_time(pid_t pid)
+{
+	char path[48], num[24], buf[1024], *n, *f = NULL;
+	unsigned long long t = 0;
+	ssize_t len, i;
+	int fd, field;
+
+	n = sp_num(num + sizeof(num), (unsigned long long)pid);
+	memcpy(path, "/proc/", 6);
+	memcpy(path + 6, n, strlen(n));
+	memcpy(path + 6 + strlen(n), "/stat", 6);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	for (i = len; i-- > 0;)
+		if (buf[i] == ')') {
+			f = buf + i;
+			break;
+		}
+	/* fields after the name: state is 3, starttime 22 */
+	for (field = 2; f && field < 22; field++)
+		f = strchr(f + 1, ' ');
+	if (!f)
+		return 0;
+	for (f++; *f >= '0' && *f <= '9'; f++)
+		t = t * 10 + (unsigned long long)(*f - '0');
+	return t;
+}
+
+/*
+ * meta/pid for the init just cloned, as the daemon would write it
+ * (local.c), then its go: the pid is on disk before the shell can start,
+ * so that a successor always finds it.  Into a.
+ */
+static void
+record_and_go(const struct sandbox *sb, int go_out, struct sp_reply *a)
+{
+	char path[4096], line[96], num[24], *p = line, *n;
+	size_t l = strlen(sb->meta_dir);
+	struct timespec ts;
+	int fd;
+
+	a->start = sp_start_time(a->pid);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	a->wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (l + sizeof("/pid") > sizeof(path)) {
+		a->pid_err = ENAMETOOLONG;
+		return;
+	}
+	memcpy(path, sb->meta_dir, l);
+	memcpy(path + l, "/pid", sizeof("/pid"));
+	n = sp_num(num + sizeof(num), (unsigned long long)a->pid);
+	memcpy(p, n, strlen(n));
+	p += strlen(n);
+	*p++ = ' ';
+	n = sp_num(num + sizeof(num), a->start);
+	memcpy(p, n, strlen(n));
+	p += strlen(n);
+	*p++ = ' ';
+	n = sp_num(num + sizeof(num), (unsigned long long)a->wall);
+	memcpy(p, n, strlen(n));
+	p += strlen(n);
+	*p++ = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		a->pid_err = errno ? errno : EIO;
+		return;
+	}
+	if (runner_write_all(fd, line, (size_t)(p - line)) < 0 ||
+	    close(fd) < 0) {
+		a->pid_err = errno ? errno : EIO;
+		return;
+	}
+	if (send(go_out, "g", 1, MSG_NOSIGNAL) != 1)
+		a->go_err = errno ? errno : EPIPE;
+}
+
+/* One request: the clone (a->pid, or -errno; -EINVAL: a malformed
+ * request), its meta/pid and its go. */
+static void
+serve_one(const struct sp_req *r, const int fds[SP_NFD], struct sp_reply *a)
 {
 	size_t nptr = (size_t)r->nargv + r->nenv + r->nhide + 3;
-	size_t size = r->len + nptr * sizeof(char *);
-	struct sandbox sb;
+	size_t head = SP_GUARD + SP_STACK + sizeof(struct sandbox);
+	size_t size = head + nptr * sizeof(char *) + r->len;
+	bool vm = !r->valgrind && nkids < SP_KIDS;
+	struct sandbox *sbp;
 	char **v, *s, *p, *fix[6];
 	pid_t pid = -EINVAL;
 	void *mem;
+	int pidfd = -1;
 
+	memset(a, 0, sizeof(*a));
+	a->pid = -ENOMEM;
+	sweep();
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
-		return -ENOMEM;
-	v = mem;
-	s = (char *)mem + nptr * sizeof(char *);
+		return;
+	/* [guard][the init's stack][struct sandbox][pointers][strings]: all
+	 * of it the init's while it lives (a CLONE_VM init shares this
+	 * process's memory), unmapped once it has ended (sweep) */
+	if (vm && mprotect(mem, SP_GUARD, PROT_NONE) < 0)
+		vm = false;
+	sbp = (struct sandbox *)((char *)mem + SP_GUARD + SP_STACK);
+	v = (char **)((char *)mem + head);
+	s = (char *)mem + head + nptr * sizeof(char *);
 	if (read_full(SP_FD, s, r->len) < 0) {
 		pid = -EPIPE;
 		goto out;
@@ -173,36 +335,55 @@ serve_one(const struct sp_req *r, const int fds[4])
 	    split(v + r->nargv + 1, r->nenv, &p, s + r->len) < 0 ||
 	    split(v + r->nargv + r->nenv + 2, r->nhide, &p, s + r->len) < 0)
 		goto out;
-	memset(&sb, 0, sizeof(sb));
-	sb.run_dir = fix[0];
-	sb.task_dir = fix[1];
-	sb.meta_dir = fix[2];
-	sb.bind_buf[0] = fix[3];
-	sb.bind_buf[1] = fix[4];
-	sb.argv = v;
-	sb.envp = v + r->nargv + 1;
-	sb.hide = (const char *const *)(v + r->nargv + r->nenv + 2);
-	sb.nhide = r->nhide;
-	sb.drop = r->drop;
-	sb.uid = r->uid;
-	sb.gid = r->gid;
-	sb.devnull = fds[0];
-	sb.out = fds[1];
-	sb.st = fds[2];
-	sb.go = fds[3];
-	sb.userns = r->userns;
-	sb.outer_uid = r->outer_uid;
-	sb.outer_gid = r->outer_gid;
-	sb.maxfd = r->maxfd;
-	sb.args_start = (char *)(uintptr_t)r->args_start;
-	sb.args_end = (char *)(uintptr_t)r->args_end;
-	sb.env_start = (char *)(uintptr_t)r->env_start;
-	sb.env_end = (char *)(uintptr_t)r->env_end;
-	sb.valgrind = r->valgrind;
-	pid = sandbox_clone(&sb, CLONE_PARENT);
+	memset(sbp, 0, sizeof(*sbp));
+	sbp->run_dir = fix[0];
+	sbp->task_dir = fix[1];
+	sbp->meta_dir = fix[2];
+	sbp->bind_buf[0] = fix[3];
+	sbp->bind_buf[1] = fix[4];
+	sbp->argv = v;
+	sbp->envp = v + r->nargv + 1;
+	sbp->hide = (const char *const *)(v + r->nargv + r->nenv + 2);
+	sbp->nhide = r->nhide;
+	sbp->drop = r->drop;
+	sbp->uid = r->uid;
+	sbp->gid = r->gid;
+	sbp->devnull = fds[0];
+	sbp->out = fds[1];
+	sbp->st = fds[2];
+	sbp->go = fds[3];
+	sbp->userns = r->userns;
+	sbp->outer_uid = r->outer_uid;
+	sbp->outer_gid = r->outer_gid;
+	sbp->maxfd = r->maxfd;
+	/* the command line and environment the init wipes are this
+	 * process's: a CLONE_VM init shares them, and they are no one's
+	 * business in a run either way */
+	sbp->args_start = (char *)(uintptr_t)r->args_start;
+	sbp->args_end = (char *)(uintptr_t)r->args_end;
+	sbp->env_start = (char *)(uintptr_t)r->env_start;
+	sbp->env_end = (char *)(uintptr_t)r->env_end;
+	sbp->valgrind = r->valgrind;
+	sbp->spawner = true;
+	if (vm) {
+		pid = sandbox_clone_vm(sbp, CLONE_PARENT,
+				       (char *)mem + SP_GUARD + SP_STACK,
+				       &pidfd);
+		if (pid > 0) {
+			kids[nkids].pidfd = pidfd;
+			kids[nkids].mem = mem;
+			kids[nkids++].size = size;
+		}
+	} else {
+		pid = sandbox_clone(sbp, CLONE_PARENT);
+	}
+	a->pid = pid;
+	if (pid > 0)
+		record_and_go(sbp, fds[4], a);
 out:
-	munmap(mem, size);
-	return pid;
+	a->pid = pid;
+	if (!vm || pid <= 0)
+		munmap(mem, size);
 }
 
 static NORETURN void
@@ -212,7 +393,7 @@ spawner_main(pid_t parent, int sock, bool pdeath)
 	struct sp_req r;
 	struct sp_reply a;
 	sigset_t none;
-	int fds[4], null, i;
+	int fds[SP_NFD], null, i;
 
 	/* dies with the daemon (the signal comes when the thread that forked
 	 * it ends: only the main thread's is the daemon's death); and in any
@@ -252,8 +433,8 @@ spawner_main(pid_t parent, int sock, bool pdeath)
 	for (;;) {
 		if (recv_req(&r, fds) < 0)
 			_exit(0);
-		a.pid = serve_one(&r, fds);
-		for (i = 0; i < 4; i++)
+		serve_one(&r, fds, &a);
+		for (i = 0; i < SP_NFD; i++)
 			close(fds[i]);
 		if (runner_write_all(SP_FD, &a, sizeof(a)) < 0)
 			_exit(0);
@@ -364,14 +545,14 @@ encode(struct sp_req *r, struct buf *b, const struct sandbox *sb)
  * -2 when it took it and did not answer (an init may exist: no second).
  */
 static int
-ask(pid_t *out, const struct sp_req *r, const struct buf *b,
+ask(struct sp_reply *out, const struct sp_req *r, const struct buf *b,
     const struct sandbox *sb)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(4 * sizeof(int))];
+		char buf[CMSG_SPACE(SP_NFD * sizeof(int))];
 	} c;
-	int fds[4] = { sb->devnull, sb->out, sb->st, sb->go };
+	int fds[SP_NFD] = { sb->devnull, sb->out, sb->st, sb->go, sb->go_out };
 	struct iovec iov = { (void *)r, sizeof(*r) };
 	struct sp_reply a;
 	struct msghdr m;
@@ -421,7 +602,7 @@ ask(pid_t *out, const struct sp_req *r, const struct buf *b,
 			errno = EPIPE;
 		return -2;
 	}
-	*out = a.pid;
+	*out = a;
 	return 0;
 }
 
@@ -437,9 +618,10 @@ spawner_prestart(void)
 }
 
 int
-spawner_spawn(pid_t *out, const struct sandbox *sb)
+spawner_spawn(pid_t *out, struct sandbox *sb)
 {
 	struct sp_req r;
+	struct sp_reply a;
 	struct buf b = BUF_INIT;
 	int ret = -1, tries;
 
@@ -459,9 +641,9 @@ spawner_spawn(pid_t *out, const struct sandbox *sb)
 		if (sp_sock < 0 && start() < 0)
 			goto out;
 		errno = 0;
-		ret = ask(out, &r, &b, sb);
+		ret = ask(&a, &r, &b, sb);
 		if (ret == 0)
-			goto out;
+			goto answered;
 		if (ret == -2 || tries)
 			err_set("cannot start the run: the spawner did not "
 				"answer: %s",
@@ -472,6 +654,19 @@ spawner_spawn(pid_t *out, const struct sandbox *sb)
 		ret = -1;
 	}
 	ret = -1;
+	goto out;
+answered:
+	*out = a.pid;
+	if (a.pid > 0 && a.pid_err) {
+		/* no go was said: the caller ends the init */
+		ret = err_set("cannot create '%s/pid': %s", sb->meta_dir,
+			      strerror(a.pid_err));
+	} else if (a.pid > 0) {
+		sb->recorded = true;
+		sb->start = a.start;
+		sb->wall = a.wall;
+		sb->go_err = a.go_err;
+	}
 out:
 	pthread_mutex_unlock(&sp_lock);
 	buf_release(&b);

@@ -651,6 +651,53 @@ test_exit0_mid_script(void **state)
 	fx_done(&f);
 }
 
+/* Whether WORK/rel exists. */
+static bool
+in_work(const struct fx *f, const char *rel)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", f->work, rel);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * The files of a run (bench/README.md, "Fewer wake-ups"): a silent run
+ * that stores nothing makes no task/env, .done, store dir or
+ * meta/out-offset (each inode costs on ext4); one that prints and stores
+ * env makes all of them but the store dir.
+ */
+static void
+test_run_files(void **state)
+{
+	static const char *const se[] = { "X" };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_run(&f, "true\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_true(in_work(&f, "run") && in_work(&f, "task/script") &&
+		    in_work(&f, "task/wrapper.sh") && in_work(&f, "meta/out") &&
+		    in_work(&f, "meta/pid") && in_work(&f, "meta/exit"));
+	assert_false(in_work(&f, "task/env"));
+	assert_false(in_work(&f, "meta/out-offset"));
+	assert_false(in_work(&f, "store"));
+	fx_done(&f);
+
+	fx_init(&f);
+	f.spec.store_env = se;
+	f.spec.nstore_env = 1;
+	fx_run(&f, "X=1\necho out\n");
+	assert_int_equal(f.res.outcome, RUN_SUCCESS);
+	assert_string_equal(env_of(&f.res, "X", NULL), "1");
+	assert_string_equal(f.log, "out\n");
+	assert_true(in_work(&f, "task/env/.done"));
+	assert_true(in_work(&f, "meta/out-offset"));
+	assert_false(in_work(&f, "store"));
+	fx_done(&f);
+}
+
 /*
  * The spawner (runner/spawner.c): a spawner killed between two runs is
  * started again at the next one, which runs as usual, with its exit code
@@ -1388,6 +1435,7 @@ main(void)
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_error_lines),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_run_files),
 		cmocka_unit_test(test_timeout_grace),
 		cmocka_unit_test(test_kill_from_thread),
 		cmocka_unit_test(test_kill_before_wait),
