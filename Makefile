@@ -113,9 +113,8 @@ valgrind: $(UNIT_BIN)
 	@if [ -n "$(SANITIZE)" ]; then \
 		echo "make valgrind: needs a build without SANITIZE" >&2; \
 		exit 2; fi
-	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
-		SCAFFOLD_VALGRIND=1 CMOCKA_MESSAGE_OUTPUT=stdout \
-		$(VALGRIND) $$t; done
+	@SCAFFOLD_VALGRIND=1; export SCAFFOLD_VALGRIND; $(UNIT_RUN)
+valgrind: UNIT_WRAP = $(VALGRIND)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -125,15 +124,25 @@ demo: deps
 # the faults) first, so that two long ones do not end up last on one slot.
 E2E = $(shell ls -r tests/e2e/t[0-9]*.sh)
 
+# The unit tests, each with a TMPDIR of their own: what a test leaves in
+# it (tests/unit/unit.h removes what unit_tmpdir made even when a test
+# fails) fails the run.
+UNIT_RUN = set -e; u=$$(mktemp -d /tmp/unit-tmp.XXXXXX); chmod 1777 $$u; \
+	trap 'rm -rf "$$u"' EXIT; \
+	for t in $(UNIT_BIN); do echo "== $$t"; \
+		TMPDIR=$$u CMOCKA_MESSAGE_OUTPUT=stdout $(UNIT_WRAP) $$t; \
+		if [ -n "$$(ls -A $$u)" ]; then \
+			echo "$$t left in its TMPDIR: $$(ls -A $$u)" >&2; \
+			exit 1; fi; done
+
 test: $(BIN) $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
-		CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+	@$(UNIT_RUN)
 	SCAFFOLD=$(abspath $(BIN)) \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 		prove -j2 --timer $(E2E)
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do $$t; done
+	@$(UNIT_RUN)
 
 bench: $(BIN)
 	./bench/run.sh

@@ -33,8 +33,7 @@ h_new(const char *yaml)
 	struct cascade_row row;
 	struct cascade *c = load_ok(yaml);
 
-	snprintf(h->dir, sizeof(h->dir), "/tmp/scaffold-unit.XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
+	unit_tmpdir(h->dir, sizeof(h->dir), "scaffold-unit");
 	if (store_open(&h->st, h->dir) < 0)
 		fail_msg("store_open: %s", err_msg());
 	sched_new(&h->s, h->st);
