@@ -241,6 +241,18 @@ int http_screen_target(const char *raw, struct buf *out);
 int http_screen_head(const struct http_field *f, size_t n, struct buf *out);
 
 /*
+ * The files def's tasks load from the cascade's file store that the store
+ * does not have (view.c): fn(arg, task, file) for each, in task order.
+ * 0, or -1 (err_set) when the store cannot be read.
+ */
+struct cascade;
+int view_missing_files(struct store *st, int64_t cascade_id,
+		       const struct cascade *def,
+		       void (*fn)(void *arg, const char *task,
+				  const char *file),
+		       void *arg);
+
+/*
  * Failed sign-ins per source address (login-limit.c): LOGIN_BURST
  * failures, then one more every LOGIN_REFILL_MS.  login_limit_check: 1 when
  * the address must wait (answer 429, Retry-After *retry_after seconds;
