@@ -196,7 +196,7 @@ clean:
 	rm -rf $(BUILD) scaffold
 
 .PHONY: all deps check demo test unit bench bench-smoke clean FORCE \
-	test-asan valgrind
+	test-asan valgrind test-build
 
 # Installing (issue 18): the binary, the man pages, the systemd unit, the
 # bash completion and an example config.
