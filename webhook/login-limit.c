@@ -5,7 +5,8 @@
  * with Retry-After, its token not even looked at, until one failure has
  * been refilled; the first refusal of such a window is logged, the others
  * of the same window are not.  IPv6 addresses count per /64 (one host
- * holds a whole prefix).  The table is bounded: entries whose bucket has
+ * holds a whole prefix; an IPv4 client of a dual-stack socket counts by
+ * its IPv4 address).  The table is bounded: entries whose bucket has
  * refilled are dropped, and when it is full of limited ones the entry
  * closest to full gives way.
  */
@@ -65,12 +66,20 @@ login_limit_free(struct login_limit *l)
 static size_t
 key_of(unsigned char out[16], const struct sockaddr *sa)
 {
+	const struct in6_addr *a6;
+
 	if (sa && sa->sa_family == AF_INET) {
 		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 		return 4;
 	}
 	if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+		a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		/* an IPv4 client of a dual-stack socket: its own address */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(out, a6->s6_addr + 12, 4);
+			return 4;
+		}
+		memcpy(out, a6, 8);
 		return 8;
 	}
 	return 0;

@@ -107,7 +107,7 @@ test_steady_rate(void **state)
 	login_limit_free(l);
 }
 
-/* IPv6 counts per /64. */
+/* IPv6 counts per /64; an IPv4-mapped address as its IPv4 address. */
 static void
 test_ipv6_prefix(void **state)
 {
@@ -120,6 +120,12 @@ test_ipv6_prefix(void **state)
 		     0);
 	EXPECT(l, "2001:db8:1:2:abcd::1", 0, "wait 12 logged");
 	EXPECT(l, "2001:db8:1:3::1", 0, "ok");
+	/* IPv4 clients of a dual-stack socket are not one /64 */
+	for (i = 0; i < 5; i++)
+		failed(l, "::ffff:192.0.2.1", 0);
+	EXPECT(l, "::ffff:192.0.2.1", 0, "wait 12 logged");
+	EXPECT(l, "192.0.2.1", 0, "wait 12");
+	EXPECT(l, "::ffff:192.0.2.2", 0, "ok");
 	login_limit_free(l);
 }
 
