@@ -194,7 +194,7 @@ build_images(void)
 static int
 group_setup(void **state)
 {
-	char cmd[512];
+	char cmd[768];
 	int i;
 
 	(void)state;
@@ -219,11 +219,14 @@ group_setup(void **state)
 		 engine_dir);
 	snprintf(cmd, sizeof(cmd), "unix://%s", engine_sock);
 	setenv("DOCKER_HOST", cmd, 1);
+	/* its temp files (containerd's stack dump when it stops) go with
+	 * its dir, not into the tests' TMPDIR */
 	snprintf(cmd, sizeof(cmd),
-		 "dockerd --host unix://%s/docker.sock --data-root %s/data "
-		 "--exec-root %s/exec --pidfile %s/docker.pid "
+		 "TMPDIR=%s dockerd --host unix://%s/docker.sock --data-root "
+		 "%s/data --exec-root %s/exec --pidfile %s/docker.pid "
 		 "--iptables=false --bridge=none >%s/dockerd.log 2>&1 &",
-		 engine_dir, engine_dir, engine_dir, engine_dir, engine_dir);
+		 engine_dir, engine_dir, engine_dir, engine_dir, engine_dir,
+		 engine_dir);
 	if (system(cmd) != 0) {
 		skip_reason = "dockerd cannot be started";
 		goto out;
