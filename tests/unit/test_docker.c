@@ -1541,6 +1541,7 @@ test_fake_engine_stops(void **state)
 	struct fake fk;
 	struct fx f;
 	pthread_t th;
+	char want[640];
 
 	(void)state;
 	fx_init(&f);
@@ -1567,12 +1568,12 @@ test_fake_engine_stops(void **state)
 		assert_string_equal(f.res.message,
 				    "lost contact with the Docker engine: No "
 				    "such file or directory");
+	/* the log says what the result says, whichever it was */
+	snprintf(want, sizeof(want), "hello\nscaffold: %s\n", f.res.message);
 	runner_docker.free(f.h); /* cannot remove: warns, goes on */
 	f.h = NULL;
 	fx_read_log(&f);
-	assert_string_equal(f.log,
-			    "hello\nscaffold: lost contact with the Docker "
-			    "engine: the connection was closed\n");
+	assert_string_equal(f.log, want);
 	fake_done(&fk);
 	fx_done(&f);
 }
