@@ -51,11 +51,14 @@ cmd_gc(const struct cmd_entry *self, int argc, char **argv)
 	size_format(freed, sizeof(freed), gs.freed_bytes);
 	size_format(size, sizeof(size), gs.data_bytes);
 	if (!o.quiet)
-		printf("%s%lld run%s (%lld log%s), %lld blob%s, %lld "
-		       "deliver%s; %s %s, the data dir holds %s%s\n",
+		printf("%s%lld run%s (%lld log%s), %lld check run%s (%lld "
+		       "log%s), %lld blob%s, %lld deliver%s; %s %s, the data "
+		       "dir holds %s%s\n",
 		       o.dry_run ? "would remove " : "removed ",
 		       (long long)gs.runs, gs.runs == 1 ? "" : "s",
 		       (long long)gs.logs, gs.logs == 1 ? "" : "s",
+		       (long long)gs.checks, gs.checks == 1 ? "" : "s",
+		       (long long)gs.check_logs, gs.check_logs == 1 ? "" : "s",
 		       (long long)gs.blobs, gs.blobs == 1 ? "" : "s",
 		       (long long)gs.deliveries,
 		       gs.deliveries == 1 ? "y" : "ies", freed,
@@ -82,7 +85,8 @@ const struct cmd_entry cmd_gc_entry = {
 	"Apply the config's 'retention' (docs/config.md) now, as scaffold\n"
 	"serve does every hour: runs older than retention.runs or beyond\n"
 	"the retention.keep_last_runs newest of their task go, with their\n"
-	"logs (never a running run, never a task's last one); processed\n"
+	"logs (never a running run, never a task's last one); so do the\n"
+	"drift probes' check runs, by the same two rules; processed\n"
 	"webhook deliveries older than retention.deliveries go; then every\n"
 	"blob (stored or uploaded file) nothing refers to.  Without --config,\n"
 	"only the blobs.  Safe while the daemon runs (blobs written in the\n"

@@ -135,6 +135,7 @@ void runners_configure_hosts(const struct config *cf);
  */
 struct gc_stats {
 	int64_t runs, logs, blobs, deliveries;
+	int64_t checks, check_logs; /* the drift probes' check runs */
 	int64_t freed_bytes; /* disk blocks of what went (or would) */
 	int64_t data_bytes;  /* the data dir after it */
 };

@@ -1,6 +1,7 @@
 /*
  * gc.c - retention: the runs the config's 'retention' lets go, with their
- * logs and run dirs; processed webhook deliveries past their age; blobs
+ * logs and run dirs; the drift probes' check runs by the same policy, with
+ * theirs; processed webhook deliveries past their age; blobs
  * nothing refers to.  The store deletes in batches of GC_BATCH runs, one
  * short transaction each, so the scheduler never waits long for its
  * writes.  `scaffold serve` runs it at start and every hour on a thread
@@ -87,6 +88,26 @@ drop_run_files(const char *data_dir, int64_t id, int dry_run,
 		out->logs++;
 	buf_reset(&p);
 	buf_addf(&p, "%s/runs/%lld", data_dir, (long long)id);
+	if (!access(p.ptr, F_OK)) {
+		out->freed_bytes += gc_dir_bytes(p.ptr);
+		if (!dry_run)
+			rm_rf(p.ptr);
+	}
+	buf_release(&p);
+}
+
+/* The log and run dir of a check run that went. */
+static void
+drop_check_files(struct store *st, int64_t id, int dry_run,
+		 struct gc_stats *out)
+{
+	struct buf p = BUF_INIT;
+
+	store_check_log_path(st, id, &p);
+	if (drop_file(p.ptr, dry_run, &out->freed_bytes) == 0)
+		out->check_logs++;
+	buf_reset(&p);
+	store_check_dir(st, id, &p);
 	if (!access(p.ptr, F_OK)) {
 		out->freed_bytes += gc_dir_bytes(p.ptr);
 		if (!dry_run)
@@ -186,6 +207,17 @@ gc_run(struct store *st, const char *data_dir, const struct config *cf,
 		free(ids);
 		ids = NULL;
 		/* let the scheduler's writes in between two batches */
+		if (n == GC_BATCH && !dry_run)
+			nanosleep(&pause, NULL);
+	} while (n == GC_BATCH && !dry_run);
+	do {
+		if (store_gc_checks(st, &p, GC_BATCH, dry_run, &ids, &n) < 0)
+			goto out;
+		for (i = 0; i < n; i++)
+			drop_check_files(st, ids[i], dry_run, out);
+		out->checks += (int64_t)n;
+		free(ids);
+		ids = NULL;
 		if (n == GC_BATCH && !dry_run)
 			nanosleep(&pause, NULL);
 	} while (n == GC_BATCH && !dry_run);

@@ -751,12 +751,15 @@ gc_main(void *arg)
 				     gs.runs, gs.blobs);
 			size_format(freed, sizeof(freed), gs.freed_bytes);
 			size_format(size, sizeof(size), gs.data_bytes);
-			if (gs.runs || gs.blobs || gs.deliveries)
-				log_info("gc: removed %lld run%s, %lld blob%s, "
-					 "%lld deliver%s: %s freed, the data "
-					 "dir holds %s",
+			if (gs.runs || gs.checks || gs.blobs ||
+			    gs.deliveries)
+				log_info("gc: removed %lld run%s, %lld check "
+					 "run%s, %lld blob%s, %lld deliver%s: "
+					 "%s freed, the data dir holds %s",
 					 (long long)gs.runs,
 					 gs.runs == 1 ? "" : "s",
+					 (long long)gs.checks,
+					 gs.checks == 1 ? "" : "s",
 					 (long long)gs.blobs,
 					 gs.blobs == 1 ? "" : "s",
 					 (long long)gs.deliveries,

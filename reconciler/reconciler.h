@@ -542,6 +542,11 @@ struct gc_policy {
 };
 int store_gc_runs(struct store *s, const struct gc_policy *p, size_t max,
 		  int dry_run, int64_t **ids, size_t *n);
+/* The drift probes' check runs the same policy lets go (never a running
+ * one, never a task's newest), at most max of them in one transaction; their
+ * ids in *ids (caller frees), for the logs and run dirs to go too. */
+int store_gc_checks(struct store *s, const struct gc_policy *p, size_t max,
+		    int dry_run, int64_t **ids, size_t *n);
 int store_gc_deliveries(struct store *s, int64_t before_ms, size_t max,
 			int dry_run, int64_t *n);
 int store_gc_blob_refs(struct store *s, const int64_t *gone, size_t ngone,

@@ -1,8 +1,9 @@
 /*
  * store-gc.c - retention in the store: the runs a policy lets go (never
  * a running run, never the last run of a task), in small transactions so
- * that the scheduler's writes wait at most one batch; processed webhook
- * deliveries past their age; the blobs that rows still refer to.
+ * that the scheduler's writes wait at most one batch; the drift probes'
+ * check runs by the same policy; processed webhook deliveries past their
+ * age; the blobs that rows still refer to.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,68 @@ store_gc_runs(struct store *s, const struct gc_policy *p, size_t max,
 	return 0;
 fail:
 	store_rollback(s);
+	free(*ids);
+	*ids = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* The check runs that may go, oldest first: the policy of the runs, over
+ * each task's check runs (never a running one, never the task's newest).
+ */
+#define GC_CHECKS_SQL                                                        \
+	"SELECT k.id FROM check_runs k JOIN (SELECT task_id, MAX(id) AS id "  \
+	"FROM check_runs GROUP BY task_id) last ON last.task_id = k.task_id " \
+	"WHERE k.state != 'running' AND k.id != last.id AND ((?1 > 0 AND "    \
+	"COALESCE(k.ended_at, k.started_at) < ?1) OR (?2 > 0 AND (SELECT "    \
+	"COUNT(*) FROM check_runs n WHERE n.task_id = k.task_id AND n.id > "  \
+	"k.id) >= ?2)) ORDER BY k.id LIMIT ?3"
+
+int
+store_gc_checks(struct store *s, const struct gc_policy *p, size_t max,
+		int dry_run, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0, i;
+	int64_t now = store_now_ms();
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!p->runs_ms && !p->keep_last_runs)
+		return 0;
+	if (!dry_run && store_begin(s) < 0)
+		return -1;
+	if (!(st = db_stmt(s, GC_CHECKS_SQL)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, p->runs_ms > 0 ? now - p->runs_ms : 0);
+	sqlite3_bind_int64(st, 2, p->keep_last_runs);
+	sqlite3_bind_int64(st, 3,
+			   dry_run ? INT64_MAX : (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		GROW(*ids, *n + 1, alloc);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_err(s, "gc: select check runs");
+		goto fail;
+	}
+	if (dry_run)
+		return 0;
+	for (i = 0; i < *n; i++) {
+		if (!(st = db_stmt(s, "DELETE FROM check_runs WHERE id = ?1")))
+			goto fail;
+		sqlite3_bind_int64(st, 1, (*ids)[i]);
+		if (db_step_done(s, st, "gc: delete a check run") < 0)
+			goto fail;
+	}
+	if (store_commit(s) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (!dry_run)
+		store_rollback(s);
 	free(*ids);
 	*ids = NULL;
 	*n = 0;

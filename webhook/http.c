@@ -858,6 +858,7 @@ http_start(struct http_server **out, const struct config *cf,
 	h->hooks = hooks;
 	pthread_mutex_init(&h->mlock, NULL);
 	plan_gate_init(h);
+	h->login_limit = login_limit_new();
 	h->syncs = xcalloc(cf->nrepos + 1, sizeof(*h->syncs));
 	if (read_secrets(&h->secrets, cf) < 0)
 		goto fail;
@@ -909,6 +910,7 @@ http_stop(struct http_server *h)
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	guard_free(h->guard);
+	login_limit_free(h->login_limit);
 	secrets_free(h->secrets, h->cf->nrepos);
 	free(h->syncs);
 	for (i = 0; i < h->nold; i++) {

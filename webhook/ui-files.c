@@ -4,47 +4,44 @@
  * have yet.  Live, from the store: the note goes once the file is there
  * (the revision's own record does not hold it, see daemon/serve.c).
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "ui-int.h"
+
+struct missing_note {
+	struct page *p;
+	const char *cascade;
+	size_t n;
+};
+
+static void
+note_one(void *arg, const char *task, const char *file)
+{
+	struct missing_note *m = arg;
+	struct buf *b = &m->p->b;
+
+	if (!m->n++)
+		buf_puts(b, "<ul class=\"note warn\" id=\"missing-files\">\n");
+	buf_puts(b, "<li>task '");
+	html_txt(b, task);
+	buf_puts(b, "' loads file '");
+	html_txt(b, file);
+	buf_puts(b, "' but no task it depends on stores it; it must be in the "
+		    "cascade's file store, which does not have it (upload it "
+		    "with <code>scaffold file put ");
+	html_txt(b, m->cascade);
+	buf_putc(b, ' ');
+	html_txt(b, file);
+	buf_puts(b, " PATH</code>)</li>\n");
+}
 
 void
 ui_missing_files(struct page *p, struct store *st, int64_t cascade_id,
 		 const struct cascade *def)
 {
-	const struct task *t;
-	struct file_row f;
-	size_t i, j, n = 0;
-	const char *name;
+	struct missing_note m = { p, def ? def->name : "", 0 };
 
-	for (i = 0; i < def->ntasks; i++) {
-		t = &def->tasks[i];
-		for (j = 0; j < t->load_file.n; j++) {
-			name = t->load_file.v[j].name;
-			if (!task_loads_from_file_store(def, t, name))
-				continue;
-			if (store_file_get(st, cascade_id, name, &f) == 0) {
-				free(f.name);
-				continue;
-			}
-			if (!n++)
-				buf_puts(&p->b, "<ul class=\"note warn\" "
-						"id=\"missing-files\">\n");
-			buf_puts(&p->b, "<li>task '");
-			html_txt(&p->b, t->name);
-			buf_puts(&p->b, "' loads file '");
-			html_txt(&p->b, name);
-			buf_puts(&p->b, "' but no task it depends on stores "
-					"it; it must be in the cascade's file "
-					"store, which does not have it (upload "
-					"it with <code>scaffold file put ");
-			html_txt(&p->b, def->name);
-			buf_putc(&p->b, ' ');
-			html_txt(&p->b, name);
-			buf_puts(&p->b, " PATH</code>)</li>\n");
-		}
-	}
-	if (n)
+	/* a store that cannot be read shows no note: the page goes on */
+	if (view_missing_files(st, cascade_id, def, note_one, &m) < 0)
+		log_warnx("http: %s", err_msg());
+	if (m.n)
 		buf_puts(&p->b, "</ul>\n");
 }

@@ -3,8 +3,11 @@
  * token; its POST starts a session: an HttpOnly, SameSite=Strict cookie,
  * and back to the page that sent the browser here, ?next=PATH) and
  * /logout (a POST from the pages' top bar).  Both POSTs must come from
- * scaffold's own pages (Origin or Referer).  auth.c keeps the sessions.
+ * scaffold's own pages (Origin or Referer).  auth.c keeps the sessions;
+ * login-limit.c counts the failed sign-ins of each address (429 past 5 a
+ * minute).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -147,14 +150,38 @@ ui_login(struct req *r)
 {
 	struct buf token = BUF_INIT, next = BUF_INIT, id = BUF_INIT;
 	struct buf cookie = BUF_INIT;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
 	struct store *st;
-	char peer[64], *name = NULL;
-	int ret;
+	char peer[64], msg[96], *name = NULL;
+	int ret, wait, log_it;
 
 	if (!form_ok(r) || !(st = req_store(r)))
 		goto out;
 	auth_peer(r, peer);
 	form_value(&next, &r->body, "next");
+	ci = MHD_get_connection_info(r->conn,
+				     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci ? ci->client_addr : NULL;
+	/* an address that failed too often waits: its token is not even
+	 * looked at, so that guessing goes no faster */
+	if (login_limit_check(r->srv->login_limit, sa, &wait, &log_it)) {
+		if (log_it)
+			log_warnx("http: sign-in from %s refused: %d failed "
+				  "sign-ins in a minute; the next is allowed "
+				  "in %d s",
+				  peer, LOGIN_BURST, wait);
+		snprintf(msg, sizeof(msg),
+			 "Too many failed sign-ins from your address: try "
+			 "again in %d s.",
+			 wait);
+		login_page(r, 429, next.ptr, msg);
+		snprintf(msg, sizeof(msg), "%d", wait);
+		if (r->resp)
+			MHD_add_response_header(r->resp,
+						MHD_HTTP_HEADER_RETRY_AFTER, msg);
+		goto out;
+	}
 	if (form_value(&token, &r->body, "token") < 0 || !token.len) {
 		log_warnx("http: sign-in from %s refused: no token", peer);
 		login_page(r, 400, next.ptr, "Enter a token.");
@@ -163,6 +190,7 @@ ui_login(struct req *r)
 	ret = auth_session_start(st, token.ptr, r->cf->session_lifetime_ms,
 				 &id, &name);
 	if (ret == ERR_AUTH) {
+		login_limit_fail(r->srv->login_limit, sa);
 		log_warnx("http: sign-in from %s refused: the token is not "
 			  "valid",
 			  peer);

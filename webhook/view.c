@@ -225,6 +225,46 @@ view_definition(struct sched *s, const struct cascade_row *c,
 }
 
 int
+view_missing_files(struct store *st, int64_t cascade_id,
+		   const struct cascade *def,
+		   void (*fn)(void *arg, const char *task, const char *file),
+		   void *arg)
+{
+	const struct task *t;
+	struct file_row f;
+	const char *name;
+	size_t i, j;
+	int ret;
+
+	for (i = 0; def && i < def->ntasks; i++) {
+		t = &def->tasks[i];
+		for (j = 0; j < t->load_file.n; j++) {
+			name = t->load_file.v[j].name;
+			if (!task_loads_from_file_store(def, t, name))
+				continue;
+			ret = store_file_get(st, cascade_id, name, &f);
+			if (ret == 0) {
+				free(f.name);
+				continue;
+			}
+			if (ret != ERR_NOTFOUND)
+				return -1;
+			err_clear();
+			fn(arg, t->name, name);
+		}
+	}
+	return 0;
+}
+
+static void
+missing_json(void *arg, const char *task, const char *file)
+{
+	json_array_append_new(arg, json_pack("{s:o,s:o}", "task",
+					     view_str(task), "file",
+					     view_str(file)));
+}
+
+int
 view_cascade(struct json_t **out, struct store *st, struct sched *s,
 	     const struct cascade_row *c)
 {
@@ -252,6 +292,14 @@ view_cascade(struct json_t **out, struct store *st, struct sched *s,
 	/* the verdict every view gives (reconciler/verdict.c) */
 	json_object_set_new(o, "state",
 			    json_string(cascade_verdict(ts, nts, NULL)));
+	/* live, as the status page's note: gone once the file is there */
+	tarr = json_array();
+	if (view_missing_files(st, c->id, def, missing_json, tarr) < 0) {
+		json_decref(tarr);
+		json_decref(o);
+		goto out;
+	}
+	json_object_set_new(o, "missing_files", tarr);
 	tarr = json_array();
 	for (k = 0; k < nts; k++) {
 		if (!ts[k].present)

@@ -49,6 +49,7 @@ struct http_server {
 	/* retention (the daemon's gc, http_note_gc) for /metrics */
 	atomic_llong data_bytes, gc_freed, gc_runs, gc_blobs, gc_at;
 	struct guard *guard; /* the connections, http-guard.c */
+	struct login_limit *login_limit; /* failed sign-ins, login-limit.c */
 	pthread_mutex_t mlock;	       /* guards syncs, cf, secrets */
 	struct sync_stat *syncs;       /* [cf->nrepos] */
 	/* plans being computed, plan-gate.c */
@@ -238,6 +239,41 @@ struct http_field {
 };
 int http_screen_target(const char *raw, struct buf *out);
 int http_screen_head(const struct http_field *f, size_t n, struct buf *out);
+
+/*
+ * The files def's tasks load from the cascade's file store that the store
+ * does not have (view.c): fn(arg, task, file) for each, in task order.
+ * 0, or -1 (err_set) when the store cannot be read.
+ */
+struct cascade;
+int view_missing_files(struct store *st, int64_t cascade_id,
+		       const struct cascade *def,
+		       void (*fn)(void *arg, const char *task,
+				  const char *file),
+		       void *arg);
+
+/*
+ * Failed sign-ins per source address (login-limit.c): LOGIN_BURST
+ * failures, then one more every LOGIN_REFILL_MS.  login_limit_check: 1 when
+ * the address must wait (answer 429, Retry-After *retry_after seconds;
+ * *log_it for the first refusal of that wait), else 0.  login_limit_fail
+ * counts one failure.  IPv6 addresses count per /64; an address-less
+ * connection is never limited.  The _at forms take the time (ms of
+ * CLOCK_MONOTONIC), for the tests.
+ */
+#define LOGIN_BURST 5
+#define LOGIN_REFILL_MS (60 * 1000 / LOGIN_BURST)
+struct login_limit;
+struct sockaddr;
+struct login_limit *login_limit_new(void);
+void login_limit_free(struct login_limit *l); /* NULL: no-op */
+int login_limit_check(struct login_limit *l, const struct sockaddr *sa,
+		      int *retry_after, int *log_it);
+void login_limit_fail(struct login_limit *l, const struct sockaddr *sa);
+int login_limit_check_at(struct login_limit *l, const struct sockaddr *sa,
+			 int64_t now, int *retry_after, int *log_it);
+void login_limit_fail_at(struct login_limit *l, const struct sockaddr *sa,
+			 int64_t now);
 
 /*
  * The connections (http-guard.c): deadlines for the request head and body,

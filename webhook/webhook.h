@@ -77,7 +77,7 @@ struct json_t;
 int view_cascades(struct json_t **out, struct store *st, struct sched *s,
 		  const int64_t *ids, size_t nids);
 /* CASCADE: {"name", "repo", "revision", "file", "active", "updated_at",
- * "state", "tasks": [{"name", "state", "runs", "last_run", "attempts",
+ * "state", "missing_files": [{"task", "file"}], "tasks": [{"name", "state", "runs", "last_run", "attempts",
  * "manual", "updated_at"[, "hosts": [RUN, ...]]}]}, present tasks only;
  * "hosts" (a task that ran on ssh hosts) has each host's last run
  * (docs/api.md says what each field means). */

@@ -4,6 +4,10 @@
 #   start_sshd NAME USER    starts one; sets SSHD_PORT, SSHD_PID,
 #                           SSHD_HOSTKEY (the .pub), SSHD_USERKEY (private),
 #                           SSHD_KNOWN (a known_hosts line file)
+#   sshd_hosts NAME...      starts one per NAME for the test user and
+#                           prints their entries of a config's hosts:
+#   sshd_stop_all           stops every server started (for a test's
+#                           own EXIT trap)
 # Every server started is stopped on exit.
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 [ -x "$SSHD" ] || skip_all "sshd is not installed (scripts/install-deps.sh installs openssh-server)"
@@ -61,4 +65,22 @@ C
 	done
 	echo "Bail out! cannot start sshd: $(cat "$_d/log")"
 	exit 1
+}
+
+sshd_hosts() {
+	for _h in "$@"; do
+		start_sshd "$_h" "$TEST_USER"
+		cat <<Y
+  $_h:
+    address: 127.0.0.1
+    port: $SSHD_PORT
+    user: $TEST_USER
+    key_file: $SSHD_USERKEY
+    known_hosts_file: $SSHD_KNOWN
+Y
+	done
+}
+
+sshd_stop_all() {
+	kill_ours $_sshd_pids
 }

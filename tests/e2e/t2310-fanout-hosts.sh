@@ -13,9 +13,9 @@ STUB=${FORGE_STUB:-$SRC/build/tests/forge-stub}
 [ -x "$STUB" ] || skip_all "no forge stub (make build/tests/forge-stub)"
 test_user
 spid=
-trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-[ -s "$T/gh.pid" ] && kill "$(cat "$T/gh.pid")" 2>/dev/null
-for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
+trap '[ -n "$spid" ] && kill_ours "$spid" && wait "$spid" 2>/dev/null
+[ -s "$T/gh.pid" ] && kill_ours "$(cat "$T/gh.pid")"
+sshd_stop_all; rm -rf "$T"' EXIT
 # the forge the commit statuses go to
 "$STUB" --log "$T/gh.log" >"$T/gh.port" 2>"$T/gh.err" &
 echo $! >"$T/gh.pid"
@@ -54,17 +54,7 @@ GONE_PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
     key_file: $T/user_ed25519
     known_hosts_file: $T/gone_known
 Y
-	for h in web1 web2; do
-		start_sshd "$h" "$TEST_USER"
-		cat <<Y
-  $h:
-    address: 127.0.0.1
-    port: $SSHD_PORT
-    user: $TEST_USER
-    key_file: $SSHD_USERKEY
-    known_hosts_file: $SSHD_KNOWN
-Y
-	done
+	sshd_hosts web1 web2
 } >"$T/scaffold.yaml"
 
 tgit init -q --bare -b main "$T/r.git"

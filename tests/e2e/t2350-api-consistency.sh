@@ -125,6 +125,13 @@ is "$(get /api/v1/repos | json repos.0.revisions.0.time)" "${t2}000" \
 	"revisions[].time is the commit time in ms"
 is "$(get /api/v1/repos | json repos.0.revisions.0.time)" 1767323045000 \
 	"(2026-01-02T03:04:05Z)"
+# the files a cascade's tasks load from its file store that it lacks: the
+# API lists them as the status page does, live
+is "$(get /api/v1/cascades/-/warn | json missing_files)" '[{"file":"conf.txt","task":"show"}]' \
+	"missing_files: the file show loads and the file store lacks"
+is "$(get /api/v1/cascades/-/gate | json missing_files)" '[]' "none for a cascade that lacks nothing"
+is "$(curl -s "$H/c/-/warn" | grep -c "<li>task 'show' loads file 'conf.txt' but no task it depends on stores it")" 1 \
+	"the status page's note says the same"
 now=$(get /api/v1/cascades/-/gate | json updated_at)
 is "$(printf '%s' "$now" | wc -c | tr -d ' ')" 13 "and updated_at is ms too"
 
@@ -168,6 +175,7 @@ fields() { # SECTION [PATH]: stdin's keys against the doc
 is "$(get /api/v1/cascades/-/gate | fields CASCADE)" ok "CASCADE: the documented fields"
 is "$(get /api/v1/cascades/-/gate | fields TASK tasks.0)" ok "TASK"
 is "$(get /api/v1/cascades | fields CASCADE cascades.0)" ok "the cascades list"
+is "$(get /api/v1/cascades/-/warn | fields MISSING missing_files.0)" ok "MISSING"
 is "$(get /api/v1/runs/6 | fields RUN)" ok "RUN, ended"
 is "$(get /api/v1/runs/4 | fields RUN)" ok "RUN, never started"
 is "$(get /api/v1/cascades/-/gate/inputs/greeting | fields INPUT)" ok "INPUT"
@@ -176,6 +184,8 @@ is "$(send PUT /api/v1/cascades/-/gate/inputs/greeting '{"value":"bonjour"}' | f
 	"INPUT, as PUT answers it"
 printf 'conf\n' >"$T/conf.txt"
 is "$(curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @"$T/conf.txt" "$H/api/v1/cascades/-/warn/files/conf.txt" | fields FILE)" ok "FILE, as PUT answers it"
+is "$(get /api/v1/cascades/-/warn | json missing_files)" '[]' "once uploaded, the file is no longer missing"
+is "$(curl -s "$H/c/-/warn" | grep -c 'id="missing-files"')" 0 "nor on the page"
 is "$(get /api/v1/cascades/-/warn/files | fields FILE files.0)" ok "the files list"
 is "$(get /api/v1/repos | fields REPO repos.0)" ok "REPO"
 is "$(get /api/v1/repos | fields REVISION repos.0.revisions.0)" ok "REVISION"
@@ -192,6 +202,8 @@ is "$(send DELETE /api/v1/tokens/v | fields "Other answers/DELETE /api/v1/tokens
 	"the answer of a revoked token"
 is "$(send DELETE /api/v1/cascades/-/warn/files/conf.txt | fields "Other answers/DELETE …/files/{name}")" ok \
 	"the answer of a deleted file"
+is "$(get /api/v1/cascades/-/warn | json missing_files)" '[{"file":"conf.txt","task":"show"}]' \
+	"deleted, it is missing again"
 is "$(get /api/v1/runs/999 | fields "Other answers/every error")" ok "an error"
 is "$(printf '{"name":"x","extra":1}' | fields TOKEN)" "undocumented: extra
 missing: created_at

@@ -10,7 +10,7 @@ command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed (scripts/ins
 test_user
 spid=
 trap '[ -n "$spid" ] && kill_ours "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-for p in $_sshd_pids; do kill $p 2>/dev/null; done; rm -rf "$T"' EXIT
+sshd_stop_all; rm -rf "$T"' EXIT
 D="$T/data"
 G="$T/markers"
 mkdir -p "$G" && chmod 755 "$T" "$G"
@@ -24,17 +24,7 @@ mkdir -p "$G" && chmod 755 "$T" "$G"
 	echo "    url: $T/r.git"
 	echo "    runners: [ssh]"
 	echo "hosts:"
-	for h in web1 web2; do
-		start_sshd "$h" "$TEST_USER"
-		cat <<Y
-  $h:
-    address: 127.0.0.1
-    port: $SSHD_PORT
-    user: $TEST_USER
-    key_file: $SSHD_USERKEY
-    known_hosts_file: $SSHD_KNOWN
-Y
-	done
+	sshd_hosts web1 web2
 } >"$T/scaffold.yaml"
 
 tgit init -q --bare -b main "$T/r.git"

@@ -194,8 +194,8 @@ is "$(grep -vc '^200 ' "$T/reads")" 0 "viewers, operators and admins read every 
 # ---- cascades ----
 api GET $C "$VIEW"
 is "$(echo "$RES" | sed 's/"updated_at":[0-9]*,//; s/"tasks".*//')" \
-	"200 {\"name\":\"app\",\"repo\":\"infra\",\"revision\":\"$SHA1\",\"file\":\".scaffold/app.yaml\",\"active\":true,\"state\":\"error\"," \
-	"a cascade carries its applied revision and its verdict"
+	"200 {\"name\":\"app\",\"repo\":\"infra\",\"revision\":\"$SHA1\",\"file\":\".scaffold/app.yaml\",\"active\":true,\"state\":\"error\",\"missing_files\":[{\"task\":\"usefile\",\"file\":\"conf/app.conf\"}]," \
+	"a cascade carries its applied revision, its verdict and the file its task misses"
 is "$(echo "$RES" | sed 's/.*"tasks":\[{//; s/},{.*//; s/"last_run":[0-9]*/"last_run":N/; s/,"updated_at":[0-9]*//')" \
 	'"name":"build","state":"success","runs":1,"last_run":N,"attempts":1,"manual":false' \
 	"its tasks carry name, state, runs, last run and attempts"

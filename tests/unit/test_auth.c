@@ -127,8 +127,7 @@ test_sessions(void **state)
 	int64_t now;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/scaffold-unit.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "scaffold-unit");
 	if (store_open(&st, dir) < 0)
 		fail_msg("store_open: %s", err_msg());
 	assert_int_equal(token_create(st, "watcher", ROLE_VIEWER, &tok), 0);

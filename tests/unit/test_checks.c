@@ -4,6 +4,7 @@
  */
 #include <ftw.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -32,8 +33,7 @@ h_new(const char *yaml)
 	struct cascade_row row;
 	struct cascade *c = load_ok(yaml);
 
-	snprintf(h->dir, sizeof(h->dir), "/tmp/scaffold-unit.XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
+	unit_tmpdir(h->dir, sizeof(h->dir), "scaffold-unit");
 	if (store_open(&h->st, h->dir) < 0)
 		fail_msg("store_open: %s", err_msg());
 	sched_new(&h->s, h->st);
@@ -505,6 +505,84 @@ test_prune(void **state)
 	h_free(h);
 }
 
+/* The check run ids store_gc_checks picks, as "i1 i2 ..." relative to
+ * base (the first probe's id). */
+static char *
+gc_checks(struct h *h, const struct gc_policy *p, int dry_run, int64_t base)
+{
+	struct buf b = BUF_INIT;
+	int64_t *ids;
+	size_t n, i;
+
+	assert_int_equal(store_gc_checks(h->st, p, 100, dry_run, &ids, &n), 0);
+	for (i = 0; i < n; i++)
+		buf_addf(&b, "%s%lld", i ? " " : "",
+			 (long long)(ids[i] - base));
+	free(ids);
+	return buf_detach(&b, NULL);
+}
+
+#define EXPECT_GC(h, p, dry, base, want)                       \
+	do {                                                   \
+		char *got_ = gc_checks(h, p, dry, base);       \
+		assert_string_equal(got_, (want));             \
+		free(got_);                                    \
+	} while (0)
+
+/* Retention (store_gc_checks): check runs beyond keep_last_runs newest of
+ * their task, or ended before the age limit, go; never a running one,
+ * never the task's newest; a dry run deletes nothing. */
+static void
+test_gc_checks(void **state)
+{
+	struct h *h = h_new(WEB);
+	struct gc_policy keep2 = { 0, 2 }, age = { 1, 0 }, none = { 0, 0 };
+	struct run_req **reqs, *running;
+	struct check_row *rows;
+	struct timespec ms2 = { 0, 2 * 1000 * 1000 };
+	int64_t base = 0;
+	size_t n, i;
+
+	(void)state;
+	h_run(h, "a", RS_SUCCESS);
+	for (i = 0; i < 5; i++) {
+		reqs = h_probe(h, "a", 1);
+		if (!base)
+			base = reqs[0]->run_id;
+		h_probe_end(h, reqs[0], RS_SUCCESS, 0, "");
+		free(reqs);
+	}
+	reqs = h_probe(h, "a", 1);
+	running = reqs[0];
+	free(reqs);
+	EXPECT_GC(h, &none, 0, base, "");
+	EXPECT_GC(h, &keep2, 1, base, "0 1 2 3");
+	EXPECT_GC(h, &keep2, 0, base, "0 1 2 3");
+	assert_int_equal(store_checks_of_task(h->st, task_id(h, "a"), 100,
+					      &rows, &n),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, base + 5);
+	assert_int_equal(rows[0].state, RS_RUNNING);
+	assert_int_equal(rows[1].id, base + 4);
+	check_rows_free(rows, n);
+	EXPECT_GC(h, &keep2, 0, base, "");
+	/* everything ended 2 ms ago is past an age of 1 ms but the running
+	 * one; once it ends it is the newest, and stays */
+	nanosleep(&ms2, NULL);
+	EXPECT_GC(h, &age, 0, base, "4");
+	h_probe_end(h, running, RS_SUCCESS, 0, "");
+	nanosleep(&ms2, NULL);
+	EXPECT_GC(h, &age, 0, base, "");
+	assert_int_equal(store_checks_of_task(h->st, task_id(h, "a"), 100,
+					      &rows, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, base + 5);
+	check_rows_free(rows, n);
+	h_free(h);
+}
+
 /* A check on a task run only by hand is fine; the timeout defaults to the
  * interval, at most the task's timeout, and a longer one is cut to it. */
 static void
@@ -542,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_fan_out_room),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_gc_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,8 +63,7 @@ setup(void **state)
 	struct fx *f = xcalloc(1, sizeof(*f));
 	char p[128];
 
-	snprintf(f->base, sizeof(f->base), "/tmp/scaffold-collect.XXXXXX");
-	assert_non_null(mkdtemp(f->base));
+	unit_tmpdir(f->base, sizeof(f->base), "scaffold-collect");
 	snprintf(p, sizeof(p), "%s/run", f->base);
 	assert_int_equal(mkdir(p, 0755), 0);
 	snprintf(f->out, sizeof(f->out), "%s/store", f->base);

@@ -15,8 +15,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/scaffold-unit.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "scaffold-unit");
 	snprintf(file, sizeof(file), "%s/c.yaml", dir);
 	return 0;
 }

@@ -32,8 +32,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/scaffold-unit.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "scaffold-unit");
 	if (store_open(&st, dir) < 0)
 		fail_msg("store_open: %s", err_msg());
 	sched_new(&sc, st);

@@ -130,8 +130,7 @@ setup(void **state)
 {
 	struct g *g = xcalloc(1, sizeof(*g));
 
-	snprintf(g->dir, sizeof(g->dir), "/tmp/scaffold-gitsync.XXXXXX");
-	assert_non_null(mkdtemp(g->dir));
+	unit_tmpdir(g->dir, sizeof(g->dir), "scaffold-gitsync");
 	snprintf(g->origin, sizeof(g->origin), "%s/origin.git", g->dir);
 	snprintf(g->work, sizeof(g->work), "%s/work", g->dir);
 	snprintf(g->mirror, sizeof(g->mirror), "%s/data/mirrors/infra", g->dir);

@@ -101,8 +101,7 @@ fx_init(struct fx *f)
 	int fd;
 
 	memset(f, 0, sizeof(*f));
-	snprintf(f->base, sizeof(f->base), "/tmp/scaffold-test-runner-XXXXXX");
-	assert_non_null(mkdtemp(f->base));
+	unit_tmpdir(f->base, sizeof(f->base), "scaffold-test-runner");
 	/* a quote and a space: the wrapper must quote its paths */
 	snprintf(f->work, sizeof(f->work), "%s/wo'rk dir", f->base);
 	assert_int_equal(mkdir(f->work, 0700), 0);
@@ -1347,12 +1346,11 @@ test_log_cap(void **state)
 	static const size_t lens[] = { 7 };
 	struct run_log l;
 	struct buf b = BUF_INIT;
-	char path[] = "/tmp/scaffold-logcap.XXXXXX";
+	char path[128];
 	int fd;
 
 	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
+	fd = unit_tmpfile(path, sizeof(path), "scaffold-logcap");
 	unlink(path);
 	runner_log_limit(16);
 	memset(&l, 0, sizeof(l));

@@ -31,8 +31,7 @@ h_new(void)
 {
 	struct h *h = xcalloc(1, sizeof(*h));
 
-	snprintf(h->dir, sizeof(h->dir), "/tmp/scaffold-unit.XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
+	unit_tmpdir(h->dir, sizeof(h->dir), "scaffold-unit");
 	if (store_open(&h->st, h->dir) < 0)
 		fail_msg("store_open: %s", err_msg());
 	sched_new(&h->s, h->st);

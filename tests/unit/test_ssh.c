@@ -504,11 +504,12 @@ group_setup(void **state)
 		goto out;
 	}
 	mkdir("/run/sshd", 0755);
-	snprintf(tdir, sizeof(tdir), "/tmp/scaffold-test-ssh-XXXXXX");
+	unit_tmp_path(tdir, sizeof(tdir), "scaffold-test-ssh");
 	if (!mkdtemp(tdir) || chmod(tdir, 0755) < 0) {
 		skip_reason = "cannot make a temporary directory";
 		goto out;
 	}
+	unit_tmps_add(tdir);
 	snprintf(userkey, sizeof(userkey), "%s/user_ed25519", tdir);
 	snprintf(otherkey, sizeof(otherkey), "%s/other_ed25519", tdir);
 	snprintf(rsakey, sizeof(rsakey), "%s/user_rsa", tdir);
@@ -606,8 +607,7 @@ fx_init(struct fx *f, const char *host)
 	int fd;
 
 	memset(f, 0, sizeof(*f));
-	snprintf(f->base, sizeof(f->base), "/tmp/scaffold-test-sshrun-XXXXXX");
-	assert_non_null(mkdtemp(f->base));
+	unit_tmpdir(f->base, sizeof(f->base), "scaffold-test-sshrun");
 	snprintf(f->work, sizeof(f->work), "%s/work", f->base);
 	assert_int_equal(mkdir(f->work, 0700), 0);
 	snprintf(f->logp, sizeof(f->logp), "%s/log", f->base);
@@ -809,10 +809,10 @@ test_store_on_a_load_on_b(void **state)
 	/* and the host is clean */
 	assert_true(remote_gone(f.spec.run_id));
 
-	copy_out = xstrdup("/tmp/scaffold-test-ssh-out-XXXXXX");
-	copy_deep = xstrdup("/tmp/scaffold-test-ssh-deep-XXXXXX");
-	close(mkstemp(copy_out));
-	close(mkstemp(copy_deep));
+	copy_out = xmalloc(128);
+	copy_deep = xmalloc(128);
+	close(unit_tmpfile(copy_out, 128, "scaffold-test-ssh-out"));
+	close(unit_tmpfile(copy_deep, 128, "scaffold-test-ssh-deep"));
 	spit(copy_out, "hello\n", 6);
 	spit(copy_deep, "deep", 4);
 
@@ -1186,7 +1186,7 @@ test_values_never_run(void **state)
 	struct runner_env env[2];
 	struct runner_file files[1];
 	struct buf val = BUF_INIT, want = BUF_INIT, name = BUF_INIT;
-	char pwned[64], src[] = "/tmp/scaffold-test-ssh-in-XXXXXX";
+	char pwned[64], src[128];
 	struct fx f;
 
 	(void)state;
@@ -1201,7 +1201,7 @@ test_values_never_run(void **state)
 	buf_addf(&name, "$(touch pwned2)`touch pwned3`'\"");
 	env[0] = (struct runner_env){"INPUT", val.ptr, val.len};
 	env[1] = (struct runner_env){"SCAFFOLD_HOST", "A", 1};
-	close(mkstemp(src));
+	close(unit_tmpfile(src, sizeof(src), "scaffold-test-ssh-in"));
 	spit(src, "content\n", 8);
 	files[0] = (struct runner_file){name.ptr, src};
 	f.spec.env = env;

@@ -98,11 +98,11 @@ test_collect(void **state)
 	struct run_result r;
 	struct swarm_frame f;
 	struct buf got = BUF_INIT;
-	char dir[] = "/tmp/scaffold-test-frame.XXXXXX";
+	char dir[128];
 	size_t i;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	unit_tmpdir(dir, sizeof(dir), "scaffold-test-frame");
 	for (i = 0; i < 2; i++)
 		strvec_push(&sf, files[i]);
 	strvec_push(&se, envs[0]);
