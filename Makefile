@@ -137,7 +137,8 @@ demo: deps
 # one slot), then the rest by number, the highest first.  E2E_LONG: the
 # scripts over 40 s, longest first, as measured in make check (docs/
 # RELIABILITY.md, "Time of make check").
-E2E_LONG = t9000-crash t1020-big-blobs t6000-status-pages t5020-api \
+E2E_LONG = t9000-crash t1020-big-blobs t5140-pr-hostile t3130-swarm-crash \
+	t6000-status-pages t5020-api t3120-swarm-global t5160-pr-plan-page \
 	t0420-deb t8000-faults-docker t4000-docker t0100-validate-corpus \
 	t4010-check-docker t5010-commit-status t2310-fanout-hosts \
 	t2300-one-truth t0400-man-pages t5050-webhook-replay t0410-install \

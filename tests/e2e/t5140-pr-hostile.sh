@@ -92,8 +92,13 @@ is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD" failure "'.scaffold'
 	"a symlinked cascade folder: failure, named; its cascades are not planned as removed"
 w checkout -q -f main
 
+# 1 GiB; under the sanitizers 128 MiB, as in t1020: the same path (the
+# size from the object header, over the limit), and an inflated blob of
+# that size still breaks the 64 MiB bound below
+SIZE=1073741824
+[ -z "${SANITIZE:-}" ] || SIZE=134217728
 big() {
-	BLOB=$(head -c 1073741824 /dev/zero |
+	BLOB=$(head -c "$SIZE" /dev/zero |
 		tgit -C "$T/work" -c core.looseCompression=1 hash-object -w --stdin)
 	w update-index --add --cacheinfo "100644,$BLOB,.scaffold/big.yaml"
 	w commit -qm "a huge cascade file"
@@ -107,7 +112,7 @@ pr_payload opened 24 "$HEAD" main >"$T/pr24.json"
 pr_post "$T/pr24.json" hostile-24
 is "$CODE" 202 "the pull request with a 1 GiB file is accepted"
 ok planned 300 "the 1 GiB file is planned"
-is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD" failure ".scaffold/big.yaml: the file is 1073741824 bytes, over the limit of 16777216 bytes for a cascade file")" \
+is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD" failure ".scaffold/big.yaml: the file is $SIZE bytes, over the limit of 16777216 bytes for a cascade file")" \
 	"a 1 GiB blob: failure, its size and the limit"
 HWM1=$(hwm)
 ok test $((HWM1 - HWM0)) -lt 65536 "the daemon's peak RSS grew by $((HWM1 - HWM0)) kB (under 64 MiB): the blob was never inflated"
