@@ -149,3 +149,19 @@ pr_status() { # SHA STATE DESCRIPTION
 pr_plans() { grep '"scaffold/plan"' "$STUB_LOG" | sed 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'; }
 pr_nplans() { pr_plans | wc -l | tr -d ' '; }
 runs() { grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' "$T/serve.log"; }
+
+# pr_base_ran N: the base branch is applied and its N tasks succeeded
+pr_base_ran() { [ "$(runs)" -eq "$1" ]; }
+# pr_comment_log PATH_PART: the stub's requests whose path has PATH_PART,
+# the comment's marker and scaffold's version made constant
+pr_comment_log() {
+	grep "\"$1" "$STUB_LOG" |
+		sed -e 's/scaffold-plan [0-9a-f]\{32\}/scaffold-plan M/' \
+			-e 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'
+}
+# pr_table_body SHA SUMMARY ROWS: a comment's body as the stub logs it
+# (JSON-escaped newlines), the marker made constant
+pr_table_body() {
+	printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): %s\\n\\n| cascade | change | tasks to re-run | first error |\\n| --- | --- | --- | --- |\\n%s' \
+		"$1" "$1" "$2" "$3"
+}

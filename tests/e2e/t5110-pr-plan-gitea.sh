@@ -29,21 +29,14 @@ deploy "echo v1" >"$T/work/.scaffold/deploy.yaml"
 pr_first_push
 pr_start_stub
 pr_start_serve "      plan_comments: true"
-ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
+ok wait_for 30 pr_base_ran 2 \
 	"the base branch is applied and its 2 tasks ran"
 RUNS0=$(runs)
 
-# the comment requests, the marker and the user agent made constant
-comments() { grep '"/api/v1/repos/acme/infra/issues/' "$STUB_LOG" |
-	sed -e 's/scaffold-plan [0-9a-f]\{32\}/scaffold-plan M/' \
-		-e 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'; }
+comments() { pr_comment_log '/api/v1/repos/acme/infra/issues/'; }
 comment_req() { # METHOD PATH STATUS BODY
 	printf '{"body":{"body":"%s"},"headers":{"accept":"application/json","authorization":"token %s","content-type":"application/json","user-agent":"scaffold/V"},"method":"%s","path":"/api/v1/repos/acme/infra/issues/%s","status":%s}\n' \
 		"$4" "$TOKEN" "$1" "$2" "$3"
-}
-table_body() { # SHA SUMMARY ROWS
-	printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): %s\\n\\n| cascade | change | tasks to re-run | first error |\\n| --- | --- | --- | --- |\\n%s' \
-		"$1" "$1" "$2" "$3"
 }
 
 w checkout -q -b toolchain
@@ -57,7 +50,7 @@ ok wait_for 30 grep -q "the comment of pull request #4 is up to date" "$T/serve.
 	"its plan status and comment are posted"
 is "$(pr_plans)" "$(pr_status "$HEAD1" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"gitea: scaffold/plan on the head, 'token' authorization, the link to /p/infra/SHA"
-is "$(comments)" "$(comment_req POST 4/comments 201 "$(table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+is "$(comments)" "$(comment_req POST 4/comments 201 "$(pr_table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
 	"gitea: one comment, created with POST .../issues/4/comments, the table and the link"
 is "$(curl -s "$H/p/infra/$HEAD1" | grep -c '<li class="changed"><span class="act act-changed">changed</span> build <span class="muted">changed: run</span></li>')" 1 \
 	"the plan page names the changed task"
@@ -75,7 +68,7 @@ ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #4 is up to date
 	"a status and the comment for the new head are posted"
 is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD2" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"on the new head"
-is "$(comments | tail -n +2)" "$(comment_req PATCH comments/1000 200 "$(table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+is "$(comments | tail -n +2)" "$(comment_req PATCH comments/1000 200 "$(pr_table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
 	"gitea: the same comment is updated in place: PATCH .../issues/comments/ID"
 
 pr_payload closed 4 "$HEAD2" >"$T/pr3.json"

@@ -31,20 +31,14 @@ deploy "echo v1" >"$T/work/.scaffold/deploy.yaml"
 pr_first_push
 pr_start_stub --lose-creates 1
 pr_start_serve "      plan_comments: true"
-ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
+ok wait_for 30 pr_base_ran 2 \
 	"the base branch is applied and its 2 tasks ran"
 RUNS0=$(runs)
 
-notes() { grep '"/api/v4/projects/acme%2Finfra/merge_requests/' "$STUB_LOG" |
-	sed -e 's/scaffold-plan [0-9a-f]\{32\}/scaffold-plan M/' \
-		-e 's|"user-agent":"scaffold/[^"]*"|"user-agent":"scaffold/V"|'; }
+notes() { pr_comment_log '/api/v4/projects/acme%2Finfra/merge_requests/'; }
 note_req() { # METHOD PATH STATUS BODY
 	printf '{"body":{"body":"%s"},"headers":{"accept":"application/json","content-type":"application/json","private-token":"%s","user-agent":"scaffold/V"},"method":"%s","path":"/api/v4/projects/acme%%2Finfra/merge_requests/4/%s","status":%s}\n' \
 		"$4" "$TOKEN" "$1" "$2" "$3"
-}
-table_body() { # SHA SUMMARY ROWS
-	printf '<!-- scaffold-plan M -->\\n**scaffold plan** of repo infra at %.12s ([the plan](https://scaffold.example.com/p/infra/%s)): %s\\n\\n| cascade | change | tasks to re-run | first error |\\n| --- | --- | --- | --- |\\n%s' \
-		"$1" "$1" "$2" "$3"
 }
 
 w checkout -q -b toolchain
@@ -62,7 +56,7 @@ is "$(notes | jq -c '[.method, .path, .query, .status]')" '["POST","/api/v4/proj
 ["GET","/api/v4/projects/acme%2Finfra/merge_requests/4/notes",{"order_by":"created_at","page":"1","per_page":"100","sort":"asc"},200]
 ["PUT","/api/v4/projects/acme%2Finfra/merge_requests/4/notes/1000",null,200]' \
 	"gitlab: the note's creation answered 502, the note found among the merge request's notes by its marker and updated"
-is "$(notes | sed -n 3p)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+is "$(notes | sed -n 3p)" "$(note_req PUT notes/1000 200 "$(pr_table_body "$HEAD1" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
 	"gitlab: the note: the table and the link"
 is "$(curl -s "$H/p/infra/$HEAD1" | grep -c '<li class="changed"><span class="act act-changed">changed</span> build <span class="muted">changed: run</span></li>')" 1 \
 	"the plan page names the changed task"
@@ -80,7 +74,7 @@ ok wait_for 30 sh -c "[ \$(grep -c 'the comment of pull request #4 is up to date
 	"a status and the note for the new head are posted"
 is "$(pr_plans | tail -n +$((n + 1)))" "$(pr_status "$HEAD2" success "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged")" \
 	"on the new head"
-is "$(notes | tail -n +4)" "$(note_req PUT notes/1000 200 "$(table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
+is "$(notes | tail -n +4)" "$(note_req PUT notes/1000 200 "$(pr_table_body "$HEAD2" "1 cascade: 1 changed, 2 tasks to re-run, 0 unchanged" '| deploy | changed | 2: build, test |  |\n')")" \
 	"gitlab: the same note is updated in place: PUT .../notes/ID"
 
 pr_payload merge 4 "$HEAD2" >"$T/pr3.json"

@@ -25,7 +25,7 @@ Y
 pr_first_push
 pr_start_stub --lose-creates 1
 pr_start_serve "      plan_comments: true"
-ok wait_for 30 sh -c "[ \$(grep -c ' info: run [0-9]* [a-z]*/[a-z]*: success' '$T/serve.log') -eq 2 ]" \
+ok wait_for 30 pr_base_ran 2 \
 	"the base branch is applied and its 2 tasks ran"
 RUNS0=$(runs)
 
