@@ -12,7 +12,7 @@ PKGS="
 	docker.io busybox-static curl openssl sqlite3
 	chromium libxml2-utils fonts-dejavu-core
 	clang libclang-rt-14-dev valgrind
-	mandoc lintian systemd dpkg-dev jq iproute2 python3
+	mandoc lintian systemd dpkg-dev jq iproute2 python3 graphviz
 "
 
 missing=""
