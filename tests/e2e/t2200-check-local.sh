@@ -120,20 +120,19 @@ H="http://127.0.0.1:$PORT"
 run env SCAFFOLD_TOKEN="$VIEW" "$SCAFFOLD" logs --check --server "$H" web deploy
 is "$(printf '%s\n' "$OUT" | tail -n 1)" "scaffold: drift: the task is error" \
 	"the same through the API"
-if command -v curl >/dev/null; then
-	curl -s -H "Authorization: Bearer $VIEW" "$H/metrics" >"$T/metrics"
-	is "$(grep '^scaffold_drifted_tasks' "$T/metrics")" "scaffold_drifted_tasks 1" \
-		"metrics: one drifted task"
-	is "$(grep '^scaffold_checks_total{result="error"}' "$T/metrics")" \
-		'scaffold_checks_total{result="error"} 1' "metrics: one failed probe"
-	curl -s -H "Authorization: Bearer $VIEW" "$H/c/r/web" >"$T/page"
-	ok grep -q "<span class=\"st st-error\">drift</span> check failed on local (exit 1)" "$T/page" \
-		"the status page shows the drift apart from a failed run"
-	ok grep -q "<a href=\"../../k/$last/log\">#$last</a>" "$T/page" \
-		"and links the probe's log"
-	ok page_shot "$H/c/r/web" drift 1280,1100 -H "Authorization: Bearer $VIEW" \
-		"screenshot of a drifted task and its remediation"
-	is "$(curl -s -H "Authorization: Bearer $VIEW" "$H/k/$last/log" | tail -n 1)" \
-		"scaffold: drift: the task is error" "which is there"
-fi
+# curl is installed by scripts/install-deps.sh: no silent skip here
+curl -s -H "Authorization: Bearer $VIEW" "$H/metrics" >"$T/metrics"
+is "$(grep '^scaffold_drifted_tasks' "$T/metrics")" "scaffold_drifted_tasks 1" \
+	"metrics: one drifted task"
+is "$(grep '^scaffold_checks_total{result="error"}' "$T/metrics")" \
+	'scaffold_checks_total{result="error"} 1' "metrics: one failed probe"
+curl -s -H "Authorization: Bearer $VIEW" "$H/c/r/web" >"$T/page"
+ok grep -q "<span class=\"st st-error\">drift</span> check failed on local (exit 1)" "$T/page" \
+	"the status page shows the drift apart from a failed run"
+ok grep -q "<a href=\"../../k/$last/log\">#$last</a>" "$T/page" \
+	"and links the probe's log"
+ok page_shot "$H/c/r/web" drift 1280,1100 -H "Authorization: Bearer $VIEW" \
+	"screenshot of a drifted task and its remediation"
+is "$(curl -s -H "Authorization: Bearer $VIEW" "$H/k/$last/log" | tail -n 1)" \
+	"scaffold: drift: the task is error" "which is there"
 done_testing
